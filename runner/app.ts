@@ -1,0 +1,235 @@
+/**
+ * The user-facing API: define tasks, send them (to TypeScript or Python workers), route them to queues.
+ *
+ *     import { Radish } from 'radish';
+ *     export const app = new Radish({ broker: 'redis://127.0.0.1:6379/0' });
+ *     export const add = app.task('tasks.add', (x: number, y: number) => x + y);
+ *     const result = await add.delay(2, 3);
+ *     console.log(await result.get({ timeout: 10_000 })); // 5
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { AsyncResult } from './backend/async-result';
+import { ResultBackend, type BackendOptions } from './backend/backend';
+import { Broker, type BrokerOptions } from './broker/broker';
+import { DEFAULT_BROKER_URL } from './broker/connection';
+import { encodeTaskMessage, type JsonObject, type Sender, type TaskCall } from './protocol/message';
+import { defineTask, type Task, type TaskContext, type TaskDefinition, type TaskOptions } from './task';
+
+/** Where a task goes: a queue name, or a queue and a priority. */
+export type RouteTarget = string | { queue: string; priority?: number };
+
+/**
+ * Routes by task name, checked in order: exact names, `*` glob patterns (`emails.*`) or regular expressions,
+ * like Celery's `task_routes`.
+ */
+export type Routes = Record<string, RouteTarget> | [string | RegExp, RouteTarget][];
+
+export interface RadishOptions {
+  /** Broker URL or options. Default `RADISH_BROKER_URL`, else `redis://127.0.0.1:6379/0`. */
+  broker?: string | BrokerOptions;
+  /** Result backend URL or options. Default: the broker's server. */
+  backend?: string | BackendOptions;
+  /** Queue for tasks no route or option places. Default `celery` (Celery's default). */
+  defaultQueue?: string;
+  /** Task-name routes. */
+  routes?: Routes;
+}
+
+/** Options of one call (Celery's `apply_async` options). */
+export interface SendOptions {
+  /** Task id. Default: a new UUID. */
+  taskId?: string;
+  queue?: string;
+  /** 0..9, 0 served first on Redis. */
+  priority?: number;
+  /** Seconds from now before the task may run. */
+  countdown?: number;
+  /** Earliest time the task may run (wins over countdown). */
+  eta?: Date;
+  /** After this time (a Date, or seconds from now) the task is revoked instead of run. */
+  expires?: Date | number;
+  ignoreResult?: boolean;
+  timeLimit?: number;
+  softTimeLimit?: number;
+  /** Retry count to send (set by retries; 0 for a fresh call). */
+  retries?: number;
+  parentId?: string;
+  rootId?: string;
+}
+
+export interface SendRequest extends SendOptions {
+  name: string;
+  args?: unknown[];
+  kwargs?: JsonObject;
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+}
+
+type BoundFn<A extends unknown[], R> = (task: TaskContext, ...args: A) => R;
+
+export class Radish {
+  readonly defaultQueue: string;
+  private readonly registry = new Map<string, TaskDefinition>();
+  private readonly routes: [RegExp, RouteTarget][];
+  private readonly sender = { origin: `gen${process.pid}@${hostname()}`, replyTo: randomUUID() };
+  private connecting: Promise<{ broker: Broker; backend: ResultBackend }> | undefined;
+
+  constructor(readonly options: RadishOptions = {}) {
+    this.defaultQueue = options.defaultQueue ?? 'celery';
+    const routes = options.routes ?? {};
+    const entries = Array.isArray(routes) ? routes : Object.entries(routes);
+    this.routes = entries.map(([pattern, target]) => [typeof pattern === 'string' ? globToRegExp(pattern) : pattern, target]);
+  }
+
+  /** Point the app at another broker (and, unless one was set, result backend) before it connects. */
+  useBroker(url: string): void {
+    if (this.connecting) throw new Error('useBroker() must be called before the app connects');
+    const broker = this.options.broker;
+    this.options.broker = typeof broker === 'object' ? { ...broker, url } : url;
+  }
+
+  /** Broker options after defaults (URL from the option, `RADISH_BROKER_URL`, or the local default). */
+  get brokerOptions(): BrokerOptions {
+    const b = this.options.broker;
+    const fallback = process.env.RADISH_BROKER_URL ?? DEFAULT_BROKER_URL;
+    return typeof b === 'string' ? { url: b } : { url: fallback, ...b };
+  }
+
+  get backendOptions(): BackendOptions {
+    const b = this.options.backend;
+    if (b === undefined) return { ...this.brokerOptions };
+    return typeof b === 'string' ? { url: b } : b;
+  }
+
+  /** Define a task. With `{ bind: true }` the function gets the task context first. */
+  task<A extends unknown[], R>(name: string, fn: (...args: A) => R): Task<A, R>;
+  task<A extends unknown[], R>(name: string, options: TaskOptions & { bind: true }, fn: BoundFn<A, R>): Task<A, R>;
+  task<A extends unknown[], R>(name: string, options: TaskOptions, fn: (...args: A) => R): Task<A, R>;
+  task(name: string, a: TaskOptions | ((...args: never[]) => unknown), b?: (...args: never[]) => unknown): Task {
+    const [options, fn] = typeof a === 'function' ? [{}, a] : [a, b];
+    if (!fn) throw new TypeError(`task ${name}: expected a function`);
+    if (this.registry.has(name)) throw new Error(`task ${name} is defined twice`);
+    const def = defineTask(name, fn, options);
+    this.registry.set(name, def);
+    const task: Task = {
+      ...def,
+      delay: (...args: unknown[]) => this.send(name, args, {}),
+      applyAsync: (args = [], kwargs = {}, opts = {}) => this.send(name, args, kwargs, opts),
+    };
+    return task;
+  }
+
+  /** The registered task of that name, if any. */
+  lookup(name: string): TaskDefinition | undefined {
+    return this.registry.get(name);
+  }
+
+  /** Names of every registered task, sorted. */
+  get taskNames(): string[] {
+    return [...this.registry.keys()].sort();
+  }
+
+  /** Queue and priority for a task: call options, then the task's own, then routes, then the default queue. */
+  route(name: string, options: SendOptions = {}): { queue: string; priority: number } {
+    const def = this.registry.get(name)?.options ?? {};
+    let queue = options.queue ?? def.queue;
+    let priority = options.priority ?? def.priority;
+    if (queue === undefined) {
+      const hit = this.routes.find(([re]) => re.test(name))?.[1];
+      if (typeof hit === 'string') queue = hit;
+      else if (hit) {
+        queue = hit.queue;
+        priority ??= hit.priority;
+      }
+    }
+    return { queue: queue ?? this.defaultQueue, priority: priority ?? 0 };
+  }
+
+  private async connections(): Promise<{ broker: Broker; backend: ResultBackend }> {
+    this.connecting ??= (async () => {
+      const broker = await Broker.connect(this.brokerOptions);
+      const same = this.options.backend === undefined;
+      const backend = same
+        ? new ResultBackend(broker.redis, this.backendOptions)
+        : await ResultBackend.connect(this.backendOptions);
+      return { broker, backend };
+    })();
+    try {
+      return await this.connecting;
+    } catch (err) {
+      this.connecting = undefined;
+      throw err;
+    }
+  }
+
+  /** The broker connection (opened on first use). */
+  async broker(): Promise<Broker> {
+    return (await this.connections()).broker;
+  }
+
+  /** The result backend (opened on first use). */
+  async backend(): Promise<ResultBackend> {
+    return (await this.connections()).backend;
+  }
+
+  /** Build the message for a call without sending it. */
+  message(req: SendRequest): { id: string; queue: string; priority: number; body: string } {
+    const def = this.registry.get(req.name)?.options ?? {};
+    const { queue, priority } = this.route(req.name, req);
+    const id = req.taskId ?? randomUUID();
+    const eta = req.eta ?? (req.countdown !== undefined ? new Date(Date.now() + req.countdown * 1000) : null);
+    const expires = typeof req.expires === 'number' ? new Date(Date.now() + req.expires * 1000) : req.expires ?? null;
+    const call: TaskCall = {
+      id,
+      name: req.name,
+      args: req.args ?? [],
+      kwargs: req.kwargs ?? {},
+      queue,
+      priority,
+      eta,
+      expires,
+      retries: req.retries,
+      timeLimit: req.timeLimit ?? def.timeLimit,
+      softTimeLimit: req.softTimeLimit ?? def.softTimeLimit,
+      parentId: req.parentId,
+      rootId: req.rootId,
+      ignoreResult: req.ignoreResult ?? def.ignoreResult,
+    };
+    const sender: Sender = { ...this.sender, deliveryTag: randomUUID() };
+    return { id, queue, priority, body: encodeTaskMessage(call, sender) };
+  }
+
+  /** Send any task by name (a TypeScript or a Python one) and get a handle on its result. */
+  async send<R = unknown>(name: string, args: unknown[] = [], kwargs: JsonObject = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
+    const { broker, backend } = await this.connections();
+    const msg = this.message({ ...options, name, args, kwargs });
+    await broker.publish(msg.queue, msg.priority, msg.body);
+    return new AsyncResult<R>(msg.id, backend);
+  }
+
+  /** Send many calls in one pipelined round-trip (a bulk enqueue). */
+  async sendMany<R = unknown>(requests: readonly SendRequest[]): Promise<AsyncResult<R>[]> {
+    const { broker, backend } = await this.connections();
+    const messages = requests.map((r) => this.message(r));
+    await broker.publishMany(messages.map((m) => ({ queue: m.queue, priority: m.priority, message: m.body })));
+    return messages.map((m) => new AsyncResult<R>(m.id, backend));
+  }
+
+  /** A handle on the result of a task sent by anyone. */
+  async asyncResult<R = unknown>(taskId: string): Promise<AsyncResult<R>> {
+    return new AsyncResult<R>(taskId, await this.backend());
+  }
+
+  /** Close the app's connections; idempotent. */
+  async close(): Promise<void> {
+    const connecting = this.connecting;
+    this.connecting = undefined;
+    if (!connecting) return;
+    const { broker, backend } = await connecting.catch(() => ({ broker: undefined, backend: undefined }));
+    await backend?.close();
+    await broker?.close();
+  }
+}

@@ -1,0 +1,39 @@
+/** A handle on a task's result, like Celery's `AsyncResult`. */
+import { failureFromMeta, type ResultMeta, type TaskState } from '../protocol/result';
+import type { ResultBackend } from './backend';
+
+export interface GetOptions {
+  /** Milliseconds to wait. Default: for ever. */
+  timeout?: number;
+  /** Reject with the task's error when it failed (default true); false resolves with the exception info. */
+  propagate?: boolean;
+}
+
+export class AsyncResult<R = unknown> {
+  constructor(readonly id: string, private readonly backend: ResultBackend) {}
+
+  /** The stored meta, or null while PENDING (nothing stored yet). */
+  meta(): Promise<ResultMeta | null> {
+    return this.backend.get(this.id);
+  }
+
+  async state(): Promise<TaskState> {
+    return (await this.meta())?.status ?? 'PENDING';
+  }
+
+  /**
+   * Wait for the result (on the backend's subscription, not by polling). Resolves with the return value;
+   * rejects with a `TaskFailedError` carrying the remote type, message and traceback when the task failed or
+   * was revoked, or a `TimeoutError` when `timeout` passes first.
+   */
+  async get(options: GetOptions = {}): Promise<R> {
+    const meta = await this.backend.waitFor(this.id, options.timeout ?? Infinity);
+    if (meta.status === 'SUCCESS' || options.propagate === false) return meta.result as R;
+    throw failureFromMeta(meta);
+  }
+
+  /** Remove the stored result. */
+  forget(): Promise<void> {
+    return this.backend.forget(this.id);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Celery's Redis result backend: `celery-task-meta-<id>` values written with SETEX and announced with PUBLISH on
+ * the channel of the same name. Waiting for a result subscribes to that channel; it never polls.
+ */
+import type Redis from 'ioredis';
+import { Keys } from '../broker/keys';
+import { connect, type ConnectionConfig } from '../broker/connection';
+import { scripts } from '../broker/scripts';
+import { decodeResult, encodeResult, READY_STATES, type ResultInput, type ResultMeta } from '../protocol/result';
+
+export interface BackendOptions extends ConnectionConfig {
+  /** Seconds a result is kept (Celery's `result_expires`). Default 86,400 (one day); 0 keeps it for ever. */
+  resultExpires?: number;
+}
+
+/** A result that did not become ready in time. */
+export class ResultTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+interface Waiter {
+  resolve(meta: ResultMeta): void;
+}
+
+export class ResultBackend {
+  readonly resultExpires: number;
+  private subscriber: Redis | undefined;
+  private subscribing: Promise<Redis> | undefined;
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private closed = false;
+
+  /** @param redis command connection (may be shared with the broker when both use the same server). */
+  constructor(readonly redis: Redis, readonly config: BackendOptions, private readonly ownsConnection = false) {
+    this.resultExpires = config.resultExpires ?? 86_400;
+  }
+
+  static async connect(config: BackendOptions): Promise<ResultBackend> {
+    return new ResultBackend(await connect(config, { name: 'radish-backend' }), config, true);
+  }
+
+  /** Store a state change (never replacing a stored SUCCESS). Resolves true when written. */
+  async store(input: ResultInput): Promise<boolean> {
+    const stored = await scripts.storeResult.run<number>(this.redis, [Keys.result(input.taskId)], [encodeResult(input), this.resultExpires]);
+    return stored === 1;
+  }
+
+  /** The stored meta, or null when nothing is stored (Celery calls that PENDING). */
+  async get(taskId: string): Promise<ResultMeta | null> {
+    const raw = await this.redis.get(Keys.result(taskId));
+    return raw === null ? null : decodeResult(raw);
+  }
+
+  /** Delete a stored result. */
+  async forget(taskId: string): Promise<void> {
+    await this.redis.del(Keys.result(taskId));
+  }
+
+  private async subscriberConnection(): Promise<Redis> {
+    if (this.subscriber) return this.subscriber;
+    this.subscribing ??= (async () => {
+      const sub = await connect(this.config, { name: 'radish-results', autoPipelining: false });
+      sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message.toString()));
+      // Results published while the connection was down were missed: read them once it is back.
+      sub.on('ready', () => void this.recheckAll());
+      this.subscriber = sub;
+      return sub;
+    })();
+    return this.subscribing;
+  }
+
+  private deliver(channel: string, raw: string): void {
+    let meta: ResultMeta;
+    try {
+      meta = decodeResult(raw);
+    } catch {
+      return; // not a result we can read; the waiter keeps waiting for a good one (or its timeout)
+    }
+    if (!READY_STATES.has(meta.status)) return;
+    const waiters = this.waiters.get(channel);
+    if (!waiters) return;
+    for (const w of waiters) w.resolve(meta);
+  }
+
+  private async recheckAll(): Promise<void> {
+    for (const channel of this.waiters.keys()) {
+      const raw = await this.redis.get(channel).catch(() => null);
+      if (raw !== null) this.deliver(channel, raw);
+    }
+  }
+
+  /**
+   * Wait until the task's result is ready (SUCCESS, FAILURE or REVOKED) and return its meta. Subscribes first,
+   * then reads the key, so a result stored before or while subscribing is not missed.
+   */
+  async waitFor(taskId: string, timeoutMs: number): Promise<ResultMeta> {
+    if (this.closed) throw new Error('result backend is closed');
+    const channel = Keys.result(taskId);
+    const sub = await this.subscriberConnection();
+    let waiter!: Waiter;
+    const settled = new Promise<ResultMeta>((resolve) => { waiter = { resolve }; });
+    let set = this.waiters.get(channel);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(channel, set);
+      await sub.subscribe(channel);
+    }
+    set.add(waiter);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const current = await this.get(taskId);
+      if (current && READY_STATES.has(current.status)) return current;
+      if (!Number.isFinite(timeoutMs)) return await settled;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ResultTimeoutError(`result of task ${taskId} not ready after ${timeoutMs / 1000}s`)), timeoutMs);
+      });
+      return await Promise.race([settled, timeout]);
+    } finally {
+      if (timer) clearTimeout(timer);
+      set.delete(waiter);
+      if (set.size === 0 && this.waiters.get(channel) === set) {
+        this.waiters.delete(channel);
+        void sub.unsubscribe(channel).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Close the subscriber (and the command connection if this backend opened it). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const sub = this.subscriber ?? (this.subscribing ? await this.subscribing.catch(() => undefined) : undefined);
+    sub?.disconnect();
+    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

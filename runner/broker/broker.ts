@@ -1,0 +1,290 @@
+/**
+ * kombu-compatible Redis transport: publish, reserve (pop + unacked record), ack, dead-letter, restore,
+ * purge and queue depths. A Celery worker and a Radish worker can share every key this class touches.
+ */
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { markRedelivered, clampPriority } from '../protocol/message';
+import { connect, type ConnectionConfig, type ConnectOptions } from './connection';
+import { Keys, PRIORITY_STEPS, SEP } from './keys';
+import { scripts } from './scripts';
+
+export interface BrokerOptions extends ConnectionConfig {
+  /** kombu's `global_keyprefix`, put before every broker key. Default none. */
+  keyPrefix?: string;
+  /** Seconds after which another consumer may restore an unacked message (kombu's default 3600). */
+  visibilityTimeout?: number;
+  /** Most records kept in the dead-letter list; the oldest are dropped beyond it. Default 10,000. */
+  deadLetterMax?: number;
+}
+
+/** A message taken from a queue and recorded as unacked, not yet decoded. */
+export interface Delivery {
+  /** kombu delivery tag; empty when the message was dead-lettered on arrival (undecodable). */
+  tag: string;
+  raw: string;
+  queue: string;
+}
+
+export interface QueueDepth {
+  queue: string;
+  /** Messages waiting, all priorities. */
+  total: number;
+  /** Waiting per priority step (0, 3, 6, 9). */
+  byPriority: Record<number, number>;
+}
+
+/** A record in the dead-letter list: why, where from, and the original message byte for byte. */
+export interface DeadLetterRecord {
+  reason: string;
+  queue: string;
+  worker: string;
+  /** Unix seconds. */
+  time: number;
+  raw: string;
+  task_id?: string;
+  task?: string;
+  exception?: unknown;
+  traceback?: string | null;
+}
+
+const DEFAULTS = { visibilityTimeout: 3600, deadLetterMax: 10_000 };
+
+export class Broker {
+  readonly keys: Keys;
+  readonly visibilityTimeout: number;
+  readonly deadLetterMax: number;
+  private blocking: Redis | undefined;
+  private blockingId: number | undefined;
+  private readonly declared = new Set<string>();
+  private closed = false;
+
+  private constructor(readonly redis: Redis, readonly config: BrokerOptions, private readonly connectOptions: ConnectOptions) {
+    this.keys = new Keys(config.keyPrefix ?? '');
+    this.visibilityTimeout = config.visibilityTimeout ?? DEFAULTS.visibilityTimeout;
+    this.deadLetterMax = config.deadLetterMax ?? DEFAULTS.deadLetterMax;
+  }
+
+  static async connect(config: BrokerOptions = {}, options: ConnectOptions = {}): Promise<Broker> {
+    const redis = await connect(config, { name: 'radish', ...options });
+    return new Broker(redis, config, options);
+  }
+
+  /**
+   * Declare a queue the way kombu does before its first publish (its binding in `_kombu.binding.<queue>`),
+   * once per process, so Celery tools that list bindings see it.
+   */
+  private declare(queue: string): void {
+    if (this.declared.has(queue)) return;
+    this.declared.add(queue);
+    void this.redis.sadd(this.keys.binding(queue), Keys.bindingMember(queue)).catch(() => this.declared.delete(queue));
+  }
+
+  /** LPUSH a message to its queue's priority list. */
+  async publish(queue: string, priority: number, message: string): Promise<void> {
+    this.declare(queue);
+    await this.redis.lpush(this.keys.queue(queue, clampPriority(priority)), message);
+  }
+
+  /** Publish many messages in one pipelined round-trip. */
+  async publishMany(items: readonly { queue: string; priority: number; message: string }[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const { queue, priority, message } of items) {
+      this.declare(queue);
+      pipeline.lpush(this.keys.queue(queue, clampPriority(priority)), message);
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  private reserveArgs(queues: readonly string[], max: number, worker: string, popped?: { key: string; message: string }) {
+    const queueKeys = this.keys.consumeOrder(queues);
+    const names = queueKeys.map((k) => this.keys.queueName(k));
+    const poppedIndex = popped ? queueKeys.indexOf(popped.key) + 1 : 0;
+    const keys = [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter, ...queueKeys];
+    const args = [Date.now() / 1000, max, worker, this.deadLetterMax, popped?.message ?? '', poppedIndex, ...names];
+    return { keys, args, names };
+  }
+
+  private static deliveries(reply: (string | number)[], names: string[]): Delivery[] {
+    const out: Delivery[] = [];
+    for (let i = 0; i < reply.length; i += 3) {
+      out.push({ queue: names[Number(reply[i]) - 1] ?? '', tag: String(reply[i + 1]), raw: String(reply[i + 2]) });
+    }
+    return out;
+  }
+
+  /** Take up to `max` waiting messages without blocking, highest priority first, recorded as unacked. */
+  async reserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
+    const { keys, args, names } = this.reserveArgs(queues, max, worker);
+    return Broker.deliveries(await scripts.reserve.run(this.redis, keys, args), names);
+  }
+
+  /**
+   * Block up to `timeoutSec` for the next message (BRPOP across all queues and priority steps, in kombu's
+   * order), then take up to `max - 1` more in the same round-trip. Returns [] on timeout or `interrupt()`.
+   */
+  async waitAndReserve(queues: readonly string[], max: number, worker: string, timeoutSec = 1): Promise<Delivery[]> {
+    const blocking = await this.blockingConnection();
+    const popped = await blocking.brpop(...this.keys.consumeOrder(queues), timeoutSec);
+    if (!popped) return [];
+    const [key, message] = popped;
+    const { keys, args, names } = this.reserveArgs(queues, max, worker, { key, message });
+    return Broker.deliveries(await scripts.reserve.run(this.redis, keys, args), names);
+  }
+
+  private async blockingConnection(): Promise<Redis> {
+    if (this.blocking) return this.blocking;
+    const blocking = await connect(this.config, { ...this.connectOptions, name: 'radish-consumer', autoPipelining: false });
+    const learnId = async () => { this.blockingId = Number(await blocking.client('ID')); };
+    blocking.on('ready', () => void learnId().catch(() => undefined));
+    await learnId();
+    this.blocking = blocking;
+    return blocking;
+  }
+
+  /** Wake a pending `waitAndReserve` at once (CLIENT UNBLOCK: Redis returns nil, so nothing is popped). */
+  async interrupt(): Promise<void> {
+    if (this.blockingId !== undefined && !this.closed) await this.redis.client('UNBLOCK', this.blockingId);
+  }
+
+  /** Acknowledge: forget the message as unacked (it has been handled). */
+  async ack(tag: string): Promise<void> {
+    await this.redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag).exec();
+  }
+
+  /** Move a reserved message to the dead-letter list and ack it, atomically. Returns records dropped to keep the bound. */
+  async deadLetter(tag: string, record: DeadLetterRecord): Promise<number> {
+    return scripts.deadLetter.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter],
+      [tag, JSON.stringify(record), this.deadLetterMax]);
+  }
+
+  /**
+   * Give back messages this process reserved but will not run (warm shutdown): each goes back to the consuming
+   * end of its queue marked redelivered, as kombu's restore does.
+   */
+  async giveBack(deliveries: readonly { tag: string; raw: string; queue: string; priority: number }[]): Promise<number> {
+    let restored = 0;
+    for (const d of deliveries) {
+      if (!d.tag) continue;
+      const target = this.keys.queue(d.queue, d.priority);
+      restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target],
+        [d.tag, markRedelivered(d.raw), '']);
+    }
+    return restored;
+  }
+
+  /**
+   * kombu's `restore_visible`: under `unacked_mutex`, put back every unacked message older than the visibility
+   * timeout. Returns how many were restored (0 when another process holds the mutex).
+   */
+  async restoreVisible(visibilityTimeout = this.visibilityTimeout): Promise<number> {
+    const token = randomUUID();
+    const locked = await this.redis.set(this.keys.unackedMutex, token, 'PX', 300_000, 'NX');
+    if (locked !== 'OK') return 0;
+    let restored = 0;
+    try {
+      const ceiling = Date.now() / 1000 - visibilityTimeout;
+      const tags = await this.redis.zrevrangebyscore(this.keys.unackedIndex, ceiling, 0);
+      for (const tag of tags) {
+        const entry = await this.redis.hget(this.keys.unacked, tag);
+        if (entry === null) {
+          await this.redis.zrem(this.keys.unackedIndex, tag);
+          continue;
+        }
+        const target = await this.restoreTarget(entry);
+        if (!target) continue;
+        restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target.key],
+          [tag, target.message, entry]);
+      }
+    } finally {
+      await scripts.releaseLock.run(this.redis, [this.keys.unackedMutex], [token]);
+    }
+    return restored;
+  }
+
+  /** Where an `unacked` entry `[message, exchange, routing_key]` goes back to, and in what form. */
+  private async restoreTarget(entry: string): Promise<{ key: string; message: string } | undefined> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(entry);
+    } catch {
+      return undefined; // kombu cannot restore it either; leave it for a human (`radish inspect`)
+    }
+    if (!Array.isArray(parsed) || typeof parsed[0] !== 'object') return undefined;
+    const [message, exchange, routingKey] = parsed as [Record<string, unknown>, string, string];
+    const properties = (message.properties ?? {}) as Record<string, unknown>;
+    const priority = clampPriority(properties.priority);
+    const queue = exchange ? await this.lookupBinding(exchange, routingKey) : routingKey;
+    if (!queue) return undefined;
+    return { key: this.keys.queue(queue, priority), message: markRedelivered(JSON.stringify(message)) };
+  }
+
+  /** The queue an exchange + routing key delivers to, from kombu's binding set (direct routing). */
+  private async lookupBinding(exchange: string, routingKey: string): Promise<string | undefined> {
+    const members = await this.redis.smembers(this.keys.binding(exchange));
+    for (const member of members) {
+      const [rk, , queue] = member.split(SEP);
+      if (rk === routingKey || rk === '') return queue;
+    }
+    return routingKey || undefined;
+  }
+
+  /** Delete every waiting message of a queue (all priorities). Returns how many were removed. */
+  async purge(queue: string): Promise<number> {
+    return scripts.purge.run<number>(this.redis, this.keys.queueSteps(queue), []);
+  }
+
+  /** Depth of each queue per priority step, in one pipelined round-trip (never reads the messages). */
+  async depths(queues: readonly string[]): Promise<QueueDepth[]> {
+    const pipeline = this.redis.pipeline();
+    for (const q of queues) for (const key of this.keys.queueSteps(q)) pipeline.llen(key);
+    const replies = (await pipeline.exec()) ?? [];
+    return queues.map((queue, qi) => {
+      const byPriority: Record<number, number> = {};
+      let total = 0;
+      PRIORITY_STEPS.forEach((step, si) => {
+        const n = Number(replies[qi * PRIORITY_STEPS.length + si]?.[1] ?? 0);
+        byPriority[step] = n;
+        total += n;
+      });
+      return { queue, total, byPriority };
+    });
+  }
+
+  /** Queues declared in Redis (kombu binding sets of the anonymous exchange), sorted. */
+  async declaredQueues(): Promise<string[]> {
+    const found = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.bindingPattern, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const exchange = key.slice(this.keys.binding('').length);
+        // Internal exchanges (events, remote control, their replies) are not task queues.
+        if (exchange === 'celeryev' || exchange.endsWith('celery.pidbox')) continue;
+        for (const member of await this.redis.smembers(key)) {
+          const queue = member.split(SEP)[2];
+          if (queue) found.add(queue);
+        }
+      }
+    } while (cursor !== '0');
+    return [...found].sort();
+  }
+
+  /** Messages currently unacked (reserved by some consumer and not yet acked). */
+  async unackedCount(): Promise<number> {
+    return this.redis.hlen(this.keys.unacked);
+  }
+
+  /** Close both connections; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const blocking = this.blocking;
+    this.blocking = undefined;
+    blocking?.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Every Redis key and channel name Radish uses, built here and nowhere else.
+ *
+ * Broker keys follow kombu's Redis transport (and its `global_keyprefix`); result keys follow Celery's Redis
+ * backend, which kombu's prefix does not touch. Radish's own keys (dead-letter queue) live under `radish.`.
+ */
+
+/** kombu's separator between a queue name and its priority step, and inside binding members. */
+export const SEP = '\x06\x16';
+
+/** kombu's default priority steps: bucket 0 is the plain queue key and is served first. */
+export const PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
+
+/** The step a priority 0..9 lands in: the largest step not above it (kombu's `priority()`). */
+export function priorityStep(priority: number): number {
+  let step = 0;
+  for (const s of PRIORITY_STEPS) if (s <= priority) step = s;
+  return step;
+}
+
+export class Keys {
+  /** @param prefix kombu's `global_keyprefix` (default none). */
+  constructor(readonly prefix = '') {}
+
+  /** The list a message of this priority goes to (`celery`, `celery\x06\x163`, ...). */
+  queue(name: string, priority = 0): string {
+    const step = priorityStep(priority);
+    return this.prefix + (step === 0 ? name : name + SEP + step);
+  }
+
+  /** All priority sub-lists of a queue, highest priority first. */
+  queueSteps(name: string): string[] {
+    return PRIORITY_STEPS.map((step) => this.queue(name, step));
+  }
+
+  /**
+   * BRPOP keys in kombu's order: for each priority step, every queue. Callers rotate `queues` between fetches
+   * for the same round-robin fairness kombu has.
+   */
+  consumeOrder(queues: readonly string[]): string[] {
+    const keys: string[] = [];
+    for (const step of PRIORITY_STEPS) for (const q of queues) keys.push(this.queue(q, step));
+    return keys;
+  }
+
+  /** Strip the prefix and priority suffix from a queue key: the queue name. */
+  queueName(key: string): string {
+    const bare = key.startsWith(this.prefix) ? key.slice(this.prefix.length) : key;
+    const at = bare.indexOf(SEP);
+    return at === -1 ? bare : bare.slice(0, at);
+  }
+
+  get unacked(): string { return this.prefix + 'unacked'; }
+  get unackedIndex(): string { return this.prefix + 'unacked_index'; }
+  get unackedMutex(): string { return this.prefix + 'unacked_mutex'; }
+
+  /** `_kombu.binding.<exchange>`: the set of `<routing_key>SEP<pattern>SEP<queue>` members. */
+  binding(exchange: string): string { return this.prefix + '_kombu.binding.' + exchange; }
+
+  /** Pattern matching every binding set, for discovering declared queues. */
+  get bindingPattern(): string { return this.prefix + '_kombu.binding.*'; }
+
+  /** The member a queue declares in its own binding set (anonymous exchange, routing key = queue). */
+  static bindingMember(queue: string): string { return queue + SEP + SEP + queue; }
+
+  /** Radish's dead-letter list (newest first). */
+  get deadLetter(): string { return this.prefix + 'radish.dlq'; }
+
+  /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
+  static result(taskId: string): string { return 'celery-task-meta-' + taskId; }
+}

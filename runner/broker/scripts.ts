@@ -1,0 +1,51 @@
+/**
+ * The one gateway to Radish's Lua scripts: each script is a `.lua` file with a KEYS/ARGV/returns header, run
+ * with EVALSHA and re-sent with EVAL when Redis does not know it (after a restart or on a fresh server).
+ */
+import { createHash } from 'node:crypto';
+import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import reserveLua from './scripts/reserve.lua';
+import restoreLua from './scripts/restore.lua';
+import deadLetterLua from './scripts/dead_letter.lua';
+import releaseLockLua from './scripts/release_lock.lua';
+import purgeLua from './scripts/purge.lua';
+import storeResultLua from '../backend/scripts/store_result.lua';
+
+type Arg = string | number | Buffer;
+
+export class LuaScript {
+  readonly sha: string;
+  constructor(readonly name: string, readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Run the script; keys and args as its header documents. */
+  async run<T>(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<T> {
+    try {
+      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      return (await redis.eval(this.source, keys.length, ...keys, ...args)) as T;
+    }
+  }
+
+  /** Queue the script in a MULTI/pipeline (the caller makes sure it is loaded, see `load`). */
+  queue(pipeline: ChainableCommander, keys: readonly string[], args: readonly Arg[]): void {
+    pipeline.evalsha(this.sha, keys.length, ...keys, ...args);
+  }
+
+  /** SCRIPT LOAD, so that `queue()` inside a MULTI finds it. */
+  async load(redis: Redis): Promise<void> {
+    await redis.script('LOAD', this.source);
+  }
+}
+
+export const scripts = {
+  reserve: new LuaScript('reserve', reserveLua),
+  restore: new LuaScript('restore', restoreLua),
+  deadLetter: new LuaScript('dead_letter', deadLetterLua),
+  releaseLock: new LuaScript('release_lock', releaseLockLua),
+  purge: new LuaScript('purge', purgeLua),
+  storeResult: new LuaScript('store_result', storeResultLua),
+} as const;

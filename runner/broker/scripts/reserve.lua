@@ -1,0 +1,65 @@
+--[[
+  reserve: take up to ARGV[2] messages from the queue lists, in the order given, and record each one in
+  kombu's `unacked` hash and `unacked_index` zset, exactly as a kombu consumer does after BRPOP, but in one
+  round-trip and atomically (a crash between pop and record cannot lose a message).
+
+  A message kombu could not restore (not a JSON object, or without properties.delivery_tag) is never put in
+  `unacked` (it would break restore for every Python worker); it goes to the dead-letter list with the reason.
+
+  KEYS[1]     unacked           (hash: tag -> JSON [message, exchange, routing_key])
+  KEYS[2]     unacked_index     (zset: tag -> delivery time)
+  KEYS[3]     dead-letter list
+  KEYS[4..n]  queue lists, in consume order
+  ARGV[1]     now, unix seconds (float)
+  ARGV[2]     how many messages at most
+  ARGV[3]     worker name (for dead-letter records)
+  ARGV[4]     dead-letter list max length
+  ARGV[5]     a message already popped by BRPOP, or ""
+  ARGV[6]     index (1-based, into KEYS[4..n]) of the list it came from
+  ARGV[7..]   queue name of each list in KEYS[4..n]
+
+  Returns a flat list: {list index, delivery tag, message, ...}; a dead-lettered message has tag "".
+]]
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local out = {}
+
+local function record(index, message)
+  local ok, decoded = pcall(cjson.decode, message)
+  local props = ok and type(decoded) == 'table' and decoded.properties
+  local tag = type(props) == 'table' and props.delivery_tag
+  if type(tag) ~= 'string' or tag == '' then
+    local reason = ok and 'message has no properties.delivery_tag' or 'message is not valid JSON'
+    redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[6 + index], worker = ARGV[3],
+      time = now, raw = message}))
+    redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
+    out[#out + 1] = index
+    out[#out + 1] = ''
+    out[#out + 1] = message
+    return
+  end
+  local info = type(props.delivery_info) == 'table' and props.delivery_info or {}
+  local exchange = type(info.exchange) == 'string' and info.exchange or ''
+  local routing_key = type(info.routing_key) == 'string' and info.routing_key or ARGV[6 + index]
+  redis.call('ZADD', KEYS[2], now, tag)
+  redis.call('HSET', KEYS[1], tag, '[' .. message .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
+  out[#out + 1] = index
+  out[#out + 1] = tag
+  out[#out + 1] = message
+end
+
+local taken = 0
+if ARGV[5] ~= '' then
+  record(tonumber(ARGV[6]), ARGV[5])
+  taken = 1
+end
+for i = 4, #KEYS do
+  while taken < limit do
+    local message = redis.call('RPOP', KEYS[i])
+    if not message then break end
+    record(i - 3, message)
+    taken = taken + 1
+  end
+  if taken >= limit then break end
+end
+return out

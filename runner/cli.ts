@@ -1,0 +1,306 @@
+/**
+ * `radish`, shaped like `celery`'s CLI: worker, call, purge, inspect queues, result.
+ * Every user error is one clear line on stderr and a non-zero exit, never a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Radish } from './app';
+import { RedisUnavailableError } from './broker/connection';
+import { createLogger, parseLogLevel } from './log';
+import { TaskFailedError } from './protocol/result';
+import { ResultTimeoutError } from './backend/backend';
+import { findApp, loadModule } from './worker/loader';
+import { Worker } from './worker/worker';
+
+const USAGE = `Usage: radish <command> [options]
+
+Commands:
+  worker   -A MODULE [-Q q1,q2] [-c N] [-l LEVEL] [-n name@host] [--prefetch-multiplier N]
+           [--result-extended] [--track-started]          run a worker on a task module (.ts or .js)
+  call     NAME [--args JSON] [--kwargs JSON] [--queue Q] [--priority 0-9] [--countdown S]
+           [--expires S] [--task-id ID] [--wait [SECONDS]]  send a task by name (TypeScript or Python)
+  result   ID [--wait SECONDS]                            show (or wait for) a task's result
+  purge    -Q q1,q2 [-f]                                  delete every waiting message of the queues
+  inspect  queues [-Q q1,q2] [--json]                     queue depths per priority
+
+Common options:
+  --broker URL      Redis URL (default: $RADISH_BROKER_URL, the app's broker, or redis://127.0.0.1:6379/0)
+  -A, --app MODULE  task module, as MODULE or MODULE:export
+  -h, --help        this help;  --version  the version
+`;
+
+/** A mistake in how the command was called: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+const COMMON = {
+  broker: { type: 'string', short: 'b' },
+  app: { type: 'string', short: 'A' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*/, ''));
+  }
+}
+
+function json(text: string | undefined, flag: string, shape: 'array' | 'object'): unknown {
+  if (text === undefined) return shape === 'array' ? [] : {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${flag} is not valid JSON: ${(err as Error).message}`);
+  }
+  const ok = shape === 'array' ? Array.isArray(value) : typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!ok) throw new UsageError(`${flag} must be a JSON ${shape === 'array' ? 'array, e.g. [2, 3]' : 'object, e.g. {"x": 1}'}`);
+  return value;
+}
+
+function number(text: string | undefined, flag: string, { min = -Infinity, max = Infinity, integer = false } = {}): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be ${integer ? 'an integer' : 'a number'}${Number.isFinite(min) ? ` from ${min}` : ''}${Number.isFinite(max) ? ` to ${max}` : ''}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+function list(text: string | undefined): string[] | undefined {
+  const items = text?.split(',').map((s) => s.trim()).filter(Boolean);
+  return items?.length ? items : undefined;
+}
+
+function isApp(v: unknown): v is Radish {
+  return v instanceof Radish;
+}
+
+/** The app: from -A when given (its broker unless --broker says otherwise), else a bare client app. */
+async function resolveApp(values: { app?: string; broker?: string }): Promise<Radish> {
+  let app: Radish;
+  if (values.app) {
+    const [spec, attr] = splitAppSpec(values.app);
+    app = findApp(await loadModule(spec), isApp, attr);
+  } else {
+    app = new Radish();
+  }
+  if (values.broker) app.useBroker(values.broker);
+  return app;
+}
+
+function splitAppSpec(spec: string): [string, string | undefined] {
+  const at = spec.lastIndexOf(':');
+  // A Windows drive letter (C:\...) is not an attribute separator.
+  if (at > 1) return [spec.slice(0, at), spec.slice(at + 1)];
+  return [spec, undefined];
+}
+
+async function worker(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    queues: { type: 'string', short: 'Q' },
+    concurrency: { type: 'string', short: 'c' },
+    loglevel: { type: 'string', short: 'l' },
+    hostname: { type: 'string', short: 'n' },
+    'prefetch-multiplier': { type: 'string' },
+    'result-extended': { type: 'boolean' },
+    'track-started': { type: 'boolean' },
+  });
+  if (values.help) return help();
+  if (!values.app) throw new UsageError('worker needs a task module: radish worker -A ./tasks.ts');
+  let level;
+  try {
+    level = parseLogLevel(values.loglevel ?? 'info');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const concurrency = number(values.concurrency, '--concurrency', { min: 1, integer: true });
+  const prefetchMultiplier = number(values['prefetch-multiplier'], '--prefetch-multiplier', { min: 1, integer: true });
+  const app = await resolveApp(values);
+  const w = new Worker(app, {
+    queues: list(values.queues),
+    concurrency,
+    prefetchMultiplier,
+    hostname: values.hostname?.replace('%h', hostname()),
+    logger: createLogger(level),
+    resultExtended: values['result-extended'],
+    trackStarted: values['track-started'],
+  });
+  await w.start();
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        w.logger.log('warning', `Cold shutdown (${sig} received twice)`);
+        process.exit(1);
+      }
+      void w.stop().then(resolve, resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await app.close();
+  return 0;
+}
+
+async function call(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    args: { type: 'string', short: 'a' },
+    kwargs: { type: 'string', short: 'k' },
+    queue: { type: 'string', short: 'Q' },
+    priority: { type: 'string' },
+    countdown: { type: 'string' },
+    expires: { type: 'string' },
+    'task-id': { type: 'string' },
+    wait: { type: 'string' },
+  });
+  if (values.help) return help();
+  const name = positionals[0];
+  if (!name) throw new UsageError('call needs a task name: radish call tasks.add --args \'[2, 3]\'');
+  const args = json(values.args, '--args', 'array') as unknown[];
+  const kwargs = json(values.kwargs, '--kwargs', 'object') as Record<string, unknown>;
+  const priority = number(values.priority, '--priority', { min: 0, max: 9, integer: true });
+  const countdown = number(values.countdown, '--countdown', { min: 0 });
+  const expires = number(values.expires, '--expires');
+  const wait = number(values.wait, '--wait', { min: 0 });
+  const app = await resolveApp(values);
+  try {
+    const result = await app.send(name, args, kwargs, { queue: values.queue, priority, countdown, expires, taskId: values['task-id'] });
+    if (wait === undefined) {
+      process.stdout.write(result.id + '\n');
+      return 0;
+    }
+    return await printResult(result.id, () => result.get({ timeout: wait * 1000 }));
+  } finally {
+    await app.close();
+  }
+}
+
+async function printResult(id: string, get: () => Promise<unknown>): Promise<number> {
+  try {
+    const value = await get();
+    process.stdout.write(JSON.stringify(value) + '\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof TaskFailedError) {
+      process.stderr.write(`${err.state} ${id}: ${err.excType}: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof ResultTimeoutError) {
+      process.stderr.write(`radish: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function result(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { wait: { type: 'string' } });
+  if (values.help) return help();
+  const id = positionals[0];
+  if (!id) throw new UsageError('result needs a task id');
+  const wait = number(values.wait, '--wait', { min: 0 });
+  const app = await resolveApp(values);
+  try {
+    const handle = await app.asyncResult(id);
+    if (wait !== undefined) return await printResult(id, () => handle.get({ timeout: wait * 1000 }));
+    const meta = await handle.meta();
+    process.stdout.write(JSON.stringify(meta ?? { status: 'PENDING', task_id: id }) + '\n');
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+async function purge(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { queues: { type: 'string', short: 'Q' }, force: { type: 'boolean', short: 'f' } });
+  if (values.help) return help();
+  const queues = list(values.queues);
+  if (!queues) throw new UsageError('purge needs the queues to empty: radish purge -Q celery -f');
+  if (!values.force) throw new UsageError(`purge deletes every waiting message of ${queues.join(', ')}: add -f to confirm`);
+  const app = await resolveApp(values);
+  try {
+    const broker = await app.broker();
+    let total = 0;
+    for (const q of queues) total += await broker.purge(q);
+    process.stdout.write(`Purged ${total} message${total === 1 ? '' : 's'} from ${queues.length} known task queue${queues.length === 1 ? '' : 's'}.\n`);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+async function inspect(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { queues: { type: 'string', short: 'Q' }, json: { type: 'boolean' } });
+  if (values.help) return help();
+  const what = positionals[0];
+  if (what !== 'queues') throw new UsageError(what ? `unknown inspect command ${JSON.stringify(what)} (try: radish inspect queues)` : 'inspect what? try: radish inspect queues');
+  const app = await resolveApp(values);
+  try {
+    const broker = await app.broker();
+    const queues = list(values.queues) ?? [...new Set([app.defaultQueue, ...(await broker.declaredQueues())])].sort();
+    const depths = await broker.depths(queues);
+    const unacked = await broker.unackedCount();
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ queues: depths, unacked }) + '\n');
+      return 0;
+    }
+    const width = Math.max(5, ...queues.map((q) => q.length));
+    process.stdout.write(`${'queue'.padEnd(width)}  ${'total'.padStart(8)}  ${'p0-2'.padStart(8)}  ${'p3-5'.padStart(8)}  ${'p6-8'.padStart(8)}  ${'p9'.padStart(8)}\n`);
+    for (const d of depths) {
+      const cols = [d.total, d.byPriority[0], d.byPriority[3], d.byPriority[6], d.byPriority[9]].map((n) => String(n ?? 0).padStart(8));
+      process.stdout.write(`${d.queue.padEnd(width)}  ${cols.join('  ')}\n`);
+    }
+    process.stdout.write(`unacked: ${unacked}\n`);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+function help(): number {
+  process.stdout.write(USAGE);
+  return 0;
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(require.resolve('../package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, call, result, purge, inspect };
+
+/** Run the CLI; resolves with the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === '-h' || command === '--help' || command === 'help') return help();
+    if (command === '--version' || command === '-V') {
+      process.stdout.write(`radish ${version()}\n`);
+      return 0;
+    }
+    const run = COMMANDS[command];
+    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)} (radish --help lists them)`);
+    return await run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`radish: error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof RedisUnavailableError) {
+      process.stderr.write(`radish: ${err.message}\n`);
+      return 1;
+    }
+    // A task module that failed to load shows its own stack: that is the user's code, they need it.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`radish: ${message}\n`);
+    if (process.env.RADISH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,14 @@
+/** Radish's public API: `import { Radish } from 'radish'`. */
+export { Radish, type RadishOptions, type SendOptions, type SendRequest, type Routes, type RouteTarget } from './app';
+export { AsyncResult, type GetOptions } from './backend/async-result';
+export { ResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';
+export { Broker, type BrokerOptions, type DeadLetterRecord, type Delivery, type QueueDepth } from './broker/broker';
+export { Keys, PRIORITY_STEPS } from './broker/keys';
+export { RedisUnavailableError, redactUrl, type ConnectionConfig } from './broker/connection';
+export { createLogger, formatLine, parseLogLevel, type Logger, type LogLevel } from './log';
+export { decodeTaskMessage, encodeTaskMessage, ProtocolError, type TaskMessage, type TaskCall, type Envelope } from './protocol/message';
+export { decodeResult, encodeResult, TaskFailedError, READY_STATES, type ResultMeta, type TaskState, type ExceptionInfo } from './protocol/result';
+export { MaxRetriesExceededError, Retry, type Task, type TaskContext, type TaskOptions, type TaskRequest, type RetryOptions } from './task';
+export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker';
+export { registerLoader, loadModule } from './worker/loader';
+export { runCli } from './cli';

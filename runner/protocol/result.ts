@@ -1,0 +1,142 @@
+/** Celery result-backend values (`celery-task-meta-<id>`): states, encode, decode, exceptions. Pure. */
+import { naiveUtc } from './time';
+
+export type TaskState = 'PENDING' | 'RECEIVED' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'RETRY' | 'REVOKED' | 'REJECTED';
+
+/** States after which a result never changes (Celery's READY_STATES). */
+export const READY_STATES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+/** How Celery serialises an exception with the JSON serializer. */
+export interface ExceptionInfo {
+  exc_type: string;
+  exc_message: unknown[] | string;
+  exc_module: string | null;
+}
+
+/** One stored result, with Celery's field order. */
+export interface ResultMeta {
+  status: TaskState;
+  result: unknown;
+  traceback: string | null;
+  children: unknown[];
+  date_done: string | null;
+  group_id?: string;
+  parent_id?: string;
+  name?: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  worker?: string;
+  retries?: number;
+  queue?: string;
+  task_id: string;
+}
+
+/** The request fields that `result_extended` adds. */
+export interface ExtendedFields {
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  worker: string;
+  retries: number;
+  queue: string;
+}
+
+export interface ResultInput {
+  taskId: string;
+  state: TaskState;
+  result: unknown;
+  traceback?: string | null;
+  children?: unknown[];
+  groupId?: string | null;
+  parentId?: string | null;
+  extended?: ExtendedFields | null;
+  now?: Date;
+}
+
+/** Build the value Celery's Redis backend stores (and publishes) for a state change. */
+export function encodeResult(input: ResultInput): string {
+  // Insertion order is Celery's: the five core fields, group_id, parent_id, the extended fields, task_id last.
+  const meta: Record<string, unknown> = {
+    status: input.state,
+    result: input.result === undefined ? null : input.result,
+    traceback: input.traceback ?? null,
+    children: input.children ?? [],
+    date_done: READY_STATES.has(input.state) ? naiveUtc(input.now ?? new Date()) : null,
+  };
+  if (input.groupId) meta.group_id = input.groupId;
+  if (input.parentId) meta.parent_id = input.parentId;
+  if (input.extended) Object.assign(meta, input.extended);
+  meta.task_id = input.taskId;
+  return JSON.stringify(meta);
+}
+
+export class ResultDecodeError extends Error {
+  override readonly name = 'ResultDecodeError';
+}
+
+export function decodeResult(raw: string): ResultMeta {
+  let meta: unknown;
+  try {
+    meta = JSON.parse(raw);
+  } catch (err) {
+    throw new ResultDecodeError(`stored result is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof meta !== 'object' || meta === null || typeof (meta as ResultMeta).status !== 'string') {
+    throw new ResultDecodeError('stored result has no status');
+  }
+  return meta as ResultMeta;
+}
+
+/** Names that exist in Python's `builtins`, so Python re-raises the same type for a JS error of that name. */
+const PYTHON_BUILTIN_ERRORS = new Set([
+  'Exception', 'ArithmeticError', 'AssertionError', 'AttributeError', 'IndexError', 'KeyError', 'LookupError',
+  'MemoryError', 'NotImplementedError', 'OSError', 'OverflowError', 'RecursionError', 'RuntimeError',
+  'TimeoutError', 'TypeError', 'ValueError', 'ZeroDivisionError', 'PermissionError', 'FileNotFoundError',
+  'ConnectionError', 'UnicodeError',
+]);
+
+/**
+ * A thrown JS value as Celery's `{exc_type, exc_message, exc_module}`. The type is the error's `name`;
+ * `exc_module` is `builtins` where Python has an exception of that name, otherwise `radish` (Python then
+ * makes up a class of that name, as it does for any unknown exception type).
+ */
+export function exceptionInfo(err: unknown): ExceptionInfo {
+  if (err instanceof Error) {
+    const type = err.name && err.name !== 'Error' ? err.name : err.constructor?.name || 'Error';
+    const excModule = (err as { excModule?: unknown }).excModule;
+    return {
+      exc_type: type,
+      exc_message: [err.message],
+      exc_module: typeof excModule === 'string' ? excModule : PYTHON_BUILTIN_ERRORS.has(type) ? 'builtins' : 'radish',
+    };
+  }
+  return { exc_type: 'Error', exc_message: [String(err)], exc_module: 'radish' };
+}
+
+/** `ValueError('kaboom')`-style text, as Celery logs and events show an exception. */
+export function exceptionRepr(info: ExceptionInfo): string {
+  const message = Array.isArray(info.exc_message) ? info.exc_message.map(String).join(', ') : String(info.exc_message);
+  return `${info.exc_type}(${JSON.stringify(message).replace(/^"|"$/g, "'")})`;
+}
+
+/** A failure read from the backend, thrown by `AsyncResult.get()` with the remote type, message and traceback. */
+export class TaskFailedError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly excType: string,
+    readonly excModule: string | null,
+    readonly excMessage: unknown[] | string,
+    readonly remoteTraceback: string | null,
+    readonly state: TaskState = 'FAILURE',
+  ) {
+    super(Array.isArray(excMessage) ? excMessage.map(String).join(', ') : String(excMessage));
+    this.name = excType;
+  }
+}
+
+/** Turn a FAILURE/REVOKED meta into the error `get()` rejects with. */
+export function failureFromMeta(meta: ResultMeta): TaskFailedError {
+  const r = meta.result as Partial<ExceptionInfo> | null;
+  const type = r && typeof r.exc_type === 'string' ? r.exc_type : meta.status === 'REVOKED' ? 'TaskRevokedError' : 'Exception';
+  return new TaskFailedError(meta.task_id, type, r?.exc_module ?? null, r?.exc_message ?? String(meta.result), meta.traceback, meta.status);
+}

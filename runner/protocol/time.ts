@@ -1,0 +1,29 @@
+/** Celery's date formats: ISO-8601 with an offset in message headers, naive UTC in results. */
+
+/** `2026-11-24T06:40:09.933000+00:00`, as Python's `datetime.isoformat()` writes an aware UTC time. */
+export function isoWithOffset(date: Date): string {
+  return date.toISOString().replace(/(\.\d{3})Z$/, '$1000+00:00');
+}
+
+/** `2026-11-24T06:40:22.533000`: Celery's `date_done` (naive UTC, microseconds). */
+export function naiveUtc(date: Date): string {
+  return date.toISOString().replace(/(\.\d{3})Z$/, '$1000');
+}
+
+/**
+ * Parse a Celery date: ISO-8601 with or without offset (naive means UTC, as with `enable_utc`), or a number of
+ * seconds since the epoch. Returns null for null/undefined; throws on anything unreadable.
+ */
+export function parseCeleryDate(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000);
+  if (typeof value !== 'string') throw new Error(`expected an ISO-8601 date, got ${JSON.stringify(value)}`);
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
+  if (!m) throw new Error(`expected an ISO-8601 date, got ${JSON.stringify(value)}`);
+  // JS Date keeps milliseconds only; Python writes microseconds.
+  const fraction = m[3] ? m[3].slice(0, 4) : '';
+  const zone = m[4] ?? 'Z';
+  const date = new Date(`${m[1]}T${m[2]}${fraction}${zone}`);
+  if (Number.isNaN(date.getTime())) throw new Error(`invalid date ${JSON.stringify(value)}`);
+  return date;
+}

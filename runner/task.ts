@@ -1,0 +1,121 @@
+/** Task definitions: options with their defaults, the request a running task sees, and `retry()`. */
+import type { SendOptions } from './app';
+import type { AsyncResult } from './backend/async-result';
+import { paramInfo, type ParamInfo } from './params';
+import type { JsonObject } from './protocol/message';
+
+export interface TaskOptions {
+  /** Queue this task is sent to unless the call or a route says otherwise. Default: the app's default queue. */
+  queue?: string;
+  /** Default priority 0..9 (on Redis 0 is served first). Default 0. */
+  priority?: number;
+  /** Do not store the return value (failures are still stored). Default false. */
+  ignoreResult?: boolean;
+  /** Pass the running task's context as the first argument, like Celery's `bind=True`. Default false. */
+  bind?: boolean;
+  /** Parameter names for keyword arguments, when they cannot be read from the function (e.g. it is wrapped). */
+  params?: string[];
+  /** Most retries `retry()` allows before the task fails for good. Default 3 (Celery's). */
+  maxRetries?: number;
+  /** Seconds before a retry when `retry()` is given no countdown. Default 180 (Celery's). */
+  defaultRetryDelay?: number;
+  /** Hard time limit in seconds, sent with each call. Default none. */
+  timeLimit?: number;
+  /** Soft time limit in seconds, sent with each call. Default none. */
+  softTimeLimit?: number;
+}
+
+/** What a bound task sees of the message that is running it. */
+export interface TaskRequest {
+  id: string;
+  task: string;
+  args: unknown[];
+  kwargs: JsonObject;
+  retries: number;
+  queue: string;
+  priority: number;
+  eta: Date | null;
+  expires: Date | null;
+  parentId: string | null;
+  rootId: string;
+  groupId: string | null;
+  /** Node name of the worker running it. */
+  hostname: string;
+  redelivered: boolean;
+}
+
+export interface RetryOptions {
+  /** Seconds to wait before the retry. Default: the task's `defaultRetryDelay`. */
+  countdown?: number;
+  /** Exact time of the retry (wins over countdown). */
+  eta?: Date;
+  /** The error that caused the retry: stored with the RETRY state, and raised when retries run out. */
+  exc?: unknown;
+  /** Override the task's maxRetries for this call. */
+  maxRetries?: number;
+}
+
+/** Thrown by `retry()`; the worker republishes the task rather than failing it. */
+export class Retry extends Error {
+  override readonly name = 'Retry';
+  constructor(readonly when: Date, readonly exc: unknown, message: string) {
+    super(message);
+  }
+}
+
+/** Raised when `retry()` is called with no retries left and no `exc` to raise instead. */
+export class MaxRetriesExceededError extends Error {
+  override readonly name = 'MaxRetriesExceededError';
+  readonly excModule = 'celery.exceptions';
+}
+
+/** The first argument of a `bind: true` task. */
+export interface TaskContext {
+  readonly name: string;
+  readonly request: TaskRequest;
+  /** Aborted when the worker shuts down cold (and, with time limits, when the soft limit passes). */
+  readonly signal: AbortSignal;
+  /** Ask for this task to run again later; always throws (use `throw task.retry(...)` for readable flow). */
+  retry(options?: RetryOptions): never;
+}
+
+export type TaskFunction = (...args: never[]) => unknown;
+
+/** Resolved options of a defined task. */
+export interface TaskDefinition {
+  readonly name: string;
+  readonly fn: TaskFunction;
+  readonly options: Readonly<TaskOptions>;
+  readonly params: ParamInfo;
+}
+
+export function defineTask(name: string, fn: TaskFunction, options: TaskOptions): TaskDefinition {
+  if (!name || typeof name !== 'string') throw new TypeError('a task needs a name, e.g. "emails.send"');
+  if (typeof fn !== 'function') throw new TypeError(`task ${name}: expected a function`);
+  let params = paramInfo(fn);
+  if (options.bind) params = { names: params.names.slice(1), rest: params.rest };
+  if (options.params) params = { names: [...options.params], rest: params.rest };
+  return { name, fn, options: { ...options }, params };
+}
+
+/** Build the retry error for a running task (shared by the context's `retry`). */
+export function makeRetry(def: TaskDefinition, request: TaskRequest, options: RetryOptions = {}): Retry | Error {
+  const max = options.maxRetries ?? def.options.maxRetries ?? 3;
+  if (request.retries >= max) {
+    if (options.exc instanceof Error) return options.exc;
+    return new MaxRetriesExceededError(`Can't retry ${def.name}[${request.id}] args:${JSON.stringify(request.args)} kwargs:${JSON.stringify(request.kwargs)}`);
+  }
+  const delay = options.countdown ?? def.options.defaultRetryDelay ?? 180;
+  const when = options.eta ?? new Date(Date.now() + delay * 1000);
+  const cause = options.exc instanceof Error ? `${options.exc.name}('${options.exc.message}')` : '';
+  const seconds = Math.max(0, Math.round((when.getTime() - Date.now()) / 1000));
+  return new Retry(when, options.exc, `Retry in ${seconds}s${cause ? ': ' + cause : ''}`);
+}
+
+/** A handle on a defined task, for calling it. Created by `Radish.task()`. */
+export interface Task<A extends unknown[] = unknown[], R = unknown> extends TaskDefinition {
+  /** Send with positional arguments and the task's defaults. */
+  delay(...args: A): Promise<AsyncResult<Awaited<R>>>;
+  /** Send with every Celery option. */
+  applyAsync(args?: A | unknown[], kwargs?: JsonObject, options?: SendOptions): Promise<AsyncResult<Awaited<R>>>;
+}

@@ -1,0 +1,55 @@
+/** Run one decoded task message against its definition: bind the arguments, call, classify the outcome. */
+import { bindArguments } from '../params';
+import type { TaskMessage } from '../protocol/message';
+import { makeRetry, Retry, type TaskContext, type TaskDefinition, type TaskRequest } from '../task';
+
+export type Outcome =
+  | { kind: 'success'; value: unknown; runtime: number }
+  | { kind: 'retry'; retry: Retry; runtime: number }
+  | { kind: 'failure'; error: unknown; runtime: number };
+
+export function requestOf(msg: TaskMessage, queue: string, hostname: string): TaskRequest {
+  return {
+    id: msg.id,
+    task: msg.name,
+    args: msg.args,
+    kwargs: msg.kwargs,
+    retries: msg.retries,
+    queue,
+    priority: msg.priority,
+    eta: msg.eta,
+    expires: msg.expires,
+    parentId: msg.parentId,
+    rootId: msg.rootId,
+    groupId: msg.groupId,
+    hostname,
+    redelivered: msg.redelivered,
+  };
+}
+
+/** Call the task function. Never throws: every result, retry or error comes back as an Outcome. */
+export async function execute(def: TaskDefinition, request: TaskRequest, signal: AbortSignal): Promise<Outcome> {
+  const started = performance.now();
+  const runtime = () => (performance.now() - started) / 1000;
+  try {
+    const positional = bindArguments(def.name, def.params, request.args, request.kwargs);
+    let value: unknown;
+    if (def.options.bind) {
+      const context: TaskContext = {
+        name: def.name,
+        request,
+        signal,
+        retry(options) {
+          throw makeRetry(def, request, options);
+        },
+      };
+      value = await (def.fn as (ctx: TaskContext, ...args: unknown[]) => unknown)(context, ...positional);
+    } else {
+      value = await (def.fn as (...args: unknown[]) => unknown)(...positional);
+    }
+    return { kind: 'success', value: value === undefined ? null : value, runtime: runtime() };
+  } catch (err) {
+    if (err instanceof Retry) return { kind: 'retry', retry: err, runtime: runtime() };
+    return { kind: 'failure', error: err, runtime: runtime() };
+  }
+}

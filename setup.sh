@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Set up a fresh clone: system packages (Redis, Celery for the interop tests, OpenSSL for the
+# TLS tests), node modules, and the build. Safe to run again; CI runs it before `npm test`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+say() { printf 'setup: %s\n' "$*"; }
+
+APT_PACKAGES=(redis-server python3-celery python3-redis python3-django openssl)
+# Debian's Celery lives in /usr/bin/python3's dist-packages; a pyenv or venv python3 on PATH
+# does not see it. The test harness uses the same variable.
+CELERY_PYTHON="${CELERY_PYTHON:-/usr/bin/python3}"
+
+# `dpkg -s` also succeeds for removed packages whose config files remain; ask for the status.
+deb_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+if [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null; then
+  missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do deb_installed "$pkg" || missing+=("$pkg"); done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "system packages present: ${APT_PACKAGES[*]}"
+  elif [ "$(id -u)" -eq 0 ]; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+  else
+    say "missing system packages: ${missing[*]}"
+    say "  install them with: sudo apt-get install -y ${missing[*]}"
+    say "  (continuing: the tests that need them will say they were skipped)"
+  fi
+else
+  # Not Debian: check for what the tests actually use.
+  command -v redis-server >/dev/null || say "missing: redis-server (e.g. brew install redis)"
+  command -v openssl >/dev/null || say "missing: openssl (TLS tests are skipped without it)"
+  if ! "$CELERY_PYTHON" -c 'import celery, redis' >/dev/null 2>&1; then
+    say "missing: Celery 5.2 for $CELERY_PYTHON (interop tests are skipped without it)"
+    say "  e.g. python3 -m pip install 'celery[redis]>=5.2,<5.3' django, then export CELERY_PYTHON=\$(command -v python3)"
+  fi
+fi
+
+if version=$("$CELERY_PYTHON" -c 'import celery; print(celery.__version__)' 2>/dev/null); then
+  say "celery $version at $CELERY_PYTHON"
+fi
+
+command -v node >/dev/null || { say "node is not installed: Node.js 20 or newer is required"; exit 1; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || { say "node $(node -v) is too old: Node.js 20 or newer is required"; exit 1; }
+
+# npm 11 does not run dependencies' install scripts unless approved; esbuild works without its
+# postinstall (it resolves its platform binary package at run time), so nothing to approve.
+if [ -f package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund
+else
+  say "npm install"
+  npm install --no-audit --no-fund
+fi
+
+say "npm run build"
+npm run build
+say "done: run the tests with 'npm test'"

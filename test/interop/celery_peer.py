@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""Real Celery on the other end of Radish's interop tests. Run with Debian's /usr/bin/python3.
+
+  worker --broker URL -Q q1,q2 [-c N] [--pool solo|prefork|threads] [-n name@host]
+         [--loglevel info] [--result-extended] [--track-started] [-- extra celery worker args]
+      A real Celery worker running celery_app's tasks. Everything goes to stderr, including
+      a line `celery_peer: ready <nodename>` once it consumes (whatever the log level).
+      SIGTERM = Celery's warm shutdown. Exits by itself when its parent process dies.
+
+  send --broker URL [--wait SECONDS]
+      Reads JSON lines {"task", "args"?, "kwargs"?, "queue"?, "priority"?, "countdown"?,
+      "task_id"?, "options"?} from stdin and sends them all, in order, with app.send_task.
+      Prints one JSON line per request: {"id"}, or with --wait the outcome (see outcome()).
+      --wait is one deadline for all the results, not per result.
+
+  get --broker URL [--timeout SECONDS] ID [ID...]
+      Waits for results sent by someone else; prints outcomes like `send --wait`.
+
+Exit status: 0 when the peer did its job (a task failing or timing out is an outcome, not an
+error), 2 for bad input, 1 for anything else (e.g. no broker).
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def emit(obj):
+    print(json.dumps(obj, ensure_ascii=False, default=repr), flush=True)
+
+
+def load_app(broker, result_extended=False, track_started=False):
+    """Import celery_app after setting its environment: it reads the config at import time."""
+    os.environ['RADISH_TEST_BROKER'] = broker
+    if result_extended:
+        os.environ['CELERY_RESULT_EXTENDED'] = '1'
+    if track_started:
+        os.environ['CELERY_TRACK_STARTED'] = '1'
+    sys.path.insert(0, HERE)
+    import celery_app
+    return celery_app
+
+
+def exit_with_parent():
+    """A test runner that crashes must not leave workers behind: warm-stop when reparented."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name='exit-with-parent', daemon=True).start()
+
+
+def cmd_worker(ns, extra):
+    # Celery prints its banner on stdout; stdout is for JSON in the other commands,
+    # so the worker keeps all of its output on stderr.
+    os.dup2(2, 1)
+    mod = load_app(ns.broker, ns.result_extended, ns.track_started)
+    import celery_app.tasks  # noqa: F401  (register the tasks before the worker starts)
+    from celery.signals import worker_ready
+
+    @worker_ready.connect(weak=False)
+    def announce(sender=None, **_):
+        # Celery's own "<name> ready." line is INFO; this one shows at any --loglevel.
+        print('celery_peer: ready %s' % sender.hostname, file=sys.stderr, flush=True)
+
+    argv = ['worker', '-Q', ns.queues, '-c', str(ns.concurrency), '-P', ns.pool,
+            '-l', ns.loglevel, '-n', ns.hostname or 'peer%d@%%h' % os.getpid(), *extra]
+    print('celery_peer: celery %s' % ' '.join(argv), file=sys.stderr, flush=True)
+    exit_with_parent()
+    return mod.app.start(argv=argv) or 0
+
+
+def outcome(res, deadline):
+    """What a Python caller sees: the result, the exception it would raise, or a timeout."""
+    from celery.exceptions import TimeoutError as CeleryTimeout
+    try:
+        value = res.get(timeout=max(deadline - time.monotonic(), 0.01), propagate=False)
+    except CeleryTimeout:
+        return {'id': res.id, 'state': 'TIMEOUT', 'last_state': res.state}
+    if res.state == 'SUCCESS':
+        return {'id': res.id, 'state': 'SUCCESS', 'result': value}
+    # FAILURE, or REVOKED (e.g. expired): value is the exception Celery rebuilt from the backend.
+    exc = value if isinstance(value, BaseException) else Exception(value)
+    return {
+        'id': res.id,
+        'state': res.state,
+        'exc_type': type(exc).__name__,
+        'exc_module': type(exc).__module__,
+        'exc_message': list(exc.args) or str(exc),
+        'traceback': res.traceback,
+    }
+
+
+def read_requests():
+    requests = []
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict) or not isinstance(req.get('task'), str):
+                raise ValueError('need an object with a string "task"')
+        except ValueError as err:
+            print('celery_peer send: bad request on line %d: %s' % (n, err), file=sys.stderr)
+            sys.exit(2)
+        requests.append(req)
+    return requests
+
+
+def cmd_send(ns):
+    requests = read_requests()
+    # A client app with no tasks, like a service that only knows task names.
+    app = load_app(ns.broker).make_app('radish-peer-client')
+    results = []
+    for req in requests:
+        options = dict(req.get('options') or {})
+        for key in ('queue', 'priority', 'countdown', 'task_id'):
+            if req.get(key) is not None:
+                options[key] = req[key]
+        results.append(app.send_task(req['task'], args=req.get('args') or [],
+                                     kwargs=req.get('kwargs') or {}, **options))
+    if ns.wait is None:
+        for res in results:
+            emit({'id': res.id})
+        return 0
+    deadline = time.monotonic() + ns.wait
+    for res in results:
+        emit(outcome(res, deadline))
+    return 0
+
+
+def cmd_get(ns):
+    app = load_app(ns.broker).make_app('radish-peer-client')
+    deadline = time.monotonic() + ns.timeout
+    for task_id in ns.ids:
+        emit(outcome(app.AsyncResult(task_id), deadline))
+    return 0
+
+
+def main(argv=None):
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        stream.reconfigure(encoding='utf-8')
+    p = argparse.ArgumentParser(prog='celery_peer.py', description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest='cmd', required=True)
+
+    w = sub.add_parser('worker')
+    w.add_argument('--broker', required=True)
+    w.add_argument('-Q', '--queues', default='celery', help='comma-separated')
+    w.add_argument('-c', '--concurrency', type=int, default=1)
+    w.add_argument('--pool', '-P', default='solo', choices=('solo', 'prefork', 'threads'))
+    w.add_argument('-n', '--hostname', help='nodename, default peer<pid>@%%h (unique per worker)')
+    w.add_argument('--loglevel', '-l', default='info')
+    w.add_argument('--result-extended', action='store_true')
+    w.add_argument('--track-started', action='store_true')
+
+    s = sub.add_parser('send')
+    s.add_argument('--broker', required=True)
+    s.add_argument('--wait', type=float, help='seconds to wait for all the results')
+
+    g = sub.add_parser('get')
+    g.add_argument('--broker', required=True)
+    g.add_argument('--timeout', type=float, default=10.0)
+    g.add_argument('ids', nargs='+')
+
+    # Anything the worker parser does not know (e.g. -E, --without-mingle,
+    # --prefetch-multiplier 1) goes to `celery worker` as is.
+    ns, extra = p.parse_known_args(argv)
+    if ns.cmd == 'worker':
+        return cmd_worker(ns, [a for a in extra if a != '--'])
+    if extra:
+        p.error('unrecognized arguments: %s' % ' '.join(extra))
+    return cmd_send(ns) if ns.cmd == 'send' else cmd_get(ns)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

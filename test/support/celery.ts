@@ -1,0 +1,284 @@
+/**
+ * Real Celery for the interop tests: start Celery workers and call Celery's client, through
+ * test/interop/celery_peer.py run with Debian's Python (`/usr/bin/python3`, or `CELERY_PYTHON`).
+ *
+ * A suite that needs Celery skips itself when it is missing:
+ *
+ *     before(function () {
+ *       const c = celeryAvailable();
+ *       if (!c.ok) { console.log('      skipped: ' + c.reason); this.skip(); }
+ *     });
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** The Python with Debian's celery; a pyenv `python3` earlier on PATH does not see it. */
+const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
+const PEER = resolve(__dirname, '../interop/celery_peer.py');
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+/** Seconds a `send`/`get` child may run beyond its own wait before it is killed. */
+const PEER_SLACK_S = 60;
+
+export type CeleryAvailability = { ok: true } | { ok: false; reason: string };
+
+let availability: CeleryAvailability | undefined;
+
+/** Whether Celery (and redis-py) can be imported by {@link PYTHON}. Synchronous and cached. */
+export function celeryAvailable(): CeleryAvailability {
+  if (!availability) {
+    const r = spawnSync(PYTHON, ['-c', 'import celery, redis'], { encoding: 'utf8', timeout: 30_000 });
+    if (r.error) {
+      availability = { ok: false, reason: `cannot run ${PYTHON}: ${r.error.message} (run setup.sh)` };
+    } else if (r.status !== 0) {
+      const last = r.stderr.trim().split('\n').pop() ?? '';
+      availability = {
+        ok: false,
+        reason: `${PYTHON} cannot import celery and redis (${last}); run setup.sh or set CELERY_PYTHON`,
+      };
+    } else {
+      availability = { ok: true };
+    }
+  }
+  return availability;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers
+
+export interface CeleryWorkerOptions {
+  /** Queues to consume, e.g. `['celery', 'high']`. */
+  queues: string[];
+  /** Pool size. Default 1. */
+  concurrency?: number;
+  /** `solo` | `prefork` | `threads`. Default `solo`. */
+  pool?: string;
+  /** Nodename such as `w1@%h`. Default `peer<pid>@%h`, unique per worker. */
+  hostname?: string;
+  /** Store name, args, kwargs, worker... in the result (`result_extended`). Default false. */
+  resultExtended?: boolean;
+  /** Store a STARTED state before the result (`task_track_started`). Default false. */
+  trackStarted?: boolean;
+  /** Celery log level. Default `info` (the task received/succeeded lines are INFO). */
+  loglevel?: string;
+  /** More `celery worker` arguments, e.g. `['-E']`, `['--without-mingle', '--without-gossip']`. */
+  extraArgs?: string[];
+}
+
+export interface CeleryWorker {
+  /** The nodename Celery reported, e.g. `peer1234@host`. */
+  readonly hostname: string;
+  readonly pid: number;
+  /** Everything the worker printed so far (stdout and stderr). */
+  log(): string;
+  /** Resolves with the log once `pattern` appears in it (rejects after `timeoutMs`, default 10 s). */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Warm shutdown (SIGTERM), then SIGKILL to its process group after 10 s. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const READY_LINE = /celery_peer: ready (\S+)/;
+
+class PeerWorker implements CeleryWorker {
+  hostname = '';
+  private chunks: string[] = [];
+  private listeners = new Set<() => void>();
+  private readonly exited: Promise<void>;
+  private exitCode: number | null | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly child: ChildProcess) {
+    const collect = (data: string): void => {
+      this.chunks.push(data);
+      for (const l of [...this.listeners]) l();
+    };
+    child.stdout?.setEncoding('utf8').on('data', collect);
+    child.stderr?.setEncoding('utf8').on('data', collect);
+    this.exited = new Promise((done) => child.once('exit', (code, signal) => {
+      this.exitCode = code ?? (signal ? -1 : null);
+      done();
+      for (const l of [...this.listeners]) l();
+    }));
+  }
+
+  get pid(): number { return this.child.pid ?? -1; }
+  get running(): boolean { return this.exitCode === undefined; }
+  log(): string { return this.chunks.join(''); }
+
+  waitForLog(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    return new Promise((ok, fail) => {
+      const check = (): void => {
+        const log = this.log();
+        if (pattern.test(log)) finish(() => ok(log));
+        else if (!this.running) finish(() => fail(new Error(`celery worker exited (${this.exitCode}) before ${pattern} appeared; log:\n${log}`)));
+      };
+      const timer = setTimeout(() => finish(() => fail(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} in the celery worker log:\n${this.log()}`))), timeoutMs);
+      const finish = (settle: () => void): void => { clearTimeout(timer); this.listeners.delete(check); settle(); };
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.running) return;
+      this.child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), STOP_GRACE_MS); });
+      if (await Promise.race([this.exited, late]) === 'late') {
+        killGroup(this.pid);
+        await this.exited;
+      }
+      clearTimeout(timer);
+    })();
+    return this.stopping;
+  }
+
+  /** Last resort on process exit: no warm shutdown, no waiting. */
+  killNow(): void { if (this.running) killGroup(this.pid); }
+}
+
+/** The worker runs in its own process group so that prefork children die with it. */
+function killGroup(pid: number): void {
+  try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+}
+
+const workers = new Set<PeerWorker>();
+let exitHookInstalled = false;
+
+/** Start a real Celery worker on `brokerUrl` (also the result backend); resolves once it consumes. */
+export async function startCeleryWorker(brokerUrl: string, options: CeleryWorkerOptions): Promise<CeleryWorker> {
+  const args = [
+    PEER, 'worker', '--broker', brokerUrl, '-Q', options.queues.join(','),
+    '-c', String(options.concurrency ?? 1), '--pool', options.pool ?? 'solo',
+    '--loglevel', options.loglevel ?? 'info',
+  ];
+  if (options.hostname) args.push('-n', options.hostname);
+  if (options.resultExtended) args.push('--result-extended');
+  if (options.trackStarted) args.push('--track-started');
+  if (options.extraArgs?.length) args.push('--', ...options.extraArgs);
+
+  const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: peerEnv() });
+  const worker = new PeerWorker(child);
+  workers.add(worker);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => { for (const w of workers) w.killNow(); });
+  }
+  await new Promise<void>((ok, fail) => {
+    child.once('spawn', ok);
+    child.once('error', (err) => fail(new Error(`cannot start ${PYTHON}: ${err.message} (run setup.sh)`)));
+  });
+  try {
+    const log = await worker.waitForLog(READY_LINE, READY_TIMEOUT_MS);
+    worker.hostname = READY_LINE.exec(log)?.[1] ?? '';
+  } catch (err) {
+    worker.killNow();
+    await worker.stop();
+    workers.delete(worker);
+    throw err;
+  }
+  return worker;
+}
+
+/** Stop every worker started here (for an `after`/root hook). */
+export async function stopAllCeleryWorkers(): Promise<void> {
+  const all = [...workers];
+  workers.clear();
+  await Promise.all(all.map((w) => w.stop()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client: app.send_task and AsyncResult.get
+
+/** One `app.send_task` call. */
+export interface CeleryRequest {
+  task: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  queue?: string;
+  /** 0..9; on Redis a lower number is served first. */
+  priority?: number;
+  countdown?: number;
+  task_id?: string;
+  /** Any other `send_task` keyword, e.g. `{ expires: 1, ignore_result: true }`. */
+  options?: Record<string, unknown>;
+}
+
+/** Sent without waiting. */
+export interface CelerySent { id: string; state?: undefined }
+export interface CelerySuccess { id: string; state: 'SUCCESS'; result: unknown }
+/** The exception a Python caller would get, as Celery rebuilt it from the result backend. */
+export interface CeleryFailure {
+  id: string;
+  state: 'FAILURE' | 'REVOKED';
+  /** e.g. `ValueError`. */
+  exc_type: string;
+  /** e.g. `builtins`; `celery.exceptions` when Python could not import the stored module. */
+  exc_module: string;
+  /** `list(exc.args)`, or `str(exc)` when it has no args. */
+  exc_message: unknown[] | string;
+  traceback: string | null;
+}
+/** No result within the wait; `last_state` is what the backend said then (e.g. PENDING). */
+export interface CeleryTimeout { id: string; state: 'TIMEOUT'; last_state?: string }
+export type CeleryOutcome = CelerySent | CelerySuccess | CeleryFailure | CeleryTimeout;
+
+/**
+ * Send `requests` in order with Celery's client. Without `wait` the outcomes only carry ids;
+ * with `wait` (seconds, one deadline for all) they carry results, failures or timeouts.
+ */
+export function celerySend(brokerUrl: string, requests: CeleryRequest[], options: { wait?: number } = {}): Promise<CeleryOutcome[]> {
+  const args = ['send', '--broker', brokerUrl];
+  if (options.wait !== undefined) args.push('--wait', String(options.wait));
+  const input = requests.map((r) => JSON.stringify(r) + '\n').join('');
+  return runPeer(args, input, requests.length, options.wait ?? 0);
+}
+
+/** Wait up to `timeoutSec` (one deadline for all) for results of tasks someone else sent. */
+export function celeryGet(brokerUrl: string, ids: string[], timeoutSec: number): Promise<CeleryOutcome[]> {
+  return runPeer(['get', '--broker', brokerUrl, '--timeout', String(timeoutSec), ...ids], '', ids.length, timeoutSec);
+}
+
+function runPeer(args: string[], input: string, expected: number, waitSec: number): Promise<CeleryOutcome[]> {
+  const what = `celery_peer ${args[0]}`;
+  return new Promise((ok, fail) => {
+    const child = spawn(PYTHON, [PEER, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const guard = setTimeout(() => child.kill('SIGKILL'), (waitSec + PEER_SLACK_S) * 1000);
+    child.once('error', (err) => { clearTimeout(guard); fail(new Error(`cannot start ${PYTHON}: ${err.message} (run setup.sh)`)); });
+    child.once('close', (code, signal) => {
+      clearTimeout(guard);
+      if (code !== 0) {
+        fail(new Error(`${what} exited with ${code ?? signal}; stderr:\n${stderr}`));
+        return;
+      }
+      try {
+        const outcomes = stdout.split('\n').filter((l) => l.trim()).map(parseOutcome);
+        if (outcomes.length !== expected) throw new Error(`expected ${expected} lines, got ${outcomes.length}`);
+        ok(outcomes);
+      } catch (err) {
+        fail(new Error(`${what}: bad output (${(err as Error).message}); stdout:\n${stdout}\nstderr:\n${stderr}`));
+      }
+    });
+    child.stdin.on('error', () => { /* the child died early: reported on close */ });
+    child.stdin.end(input);
+  });
+}
+
+function parseOutcome(line: string): CeleryOutcome {
+  const value: unknown = JSON.parse(line);
+  if (typeof value !== 'object' || value === null || typeof (value as { id?: unknown }).id !== 'string') {
+    throw new Error(`not an outcome: ${line}`);
+  }
+  // The peer writes exactly these shapes (celery_peer.py, outcome()).
+  return value as CeleryOutcome;
+}
+
+function peerEnv(): NodeJS.ProcessEnv {
+  // UTF-8 both ways whatever the locale; unbuffered so a worker's log arrives as it is written.
+  return { ...process.env, PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' };
+}

@@ -1,0 +1,143 @@
+/**
+ * A throwaway `redis-server` per test suite, on a free port, that tests can stop, kill and restart.
+ *
+ * When `REDIS_URL` is set the tests use that server instead; it cannot be restarted, so tests that need
+ * a restart call `requireOwnServer()` and are skipped with a message saying why.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface StartRedisOptions {
+  /** Turn on AOF persistence (appendfsync always), so a restart keeps the data. Default false. */
+  persistence?: boolean;
+  /** Extra `redis-server` arguments, e.g. `['--requirepass', 's3cret']`. */
+  args?: string[];
+}
+
+export interface TestRedis {
+  /** `redis://127.0.0.1:<port>/0` */
+  readonly url: string;
+  readonly port: number;
+  /** True when this harness started the server (so it can stop and restart it). */
+  readonly own: boolean;
+  /** Graceful stop (SHUTDOWN semantics via SIGTERM). Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL the server. */
+  kill(): Promise<void>;
+  /** Start it again on the same port and data directory. */
+  start(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+class OwnRedis implements TestRedis {
+  readonly own = true;
+  readonly url: string;
+  private child: ChildProcess | undefined;
+  private readonly dir: string;
+
+  constructor(readonly port: number, private readonly options: StartRedisOptions) {
+    this.url = `redis://127.0.0.1:${port}/0`;
+    this.dir = mkdtempSync(join(tmpdir(), 'radish-redis-'));
+  }
+
+  async start(): Promise<void> {
+    if (this.child) return;
+    const persistence = this.options.persistence
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
+      : ['--appendonly', 'no', '--save', ''];
+    const child = spawn('redis-server', [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+      '--loglevel', 'warning', ...persistence, ...(this.options.args ?? []),
+    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    this.child = child;
+    child.once('exit', () => { if (this.child === child) this.child = undefined; });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message} (run setup.sh)`)));
+    });
+    await waitFor(() => canConnect(this.port), `redis-server on port ${this.port}`);
+  }
+
+  private async signal(sig: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(sig);
+    await exited;
+    this.child = undefined;
+  }
+
+  stop(): Promise<void> { return this.signal('SIGTERM'); }
+  kill(): Promise<void> { return this.signal('SIGKILL'); }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+class ExternalRedis implements TestRedis {
+  readonly own = false;
+  readonly port: number;
+  constructor(readonly url: string) { this.port = Number(new URL(url).port || 6379); }
+  private refuse(): never { throw new Error('REDIS_URL points at a server this harness cannot stop or restart'); }
+  stop(): Promise<void> { return Promise.resolve(); }
+  kill(): Promise<void> { this.refuse(); }
+  start(): Promise<void> { this.refuse(); }
+}
+
+const started: OwnRedis[] = [];
+
+/** Start a private redis-server (or use `REDIS_URL` when set and no own server is required). */
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
+  const external = process.env.REDIS_URL;
+  if (external && !options.persistence && !options.args) return new ExternalRedis(external);
+  const server = new OwnRedis(await freePort(), options);
+  started.push(server);
+  await server.start();
+  return server;
+}
+
+/** In a mocha hook or test: skip (with the reason printed) unless the harness owns the server. */
+export function requireOwnServer(ctx: Mocha.Context, redis: TestRedis): void {
+  if (!redis.own) {
+    console.log(`      skipped: needs a redis-server of its own to stop and restart (REDIS_URL=${redis.url})`);
+    ctx.skip();
+  }
+}
+
+/** Stop every server this process started (registered as a root hook in register.js). */
+export async function stopAllRedis(): Promise<void> {
+  await Promise.all(started.splice(0).map((s) => s.dispose()));
+}
