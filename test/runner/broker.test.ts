@@ -1,0 +1,169 @@
+/** The kombu-compatible transport on a real redis-server: key layout, reserve/ack, restore, dead letters, purge. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Broker } from '../../runner/broker/broker';
+import { Keys, SEP } from '../../runner/broker/keys';
+import { decodeTaskMessage, encodeTaskMessage } from '../../runner/protocol/message';
+import { startRedis, type TestRedis } from '../support/redis';
+
+const sender = () => ({ origin: 'gen1@test', replyTo: 'reply', deliveryTag: `tag-${Math.random().toString(36).slice(2)}` });
+const message = (id: string, priority = 0, queue = 'celery') =>
+  encodeTaskMessage({ id, name: 'tasks.add', args: [1, 2], queue, priority }, sender());
+
+describe('broker: kombu Redis transport', function () {
+  let server: TestRedis;
+  let broker: Broker;
+  let redis: Redis;
+
+  before(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  beforeEach(async () => {
+    await redis.flushdb();
+    broker = await Broker.connect({ url: server.url });
+  });
+  afterEach(async () => broker.close());
+  after(async () => { redis.disconnect(); await server.stop(); });
+
+  it('publishes to the priority list kombu uses and declares the binding', async () => {
+    await broker.publish('celery', 0, message('p0', 0));
+    await broker.publish('celery', 5, message('p5', 5));
+    await broker.publish('celery', 9, message('p9', 9));
+    assert.equal(await redis.llen('celery'), 1);
+    assert.equal(await redis.llen(`celery${SEP}3`), 1);
+    assert.equal(await redis.llen(`celery${SEP}9`), 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await redis.smembers('_kombu.binding.celery'), [`celery${SEP}${SEP}celery`]);
+  });
+
+  it('reserves in kombu order (priority steps first, FIFO within one) and records each in unacked', async () => {
+    await broker.publish('celery', 9, message('low', 9));
+    await broker.publish('celery', 0, message('high-1', 0));
+    await broker.publish('celery', 0, message('high-2', 0));
+    await broker.publish('celery', 4, message('mid', 4));
+    const got = await broker.reserve(['celery'], 10, 'w@test');
+    assert.deepEqual(got.map((d) => decodeTaskMessage(d.raw).id), ['high-1', 'high-2', 'mid', 'low']);
+    assert.equal(await redis.hlen('unacked'), 4);
+    const first = got[0]!;
+    const entry = JSON.parse((await redis.hget('unacked', first.tag))!) as unknown[];
+    // The same shape kombu writes: [message, exchange, routing_key].
+    assert.deepEqual(entry, [JSON.parse(first.raw), '', 'celery']);
+    const score = Number(await redis.zscore('unacked_index', first.tag));
+    assert.ok(Math.abs(score - Date.now() / 1000) < 5, `index score ${score} is a delivery time`);
+    await broker.ack(first.tag);
+    assert.equal(await redis.hexists('unacked', first.tag), 0);
+    assert.equal(await redis.zscore('unacked_index', first.tag), null);
+  });
+
+  it('takes no more than asked', async () => {
+    for (let i = 0; i < 5; i++) await broker.publish('celery', 0, message(`m${i}`));
+    assert.equal((await broker.reserve(['celery'], 2, 'w')).length, 2);
+    assert.equal(await redis.llen('celery'), 3);
+  });
+
+  it('blocks until a message arrives, and an interrupt wakes it without taking anything', async () => {
+    const waiting = broker.waitAndReserve(['celery'], 5, 'w', 5);
+    await new Promise((r) => setTimeout(r, 100));
+    await redis.lpush('celery', message('late'));
+    const got = await waiting;
+    assert.deepEqual(got.map((d) => decodeTaskMessage(d.raw).id), ['late']);
+
+    const started = Date.now();
+    const idle = broker.waitAndReserve(['celery'], 5, 'w', 5);
+    await new Promise((r) => setTimeout(r, 100));
+    await broker.interrupt();
+    assert.deepEqual(await idle, []);
+    assert.ok(Date.now() - started < 2000, 'interrupt returned at once');
+  });
+
+  it('dead-letters a message kombu could not restore instead of recording it as unacked', async () => {
+    await redis.lpush('celery', 'not json at all');
+    await redis.lpush('celery', JSON.stringify({ body: 'x', properties: {} }));
+    const got = await broker.reserve(['celery'], 10, 'w@test');
+    assert.deepEqual(got.map((d) => d.tag), ['', '']);
+    assert.equal(await redis.hlen('unacked'), 0);
+    const records = (await redis.lrange('radish.dlq', 0, -1)).map((r) => JSON.parse(r) as { reason: string; raw: string; queue: string });
+    assert.deepEqual(records.map((r) => r.raw).sort(), ['not json at all', JSON.stringify({ body: 'x', properties: {} })].sort());
+    assert.ok(records.every((r) => r.queue === 'celery' && r.reason.length > 0));
+  });
+
+  it('dead-letters a reserved message with its record and acks it in one step, within the bound', async () => {
+    const small = await Broker.connect({ url: server.url, deadLetterMax: 2 });
+    try {
+      for (let i = 0; i < 3; i++) await small.publish('celery', 0, message(`d${i}`));
+      const got = await small.reserve(['celery'], 3, 'w');
+      const dropped = [];
+      for (const d of got) dropped.push(await small.deadLetter(d.tag, { reason: 'test', queue: 'celery', worker: 'w', time: 1, raw: d.raw }));
+      assert.deepEqual(dropped, [0, 0, 1]);
+      assert.equal(await redis.llen('radish.dlq'), 2);
+      assert.equal(await redis.hlen('unacked'), 0);
+      const kept = JSON.parse((await redis.lindex('radish.dlq', 0))!) as { raw: string };
+      assert.equal(kept.raw, got[2]!.raw, 'original message kept byte for byte');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('restores unacked messages past the visibility timeout, marked redelivered, to be consumed next', async () => {
+    await broker.publish('celery', 0, message('old'));
+    await broker.publish('celery', 0, message('waiting'));
+    const [old] = await broker.reserve(['celery'], 1, 'w');
+    assert.equal(await broker.restoreVisible(3600), 0, 'not yet visible');
+    await redis.zadd('unacked_index', Date.now() / 1000 - 7200, old!.tag);
+    assert.equal(await broker.restoreVisible(3600), 1);
+    assert.equal(await redis.hlen('unacked'), 0);
+    const next = decodeTaskMessage((await redis.rpop('celery'))!);
+    assert.equal(next.id, 'old');
+    assert.equal(next.redelivered, true);
+  });
+
+  it("restores an entry written by Python's kombu, and waits while another process holds the mutex", async () => {
+    const entry = readFileSync(join(__dirname, '../fixtures/unacked_hash_entry_eta_task.json'), 'utf8').trim();
+    const tag = (JSON.parse(entry) as [{ properties: { delivery_tag: string } }])[0].properties.delivery_tag;
+    await redis.hset('unacked', tag, entry);
+    await redis.zadd('unacked_index', 1, tag);
+    await redis.set('unacked_mutex', 'someone-else', 'PX', 10_000);
+    assert.equal(await broker.restoreVisible(), 0);
+    await redis.del('unacked_mutex');
+    assert.equal(await broker.restoreVisible(), 1);
+    const restored = decodeTaskMessage((await redis.rpop('celery'))!);
+    assert.equal(restored.id, 'fixture-eta-expires');
+    assert.equal(restored.redelivered, true);
+    assert.equal(await redis.exists('unacked_mutex'), 0, 'mutex released');
+  });
+
+  it('gives back its own reserved messages at once', async () => {
+    await broker.publish('celery', 6, message('mine', 6));
+    const [d] = await broker.reserve(['celery'], 1, 'w');
+    assert.equal(await broker.giveBack([{ tag: d!.tag, raw: d!.raw, queue: 'celery', priority: 6 }]), 1);
+    assert.equal(await redis.llen(`celery${SEP}6`), 1);
+    assert.equal(await redis.hlen('unacked'), 0);
+  });
+
+  it('reports depths per priority in one round-trip and purges every priority', async () => {
+    for (const p of [0, 0, 3, 7, 9]) await broker.publish('work', p, message(`w${p}`, p, 'work'));
+    const [depth] = await broker.depths(['work']);
+    assert.deepEqual(depth, { queue: 'work', total: 5, byPriority: { 0: 2, 3: 1, 6: 1, 9: 1 } });
+    assert.deepEqual(await broker.declaredQueues(), ['work']);
+    assert.equal(await broker.purge('work'), 5);
+    assert.equal((await broker.depths(['work']))[0]!.total, 0);
+  });
+
+  it('puts a global key prefix before every broker key, as kombu does', async () => {
+    const prefixed = await Broker.connect({ url: server.url, keyPrefix: 'app1:' });
+    try {
+      await prefixed.publish('celery', 3, message('pre', 3));
+      assert.equal(await redis.llen(`app1:celery${SEP}3`), 1);
+      const [d] = await prefixed.reserve(['celery'], 1, 'w');
+      assert.equal(await redis.hexists('app1:unacked', d!.tag), 1);
+      assert.equal(await redis.exists('unacked'), 0);
+      assert.equal(new Keys('app1:').deadLetter, 'app1:radish.dlq');
+      assert.equal(Keys.result('x'), 'celery-task-meta-x', 'results are not prefixed (Celery 5.2 backend)');
+    } finally {
+      await prefixed.close();
+    }
+  });
+});
