@@ -34,3 +34,11 @@ def sleep(seconds):
 def who(i):
     """Tells which kind of worker ran it, for tests where Radish and Celery share a queue."""
     return {'i': i, 'by': 'celery'}
+
+
+@app.task(name='tasks.count')
+def count(i):
+    """Counts each run in Redis (HINCRBY interop:runs i), so a test can see every task ran exactly once."""
+    import redis
+    redis.Redis.from_url(app.conf.broker_url).hincrby('interop:runs', str(i), 1)
+    return {'i': i, 'by': 'celery'}
