@@ -140,23 +140,26 @@ export async function connect(config: ConnectionConfig, options: ConnectOptions 
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5000),
   });
   let connected = false;
-  let lastError: Error | undefined;
+  let failFirst: ((err: Error) => void) | undefined;
   redis.on('error', (err: Error) => {
-    lastError = err;
     if (connected) options.onError?.(err);
+    else failFirst?.(err);
   });
   redis.on('ready', () => {
     if (connected) options.onReconnect?.();
   });
   try {
+    // The first connection fails on its first error: the user gets a clear message at once, not after retries.
     await Promise.race([
       redis.connect(),
-      new Promise((_, reject) => setTimeout(() => reject(lastError ?? new Error(`no answer within ${timeout} ms`)), timeout).unref()),
+      new Promise((_, reject) => {
+        failFirst = reject;
+        setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout).unref();
+      }),
     ]);
   } catch (err) {
     redis.disconnect();
-    const cause = (lastError ?? (err as Error)).message || String(err);
-    throw new RedisUnavailableError(`cannot connect to Redis at ${redactUrl(url)}: ${cause}`);
+    throw new RedisUnavailableError(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message || String(err)}`);
   }
   connected = true;
   return redis;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { transformSync, type Loader } from 'esbuild';
+import type { Loader } from 'esbuild';
 
 interface LoaderOptions {
   /** Module that `require('radish')` gives task modules. Default: the file this code was bundled into. */
@@ -30,6 +30,8 @@ export function registerLoader(options: LoaderOptions = {}): void {
   for (const [ext, loader] of Object.entries(TS_LOADERS)) {
     ModuleInternals._extensions[ext] = (module, filename) => {
       const source = readFileSync(filename, 'utf8');
+      // Loaded on first use: commands that never load TypeScript (call, inspect) start faster without it.
+      const { transformSync } = require('esbuild') as typeof import('esbuild');
       const { code } = transformSync(source, {
         loader, format: 'cjs', target: 'node20', sourcefile: filename, sourcemap: 'inline',
         tsconfigRaw: { compilerOptions: { experimentalDecorators: true, useDefineForClassFields: true } },

@@ -5,7 +5,7 @@
  * a restart call `requireOwnServer()` and are skipped with a message saying why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ export interface StartRedisOptions {
   persistence?: boolean;
   /** Extra `redis-server` arguments, e.g. `['--requirepass', 's3cret']`. */
   args?: string[];
+  /** Serve TLS only (no plain port), with these PEM files. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 export interface TestRedis {
@@ -66,8 +68,9 @@ class OwnRedis implements TestRedis {
   private child: ChildProcess | undefined;
   private readonly dir: string;
 
-  constructor(readonly port: number, private readonly options: StartRedisOptions) {
-    this.url = `redis://127.0.0.1:${port}/0`;
+  /** @param leading a whole command line used instead of the defaults (a sentinel and its config file). */
+  constructor(readonly port: number, private readonly options: StartRedisOptions, private readonly leading: string[] = []) {
+    this.url = `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0`;
     this.dir = mkdtempSync(join(tmpdir(), 'radish-redis-'));
   }
 
@@ -76,8 +79,13 @@ class OwnRedis implements TestRedis {
     const persistence = this.options.persistence
       ? ['--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
       : ['--appendonly', 'no', '--save', ''];
-    const child = spawn('redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+    const tls = this.options.tls;
+    const ports = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key,
+        '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    const child = spawn('redis-server', this.leading.length ? this.leading : [
+      ...ports, '--bind', '127.0.0.1', '--dir', this.dir,
       '--loglevel', 'warning', ...persistence, ...(this.options.args ?? []),
     ], { stdio: ['ignore', 'ignore', 'inherit'] });
     this.child = child;
@@ -122,8 +130,20 @@ const started: OwnRedis[] = [];
 /** Start a private redis-server (or use `REDIS_URL` when set and no own server is required). */
 export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const external = process.env.REDIS_URL;
-  if (external && !options.persistence && !options.args) return new ExternalRedis(external);
+  if (external && !options.persistence && !options.args && !options.tls) return new ExternalRedis(external);
   const server = new OwnRedis(await freePort(), options);
+  started.push(server);
+  await server.start();
+  return server;
+}
+
+/** A Redis Sentinel watching `masterPort` as master `name`; returns its port. Stopped with the other servers. */
+export async function startSentinel(masterPort: number, name = 'mymaster'): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'radish-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`);
+  const server = new OwnRedis(port, { args: [] }, [conf, '--sentinel']);
   started.push(server);
   await server.start();
   return server;

@@ -1,0 +1,148 @@
+/** The `radish` CLI as a user runs it (the built dist/radish.js), against a real redis-server. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { freePort, startRedis, type TestRedis } from '../support/redis';
+
+const CLI = resolve(__dirname, '../../dist/radish.js');
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function radish(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+/** A task project outside the repo, with no node_modules: `import 'radish'` must still work. */
+function taskProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'radish-cli-'));
+  writeFileSync(join(dir, 'math.ts'), 'export const twice = (n: number): number => n * 2;\n');
+  writeFileSync(join(dir, 'tasks.ts'), `
+import { Radish } from 'radish';
+import { twice } from './math';
+interface Sum { total: number }
+export const app = new Radish();
+export const add = app.task('tasks.add', (x: number, y: number): number => x + y);
+export const double = app.task('tasks.double', (n: number): Sum => ({ total: twice(n) }));
+export const slow = app.task('tasks.slow', async (ms: number) => { await new Promise((r) => setTimeout(r, ms)); return 'slept'; });
+`);
+  return join(dir, 'tasks.ts');
+}
+
+/** Everything a child wrote to stderr so far, and a way to wait for a line in it. */
+function watch(child: ChildProcess): { log: () => string; waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<string> } {
+  let seen = '';
+  child.stderr?.on('data', (d: Buffer) => { seen += d; });
+  const waitFor = async (pattern: RegExp, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(seen)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${seen}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return seen;
+  };
+  return { log: () => seen, waitFor };
+}
+
+describe('cli', function () {
+  let server: TestRedis;
+  let env: Record<string, string>;
+
+  before(async () => {
+    server = await startRedis();
+    env = { RADISH_BROKER_URL: server.url };
+  });
+  after(async () => server.stop());
+
+  describe('bad input: one clear line, non-zero exit, no stack trace', () => {
+    const cases: [string, string[], number, RegExp][] = [
+      ['invalid JSON args', ['call', 'tasks.add', '--args', '[2,'], 2, /^radish: error: --args is not valid JSON: .+\n$/],
+      ['args not an array', ['call', 'tasks.add', '--args', '{"x": 1}'], 2, /--args must be a JSON array/],
+      ['invalid kwargs', ['call', 'tasks.add', '--kwargs', '[1]'], 2, /--kwargs must be a JSON object/],
+      ['unknown option', ['call', 'tasks.add', '--bogus'], 2, /^radish: error: Unknown option '--bogus'\n$/],
+      ['priority out of range', ['call', 'tasks.add', '--priority', '12'], 2, /--priority must be an integer from 0 to 9/],
+      ['unknown command', ['frobnicate'], 2, /unknown command "frobnicate"/],
+      ['worker without a module', ['worker'], 2, /worker needs a task module/],
+      ['missing task module', ['worker', '-A', '/nonexistent/tasks.ts'], 1, /cannot find task module \/nonexistent\/tasks\.ts/],
+      ['purge without -f', ['purge', '-Q', 'celery'], 2, /add -f to confirm/],
+    ];
+    for (const [label, args, code, pattern] of cases) {
+      it(label, async () => {
+        const run = await radish(args, env);
+        assert.equal(run.code, code, run.stderr);
+        assert.match(run.stderr, pattern);
+        assert.equal(run.stderr.trim().split('\n').length, 1, `one line, got:\n${run.stderr}`);
+      });
+    }
+
+    it('an unreachable Redis', async () => {
+      const run = await radish(['inspect', 'queues', '--broker', `redis://:pw@127.0.0.1:${await freePort()}/0`]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /^radish: cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: connect ECONNREFUSED/);
+      assert.equal(run.stderr.trim().split('\n').length, 1);
+    });
+  });
+
+  it('--help and --version', async () => {
+    const help = await radish(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /worker +-A MODULE/);
+    assert.match((await radish(['--version'])).stdout, /^radish \d+\.\d+\.\d+\n$/);
+  });
+
+  it('runs a worker on a TypeScript module that imports radish, calls it, and shuts down warmly on SIGTERM', async () => {
+    const tasks = taskProject();
+    const worker = spawn(process.execPath, [CLI, 'worker', '-A', tasks, '-Q', 'celery,extra', '-c', '2', '-n', 'cli@%h', '-l', 'info'], { env: { ...process.env, ...env } });
+    const output = watch(worker);
+    try {
+      const banner = await output.waitFor(/ready\./);
+      assert.match(banner, /cli@\S+ ready\. queues: celery, extra; concurrency: 2; tasks: tasks\.add, tasks\.double, tasks\.slow/);
+      const add = await radish(['call', 'tasks.add', '--args', '[2, 3]', '--wait', '10'], env);
+      assert.deepEqual([add.code, add.stdout], [0, '5\n']);
+      const double = await radish(['call', 'tasks.double', '--kwargs', '{"n": 21}', '--queue', 'extra', '--wait', '10'], env);
+      assert.deepEqual([double.code, double.stdout], [0, '{"total":42}\n']);
+      const bad = await radish(['call', 'tasks.add', '--args', '[1]', '--kwargs', '{"q": 1}', '--wait', '10'], env);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^FAILURE [\w-]+: TypeError: tasks\.add\(\) got an unexpected keyword argument 'q'\n$/);
+      const sent = await radish(['call', 'tasks.slow', '--args', '[1500]'], env);
+      assert.match(sent.stdout, /^[0-9a-f-]{36}\n$/);
+      await output.waitFor(/Task tasks\.slow\[.+\] received/);
+      const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+      worker.kill('SIGTERM');
+      const log = await output.waitFor(/succeeded in [\d.]+s: 'slept'/);
+      assert.match(log, /Warm shutdown/);
+      assert.equal(await exited, 0);
+      const result = await radish(['result', sent.stdout.trim()], env);
+      assert.match(result.stdout, /"status":"SUCCESS","result":"slept"/);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
+  it('inspect queues shows depths per priority, and purge empties them', async () => {
+    const redis = new Redis(server.url);
+    try {
+      await redis.flushdb();
+      for (const p of ['0', '0', '5', '9']) await radish(['call', 'tasks.add', '--args', '[1, 1]', '--queue', 'reports', '--priority', p], env);
+      const table = await radish(['inspect', 'queues'], env);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /^reports\s+4\s+2\s+1\s+0\s+1$/m);
+      const json = JSON.parse((await radish(['inspect', 'queues', '-Q', 'reports', '--json'], env)).stdout) as { queues: { total: number }[] };
+      assert.equal(json.queues[0]!.total, 4);
+      const purged = await radish(['purge', '-Q', 'reports', '-f'], env);
+      assert.equal(purged.stdout, 'Purged 4 messages from 1 known task queue.\n');
+      assert.equal(await redis.llen('reports'), 0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
