@@ -14,7 +14,7 @@ import { ResultBackend, type BackendOptions } from './backend/backend';
 import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
 import { encodeTaskMessage, type JsonObject, type Sender, type TaskCall } from './protocol/message';
-import { defineTask, type Task, type TaskContext, type TaskDefinition, type TaskOptions } from './task';
+import { defineTask, type Task, type TaskContext, type TaskDefinition, type TaskFunction, type TaskOptions } from './task';
 
 /** Where a task goes: a queue name, or a queue and a priority. */
 export type RouteTarget = string | { queue: string; priority?: number };
@@ -68,7 +68,8 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
 }
 
-type BoundFn<A extends unknown[], R> = (task: TaskContext, ...args: A) => R;
+type BoundTaskFunction = (task: TaskContext, ...args: never[]) => unknown;
+type DropContext<P extends unknown[]> = P extends [TaskContext, ...infer Rest] ? Rest : never;
 
 export class Radish {
   readonly defaultQueue: string;
@@ -104,10 +105,13 @@ export class Radish {
     return typeof b === 'string' ? { url: b } : b;
   }
 
-  /** Define a task. With `{ bind: true }` the function gets the task context first. */
-  task<A extends unknown[], R>(name: string, fn: (...args: A) => R): Task<A, R>;
-  task<A extends unknown[], R>(name: string, options: TaskOptions & { bind: true }, fn: BoundFn<A, R>): Task<A, R>;
-  task<A extends unknown[], R>(name: string, options: TaskOptions, fn: (...args: A) => R): Task<A, R>;
+  /**
+   * Define a task. With `{ bind: true }` the function gets the task context first. The function type is inferred
+   * whole (not its parameters one by one), so parameters with defaults keep their types.
+   */
+  task<F extends TaskFunction>(name: string, fn: F): Task<Parameters<F>, ReturnType<F>>;
+  task<F extends BoundTaskFunction>(name: string, options: TaskOptions & { bind: true }, fn: F): Task<DropContext<Parameters<F>>, ReturnType<F>>;
+  task<F extends TaskFunction>(name: string, options: TaskOptions, fn: F): Task<Parameters<F>, ReturnType<F>>;
   task(name: string, a: TaskOptions | ((...args: never[]) => unknown), b?: (...args: never[]) => unknown): Task {
     const [options, fn] = typeof a === 'function' ? [{}, a] : [a, b];
     if (!fn) throw new TypeError(`task ${name}: expected a function`);
