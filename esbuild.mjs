@@ -1,6 +1,5 @@
 // Bundles: the runner (library + `radish` CLI, one file so task modules share its classes) and the demo/bench
 // entry points. Type-checking is separate (`npm run typecheck`), as in vscode-extension-samples' esbuild-sample.
-import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
@@ -25,7 +24,7 @@ await Promise.all([
   }),
   build({
     ...common,
-    entryPoints: Object.fromEntries([['demo', 'examples/demo.ts'], ['bench', 'bench/bench.ts']].filter(([, f]) => existsSync(f))),
+    entryPoints: { demo: 'examples/demo.ts', bench: 'bench/bench.ts' },
     outdir: 'dist',
     // The demo and bench drive the runner as a user would: through the built package.
     external: ['esbuild', 'radish'],

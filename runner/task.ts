@@ -2,6 +2,7 @@
 import type { SendOptions } from './app';
 import type { AsyncResult } from './backend/async-result';
 import { paramInfo, type ParamInfo } from './params';
+import { exceptionInfo, exceptionRepr } from './protocol/result';
 import type { JsonObject } from './protocol/message';
 
 export interface TaskOptions {
@@ -107,9 +108,10 @@ export function makeRetry(def: TaskDefinition, request: TaskRequest, options: Re
   }
   const delay = options.countdown ?? def.options.defaultRetryDelay ?? 180;
   const when = options.eta ?? new Date(Date.now() + delay * 1000);
-  const cause = options.exc instanceof Error ? `${options.exc.name}('${options.exc.message}')` : '';
-  const seconds = Math.max(0, Math.round((when.getTime() - Date.now()) / 1000));
-  return new Retry(when, options.exc, `Retry in ${seconds}s${cause ? ': ' + cause : ''}`);
+  // Celery's wording: "Retry in 0.5s: ValueError('x')", or "Retry at <eta>" when an eta was given.
+  const timing = options.eta ? `at ${options.eta.toISOString()}` : `in ${delay}s`;
+  const cause = options.exc === undefined ? '' : `: ${exceptionRepr(exceptionInfo(options.exc))}`;
+  return new Retry(when, options.exc, `Retry ${timing}${cause}`);
 }
 
 /** A handle on a defined task, for calling it. Created by `Radish.task()`. */

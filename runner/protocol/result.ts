@@ -1,4 +1,5 @@
 /** Celery result-backend values (`celery-task-meta-<id>`): states, encode, decode, exceptions. Pure. */
+import { pyRepr } from './pyrepr';
 import { naiveUtc } from './time';
 
 export type TaskState = 'PENDING' | 'RECEIVED' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'RETRY' | 'REVOKED' | 'REJECTED';
@@ -116,7 +117,7 @@ export function exceptionInfo(err: unknown): ExceptionInfo {
 /** `ValueError('kaboom')`-style text, as Celery logs and events show an exception. */
 export function exceptionRepr(info: ExceptionInfo): string {
   const message = Array.isArray(info.exc_message) ? info.exc_message.map(String).join(', ') : String(info.exc_message);
-  return `${info.exc_type}(${JSON.stringify(message).replace(/^"|"$/g, "'")})`;
+  return `${info.exc_type}(${pyRepr(message)})`;
 }
 
 /** A failure read from the backend, thrown by `AsyncResult.get()` with the remote type, message and traceback. */

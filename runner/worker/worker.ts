@@ -276,6 +276,7 @@ export class Worker extends EventEmitter {
     });
     const info: ExceptionInfo = retry.exc === undefined ? exceptionInfo(retry) : exceptionInfo(retry.exc);
     const traceback = retry.exc instanceof Error ? retry.exc.stack ?? null : retry.stack ?? null;
+    this.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
     // Publish before the ack: a crash in between gives a duplicate, never a lost task.
     await this.broker.publish(next.queue, next.priority, next.body);
     await Promise.all([
@@ -283,7 +284,6 @@ export class Worker extends EventEmitter {
       this.broker.ack(delivery.tag),
     ]);
     this.stats.retried++;
-    this.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
     this.emit('task-retried', msg.id, info);
   }
 

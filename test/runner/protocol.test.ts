@@ -10,7 +10,7 @@ import {
   decodeTaskMessage, encodeTaskMessage, markRedelivered, ProtocolError, type Envelope, type TaskCall, type TaskMessage,
 } from '../../runner/protocol/message';
 import { argsRepr, kwargsRepr, pyRepr } from '../../runner/protocol/pyrepr';
-import { decodeResult, encodeResult, exceptionInfo, failureFromMeta, type ResultMeta } from '../../runner/protocol/result';
+import { decodeResult, encodeResult, exceptionInfo, exceptionRepr, failureFromMeta, type ResultMeta } from '../../runner/protocol/result';
 import { isoWithOffset, naiveUtc, parseCeleryDate } from '../../runner/protocol/time';
 
 const FIXTURES = join(__dirname, '../fixtures');
@@ -220,6 +220,11 @@ describe('protocol: results (golden)', () => {
     class PaymentDeclined extends Error { override name = 'PaymentDeclined'; }
     assert.deepEqual(exceptionInfo(new PaymentDeclined('no')), { exc_type: 'PaymentDeclined', exc_message: ['no'], exc_module: 'radish' });
     assert.equal(exceptionInfo('plain string').exc_message[0], 'plain string');
+  });
+
+  it('shows exceptions the way Python reprs them', () => {
+    assert.equal(exceptionRepr({ exc_type: 'ValueError', exc_message: ["it's"], exc_module: 'builtins' }), `ValueError("it's")`);
+    assert.equal(exceptionRepr({ exc_type: 'ValueError', exc_message: ['say "hi"'], exc_module: 'builtins' }), `ValueError('say "hi"')`);
   });
 
   it('writes dates as Celery does', () => {
