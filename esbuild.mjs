@@ -1,6 +1,9 @@
 // Bundles: the runner (library + `radish` CLI, one file so task modules share its classes) and the demo/bench
 // entry points. Type-checking is separate (`npm run typecheck`), as in vscode-extension-samples' esbuild-sample.
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const common = {
   bundle: true,
@@ -10,6 +13,7 @@ const common = {
   sourcemap: true,
   loader: { '.lua': 'text' },
   logLevel: 'warning',
+  define: { RADISH_VERSION: JSON.stringify(version) },
 };
 
 await Promise.all([

@@ -2,7 +2,6 @@
  * `radish`, shaped like `celery`'s CLI: worker, call, purge, inspect queues, result.
  * Every user error is one clear line on stderr and a non-zero exit, never a stack trace.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Radish } from './app';
@@ -11,6 +10,7 @@ import { createLogger, parseLogLevel } from './log';
 import { TaskFailedError } from './protocol/result';
 import { ResultTimeoutError } from './backend/backend';
 import { findApp, loadModule } from './worker/loader';
+import { VERSION } from './version';
 import { Worker } from './worker/worker';
 
 const USAGE = `Usage: radish <command> [options]
@@ -266,14 +266,6 @@ function help(): number {
   return 0;
 }
 
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(require.resolve('../package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, call, result, purge, inspect };
 
 /** Run the CLI; resolves with the exit code. */
@@ -282,7 +274,7 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     if (!command || command === '-h' || command === '--help' || command === 'help') return help();
     if (command === '--version' || command === '-V') {
-      process.stdout.write(`radish ${version()}\n`);
+      process.stdout.write(`radish ${VERSION}\n`);
       return 0;
     }
     const run = COMMANDS[command];

@@ -11,4 +11,7 @@ export { decodeResult, encodeResult, TaskFailedError, READY_STATES, type ResultM
 export { MaxRetriesExceededError, Retry, type Task, type TaskContext, type TaskOptions, type TaskRequest, type RetryOptions } from './task';
 export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker';
 export { registerLoader, loadModule } from './worker/loader';
+export { Inspector, type DeadLetter, type QueuedMessage, type ReplayOptions, type WorkerInfo } from './inspector';
+export { type WorkerPresence, type ActiveTask } from './worker/presence';
+export { VERSION } from './version';
 export { runCli } from './cli';

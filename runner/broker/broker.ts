@@ -46,6 +46,8 @@ export interface DeadLetterRecord {
   task?: string;
   exception?: unknown;
   traceback?: string | null;
+  /** How many times the task ran (retries + 1), for failures. */
+  attempts?: number;
 }
 
 const DEFAULTS = { visibilityTimeout: 3600, deadLetterMax: 10_000 };
@@ -271,6 +273,63 @@ export class Broker {
       }
     } while (cursor !== '0');
     return [...found].sort();
+  }
+
+  /**
+   * A page of waiting messages of one queue, in the order workers will take them (priority 0 first, oldest
+   * first). Reads only the page (LLEN per priority list, then LRANGE of the slices that fall in it).
+   */
+  async peek(queue: string, offset: number, limit: number): Promise<{ raw: string; priority: number }[]> {
+    const keys = this.keys.queueSteps(queue);
+    const lengths = await this.lengths(keys);
+    const page: { raw: string; priority: number }[] = [];
+    let start = offset;
+    for (let i = 0; i < keys.length && page.length < limit; i++) {
+      const len = lengths[i] ?? 0;
+      if (start >= len) {
+        start -= len;
+        continue;
+      }
+      const take = Math.min(len - start, limit - page.length);
+      // Workers pop from the right, so "first to run" is the last index.
+      const items = await this.redis.lrange(keys[i]!, len - start - take, len - start - 1);
+      for (const raw of items.reverse()) page.push({ raw, priority: PRIORITY_STEPS[i]! });
+      start = 0;
+    }
+    return page;
+  }
+
+  private async lengths(keys: readonly string[]): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.llen(key);
+    return ((await pipeline.exec()) ?? []).map(([, n]) => Number(n ?? 0));
+  }
+
+  /** A page of dead-letter records (newest first), exactly as stored. */
+  deadLetters(offset: number, limit: number): Promise<string[]> {
+    return this.redis.lrange(this.keys.deadLetter, offset, offset + limit - 1);
+  }
+
+  deadLetterCount(): Promise<number> {
+    return this.redis.llen(this.keys.deadLetter);
+  }
+
+  /** Publish `message` again and remove `record` from the dead-letter list, atomically. False if the record is gone. */
+  async replayDeadLetter(record: string, queue: string, priority: number, message: string): Promise<boolean> {
+    this.declare(queue);
+    const done = await scripts.replay.run<number>(this.redis, [this.keys.deadLetter, this.keys.queue(queue, clampPriority(priority))], [record, message]);
+    return done === 1;
+  }
+
+  /** Remove one record. False if it was already gone. */
+  async discardDeadLetter(record: string): Promise<boolean> {
+    return (await this.redis.lrem(this.keys.deadLetter, 1, record)) === 1;
+  }
+
+  /** Remove every dead-letter record; returns how many there were. */
+  async purgeDeadLetters(): Promise<number> {
+    const [[, count] = [null, 0]] = (await this.redis.multi().llen(this.keys.deadLetter).del(this.keys.deadLetter).exec()) ?? [];
+    return Number(count);
   }
 
   /** Messages currently unacked (reserved by some consumer and not yet acked). */

@@ -66,6 +66,15 @@ export class Keys {
   /** Radish's dead-letter list (newest first). */
   get deadLetter(): string { return this.prefix + 'radish.dlq'; }
 
+  /** A live worker's presence record (JSON, with a TTL the worker keeps refreshing). */
+  worker(hostname: string): string { return this.prefix + 'radish.worker.' + hostname; }
+
+  /** Pattern matching every worker presence record. */
+  get workerPattern(): string { return this.prefix + 'radish.worker.*'; }
+
+  /** kombu's pidbox binding set: one member per live Celery (or Radish) worker node. */
+  get pidboxBinding(): string { return this.binding('celery.pidbox'); }
+
   /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
   static result(taskId: string): string { return 'celery-task-meta-' + taskId; }
 }

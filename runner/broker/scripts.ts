@@ -10,6 +10,7 @@ import restoreLua from './scripts/restore.lua';
 import deadLetterLua from './scripts/dead_letter.lua';
 import releaseLockLua from './scripts/release_lock.lua';
 import purgeLua from './scripts/purge.lua';
+import replayLua from './scripts/replay.lua';
 import storeResultLua from '../backend/scripts/store_result.lua';
 
 type Arg = string | number | Buffer;
@@ -47,5 +48,6 @@ export const scripts = {
   deadLetter: new LuaScript('dead_letter', deadLetterLua),
   releaseLock: new LuaScript('release_lock', releaseLockLua),
   purge: new LuaScript('purge', purgeLua),
+  replay: new LuaScript('replay', replayLua),
   storeResult: new LuaScript('store_result', storeResultLua),
 } as const;

@@ -14,7 +14,9 @@ import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/
 import { pyRepr } from '../protocol/pyrepr';
 import { exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import type { Retry, TaskDefinition } from '../task';
+import { VERSION } from '../version';
 import { execute, requestOf, type Outcome } from './execute';
+import { Presence } from './presence';
 
 export interface WorkerOptions {
   /** Queues to consume, in order. Default: the app's default queue (`celery`). */
@@ -41,6 +43,8 @@ interface Job {
   msg: TaskMessage;
   def: TaskDefinition;
   timer?: NodeJS.Timeout;
+  /** Unix seconds when it started running. */
+  started?: number;
 }
 
 export interface WorkerStats {
@@ -73,6 +77,8 @@ export class Worker extends EventEmitter {
   private idle: (() => void) | undefined;
   private readonly abort = new AbortController();
   private rotation = 0;
+  private presence: Presence | undefined;
+  private readonly startedAt = Date.now() / 1000;
   readonly stats: WorkerStats = { processed: 0, succeeded: 0, failed: 0, retried: 0, active: 0, reserved: 0, scheduled: 0 };
 
   constructor(readonly app: Radish, readonly options: WorkerOptions = {}) {
@@ -94,6 +100,12 @@ export class Worker extends EventEmitter {
       if (restored) this.logger.log('info', `Restored ${restored} unacknowledged message(s) older than the visibility timeout`);
     }
     this.running = true;
+    this.presence = new Presence(this.broker.redis, this.broker.keys, () => ({
+      hostname: this.hostname, pid: process.pid, queues: this.queues, concurrency: this.concurrency, pool: 'async',
+      started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed, sw_ident: 'radish', sw_ver: VERSION,
+      active: [...this.active].map((j) => ({ id: j.msg.id, name: j.msg.name, started: j.started ?? 0 })),
+    }));
+    await this.presence.start();
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
@@ -210,6 +222,7 @@ export class Worker extends EventEmitter {
 
   private async run(job: Job): Promise<void> {
     const { msg, def, delivery } = job;
+    job.started = Date.now() / 1000;
     this.active.add(job);
     this.stats.active = this.active.size;
     this.emit('task-started', msg.id);
@@ -255,10 +268,17 @@ export class Worker extends EventEmitter {
     } else {
       const info = exceptionInfo(outcome.error);
       const traceback = outcome.error instanceof Error ? outcome.error.stack ?? null : null;
-      await Promise.all([
+      // A task that failed for good is kept, message and all, in the dead-letter list: it can be inspected,
+      // edited and replayed. Dead-lettering acks it in the same step.
+      const record: DeadLetterRecord = {
+        reason: `failed: ${exceptionRepr(info)}`, queue: delivery.queue, worker: this.hostname, time: Date.now() / 1000,
+        raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
+      };
+      const [, dropped] = await Promise.all([
         this.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback })),
-        this.broker.ack(delivery.tag),
+        this.broker.deadLetter(delivery.tag, record),
       ]);
+      if (dropped) this.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       this.stats.failed++;
       this.logger.log('error', `${label} raised unexpected: ${exceptionRepr(info)}${traceback ? '\n' + traceback : ''}`);
       this.emit('task-failed', msg.id, info, traceback);
@@ -348,6 +368,7 @@ export class Worker extends EventEmitter {
     const restored = await this.giveBack(pending);
     if (restored) this.logger.log('info', `Restoring ${restored} unacknowledged message(s)`);
     if (this.active.size > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+    await this.presence?.stop();
     this.stats.active = 0;
     this.stats.reserved = 0;
     this.stats.scheduled = 0;

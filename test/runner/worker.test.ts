@@ -84,6 +84,35 @@ describe('worker', function () {
     assert.deepEqual(meta.result, { exc_type: 'PaymentDeclined', exc_message: ['card 4242 declined'], exc_module: 'radish' });
     assert.match(meta.traceback!, /PaymentDeclined: card 4242 declined\n\s+at /);
     assert.ok(lines.some((l) => l.includes(`Task tasks.pay[${r.id}] raised unexpected: PaymentDeclined('card 4242 declined')`)));
+    // Failed for good: kept with its message in the dead-letter list, and acked.
+    const [record] = (await redis.lrange('radish.dlq', 0, -1)).map((x) => JSON.parse(x) as Record<string, unknown>);
+    assert.equal(record?.reason, "failed: PaymentDeclined('card 4242 declined')");
+    assert.equal(record?.task_id, r.id);
+    assert.equal(record?.attempts, 1);
+    assert.match(String(record?.traceback), /PaymentDeclined/);
+    assert.equal(decodeTaskMessage(String(record?.raw)).id, r.id);
+    assert.equal(await redis.hlen('unacked'), 0);
+  });
+
+  it('announces itself in Redis while it runs, with what it is running, and withdraws on stop', async () => {
+    let release!: () => void;
+    app.task('tasks.hold', () => new Promise<void>((r) => { release = r; }));
+    const w = await startWorker({ queues: ['celery', 'extra'], concurrency: 3 });
+    const r = await app.send('tasks.hold');
+    while (!release) await delay(10);
+    await delay(2100);
+    const presence = JSON.parse((await redis.get('radish.worker.w1@test'))!) as { queues: string[]; concurrency: number; active: { id: string }[]; pid: number };
+    assert.deepEqual(presence.queues, ['celery', 'extra']);
+    assert.equal(presence.concurrency, 3);
+    assert.equal(presence.pid, process.pid);
+    assert.deepEqual(presence.active.map((a) => a.id), [r.id]);
+    const ttl = await redis.ttl('radish.worker.w1@test');
+    assert.ok(ttl > 0 && ttl <= 10, 'expires on its own if the worker dies');
+    release();
+    await r.get({ timeout: 2000 });
+    await w.stop();
+    worker = undefined;
+    assert.equal(await redis.exists('radish.worker.w1@test'), 0);
   });
 
   it('dead-letters unknown tasks and malformed messages with the reason, keeps going, loses nothing', async () => {

@@ -1,0 +1,136 @@
+/**
+ * The four measurements, the same for every system: enqueue one call at a time, bulk enqueue, drain, and
+ * enqueue-to-start latency at a fixed rate. Each starts from an empty server (FLUSHALL).
+ */
+import { now, sleep } from './clock';
+import { BenchError } from './errors';
+import { percentile } from './stats';
+import type { Consumer, System } from './system';
+
+export interface Plan {
+  /** Tasks per enqueue, bulk and drain measurement. */
+  n: number;
+  /** Most single enqueue calls in flight at once. */
+  inFlight: number;
+  /** Stamped tasks sent per second, and for how long, in the latency measurement. */
+  latencyRate: number;
+  latencySeconds: number;
+}
+
+/** One run of one system. Rates in tasks/s, latencies in ms; absent when the system has no such API. */
+export interface RunResult {
+  enqueue: number;
+  bulk?: number;
+  drain: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * How often a drain checks progress. The end of a drain is seen up to one poll late, so this bounds the error:
+ * under 1% of a quarter-second drain (a --quick one). A poll is one O(1) command, so Redis barely notices.
+ */
+const POLL_MS = 2;
+/** A wait that sees no progress for this long has stalled (a dead worker, a lost message). */
+const STALL_MS = 15_000;
+
+async function enqueueRate(system: System, plan: Plan): Promise<number> {
+  await system.reset();
+  let started = 0;
+  const lane = async () => {
+    while (started < plan.n) {
+      started++;
+      await system.enqueueOne();
+    }
+  };
+  const t0 = now();
+  await Promise.all(Array.from({ length: plan.inFlight }, lane));
+  return plan.n / ((now() - t0) / 1000);
+}
+
+async function bulkRate(system: System, plan: Plan): Promise<number | undefined> {
+  if (!system.enqueueBulk) return undefined;
+  await system.reset();
+  const t0 = now();
+  await system.enqueueBulk(plan.n);
+  return plan.n / ((now() - t0) / 1000);
+}
+
+/** Poll until `target` tasks are done; returns the time it was seen. */
+async function waitCompleted(system: System, consumer: Consumer, target: number, what: string): Promise<number> {
+  let last = -1;
+  let progressAt = now();
+  for (;;) {
+    const done = await system.completed();
+    const seen = now();
+    if (done >= target) return seen;
+    const failure = consumer.error?.();
+    if (failure) throw new BenchError(`${system.name} ${what}: ${failure}`);
+    if (done !== last) {
+      last = done;
+      progressAt = seen;
+    } else if (seen - progressAt > STALL_MS) {
+      throw new BenchError(`${system.name} ${what} stalled at ${done}/${target} tasks for ${STALL_MS / 1000}s`);
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+async function drainRate(system: System, consumer: Consumer, n: number): Promise<number> {
+  await system.release();
+  const t0 = now();
+  const t1 = await waitCompleted(system, consumer, n, 'drain');
+  await system.verify?.();
+  return n / ((t1 - t0) / 1000);
+}
+
+async function latency(system: System, consumer: Consumer, plan: Plan): Promise<{ p50: number; p99: number }> {
+  await system.reset();
+  const count = Math.round(plan.latencyRate * plan.latencySeconds);
+  const interval = 1000 / plan.latencyRate;
+  const sends: Promise<void>[] = [];
+  const start = now();
+  for (let i = 0; i < count; i++) {
+    // Each send is due at a fixed offset from the start, so timer lateness never accumulates into a lower rate.
+    const wait = start + i * interval - now();
+    if (wait > 0) await sleep(wait);
+    sends.push(system.sendStamped(now()));
+  }
+  await Promise.all(sends);
+  await waitCompleted(system, consumer, count, 'latency');
+  const delays = await system.latencies();
+  return { p50: percentile(delays, 50), p99: percentile(delays, 99) };
+}
+
+/**
+ * Tasks run through every path before anything is timed: V8 compiles hot code only after thousands of calls,
+ * and a long-running client or worker is warm, so a cold start is not what the bench should report.
+ */
+const WARM_UP = 2_000;
+
+/** Warm this process's client paths (enqueue, bulk) once, before the first run. */
+export async function warmUpClient(system: System): Promise<void> {
+  await enqueueRate(system, { n: WARM_UP, inFlight: 100, latencyRate: 1, latencySeconds: 0 });
+  if (system.enqueueBulk) await system.enqueueBulk(WARM_UP);
+  await system.reset();
+}
+
+/** Every measurement once, on an empty server each time. The consumer runs only for drain and latency. */
+export async function measureRun(system: System, plan: Plan): Promise<RunResult> {
+  const enqueue = await enqueueRate(system, plan);
+  const bulk = await bulkRate(system, plan);
+  await system.reset();
+  const consumer = await system.startConsumer();
+  try {
+    await system.stage(WARM_UP);
+    await system.release();
+    await waitCompleted(system, consumer, WARM_UP, 'warm-up');
+    await system.reset();
+    await system.stage(plan.n);
+    const drain = await drainRate(system, consumer, plan.n);
+    const { p50, p99 } = await latency(system, consumer, plan);
+    return { enqueue, ...(bulk === undefined ? {} : { bulk }), drain, p50, p99 };
+  } finally {
+    await consumer.stop();
+  }
+}

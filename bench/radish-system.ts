@@ -1,0 +1,140 @@
+/**
+ * Radish with its real semantics: Celery protocol v2 messages, reserve into kombu's unacked record, run on a
+ * worker with concurrency 50, store the result (SETEX + PUBLISH), ack. The worker runs in this process or as
+ * `radish worker -A bench/tasks.ts` in its own.
+ */
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { createLogger, decodeResult, Keys, Radish, Worker, type SendRequest } from 'radish';
+import { spawnConsumer, waitForBlockedClient } from './child';
+import { BenchError } from './errors';
+import type { Consumer, System, SystemContext } from './system';
+import { defineBenchTasks } from './tasks';
+
+/** The repository root: dist/bench.js runs from dist/, next to dist/radish.js. */
+const ROOT = join(__dirname, '..');
+/** Where staged messages wait: a key no worker consumes, renamed onto the queue in one step. */
+const STAGING_KEY = 'bench.staged';
+const BULK_BATCH = 1000;
+
+export class RadishSystem implements System {
+  readonly name = 'radish';
+  readonly description = 'radish: Celery v2 message -> reserve into unacked -> run -> store result (SETEX+PUBLISH) -> ack';
+  private ctx!: SystemContext;
+  private client!: Radish;
+  private admin!: Redis;
+  /** Ids of the tasks the consumer has been given since the last reset (staged and released, or stamped). */
+  private ids: string[] = [];
+  private stagedIds: string[] = [];
+  private readonly keys = new Keys();
+
+  /** Size in bytes of the message a no-op call sends (so the baseline can move the same bytes). */
+  static messageBytes(): number {
+    return Buffer.byteLength(new Radish().message({ name: 'bench.noop' }).body);
+  }
+
+  private get queueKey(): string {
+    return this.keys.queue(this.client.defaultQueue);
+  }
+
+  async open(ctx: SystemContext): Promise<void> {
+    this.ctx = ctx;
+    this.client = new Radish({ broker: ctx.redisUrl });
+    await this.client.broker(); // connect now, so the first timed call does not pay for it
+    this.admin = new Redis(ctx.redisUrl, { lazyConnect: true });
+    await this.admin.connect();
+  }
+
+  async enqueueOne(): Promise<void> {
+    await this.client.send('bench.noop');
+  }
+
+  async enqueueBulk(n: number): Promise<void> {
+    for (let sent = 0; sent < n; sent += BULK_BATCH) {
+      const requests: SendRequest[] = Array.from({ length: Math.min(BULK_BATCH, n - sent) }, () => ({ name: 'bench.noop' }));
+      await this.client.sendMany(requests);
+    }
+  }
+
+  async stage(n: number): Promise<void> {
+    // The bytes sendMany would LPUSH onto the queue, pushed onto a key no worker watches (a worker is already
+    // running and warm by now).
+    for (let staged = 0; staged < n; staged += BULK_BATCH) {
+      const messages = Array.from({ length: Math.min(BULK_BATCH, n - staged) }, () => this.client.message({ name: 'bench.noop' }));
+      await this.admin.lpush(STAGING_KEY, ...messages.map((m) => m.body));
+      this.stagedIds.push(...messages.map((m) => m.id));
+    }
+  }
+
+  async release(): Promise<void> {
+    // RENAME wakes a consumer blocked in BRPOP on the destination, like a push would.
+    await this.admin.rename(STAGING_KEY, this.queueKey);
+    this.ids.push(...this.stagedIds.splice(0));
+  }
+
+  async startConsumer(): Promise<Consumer> {
+    const { redisUrl, concurrency } = this.ctx;
+    if (this.ctx.consumerMode === 'inline') {
+      const app = defineBenchTasks(new Radish({ broker: redisUrl }));
+      const worker = new Worker(app, { concurrency, logger: createLogger('error') }); // 'warning' would print the warm shutdown of every run
+      await worker.start();
+      return { stop: async () => { await worker.stop(); await app.close(); } };
+    }
+    const consumer = await spawnConsumer('radish worker', process.execPath, [
+      join(ROOT, 'dist', 'radish.js'), 'worker', '-A', join(ROOT, 'bench', 'tasks.ts'),
+      '--broker', redisUrl, '-l', 'warning', '-c', String(concurrency),
+    ], ROOT);
+    await waitForBlockedClient(this.admin, 'radish-consumer', consumer);
+    return consumer;
+  }
+
+  /**
+   * Tasks acked: given minus still queued minus still unacked, read in one MULTI so a reserve cannot fall
+   * between the two reads. O(1), unlike counting result keys (and a worker's presence record has a TTL too,
+   * so INFO keyspace's `expires` is not a count of results). The worker stores a result before it acks, on
+   * the same connection, so acked means stored; `verify` checks it.
+   */
+  async completed(): Promise<number> {
+    const replies = await this.admin.multi().llen(this.queueKey).hlen(this.keys.unacked).exec();
+    const waiting = replies?.reduce((sum, [err, n]) => {
+      if (err) throw err;
+      return sum + Number(n);
+    }, 0) ?? 0;
+    return this.ids.length - waiting;
+  }
+
+  async verify(): Promise<void> {
+    let stored = 0;
+    for (let i = 0; i < this.ids.length; i += 1000) stored += await this.admin.exists(...this.ids.slice(i, i + 1000).map((id) => Keys.result(id)));
+    if (stored !== this.ids.length) throw new BenchError(`radish: ${this.ids.length} tasks acked but ${stored} results stored`);
+  }
+
+  async sendStamped(sentAt: number): Promise<void> {
+    const result = await this.client.send('bench.latency', [sentAt]);
+    this.ids.push(result.id);
+  }
+
+  async latencies(): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < this.ids.length; i += 1000) {
+      const raws = await this.admin.mget(this.ids.slice(i, i + 1000).map((id) => Keys.result(id)));
+      for (const raw of raws) {
+        const value = raw === null ? undefined : decodeResult(raw).result;
+        if (typeof value !== 'number') throw new BenchError(`radish: bench.latency stored ${raw === null ? 'no result' : JSON.stringify(value)}`);
+        out.push(value);
+      }
+    }
+    return out;
+  }
+
+  async reset(): Promise<void> {
+    this.ids = [];
+    this.stagedIds = [];
+    await this.admin.flushall();
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    this.admin?.disconnect();
+  }
+}

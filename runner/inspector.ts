@@ -1,0 +1,164 @@
+/**
+ * What tools (the CLI, the VS Code extension) need to look at and repair a Radish/Celery deployment: queues and
+ * their messages, the dead-letter list (replay, edit, discard), workers, results. Built on the broker and backend;
+ * nothing here talks to Redis by hand.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Radish } from './app';
+import type { DeadLetterRecord, QueueDepth } from './broker/broker';
+import { SEP } from './broker/keys';
+import { decodeTaskMessage, ProtocolError, type JsonObject, type TaskMessage } from './protocol/message';
+import { argsRepr, kwargsRepr } from './protocol/pyrepr';
+import type { ResultMeta } from './protocol/result';
+import type { WorkerPresence } from './worker/presence';
+
+/** One waiting message, decoded when possible. */
+export interface QueuedMessage {
+  raw: string;
+  priority: number;
+  /** The decoded task, or undefined with `error` when it cannot be read. */
+  task?: TaskMessage;
+  error?: string;
+}
+
+/** One dead-letter record with its message decoded when possible. */
+export interface DeadLetter {
+  /** The record exactly as stored: the handle for replay and discard. */
+  stored: string;
+  record: DeadLetterRecord;
+  task?: TaskMessage;
+  error?: string;
+}
+
+export interface WorkerInfo {
+  hostname: string;
+  /** `radish` for Radish workers (with full presence), `celery` for nodes seen only in the pidbox bindings. */
+  kind: 'radish' | 'celery';
+  presence?: WorkerPresence;
+}
+
+export interface ReplayOptions {
+  /** Replace the positional arguments (validated: must be an array). */
+  args?: unknown[];
+  /** Replace the keyword arguments (validated: must be an object). */
+  kwargs?: JsonObject;
+}
+
+function decode(raw: string): { task?: TaskMessage; error?: string } {
+  try {
+    return { task: decodeTaskMessage(raw) };
+  } catch (err) {
+    return { error: err instanceof ProtocolError ? err.reason : String(err) };
+  }
+}
+
+export class Inspector {
+  constructor(private readonly app: Radish) {}
+
+  /** Depths of the declared queues (plus `extra`), one pipelined round-trip for the depths. */
+  async queues(extra: readonly string[] = []): Promise<QueueDepth[]> {
+    const broker = await this.app.broker();
+    const names = [...new Set([this.app.defaultQueue, ...extra, ...(await broker.declaredQueues())])].sort();
+    return broker.depths(names);
+  }
+
+  /** A page of a queue's waiting messages, in the order they will run. */
+  async messages(queue: string, offset = 0, limit = 100): Promise<QueuedMessage[]> {
+    const page = await (await this.app.broker()).peek(queue, offset, limit);
+    return page.map(({ raw, priority }) => ({ raw, priority, ...decode(raw) }));
+  }
+
+  async purge(queue: string): Promise<number> {
+    return (await this.app.broker()).purge(queue);
+  }
+
+  async deadLetterCount(): Promise<number> {
+    return (await this.app.broker()).deadLetterCount();
+  }
+
+  /** A page of the dead-letter list, newest first. */
+  async deadLetters(offset = 0, limit = 100): Promise<DeadLetter[]> {
+    const stored = await (await this.app.broker()).deadLetters(offset, limit);
+    return stored.map((s) => {
+      let record: DeadLetterRecord;
+      try {
+        record = JSON.parse(s) as DeadLetterRecord;
+      } catch {
+        record = { reason: 'unreadable dead-letter record', queue: '', worker: '', time: 0, raw: s };
+      }
+      return { stored: s, record, ...decode(record.raw) };
+    });
+  }
+
+  /**
+   * Publish a dead-lettered task again to its original queue, optionally with edited arguments, and remove the
+   * record, atomically. The task keeps its id (a caller waiting on the result gets the new outcome). Returns the
+   * task id; throws when the message cannot be decoded or the record is gone.
+   */
+  async replay(letter: DeadLetter, options: ReplayOptions = {}): Promise<string> {
+    if (!letter.task) throw new Error(`cannot replay: ${letter.error ?? 'the message is not a task'}`);
+    if (options.args !== undefined && !Array.isArray(options.args)) throw new TypeError('args must be a JSON array');
+    if (options.kwargs !== undefined && (typeof options.kwargs !== 'object' || options.kwargs === null || Array.isArray(options.kwargs))) {
+      throw new TypeError('kwargs must be a JSON object');
+    }
+    const task = letter.task;
+    const queue = letter.record.queue || task.routingKey || this.app.defaultQueue;
+    const message = options.args === undefined && options.kwargs === undefined
+      ? letter.record.raw
+      : reencode(task, options.args ?? task.args, options.kwargs ?? task.kwargs);
+    const ok = await (await this.app.broker()).replayDeadLetter(letter.stored, queue, task.priority, message);
+    if (!ok) throw new Error(`task ${task.id} is no longer in the dead-letter queue (replayed or discarded meanwhile)`);
+    return task.id;
+  }
+
+  async discard(letter: DeadLetter): Promise<boolean> {
+    return (await this.app.broker()).discardDeadLetter(letter.stored);
+  }
+
+  async purgeDeadLetters(): Promise<number> {
+    return (await this.app.broker()).purgeDeadLetters();
+  }
+
+  /** Radish workers (from their presence records) and Celery nodes (from kombu's pidbox bindings). */
+  async workers(): Promise<WorkerInfo[]> {
+    const broker = await this.app.broker();
+    const redis = broker.redis;
+    const found = new Map<string, WorkerInfo>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', broker.keys.workerPattern, 'COUNT', 200);
+      cursor = next;
+      const values = keys.length ? await redis.mget(...keys) : [];
+      for (const v of values) {
+        if (!v) continue;
+        try {
+          const presence = JSON.parse(v) as WorkerPresence;
+          found.set(presence.hostname, { hostname: presence.hostname, kind: 'radish', presence });
+        } catch {
+          // a record being rewritten or damaged: skip it this time
+        }
+      }
+    } while (cursor !== '0');
+    for (const member of await redis.smembers(broker.keys.pidboxBinding)) {
+      const node = member.split(SEP)[2]?.replace(/\.celery\.pidbox$/, '');
+      if (node && !found.has(node)) found.set(node, { hostname: node, kind: 'celery' });
+    }
+    return [...found.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  }
+
+  /** The stored result of a task, or null while PENDING. */
+  async result(taskId: string): Promise<ResultMeta | null> {
+    return (await this.app.backend()).get(taskId);
+  }
+}
+
+/** The same task message with new arguments (and their Python reprs), ready to publish. */
+function reencode(task: TaskMessage, args: unknown[], kwargs: JsonObject): string {
+  const envelope = structuredClone(task.envelope);
+  envelope.body = Buffer.from(JSON.stringify([args, kwargs, task.embed]), 'utf8').toString('base64');
+  envelope.headers.argsrepr = argsRepr(args);
+  envelope.headers.kwargsrepr = kwargsRepr(kwargs);
+  envelope.properties.body_encoding = 'base64';
+  envelope.properties.delivery_tag = randomUUID();
+  return JSON.stringify(envelope);
+}

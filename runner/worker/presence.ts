@@ -1,0 +1,65 @@
+/**
+ * A worker's presence in Redis: a JSON record under Radish's prefix, refreshed every few seconds with a TTL, so
+ * tools (the CLI, the VS Code extension) see which Radish workers are alive and what they run, and a worker that
+ * died without a word disappears on its own.
+ */
+import type Redis from 'ioredis';
+import type { Keys } from '../broker/keys';
+
+export interface ActiveTask {
+  id: string;
+  name: string;
+  /** Unix seconds. */
+  started: number;
+}
+
+export interface WorkerPresence {
+  hostname: string;
+  pid: number;
+  queues: string[];
+  concurrency: number;
+  pool: string;
+  /** Unix seconds. */
+  started: number;
+  /** Unix seconds of this record. */
+  heartbeat: number;
+  active: ActiveTask[];
+  processed: number;
+  failed: number;
+  sw_ident: string;
+  sw_ver: string;
+}
+
+export class Presence {
+  private timer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param intervalMs how often the record is rewritten. Default 2000 (Celery's heartbeat frequency).
+   * @param ttlSec how long a record outlives its last refresh. Default 10.
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly snapshot: () => Omit<WorkerPresence, 'heartbeat'>,
+    private readonly intervalMs = 2000,
+    private readonly ttlSec = 10,
+  ) {}
+
+  private async write(): Promise<void> {
+    const record: WorkerPresence = { ...this.snapshot(), heartbeat: Date.now() / 1000 };
+    await this.redis.set(this.keys.worker(record.hostname), JSON.stringify(record), 'EX', this.ttlSec);
+  }
+
+  async start(): Promise<void> {
+    await this.write();
+    // A failed refresh (Redis briefly gone) is retried at the next tick; the record's TTL covers the gap.
+    this.timer = setInterval(() => void this.write().catch(() => undefined), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.redis.del(this.keys.worker(this.snapshot().hostname)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,91 @@
+/** What the extension and CLI see and repair: paging queues, dead letters (replay, edit, discard), workers. */
+import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import { Radish } from '../../runner/app';
+import { Inspector } from '../../runner/inspector';
+import { createLogger } from '../../runner/log';
+import { Worker } from '../../runner/worker/worker';
+import { startRedis, type TestRedis } from '../support/redis';
+
+describe('inspector', function () {
+  let server: TestRedis;
+  let redis: Redis;
+  let app: Radish;
+  let inspector: Inspector;
+
+  before(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  after(async () => { redis.disconnect(); await server.stop(); });
+  beforeEach(async () => {
+    await redis.flushdb();
+    app = new Radish({ broker: server.url });
+    inspector = new Inspector(app);
+  });
+  afterEach(async () => app.close());
+
+  it('pages through a queue in the order a worker takes it, reading only the page', async () => {
+    for (let i = 0; i < 250; i++) await app.send('tasks.n', [i], {}, { queue: 'big', priority: i < 5 ? 0 : 9 });
+    await redis.lpush('big', 'not a task');
+    const first = await inspector.messages('big', 0, 100);
+    assert.equal(first.length, 100);
+    assert.deepEqual(first.slice(0, 5).map((m) => m.task?.args[0]), [0, 1, 2, 3, 4]);
+    assert.equal(first[5]?.error, 'message is not valid JSON: Unexpected token \'o\', "not a task" is not valid JSON');
+    assert.deepEqual(first.slice(6, 8).map((m) => m.task?.args[0]), [5, 6]);
+    const last = await inspector.messages('big', 200, 100);
+    assert.equal(last.length, 51);
+    assert.equal(last.at(-1)?.task?.args[0], 249);
+    const [depth] = (await inspector.queues()).filter((q) => q.queue === 'big');
+    assert.equal(depth?.total, 251);
+  });
+
+  it('replays a failed task from the dead-letter list with edited args, keeping its id', async () => {
+    app.task('tasks.div', (a: number, b: number) => {
+      if (b === 0) throw new RangeError('division by zero');
+      return a / b;
+    });
+    const worker = new Worker(app, { logger: createLogger('error', () => undefined) });
+    await worker.start();
+    try {
+      const r = await app.send('tasks.div', [1, 0]);
+      await assert.rejects(r.get({ timeout: 5000 }), /division by zero/);
+      const [letter] = await inspector.deadLetters();
+      assert.equal(letter?.task?.id, r.id);
+      assert.equal(letter?.record.reason, "failed: RangeError('division by zero')");
+      assert.equal(await inspector.deadLetterCount(), 1);
+      await assert.rejects(inspector.replay(letter!, { args: 'nope' as unknown as unknown[] }), /args must be a JSON array/);
+      assert.equal(await inspector.replay(letter!, { args: [9, 3] }), r.id);
+      assert.equal(await r.get({ timeout: 5000 }), 3);
+      assert.equal(await inspector.deadLetterCount(), 0);
+      await assert.rejects(inspector.replay(letter!), /no longer in the dead-letter queue/);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('discards one record and purges the rest; undecodable records are shown, not hidden', async () => {
+    await redis.lpush('radish.dlq', JSON.stringify({ reason: 'r1', queue: 'celery', worker: 'w', time: 1, raw: 'x' }), '{broken');
+    const letters = await inspector.deadLetters();
+    assert.equal(letters.length, 2);
+    assert.equal(letters[0]?.record.reason, 'unreadable dead-letter record');
+    assert.match(letters[1]?.error ?? '', /not valid JSON/);
+    await assert.rejects(inspector.replay(letters[1]!), /cannot replay/);
+    assert.equal(await inspector.discard(letters[1]!), true);
+    assert.equal(await inspector.purgeDeadLetters(), 1);
+    assert.equal(await inspector.deadLetterCount(), 0);
+  });
+
+  it('lists Radish workers with their presence and Celery nodes from the pidbox bindings', async () => {
+    await redis.sadd('_kombu.binding.celery.pidbox', '\x06\x16\x06\x16w1@pyhost.celery.pidbox');
+    const worker = new Worker(app, { hostname: 'ts@host', logger: createLogger('error', () => undefined) });
+    await worker.start();
+    try {
+      const workers = await inspector.workers();
+      assert.deepEqual(workers.map((w) => [w.hostname, w.kind]), [['ts@host', 'radish'], ['w1@pyhost', 'celery']]);
+      assert.equal(workers[0]?.presence?.sw_ident, 'radish');
+    } finally {
+      await worker.stop();
+    }
+  });
+});
