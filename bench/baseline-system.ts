@@ -15,7 +15,7 @@ const BULK_BATCH = 1000;
 
 export class BaselineSystem implements System {
   readonly name = 'baseline';
-  readonly description = 'baseline: raw ioredis LPUSH -> BRPOP/RPOP 200 -> JSON.parse; no acks, no results';
+  readonly description: string;
   private ctx!: SystemContext;
   private redis!: Redis;
   private readonly pad: string;
@@ -24,6 +24,7 @@ export class BaselineSystem implements System {
   constructor(messageBytes: number) {
     const bare = Buffer.byteLength(this.encode(null, ''));
     this.pad = 'x'.repeat(Math.max(0, messageBytes - bare));
+    this.description = `baseline: raw ioredis LPUSH -> BRPOP/RPOP 200 -> JSON.parse of ${messageBytes}-byte messages (Radish's size); no acks, no results`;
   }
 
   private encode(sentAt: number | null, pad = this.pad): string {

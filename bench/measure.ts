@@ -28,24 +28,25 @@ export interface RunResult {
 
 /**
  * How often a drain checks progress. The end of a drain is seen up to one poll late, so this bounds the error:
- * under 1% of a quarter-second drain (a --quick one). A poll is one O(1) command, so Redis barely notices.
+ * about 1% of a quarter-second drain (a --quick one). A poll is a few O(1) commands, so Redis barely notices.
  */
 const POLL_MS = 2;
 /** A wait that sees no progress for this long has stalled (a dead worker, a lost message). */
 const STALL_MS = 15_000;
 
-async function enqueueRate(system: System, plan: Plan): Promise<number> {
+/** `n` single sends, `inFlight` at a time (as an app sending from many requests at once would). */
+async function enqueueRate(system: System, n: number, inFlight: number): Promise<number> {
   await system.reset();
   let started = 0;
   const lane = async () => {
-    while (started < plan.n) {
+    while (started < n) {
       started++;
       await system.enqueueOne();
     }
   };
   const t0 = now();
-  await Promise.all(Array.from({ length: plan.inFlight }, lane));
-  return plan.n / ((now() - t0) / 1000);
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return n / ((now() - t0) / 1000);
 }
 
 async function bulkRate(system: System, plan: Plan): Promise<number | undefined> {
@@ -110,14 +111,14 @@ const WARM_UP = 2_000;
 
 /** Warm this process's client paths (enqueue, bulk) once, before the first run. */
 export async function warmUpClient(system: System): Promise<void> {
-  await enqueueRate(system, { n: WARM_UP, inFlight: 100, latencyRate: 1, latencySeconds: 0 });
+  await enqueueRate(system, WARM_UP, 100);
   if (system.enqueueBulk) await system.enqueueBulk(WARM_UP);
   await system.reset();
 }
 
 /** Every measurement once, on an empty server each time. The consumer runs only for drain and latency. */
 export async function measureRun(system: System, plan: Plan): Promise<RunResult> {
-  const enqueue = await enqueueRate(system, plan);
+  const enqueue = await enqueueRate(system, plan.n, plan.inFlight);
   const bulk = await bulkRate(system, plan);
   await system.reset();
   const consumer = await system.startConsumer();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createLogger, decodeResult, Keys, Radish, Worker, type SendRequest } from 'radish';
 import { spawnConsumer, waitForBlockedClient } from './child';
+import { now, sleep } from './clock';
 import { BenchError } from './errors';
 import type { Consumer, System, SystemContext } from './system';
 import { defineBenchTasks } from './tasks';
@@ -90,9 +91,9 @@ export class RadishSystem implements System {
 
   /**
    * Tasks acked: given minus still queued minus still unacked, read in one MULTI so a reserve cannot fall
-   * between the two reads. O(1), unlike counting result keys (and a worker's presence record has a TTL too,
-   * so INFO keyspace's `expires` is not a count of results). The worker stores a result before it acks, on
-   * the same connection, so acked means stored; `verify` checks it.
+   * between the two reads. O(1), unlike counting result keys (and INFO keyspace's `expires` is no count of
+   * results: a worker's presence record has a TTL too). The worker stores the result and acks at the same
+   * time, so a result may land a round-trip after its ack: `verify` and `latencies` wait for them.
    */
   async completed(): Promise<number> {
     const replies = await this.admin.multi().llen(this.queueKey).hlen(this.keys.unacked).exec();
@@ -103,10 +104,23 @@ export class RadishSystem implements System {
     return this.ids.length - waiting;
   }
 
+  /** The stored result of every given task, waiting up to a second for stragglers; a missing one is an error. */
+  private async results(): Promise<string[]> {
+    const raws: (string | null)[] = [];
+    for (let i = 0; i < this.ids.length; i += 1000) raws.push(...await this.admin.mget(this.ids.slice(i, i + 1000).map((id) => Keys.result(id))));
+    const deadline = now() + 1000;
+    for (;;) {
+      const missing = raws.flatMap((raw, i) => (raw === null ? [i] : []));
+      if (missing.length === 0) return raws as string[];
+      if (now() > deadline) throw new BenchError(`radish: ${missing.length} of ${this.ids.length} acked tasks have no stored result`);
+      await sleep(20);
+      const found = await this.admin.mget(missing.slice(0, 1000).map((i) => Keys.result(this.ids[i]!)));
+      found.forEach((raw, j) => { raws[missing[j]!] = raw; });
+    }
+  }
+
   async verify(): Promise<void> {
-    let stored = 0;
-    for (let i = 0; i < this.ids.length; i += 1000) stored += await this.admin.exists(...this.ids.slice(i, i + 1000).map((id) => Keys.result(id)));
-    if (stored !== this.ids.length) throw new BenchError(`radish: ${this.ids.length} tasks acked but ${stored} results stored`);
+    await this.results();
   }
 
   async sendStamped(sentAt: number): Promise<void> {
@@ -115,16 +129,11 @@ export class RadishSystem implements System {
   }
 
   async latencies(): Promise<number[]> {
-    const out: number[] = [];
-    for (let i = 0; i < this.ids.length; i += 1000) {
-      const raws = await this.admin.mget(this.ids.slice(i, i + 1000).map((id) => Keys.result(id)));
-      for (const raw of raws) {
-        const value = raw === null ? undefined : decodeResult(raw).result;
-        if (typeof value !== 'number') throw new BenchError(`radish: bench.latency stored ${raw === null ? 'no result' : JSON.stringify(value)}`);
-        out.push(value);
-      }
-    }
-    return out;
+    return (await this.results()).map((raw) => {
+      const value = decodeResult(raw).result;
+      if (typeof value !== 'number') throw new BenchError(`radish: bench.latency returned ${JSON.stringify(value)}`);
+      return value;
+    });
   }
 
   async reset(): Promise<void> {

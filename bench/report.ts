@@ -61,5 +61,7 @@ export function formatTable(report: BenchReport): string {
 
 export function writeJson(path: string, report: BenchReport): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+  // Three decimals are below what the machine can reproduce; more would only be noise in diffs.
+  const rounded = (_key: string, value: unknown) => (typeof value === 'number' ? Math.round(value * 1000) / 1000 : value);
+  writeFileSync(path, JSON.stringify(report, rounded, 2) + '\n');
 }

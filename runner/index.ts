@@ -4,7 +4,7 @@ export { AsyncResult, type GetOptions } from './backend/async-result';
 export { ResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';
 export { Broker, type BrokerOptions, type DeadLetterRecord, type Delivery, type QueueDepth } from './broker/broker';
 export { Keys, PRIORITY_STEPS } from './broker/keys';
-export { RedisUnavailableError, redactUrl, type ConnectionConfig } from './broker/connection';
+export { RedisUnavailableError, redactUrl, redisOptions, type ConnectionConfig } from './broker/connection';
 export { createLogger, formatLine, parseLogLevel, type Logger, type LogLevel } from './log';
 export { decodeTaskMessage, encodeTaskMessage, ProtocolError, type TaskMessage, type TaskCall, type Envelope } from './protocol/message';
 export { decodeResult, encodeResult, TaskFailedError, READY_STATES, type ResultMeta, type TaskState, type ExceptionInfo } from './protocol/result';

@@ -106,6 +106,8 @@ export class Inspector {
     const message = options.args === undefined && options.kwargs === undefined
       ? letter.record.raw
       : reencode(task, options.args ?? task.args, options.kwargs ?? task.kwargs);
+    // The old FAILURE goes first, so whoever waits on this id gets the outcome of the new run, not the old one.
+    await (await this.app.backend()).forget(task.id);
     const ok = await (await this.app.broker()).replayDeadLetter(letter.stored, queue, task.priority, message);
     if (!ok) throw new Error(`task ${task.id} is no longer in the dead-letter queue (replayed or discarded meanwhile)`);
     return task.id;

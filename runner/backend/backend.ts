@@ -39,8 +39,13 @@ export class ResultBackend {
   }
 
   /** Store a state change (never replacing a stored SUCCESS). Resolves true when written. */
-  async store(input: ResultInput): Promise<boolean> {
-    const stored = await scripts.storeResult.run<number>(this.redis, [Keys.result(input.taskId)], [encodeResult(input), this.resultExpires]);
+  store(input: ResultInput): Promise<boolean> {
+    return this.storeEncoded(input.taskId, encodeResult(input));
+  }
+
+  /** Store a value already encoded with `encodeResult` (so encoding errors surface before anything is written). */
+  async storeEncoded(taskId: string, json: string): Promise<boolean> {
+    const stored = await scripts.storeResult.run<number>(this.redis, [Keys.result(taskId)], [json, this.resultExpires]);
     return stored === 1;
   }
 

@@ -88,16 +88,20 @@ export class Broker {
     await this.redis.lpush(this.keys.queue(queue, clampPriority(priority)), message);
   }
 
-  /** Publish many messages in one pipelined round-trip. */
+  /**
+   * Publish many messages in one round-trip: one multi-value LPUSH per list, which keeps their order (the first
+   * given is the first consumed) and costs far less than one LPUSH each.
+   */
   async publishMany(items: readonly { queue: string; priority: number; message: string }[]): Promise<void> {
-    const pipeline = this.redis.pipeline();
+    const byKey = new Map<string, string[]>();
     for (const { queue, priority, message } of items) {
       this.declare(queue);
-      pipeline.lpush(this.keys.queue(queue, clampPriority(priority)), message);
+      const key = this.keys.queue(queue, clampPriority(priority));
+      let list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      list.push(message);
     }
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    await Promise.all([...byKey].map(([key, messages]) => this.redis.lpush(key, ...messages)));
   }
 
   private reserveArgs(queues: readonly string[], max: number, worker: string, popped?: { key: string; message: string }) {
@@ -151,9 +155,13 @@ export class Broker {
     if (this.blockingId !== undefined && !this.closed) await this.redis.client('UNBLOCK', this.blockingId);
   }
 
-  /** Acknowledge: forget the message as unacked (it has been handled). */
+  /**
+   * Acknowledge: forget the message as unacked (it has been handled). Two plain commands rather than kombu's
+   * MULTI: they ride the auto-pipeline with everything else (a MULTI is written on its own, which costs a quarter
+   * of a worker's CPU at full drain), and restore already copes with an index entry whose hash entry is gone.
+   */
   async ack(tag: string): Promise<void> {
-    await this.redis.multi().zrem(this.keys.unackedIndex, tag).hdel(this.keys.unacked, tag).exec();
+    await Promise.all([this.redis.zrem(this.keys.unackedIndex, tag), this.redis.hdel(this.keys.unacked, tag)]);
   }
 
   /** Move a reserved message to the dead-letter list and ack it, atomically. Returns records dropped to keep the bound. */

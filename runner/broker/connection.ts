@@ -20,6 +20,11 @@ export interface ConnectionConfig {
   tls?: TlsOptions;
   /** How long the first connection may take before it counts as unreachable. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * Hold commands while the connection is down and send them once it is back (default true: a worker rides out an
+   * outage). False makes every command fail at once instead, which suits an interactive tool (the extension).
+   */
+  offlineQueue?: boolean;
 }
 
 /** Redis could not be reached; the message names the URL (password hidden) and the cause. */
@@ -134,7 +139,8 @@ export async function connect(config: ConnectionConfig, options: ConnectOptions 
     ...base,
     connectionName: options.name,
     enableAutoPipelining: options.autoPipelining ?? true,
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: config.offlineQueue === false ? 0 : null,
+    enableOfflineQueue: config.offlineQueue !== false,
     lazyConnect: true,
     connectTimeout: timeout,
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5000),

@@ -24,6 +24,8 @@ export interface WorkerPresence {
   /** Unix seconds of this record. */
   heartbeat: number;
   active: ActiveTask[];
+  /** Names of the tasks this worker can run. */
+  tasks: string[];
   processed: number;
   failed: number;
   sw_ident: string;

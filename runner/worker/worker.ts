@@ -12,7 +12,7 @@ import { redactUrl } from '../broker/connection';
 import { createLogger, type Logger } from '../log';
 import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
-import { exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
+import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import type { Retry, TaskDefinition } from '../task';
 import { VERSION } from '../version';
 import { execute, requestOf, type Outcome } from './execute';
@@ -104,6 +104,7 @@ export class Worker extends EventEmitter {
       hostname: this.hostname, pid: process.pid, queues: this.queues, concurrency: this.concurrency, pool: 'async',
       started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed, sw_ident: 'radish', sw_ver: VERSION,
       active: [...this.active].map((j) => ({ id: j.msg.id, name: j.msg.name, started: j.started ?? 0 })),
+      tasks: this.app.taskNames,
     }));
     await this.presence.start();
     const names = this.app.taskNames;
@@ -250,37 +251,38 @@ export class Worker extends EventEmitter {
     const label = `Task ${msg.name}[${msg.id}]`;
     this.stats.processed++;
     if (outcome.kind === 'success') {
-      let stored = Promise.resolve(true);
+      let encoded: string | undefined;
       if (!def.options.ignoreResult && !msg.ignoreResult) {
         try {
-          stored = this.backend.store(this.resultInput(job, { state: 'SUCCESS', result: outcome.value }));
+          encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value }));
         } catch (err) {
-          // The value could not be encoded as JSON: that is the task's failure, not the worker's.
+          // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
+          this.stats.processed--;
           return this.settle(job, { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime });
         }
       }
-      await Promise.all([stored, this.broker.ack(delivery.tag)]);
       this.stats.succeeded++;
       this.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
+      // Stored first, acked second: a crash in between redelivers the task, it never loses the result.
+      if (encoded !== undefined) await this.backend.storeEncoded(msg.id, encoded);
+      await this.broker.ack(delivery.tag);
       this.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
     } else if (outcome.kind === 'retry') {
       await this.retry(job, outcome.retry);
     } else {
       const info = exceptionInfo(outcome.error);
       const traceback = outcome.error instanceof Error ? outcome.error.stack ?? null : null;
+      this.stats.failed++;
+      this.logger.log('error', `${label} raised unexpected: ${exceptionRepr(info)}${traceback ? '\n' + traceback : ''}`);
       // A task that failed for good is kept, message and all, in the dead-letter list: it can be inspected,
       // edited and replayed. Dead-lettering acks it in the same step.
       const record: DeadLetterRecord = {
         reason: `failed: ${exceptionRepr(info)}`, queue: delivery.queue, worker: this.hostname, time: Date.now() / 1000,
         raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
       };
-      const [, dropped] = await Promise.all([
-        this.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback })),
-        this.broker.deadLetter(delivery.tag, record),
-      ]);
+      await this.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
+      const dropped = await this.broker.deadLetter(delivery.tag, record);
       if (dropped) this.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
-      this.stats.failed++;
-      this.logger.log('error', `${label} raised unexpected: ${exceptionRepr(info)}${traceback ? '\n' + traceback : ''}`);
       this.emit('task-failed', msg.id, info, traceback);
     }
   }
@@ -299,10 +301,8 @@ export class Worker extends EventEmitter {
     this.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
     // Publish before the ack: a crash in between gives a duplicate, never a lost task.
     await this.broker.publish(next.queue, next.priority, next.body);
-    await Promise.all([
-      this.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] })),
-      this.broker.ack(delivery.tag),
-    ]);
+    await this.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] }));
+    await this.broker.ack(delivery.tag);
     this.stats.retried++;
     this.emit('task-retried', msg.id, info);
   }
@@ -311,7 +311,8 @@ export class Worker extends EventEmitter {
     const { msg, delivery } = job;
     try {
       const result = { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' };
-      await Promise.all([this.backend.store(this.resultInput(job, { state: 'REVOKED', result })), this.broker.ack(delivery.tag)]);
+      await this.backend.store(this.resultInput(job, { state: 'REVOKED', result }));
+      await this.broker.ack(delivery.tag);
       this.logger.log('info', `Discarding expired task ${msg.name}[${msg.id}] (expired ${msg.expires?.toISOString()})`);
       this.emit('task-revoked', msg.id, 'expired');
     } catch (err) {

@@ -50,6 +50,8 @@ describe('inspector', function () {
     try {
       const r = await app.send('tasks.div', [1, 0]);
       await assert.rejects(r.get({ timeout: 5000 }), /division by zero/);
+      // The FAILURE is stored (and announced) just before the message moves to the dead-letter list.
+      while ((await inspector.deadLetterCount()) === 0) await new Promise((res) => setTimeout(res, 10));
       const [letter] = await inspector.deadLetters();
       assert.equal(letter?.task?.id, r.id);
       assert.equal(letter?.record.reason, "failed: RangeError('division by zero')");

@@ -61,6 +61,28 @@ describe('worker', function () {
     assert.equal(await redis.hlen('unacked'), 0, 'acked');
   });
 
+  it('stores the result before it acks, so a crash in between can only redeliver, never lose the result', async () => {
+    app.task('tasks.add', (x: number, y: number) => x + y);
+    const monitor = await redis.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args.slice(0, 2).join(' ').toLowerCase()));
+    await startWorker();
+    const results = await app.sendMany(Array.from({ length: 20 }, (_, i) => ({ name: 'tasks.add', args: [i, i] })));
+    await Promise.all(results.map((r) => r.get({ timeout: 5000 })));
+    await delay(50);
+    monitor.disconnect();
+    const stores = seen.filter((c) => c.startsWith('setex celery-task-meta-')).length;
+    assert.equal(stores, 20);
+    let stored = 0;
+    for (const c of seen) {
+      if (c.startsWith('setex celery-task-meta-')) stored++;
+      if (c.startsWith('zrem unacked_index')) assert.ok(stored > 0, 'an ack came before any result was stored');
+    }
+    const firstAck = seen.findIndex((c) => c.startsWith('zrem unacked_index'));
+    const firstStore = seen.findIndex((c) => c.startsWith('setex celery-task-meta-'));
+    assert.ok(firstStore < firstAck, `first store at ${firstStore}, first ack at ${firstAck}`);
+  });
+
   it('maps kwargs to parameters by name, as Python does, and rejects unknown ones', async () => {
     app.task('tasks.sub', (x: number, y = 1) => x - y);
     await startWorker();
@@ -84,7 +106,8 @@ describe('worker', function () {
     assert.deepEqual(meta.result, { exc_type: 'PaymentDeclined', exc_message: ['card 4242 declined'], exc_module: 'radish' });
     assert.match(meta.traceback!, /PaymentDeclined: card 4242 declined\n\s+at /);
     assert.ok(lines.some((l) => l.includes(`Task tasks.pay[${r.id}] raised unexpected: PaymentDeclined('card 4242 declined')`)));
-    // Failed for good: kept with its message in the dead-letter list, and acked.
+    // Failed for good: kept with its message in the dead-letter list (right after the FAILURE is stored), and acked.
+    while ((await redis.llen('radish.dlq')) === 0) await delay(10);
     const [record] = (await redis.lrange('radish.dlq', 0, -1)).map((x) => JSON.parse(x) as Record<string, unknown>);
     assert.equal(record?.reason, "failed: PaymentDeclined('card 4242 declined')");
     assert.equal(record?.task_id, r.id);
@@ -218,6 +241,15 @@ describe('worker', function () {
     app.task('tasks.never', { bind: true, maxRetries: 1, defaultRetryDelay: 0.05 }, (task) => task.retry({ exc: new RangeError('still broken') }));
     await startWorker();
     await assert.rejects((await app.send('tasks.never')).get({ timeout: 5000 }), (e: TaskFailedError) => e.name === 'RangeError');
+  });
+
+  it('fails a task whose result cannot be stored as JSON, instead of redelivering it for ever', async () => {
+    app.task('tasks.big', () => 10n ** 30n);
+    await startWorker();
+    await assert.rejects((await app.send('tasks.big')).get({ timeout: 5000 }), (e: TaskFailedError) => e.name === 'TypeError' && /not JSON serializable/.test(e.message));
+    // acked (dead-lettered) right after the FAILURE is stored; a redelivery loop would keep it unacked
+    while ((await redis.hlen('unacked')) > 0) await delay(10);
+    assert.equal(await redis.llen('radish.dlq'), 1);
   });
 
   it('does not store results of ignoreResult tasks', async () => {
