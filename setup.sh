@@ -59,4 +59,12 @@ fi
 
 say "npm run build"
 npm run build
+
+# The extension tests run in a real VS Code host: code-server, Debian's chromium and playwright-core, installed
+# into a cache outside the clone (~650 MB, a few minutes the first time, seconds after that).
+if [ "${RADISH_SKIP_VSCODE_HOST:-}" = "1" ]; then
+  say "skipping the VS Code host (RADISH_SKIP_VSCODE_HOST=1): the extension tests will say they were skipped"
+else
+  bash test/support/vscode-host/install.sh
+fi
 say "done: run the tests with 'npm test'"

@@ -245,6 +245,8 @@ describe('discovery: TypeScript and JavaScript', () => {
     const [site] = findTypeScriptTasks('/p/o.ts', text);
     assert.deepEqual(site?.options, { priority: -1, queue: 'q', ignoreResult: false, bind: true });
     assert.deepEqual(site?.params, ['a']);
+    // Options from a call: a task all the same, with nothing readable.
+    assert.deepEqual(summary(findTypeScriptTasks('/p/o.ts', `app.task('built', taskOptions({ queue: 'q' }), (a: number) => a);`)), [{ name: 'built', params: ['a'], options: {} }]);
   });
 
   it('reads JavaScript (CommonJS and ES modules) and JSX in .tsx files', () => {
@@ -585,7 +587,7 @@ def plain():
   });
 
   it('keeps finding tasks while a decorator is being typed (an unclosed bracket)', () => {
-    const text = `@app.task(queue='q'\ndef first(a):\n    return a\n\n\n@shared_task\ndef second(b):\n    return b\n`;
+    const text = `@app.task(queue='q'\ndef first(a):\n    return f"{a\n\n\n@shared_task\ndef second(b):\n    return b\n`;
     const sites = findPythonTasks('/p/edit.py', text, 'edit');
     assert.deepEqual(summary(sites), [
       { name: 'edit.first', params: ['a'], options: { queue: 'q' } },

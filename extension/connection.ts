@@ -1,0 +1,110 @@
+/**
+ * The extension's one connection to Redis, through the runner's client API. Reads `radish.redisUrl` and the
+ * password from SecretStorage (never from settings, never logged), reconnects when either changes, and reports
+ * its state for the views (a tree item that says what is wrong, never a modal per poll).
+ */
+import * as vscode from 'vscode';
+import { Inspector, Radish, redactUrl } from '../runner/index';
+
+export type ConnectionState = 'connecting' | 'connected' | 'error';
+
+const PASSWORD_KEY = 'radish.redisPassword';
+
+export class Connection implements vscode.Disposable {
+  private app: Radish | undefined;
+  private inspector: Inspector | undefined;
+  private opening: Promise<Inspector> | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  state: ConnectionState = 'connecting';
+  /** What is wrong, when state is `error`. */
+  error: string | undefined;
+
+  constructor(private readonly secrets: vscode.SecretStorage) {}
+
+  get url(): string {
+    return vscode.workspace.getConfiguration('radish').get<string>('redisUrl') || 'redis://127.0.0.1:6379/0';
+  }
+
+  /** The URL with the stored password put in, for child processes (never for display). */
+  async urlWithPassword(): Promise<string> {
+    const password = await this.secrets.get(PASSWORD_KEY);
+    if (!password) return this.url;
+    const url = new URL(this.url);
+    url.password = encodeURIComponent(password);
+    return url.toString();
+  }
+
+  get displayUrl(): string {
+    return redactUrl(this.url);
+  }
+
+  async setPassword(password: string | undefined): Promise<void> {
+    if (password) await this.secrets.store(PASSWORD_KEY, password);
+    else await this.secrets.delete(PASSWORD_KEY);
+    await this.reset();
+  }
+
+  private setState(state: ConnectionState, error?: string): void {
+    this.state = state;
+    this.error = error;
+    void vscode.commands.executeCommand('setContext', 'radish.connection', state);
+    this.changed.fire();
+  }
+
+  /** The inspector on a live connection; rejects with a readable message when Redis cannot be reached. */
+  async get(): Promise<Inspector> {
+    if (this.inspector) return this.inspector;
+    this.opening ??= this.open();
+    try {
+      return await this.opening;
+    } finally {
+      this.opening = undefined;
+    }
+  }
+
+  /** The client app (for sending tasks) on the same connection. */
+  async client(): Promise<Radish> {
+    await this.get();
+    return this.app!;
+  }
+
+  private async open(): Promise<Inspector> {
+    this.setState('connecting');
+    const password = await this.secrets.get(PASSWORD_KEY);
+    // Interactive use: fail at once while Redis is down instead of queueing commands behind a reconnect.
+    const app = new Radish({ broker: { url: this.url, password, connectTimeoutMs: 3000, offlineQueue: false } });
+    try {
+      const inspector = new Inspector(app);
+      await inspector.deadLetterCount();
+      this.app = app;
+      this.inspector = inspector;
+      this.setState('connected');
+      return inspector;
+    } catch (err) {
+      await app.close().catch(() => undefined);
+      this.setState('error', (err as Error).message);
+      throw err;
+    }
+  }
+
+  /** Drop the connection (after a failure or a settings change); the next `get()` reconnects. */
+  async reset(): Promise<void> {
+    const app = this.app;
+    this.app = undefined;
+    this.inspector = undefined;
+    await app?.close().catch(() => undefined);
+    this.setState('connecting');
+  }
+
+  /** Call after an operation failed: a lost connection is reported once and rebuilt on the next refresh. */
+  async failed(err: unknown): Promise<void> {
+    await this.reset();
+    this.setState('error', err instanceof Error ? err.message : String(err));
+  }
+
+  dispose(): void {
+    void this.app?.close();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * activate(): wiring only. Every registration goes into context.subscriptions, so everything is disposed (and the
+ * local worker stopped) when the window closes. Nothing connects to Redis until a view is shown.
+ */
+import * as vscode from 'vscode';
+import { registerCommands } from './commands/index';
+import { Connection } from './connection';
+import { TaskCodeLensProvider } from './discovery/codelens';
+import { TaskIndex } from './discovery/workspace';
+import { ReadOnlyDocuments, SCHEME } from './documents';
+import type { Services } from './services';
+import { createStatusBar } from './statusBar';
+import { FailedProvider } from './views/failed';
+import { QueuesProvider } from './views/queues';
+import { RefreshManager } from './views/refresh';
+import { TasksProvider } from './views/tasks';
+import { WorkersProvider } from './views/workers';
+import { WorkerSupervisor } from './worker/supervisor';
+
+let supervisor: WorkerSupervisor | undefined;
+
+export function activate(context: vscode.ExtensionContext): Services {
+  const sub = (...d: vscode.Disposable[]) => context.subscriptions.push(...d);
+  const connection = new Connection(context.secrets);
+  const log = vscode.window.createOutputChannel('Radish Worker', { log: true });
+  supervisor = new WorkerSupervisor(context.extensionPath, connection, log);
+  const refresh = new RefreshManager();
+  const documents = new ReadOnlyDocuments();
+  const tasks = new TaskIndex();
+  const queues = new QueuesProvider(connection);
+  const failed = new FailedProvider(connection);
+  const workers = new WorkersProvider(connection, supervisor);
+  const taskView = new TasksProvider(tasks);
+  sub(connection, log, supervisor, refresh, documents, tasks);
+
+  const queuesView = vscode.window.createTreeView('radish.queues', { treeDataProvider: queues, showCollapseAll: true });
+  const workersView = vscode.window.createTreeView('radish.workers', { treeDataProvider: workers });
+  const failedView = vscode.window.createTreeView('radish.failed', { treeDataProvider: failed });
+  const tasksView = vscode.window.createTreeView('radish.tasks', { treeDataProvider: taskView });
+  failed.onCount = (count) => { failedView.badge = count ? { value: count, tooltip: `${count} failed task${count === 1 ? '' : 's'}` } : undefined; };
+  sub(queuesView, workersView, failedView, tasksView);
+  refresh.register(queuesView, queues);
+  refresh.register(workersView, workers);
+  refresh.register(failedView, failed);
+  refresh.register(tasksView, taskView);
+  sub(supervisor.onDidChange(() => refresh.refreshSoon()), tasks.onDidChange(() => taskView.refresh()));
+  sub(vscode.workspace.onDidChangeConfiguration(async (e) => {
+    if (e.affectsConfiguration('radish.redisUrl')) {
+      await connection.reset();
+      refresh.refreshNow();
+    }
+  }));
+
+  sub(vscode.workspace.registerTextDocumentContentProvider(SCHEME, documents));
+  sub(vscode.languages.registerDocumentLinkProvider({ scheme: SCHEME }, documents));
+  const lenses = new TaskCodeLensProvider(tasks);
+  sub(lenses, vscode.languages.registerCodeLensProvider(
+    [{ language: 'typescript' }, { language: 'javascript' }, { language: 'typescriptreact' }, { language: 'python' }], lenses));
+  // The editor context menu shows "Enqueue with args..." only when the cursor is inside a task definition.
+  const updateContext = (editor: vscode.TextEditor | undefined) => {
+    const inside = editor ? tasks.at(editor.document.uri, editor.selection.active) !== undefined : false;
+    void vscode.commands.executeCommand('setContext', 'radish.inTaskDefinition', inside);
+  };
+  sub(vscode.window.onDidChangeTextEditorSelection((e) => updateContext(e.textEditor)),
+    vscode.window.onDidChangeActiveTextEditor(updateContext));
+  sub(createStatusBar(supervisor));
+
+  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks };
+  registerCommands(services);
+  void vscode.commands.executeCommand('setContext', 'radish.worker', 'stopped');
+  // Scanning the sources is deferred so activation stays cheap.
+  setTimeout(() => void tasks.start(), 0);
+  return services;
+}
+
+export async function deactivate(): Promise<void> {
+  // Give a running worker its warm shutdown before the host goes away.
+  await supervisor?.stop(5000);
+}

@@ -1,0 +1,20 @@
+/** What command handlers work with: built once in activate() and passed in, never a global. */
+import type * as vscode from 'vscode';
+import type { Connection } from './connection';
+import type { ReadOnlyDocuments } from './documents';
+import type { FailedProvider } from './views/failed';
+import type { QueuesProvider } from './views/queues';
+import type { RefreshManager } from './views/refresh';
+import type { TaskIndex } from './discovery/workspace';
+import type { WorkerSupervisor } from './worker/supervisor';
+
+export interface Services {
+  readonly context: vscode.ExtensionContext;
+  readonly connection: Connection;
+  readonly supervisor: WorkerSupervisor;
+  readonly refresh: RefreshManager;
+  readonly documents: ReadOnlyDocuments;
+  readonly queues: QueuesProvider;
+  readonly failed: FailedProvider;
+  readonly tasks: TaskIndex;
+}

@@ -1,0 +1,35 @@
+/** Tree items shared by the views: the error item that says what is wrong and offers the fix. */
+import * as vscode from 'vscode';
+
+export class MessageItem extends vscode.TreeItem {
+  constructor(label: string, icon: string, command?: vscode.Command, tooltip?: string) {
+    super(label, vscode.TreeItemCollapsibleState.None);
+    this.iconPath = new vscode.ThemeIcon(icon);
+    this.command = command;
+    this.tooltip = tooltip ?? label;
+    this.contextValue = 'message';
+  }
+}
+
+/** "Cannot reach Redis at ...: <cause>", clicking it offers to change the URL. */
+export function connectionErrorItem(displayUrl: string, error: string): vscode.TreeItem {
+  const item = new MessageItem(`Cannot reach Redis at ${displayUrl}`, 'error',
+    { command: 'radish.setRedisUrl', title: 'Set Redis URL' }, `${error}\n\nClick to change the Redis URL.`);
+  item.description = /WRONGPASS|NOAUTH/.test(error) ? 'wrong or missing password' : error.replace(/^.*?: /, '');
+  return item;
+}
+
+/** Age of a unix time, short: "5s ago", "3m ago", "2h ago". */
+export function ago(unixSeconds: number): string {
+  const s = Math.max(0, Date.now() / 1000 - unixSeconds);
+  if (s < 60) return `${Math.round(s)}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+/** Short, one-line summary of a value (args in a tree row); the full value is in the opened document. */
+export function summary(value: unknown, max = 60): string {
+  const text = JSON.stringify(value) ?? 'null';
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
+}

@@ -1,0 +1,164 @@
+/**
+ * The local worker this window starts: a Radish worker (the bundled runner CLI, run with VS Code's own Node or
+ * `radish.nodePath`) or a Celery worker. Streams its output into the "Radish Worker" log channel with levels,
+ * reports a crash with its exit code and last lines, and stops it (warm, then hard) when asked or on deactivate.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Connection } from '../connection';
+import { planWorker, type WorkerPlan } from './detect';
+
+export type WorkerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed';
+
+const LINE = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): (DEBUG|INFO|WARNING|ERROR|CRITICAL)\/([^\]]+)\] (.*)$/;
+const TAIL = 20;
+
+export class WorkerSupervisor implements vscode.Disposable {
+  private child: ChildProcess | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  state: WorkerState = 'stopped';
+  plan: WorkerPlan | undefined;
+  /** Node name the worker was started with. */
+  hostname: string | undefined;
+  private tail: string[] = [];
+  private lastLevel: 'info' | 'warn' | 'error' | 'debug' = 'info';
+
+  constructor(
+    private readonly extensionPath: string,
+    private readonly connection: Connection,
+    readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  private setState(state: WorkerState): void {
+    this.state = state;
+    void vscode.commands.executeCommand('setContext', 'radish.worker', state);
+    this.changed.fire();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Start the worker; refuses in an untrusted workspace (it runs workspace code). */
+  async start(): Promise<void> {
+    if (this.child) return;
+    if (!vscode.workspace.isTrusted) {
+      throw new Error('Starting a worker runs code from this workspace, and the workspace is not trusted. Trust it first (Workspaces: Manage Workspace Trust).');
+    }
+    const plan = await planWorker();
+    if (plan.kind === 'none') throw new Error(plan.reason);
+    this.plan = plan;
+    const config = vscode.workspace.getConfiguration('radish');
+    const queues = (config.get<string[]>('worker.queues') ?? ['celery']).join(',');
+    const concurrency = String(config.get<number>('worker.concurrency') ?? 4);
+    const level = config.get<string>('worker.logLevel') ?? 'info';
+    const url = await this.connection.urlWithPassword();
+    this.hostname = `vscode-${process.pid}@%h`;
+    let command: string;
+    let args: string[];
+    const env: NodeJS.ProcessEnv = { ...process.env, RADISH_BROKER_URL: url, CELERY_BROKER_URL: url };
+    if (plan.kind === 'typescript') {
+      command = config.get<string>('nodePath') || process.execPath;
+      // In desktop VS Code process.execPath is Electron: this makes it behave as plain Node.
+      env.ELECTRON_RUN_AS_NODE = '1';
+      args = [path.join(this.extensionPath, 'dist', 'radish.js'), 'worker', '-A', plan.module, '-Q', queues, '-c', concurrency, '-l', level, '-n', this.hostname];
+    } else {
+      command = config.get<string>('python.interpreter') || 'python3';
+      args = ['-m', 'celery', '-A', plan.app, 'worker', '-l', level, '-E', '-Q', queues, '-c', concurrency, '-n', this.hostname];
+    }
+    this.tail = [];
+    this.log.info(`Starting: ${path.basename(command)} ${args.join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
+    this.setState('starting');
+    const child = spawn(command, args, { cwd: plan.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const ready = new Promise<void>((resolve, reject) => {
+      const onLine = (line: string) => {
+        if (/ ready\.|celery@.* ready/.test(line) && this.state === 'starting') {
+          this.setState('running');
+          resolve();
+        }
+      };
+      this.pipe(child, onLine);
+      child.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}`)));
+      child.once('exit', (code, signal) => {
+        this.child = undefined;
+        const expected = this.state === 'stopping';
+        const wasRunning = this.state === 'running';
+        const summary = signal ? `signal ${signal}` : `exit code ${code}`;
+        this.log.info(`Worker stopped (${summary})`);
+        if (expected || code === 0) {
+          this.setState('stopped');
+        } else {
+          this.setState('crashed');
+          // A worker that never came up is reported by the failed start itself; only a running one gets this.
+          if (wasRunning) void this.reportCrash(summary);
+        }
+        reject(new Error(`the worker exited before it was ready (${summary}):\n${this.tail.slice(-5).join('\n')}`));
+      });
+    });
+    await ready;
+  }
+
+  private pipe(child: ChildProcess, onLine: (line: string) => void): void {
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffer = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        buffer += chunk;
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const line of lines) {
+          this.write(line);
+          onLine(line);
+        }
+      });
+    }
+  }
+
+  /** One worker line into the log channel, at the level the worker gave it (stack lines keep the last level). */
+  private write(line: string): void {
+    if (!line.trim()) return;
+    this.tail.push(line);
+    if (this.tail.length > TAIL) this.tail.shift();
+    const m = LINE.exec(line);
+    if (m) {
+      const level = m[2];
+      this.lastLevel = level === 'ERROR' || level === 'CRITICAL' ? 'error' : level === 'WARNING' ? 'warn' : level === 'DEBUG' ? 'debug' : 'info';
+      this.log[this.lastLevel](m[4] ?? line);
+    } else {
+      this.log[this.lastLevel](line);
+    }
+  }
+
+  private async reportCrash(summary: string): Promise<void> {
+    const last = this.tail.slice(-3).join(' | ');
+    const choice = await vscode.window.showErrorMessage(`Radish worker crashed (${summary}). ${last}`, 'Restart', 'Show Log');
+    if (choice === 'Restart') await this.start().catch((err: Error) => vscode.window.showErrorMessage(err.message));
+    if (choice === 'Show Log') this.log.show();
+  }
+
+  /** Warm shutdown (SIGTERM), then SIGKILL after `graceMs`. Resolves when the process is gone. */
+  async stop(graceMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.setState('stopping');
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  dispose(): void {
+    // The window is closing: the worker must not outlive it.
+    this.child?.kill('SIGTERM');
+    this.changed.dispose();
+  }
+}

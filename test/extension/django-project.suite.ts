@@ -1,0 +1,52 @@
+/**
+ * Runs inside a real VS Code extension host on a copy of examples/django-celery: the extension detects the Celery
+ * app, starts a real Celery worker, enqueues Python tasks and reads their results and failures.
+ */
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { Services } from '../../extension/services';
+import { activate, waitFor } from './helpers';
+
+describe('extension on a Django + Celery project', function () {
+  this.timeout(90_000);
+  let s: Services;
+
+  before(async () => {
+    s = await activate();
+    const python = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
+    await vscode.workspace.getConfiguration('radish').update('python.interpreter', python, vscode.ConfigurationTarget.Workspace);
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('radish.stopWorker');
+  });
+
+  it('finds the Python tasks, with Celery names', async () => {
+    await waitFor(() => s.tasks.sites().some((t) => t.name === 'orders.charge'), 'python tasks discovered');
+    const names = s.tasks.sites().map((t) => t.name);
+    assert.ok(names.includes('orders.tasks.send_confirmation'), names.join(', '));
+  });
+
+  it('starts a real Celery worker on the detected app', async () => {
+    await vscode.commands.executeCommand('radish.startWorker');
+    assert.equal(s.supervisor.state, 'running');
+    assert.equal(s.supervisor.plan?.kind, 'python');
+  });
+
+  it('enqueues a Python task with args and reads its result', async () => {
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'orders.tasks.order_total', args: [[{ price: 10, qty: 1 }, { price: 6.25, qty: 2 }]], kwargs: { tax_rate: 0.1 } });
+    const app = await s.connection.client();
+    assert.equal(await (await app.asyncResult(id)).get({ timeout: 30_000 }), 24.75);
+  });
+
+  it('reads a Python failure with its type and message', async () => {
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'orders.tasks.fail_loudly', args: [7] });
+    const app = await s.connection.client();
+    await assert.rejects((await app.asyncResult(id)).get({ timeout: 30_000 }), (err: Error) => err.name === 'ValueError' && /order 7 cannot be processed/.test(err.message));
+  });
+
+  it('stops the Celery worker', async () => {
+    await vscode.commands.executeCommand('radish.stopWorker');
+    assert.equal(s.supervisor.state, 'stopped');
+  });
+});

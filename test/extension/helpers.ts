@@ -1,0 +1,24 @@
+/** Shared by the extension-host suites. */
+import * as vscode from 'vscode';
+import type { Services } from '../../extension/services';
+
+/** Activate the extension (suites start before onStartupFinished) and point it at the test Redis. */
+export async function activate(): Promise<Services> {
+  const ext = vscode.extensions.getExtension<Services>('radish-dev.radish');
+  if (!ext) throw new Error('the Radish extension is not loaded');
+  const services = await ext.activate();
+  const url = process.env.REDIS_URL;
+  if (!url) throw new Error('REDIS_URL is not set for the extension host');
+  await vscode.workspace.getConfiguration('radish').update('redisUrl', url, vscode.ConfigurationTarget.Workspace);
+  await services.connection.reset();
+  return services;
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
