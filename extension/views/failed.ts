@@ -28,7 +28,8 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
     const { record, task } = letter;
     const item = new vscode.TreeItem(task?.name ?? record.task ?? 'unreadable message', vscode.TreeItemCollapsibleState.None);
     const reason = record.reason.replace(/^failed: /, '');
-    item.description = `${reason} · ${ago(record.time)}`;
+    // Age first: the reason is long and the sidebar narrow.
+    item.description = `${ago(record.time)} · ${reason}`;
     item.tooltip = new vscode.MarkdownString(undefined, true);
     item.tooltip.appendText(`${task ? `${task.name}[${task.id}]` : 'message'}\n${record.reason}\nqueue ${record.queue} · worker ${record.worker}` +
       `${task ? `\nargs: ${summary(task.args, 200)}\nkwargs: ${summary(task.kwargs, 200)}` : ''}`);

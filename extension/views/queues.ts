@@ -2,15 +2,14 @@
 import * as vscode from 'vscode';
 import type { QueueDepth, QueuedMessage } from '../../runner/index';
 import type { Connection } from '../connection';
-import { connectionErrorItem, MessageItem, summary } from './items';
+import { MessageItem, summary } from './items';
 
 export const PAGE = 100;
 
 export type QueueNode =
   | { kind: 'queue'; depth: QueueDepth }
   | { kind: 'message'; queue: string; message: QueuedMessage; position: number }
-  | { kind: 'more'; queue: string; shown: number }
-  | { kind: 'error'; item: vscode.TreeItem };
+  | { kind: 'more'; queue: string; shown: number };
 
 export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
   private readonly changed = new vscode.EventEmitter<QueueNode | undefined>();
@@ -31,7 +30,6 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
   }
 
   getTreeItem(node: QueueNode): vscode.TreeItem {
-    if (node.kind === 'error') return node.item;
     if (node.kind === 'queue') {
       const { queue, total, byPriority } = node.depth;
       const item = new vscode.TreeItem(queue, total > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
@@ -72,8 +70,10 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
       if (messages.length === limit) items.push({ kind: 'more', queue: node.depth.queue, shown: limit });
       return items;
     } catch (err) {
+      // Empty on purpose: the view's welcome content then offers the fixes as buttons (set the URL, the password,
+      // start a local redis-server); the Workers and Failed views show Redis's own error as a tree item.
       await this.connection.failed(err);
-      return node ? [] : [{ kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
+      return [];
     }
   }
 }

@@ -6,7 +6,7 @@ import type { WorkerSupervisor } from '../worker/supervisor';
 import { ago, connectionErrorItem } from './items';
 
 export type WorkerNode =
-  | { kind: 'local' }
+  | { kind: 'local'; info?: WorkerInfo }
   | { kind: 'worker'; info: WorkerInfo }
   | { kind: 'active'; id: string; name: string; started: number }
   | { kind: 'error'; item: vscode.TreeItem };
@@ -27,9 +27,13 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
         return node.item;
       case 'local': {
         const s = this.supervisor;
-        const item = new vscode.TreeItem('This window\'s worker', vscode.TreeItemCollapsibleState.None);
+        const busy = node.info?.presence?.active.length ?? 0;
+        const item = new vscode.TreeItem('This window\'s worker', busy ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         const what = s.plan?.kind === 'typescript' ? s.plan.module : s.plan?.kind === 'python' ? `celery -A ${s.plan.app}` : '';
-        item.description = `${s.state}${s.pid ? ` · pid ${s.pid}` : ''}${what ? ` · ${what}` : ''}`;
+        const p = node.info?.presence;
+        const counts = p ? ` · ${busy}/${p.concurrency} busy · ${p.processed} processed · ${p.failed} failed` : '';
+        item.description = `${s.state}${s.pid ? ` · pid ${s.pid}` : ''}${counts}${what ? ` · ${what}` : ''}`;
+        item.tooltip = node.info ? `${node.info.hostname}${p ? `\nqueues: ${p.queues.join(', ')}\ntasks: ${p.tasks.join(', ')}` : ''}` : undefined;
         item.iconPath = new vscode.ThemeIcon(s.state === 'running' ? 'vm-running' : s.state === 'crashed' ? 'error' : 'vm-outline');
         item.contextValue = s.state === 'running' ? 'localWorker' : 'localWorkerStopped';
         item.command = s.state === 'running' || s.state === 'crashed'
@@ -61,15 +65,18 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
   }
 
   async getChildren(node?: WorkerNode): Promise<WorkerNode[]> {
-    if (node?.kind === 'worker') return (node.info.presence?.active ?? []).map((a) => ({ kind: 'active', ...a }));
+    if (node?.kind === 'worker' || node?.kind === 'local') return (node.info?.presence?.active ?? []).map((a) => ({ kind: 'active', ...a }));
     if (node) return [];
-    const local: WorkerNode = { kind: 'local' };
     try {
       const workers = await (await this.connection.get()).workers();
-      return [local, ...workers.map((info) => ({ kind: 'worker', info }) as WorkerNode)];
+      // This window's worker is shown once, as its own row, with what Redis knows of it.
+      const pid = this.supervisor.pid;
+      const mine = pid === undefined ? undefined : workers.find((w) => w.presence?.pid === pid);
+      const local: WorkerNode = { kind: 'local', info: mine };
+      return [local, ...workers.filter((w) => w !== mine).map((info) => ({ kind: 'worker', info }) as WorkerNode)];
     } catch (err) {
       await this.connection.failed(err);
-      return [local, { kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
+      return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
     }
   }
 }

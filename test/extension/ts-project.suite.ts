@@ -40,7 +40,7 @@ describe('extension on a TypeScript tasks project', function () {
     assert.equal(s.supervisor.state, 'running');
     const { WorkersProvider } = await import('../../extension/views/workers');
     const provider = new WorkersProvider(s.connection, s.supervisor);
-    await waitFor(async () => (await provider.getChildren()).some((n) => n.kind === 'worker' && n.info.presence?.pid === s.supervisor.pid), 'worker visible in Redis');
+    await waitFor(async () => (await provider.getChildren()).some((n) => n.kind === 'local' && n.info?.presence?.pid === s.supervisor.pid), 'worker visible in Redis');
   });
 
   it('enqueues with args and gets the result', async () => {
@@ -83,6 +83,13 @@ describe('extension on a TypeScript tasks project', function () {
     assert.equal(removed, 3);
     const after = (await s.queues.getChildren()).find((n) => n.kind === 'queue' && n.depth.queue === 'parked');
     assert.equal(after && after.kind === 'queue' ? after.depth.total : 0, 0);
+  });
+
+  it('notices a worker that crashed, and restarts it', async () => {
+    process.kill(s.supervisor.pid!, 'SIGKILL');
+    await waitFor(() => s.supervisor.state === 'crashed', 'crash noticed');
+    await vscode.commands.executeCommand('radish.restartWorker');
+    assert.equal(s.supervisor.state, 'running');
   });
 
   it('stops the worker', async () => {

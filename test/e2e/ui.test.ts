@@ -1,0 +1,270 @@
+/**
+ * The extension as a user meets it: the real workbench (code-server in headless chromium) on a copy of
+ * examples/ts-tasks, against a private redis-server seeded with waiting messages and a failed task. Opens the
+ * Radish sidebar, starts the worker from the palette, enqueues `tasks.add` through the quick input, reads the
+ * result notification and the worker's log in the Output panel, and stops the worker. Screenshots go to
+ * test-results/radish-*.png. Skipped, with the reason, when the VS Code host is not installed.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Radish } from '../../runner/app';
+import { createLogger } from '../../runner/log';
+import { Worker } from '../../runner/worker/worker';
+import { startRedis, type TestRedis } from '../support/redis';
+
+const ROOT = resolve(__dirname, '../..');
+const TIMEOUT = 30_000;
+
+// ---- The parts of playwright-core and e2e.js this test uses. playwright-core lives in the host's cache, not in
+// the project's dependencies, so its types are written out here (structurally the same as Playwright's).
+
+/** An element as evaluateAll() hands it to the browser-side callback (the project has no DOM lib). */
+interface DomElement {
+  textContent: string | null;
+  /** Set on input elements. */
+  value?: string;
+  querySelector(selector: string): DomElement | null;
+}
+
+interface Locator {
+  first(): Locator;
+  locator(selector: string, options?: { hasText?: string | RegExp }): Locator;
+  filter(options: { hasText?: string | RegExp; has?: Locator }): Locator;
+  waitFor(options?: { state?: 'attached' | 'detached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
+  click(options?: { timeout?: number }): Promise<void>;
+  fill(text: string, options?: { timeout?: number }): Promise<void>;
+  press(key: string, options?: { timeout?: number }): Promise<void>;
+  innerText(options?: { timeout?: number }): Promise<string>;
+  isVisible(): Promise<boolean>;
+  evaluateAll<R>(fn: (elements: DomElement[]) => R): Promise<R>;
+}
+
+interface Page {
+  locator(selector: string, options?: { hasText?: string | RegExp }): Locator;
+  keyboard: { press(key: string): Promise<void> };
+  mouse: { move(x: number, y: number): Promise<void> };
+}
+
+interface Workbench {
+  page: Page;
+  workspace: string;
+  runDir: string;
+  close(): Promise<void>;
+}
+
+interface Wait {
+  timeout?: number;
+}
+
+interface E2e {
+  hostInstalled(): boolean;
+  openWorkbench(options: { workspace?: string; env?: Record<string, string>; settings?: Record<string, unknown>; timeout?: number }): Promise<Workbench>;
+  runCommand(page: Page, title: string, options?: Wait): Promise<void>;
+  viewPane(page: Page, name: string): Locator;
+  treeRow(page: Page, view: string, label: string, options?: Wait): Promise<Locator>;
+  pickQuickItem(page: Page, label: string, options?: Wait): Promise<void>;
+  waitForNotification(page: Page, text: string | RegExp, options?: Wait): Promise<string>;
+  outputText(page: Page, channel: string, options?: Wait & { contains?: string | RegExp }): Promise<string>;
+  readOutputLog(workbench: Workbench, channel: string): string;
+  screenshot(page: Page, name: string): Promise<string>;
+  retry<T>(what: string, timeout: number, attempt: () => Promise<T | undefined>): Promise<T>;
+}
+
+// e2e.js is plain CommonJS (it runs outside the build), typed by the interface above.
+const e2e = require('../support/vscode-host/e2e.js') as E2e;
+
+// ---- Helpers the library does not have.
+
+/** A tree row's label and description ("reports", "3 waiting"). */
+interface Row {
+  label: string;
+  description: string;
+}
+
+/** Rendered rows of a view with their descriptions, once `accept` says they are what we wait for. */
+async function rowsOf(page: Page, view: string, what: string, accept: (rows: Row[]) => boolean, timeout = TIMEOUT): Promise<Row[]> {
+  const rows = e2e.viewPane(page, view).locator('.monaco-list-row');
+  return e2e.retry(`view "${view}" to show ${what}`, timeout, async () => {
+    const found = await rows.evaluateAll((els) => els.map((el) => ({
+      label: (el.querySelector('.label-name')?.textContent ?? '').trim(),
+      description: (el.querySelector('.label-description')?.textContent ?? '').trim(),
+    })));
+    return accept(found) ? found : undefined;
+  });
+}
+
+/** The text of the Radish status-bar item, once it matches `state`. */
+async function statusBar(page: Page, state: RegExp, timeout = TIMEOUT): Promise<string> {
+  const item = page.locator('.part.statusbar .statusbar-item', { hasText: state }).first();
+  await item.waitFor({ timeout });
+  return (await item.innerText()).trim();
+}
+
+/**
+ * Answers one step of a multi-step quick input: waits until the step titled `title` shows (the previous step's
+ * box stays on screen until the extension replaces it), then types `text` (or keeps the proposed value) and
+ * accepts. Returns the value the step proposed.
+ */
+async function answerStep(page: Page, title: RegExp, text?: string): Promise<string> {
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-title', { hasText: title }).waitFor({ timeout: TIMEOUT });
+  const input = widget.locator('input.input');
+  const proposed = await e2e.retry(`the value of step ${title}`, TIMEOUT, async () => {
+    const values = await input.evaluateAll((els) => els.map((el) => el.value ?? ''));
+    return values[0];
+  });
+  if (text !== undefined) await input.fill(text);
+  await input.press('Enter');
+  // Accepted: the step's title goes (replaced by the next step, or the widget closes).
+  await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: TIMEOUT });
+  return proposed;
+}
+
+/**
+ * Waits until no notification toast is still sliding in, so a screenshot shows them settled (the workbench marks
+ * a toast `notification-fade-in-done` when its transition ends).
+ */
+async function toastsSettled(page: Page): Promise<void> {
+  await page.locator('.notifications-toasts .notification-toast.notification-fade-in').first().waitFor({ state: 'detached', timeout: TIMEOUT });
+}
+
+/** Clears every notification (the bell's "Clear All"), so nothing covers the panel. */
+async function clearNotifications(page: Page): Promise<void> {
+  await e2e.runCommand(page, 'Notifications: Clear All Notifications');
+  await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached', timeout: TIMEOUT });
+}
+
+function copyExample(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `radish-e2e-${name}-`));
+  cpSync(join(ROOT, 'examples', name), dir, { recursive: true, filter: (src) => !/node_modules/.test(src) });
+  return dir;
+}
+
+class ValueError extends Error {
+  override readonly name = 'ValueError';
+}
+
+/** Three `reports.build` calls waiting in `reports` (no worker consumes it) and one failed `tasks.fail`. */
+async function seed(url: string): Promise<{ failedId: string }> {
+  const app = new Radish({ broker: url });
+  const lines: string[] = [];
+  const worker = new Worker(app, { hostname: 'seeder@e2e', logger: createLogger('info', (l) => lines.push(l)) });
+  try {
+    app.task('tasks.fail', (value: string) => { throw new ValueError(`invalid literal for int(): ${JSON.stringify(value)}`); });
+    for (const kind of ['daily', 'weekly', 'monthly']) await app.send('reports.build', [kind], {}, { queue: 'reports' });
+    await worker.start();
+    const failed = once(worker, 'task-failed', { signal: AbortSignal.timeout(15_000) });
+    const result = await app.send('tasks.fail', ['seven']);
+    // Emitted once the FAILURE is stored and the message is in the dead-letter list.
+    const [id] = (await failed) as [string];
+    assert.equal(id, result.id, `the seeded failure (worker log:\n${lines.join('\n')})`);
+    return { failedId: id };
+  } finally {
+    await worker.stop();
+    await app.close();
+  }
+}
+
+describe('Radish in the workbench (UI, code-server + chromium)', function () {
+  this.timeout(300_000);
+  let redis: TestRedis | undefined;
+  let workspace: string | undefined;
+  let wb: Workbench | undefined;
+  let client: Radish | undefined;
+  let failedId = '';
+
+  before(async function () {
+    if (!e2e.hostInstalled()) {
+      console.log('      skipped: VS Code host not installed (run setup.sh)');
+      this.skip();
+    }
+    redis = await startRedis();
+    workspace = copyExample('ts-tasks');
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
+    ({ failedId } = await seed(redis.url));
+    client = new Radish({ broker: redis.url });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      const shot = await e2e.screenshot(wb.page, 'radish-e2e-failure').catch(() => undefined);
+      if (shot) console.log(`      screenshot of the failure: ${shot}`);
+    }
+  });
+
+  after(async () => {
+    await wb?.close();
+    await client?.close();
+    await redis?.stop();
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('shows queues and failures, runs a worker, enqueues a task and shows its result and log', async () => {
+    const started = Date.now();
+    const step = (what: string) => console.log(`      ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${what}`);
+
+    wb = await e2e.openWorkbench({ workspace: workspace! });
+    const { page } = wb;
+    step('workbench open, Radish commands registered');
+
+    // The Radish container, from its activity-bar icon.
+    await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
+    // Off the icon, or its hover shows in the screenshot.
+    await page.mouse.move(800, 300);
+    const queues = await rowsOf(page, 'Queues', 'reports with 3 waiting', (rows) => rows.some((r) => r.label === 'reports' && r.description === '3 waiting'));
+    assert.ok(queues.some((r) => r.label === 'celery'), `the default queue is listed too: ${JSON.stringify(queues)}`);
+    const failed = await rowsOf(page, 'Failed', 'the failed tasks.fail', (rows) => rows.some((r) => r.label === 'tasks.fail'));
+    const failure = failed.find((r) => r.label === 'tasks.fail')!;
+    assert.match(failure.description, /^\d+[smhd] ago · ValueError\('invalid literal for int\(\): "seven"'\)$/, 'age and reason');
+    assert.equal(failed.length, 1, `one failed task: ${JSON.stringify(failed)}`);
+    // The Tasks view fills once the extension has scanned the workspace's sources.
+    await rowsOf(page, 'Tasks', 'tasks.add found in tasks.ts', (rows) => rows.some((r) => r.label === 'tasks.add' && /^tasks\.ts:\d+$/.test(r.description)));
+    await e2e.screenshot(page, 'radish-sidebar');
+    step('sidebar: reports 3 waiting, tasks.fail failed');
+
+    await e2e.runCommand(page, 'Radish: Start Worker');
+    assert.match(await statusBar(page, /Radish: running/, 60_000), /Radish: running/);
+    const workers = await rowsOf(page, 'Workers', 'the local worker running and online',
+      (rows) => rows.some((r) => r.label === 'This window\'s worker' && /^running · pid \d+ · 0\/4 busy · \d+ processed · \d+ failed · tasks\.ts$/.test(r.description)));
+    step(`worker running: ${workers.map((r) => `${r.label} (${r.description})`).join('; ')}`);
+
+    await e2e.runCommand(page, 'Radish: Enqueue Task...');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Radish: Enqueue Task (1/4): task' }).waitFor({ timeout: TIMEOUT });
+    await e2e.pickQuickItem(page, 'tasks.add');
+    assert.equal(await answerStep(page, /Enqueue tasks\.add \(2\/4\): args/, '[2, 3]'), '[]', 'no args remembered yet');
+    assert.equal(await answerStep(page, /Enqueue tasks\.add \(3\/4\): kwargs/), '{}');
+    assert.equal(await answerStep(page, /Enqueue tasks\.add \(4\/4\): queue, priority, countdown/), 'celery 0 0');
+    const message = await e2e.waitForNotification(page, /tasks\.add\[[0-9a-f-]+\] succeeded: 5/, { timeout: 60_000 });
+    const id = /tasks\.add\[([0-9a-f-]+)\]/.exec(message)?.[1];
+    assert.ok(id, `a task id in "${message}"`);
+    // What the notification says is what the result backend holds.
+    assert.equal(await (await client!.asyncResult(id)).get({ timeout: 5000 }), 5);
+    await toastsSettled(page);
+    await e2e.screenshot(page, 'radish-enqueue');
+    step(`notification: ${message}`);
+
+    await clearNotifications(page);
+    const shown = await e2e.outputText(page, 'Radish Worker', { contains: `Task tasks.add[${id}] succeeded`, timeout: 60_000 });
+    assert.match(shown, new RegExp(`Task tasks\\.add\\[${id}\\] received`));
+    await e2e.screenshot(page, 'radish-worker-log');
+    const log = e2e.readOutputLog(wb, 'Radish Worker');
+    assert.match(log, /Starting: .*radish\.js worker -A tasks\.ts -Q celery/, 'the launch line');
+    assert.match(log, new RegExp(`Task tasks\\.add\\[${id}\\] succeeded in \\d+\\.\\d+s: 5`));
+    step('Output "Radish Worker" shows the task');
+
+    await e2e.runCommand(page, 'Radish: Stop Worker');
+    await statusBar(page, /Radish: stopped/, 30_000);
+    await rowsOf(page, 'Workers', 'the local worker stopped and gone from Redis',
+      (rows) => rows.some((r) => r.label === 'This window\'s worker' && /^stopped\b/.test(r.description)));
+    assert.match(e2e.readOutputLog(wb, 'Radish Worker'), /Worker stopped \((exit code 0|signal SIGTERM)\)/);
+    // The seeded state is untouched: nobody consumed `reports`, nobody retried the failure.
+    const broker = await client!.broker();
+    assert.equal((await broker.depths(['reports']))[0]?.total, 3);
+    assert.ok((await broker.deadLetters(0, 10)).some((s) => s.includes(failedId)));
+    step('worker stopped');
+  });
+});
