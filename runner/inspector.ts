@@ -9,7 +9,7 @@ import type { DeadLetterRecord, QueueDepth } from './broker/broker';
 import { SEP } from './broker/keys';
 import { decodeTaskMessage, ProtocolError, type JsonObject, type TaskMessage } from './protocol/message';
 import { argsRepr, kwargsRepr } from './protocol/pyrepr';
-import type { ResultMeta } from './protocol/result';
+import { decodeResult, type ResultMeta } from './protocol/result';
 import type { WorkerPresence } from './worker/presence';
 
 /** One waiting message, decoded when possible. */
@@ -146,6 +146,52 @@ export class Inspector {
       if (node && !found.has(node)) found.set(node, { hostname: node, kind: 'celery' });
     }
     return [...found.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  }
+
+  /**
+   * FAILURE results in the result backend (e.g. of Celery workers, whose failures never reach the dead-letter
+   * list), newest first. Scans at most `scanBudget` keys, so a huge keyspace costs a bounded refresh.
+   */
+  async failedResults(limit = 200, scanBudget = 20_000): Promise<ResultMeta[]> {
+    const redis = (await this.app.backend()).redis;
+    const failed: ResultMeta[] = [];
+    let cursor = '0';
+    let scanned = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'celery-task-meta-*', 'COUNT', 1000);
+      cursor = next;
+      scanned += keys.length;
+      const values = keys.length ? await redis.mget(...keys) : [];
+      for (const v of values) {
+        if (!v || !v.includes('"FAILURE"')) continue;
+        try {
+          const meta = decodeResult(v);
+          if (meta.status === 'FAILURE') failed.push(meta);
+        } catch {
+          // not a result we can read: leave it
+        }
+      }
+    } while (cursor !== '0' && scanned < scanBudget);
+    return failed.sort((a, b) => (b.date_done ?? '').localeCompare(a.date_done ?? '')).slice(0, limit);
+  }
+
+  /**
+   * Send a failed task again from its stored result (it needs Celery's `result_extended`, which keeps the name and
+   * arguments), under the same id, optionally with new arguments. Returns the task id.
+   */
+  async retryResult(meta: ResultMeta, options: ReplayOptions = {}): Promise<string> {
+    if (!meta.name) throw new Error(`task ${meta.task_id} cannot be retried: its result has no task name (the worker needs result_extended)`);
+    const backend = await this.app.backend();
+    await backend.forget(meta.task_id);
+    await this.app.send(meta.name, options.args ?? meta.args ?? [], options.kwargs ?? meta.kwargs ?? {}, {
+      taskId: meta.task_id, queue: meta.queue || undefined,
+    });
+    return meta.task_id;
+  }
+
+  /** Remove a stored result. */
+  async forgetResult(taskId: string): Promise<void> {
+    await (await this.app.backend()).forget(taskId);
   }
 
   /** The stored result of a task, or null while PENDING. */

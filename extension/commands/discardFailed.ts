@@ -2,8 +2,13 @@ import type { Services } from '../services';
 import type { FailedNode } from '../views/failed';
 
 export async function discardFailed(s: Services, node?: FailedNode): Promise<boolean> {
-  if (node?.kind !== 'letter') return false;
-  const removed = await (await s.connection.get()).discard(node.letter);
+  const inspector = await s.connection.get();
+  let removed = false;
+  if (node?.kind === 'letter') removed = await inspector.discard(node.letter);
+  if (node?.kind === 'result') {
+    await inspector.forgetResult(node.meta.task_id);
+    removed = true;
+  }
   s.refresh.refreshNow();
   return removed;
 }

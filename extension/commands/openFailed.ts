@@ -3,6 +3,22 @@ import type { FailedNode } from '../views/failed';
 
 /** Show a failed task: args, kwargs, exception and traceback (frames in workspace files are links). */
 export async function openFailed(s: Services, node?: FailedNode): Promise<void> {
+  if (node?.kind === 'result') {
+    const { meta } = node;
+    const lines = [
+      `${meta.name ?? '(task name not stored)'}[${meta.task_id}]`,
+      `state:    ${meta.status}`,
+      ...(meta.worker ? [`worker:   ${meta.worker}`] : []),
+      ...(meta.queue ? [`queue:    ${meta.queue}`] : []),
+      `when:     ${meta.date_done ?? ''}`,
+      '',
+      ...(meta.args ? ['args:', JSON.stringify(meta.args, null, 2), '', 'kwargs:', JSON.stringify(meta.kwargs, null, 2), ''] : []),
+      'exception:', JSON.stringify(meta.result, null, 2), '',
+      ...(meta.traceback ? ['traceback:', meta.traceback] : []),
+    ];
+    await s.documents.show(`failed/${meta.name ?? 'task'}-${meta.task_id}.txt`, lines.join('\n'));
+    return;
+  }
   if (node?.kind !== 'letter') return;
   const { record, task, error } = node.letter;
   const lines = [

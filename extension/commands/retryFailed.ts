@@ -4,10 +4,11 @@ import type { FailedNode } from '../views/failed';
 
 /** Send a dead-lettered task again, as it was, to its original queue (same task id). */
 export async function retryFailed(s: Services, node?: FailedNode): Promise<string | undefined> {
-  if (node?.kind !== 'letter') return undefined;
+  if (node?.kind !== 'letter' && node?.kind !== 'result') return undefined;
   try {
-    const id = await (await s.connection.get()).replay(node.letter);
-    void vscode.window.setStatusBarMessage(`Radish: retried ${node.letter.task?.name}[${id}]`, 4000);
+    const inspector = await s.connection.get();
+    const id = node.kind === 'letter' ? await inspector.replay(node.letter) : await inspector.retryResult(node.meta);
+    void vscode.window.setStatusBarMessage(`Radish: retried ${node.kind === 'letter' ? node.letter.task?.name : node.meta.name}[${id}]`, 4000);
     return id;
   } catch (err) {
     void vscode.window.showErrorMessage(`Radish: ${(err as Error).message}`);

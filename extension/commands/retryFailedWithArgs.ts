@@ -5,8 +5,9 @@ import type { FailedNode } from '../views/failed';
 
 /** Edit the args and kwargs of a dead-lettered task (validated JSON), then send it again. */
 export async function retryFailedWithArgs(s: Services, node?: FailedNode, preset?: { args: unknown[]; kwargs: Record<string, unknown> }): Promise<string | undefined> {
-  if (node?.kind !== 'letter' || !node.letter.task) return undefined;
-  const task = node.letter.task;
+  const task = node?.kind === 'letter' ? node.letter.task
+    : node?.kind === 'result' && node.meta.name ? { name: node.meta.name, args: node.meta.args ?? [], kwargs: node.meta.kwargs ?? {} } : undefined;
+  if (!node || !task) return undefined;
   let args = preset?.args;
   let kwargs = preset?.kwargs;
   if (!preset) {
@@ -18,7 +19,8 @@ export async function retryFailedWithArgs(s: Services, node?: FailedNode, preset
     kwargs = JSON.parse(k) as Record<string, unknown>;
   }
   try {
-    const id = await (await s.connection.get()).replay(node.letter, { args, kwargs });
+    const inspector = await s.connection.get();
+    const id = node.kind === 'letter' ? await inspector.replay(node.letter, { args, kwargs }) : await inspector.retryResult((node as Extract<FailedNode, { kind: 'result' }>).meta, { args, kwargs });
     void vscode.window.setStatusBarMessage(`Radish: retried ${task.name}[${id}] with new arguments`, 4000);
     return id;
   } catch (err) {

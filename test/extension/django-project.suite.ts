@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { Services } from '../../extension/services';
+import type { FailedNode } from '../../extension/views/failed';
 import { activate, waitFor } from './helpers';
 
 describe('extension on a Django + Celery project', function () {
@@ -43,6 +44,20 @@ describe('extension on a Django + Celery project', function () {
     const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'orders.tasks.fail_loudly', args: [7] });
     const app = await s.connection.client();
     await assert.rejects((await app.asyncResult(id)).get({ timeout: 30_000 }), (err: Error) => err.name === 'ValueError' && /order 7 cannot be processed/.test(err.message));
+  });
+
+  it("lists a Celery failure in the Failed view and retries it with edited args", async () => {
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'orders.tasks.order_total', args: [[{ price: 'ten' }]] });
+    const app = await s.connection.client();
+    await assert.rejects((await app.asyncResult(id)).get({ timeout: 30_000 }), (err: Error) => err.name === 'TypeError');
+    let node: FailedNode | undefined;
+    await waitFor(async () => {
+      node = (await s.failed.getChildren()).find((n) => n.kind === 'result' && n.meta.task_id === id);
+      return node !== undefined;
+    }, 'Celery failure listed');
+    assert.equal(s.failed.getTreeItem(node!).contextValue, 'failedResult');
+    assert.equal(await vscode.commands.executeCommand<string>('radish.retryFailedWithArgs', node, { args: [[{ price: 10, qty: 2 }]], kwargs: {} }), id);
+    assert.equal(await (await app.asyncResult(id)).get({ timeout: 30_000 }), 20);
   });
 
   it('stops the Celery worker', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { Inspector } from '../../runner/inspector';
+import { encodeResult } from '../../runner/protocol/result';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
 import { startRedis, type TestRedis } from '../support/redis';
@@ -61,6 +62,28 @@ describe('inspector', function () {
       assert.equal(await r.get({ timeout: 5000 }), 3);
       assert.equal(await inspector.deadLetterCount(), 0);
       await assert.rejects(inspector.replay(letter!), /no longer in the dead-letter queue/);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("lists FAILURE results (a Celery worker's failures) and retries one from its extended fields", async () => {
+    const failure = (id: string, extended: boolean) => encodeResult({
+      taskId: id, state: 'FAILURE', result: { exc_type: 'TypeError', exc_message: ['bad'], exc_module: 'builtins' },
+      extended: extended ? { name: 'tasks.add', args: [1], kwargs: {}, worker: 'celery@py', retries: 0, queue: 'celery' } : null,
+    });
+    await redis.set('celery-task-meta-py-1', failure('py-1', true));
+    await redis.set('celery-task-meta-py-2', failure('py-2', false));
+    await redis.set('celery-task-meta-ok', encodeResult({ taskId: 'ok', state: 'SUCCESS', result: 1 }));
+    const found = await inspector.failedResults();
+    assert.deepEqual(found.map((m) => m.task_id).sort(), ['py-1', 'py-2']);
+    await assert.rejects(inspector.retryResult(found.find((m) => m.task_id === 'py-2')!), /needs result_extended/);
+    app.task('tasks.add', (x: number, y: number) => x + y);
+    const worker = new Worker(app, { logger: createLogger('error', () => undefined) });
+    await worker.start();
+    try {
+      assert.equal(await inspector.retryResult(found.find((m) => m.task_id === 'py-1')!, { args: [1, 2] }), 'py-1');
+      assert.equal(await (await app.asyncResult('py-1')).get({ timeout: 5000 }), 3);
     } finally {
       await worker.stop();
     }
