@@ -108,7 +108,7 @@ export class Broker {
     const queueKeys = this.keys.consumeOrder(queues);
     const names = queueKeys.map((k) => this.keys.queueName(k));
     const poppedIndex = popped ? queueKeys.indexOf(popped.key) + 1 : 0;
-    const keys = [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter, ...queueKeys];
+    const keys = [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter, this.keys.owners, ...queueKeys];
     const args = [Date.now() / 1000, max, worker, this.deadLetterMax, popped?.message ?? '', poppedIndex, ...names];
     return { keys, args, names };
   }
@@ -161,12 +161,14 @@ export class Broker {
    * of a worker's CPU at full drain), and restore already copes with an index entry whose hash entry is gone.
    */
   async ack(tag: string): Promise<void> {
-    await Promise.all([this.redis.zrem(this.keys.unackedIndex, tag), this.redis.hdel(this.keys.unacked, tag)]);
+    await Promise.all([
+      this.redis.zrem(this.keys.unackedIndex, tag), this.redis.hdel(this.keys.unacked, tag), this.redis.hdel(this.keys.owners, tag),
+    ]);
   }
 
   /** Move a reserved message to the dead-letter list and ack it, atomically. Returns records dropped to keep the bound. */
   async deadLetter(tag: string, record: DeadLetterRecord): Promise<number> {
-    return scripts.deadLetter.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter],
+    return scripts.deadLetter.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter, this.keys.owners],
       [tag, JSON.stringify(record), this.deadLetterMax]);
   }
 
@@ -179,7 +181,7 @@ export class Broker {
     for (const d of deliveries) {
       if (!d.tag) continue;
       const target = this.keys.queue(d.queue, d.priority);
-      restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target],
+      restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target, this.keys.owners],
         [d.tag, markRedelivered(d.raw), '']);
     }
     return restored;
@@ -205,13 +207,45 @@ export class Broker {
         }
         const target = await this.restoreTarget(entry);
         if (!target) continue;
-        restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target.key],
+        restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target.key, this.keys.owners],
           [tag, target.message, entry]);
       }
     } finally {
       await scripts.releaseLock.run(this.redis, [this.keys.unackedMutex], [token]);
     }
     return restored;
+  }
+
+  /**
+   * Put back what Radish workers that are gone (no presence record any more) had reserved or were running,
+   * without waiting for kombu's visibility timeout. Returns how many messages were restored, per dead worker.
+   */
+  async recoverOrphans(isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> {
+    const owners = await this.redis.hgetall(this.keys.owners);
+    const byWorker = new Map<string, string[]>();
+    for (const [tag, worker] of Object.entries(owners)) {
+      let tags = byWorker.get(worker);
+      if (!tags) byWorker.set(worker, (tags = []));
+      tags.push(tag);
+    }
+    const recovered = new Map<string, number>();
+    for (const [worker, tags] of byWorker) {
+      if (await isAlive(worker)) continue;
+      let restored = 0;
+      for (const tag of tags) {
+        const entry = await this.redis.hget(this.keys.unacked, tag);
+        const target = entry === null ? undefined : await this.restoreTarget(entry);
+        if (!entry || !target) {
+          // Acked meanwhile, or kombu could not restore it either: nothing to hold on to.
+          await this.redis.hdel(this.keys.owners, tag);
+          continue;
+        }
+        restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target.key, this.keys.owners],
+          [tag, target.message, entry]);
+      }
+      recovered.set(worker, restored);
+    }
+    return recovered;
   }
 
   /** Where an `unacked` entry `[message, exchange, routing_key]` goes back to, and in what form. */

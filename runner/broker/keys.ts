@@ -66,6 +66,9 @@ export class Keys {
   /** Radish's dead-letter list (newest first). */
   get deadLetter(): string { return this.prefix + 'radish.dlq'; }
 
+  /** Which Radish worker holds each unacked message (tag -> node name), so a dead worker's messages can be found. */
+  get owners(): string { return this.prefix + 'radish.owners'; }
+
   /** A live worker's presence record (JSON, with a TTL the worker keeps refreshing). */
   worker(hostname: string): string { return this.prefix + 'radish.worker.' + hostname; }
 

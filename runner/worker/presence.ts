@@ -37,14 +37,15 @@ export class Presence {
 
   /**
    * @param intervalMs how often the record is rewritten. Default 2000 (Celery's heartbeat frequency).
-   * @param ttlSec how long a record outlives its last refresh. Default 10.
+   * @param ttlSec how long a record outlives its last refresh. Default 15: long enough that a busy event loop is
+   *   not mistaken for a dead worker, short enough that a dead one's messages come back within seconds.
    */
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly snapshot: () => Omit<WorkerPresence, 'heartbeat'>,
     private readonly intervalMs = 2000,
-    private readonly ttlSec = 10,
+    private readonly ttlSec = 15,
   ) {}
 
   private async write(): Promise<void> {

@@ -35,6 +35,11 @@ export interface WorkerOptions {
   trackStarted?: boolean;
   /** Restore messages left unacked past the visibility timeout when starting (kombu does). Default true. */
   restoreOnStart?: boolean;
+  /**
+   * Seconds between checks for Radish workers that died (their presence expired) holding messages, which are then
+   * put back at once rather than after kombu's one-hour visibility timeout. Default 5; 0 turns it off.
+   */
+  recoveryInterval?: number;
 }
 
 /** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
@@ -78,6 +83,7 @@ export class Worker extends EventEmitter {
   private readonly abort = new AbortController();
   private rotation = 0;
   private presence: Presence | undefined;
+  private recoveryTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now() / 1000;
   readonly stats: WorkerStats = { processed: 0, succeeded: 0, failed: 0, retried: 0, active: 0, reserved: 0, scheduled: 0 };
 
@@ -107,10 +113,30 @@ export class Worker extends EventEmitter {
       tasks: this.app.taskNames,
     }));
     await this.presence.start();
+    const every = this.options.recoveryInterval ?? 5;
+    if (every > 0) {
+      await this.recoverOrphans();
+      this.recoveryTimer = setInterval(() => void this.recoverOrphans(), every * 1000);
+      this.recoveryTimer.unref();
+    }
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
     this.loop = this.fetchLoop();
+  }
+
+  /** Put back the messages of Radish workers that are gone. Errors are logged, never thrown (it runs on a timer). */
+  private async recoverOrphans(): Promise<void> {
+    try {
+      const redis = this.broker.redis;
+      const recovered = await this.broker.recoverOrphans(async (worker) =>
+        worker === this.hostname || (await redis.exists(this.broker.keys.worker(worker))) === 1);
+      for (const [worker, n] of recovered) {
+        if (n) this.logger.log('warning', `Worker ${worker} is gone: restored ${n} message(s) it had reserved or was running`);
+      }
+    } catch (err) {
+      this.logger.log('error', `Could not check for dead workers' messages: ${(err as Error).message}`);
+    }
   }
 
   private orderedQueues(): string[] {
@@ -369,6 +395,7 @@ export class Worker extends EventEmitter {
     const restored = await this.giveBack(pending);
     if (restored) this.logger.log('info', `Restoring ${restored} unacknowledged message(s)`);
     if (this.active.size > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     await this.presence?.stop();
     this.stats.active = 0;
     this.stats.reserved = 0;

@@ -5,6 +5,7 @@
   KEYS[1]  unacked
   KEYS[2]  unacked_index
   KEYS[3]  dead-letter list
+  KEYS[4]  owners (Radish's tag -> worker hash)
   ARGV[1]  delivery tag
   ARGV[2]  dead-letter record (JSON)
   ARGV[3]  dead-letter list max length
@@ -14,6 +15,7 @@
 redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 local max = tonumber(ARGV[3])
 local over = redis.call('LLEN', KEYS[3]) - max
 if over > 0 then

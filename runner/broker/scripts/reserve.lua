@@ -9,14 +9,15 @@
   KEYS[1]     unacked           (hash: tag -> JSON [message, exchange, routing_key])
   KEYS[2]     unacked_index     (zset: tag -> delivery time)
   KEYS[3]     dead-letter list
-  KEYS[4..n]  queue lists, in consume order
+  KEYS[4]     owners            (hash: tag -> worker name; Radish's own, for recovery from dead workers)
+  KEYS[5..n]  queue lists, in consume order
   ARGV[1]     now, unix seconds (float)
   ARGV[2]     how many messages at most
-  ARGV[3]     worker name (for dead-letter records)
+  ARGV[3]     worker name (owner of what it takes; named in dead-letter records)
   ARGV[4]     dead-letter list max length
   ARGV[5]     a message already popped by BRPOP, or ""
-  ARGV[6]     index (1-based, into KEYS[4..n]) of the list it came from
-  ARGV[7..]   queue name of each list in KEYS[4..n]
+  ARGV[6]     index (1-based, into KEYS[5..n]) of the list it came from
+  ARGV[7..]   queue name of each list in KEYS[5..n]
 
   Returns a flat list: {list index, delivery tag, message, ...}; a dead-lettered message has tag "".
 ]]
@@ -42,6 +43,7 @@ local function record(index, message)
   local exchange = type(info.exchange) == 'string' and info.exchange or ''
   local routing_key = type(info.routing_key) == 'string' and info.routing_key or ARGV[6 + index]
   redis.call('ZADD', KEYS[2], now, tag)
+  redis.call('HSET', KEYS[4], tag, ARGV[3])
   redis.call('HSET', KEYS[1], tag, '[' .. message .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
   out[#out + 1] = index
   out[#out + 1] = tag
@@ -53,11 +55,11 @@ if ARGV[5] ~= '' then
   record(tonumber(ARGV[6]), ARGV[5])
   taken = 1
 end
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   while taken < limit do
     local message = redis.call('RPOP', KEYS[i])
     if not message then break end
-    record(i - 3, message)
+    record(i - 4, message)
     taken = taken + 1
   end
   if taken >= limit then break end
