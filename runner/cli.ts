@@ -11,6 +11,7 @@ import { TaskFailedError } from './protocol/result';
 import { ResultTimeoutError } from './backend/backend';
 import { findApp, loadModule } from './worker/loader';
 import { VERSION } from './version';
+import { Inspector } from './inspector';
 import { Worker } from './worker/worker';
 
 const USAGE = `Usage: radish <command> [options]
@@ -23,6 +24,8 @@ Commands:
   result   ID [--wait SECONDS]                            show (or wait for) a task's result
   purge    -Q q1,q2 [-f]                                  delete every waiting message of the queues
   inspect  queues [-Q q1,q2] [--json]                     queue depths per priority
+  dlq      list [--limit N] [--json] | show N | replay N [--args JSON] [--kwargs JSON]
+           | discard N | purge -f                         the dead-letter queue (N: position in list)
 
 Common options:
   --broker URL      Redis URL (default: $RADISH_BROKER_URL, the app's broker, or redis://127.0.0.1:6379/0)
@@ -261,12 +264,69 @@ async function inspect(argv: string[]): Promise<number> {
   }
 }
 
+async function dlq(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    limit: { type: 'string' }, json: { type: 'boolean' }, args: { type: 'string', short: 'a' },
+    kwargs: { type: 'string', short: 'k' }, force: { type: 'boolean', short: 'f' },
+  });
+  if (values.help) return help();
+  const [action, which] = positionals;
+  if (!action || !['list', 'show', 'replay', 'discard', 'purge'].includes(action)) {
+    throw new UsageError(`dlq what? one of: list, show N, replay N, discard N, purge -f`);
+  }
+  const limit = number(values.limit, '--limit', { min: 1, integer: true }) ?? 50;
+  const position = ['show', 'replay', 'discard'].includes(action) ? number(which ?? '', 'the record number', { min: 1, integer: true }) : undefined;
+  const args = values.args === undefined ? undefined : json(values.args, '--args', 'array') as unknown[];
+  const kwargs = values.kwargs === undefined ? undefined : json(values.kwargs, '--kwargs', 'object') as Record<string, unknown>;
+  if (action === 'purge' && !values.force) throw new UsageError('dlq purge deletes every dead-letter record: add -f to confirm');
+  const app = await resolveApp(values);
+  try {
+    const inspector = new Inspector(app);
+    if (action === 'purge') {
+      process.stdout.write(`Purged ${await inspector.purgeDeadLetters()} dead-letter record(s).\n`);
+      return 0;
+    }
+    if (action === 'list') {
+      const letters = await inspector.deadLetters(0, limit);
+      if (values.json) {
+        process.stdout.write(JSON.stringify(letters.map((l) => l.record)) + '\n');
+        return 0;
+      }
+      letters.forEach((l, i) => {
+        const when = new Date(l.record.time * 1000).toISOString().replace('T', ' ').slice(0, 19);
+        const what = l.task ? `${l.task.name}[${l.task.id}]` : '(unreadable message)';
+        process.stdout.write(`${String(i + 1).padStart(4)}  ${when}  ${l.record.queue.padEnd(10)}  ${what}  ${l.record.reason}\n`);
+      });
+      process.stdout.write(`${await inspector.deadLetterCount()} record(s) in the dead-letter queue\n`);
+      return 0;
+    }
+    const [letter] = await inspector.deadLetters(position! - 1, 1);
+    if (!letter) throw new UsageError(`there is no dead-letter record number ${position}`);
+    if (action === 'show') {
+      const { raw, ...record } = letter.record;
+      const task = letter.task ? { task: letter.task.name, id: letter.task.id, args: letter.task.args, kwargs: letter.task.kwargs } : { error: letter.error };
+      process.stdout.write(JSON.stringify({ ...record, ...task, raw }, null, 2) + '\n');
+      return 0;
+    }
+    if (action === 'discard') {
+      await inspector.discard(letter);
+      process.stdout.write('Discarded.\n');
+      return 0;
+    }
+    const id = await inspector.replay(letter, { args, kwargs });
+    process.stdout.write(`Replayed ${letter.task?.name}[${id}] to ${letter.record.queue}.\n`);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
 function help(): number {
   process.stdout.write(USAGE);
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, call, result, purge, inspect };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, call, result, purge, inspect, dlq };
 
 /** Run the CLI; resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
+import { Radish } from '../../runner/app';
 import { freePort, startRedis, type TestRedis } from '../support/redis';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
@@ -125,6 +126,32 @@ describe('cli', function () {
       assert.match(result.stdout, /"status":"SUCCESS","result":"slept"/);
     } finally {
       worker.kill('SIGKILL');
+    }
+  });
+
+  it('dlq: lists, shows, replays with edited args, and refuses to purge without -f', async () => {
+    const redis = new Redis(server.url);
+    try {
+      await redis.flushdb();
+      const app = new Radish({ broker: server.url });
+      const msg = app.message({ name: 'tasks.add', args: [1], taskId: 'dead-1' });
+      await redis.lpush('radish.dlq', JSON.stringify({ reason: "failed: TypeError('missing y')", queue: 'celery', worker: 'w@h', time: 1795500000, raw: msg.body, task_id: 'dead-1', task: 'tasks.add' }));
+      const list = await radish(['dlq', 'list'], env);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^\s+1 {2}2026-\d\d-\d\d \d\d:\d\d:\d\d {2}celery {6}tasks\.add\[dead-1\] {2}failed: TypeError\('missing y'\)$/m);
+      const shown = JSON.parse((await radish(['dlq', 'show', '1'], env)).stdout) as { args: unknown[]; raw: string };
+      assert.deepEqual(shown.args, [1]);
+      assert.equal(shown.raw, msg.body, 'the original message, byte for byte');
+      assert.equal((await radish(['dlq', 'purge'], env)).code, 2);
+      assert.equal((await radish(['dlq', 'show', '7'], env)).code, 2);
+      const replay = await radish(['dlq', 'replay', '1', '--args', '[1, 2]'], env);
+      assert.equal(replay.stdout, 'Replayed tasks.add[dead-1] to celery.\n', replay.stderr);
+      assert.equal(await redis.llen('radish.dlq'), 0);
+      const queued = JSON.parse((await redis.lindex('celery', 0))!) as { body: string };
+      assert.deepEqual(JSON.parse(Buffer.from(queued.body, 'base64').toString())[0], [1, 2]);
+      await app.close();
+    } finally {
+      redis.disconnect();
     }
   });
 
