@@ -244,8 +244,9 @@ async function inspect(argv: string[]): Promise<number> {
   const app = await resolveApp(values);
   try {
     const broker = await app.broker();
-    const queues = list(values.queues) ?? [...new Set([app.defaultQueue, ...(await broker.declaredQueues())])].sort();
-    const depths = await broker.depths(queues);
+    const named = list(values.queues);
+    const depths = named ? await broker.depths(named) : await new Inspector(app).queues();
+    const queues = depths.map((d) => d.queue);
     const unacked = await broker.unackedCount();
     if (values.json) {
       process.stdout.write(JSON.stringify({ queues: depths, unacked }) + '\n');

@@ -1,14 +1,21 @@
 import * as vscode from 'vscode';
+import type { ReplayOptions } from '../../runner/index';
 import type { Services } from '../services';
 import type { FailedNode } from '../views/failed';
 
-/** Send a dead-lettered task again, as it was, to its original queue (same task id). */
-export async function retryFailed(s: Services, node?: FailedNode): Promise<string | undefined> {
-  if (node?.kind !== 'letter' && node?.kind !== 'result') return undefined;
+type Retryable = Extract<FailedNode, { kind: 'letter' | 'result' }>;
+
+/**
+ * Send a failed task again (a dead-letter record, or a FAILURE result kept with its arguments), under the same
+ * task id, with `options` replacing its arguments. Says how it went; returns the task id, or undefined on error.
+ */
+export async function resend(s: Services, node: Retryable, options: ReplayOptions = {}): Promise<string | undefined> {
   try {
     const inspector = await s.connection.get();
-    const id = node.kind === 'letter' ? await inspector.replay(node.letter) : await inspector.retryResult(node.meta);
-    void vscode.window.setStatusBarMessage(`Radish: retried ${node.kind === 'letter' ? node.letter.task?.name : node.meta.name}[${id}]`, 4000);
+    const id = node.kind === 'letter' ? await inspector.replay(node.letter, options) : await inspector.retryResult(node.meta, options);
+    const name = node.kind === 'letter' ? node.letter.task?.name : node.meta.name;
+    const edited = options.args !== undefined || options.kwargs !== undefined ? ' with new arguments' : '';
+    void vscode.window.setStatusBarMessage(`Radish: retried ${name}[${id}]${edited}`, 4000);
     return id;
   } catch (err) {
     void vscode.window.showErrorMessage(`Radish: ${(err as Error).message}`);
@@ -16,4 +23,10 @@ export async function retryFailed(s: Services, node?: FailedNode): Promise<strin
   } finally {
     s.refresh.refreshNow();
   }
+}
+
+/** Send a failed task again, as it was, to its original queue (same task id). */
+export async function retryFailed(s: Services, node?: FailedNode): Promise<string | undefined> {
+  if (node?.kind !== 'letter' && node?.kind !== 'result') return undefined;
+  return resend(s, node);
 }

@@ -2,12 +2,13 @@ import * as vscode from 'vscode';
 import { jsonProblem } from '../enqueue';
 import type { Services } from '../services';
 import type { FailedNode } from '../views/failed';
+import { resend } from './retryFailed';
 
 /** Edit the args and kwargs of a dead-lettered task (validated JSON), then send it again. */
 export async function retryFailedWithArgs(s: Services, node?: FailedNode, preset?: { args: unknown[]; kwargs: Record<string, unknown> }): Promise<string | undefined> {
   const task = node?.kind === 'letter' ? node.letter.task
     : node?.kind === 'result' && node.meta.name ? { name: node.meta.name, args: node.meta.args ?? [], kwargs: node.meta.kwargs ?? {} } : undefined;
-  if (!node || !task) return undefined;
+  if (!node || node.kind === 'error' || !task) return undefined;
   let args = preset?.args;
   let kwargs = preset?.kwargs;
   if (!preset) {
@@ -18,15 +19,5 @@ export async function retryFailedWithArgs(s: Services, node?: FailedNode, preset
     args = JSON.parse(a) as unknown[];
     kwargs = JSON.parse(k) as Record<string, unknown>;
   }
-  try {
-    const inspector = await s.connection.get();
-    const id = node.kind === 'letter' ? await inspector.replay(node.letter, { args, kwargs }) : await inspector.retryResult((node as Extract<FailedNode, { kind: 'result' }>).meta, { args, kwargs });
-    void vscode.window.setStatusBarMessage(`Radish: retried ${task.name}[${id}] with new arguments`, 4000);
-    return id;
-  } catch (err) {
-    void vscode.window.showErrorMessage(`Radish: ${(err as Error).message}`);
-    return undefined;
-  } finally {
-    s.refresh.refreshNow();
-  }
+  return resend(s, node, { args, kwargs });
 }

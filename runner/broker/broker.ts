@@ -180,9 +180,7 @@ export class Broker {
     let restored = 0;
     for (const d of deliveries) {
       if (!d.tag) continue;
-      const target = this.keys.queue(d.queue, d.priority);
-      restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target, this.keys.owners],
-        [d.tag, markRedelivered(d.raw), '']);
+      restored += await this.runRestore(d.tag, this.keys.queue(d.queue, d.priority), markRedelivered(d.raw), '');
     }
     return restored;
   }
@@ -199,17 +197,7 @@ export class Broker {
     try {
       const ceiling = Date.now() / 1000 - visibilityTimeout;
       const tags = await this.redis.zrevrangebyscore(this.keys.unackedIndex, ceiling, 0);
-      for (const tag of tags) {
-        const entry = await this.redis.hget(this.keys.unacked, tag);
-        if (entry === null) {
-          await this.redis.zrem(this.keys.unackedIndex, tag);
-          continue;
-        }
-        const target = await this.restoreTarget(entry);
-        if (!target) continue;
-        restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target.key, this.keys.owners],
-          [tag, target.message, entry]);
-      }
+      for (const tag of tags) restored += await this.restoreTag(tag);
     } finally {
       await scripts.releaseLock.run(this.redis, [this.keys.unackedMutex], [token]);
     }
@@ -232,20 +220,34 @@ export class Broker {
     for (const [worker, tags] of byWorker) {
       if (await isAlive(worker)) continue;
       let restored = 0;
-      for (const tag of tags) {
-        const entry = await this.redis.hget(this.keys.unacked, tag);
-        const target = entry === null ? undefined : await this.restoreTarget(entry);
-        if (!entry || !target) {
-          // Acked meanwhile, or kombu could not restore it either: nothing to hold on to.
-          await this.redis.hdel(this.keys.owners, tag);
-          continue;
-        }
-        restored += await scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, target.key, this.keys.owners],
-          [tag, target.message, entry]);
-      }
+      for (const tag of tags) restored += await this.restoreTag(tag);
       recovered.set(worker, restored);
     }
     return recovered;
+  }
+
+  /**
+   * Put one unacked message back where it came from, unless someone acked or restored it meanwhile. A tag whose
+   * entry is gone, or that kombu could not restore either, loses its Radish bookkeeping (the entry itself stays
+   * for a human, as kombu leaves it). Returns 1 when restored.
+   */
+  private async restoreTag(tag: string): Promise<number> {
+    const entry = await this.redis.hget(this.keys.unacked, tag);
+    const target = entry === null ? undefined : await this.restoreTarget(entry);
+    if (entry === null || !target) {
+      await Promise.all([
+        entry === null ? this.redis.zrem(this.keys.unackedIndex, tag) : undefined,
+        this.redis.hdel(this.keys.owners, tag),
+      ]);
+      return 0;
+    }
+    return this.runRestore(tag, target.key, target.message, entry);
+  }
+
+  /** The restore script: `expected` is the `unacked` value read before, or '' to skip that check (own messages). */
+  private runRestore(tag: string, destination: string, message: string, expected: string): Promise<number> {
+    return scripts.restore.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, destination, this.keys.owners],
+      [tag, message, expected]);
   }
 
   /** Where an `unacked` entry `[message, exchange, routing_key]` goes back to, and in what form. */

@@ -272,21 +272,21 @@ export class Worker extends EventEmitter {
     }
   }
 
-  private async settle(job: Job, outcome: Outcome): Promise<void> {
+  private async settle(job: Job, ran: Outcome): Promise<void> {
     const { msg, def, delivery } = job;
     const label = `Task ${msg.name}[${msg.id}]`;
+    let outcome = ran;
+    let encoded: string | undefined;
+    if (outcome.kind === 'success' && !def.options.ignoreResult && !msg.ignoreResult) {
+      try {
+        encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value }));
+      } catch (err) {
+        // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
+        outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime };
+      }
+    }
     this.stats.processed++;
     if (outcome.kind === 'success') {
-      let encoded: string | undefined;
-      if (!def.options.ignoreResult && !msg.ignoreResult) {
-        try {
-          encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value }));
-        } catch (err) {
-          // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
-          this.stats.processed--;
-          return this.settle(job, { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime });
-        }
-      }
       this.stats.succeeded++;
       this.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
       // Stored first, acked second: a crash in between redelivers the task, it never loses the result.

@@ -6,9 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { answers, freePort } from './net';
+
+export { freePort };
 
 export interface StartRedisOptions {
   /** Turn on AOF persistence (appendfsync always), so a restart keeps the data. Default false. */
@@ -31,26 +33,6 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Start it again on the same port and data directory. */
   start(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -94,7 +76,7 @@ class OwnRedis implements TestRedis {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message} (run setup.sh)`)));
     });
-    await waitFor(() => canConnect(this.port), `redis-server on port ${this.port}`);
+    await waitFor(() => answers(this.port), `redis-server on port ${this.port}`);
   }
 
   private async signal(sig: NodeJS.Signals): Promise<void> {
