@@ -24,6 +24,56 @@ export interface TaskOptions {
   timeLimit?: number;
   /** Soft time limit in seconds, sent with each call. Default none. */
   softTimeLimit?: number;
+  /**
+   * Errors that retry the task automatically (Celery's `autoretry_for`): error classes, error names
+   * (`'ConnectionError'`), or a predicate. Default none.
+   */
+  autoretryFor?: ErrorMatcher;
+  /** Errors never retried automatically, even when `autoretryFor` matches them (Celery's `dont_autoretry_for`). */
+  dontAutoretryFor?: ErrorMatcher;
+  /**
+   * Exponential backoff for automatic retries: `true` for a 1 s factor, or the factor in seconds; the n-th retry
+   * waits `factor * 2^n` seconds, capped by `retryBackoffMax`. Default false: `defaultRetryDelay`.
+   */
+  retryBackoff?: boolean | number;
+  /** Cap of the backoff in seconds. Default 600 (Celery's). */
+  retryBackoffMax?: number;
+  /** Full jitter: wait a random time between 0 and the backoff, so retries of many tasks spread out. Default true. */
+  retryJitter?: boolean;
+  /**
+   * Ack after the task ends (true: a crash redelivers it, at-least-once) or before it runs (false: a crash loses
+   * it, at-most-once). Default: the worker's `acksLate`, which defaults to true.
+   */
+  acksLate?: boolean;
+  /** Most starts of this task per worker: `'10/s'`, `'100/m'`, `'1000/h'`, or a number per second. Default none. */
+  rateLimit?: string | number;
+}
+
+/** Which errors a retry option applies to. */
+export type ErrorMatcher = (abstract new (...args: never[]) => Error)[] | string[] | ((err: unknown) => boolean);
+
+/** Whether an error matches a retry option (classes by instanceof, names by `name` up the prototype chain). */
+export function matchesError(matcher: ErrorMatcher | undefined, err: unknown): boolean {
+  if (!matcher) return false;
+  if (typeof matcher === 'function') return matcher(err);
+  return (matcher as unknown[]).some((m) => {
+    if (typeof m === 'string') {
+      for (let p: unknown = err; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+        if ((p as { name?: unknown }).name === m || (p as { constructor?: { name?: string } }).constructor?.name === m) return true;
+      }
+      return false;
+    }
+    return typeof m === 'function' && err instanceof (m as abstract new () => Error);
+  });
+}
+
+/**
+ * Seconds before retry number `retries + 1` with exponential backoff, as Celery computes it: `factor * 2^retries`,
+ * capped at `max`, then with full jitter a whole number of seconds drawn from 0..that.
+ */
+export function backoffDelay(retries: number, factor: number, max: number, jitter: boolean, random: () => number = Math.random): number {
+  const ceiling = Math.min(max, factor * 2 ** retries);
+  return Math.max(0, jitter ? Math.floor(random() * (Math.floor(ceiling) + 1)) : ceiling);
 }
 
 /** What a bound task sees of the message that is running it. */
@@ -112,6 +162,18 @@ export function makeRetry(def: TaskDefinition, request: TaskRequest, options: Re
   const timing = options.eta ? `at ${options.eta.toISOString()}` : `in ${delay}s`;
   const cause = options.exc === undefined ? '' : `: ${exceptionRepr(exceptionInfo(options.exc))}`;
   return new Retry(when, options.exc, `Retry ${timing}${cause}`);
+}
+
+/**
+ * The automatic retry for an error a task threw, per its `autoretryFor` options: a Retry to republish it, the
+ * error to fail with when retries are used up, or undefined when the error is not one to retry.
+ */
+export function autoRetry(def: TaskDefinition, request: TaskRequest, err: unknown, random?: () => number): Retry | Error | undefined {
+  const o = def.options;
+  if (err instanceof MaxRetriesExceededError || !matchesError(o.autoretryFor, err) || matchesError(o.dontAutoretryFor, err)) return undefined;
+  const factor = o.retryBackoff === true ? 1 : typeof o.retryBackoff === 'number' ? o.retryBackoff : 0;
+  const countdown = factor > 0 ? backoffDelay(request.retries, factor, o.retryBackoffMax ?? 600, o.retryJitter ?? true, random) : undefined;
+  return makeRetry(def, request, { exc: err, countdown });
 }
 
 /** A handle on a defined task, for calling it. Created by `Radish.task()`. */

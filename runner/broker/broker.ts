@@ -166,6 +166,17 @@ export class Broker {
     ]);
   }
 
+  /**
+   * Mark messages still held (waiting for an ETA, a slot, or running) as just delivered in kombu's `unacked_index`
+   * (only those still there: XX), so that no consumer's `restore_visible` takes them for lost while they are held.
+   */
+  async touch(tags: readonly string[]): Promise<void> {
+    const now = Date.now() / 1000;
+    for (let i = 0; i < tags.length; i += 1000) {
+      await this.redis.zadd(this.keys.unackedIndex, 'XX', ...tags.slice(i, i + 1000).flatMap((tag) => [now, tag]));
+    }
+  }
+
   /** Move a reserved message to the dead-letter list and ack it, atomically. Returns records dropped to keep the bound. */
   async deadLetter(tag: string, record: DeadLetterRecord): Promise<number> {
     return scripts.deadLetter.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter, this.keys.owners],

@@ -1,12 +1,18 @@
 /** Run one decoded task message against its definition: bind the arguments, call, classify the outcome. */
 import { bindArguments } from '../params';
 import type { TaskMessage } from '../protocol/message';
-import { makeRetry, Retry, type TaskContext, type TaskDefinition, type TaskRequest } from '../task';
+import { autoRetry, makeRetry, Retry, type TaskContext, type TaskDefinition, type TaskRequest } from '../task';
 
+/** How one task call ended. Runtime in seconds. */
 export type Outcome =
   | { kind: 'success'; value: unknown; runtime: number }
   | { kind: 'retry'; retry: Retry; runtime: number }
-  | { kind: 'failure'; error: unknown; runtime: number };
+  /** `abandoned`: the async pool gave up on it (hard time limit) though its code may still be running. */
+  | { kind: 'failure'; error: unknown; runtime: number; abandoned?: boolean }
+  /** Terminated on request (revoke with terminate). */
+  | { kind: 'revoked'; signal: NodeJS.Signals; runtime: number }
+  /** The pool was closed cold under it: nothing is stored, the worker gives the message back. */
+  | { kind: 'interrupted'; runtime: number };
 
 export function requestOf(msg: TaskMessage, queue: string, hostname: string): TaskRequest {
   return {
@@ -50,6 +56,8 @@ export async function execute(def: TaskDefinition, request: TaskRequest, signal:
     return { kind: 'success', value: value === undefined ? null : value, runtime: runtime() };
   } catch (err) {
     if (err instanceof Retry) return { kind: 'retry', retry: err, runtime: runtime() };
-    return { kind: 'failure', error: err, runtime: runtime() };
+    const retry = autoRetry(def, request, err);
+    if (retry instanceof Retry) return { kind: 'retry', retry, runtime: runtime() };
+    return { kind: 'failure', error: retry ?? err, runtime: runtime() };
   }
 }

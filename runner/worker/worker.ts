@@ -1,7 +1,8 @@
 /**
- * The worker: consumes queues with a prefetch limit, runs tasks with a concurrency limit, stores results and
- * acks after the task ends. Bad messages never run, never stop the worker and are never lost: they go to the
- * dead-letter list with the reason. `stop()` is a warm shutdown.
+ * The worker: consumes queues with a prefetch limit, runs tasks in a pool with a concurrency limit, stores results
+ * and acks after the task ends (unless a task asks for early acks). Bad messages never run, never stop the worker
+ * and are never lost: they go to the dead-letter list with the reason. `stop()` is a warm shutdown that turns cold
+ * after a timeout or when asked again.
  */
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
@@ -13,10 +14,14 @@ import { createLogger, type Logger } from '../log';
 import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
+import type { RevokeReason } from '../errors';
 import type { Retry, TaskDefinition } from '../task';
 import { VERSION } from '../version';
-import { execute, requestOf, type Outcome } from './execute';
+import { requestOf, type Outcome } from './execute';
+import type { Pool, PoolKind } from './pool';
+import { AsyncPool } from './pool-async';
 import { Presence } from './presence';
+import { parseRate, RateLimiter } from './rate-limit';
 
 export interface WorkerOptions {
   /** Queues to consume, in order. Default: the app's default queue (`celery`). */
@@ -40,6 +45,25 @@ export interface WorkerOptions {
    * put back at once rather than after kombu's one-hour visibility timeout. Default 5; 0 turns it off.
    */
   recoveryInterval?: number;
+  /**
+   * Where tasks run: `async` in this process (the default; best for I/O-bound tasks), or `process`: one child
+   * process per concurrency slot, like Celery's prefork, so a hard time limit can kill a task and a task that
+   * crashes its process fails alone. The process pool needs `appModule`.
+   */
+  pool?: PoolKind;
+  /** The task module the process pool's children load, as given to `-A` (`path[:export]`). */
+  appModule?: string;
+  /** Ack after the task ends (at-least-once) unless a task says otherwise; false acks before running. Default true. */
+  acksLate?: boolean;
+  /** Hard time limit in seconds for tasks whose message and definition set none. Default none. */
+  timeLimit?: number;
+  /** Soft time limit in seconds for tasks whose message and definition set none. Default none. */
+  softTimeLimit?: number;
+  /**
+   * Seconds a warm shutdown waits for running tasks before it turns cold (aborts them and gives their messages
+   * back). Default 60; Infinity waits for ever.
+   */
+  shutdownTimeout?: number;
 }
 
 /** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
@@ -50,6 +74,8 @@ interface Job {
   timer?: NodeJS.Timeout;
   /** Unix seconds when it started running. */
   started?: number;
+  /** Acked before it ran (`acksLate: false`): nothing to give back or ack later. */
+  acked?: boolean;
 }
 
 export interface WorkerStats {
@@ -79,11 +105,19 @@ export class Worker extends EventEmitter {
   /** Reserved jobs that count against prefetch (everything held except ETA waits). */
   private inFlight = 0;
   private wakeFetcher: (() => void) | undefined;
-  private idle: (() => void) | undefined;
-  private readonly abort = new AbortController();
+  private readonly idle: (() => void)[] = [];
+  private pool!: Pool;
   private rotation = 0;
   private presence: Presence | undefined;
   private recoveryTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly limiters = new Map<string, RateLimiter | null>();
+  /** Ids revoked while this worker runs (and, with a revoked store, before it started). */
+  private readonly revoked = new Set<string>();
+  /** Jobs waiting for their rate limit's turn (they hold prefetch, not concurrency). */
+  private readonly throttled = new Set<Job>();
+  private connectionLost = false;
   private readonly startedAt = Date.now() / 1000;
   readonly stats: WorkerStats = { processed: 0, succeeded: 0, failed: 0, retried: 0, active: 0, reserved: 0, scheduled: 0 };
 
@@ -94,6 +128,31 @@ export class Worker extends EventEmitter {
     this.concurrency = Math.max(1, options.concurrency ?? 10);
     this.prefetch = this.concurrency * Math.max(1, options.prefetchMultiplier ?? 4);
     this.logger = options.logger ?? createLogger('info');
+    if (options.pool === 'process' && !options.appModule) throw new Error('the process pool needs the task module (appModule, or -A)');
+  }
+
+  private async createPool(): Promise<Pool> {
+    if (this.options.pool !== 'process') return new AsyncPool(this.concurrency);
+    // PROCESS-POOL-PENDING: wired once runner/worker/pool-process.ts lands.
+    throw new Error('the process pool is not available yet');
+  }
+
+  /**
+   * Log a lost broker connection once, not per reconnection attempt, and its return once. Commands issued
+   * meanwhile (results, acks) wait in the client's offline queue and are sent when Redis is back.
+   */
+  private watchConnection(): void {
+    const redis = this.broker.redis;
+    redis.on('close', () => {
+      if (!this.running || this.connectionLost) return;
+      this.connectionLost = true;
+      this.logger.log('warning', 'consumer: Connection to broker lost. Trying to re-establish the connection...');
+    });
+    redis.on('ready', () => {
+      if (!this.connectionLost) return;
+      this.connectionLost = false;
+      this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')} again`);
+    });
   }
 
   /** Connect, restore stale unacked messages, and start consuming. Resolves once the worker is consuming. */
@@ -101,13 +160,16 @@ export class Worker extends EventEmitter {
     if (this.running) return;
     this.broker = await this.app.broker();
     this.backend = await this.app.backend();
+    this.pool = await this.createPool();
+    await this.pool.start();
+    this.watchConnection();
     if (this.options.restoreOnStart !== false) {
       const restored = await this.broker.restoreVisible();
       if (restored) this.logger.log('info', `Restored ${restored} unacknowledged message(s) older than the visibility timeout`);
     }
     this.running = true;
     this.presence = new Presence(this.broker.redis, this.broker.keys, () => ({
-      hostname: this.hostname, pid: process.pid, queues: this.queues, concurrency: this.concurrency, pool: 'async',
+      hostname: this.hostname, pid: process.pid, queues: this.queues, concurrency: this.concurrency, pool: this.pool.kind,
       started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed, sw_ident: 'radish', sw_ver: VERSION,
       active: [...this.active].map((j) => ({ id: j.msg.id, name: j.msg.name, started: j.started ?? 0 })),
       tasks: this.app.taskNames,
@@ -119,6 +181,11 @@ export class Worker extends EventEmitter {
       this.recoveryTimer = setInterval(() => void this.recoverOrphans(), every * 1000);
       this.recoveryTimer.unref();
     }
+    // Keep the unacked_index score of every message held here fresh, so that no kombu consumer (a Python worker
+    // included) takes a long ETA wait for a lost message and restores it in a loop: Celery's visibility trap.
+    const refreshEvery = Math.max(1, Math.min(30, this.broker.visibilityTimeout / 3));
+    this.refreshTimer = setInterval(() => void this.refreshHeld(), refreshEvery * 1000);
+    this.refreshTimer.unref();
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
@@ -136,6 +203,18 @@ export class Worker extends EventEmitter {
       }
     } catch (err) {
       this.logger.log('error', `Could not check for dead workers' messages: ${(err as Error).message}`);
+    }
+  }
+
+  private held(): Job[] {
+    return [...this.scheduled, ...this.throttled, ...this.ready, ...this.active].filter((j) => j.delivery.tag && !j.acked);
+  }
+
+  private async refreshHeld(): Promise<void> {
+    try {
+      await this.broker.touch(this.held().map((j) => j.delivery.tag));
+    } catch (err) {
+      this.logger.log('error', `Could not refresh the unacked records of held messages: ${(err as Error).message}`);
     }
   }
 
@@ -169,7 +248,7 @@ export class Worker extends EventEmitter {
     }
   }
 
-  /** Take a reserved delivery: dead-letter it, expire it, schedule it or queue it to run. */
+  /** Take a reserved delivery: dead-letter it, discard it (revoked, expired), schedule it or queue it to run. */
   private accept(delivery: Delivery): void {
     if (!delivery.tag) {
       this.logger.log('error', `Received a message on queue ${delivery.queue} that is not a valid task message; moved it to the dead-letter queue`);
@@ -196,28 +275,64 @@ export class Worker extends EventEmitter {
     }
     this.logger.log('info', `Task ${msg.name}[${msg.id}] received`);
     this.emit('task-received', msg.id, msg);
-    if (msg.expires && msg.expires.getTime() <= Date.now()) {
-      void this.expire(job);
+    const discard = this.discardReason(job);
+    if (discard) {
+      void this.discard(job, discard);
       return;
     }
-    const wait = msg.eta ? msg.eta.getTime() - Date.now() : 0;
-    if (wait > 0) {
-      // An ETA task waits here, unacked, without holding a prefetch slot (as Celery does).
+    if (msg.eta && msg.eta.getTime() > Date.now()) {
+      // An ETA task waits here, unacked, without holding a prefetch or concurrency slot (as Celery does).
       this.scheduled.add(job);
       this.stats.scheduled = this.scheduled.size;
-      job.timer = setTimeout(() => {
-        this.scheduled.delete(job);
-        this.stats.scheduled = this.scheduled.size;
-        this.inFlight++;
-        this.enqueue(job);
-      }, Math.min(wait, 2 ** 31 - 1));
+      this.armEta(job, msg.eta);
       return;
     }
     this.inFlight++;
     this.enqueue(job);
   }
 
+  /** Wake an ETA job at its time; a wait beyond setTimeout's range (24.8 days) re-arms instead of firing early. */
+  private armEta(job: Job, eta: Date): void {
+    const wait = eta.getTime() - Date.now();
+    job.timer = setTimeout(() => {
+      if (eta.getTime() > Date.now()) return this.armEta(job, eta);
+      this.scheduled.delete(job);
+      this.stats.scheduled = this.scheduled.size;
+      this.inFlight++;
+      this.enqueue(job);
+    }, Math.min(Math.max(wait, 0), 2 ** 31 - 1));
+  }
+
+  /** Why a job must not run: revoked by id, or expired. Checked when it arrives and again when it would start. */
+  private discardReason(job: Job): RevokeReason | undefined {
+    if (this.revoked.has(job.msg.id)) return 'revoked';
+    if (job.msg.expires && job.msg.expires.getTime() <= Date.now()) return 'expired';
+    return undefined;
+  }
+
+  private limiter(def: TaskDefinition): RateLimiter | null {
+    let limiter = this.limiters.get(def.name);
+    if (limiter === undefined) {
+      const rate = def.options.rateLimit === undefined ? 0 : parseRate(def.options.rateLimit);
+      limiter = rate > 0 ? new RateLimiter(rate) : null;
+      this.limiters.set(def.name, limiter);
+    }
+    return limiter;
+  }
+
+  /** Queue a job to run, after its rate limit's turn if it has one (waiting there, it holds no concurrency slot). */
   private enqueue(job: Job): void {
+    const wait = this.limiter(job.def)?.reserve() ?? 0;
+    if (wait > 0) {
+      this.throttled.add(job);
+      job.timer = setTimeout(() => {
+        this.throttled.delete(job);
+        this.ready.push(job);
+        this.stats.reserved = this.ready.length;
+        this.pump();
+      }, wait);
+      return;
+    }
     this.ready.push(job);
     this.stats.reserved = this.ready.length;
     this.pump();
@@ -227,8 +342,20 @@ export class Worker extends EventEmitter {
     while (this.running && this.active.size < this.concurrency && this.ready.length > 0) {
       const job = this.ready.shift()!;
       this.stats.reserved = this.ready.length;
+      const discard = this.discardReason(job);
+      if (discard) {
+        void this.discard(job, discard).finally(() => this.release());
+        continue;
+      }
       void this.run(job);
     }
+  }
+
+  /** A held job is done with (ran, discarded or given back): free its prefetch slot. */
+  private release(): void {
+    this.inFlight--;
+    this.wakeFetcher?.();
+    this.pump();
   }
 
   private extended(job: Job): ExtendedFields | null {
@@ -247,6 +374,12 @@ export class Worker extends EventEmitter {
     };
   }
 
+  /** A limit in seconds: the message's, else the task's, else the worker's; null for none. */
+  private static limit(...candidates: (number | null | undefined)[]): number | null {
+    for (const c of candidates) if (typeof c === 'number' && c > 0) return c;
+    return null;
+  }
+
   private async run(job: Job): Promise<void> {
     const { msg, def, delivery } = job;
     job.started = Date.now() / 1000;
@@ -254,10 +387,20 @@ export class Worker extends EventEmitter {
     this.stats.active = this.active.size;
     this.emit('task-started', msg.id);
     try {
+      if (!(def.options.acksLate ?? this.options.acksLate ?? true)) {
+        // At-most-once, asked for: acked before it runs, so a crash loses it rather than running it twice.
+        await this.broker.ack(delivery.tag);
+        job.acked = true;
+      }
       if (this.options.trackStarted) {
         await this.backend.store(this.resultInput(job, { state: 'STARTED', result: { pid: process.pid, hostname: this.hostname } }));
       }
-      const outcome = await execute(def, requestOf(msg, delivery.queue, this.hostname), this.abort.signal);
+      const outcome = await this.pool.run({
+        def,
+        request: requestOf(msg, delivery.queue, this.hostname),
+        softTimeLimit: Worker.limit(msg.softTimeLimit, def.options.softTimeLimit, this.options.softTimeLimit),
+        timeLimit: Worker.limit(msg.timeLimit, def.options.timeLimit, this.options.timeLimit),
+      });
       await this.settle(job, outcome);
     } catch (err) {
       // Storing the outcome failed (Redis gone?): the message stays unacked, so it is redelivered, not lost.
@@ -265,10 +408,8 @@ export class Worker extends EventEmitter {
     } finally {
       this.active.delete(job);
       this.stats.active = this.active.size;
-      this.inFlight--;
-      this.wakeFetcher?.();
-      this.pump();
-      if (this.active.size === 0) this.idle?.();
+      this.release();
+      if (this.active.size === 0) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 
@@ -276,6 +417,17 @@ export class Worker extends EventEmitter {
     const { msg, def, delivery } = job;
     const label = `Task ${msg.name}[${msg.id}]`;
     let outcome = ran;
+    if (outcome.kind === 'interrupted') {
+      // A cold shutdown stopped it: it did not end, so its message goes back for another worker.
+      if (!job.acked) await this.giveBack([job]);
+      this.logger.log('warning', `${label} interrupted by a cold shutdown${job.acked ? ' (acked early: not redelivered)' : '; its message was given back'}`);
+      return;
+    }
+    if (outcome.kind === 'revoked') {
+      this.logger.log('warning', `${label} terminated (${outcome.signal}) on request`);
+      await this.discard(job, 'terminated');
+      return;
+    }
     let encoded: string | undefined;
     if (outcome.kind === 'success' && !def.options.ignoreResult && !msg.ignoreResult) {
       try {
@@ -291,7 +443,7 @@ export class Worker extends EventEmitter {
       this.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
       // Stored first, acked second: a crash in between redelivers the task, it never loses the result.
       if (encoded !== undefined) await this.backend.storeEncoded(msg.id, encoded);
-      await this.broker.ack(delivery.tag);
+      if (!job.acked) await this.broker.ack(delivery.tag);
       this.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
     } else if (outcome.kind === 'retry') {
       await this.retry(job, outcome.retry);
@@ -299,6 +451,9 @@ export class Worker extends EventEmitter {
       const info = exceptionInfo(outcome.error);
       const traceback = outcome.error instanceof Error ? outcome.error.stack ?? null : null;
       this.stats.failed++;
+      if (outcome.abandoned) {
+        this.logger.log('error', `Hard time limit exceeded for ${msg.name}[${msg.id}]: failed it and freed its slot; the async pool cannot stop JavaScript that ignores its AbortSignal, so its code may still be running (use -P process to kill it)`);
+      }
       this.logger.log('error', `${label} raised unexpected: ${exceptionRepr(info)}${traceback ? '\n' + traceback : ''}`);
       // A task that failed for good is kept, message and all, in the dead-letter list: it can be inspected,
       // edited and replayed. Dead-lettering acks it in the same step.
@@ -328,22 +483,52 @@ export class Worker extends EventEmitter {
     // Publish before the ack: a crash in between gives a duplicate, never a lost task.
     await this.broker.publish(next.queue, next.priority, next.body);
     await this.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] }));
-    await this.broker.ack(delivery.tag);
+    if (!job.acked) await this.broker.ack(delivery.tag);
     this.stats.retried++;
     this.emit('task-retried', msg.id, info);
   }
 
-  private async expire(job: Job): Promise<void> {
+  /** End a job without running it (or after terminating it): store REVOKED with Celery's reason, then ack. */
+  private async discard(job: Job, reason: RevokeReason): Promise<void> {
     const { msg, delivery } = job;
     try {
-      const result = { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' };
+      const result = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
       await this.backend.store(this.resultInput(job, { state: 'REVOKED', result }));
-      await this.broker.ack(delivery.tag);
-      this.logger.log('info', `Discarding expired task ${msg.name}[${msg.id}] (expired ${msg.expires?.toISOString()})`);
-      this.emit('task-revoked', msg.id, 'expired');
+      if (!job.acked) await this.broker.ack(delivery.tag);
+      if (reason === 'expired') this.logger.log('info', `Discarding expired task ${msg.name}[${msg.id}] (expired ${msg.expires?.toISOString()})`);
+      else if (reason === 'revoked') this.logger.log('info', `Discarding revoked task: ${msg.name}[${msg.id}]`);
+      this.emit('task-revoked', msg.id, reason);
     } catch (err) {
-      this.logger.log('error', `Task ${msg.name}[${msg.id}] expired but could not be recorded: ${(err as Error).message}`);
+      this.logger.log('error', `Task ${msg.name}[${msg.id}] was ${reason} but that could not be recorded: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Revoke tasks by id, as Celery's `revoke` control does: a revoked task that arrives later, or waits here for its
+   * ETA or its turn, is discarded with REVOKED. With `terminate`, a running one is stopped too (the process pool
+   * signals its child; the async pool aborts its AbortSignal and abandons it).
+   */
+  revoke(ids: readonly string[], options: { terminate?: boolean; signal?: NodeJS.Signals } = {}): { revoked: string[]; terminated: string[] } {
+    const terminated: string[] = [];
+    for (const id of ids) {
+      this.revoked.delete(id);
+      this.revoked.add(id);
+      for (const job of this.scheduled) {
+        if (job.msg.id !== id) continue;
+        clearTimeout(job.timer);
+        this.scheduled.delete(job);
+        this.stats.scheduled = this.scheduled.size;
+        void this.discard(job, 'revoked');
+      }
+      if (options.terminate && this.pool.terminate(id, options.signal ?? 'SIGTERM')) terminated.push(id);
+    }
+    // Bounded like Celery's (50,000 ids): the oldest are forgotten first.
+    for (const id of this.revoked) {
+      if (this.revoked.size <= MAX_REVOKED) break;
+      this.revoked.delete(id);
+    }
+    this.pump();
+    return { revoked: [...ids], terminated };
   }
 
   private async unregistered(delivery: Delivery, msg: TaskMessage): Promise<void> {
@@ -378,30 +563,64 @@ export class Worker extends EventEmitter {
     return this.broker.giveBack(jobs.map((j) => ({ tag: j.delivery.tag, raw: j.delivery.raw, queue: j.delivery.queue, priority: j.msg.priority })));
   }
 
+  private whenIdle(): Promise<void> {
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
   /**
-   * Warm shutdown: stop consuming, give back what was reserved but not started (ETA waits included), and wait
-   * for running tasks to finish. Idempotent.
+   * Stop. Warm (the default): stop consuming, give back what was reserved but not started (ETA waits included),
+   * and let running tasks finish for up to `shutdownTimeout` seconds; then, or at once with `cold` (or when called
+   * again with `cold` while a warm stop is under way), abort the running tasks and give their messages back.
+   * Resolves when everything held has been finished or given back. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (!this.running) return;
+  stop(options: { cold?: boolean } = {}): Promise<void> {
+    if (this.stopping) {
+      if (options.cold) void this.goCold('asked again');
+      return this.stopping;
+    }
+    if (!this.running) return Promise.resolve();
+    this.stopping = this.shutdown(options.cold ?? false);
+    return this.stopping;
+  }
+
+  private async goCold(why: string): Promise<void> {
+    if (this.active.size > 0) this.logger.log('warning', `Cold shutdown (${why}): aborting ${this.active.size} running task(s); their messages go back to their queues`);
+    await this.pool.close('cold');
+  }
+
+  private async shutdown(cold: boolean): Promise<void> {
     this.running = false;
-    this.logger.log('warning', 'Warm shutdown (MainProcess)');
+    this.logger.log('warning', cold ? 'Cold shutdown (MainProcess)' : 'Warm shutdown (MainProcess)');
     this.wakeFetcher?.();
     await this.broker.interrupt().catch(() => undefined);
     await this.loop;
-    for (const job of this.scheduled) clearTimeout(job.timer);
-    const pending = [...this.ready.splice(0), ...this.scheduled];
+    for (const job of [...this.scheduled, ...this.throttled]) clearTimeout(job.timer);
+    const pending = [...this.ready.splice(0), ...this.throttled, ...this.scheduled];
     this.scheduled.clear();
+    this.throttled.clear();
     const restored = await this.giveBack(pending);
     if (restored) this.logger.log('info', `Restoring ${restored} unacknowledged message(s)`);
-    if (this.active.size > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+    if (cold) await this.goCold('asked');
+    const timeout = this.options.shutdownTimeout ?? 60;
+    let timer: NodeJS.Timeout | undefined;
+    if (this.active.size > 0 && Number.isFinite(timeout)) {
+      timer = setTimeout(() => void this.goCold(`running tasks did not finish within ${timeout} s`), timeout * 1000);
+    }
+    await this.whenIdle();
+    clearTimeout(timer);
+    await this.pool.close('warm');
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.presence?.stop();
     this.stats.active = 0;
     this.stats.reserved = 0;
     this.stats.scheduled = 0;
   }
 }
+
+/** Most revoked ids a worker remembers (Celery's default). */
+const MAX_REVOKED = 50_000;
 
 function shortRepr(value: unknown): string {
   const r = pyRepr(value);

@@ -1,0 +1,72 @@
+/**
+ * The default pool: tasks run in the worker's own event loop, as many at once as `concurrency`. Cheap and fast for
+ * I/O-bound work. It cannot stop code that ignores its AbortSignal: a hard time limit or a terminate fails or
+ * revokes the task and frees its slot at once, and the outcome says the code may still be running.
+ */
+import { SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded } from '../errors';
+import { execute, type Outcome } from './execute';
+import { armTimeLimits, type Pool, type PoolJob } from './pool';
+
+interface Running {
+  controller: AbortController;
+  /** Ends the job's `run()` early (time limit, terminate, cold shutdown); later endings are ignored. */
+  end(outcome: Outcome): void;
+  started: number;
+}
+
+export class AsyncPool implements Pool {
+  readonly kind = 'async';
+  private readonly running = new Map<string, Running>();
+  private drained: (() => void) | undefined;
+
+  constructor(readonly concurrency: number) {}
+
+  async start(): Promise<void> {}
+
+  run(job: PoolJob): Promise<Outcome> {
+    const controller = new AbortController();
+    const started = performance.now();
+    const runtime = () => (performance.now() - started) / 1000;
+    return new Promise<Outcome>((resolve) => {
+      let ended = false;
+      const end = (outcome: Outcome) => {
+        if (ended) return;
+        ended = true;
+        disarm();
+        if (this.running.get(job.request.id)?.controller === controller) this.running.delete(job.request.id);
+        if (this.running.size === 0) this.drained?.();
+        resolve(outcome);
+      };
+      const disarm = armTimeLimits(job,
+        () => controller.abort(new SoftTimeLimitExceeded(job.softTimeLimit!)),
+        () => {
+          controller.abort(new TimeLimitExceeded(job.timeLimit!));
+          end({ kind: 'failure', error: new TimeLimitExceeded(job.timeLimit!), runtime: runtime(), abandoned: true });
+        });
+      this.running.set(job.request.id, { controller, end, started });
+      void execute(job.def, job.request, controller.signal).then(end);
+    });
+  }
+
+  terminate(taskId: string, signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    const job = this.running.get(taskId);
+    if (!job) return false;
+    job.controller.abort(new TaskRevokedError('terminated'));
+    job.end({ kind: 'revoked', signal, runtime: (performance.now() - job.started) / 1000 });
+    return true;
+  }
+
+  async close(mode: 'warm' | 'cold'): Promise<void> {
+    if (mode === 'cold') {
+      for (const job of [...this.running.values()]) {
+        job.controller.abort(new TaskRevokedError('terminated'));
+        job.end({ kind: 'interrupted', runtime: (performance.now() - job.started) / 1000 });
+      }
+    }
+    if (this.running.size > 0) await new Promise<void>((resolve) => { this.drained = resolve; });
+  }
+
+  pids(): number[] {
+    return [process.pid];
+  }
+}
