@@ -17,8 +17,11 @@ import { Worker } from './worker/worker';
 const USAGE = `Usage: radish <command> [options]
 
 Commands:
-  worker   -A MODULE [-Q q1,q2] [-c N] [-l LEVEL] [-n name@host] [--prefetch-multiplier N]
-           [--result-extended] [--track-started]          run a worker on a task module (.ts or .js)
+  worker   -A MODULE [-Q q1,q2] [-c N] [-P async|process] [-l LEVEL] [-n name@host]
+           [--prefetch-multiplier N] [--time-limit S] [--soft-time-limit S] [--acks-early]
+           [--shutdown-timeout S] [--result-extended] [--track-started]
+                                                          run a worker on a task module (.ts or .js);
+                                                          SIGTERM: warm shutdown, a second one: cold
   call     NAME [--args JSON] [--kwargs JSON] [--queue Q] [--priority 0-9] [--countdown S]
            [--expires S] [--task-id ID] [--wait [SECONDS]]  send a task by name (TypeScript or Python)
   result   ID [--wait SECONDS]                            show (or wait for) a task's result
@@ -108,6 +111,11 @@ async function worker(argv: string[]): Promise<number> {
     loglevel: { type: 'string', short: 'l' },
     hostname: { type: 'string', short: 'n' },
     'prefetch-multiplier': { type: 'string' },
+    pool: { type: 'string', short: 'P' },
+    'time-limit': { type: 'string' },
+    'soft-time-limit': { type: 'string' },
+    'acks-early': { type: 'boolean' },
+    'shutdown-timeout': { type: 'string' },
     'result-extended': { type: 'boolean' },
     'track-started': { type: 'boolean' },
   });
@@ -121,6 +129,11 @@ async function worker(argv: string[]): Promise<number> {
   }
   const concurrency = number(values.concurrency, '--concurrency', { min: 1, integer: true });
   const prefetchMultiplier = number(values['prefetch-multiplier'], '--prefetch-multiplier', { min: 1, integer: true });
+  const timeLimit = number(values['time-limit'], '--time-limit', { min: 0 });
+  const softTimeLimit = number(values['soft-time-limit'], '--soft-time-limit', { min: 0 });
+  const shutdownTimeout = number(values['shutdown-timeout'], '--shutdown-timeout', { min: 0 });
+  const pool = values.pool ?? 'async';
+  if (pool !== 'async' && pool !== 'process') throw new UsageError(`--pool must be async or process, got ${JSON.stringify(pool)}`);
   const app = await resolveApp(values);
   const w = new Worker(app, {
     queues: list(values.queues),
@@ -130,17 +143,20 @@ async function worker(argv: string[]): Promise<number> {
     logger: createLogger(level),
     resultExtended: values['result-extended'],
     trackStarted: values['track-started'],
+    pool,
+    appModule: values.app,
+    timeLimit,
+    softTimeLimit,
+    shutdownTimeout,
+    acksLate: values['acks-early'] ? false : undefined,
   });
   await w.start();
   await new Promise<void>((resolve) => {
     let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
+    // The first signal stops warmly; a second one turns the stop cold (running tasks aborted, messages given back).
+    const onSignal = () => {
       signals++;
-      if (signals > 1) {
-        w.logger.log('warning', `Cold shutdown (${sig} received twice)`);
-        process.exit(1);
-      }
-      void w.stop().then(resolve, resolve);
+      void w.stop({ cold: signals > 1 }).then(resolve, resolve);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

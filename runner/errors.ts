@@ -8,7 +8,7 @@ export class SoftTimeLimitExceeded extends Error {
   override readonly name = 'SoftTimeLimitExceeded';
   readonly excModule = 'billiard.exceptions';
   constructor(readonly limit: number) {
-    super(`SoftTimeLimitExceeded(${limit},)`);
+    super(`soft time limit (${limit}s) exceeded`);
   }
 }
 
@@ -17,7 +17,7 @@ export class TimeLimitExceeded extends Error {
   override readonly name = 'TimeLimitExceeded';
   readonly excModule = 'billiard.exceptions';
   constructor(readonly limit: number) {
-    super(`TimeLimitExceeded(${limit},)`);
+    super(`hard time limit (${limit}s) exceeded`);
   }
 }
 

@@ -4,6 +4,7 @@ import type { AsyncResult } from './backend/async-result';
 import { paramInfo, type ParamInfo } from './params';
 import { exceptionInfo, exceptionRepr } from './protocol/result';
 import type { JsonObject } from './protocol/message';
+import { parseRate } from './worker/rate-limit';
 
 export interface TaskOptions {
   /** Queue this task is sent to unless the call or a route says otherwise. Default: the app's default queue. */
@@ -143,6 +144,7 @@ export interface TaskDefinition {
 export function defineTask(name: string, fn: TaskFunction, options: TaskOptions): TaskDefinition {
   if (!name || typeof name !== 'string') throw new TypeError('a task needs a name, e.g. "emails.send"');
   if (typeof fn !== 'function') throw new TypeError(`task ${name}: expected a function`);
+  if (options.rateLimit !== undefined) parseRate(options.rateLimit);
   let params = paramInfo(fn);
   if (options.bind) params = { names: params.names.slice(1), rest: params.rest };
   if (options.params) params = { names: [...options.params], rest: params.rest };
