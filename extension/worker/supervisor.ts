@@ -139,16 +139,22 @@ export class WorkerSupervisor implements vscode.Disposable {
     if (choice === 'Show Log') this.log.show();
   }
 
-  /** Warm shutdown (SIGTERM), then SIGKILL after `graceMs`. Resolves when the process is gone. */
+  /**
+   * Warm shutdown (SIGTERM); after `graceMs` a cold one (a second SIGTERM for Radish, SIGQUIT for Celery), which
+   * gives the running tasks' messages back at once; SIGKILL only if the process is still there 5 s later.
+   * Resolves when the process is gone.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.setState('stopping');
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const cold = setTimeout(() => child.kill(this.plan?.kind === 'python' ? 'SIGQUIT' : 'SIGTERM'), graceMs);
+    const hard = setTimeout(() => child.kill('SIGKILL'), graceMs + 5000);
     await exited;
-    clearTimeout(timer);
+    clearTimeout(cold);
+    clearTimeout(hard);
   }
 
   async restart(): Promise<void> {

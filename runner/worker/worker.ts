@@ -106,7 +106,7 @@ export class Worker extends EventEmitter {
   private inFlight = 0;
   private wakeFetcher: (() => void) | undefined;
   private readonly idle: (() => void)[] = [];
-  private pool!: Pool;
+  private pool: Pool;
   private rotation = 0;
   private presence: Presence | undefined;
   private recoveryTimer: NodeJS.Timeout | undefined;
@@ -129,10 +129,11 @@ export class Worker extends EventEmitter {
     this.prefetch = this.concurrency * Math.max(1, options.prefetchMultiplier ?? 4);
     this.logger = options.logger ?? createLogger('info');
     if (options.pool === 'process' && !options.appModule) throw new Error('the process pool needs the task module (appModule, or -A)');
+    this.pool = new AsyncPool(this.concurrency);
   }
 
   private async createPool(): Promise<Pool> {
-    if (this.options.pool !== 'process') return new AsyncPool(this.concurrency);
+    if (this.options.pool !== 'process') return this.pool;
     // PROCESS-POOL-PENDING: wired once runner/worker/pool-process.ts lands.
     throw new Error('the process pool is not available yet');
   }
