@@ -197,6 +197,20 @@ export function encodeTaskMessage(call: TaskCall, sender: Sender): string {
   return JSON.stringify(envelope);
 }
 
+/**
+ * The message Celery's `retry()` republishes: the same call (id, arguments, callbacks, chain, chord, group, shadow,
+ * reply-to, limits, expiry, priority) with one retry more, due at `eta`, sent by `origin` with a new delivery tag.
+ */
+export function encodeRetry(msg: TaskMessage, queue: string, eta: Date, origin: string, deliveryTag: string): string {
+  const headers = msg.envelope.headers;
+  return encodeTaskMessage({
+    id: msg.id, name: msg.name, args: msg.args, kwargs: msg.kwargs, embed: msg.embed, queue, priority: msg.priority,
+    eta, expires: msg.expires, retries: msg.retries + 1, timeLimit: msg.timeLimit, softTimeLimit: msg.softTimeLimit,
+    parentId: msg.id, rootId: msg.rootId, groupId: msg.groupId, groupIndex: msg.groupIndex,
+    ignoreResult: msg.ignoreResult, shadow: typeof headers.shadow === 'string' ? headers.shadow : null,
+  }, { origin, replyTo: msg.envelope.properties.reply_to, deliveryTag });
+}
+
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

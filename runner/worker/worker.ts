@@ -4,6 +4,7 @@
  * and are never lost: they go to the dead-letter list with the reason. `stop()` is a warm shutdown that turns cold
  * after a timeout or when asked again.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Radish } from '../app';
@@ -11,7 +12,7 @@ import type { ResultBackend } from '../backend/backend';
 import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
 import { redactUrl } from '../broker/connection';
 import { createLogger, type Logger } from '../log';
-import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/message';
+import { decodeTaskMessage, encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import type { RevokeReason } from '../errors';
@@ -95,6 +96,8 @@ export class Worker extends EventEmitter {
   readonly concurrency: number;
   readonly prefetch: number;
   readonly logger: Logger;
+  /** Celery's `origin` header of the messages this worker publishes (retries). */
+  private readonly origin = `gen${process.pid}@${osHostname()}`;
   private broker!: Broker;
   private backend!: ResultBackend;
   private running = false;
@@ -472,17 +475,12 @@ export class Worker extends EventEmitter {
   /** Republish the task as Celery's `retry()` does (same id, retries + 1, an ETA), store RETRY, then ack. */
   private async retry(job: Job, retry: Retry): Promise<void> {
     const { msg, delivery } = job;
-    const next = this.app.message({
-      name: msg.name, args: msg.args, kwargs: msg.kwargs, taskId: msg.id, retries: msg.retries + 1, eta: retry.when,
-      queue: delivery.queue, priority: msg.priority, parentId: msg.id, rootId: msg.rootId,
-      timeLimit: msg.timeLimit ?? undefined, softTimeLimit: msg.softTimeLimit ?? undefined,
-      expires: msg.expires ?? undefined, ignoreResult: msg.ignoreResult,
-    });
+    const next = encodeRetry(msg, delivery.queue, retry.when, this.origin, randomUUID());
     const info: ExceptionInfo = retry.exc === undefined ? exceptionInfo(retry) : exceptionInfo(retry.exc);
     const traceback = retry.exc instanceof Error ? retry.exc.stack ?? null : retry.stack ?? null;
     this.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
     // Publish before the ack: a crash in between gives a duplicate, never a lost task.
-    await this.broker.publish(next.queue, next.priority, next.body);
+    await this.broker.publish(delivery.queue, msg.priority, next);
     await this.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] }));
     if (!job.acked) await this.broker.ack(delivery.tag);
     this.stats.retried++;

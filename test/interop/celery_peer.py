@@ -9,12 +9,20 @@
 
   send --broker URL [--wait SECONDS]
       Reads JSON lines {"task", "args"?, "kwargs"?, "queue"?, "priority"?, "countdown"?,
-      "task_id"?, "options"?} from stdin and sends them all, in order, with app.send_task.
+      "eta_in"?, "expires_in"?, "task_id"?, "options"?} from stdin and sends them all, in order,
+      with app.send_task. eta_in / expires_in are seconds from now (negative: in the past).
       Prints one JSON line per request: {"id"}, or with --wait the outcome (see outcome()).
       --wait is one deadline for all the results, not per result.
 
   get --broker URL [--timeout SECONDS] ID [ID...]
       Waits for results sent by someone else; prints outcomes like `send --wait`.
+
+  watch --broker URL [--wait SECONDS] [--interval SECONDS]
+      Sends like `send`, then watches every result until it is ready, the way a Python
+      caller would: the distinct states `AsyncResult.state` showed when polled (with `.info`
+      and `.traceback`), every value the backend PUBLISHed on celery-task-meta-<id> (subscribed
+      before sending, so none is missed), `date_done`, and what `AsyncResult.get()` returned or
+      raised. Prints one JSON line per request (see watch_report()).
 
 Exit status: 0 when the peer did its job (a task failing or timing out is an outcome, not an
 error), 2 for bad input, 1 for anything else (e.g. no broker).
@@ -115,18 +123,28 @@ def read_requests():
     return requests
 
 
+def send_options(req):
+    """`send_task` keywords of one request. eta_in / expires_in are seconds from now (JSON has no datetime)."""
+    from datetime import datetime, timedelta, timezone
+    options = dict(req.get('options') or {})
+    for key in ('queue', 'priority', 'countdown', 'task_id'):
+        if req.get(key) is not None:
+            options[key] = req[key]
+    now = datetime.now(timezone.utc)
+    if req.get('eta_in') is not None:
+        options['eta'] = now + timedelta(seconds=req['eta_in'])
+    if req.get('expires_in') is not None:
+        options['expires'] = now + timedelta(seconds=req['expires_in'])
+    return options
+
+
 def cmd_send(ns):
     requests = read_requests()
     # A client app with no tasks, like a service that only knows task names.
     app = load_app(ns.broker).make_app('radish-peer-client')
-    results = []
-    for req in requests:
-        options = dict(req.get('options') or {})
-        for key in ('queue', 'priority', 'countdown', 'task_id'):
-            if req.get(key) is not None:
-                options[key] = req[key]
-        results.append(app.send_task(req['task'], args=req.get('args') or [],
-                                     kwargs=req.get('kwargs') or {}, **options))
+    results = [app.send_task(req['task'], args=req.get('args') or [], kwargs=req.get('kwargs') or {},
+                             **send_options(req))
+               for req in requests]
     if ns.wait is None:
         for res in results:
             emit({'id': res.id})
@@ -134,6 +152,119 @@ def cmd_send(ns):
     deadline = time.monotonic() + ns.wait
     for res in results:
         emit(outcome(res, deadline))
+    return 0
+
+
+def describe_info(info):
+    """`AsyncResult.info` as JSON: an exception by type, module and args, anything else as is."""
+    if isinstance(info, BaseException):
+        return {'exc_type': type(info).__name__, 'exc_module': type(info).__module__, 'exc_message': list(info.args)}
+    return {'value': info}
+
+
+def unix(dt):
+    """A datetime (Celery's date_done is naive UTC) as unix seconds."""
+    from datetime import timezone
+    if dt is None:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def sample(app, task_id):
+    """One consistent look at a result through the public AsyncResult API, or None if it changed meanwhile."""
+    res = app.AsyncResult(task_id)
+    state = res.state
+    info = res.info
+    traceback = res.traceback
+    if app.AsyncResult(task_id).state != state:
+        return None
+    return {'state': state, 'info': describe_info(info), 'traceback': traceback}
+
+
+def watch_report(app, res, sent_at, options, polled, published, deadline):
+    """What a Python caller learnt about one task (one JSON line of `watch`)."""
+    from celery.exceptions import TimeoutError as CeleryTimeout
+    report = {
+        'id': res.id,
+        'sent_at': sent_at,
+        'eta': unix(options.get('eta')),
+        'expires': unix(options.get('expires')),
+        'polled': polled,
+        'published': published,
+        'state': app.AsyncResult(res.id).state,
+        'date_done': None,
+    }
+    try:
+        value = res.get(timeout=max(deadline - time.monotonic(), 0.01), propagate=True)
+        report['get'] = {'value': value}
+    except CeleryTimeout:
+        report['get'] = {'timeout': True}
+    except Exception as exc:  # noqa: BLE001  (whatever get() raises is the observation)
+        report['get'] = {'raised': describe_info(exc)}
+    report['date_done'] = unix(app.AsyncResult(res.id).date_done)
+    return report
+
+
+def cmd_watch(ns):
+    import uuid
+    import redis
+    from celery import states
+    requests = read_requests()
+    app = load_app(ns.broker).make_app('radish-peer-client')
+    for req in requests:
+        req.setdefault('task_id', str(uuid.uuid4()))
+    ids = [req['task_id'] for req in requests]
+
+    # Subscribe before sending, and wait for Redis to confirm it, so that no published state is missed.
+    pubsub = redis.Redis.from_url(ns.broker).pubsub()
+    channels = {'celery-task-meta-' + i: i for i in ids}
+    pubsub.subscribe(*channels)
+    confirmed = 0
+    while confirmed < len(channels):
+        msg = pubsub.get_message(timeout=5)
+        if msg is None:
+            raise RuntimeError('no subscribe confirmation from Redis')
+        confirmed += msg['type'] == 'subscribe'
+    published = {i: [] for i in ids}
+
+    def drain():
+        while True:
+            msg = pubsub.get_message(timeout=0)
+            if msg is None:
+                return
+            if msg['type'] == 'message':
+                meta = json.loads(msg['data'])
+                published[channels[msg['channel'].decode()]].append({'at': time.time(), 'meta': meta})
+
+    sent = []
+    for req in requests:
+        options = send_options(req)
+        sent_at = time.time()
+        res = app.send_task(req['task'], args=req.get('args') or [], kwargs=req.get('kwargs') or {}, **options)
+        sent.append((res, sent_at, options))
+
+    deadline = time.monotonic() + ns.wait
+    polled = {i: [] for i in ids}
+    waiting = set(ids)
+    while waiting and time.monotonic() < deadline:
+        drain()
+        for task_id in list(waiting):
+            seen = sample(app, task_id)
+            if seen is None:
+                continue
+            last = polled[task_id][-1] if polled[task_id] else None
+            if last is None or {k: last[k] for k in seen} != seen:
+                polled[task_id].append({**seen, 'at': time.time()})
+            if seen['state'] in states.READY_STATES:
+                waiting.discard(task_id)
+        time.sleep(ns.interval)
+    # The PUBLISH of a final state is in the same MULTI as its SETEX: it has been sent; read it.
+    settle = time.monotonic() + 0.5
+    while time.monotonic() < settle:
+        drain()
+        time.sleep(0.02)
+    for res, sent_at, options in sent:
+        emit(watch_report(app, res, sent_at, options, polled[res.id], published[res.id], deadline))
     return 0
 
 
@@ -166,6 +297,11 @@ def main(argv=None):
     s.add_argument('--broker', required=True)
     s.add_argument('--wait', type=float, help='seconds to wait for all the results')
 
+    wa = sub.add_parser('watch')
+    wa.add_argument('--broker', required=True)
+    wa.add_argument('--wait', type=float, default=30.0, help='seconds to wait for all the results')
+    wa.add_argument('--interval', type=float, default=0.02, help='seconds between polls')
+
     g = sub.add_parser('get')
     g.add_argument('--broker', required=True)
     g.add_argument('--timeout', type=float, default=10.0)
@@ -178,7 +314,7 @@ def main(argv=None):
         return cmd_worker(ns, [a for a in extra if a != '--'])
     if extra:
         p.error('unrecognized arguments: %s' % ' '.join(extra))
-    return cmd_send(ns) if ns.cmd == 'send' else cmd_get(ns)
+    return {'send': cmd_send, 'get': cmd_get, 'watch': cmd_watch}[ns.cmd](ns)
 
 
 if __name__ == '__main__':

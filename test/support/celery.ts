@@ -200,6 +200,10 @@ export interface CeleryRequest {
   /** 0..9; on Redis a lower number is served first. */
   priority?: number;
   countdown?: number;
+  /** `eta` = now + this many seconds (Python's clock, at send time). */
+  eta_in?: number;
+  /** `expires` = now + this many seconds; negative for a time in the past. */
+  expires_in?: number;
   task_id?: string;
   /** Any other `send_task` keyword, e.g. `{ expires: 1, ignore_result: true }`. */
   options?: Record<string, unknown>;
@@ -240,7 +244,73 @@ export function celeryGet(brokerUrl: string, ids: string[], timeoutSec: number):
   return runPeer(['get', '--broker', brokerUrl, '--timeout', String(timeoutSec), ...ids], '', ids.length, timeoutSec);
 }
 
-function runPeer(args: string[], input: string, expected: number, waitSec: number): Promise<CeleryOutcome[]> {
+// ---------------------------------------------------------------------------------------------
+// Client: watching results the way a Python caller sees them
+
+/** A request for {@link celeryWatch}: the same `send_task` call as for {@link celerySend}. */
+export type CeleryWatchRequest = CeleryRequest;
+
+/** `AsyncResult.info` as the peer reports it: an exception Celery rebuilt, or a plain value. */
+export type CeleryInfo =
+  | { exc_type: string; exc_module: string; exc_message: unknown[]; value?: undefined }
+  | { value: unknown; exc_type?: undefined };
+
+/** One distinct look at the result through `AsyncResult` (`.state`, `.info`, `.traceback`). */
+export interface CeleryPolledState {
+  state: string;
+  info: CeleryInfo;
+  traceback: string | null;
+  /** Unix seconds (Python's clock) when it was first seen. */
+  at: number;
+}
+
+/** One value the result backend PUBLISHed on `celery-task-meta-<id>`, exactly as it was sent. */
+export interface CeleryPublished {
+  at: number;
+  meta: { status: string; result: unknown; traceback: string | null; children: unknown[]; date_done: string | null; task_id: string; [k: string]: unknown };
+}
+
+/** What a Python caller learnt about one task it sent (see `celery_peer.py watch`). */
+export interface CeleryWatched {
+  id: string;
+  /** Unix seconds just before `send_task`. */
+  sent_at: number;
+  /** The ETA / expiry sent, as unix seconds, when the request had `eta_in` / `expires_in`. */
+  eta: number | null;
+  expires: number | null;
+  /** Distinct (state, info, traceback) values `AsyncResult` showed, in order, polling every 20 ms. */
+  polled: CeleryPolledState[];
+  /** Every value published for the task, in order. */
+  published: CeleryPublished[];
+  /** `AsyncResult.state` at the end. */
+  state: string;
+  /** `AsyncResult.date_done` as unix seconds. */
+  date_done: number | null;
+  /** What `AsyncResult.get()` did. */
+  get: { value: unknown } | { raised: CeleryInfo & { exc_type: string } } | { timeout: true };
+}
+
+/**
+ * Send `requests` with Celery's client and watch each result until it is ready (or `wait` seconds, one deadline
+ * for all, pass): the states a Python caller sees while polling, every published state, and what `get()` does.
+ */
+export function celeryWatch(brokerUrl: string, requests: CeleryWatchRequest[], options: { wait?: number } = {}): Promise<CeleryWatched[]> {
+  const wait = options.wait ?? 30;
+  const input = requests.map((r) => JSON.stringify(r) + '\n').join('');
+  return runPeer(['watch', '--broker', brokerUrl, '--wait', String(wait)], input, requests.length, wait, parseWatched);
+}
+
+function parseWatched(line: string): CeleryWatched {
+  const value = JSON.parse(line) as Partial<CeleryWatched>;
+  if (typeof value?.id !== 'string' || !Array.isArray(value.polled) || !Array.isArray(value.published) || typeof value.get !== 'object') {
+    throw new Error(`not a watch report: ${line}`);
+  }
+  return value as CeleryWatched;
+}
+
+function runPeer(args: string[], input: string, expected: number, waitSec: number): Promise<CeleryOutcome[]>;
+function runPeer<T>(args: string[], input: string, expected: number, waitSec: number, parse: (line: string) => T): Promise<T[]>;
+function runPeer(args: string[], input: string, expected: number, waitSec: number, parse: (line: string) => unknown = parseOutcome): Promise<unknown[]> {
   const what = `celery_peer ${args[0]}`;
   return new Promise((ok, fail) => {
     const child = spawn(PYTHON, [PEER, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv() });
@@ -257,7 +327,7 @@ function runPeer(args: string[], input: string, expected: number, waitSec: numbe
         return;
       }
       try {
-        const outcomes = stdout.split('\n').filter((l) => l.trim()).map(parseOutcome);
+        const outcomes = stdout.split('\n').filter((l) => l.trim()).map(parse);
         if (outcomes.length !== expected) throw new Error(`expected ${expected} lines, got ${outcomes.length}`);
         ok(outcomes);
       } catch (err) {

@@ -42,3 +42,48 @@ def count(i):
     import redis
     redis.Redis.from_url(app.conf.broker_url).hincrby('interop:runs', str(i), 1)
     return {'i': i, 'by': 'celery'}
+
+
+# Twins of the TypeScript tasks in test/interop/guarantees.test.ts: the same names, arguments and
+# behaviour, so that the same calls can be watched on a Radish worker and on a Celery worker.
+
+@app.task(name='tasks.retry_twice', bind=True)
+def retry_twice(self, x):
+    """Retries twice (RETRY, RETRY), then succeeds."""
+    if self.request.retries < 2:
+        raise self.retry(countdown=0.5, exc=RuntimeError('attempt %d' % self.request.retries))
+    return {'value': x * 2, 'retries': self.request.retries}
+
+
+@app.task(name='tasks.retry_handoff', bind=True)
+def retry_handoff(self, x, tag=None):
+    """Retries once with a 3 s countdown; the second attempt tells who ran it and what it was given."""
+    if self.request.retries < 1:
+        raise self.retry(countdown=3, exc=RuntimeError('handoff %d' % self.request.retries))
+    return {
+        'by': 'celery', 'x': x, 'tag': tag, 'at': time.time(),
+        'id': self.request.id, 'retries': self.request.retries,
+        'parent_id': self.request.parent_id, 'root_id': self.request.root_id,
+        'eta': self.request.eta,
+    }
+
+
+@app.task(name='tasks.autoretry_always', bind=True, autoretry_for=(ConnectionError,),
+          max_retries=2, retry_backoff=1, retry_jitter=False)
+def autoretry_always(self):
+    """Always raises an error it retries automatically: RETRY, RETRY, then FAILURE with that error."""
+    raise ConnectionError('down %d' % self.request.retries)
+
+
+@app.task(name='tasks.stamp')
+def stamp(tag):
+    """When it ran."""
+    return {'tag': tag, 'at': time.time(), 'by': 'celery'}
+
+
+@app.task(name='tasks.mark')
+def mark(key):
+    """Counts its runs in Redis (HINCRBY interop:ran key), so a test can tell that it never ran."""
+    import redis
+    redis.Redis.from_url(app.conf.broker_url).hincrby('interop:ran', key, 1)
+    return 'ran'
