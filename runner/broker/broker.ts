@@ -133,11 +133,13 @@ export class Broker {
    */
   async waitAndReserve(queues: readonly string[], max: number, worker: string, timeoutSec = 1): Promise<Delivery[]> {
     const blocking = await this.blockingConnection();
-    const popped = await blocking.brpop(...this.keys.consumeOrder(queues), timeoutSec);
-    if (!popped) return [];
-    const [key, message] = popped;
-    const { keys, args, names } = this.reserveArgs(queues, max, worker, { key, message });
-    return Broker.deliveries(await scripts.reserve.run(this.redis, keys, args), names);
+    const order = this.keys.consumeOrder(queues);
+    // Wait without taking: BLMOVE of a list onto itself (tail to tail) returns once a message is there and leaves it
+    // in place, so a reply lost on the way (Redis stopping in that very turn) loses nothing; the reserve script then
+    // pops and records atomically. Only one key can be waited on so; the others are polled every 100 ms.
+    const first = order[0]!;
+    await blocking.blmove(first, first, 'RIGHT', 'RIGHT', order.length > 1 ? Math.min(timeoutSec, 0.1) : timeoutSec);
+    return this.reserve(queues, max, worker);
   }
 
   private async blockingConnection(): Promise<Redis> {
@@ -216,10 +218,14 @@ export class Broker {
   }
 
   /**
-   * Put back what Radish workers that are gone (no presence record any more) had reserved or were running,
-   * without waiting for kombu's visibility timeout. Returns how many messages were restored, per dead worker.
+   * Put back messages recorded in `radish.owners` as held by a worker that does not hold them, without waiting for
+   * kombu's visibility timeout: every message of Radish workers that are gone (`isAlive` says no: their presence
+   * expired), and those of `self.worker` (the caller) that it does not hold in memory (`self.held`) and whose
+   * `unacked_index` score is older than `self.graceSec`: left by an earlier process of the same name that died, or
+   * reserved by a script whose reply never arrived (Redis stopped right after running it, and the client resent it).
+   * Returns how many were restored, per worker.
    */
-  async recoverOrphans(isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> {
+  async recover(self: { worker: string; held: ReadonlySet<string>; graceSec: number }, isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> {
     const owners = await this.redis.hgetall(this.keys.owners);
     const byWorker = new Map<string, string[]>();
     for (const [tag, worker] of Object.entries(owners)) {
@@ -227,12 +233,20 @@ export class Broker {
       if (!tags) byWorker.set(worker, (tags = []));
       tags.push(tag);
     }
+    const ceiling = Date.now() / 1000 - self.graceSec;
     const recovered = new Map<string, number>();
     for (const [worker, tags] of byWorker) {
-      if (await isAlive(worker)) continue;
+      let restore = tags;
+      if (worker === self.worker) {
+        const strays = tags.filter((tag) => !self.held.has(tag));
+        const scores = strays.length ? await this.redis.zmscore(this.keys.unackedIndex, ...strays) : [];
+        restore = strays.filter((_, i) => scores[i] === null || Number(scores[i]) <= ceiling);
+      } else if (await isAlive(worker)) {
+        continue;
+      }
       let restored = 0;
-      for (const tag of tags) restored += await this.restoreTag(tag);
-      recovered.set(worker, restored);
+      for (const tag of restore) restored += await this.restoreTag(tag);
+      if (restored) recovered.set(worker, restored);
     }
     return recovered;
   }

@@ -250,7 +250,13 @@ function decodeBody(envelope: JsonObject): unknown {
   let text = rawBody;
   if (properties.body_encoding === 'base64') {
     if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(rawBody)) throw new ProtocolError('body is not valid base64');
-    text = Buffer.from(rawBody, 'base64').toString('utf8');
+    try {
+      // Strict: a body that is not UTF-8 is not JSON (kombu's decode fails on it too); replacing its bytes with
+      // U+FFFD would run the task with arguments nobody sent.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(rawBody, 'base64'));
+    } catch {
+      throw new ProtocolError('body is not valid UTF-8');
+    }
   }
   try {
     return JSON.parse(text);

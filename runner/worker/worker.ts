@@ -24,6 +24,9 @@ import { AsyncPool } from './pool-async';
 import { Presence } from './presence';
 import { parseRate, RateLimiter } from './rate-limit';
 
+/** Seconds a message recorded as ours but not held here may be in flight to us (a reserve's reply) before it is put back. */
+const STRAY_GRACE_SEC = 15;
+
 export interface WorkerOptions {
   /** Queues to consume, in order. Default: the app's default queue (`celery`). */
   queues?: string[];
@@ -171,6 +174,10 @@ export class Worker extends EventEmitter {
       const restored = await this.broker.restoreVisible();
       if (restored) this.logger.log('info', `Restored ${restored} unacknowledged message(s) older than the visibility timeout`);
     }
+    // A node name is one worker at a time (as in Celery): what this name holds in Redis when the process starts was
+    // held by an earlier process of that name that died (SIGKILL, OOM, power loss), and no live worker would restore
+    // it (this process is about to refresh the name's presence). Put it back now.
+    await this.recover(0);
     this.running = true;
     this.presence = new Presence(this.broker.redis, this.broker.keys, () => ({
       hostname: this.hostname, pid: process.pid, queues: this.queues, concurrency: this.concurrency, pool: this.pool.kind,
@@ -181,8 +188,7 @@ export class Worker extends EventEmitter {
     await this.presence.start();
     const every = this.options.recoveryInterval ?? 5;
     if (every > 0) {
-      await this.recoverOrphans();
-      this.recoveryTimer = setInterval(() => void this.recoverOrphans(), every * 1000);
+      this.recoveryTimer = setInterval(() => void this.recover(), every * 1000);
       this.recoveryTimer.unref();
     }
     // Keep the unacked_index score of every message held here fresh, so that no kombu consumer (a Python worker
@@ -196,14 +202,20 @@ export class Worker extends EventEmitter {
     this.loop = this.fetchLoop();
   }
 
-  /** Put back the messages of Radish workers that are gone. Errors are logged, never thrown (it runs on a timer). */
-  private async recoverOrphans(): Promise<void> {
+  /**
+   * Put back the messages of Radish workers that are gone, and those recorded as this worker's that it does not hold
+   * (older than `graceSec`). Errors are logged, never thrown (it runs on a timer).
+   */
+  private async recover(graceSec = STRAY_GRACE_SEC): Promise<void> {
     try {
       const redis = this.broker.redis;
-      const recovered = await this.broker.recoverOrphans(async (worker) =>
-        worker === this.hostname || (await redis.exists(this.broker.keys.worker(worker))) === 1);
+      const held = new Set(this.held().map((j) => j.delivery.tag));
+      const recovered = await this.broker.recover({ worker: this.hostname, held, graceSec }, async (worker) =>
+        (await redis.exists(this.broker.keys.worker(worker))) === 1);
       for (const [worker, n] of recovered) {
-        if (n) this.logger.log('warning', `Worker ${worker} is gone: restored ${n} message(s) it had reserved or was running`);
+        this.logger.log('warning', worker === this.hostname
+          ? `Restored ${n} message(s) recorded as held by ${this.hostname} that this process does not hold (left by an earlier process of this name, or a reply lost in a Redis restart)`
+          : `Worker ${worker} is gone: restored ${n} message(s) it had reserved or was running`);
       }
     } catch (err) {
       this.logger.log('error', `Could not check for dead workers' messages: ${(err as Error).message}`);

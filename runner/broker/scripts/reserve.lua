@@ -25,12 +25,29 @@ local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local out = {}
 
+-- JSON is UTF-8. A message that is not would reach the worker with its bad bytes replaced (clients decode replies
+-- as UTF-8), and could no longer be kept byte for byte: dead-letter it here. Each valid sequence is replaced by an
+-- ASCII byte (so that no removal joins two fragments into a new sequence); any byte >= 0x80 left is invalid.
+local function is_utf8(s)
+  if not string.find(s, '[\128-\255]') then return true end
+  s = string.gsub(s, '[\194-\223][\128-\191]', 'x')
+  s = string.gsub(s, '\224[\160-\191][\128-\191]', 'x')
+  s = string.gsub(s, '[\225-\236\238\239][\128-\191][\128-\191]', 'x')
+  s = string.gsub(s, '\237[\128-\159][\128-\191]', 'x')
+  s = string.gsub(s, '\240[\144-\191][\128-\191][\128-\191]', 'x')
+  s = string.gsub(s, '[\241-\243][\128-\191][\128-\191][\128-\191]', 'x')
+  s = string.gsub(s, '\244[\128-\143][\128-\191][\128-\191]', 'x')
+  return not string.find(s, '[\128-\255]')
+end
+
 local function record(index, message)
-  local ok, decoded = pcall(cjson.decode, message)
+  local ok, decoded = false, nil
+  local utf8 = is_utf8(message)
+  if utf8 then ok, decoded = pcall(cjson.decode, message) end
   local props = ok and type(decoded) == 'table' and decoded.properties
   local tag = type(props) == 'table' and props.delivery_tag
   if type(tag) ~= 'string' or tag == '' then
-    local reason = ok and 'message has no properties.delivery_tag' or 'message is not valid JSON'
+    local reason = (not utf8 and 'message is not valid UTF-8') or (ok and 'message has no properties.delivery_tag') or 'message is not valid JSON'
     redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[6 + index], worker = ARGV[3],
       time = now, raw = message}))
     redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)

@@ -1,0 +1,321 @@
+/**
+ * Chaos: the delivery guarantee ("a task accepted by Redis runs to an end, whatever happens to workers, Redis or
+ * the input") under SIGKILLed and restarted workers and a Redis restart, with two real worker processes (the CLI)
+ * on a redis-server that persists every write (AOF, appendfsync always).
+ *
+ * Tasks go out in waves; each wave is followed, at a random moment while it drains, by one event: a worker is
+ * SIGKILLed and started again at once under the same node name (as a supervisor does), or Redis is stopped and
+ * started again. The verdict does not depend on the random moments: every task must end with its SUCCESS stored
+ * and the right value, and the broker's bookkeeping must be empty at the end. Duplicates (at-least-once) are
+ * counted from the workers' "succeeded" log lines and reported, never failed on.
+ *
+ * `RADISH_CHAOS_SEED=<n>` replays a schedule.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { Radish } from '../../runner/app';
+import { createLogger } from '../../runner/log';
+import { Worker } from '../../runner/worker/worker';
+import { startRedis, type TestRedis } from '../support/redis';
+
+const CLI = resolve(__dirname, '../../dist/radish.js');
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const TASKS = 3000;
+const KILLS = 5;
+/** One wave of tasks per event (the kills and the Redis restart). */
+const WAVES = KILLS + 1;
+const WORKERS = ['w1@test', 'w2@test'];
+const QUEUE_KEYS = ['celery', 'celery\x06\x163', 'celery\x06\x166', 'celery\x06\x169'];
+const expected = (i: number) => i * 3 + 1;
+
+/** Mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function taskModule(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'radish-chaos-'));
+  writeFileSync(join(dir, 'tasks.ts'), `
+import { Radish } from 'radish';
+export const app = new Radish();
+app.task('tasks.chaos', async (i: number) => {
+  await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 6)));
+  return i * 3 + 1;
+});
+`);
+  return join(dir, 'tasks.ts');
+}
+
+interface Incarnation {
+  child: ChildProcess;
+  exited: Promise<void>;
+  /** Killed or stopped by the test (any other exit is reported as a crash). */
+  expected: boolean;
+  tail: string[];
+}
+
+/** Two CLI workers kept running: restarted at once when killed, and after any other exit (reported). */
+class Workers {
+  readonly current = new Map<string, Incarnation>();
+  /** How many times each task id was logged as succeeded, by every incarnation of every worker. */
+  readonly runs = new Map<string, number>();
+  readonly crashes: string[] = [];
+  /** Every warning and error the workers logged (recoveries, Redis outages), for the report of a failure. */
+  readonly warnings: string[] = [];
+  spawned = 0;
+  private stopping = false;
+
+  constructor(private readonly tasks: string, private readonly url: string) {}
+
+  start(name: string): void {
+    this.spawned++;
+    const child = spawn(process.execPath, [CLI, 'worker', '-A', this.tasks, '-c', '20', '-n', name, '-l', 'info'],
+      { env: { ...process.env, RADISH_BROKER_URL: this.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const inc: Incarnation = { child, exited: new Promise((r) => child.once('exit', () => r())), expected: false, tail: [] };
+    let partial = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /\] Task tasks\.chaos\[([^\]]+)\] succeeded in /.exec(line);
+        if (m) this.runs.set(m[1]!, (this.runs.get(m[1]!) ?? 0) + 1);
+        else if (!/\] Task tasks\.chaos\[[^\]]+\] received$/.test(line)) {
+          if (/: (WARNING|ERROR|CRITICAL)\//.test(line)) this.warnings.push(`${name}: ${line}`);
+          inc.tail.push(line);
+          if (inc.tail.length > 40) inc.tail.shift();
+        }
+      }
+    });
+    child.once('exit', (code, signal) => {
+      if (inc.expected || this.stopping) return;
+      this.crashes.push(`${name} exited by itself (code ${code}, signal ${signal}):\n${inc.tail.join('\n')}`);
+      setTimeout(() => { if (!this.stopping) this.start(name); }, 250);
+    });
+    this.current.set(name, inc);
+  }
+
+  /** SIGKILL the worker and start it again under the same node name. */
+  async kill(name: string): Promise<void> {
+    const inc = this.current.get(name)!;
+    inc.expected = true;
+    inc.child.kill('SIGKILL');
+    await inc.exited;
+    this.start(name);
+  }
+
+  /** Warm shutdown of every worker (SIGTERM), SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.current.values()].map(async (inc) => {
+      inc.expected = true;
+      if (inc.child.exitCode !== null || inc.child.signalCode !== null) return;
+      inc.child.kill('SIGTERM');
+      const timer = setTimeout(() => inc.child.kill('SIGKILL'), 10_000);
+      await inc.exited;
+      clearTimeout(timer);
+    }));
+  }
+}
+
+describe('chaos', function () {
+  this.timeout(180_000);
+  let server: TestRedis;
+  let redis: Redis;
+
+  before(async () => {
+    server = await startRedis({ persistence: true }); // always a server of its own: it is restarted
+    redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined); // refused connections while Redis restarts; commands wait and retry
+  });
+  after(async () => { redis?.disconnect(); await server?.stop(); });
+
+  it('loses no task through SIGKILLed workers and a Redis restart; the broker ends clean', async () => {
+    const seed = Number(process.env.RADISH_CHAOS_SEED ?? (Date.now() % 2 ** 31));
+    const random = prng(seed);
+    console.log(`      chaos seed ${seed} (RADISH_CHAOS_SEED=${seed} replays the schedule)`);
+
+    // The schedule: which event follows each wave, and when.
+    // Both workers are killed (at least twice each), in a random order; Redis restarts after a random wave.
+    const events = [...Array.from({ length: KILLS - 1 }, (_, k) => WORKERS[k % 2]!), WORKERS[Math.floor(random() * 2)]!];
+    for (let i = events.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [events[i], events[j]] = [events[j]!, events[i]!];
+    }
+    events.splice(Math.floor(random() * WAVES), 0, 'redis');
+
+    const workers = new Workers(taskModule(), server.url);
+    const app = new Radish({ broker: server.url });
+    const ids: string[] = [];
+    const started = Date.now();
+    const log: string[] = [];
+    const at = () => ((Date.now() - started) / 1000).toFixed(1) + 's';
+    try {
+      for (const name of WORKERS) workers.start(name);
+      while ((await redis.keys('radish.worker.*')).length < WORKERS.length) await delay(50);
+
+      const perWave = Math.ceil(TASKS / WAVES);
+      for (let wave = 0; wave < WAVES; wave++) {
+        const from = wave * perWave;
+        const count = Math.min(perWave, TASKS - from);
+        const sent = await app.sendMany(Array.from({ length: count }, (_, k) => ({ name: 'tasks.chaos', args: [from + k] })));
+        ids.push(...sent.map((r) => r.id));
+        // A random moment while the wave drains: once the victim (any worker, for a Redis restart) holds some of
+        // it (a worker just restarted needs a second to boot), then 0-60 ms later.
+        const event = events[wave]!;
+        const holding = async () => Object.values(await redis.hgetall('radish.owners')).filter((w) => event === 'redis' || w === event).length;
+        const patience = Date.now() + 5000;
+        while ((await holding()) === 0 && Date.now() < patience) await delay(5);
+        await delay(random() * 60);
+        if (event === 'redis') {
+          log.push(`${at()} Redis restart (workers holding ${await holding()})`);
+          await server.stop();
+          await delay(random() * 1000);
+          await server.start();
+        } else {
+          log.push(`${at()} kill ${event} (holding ${await holding()})`);
+          await workers.kill(event);
+        }
+        await delay(1000 + random() * 1500);
+      }
+      const chaosEnd = Date.now();
+
+      // Every task must end. A dead worker's messages come back once its presence expires (15 s) and a live
+      // worker's recovery runs (every 5 s): wait that long after the last event, and some more.
+      const keys = ids.map((id) => `celery-task-meta-${id}`);
+      const deadline = chaosEnd + 45_000;
+      let present = 0;
+      while (Date.now() < deadline) {
+        present = 0;
+        for (let i = 0; i < keys.length; i += 500) present += await redis.exists(...keys.slice(i, i + 500));
+        if (present === keys.length) break;
+        await delay(250);
+      }
+      const values: (string | null)[] = [];
+      for (let i = 0; i < keys.length; i += 500) values.push(...await redis.mget(...keys.slice(i, i + 500)));
+      const missing: string[] = [];
+      const wrong: string[] = [];
+      values.forEach((raw, i) => {
+        if (raw === null) return void missing.push(ids[i]!);
+        const meta = JSON.parse(raw) as { status: string; result: unknown };
+        if (meta.status !== 'SUCCESS' || meta.result !== expected(i)) wrong.push(`${ids[i]}: ${meta.status} ${JSON.stringify(meta.result)} (expected ${expected(i)})`);
+      });
+      const took = (Date.now() - started) / 1000;
+
+      // The end state, once stragglers (a message acked by nobody because its worker died between storing the
+      // result and acking) have been recovered and run again.
+      const endState = async () => {
+        const pipe = redis.multi().hlen('unacked').zcard('unacked_index').hlen('radish.owners').llen('radish.dlq');
+        for (const k of QUEUE_KEYS) pipe.llen(k);
+        const r = ((await pipe.exec()) ?? []).map(([, n]) => Number(n));
+        return { unacked: r[0]!, unackedIndex: r[1]!, owners: r[2]!, dlq: r[3]!, queued: r.slice(4).reduce((a, b) => a + b, 0) };
+      };
+      let end = await endState();
+      const cleanBy = Math.max(Date.now() + 5000, chaosEnd + 30_000);
+      while ((end.unacked || end.unackedIndex || end.owners || end.queued) && Date.now() < cleanBy) {
+        await delay(250);
+        end = await endState();
+      }
+
+      const duplicates = [...workers.runs.values()].reduce((n, runs) => n + Math.max(0, runs - 1), 0);
+      const lost = missing.length + wrong.length;
+      console.log(`      chaos: ${ids.length} tasks, ${KILLS} kills, 1 Redis restart, ${lost} lost, ${duplicates} duplicates, took ${took.toFixed(1)} s`);
+      console.log(`      schedule: ${log.join('; ')}`);
+      if (workers.crashes.length) console.log(`      workers that exited by themselves (restarted): ${workers.crashes.length}\n${workers.crashes.join('\n---\n')}`);
+
+      if (missing.length) {
+        console.log(`      ${await whereAre(redis, missing, workers.runs)}`);
+        console.log(`      the workers' warnings and errors:\n${workers.warnings.join('\n')}`);
+      }
+      assert.equal(ids.length, TASKS);
+      assert.deepEqual(wrong, [], 'every stored result is a SUCCESS with the right value');
+      assert.equal(missing.length, 0, `${missing.length} of ${ids.length} tasks never ended (no result stored), e.g. ${missing.slice(0, 3).join(', ')}`);
+      assert.deepEqual(end, { unacked: 0, unackedIndex: 0, owners: 0, dlq: 0, queued: 0 }, 'the broker ends clean');
+    } finally {
+      await workers.stop();
+      await app.close();
+    }
+  });
+
+  // The chaos above restarts Redis at a random moment; this pins the narrowest window of it. An idle worker waits
+  // in BRPOP; a message arrives and Redis stops in the same event-loop turn: the pop is in the AOF, the reply
+  // never leaves Redis, and the client resends BRPOP to the new server. Here the turn is made certain by sending
+  // SHUTDOWN right behind the LPUSH; a SIGTERM that lands in that turn does the same.
+  it('loses no message Redis hands to a waiting worker just as it stops', async () => {
+    await redis.flushdb();
+    const app = new Radish({ broker: server.url });
+    app.task('tasks.chaos', async (i: number) => i * 3 + 1);
+    const worker = new Worker(app, { hostname: 'waiting@test', logger: createLogger('critical') });
+    await worker.start();
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        await delay(300); // the worker is back in BRPOP
+        const msg = app.message({ name: 'tasks.chaos', args: [i] });
+        ids.push(msg.id);
+        const admin = new Redis(server.url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
+        admin.on('error', () => undefined);
+        await new Promise((r) => admin.once('ready', r));
+        await admin.pipeline().lpush('celery', msg.body).shutdown().exec().catch(() => undefined);
+        admin.disconnect();
+        await server.stop(); // waits until it has exited
+        await server.start();
+      }
+      const deadline = Date.now() + 25_000;
+      let ended = 0;
+      while (Date.now() < deadline) {
+        ended = await redis.exists(...ids.map((id) => `celery-task-meta-${id}`));
+        if (ended === ids.length) break;
+        await delay(100);
+      }
+      const where = { queued: await redis.llen('celery'), unacked: await redis.hlen('unacked'), dlq: await redis.llen('radish.dlq') };
+      console.log(`      handed over as Redis stopped: ${ids.length} messages, ${ids.length - ended} lost (${JSON.stringify(where)})`);
+      assert.equal(ended, ids.length, `${ids.length - ended} of ${ids.length} messages were popped by BRPOP as Redis stopped and vanished: ` +
+        `not queued, not unacked, never run (${JSON.stringify(where)})`);
+    } finally {
+      await worker.stop();
+      await app.close();
+    }
+  });
+});
+
+/** Where the messages of tasks that never ended are: still queued, unacked (and whose), or nowhere at all. */
+async function whereAre(redis: Redis, missing: string[], runs: Map<string, number>): Promise<string> {
+  const wanted = new Set(missing);
+  const idOf = (raw: string): string | undefined => {
+    try {
+      const m = JSON.parse(raw) as { headers?: { id?: string } } | [{ headers?: { id?: string } }];
+      return Array.isArray(m) ? m[0]?.headers?.id : m.headers?.id;
+    } catch {
+      return undefined;
+    }
+  };
+  let queued = 0;
+  for (const k of QUEUE_KEYS) for (const raw of await redis.lrange(k, 0, -1)) if (wanted.has(idOf(raw) ?? '')) queued++;
+  const owners = await redis.hgetall('radish.owners');
+  const unacked = await redis.hgetall('unacked');
+  const byOwner = new Map<string, number>();
+  let inUnacked = 0;
+  for (const [tag, entry] of Object.entries(unacked)) {
+    if (!wanted.has(idOf(entry) ?? '')) continue;
+    inUnacked++;
+    const owner = owners[tag] ?? '(no owner)';
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + 1);
+  }
+  const ran = missing.filter((id) => runs.has(id)).length;
+  const owned = [...byOwner].map(([w, n]) => `${w}: ${n}`).join(', ');
+  return `never ended: ${missing.length}; still queued: ${queued}; unacked: ${inUnacked} (${owned || 'none'}); ` +
+    `neither: ${missing.length - queued - inUnacked}; logged as succeeded all the same: ${ran}`;
+}
