@@ -11,7 +11,9 @@ import { TaskFailedError } from './protocol/result';
 import { ResultTimeoutError } from './backend/backend';
 import { findApp, loadModule } from './worker/loader';
 import { VERSION } from './version';
+import { Control, type BroadcastOptions } from './control';
 import { Inspector } from './inspector';
+import { signalName } from './worker/control-handlers';
 import { Worker } from './worker/worker';
 
 const USAGE = `Usage: radish <command> [options]
@@ -27,6 +29,10 @@ Commands:
   result   ID [--wait SECONDS]                            show (or wait for) a task's result
   purge    -Q q1,q2 [-f]                                  delete every waiting message of the queues
   inspect  queues [-Q q1,q2] [--json]                     queue depths per priority
+  inspect  ping | revoked [-d node1,node2] [--timeout S] [--json]
+                                                          ask the workers (Radish and Celery) over pidbox
+  control  revoke ID... [--terminate] [--signal SIG] [-d node1,node2] [--timeout S]
+                                                          revoke tasks on every worker, now and later
   dlq      list [--limit N] [--json] | show N | replay N [--args JSON] [--kwargs JSON]
            | discard N | purge -f                         the dead-letter queue (N: position in list)
 
@@ -252,11 +258,75 @@ async function purge(argv: string[]): Promise<number> {
   }
 }
 
+/** Print replies per node as `celery inspect` does (`->  node: OK` then the value), or as JSON. */
+function printReplies(replies: Record<string, unknown>, asJson: boolean | undefined): number {
+  const nodes = Object.keys(replies);
+  if (asJson) {
+    process.stdout.write(JSON.stringify(replies) + '\n');
+  } else {
+    for (const node of nodes) {
+      const reply = replies[node];
+      const error = typeof reply === 'object' && reply !== null && 'error' in reply ? (reply as { error: unknown }).error : undefined;
+      const text = typeof reply === 'object' && reply !== null && 'ok' in reply ? String((reply as { ok: unknown }).ok)
+        : Array.isArray(reply) ? (reply.length ? reply.map(String).join('\n        ') : '- empty -') : JSON.stringify(reply);
+      process.stdout.write(error === undefined ? `->  ${node}: OK\n        ${text}\n` : `->  ${node}: ERROR\n        ${String(error)}\n`);
+    }
+    process.stdout.write(`\n${nodes.length} node${nodes.length === 1 ? '' : 's'} online.\n`);
+  }
+  if (nodes.length === 0) {
+    process.stderr.write('Error: No nodes replied within time constraint.\n');
+    return 1;
+  }
+  return 0;
+}
+
+async function askWorkers(values: { app?: string; broker?: string; destination?: string; timeout?: string }, ask: (control: Control, options: BroadcastOptions) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  const timeout = number(values.timeout, '--timeout', { min: 0 }) ?? 1;
+  const app = await resolveApp(values);
+  const control = await Control.forApp(app);
+  try {
+    return await ask(control, { destination: list(values.destination), timeout });
+  } finally {
+    await control.close();
+    await app.close();
+  }
+}
+
+async function control(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    destination: { type: 'string', short: 'd' }, timeout: { type: 'string', short: 't' }, json: { type: 'boolean' },
+    terminate: { type: 'boolean' }, signal: { type: 'string', short: 's' },
+  });
+  if (values.help) return help();
+  const [what, ...ids] = positionals;
+  if (what !== 'revoke') throw new UsageError(what ? `unknown control command ${JSON.stringify(what)} (try: radish control revoke ID)` : 'control what? try: radish control revoke ID');
+  if (ids.length === 0) throw new UsageError('revoke needs one or more task ids');
+  let signal: NodeJS.Signals | undefined;
+  try {
+    signal = values.signal === undefined ? undefined : signalName(values.signal);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const replies = await askWorkers(values, (c, options) => c.revoke(ids, { ...options, terminate: values.terminate, signal }));
+  // A revoke is recorded in Redis even when no worker runs now: workers that start later honour it.
+  if (Object.keys(replies).length === 0) {
+    process.stdout.write(`Revoked ${ids.join(', ')}: recorded for workers that start later (no worker replied now).\n`);
+    return 0;
+  }
+  return printReplies(replies, values.json);
+}
+
 async function inspect(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { queues: { type: 'string', short: 'Q' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, {
+    queues: { type: 'string', short: 'Q' }, json: { type: 'boolean' },
+    destination: { type: 'string', short: 'd' }, timeout: { type: 'string', short: 't' },
+  });
   if (values.help) return help();
   const what = positionals[0];
-  if (what !== 'queues') throw new UsageError(what ? `unknown inspect command ${JSON.stringify(what)} (try: radish inspect queues)` : 'inspect what? try: radish inspect queues');
+  if (what === 'ping' || what === 'revoked') {
+    return printReplies(await askWorkers(values, (c, options) => (what === 'ping' ? c.ping(options) : c.inspect(what, {}, options))), values.json);
+  }
+  if (what !== 'queues') throw new UsageError(what ? `unknown inspect command ${JSON.stringify(what)} (try: radish inspect queues, ping, revoked)` : 'inspect what? try: radish inspect queues');
   const app = await resolveApp(values);
   try {
     const broker = await app.broker();
@@ -343,7 +413,7 @@ function help(): number {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, call, result, purge, inspect, dlq };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, call, result, purge, inspect, control, dlq };
 
 /** Run the CLI; resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {

@@ -15,3 +15,9 @@ export { Inspector, type DeadLetter, type QueuedMessage, type ReplayOptions, typ
 export { type WorkerPresence, type ActiveTask } from './worker/presence';
 export { VERSION } from './version';
 export { runCli } from './cli';
+export { Control, type BroadcastOptions, type RevokeOptions, type NodeReplies } from './control';
+export { RevokedStore } from './worker/revoked';
+export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, TaskRevokedError, type RevokeReason } from './errors';
+export { type ErrorMatcher } from './task';
+// The process pool's children are this bundle started with RADISH_POOL_CHILD=1 (see esbuild.mjs).
+export { runPoolChild } from './worker/pool-child';

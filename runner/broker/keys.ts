@@ -2,11 +2,18 @@
  * Every Redis key and channel name Radish uses, built here and nowhere else.
  *
  * Broker keys follow kombu's Redis transport (and its `global_keyprefix`); result keys follow Celery's Redis
- * backend, which kombu's prefix does not touch. Radish's own keys (dead-letter queue) live under `radish.`.
+ * backend, which kombu's prefix does not touch. Radish's own keys (dead-letter queue, revoked ids) live under
+ * `radish.`.
  */
 
 /** kombu's separator between a queue name and its priority step, and inside binding members. */
 export const SEP = '\x06\x16';
+
+/** Celery's remote-control exchange (fanout; `control_exchange` = `celery`, kombu's `%s.pidbox`). */
+export const PIDBOX_EXCHANGE = 'celery.pidbox';
+
+/** The direct exchange control replies go through (kombu's `reply.%s.pidbox`). */
+export const REPLY_EXCHANGE = 'reply.celery.pidbox';
 
 /** kombu's default priority steps: bucket 0 is the plain queue key and is served first. */
 export const PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
@@ -77,6 +84,34 @@ export class Keys {
 
   /** kombu's pidbox binding set: one member per live Celery (or Radish) worker node. */
   get pidboxBinding(): string { return this.binding('celery.pidbox'); }
+
+  /**
+   * The remote-control broadcast channel, `/<db>.celery.pidbox`. kombu puts the database number in fanout channel
+   * names (`fanout_prefix`) because PUBLISH ignores SELECT: without it, apps on db 0 and db 1 of one server would
+   * hear each other's commands. Its `global_keyprefix` goes in front of that (it prefixes PUBLISH and PSUBSCRIBE).
+   */
+  pidboxChannel(db: number): string { return `${this.prefix}/${db}.${PIDBOX_EXCHANGE}`; }
+
+  /**
+   * The member a worker node adds to {@link pidboxBinding}: fanout, so empty routing key and pattern, then the
+   * node's queue `<nodename>.celery.pidbox` (never used as a list on Redis: requests arrive by PUBLISH).
+   */
+  static pidboxBindingMember(hostname: string): string { return SEP + SEP + hostname + '.' + PIDBOX_EXCHANGE; }
+
+  /** `_kombu.binding.reply.celery.pidbox`: which reply queues exist, looked up by workers before replying. */
+  get replyBinding(): string { return this.binding(REPLY_EXCHANGE); }
+
+  /** A client's reply queue `<oid>.reply.celery.pidbox`, unprefixed, as it appears in a binding member. */
+  static replyQueueName(oid: string): string { return oid + '.' + REPLY_EXCHANGE; }
+
+  /** A client's member in {@link replyBinding}: routing key = its oid, no pattern, its reply queue. */
+  static replyBindingMember(oid: string): string { return oid + SEP + SEP + Keys.replyQueueName(oid); }
+
+  /** The reply lists of a client, one per priority step (kombu BRPOPs and deletes all of them). */
+  replyLists(oid: string): string[] { return this.queueSteps(Keys.replyQueueName(oid)); }
+
+  /** Task ids revoked through Radish, scored by expiry (unix seconds), so a revoke outlives worker restarts. */
+  get revoked(): string { return this.prefix + 'radish.revoked'; }
 
   /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
   static result(taskId: string): string { return 'celery-task-meta-' + taskId; }

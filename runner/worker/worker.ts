@@ -21,7 +21,10 @@ import { VERSION } from '../version';
 import { requestOf, type Outcome } from './execute';
 import type { Pool, PoolKind } from './pool';
 import { AsyncPool } from './pool-async';
+import { controlHandlers } from './control-handlers';
+import { Mailbox } from './mailbox';
 import { Presence } from './presence';
+import { RevokedStore } from './revoked';
 import { parseRate, RateLimiter } from './rate-limit';
 
 /** Seconds a message recorded as ours but not held here may be in flight to us (a reserve's reply) before it is put back. */
@@ -119,8 +122,9 @@ export class Worker extends EventEmitter {
   private refreshTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private readonly limiters = new Map<string, RateLimiter | null>();
-  /** Ids revoked while this worker runs (and, with a revoked store, before it started). */
-  private readonly revoked = new Set<string>();
+  /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
+  private revokedStore: RevokedStore | undefined;
+  private mailbox: Mailbox | undefined;
   /** Jobs waiting for their rate limit's turn (they hold prefetch, not concurrency). */
   private readonly throttled = new Set<Job>();
   private connectionLost = false;
@@ -178,6 +182,8 @@ export class Worker extends EventEmitter {
     // held by an earlier process of that name that died (SIGKILL, OOM, power loss), and no live worker would restore
     // it (this process is about to refresh the name's presence). Put it back now.
     await this.recover(0);
+    this.revokedStore = new RevokedStore(this.broker.redis, this.broker.keys);
+    await this.revokedStore.load();
     this.running = true;
     this.presence = new Presence(this.broker.redis, this.broker.keys, () => ({
       hostname: this.hostname, pid: process.pid, queues: this.queues, concurrency: this.concurrency, pool: this.pool.kind,
@@ -196,6 +202,14 @@ export class Worker extends EventEmitter {
     const refreshEvery = Math.max(1, Math.min(30, this.broker.visibilityTimeout / 3));
     this.refreshTimer = setInterval(() => void this.refreshHeld(), refreshEvery * 1000);
     this.refreshTimer.unref();
+    const store = this.revokedStore;
+    this.mailbox = new Mailbox({
+      hostname: this.hostname, redis: this.broker.redis, keys: this.broker.keys, connection: this.broker.config,
+      logger: this.logger, handlers: controlHandlers(this),
+      // A revoke broadcast while the connection was down was missed; the store in Redis has it.
+      onReconnect: async () => { await store.load(); },
+    });
+    await this.mailbox.start();
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
@@ -321,7 +335,7 @@ export class Worker extends EventEmitter {
 
   /** Why a job must not run: revoked by id, or expired. Checked when it arrives and again when it would start. */
   private discardReason(job: Job): RevokeReason | undefined {
-    if (this.revoked.has(job.msg.id)) return 'revoked';
+    if (this.revokedStore?.has(job.msg.id)) return 'revoked';
     if (job.msg.expires && job.msg.expires.getTime() <= Date.now()) return 'expired';
     return undefined;
   }
@@ -515,31 +529,30 @@ export class Worker extends EventEmitter {
   }
 
   /**
-   * Revoke tasks by id, as Celery's `revoke` control does: a revoked task that arrives later, or waits here for its
-   * ETA or its turn, is discarded with REVOKED. With `terminate`, a running one is stopped too (the process pool
-   * signals its child; the async pool aborts its AbortSignal and abandons it).
+   * Revoke tasks by id, as Celery's `revoke` control does (and `Control.revoke` or `celery control revoke` reach this
+   * through the mailbox): recorded in Redis for every Radish worker, including those that start later; a revoked task
+   * that arrives later, or waits here for its ETA or its turn, is discarded with REVOKED. With `terminate`, a running
+   * one is stopped too (the process pool signals its child; the async pool aborts its AbortSignal and abandons it).
    */
-  revoke(ids: readonly string[], options: { terminate?: boolean; signal?: NodeJS.Signals } = {}): { revoked: string[]; terminated: string[] } {
-    const terminated: string[] = [];
-    for (const id of ids) {
-      this.revoked.delete(id);
-      this.revoked.add(id);
-      for (const job of this.scheduled) {
-        if (job.msg.id !== id) continue;
-        clearTimeout(job.timer);
-        this.scheduled.delete(job);
-        this.stats.scheduled = this.scheduled.size;
-        void this.discard(job, 'revoked');
-      }
-      if (options.terminate && this.pool.terminate(id, options.signal ?? 'SIGTERM')) terminated.push(id);
+  async revoke(ids: readonly string[], options: { terminate?: boolean; signal?: NodeJS.Signals } = {}): Promise<{ terminated: string[] }> {
+    if (!this.revokedStore) throw new Error('the worker is not started');
+    await this.revokedStore.add(ids);
+    const wanted = new Set(ids);
+    for (const job of this.scheduled) {
+      if (!wanted.has(job.msg.id)) continue;
+      clearTimeout(job.timer);
+      this.scheduled.delete(job);
+      this.stats.scheduled = this.scheduled.size;
+      void this.discard(job, 'revoked');
     }
-    // Bounded like Celery's (50,000 ids): the oldest are forgotten first.
-    for (const id of this.revoked) {
-      if (this.revoked.size <= MAX_REVOKED) break;
-      this.revoked.delete(id);
-    }
+    const terminated = options.terminate ? ids.filter((id) => this.pool.terminate(id, options.signal ?? 'SIGTERM')) : [];
     this.pump();
-    return { revoked: [...ids], terminated };
+    return { terminated };
+  }
+
+  /** The revoked ids this worker honours (what `inspect revoked` lists). */
+  revokedIds(): string[] {
+    return this.revokedStore?.ids() ?? [];
   }
 
   private async unregistered(delivery: Delivery, msg: TaskMessage): Promise<void> {
@@ -621,6 +634,7 @@ export class Worker extends EventEmitter {
     await this.whenIdle();
     clearTimeout(timer);
     await this.pool.close('warm');
+    await this.mailbox?.stop();
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.presence?.stop();
@@ -629,9 +643,6 @@ export class Worker extends EventEmitter {
     this.stats.scheduled = 0;
   }
 }
-
-/** Most revoked ids a worker remembers (Celery's default). */
-const MAX_REVOKED = 50_000;
 
 function shortRepr(value: unknown): string {
   const r = pyRepr(value);

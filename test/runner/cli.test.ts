@@ -100,6 +100,35 @@ describe('cli', function () {
     assert.match((await radish(['--version'])).stdout, /^radish \d+\.\d+\.\d+\n$/);
   });
 
+  it('inspect ping and control revoke reach a running worker over pidbox, as celery inspect/control do', async () => {
+    const tasks = taskProject();
+    const worker = spawn(process.execPath, [CLI, 'worker', '-A', tasks, '-n', 'pidbox@test', '-l', 'info'], { env: { ...process.env, ...env } });
+    const output = watch(worker);
+    try {
+      await output.waitFor(/ready\./);
+      const ping = await radish(['inspect', 'ping', '-d', 'pidbox@test'], env);
+      assert.deepEqual([ping.code, ping.stdout], [0, '->  pidbox@test: OK\n        pong\n\n1 node online.\n'], ping.stderr);
+      const nobody = await radish(['inspect', 'ping', '-d', 'nobody@test', '--timeout', '0.3'], env);
+      assert.equal(nobody.code, 1);
+      assert.match(nobody.stderr, /No nodes replied/);
+      const sent = await radish(['call', 'tasks.slow', '--args', '[30000]'], env);
+      const id = sent.stdout.trim();
+      await output.waitFor(new RegExp(`tasks\\.slow\\[${id}\\] received`));
+      const revoke = await radish(['control', 'revoke', id, '--terminate', '--signal', 'KILL'], env);
+      assert.deepEqual([revoke.code, revoke.stdout], [0, `->  pidbox@test: OK\n        terminate: ${id}\n\n1 node online.\n`], revoke.stderr);
+      const result = await radish(['result', id, '--wait', '5'], env);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`^REVOKED ${id}: TaskRevokedError: terminated`));
+      const revoked = await radish(['inspect', 'revoked', '--json'], env);
+      assert.deepEqual(JSON.parse(revoked.stdout), { 'pidbox@test': [id] });
+      const badSignal = await radish(['control', 'revoke', id, '--terminate', '--signal', 'SIGNOPE'], env);
+      assert.equal(badSignal.code, 2);
+      assert.match(badSignal.stderr, /unknown signal "SIGNOPE"/);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
   it('runs a worker on a TypeScript module that imports radish, calls it, and shuts down warmly on SIGTERM', async () => {
     const tasks = taskProject();
     const worker = spawn(process.execPath, [CLI, 'worker', '-A', tasks, '-Q', 'celery,extra', '-c', '2', '-n', 'cli@%h', '-l', 'info'], { env: { ...process.env, ...env } });

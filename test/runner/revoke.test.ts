@@ -1,5 +1,6 @@
 /** Revocation by id and expiry: a revoked or expired task never runs and ends REVOKED, as Celery records it. */
 import assert from 'node:assert/strict';
+import { Control } from '../../runner/control';
 import { TaskFailedError } from '../../runner/protocol/result';
 import { delay, until, workerHarness } from '../support/worker-harness';
 
@@ -13,7 +14,7 @@ describe('revoke and expires', function () {
     let ran = 0;
     h.app.task('tasks.count', () => ++ran);
     const worker = await h.startWorker();
-    worker.revoke(['revoked-early']);
+    await worker.revoke(['revoked-early']);
     const r = await h.app.send('tasks.count', [], {}, { taskId: 'revoked-early' });
     await assert.rejects(r.get({ timeout: 5000 }), revokedWith('revoked'));
     assert.equal(ran, 0);
@@ -25,7 +26,7 @@ describe('revoke and expires', function () {
     const worker = await h.startWorker();
     const r = await h.app.send('tasks.later', [], {}, { countdown: 60 });
     await until(() => worker.stats.scheduled === 1, 'the ETA wait');
-    worker.revoke([r.id]);
+    await worker.revoke([r.id]);
     await assert.rejects(r.get({ timeout: 2000 }), revokedWith('revoked'));
     assert.equal(worker.stats.scheduled, 0);
   });
@@ -40,7 +41,7 @@ describe('revoke and expires', function () {
     const worker = await h.startWorker({ concurrency: 1 });
     const long = await h.app.send('tasks.long');
     await until(() => worker.stats.active === 1, 'the task to start');
-    const { terminated } = worker.revoke([long.id], { terminate: true, signal: 'SIGKILL' });
+    const { terminated } = await worker.revoke([long.id], { terminate: true, signal: 'SIGKILL' });
     assert.deepEqual(terminated, [long.id]);
     await assert.rejects(long.get({ timeout: 2000 }), revokedWith('terminated'));
     assert.equal((aborted as Error).name, 'TaskRevokedError', 'the task saw its signal abort');
@@ -55,7 +56,7 @@ describe('revoke and expires', function () {
     const worker = await h.startWorker();
     const r = await h.app.send('tasks.finish');
     await until(() => worker.stats.active === 1, 'the task to start');
-    assert.deepEqual(worker.revoke([r.id]).terminated, []);
+    assert.deepEqual((await worker.revoke([r.id])).terminated, []);
     assert.equal(await r.get({ timeout: 2000 }), 'finished');
   });
 
@@ -65,6 +66,37 @@ describe('revoke and expires', function () {
     await h.startWorker();
     const r = await h.app.send('tasks.stale', [], {}, { countdown: 0.3, expires: 0.1 });
     await assert.rejects(r.get({ timeout: 3000 }), revokedWith('expired'));
+    assert.equal(ran, false);
+  });
+
+  it('Control.revoke (what `radish`/`celery control revoke` send) reaches a worker and terminates a running task', async () => {
+    h.app.task('tasks.long', { bind: true }, (task) => new Promise((resolve) => task.signal.addEventListener('abort', resolve)));
+    const worker = await h.startWorker();
+    const r = await h.app.send('tasks.long');
+    await until(() => worker.stats.active === 1, 'the task to start');
+    const control = await Control.forApp(h.app);
+    try {
+      const replies = await control.revoke(r.id, { terminate: true, signal: 'SIGKILL' });
+      assert.deepEqual(replies, { 'w1@test': { ok: `terminate: ${r.id}` } });
+      await assert.rejects(r.get({ timeout: 2000 }), revokedWith('terminated'));
+      assert.deepEqual(await control.inspect('revoked'), { 'w1@test': [r.id] });
+    } finally {
+      await control.close();
+    }
+  });
+
+  it('a revoke outlives the workers: one started later (or restarted) still discards the task', async () => {
+    let ran = false;
+    h.app.task('tasks.once', () => { ran = true; });
+    const control = await Control.forApp(h.app);
+    try {
+      assert.deepEqual(await control.revoke('revoked-while-no-worker-ran'), {}, 'no worker answered');
+    } finally {
+      await control.close();
+    }
+    const r = await h.app.send('tasks.once', [], {}, { taskId: 'revoked-while-no-worker-ran' });
+    await h.startWorker();
+    await assert.rejects(r.get({ timeout: 5000 }), revokedWith('revoked'));
     assert.equal(ran, false);
   });
 });

@@ -1,0 +1,259 @@
+/**
+ * A worker's remote-control mailbox, the Redis side of Celery's pidbox: it hears the commands broadcast on
+ * `/<db>.celery.pidbox` (from `celery inspect`/`celery control`, Flower, or Radish's own Control), runs the ones
+ * meant for this node through the owner's handler table, and answers on the sender's reply list. It knows no
+ * command itself: the worker decides what `ping`, `revoke`, `active`... mean.
+ */
+import type Redis from 'ioredis';
+import { connect, type ConnectionConfig } from '../broker/connection';
+import { Keys, REPLY_EXCHANGE, SEP } from '../broker/keys';
+import { createLogger, type Logger } from '../log';
+import type { JsonObject } from '../protocol/message';
+import {
+  commandError, decodeRequest, encodeReply, isAddressedTo, LamportClock, noSuchCommand, PidboxError,
+  type PidboxRequest, type ReplyTo,
+} from '../protocol/pidbox';
+import { pyRepr } from '../protocol/pyrepr';
+
+/**
+ * Runs one command. `args` are the request's keyword arguments (`{}` when none); what it returns or resolves to is
+ * the reply value (undefined becomes null). A throw becomes Celery's `{"error": "<Type>('<message>')"}` reply.
+ */
+export type ControlHandler = (args: JsonObject, request: PidboxRequest) => unknown;
+
+/** Method name -> handler, e.g. `{ ping: () => ok('pong') }`. Only own properties count as methods. */
+export type ControlHandlers = Readonly<Record<string, ControlHandler>>;
+
+export interface MailboxOptions {
+  /** This node's name, as `celery inspect -d` and replies spell it (`radish@host`). */
+  hostname: string;
+  handlers: ControlHandlers;
+  /**
+   * Connection for ordinary commands (binding set, reply lookup, LPUSH); the worker passes its broker's. The mailbox
+   * never closes it.
+   */
+  redis: Redis;
+  /** Key names; the worker passes its broker's (same `global_keyprefix`). */
+  keys: Keys;
+  /** Settings for the mailbox's own subscriber connection: the broker's (URL, password, TLS, Sentinel). */
+  connection: ConnectionConfig;
+  /** Default: Celery-shaped lines on stderr at `info`. */
+  logger?: Logger;
+  /** A Lamport clock to share (e.g. with the worker's events). Default: the mailbox's own. */
+  clock?: LamportClock;
+  /**
+   * Called when the subscriber is back after an outage. Commands broadcast meanwhile were lost (pub/sub keeps
+   * nothing), so a worker reloads what it can from Redis here, e.g. `RevokedStore.load()`. Errors are logged.
+   */
+  onReconnect?: () => void | Promise<void>;
+  /** How long `stop()` waits for replies in progress and for leaving the binding set. Default 2000 ms. */
+  stopGraceMs?: number;
+  /** The time in milliseconds, for request expiry. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** `promise`'s value, or `'timed out'` after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timed out'>((resolve) => { timer = setTimeout(() => resolve('timed out'), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+export class Mailbox {
+  readonly hostname: string;
+  readonly clock: LamportClock;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private subscriber: Redis | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+  private down = false;
+
+  constructor(private readonly options: MailboxOptions) {
+    this.hostname = options.hostname;
+    this.clock = options.clock ?? new LamportClock();
+    this.logger = options.logger ?? createLogger('info');
+    this.now = options.now ?? Date.now;
+  }
+
+  private get member(): string { return Keys.pidboxBindingMember(this.hostname); }
+
+  /** Subscribe and announce the node in kombu's pidbox binding set. Resolves once commands are heard. Idempotent. */
+  async start(): Promise<void> {
+    if (this.stopping) await this.stopping;
+    this.starting ??= this.open().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
+    const { keys, redis, connection } = this.options;
+    const subscriber = await connect(connection, {
+      name: 'radish-pidbox',
+      autoPipelining: false,
+      onError: (err) => this.lost(err.message),
+      onReconnect: () => void this.resume(),
+    });
+    // A clean close (Redis shut down) comes without an error event.
+    subscriber.on('reconnecting', () => this.lost('connection closed'));
+    subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => this.track(this.receive(message)));
+    try {
+      // kombu PSUBSCRIBEs the fanout channel (no wildcard in it), so Radish does too. ioredis subscribes again by
+      // itself after a reconnect.
+      await subscriber.psubscribe(keys.pidboxChannel(subscriber.options.db ?? 0));
+      await redis.sadd(keys.pidboxBinding, this.member);
+    } catch (err) {
+      subscriber.disconnect();
+      throw err;
+    }
+    this.subscriber = subscriber;
+  }
+
+  /** Log an outage once, not on every reconnection attempt. */
+  private lost(reason: string): void {
+    if (this.down || !this.subscriber) return;
+    this.down = true;
+    // Debug only: the worker already says once, at warning, that the broker connection is lost and back.
+    this.logger.log('debug', `pidbox: lost the connection to Redis (${reason}); reconnecting`);
+  }
+
+  /** After an outage: Redis may have restarted empty, so the node announces itself again. */
+  private async resume(): Promise<void> {
+    if (!this.subscriber) return;
+    this.down = false;
+    this.logger.log('debug', 'pidbox: connection to Redis is back');
+    try {
+      await this.options.redis.sadd(this.options.keys.pidboxBinding, this.member);
+    } catch (err) {
+      this.logger.log('error', `pidbox: could not announce ${this.hostname} again: ${(err as Error).message}`);
+    }
+    try {
+      await this.options.onReconnect?.();
+    } catch (err) {
+      this.logger.log('error', `pidbox: catching up after the outage failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stop hearing commands, finish the ones being handled (their replies are sent), leave the binding set. Idempotent. */
+  stop(): Promise<void> {
+    const starting = this.starting;
+    if (!starting) return Promise.resolve();
+    this.stopping ??= (async () => {
+      await starting.catch(() => undefined);
+      const subscriber = this.subscriber;
+      this.subscriber = undefined;
+      // While Redis is down commands wait for it to come back (a connection may not know yet that it is gone): stop()
+      // waits a grace period at most.
+      const grace = this.options.stopGraceMs ?? 2000;
+      if (subscriber) await within(subscriber.punsubscribe().catch(() => undefined), grace);
+      subscriber?.disconnect();
+      await within(Promise.allSettled([...this.inflight]), grace);
+      const removed = await within(this.options.redis.srem(this.options.keys.pidboxBinding, this.member), grace)
+        .catch((err: Error) => err);
+      if (removed === 'timed out' || removed instanceof Error) {
+        // A stale member only makes tools list a node that does not answer, as after a killed Celery worker.
+        const why = removed instanceof Error ? removed.message : 'Redis did not answer in time';
+        this.logger.log('warning', `pidbox: ${this.hostname} is still listed in the pidbox bindings (${why})`);
+      }
+      this.starting = undefined;
+      this.stopping = undefined;
+    })();
+    return this.stopping;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  /**
+   * Handle one raw request as if it had arrived on the channel: decode, filter by destination and expiry, run the
+   * handler, reply when asked. Never rejects: whatever goes wrong is logged.
+   */
+  async receive(raw: string): Promise<void> {
+    try {
+      let request: PidboxRequest;
+      try {
+        request = decodeRequest(raw);
+      } catch (err) {
+        const reason = err instanceof PidboxError ? err.reason : String(err);
+        this.logger.log('warning', `pidbox: ignored a message that is not a control request: ${reason}`);
+        return;
+      }
+      this.clock.adjust(request.clock);
+      if (!isAddressedTo(request, this.hostname)) return;
+      // Celery acts on late requests too; Radish drops them, since the sender has stopped listening by then.
+      if (request.expires > 0 && this.now() / 1000 > request.expires) {
+        this.logger.log('debug', `pidbox: ignored expired ${request.method} request (ticket ${request.ticket ?? 'none'})`);
+        return;
+      }
+      if (this.logger.enabled('debug')) {
+        const call = Object.entries(request.arguments).map(([k, v]) => `${k}=${pyRepr(v)}`).join(', ');
+        const to = JSON.stringify(request.replyTo);
+        this.logger.log('debug', `pidbox received method ${request.method}(${call}) [reply_to:${to} ticket:${request.ticket}]`);
+      }
+      const value = await this.dispatch(request);
+      if (request.replyTo) await this.reply(request.replyTo, request.ticket, value);
+    } catch (err) {
+      this.logger.log('error', `pidbox: could not handle a control request: ${(err as Error).message}`);
+    }
+  }
+
+  private async dispatch(request: PidboxRequest): Promise<unknown> {
+    const { handlers } = this.options;
+    // Own properties only: `constructor` or `toString` must not be callable from the network.
+    const handler = Object.hasOwn(handlers, request.method) ? handlers[request.method] : undefined;
+    if (!handler) {
+      const reply = noSuchCommand(request.method);
+      this.logger.log('error', `pidbox command error: ${reply.error}`);
+      return reply;
+    }
+    try {
+      return await handler(request.arguments, request);
+    } catch (err) {
+      const reply = commandError(err);
+      const stack = err instanceof Error && err.stack ? '\n' + err.stack : '';
+      this.logger.log('error', `pidbox command error: ${reply.error}${stack}`);
+      return reply;
+    }
+  }
+
+  private async reply(replyTo: ReplyTo, ticket: string | null, value: unknown): Promise<void> {
+    if (replyTo.exchange !== REPLY_EXCHANGE) {
+      // kombu would route to any exchange named here; a request could then push replies into a task queue.
+      const exchange = JSON.stringify(replyTo.exchange);
+      this.logger.log('warning', `pidbox: not replying through exchange ${exchange} (only ${REPLY_EXCHANGE})`);
+      return;
+    }
+    const meta = { clock: this.clock.forward() };
+    let payload: string;
+    try {
+      payload = encodeReply(this.hostname, value, { ticket, replyTo }, meta);
+    } catch (err) {
+      const refused = commandError(new TypeError(`reply is not JSON serializable: ${(err as Error).message}`));
+      payload = encodeReply(this.hostname, refused, { ticket, replyTo }, meta);
+    }
+    const { redis, keys } = this.options;
+    const queues = await this.replyQueues(replyTo.routing_key);
+    // As kombu: no bound reply queue means nobody waits (the client gave up and deleted it), so nothing is pushed.
+    if (queues.length === 0) {
+      this.logger.log('debug', `pidbox: nobody waits for replies on ${replyTo.routing_key} any more`);
+      return;
+    }
+    await Promise.all(queues.map((queue) => redis.lpush(keys.queue(queue), payload)));
+  }
+
+  /** kombu's direct-exchange lookup: the queues bound to the reply exchange with the reply's routing key. */
+  private async replyQueues(routingKey: string): Promise<string[]> {
+    const { redis, keys } = this.options;
+    const queues = new Set<string>();
+    for (const member of await redis.smembers(keys.replyBinding)) {
+      const parts = member.split(SEP);
+      if (parts.length === 3 && parts[0] === routingKey && parts[2]) queues.add(parts[2]);
+    }
+    return [...queues];
+  }
+}
