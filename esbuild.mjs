@@ -24,7 +24,7 @@ await Promise.all([
     // esbuild ships a native binary per platform; it is loaded from node_modules, never bundled.
     external: ['esbuild'],
     banner: { js: '#!/usr/bin/env node' },
-    footer: { js: 'if (require.main === module) module.exports.runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });' },
+    footer: { js: "if (require.main === module) { if (process.env.RADISH_POOL_CHILD === '1') module.exports.runPoolChild(); else module.exports.runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; }); }" },
   }),
   // The VS Code extension: `vscode` is provided by the host. Task discovery (with the TypeScript compiler) is its
   // own bundle, required on first use, so activation does not pay for it.

@@ -9,7 +9,7 @@ import { RedisUnavailableError } from './broker/connection';
 import { createLogger, parseLogLevel } from './log';
 import { TaskFailedError } from './protocol/result';
 import { ResultTimeoutError } from './backend/backend';
-import { findApp, loadModule } from './worker/loader';
+import { findApp, loadModule, splitAppSpec } from './worker/loader';
 import { VERSION } from './version';
 import { Control, type BroadcastOptions } from './control';
 import { Inspector } from './inspector';
@@ -101,13 +101,6 @@ async function resolveApp(values: { app?: string; broker?: string }): Promise<Ra
   }
   if (values.broker) app.useBroker(values.broker);
   return app;
-}
-
-function splitAppSpec(spec: string): [string, string | undefined] {
-  const at = spec.lastIndexOf(':');
-  // A Windows drive letter (C:\...) is not an attribute separator.
-  if (at > 1) return [spec.slice(0, at), spec.slice(at + 1)];
-  return [spec, undefined];
 }
 
 async function worker(argv: string[]): Promise<number> {

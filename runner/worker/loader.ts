@@ -89,3 +89,9 @@ export function findApp<T>(mod: LoadedModule, isApp: (v: unknown) => v is T, att
     ? `${mod.path} exports several apps; pick one with -A ${mod.path}:<name>`
     : `${mod.path} exports no Radish app (export const app = new Radish(...))`);
 }
+
+/** Split `-A path[:export]` (a Windows drive letter, `C:\\...`, is not a separator). */
+export function splitAppSpec(spec: string): [string, string | undefined] {
+  const at = spec.lastIndexOf(':');
+  return at > 1 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, undefined];
+}

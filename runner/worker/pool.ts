@@ -38,7 +38,7 @@ export interface Pool {
   terminate(taskId: string, signal?: NodeJS.Signals): boolean;
   /**
    * Close the pool. `warm` waits for running tasks; `cold` aborts them at once (process pool: kills the children),
-   * and their `run()` resolves with a `revoked` outcome whose reason is the shutdown. Idempotent.
+   * and their `run()` resolves with an `interrupted` outcome. Idempotent.
    */
   close(mode: 'warm' | 'cold'): Promise<void>;
   /** Pids of the processes running tasks (the worker's own pid for the async pool). */

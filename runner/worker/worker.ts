@@ -144,8 +144,9 @@ export class Worker extends EventEmitter {
 
   private async createPool(): Promise<Pool> {
     if (this.options.pool !== 'process') return this.pool;
-    // PROCESS-POOL-PENDING: wired once runner/worker/pool-process.ts lands.
-    throw new Error('the process pool is not available yet');
+    // Loaded only when asked for: the async pool's workers never pay for it.
+    const { ProcessPool } = await import('./pool-process');
+    return new ProcessPool({ concurrency: this.concurrency, module: this.options.appModule!, brokerUrl: this.app.brokerOptions.url, logger: this.logger });
   }
 
   /**
