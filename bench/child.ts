@@ -55,14 +55,14 @@ export async function spawnConsumer(label: string, command: string, args: string
 }
 
 /**
- * Wait until a Redis client of that connection name is blocked in BRPOP: the consumer has connected, loaded
+ * Wait until a Redis client of that connection name is blocked waiting for work (BRPOP, or Radish's BLMOVE): the consumer has connected, loaded
  * its tasks and is waiting for work, so a drain timed from now does not count its start-up.
  */
 export async function waitForBlockedClient(admin: Redis, name: string, consumer: ChildConsumer, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const clients = await admin.client('LIST') as string;
-    if (clients.split('\n').some((line) => line.includes(` name=${name} `) && line.includes(' cmd=brpop '))) return;
+    if (clients.split('\n').some((line) => line.includes(` name=${name} `) && / cmd=(brpop|blmove) /.test(line))) return;
     const failure = consumer.error();
     if (failure) throw new BenchError(failure);
     if (Date.now() > deadline) {

@@ -149,12 +149,23 @@ async function worker(argv: string[]): Promise<number> {
     shutdownTimeout,
     acksLate: values['acks-early'] ? false : undefined,
   });
-  await w.start();
+  try {
+    await w.start();
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     let signals = 0;
     // The first signal stops warmly; a second one turns the stop cold (running tasks aborted, messages given back).
+    // A third one exits at once (Redis unreachable and a stop waiting on it, say): what the worker held stays recorded
+    // in Redis and is restored by the next start or by other workers.
     const onSignal = () => {
       signals++;
+      if (signals > 2) {
+        w.logger.log('warning', 'Exiting at once (third signal): held messages are restored by the next start or by other workers');
+        process.exit(1);
+      }
       void w.stop({ cold: signals > 1 }).then(resolve, resolve);
     };
     process.on('SIGTERM', onSignal);

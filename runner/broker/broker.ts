@@ -60,6 +60,7 @@ export class Broker {
   private blockingId: number | undefined;
   private readonly declared = new Set<string>();
   private closed = false;
+  private interrupted = false;
 
   private constructor(readonly redis: Redis, readonly config: BrokerOptions, private readonly connectOptions: ConnectOptions) {
     this.keys = new Keys(config.keyPrefix ?? '');
@@ -128,17 +129,20 @@ export class Broker {
   }
 
   /**
-   * Block up to `timeoutSec` for the next message (BRPOP across all queues and priority steps, in kombu's
-   * order), then take up to `max - 1` more in the same round-trip. Returns [] on timeout or `interrupt()`.
+   * Wait up to 100 ms for a message, then reserve up to `max` in kombu's order (the atomic reserve script). Returns
+   * [] when nothing came, or at once after `interrupt()`.
+   *
+   * It waits without taking: BLMOVE of the first queue's default-priority list onto itself (tail to tail) returns
+   * once a message is there and leaves it in place, so a reply lost on the way (Redis stopping in that very turn, or
+   * this process dying) loses nothing, where kombu's BRPOP would have taken it. BLMOVE waits on one list only, so the
+   * caller's loop checks the other lists (other queues, other priorities) every 100 ms.
    */
-  async waitAndReserve(queues: readonly string[], max: number, worker: string, timeoutSec = 1): Promise<Delivery[]> {
+  async waitAndReserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
+    if (this.interrupted) return [];
     const blocking = await this.blockingConnection();
-    const order = this.keys.consumeOrder(queues);
-    // Wait without taking: BLMOVE of a list onto itself (tail to tail) returns once a message is there and leaves it
-    // in place, so a reply lost on the way (Redis stopping in that very turn) loses nothing; the reserve script then
-    // pops and records atomically. Only one key can be waited on so; the others are polled every 100 ms.
-    const first = order[0]!;
-    await blocking.blmove(first, first, 'RIGHT', 'RIGHT', order.length > 1 ? Math.min(timeoutSec, 0.1) : timeoutSec);
+    const first = this.keys.queue(queues[0]!, 0);
+    await blocking.blmove(first, first, 'RIGHT', 'RIGHT', 0.1);
+    if (this.interrupted) return [];
     return this.reserve(queues, max, worker);
   }
 
@@ -152,9 +156,21 @@ export class Broker {
     return blocking;
   }
 
-  /** Wake a pending `waitAndReserve` at once (CLIENT UNBLOCK: Redis returns nil, so nothing is popped). */
+  /**
+   * End waiting for good (a worker stopping): a pending `waitAndReserve` returns [] at once (CLIENT UNBLOCK), and
+   * later ones return [] without waiting. With Redis unreachable there is nothing to unblock; the pending wait then
+   * returns [] whenever its command comes back.
+   */
   async interrupt(): Promise<void> {
-    if (this.blockingId !== undefined && !this.closed) await this.redis.client('UNBLOCK', this.blockingId);
+    this.interrupted = true;
+    if (this.blockingId !== undefined && !this.closed && this.redis.status === 'ready') await this.redis.client('UNBLOCK', this.blockingId);
+  }
+
+  /** The Redis server's version, as [major, minor]. */
+  async serverVersion(): Promise<[number, number]> {
+    const info = await this.redis.info('server');
+    const [major = 0, minor = 0] = (/redis_version:(\d+)\.(\d+)/.exec(info) ?? []).slice(1).map(Number);
+    return [major, minor];
   }
 
   /**

@@ -399,7 +399,8 @@ export function revokeArguments(args: JsonObject): RevokeArguments {
   if (!Array.isArray(list) || !list.every((id) => typeof id === 'string')) {
     throw new PidboxError('revoke: task_id must be a task id or a list of task ids');
   }
-  const signal = typeof args.signal === 'string' && args.signal !== '' ? args.signal : 'SIGTERM';
+  // Python may send the number (`signal=9`) or the name (`'SIGKILL'`, `'KILL'`).
+  const signal = typeof args.signal === 'number' ? String(args.signal) : typeof args.signal === 'string' && args.signal !== '' ? args.signal : 'SIGTERM';
   return { ids: [...new Set(list as string[])], terminate: args.terminate === true, signal };
 }
 

@@ -185,18 +185,16 @@ export class Mailbox {
       }
       this.clock.adjust(request.clock);
       if (!isAddressedTo(request, this.hostname)) return;
-      // Celery acts on late requests too; Radish drops them, since the sender has stopped listening by then.
-      if (request.expires > 0 && this.now() / 1000 > request.expires) {
-        this.logger.log('debug', `pidbox: ignored expired ${request.method} request (ticket ${request.ticket ?? 'none'})`);
-        return;
-      }
+      // A late request is still acted on, as kombu's worker side does: a revoke must not be lost to a busy event
+      // loop or a skewed clock. Only its reply is skipped, since the sender has stopped listening by then.
+      const late = request.expires > 0 && this.now() / 1000 > request.expires;
       if (this.logger.enabled('debug')) {
         const call = Object.entries(request.arguments).map(([k, v]) => `${k}=${pyRepr(v)}`).join(', ');
         const to = JSON.stringify(request.replyTo);
         this.logger.log('debug', `pidbox received method ${request.method}(${call}) [reply_to:${to} ticket:${request.ticket}]`);
       }
       const value = await this.dispatch(request);
-      if (request.replyTo) await this.reply(request.replyTo, request.ticket, value);
+      if (request.replyTo && !late) await this.reply(request.replyTo, request.ticket, value);
     } catch (err) {
       this.logger.log('error', `pidbox: could not handle a control request: ${(err as Error).message}`);
     }

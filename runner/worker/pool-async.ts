@@ -17,7 +17,7 @@ interface Running {
 export class AsyncPool implements Pool {
   readonly kind = 'async';
   private readonly running = new Map<string, Running>();
-  private drained: (() => void) | undefined;
+  private readonly drained: (() => void)[] = [];
 
   constructor(readonly concurrency: number) {}
 
@@ -34,7 +34,7 @@ export class AsyncPool implements Pool {
         ended = true;
         disarm();
         if (this.running.get(job.request.id)?.controller === controller) this.running.delete(job.request.id);
-        if (this.running.size === 0) this.drained?.();
+        if (this.running.size === 0) for (const resolve of this.drained.splice(0)) resolve();
         resolve(outcome);
       };
       const disarm = armTimeLimits(job,
@@ -63,7 +63,7 @@ export class AsyncPool implements Pool {
         job.end({ kind: 'interrupted', runtime: (performance.now() - job.started) / 1000 });
       }
     }
-    if (this.running.size > 0) await new Promise<void>((resolve) => { this.drained = resolve; });
+    if (this.running.size > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
   }
 
   pids(): number[] {

@@ -15,6 +15,8 @@ export interface ActiveTask {
 
 export interface WorkerPresence {
   hostname: string;
+  /** The machine (os.hostname()), to tell a live process of the same node name from a dead one. */
+  host: string;
   pid: number;
   queues: string[];
   concurrency: number;

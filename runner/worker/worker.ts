@@ -23,7 +23,7 @@ import type { Pool, PoolKind } from './pool';
 import { AsyncPool } from './pool-async';
 import { controlHandlers } from './control-handlers';
 import { Mailbox } from './mailbox';
-import { Presence } from './presence';
+import { Presence, type WorkerPresence } from './presence';
 import { RevokedStore } from './revoked';
 import { parseRate, RateLimiter } from './rate-limit';
 
@@ -120,6 +120,7 @@ export class Worker extends EventEmitter {
   private presence: Presence | undefined;
   private recoveryTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly limiters = new Map<string, RateLimiter | null>();
   /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
@@ -167,11 +168,26 @@ export class Worker extends EventEmitter {
     });
   }
 
-  /** Connect, restore stale unacked messages, and start consuming. Resolves once the worker is consuming. */
-  async start(): Promise<void> {
-    if (this.running) return;
+  /**
+   * Connect, restore what dead workers left, and start consuming. Resolves once the worker is consuming; rejects
+   * (having closed whatever it had opened) when it cannot start. Idempotent; a stopped worker is not started again.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.open().catch(async (err: unknown) => {
+      await this.teardown().catch(() => undefined);
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
     this.broker = await this.app.broker();
     this.backend = await this.app.backend();
+    const [major, minor] = await this.broker.serverVersion();
+    if (major < 6 || (major === 6 && minor < 2)) {
+      throw new Error(`Redis ${major}.${minor} is too old for a Radish worker: it needs Redis 6.2 or newer (BLMOVE, ZMSCORE)`);
+    }
+    await this.claimName();
     this.pool = await this.createPool();
     await this.pool.start();
     this.watchConnection();
@@ -179,18 +195,17 @@ export class Worker extends EventEmitter {
       const restored = await this.broker.restoreVisible();
       if (restored) this.logger.log('info', `Restored ${restored} unacknowledged message(s) older than the visibility timeout`);
     }
-    // A node name is one worker at a time (as in Celery): what this name holds in Redis when the process starts was
-    // held by an earlier process of that name that died (SIGKILL, OOM, power loss), and no live worker would restore
-    // it (this process is about to refresh the name's presence). Put it back now.
+    // What this name holds in Redis when the process starts was held by an earlier process of that name that died
+    // (SIGKILL, OOM, power loss; claimName made sure no live one has it), and no live worker would restore it (this
+    // process is about to refresh the name's presence). Put it back now.
     await this.recover(0);
     this.revokedStore = new RevokedStore(this.broker.redis, this.broker.keys);
     await this.revokedStore.load();
-    this.running = true;
     this.presence = new Presence(this.broker.redis, this.broker.keys, () => ({
-      hostname: this.hostname, pid: process.pid, queues: this.queues, concurrency: this.concurrency, pool: this.pool.kind,
-      started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed, sw_ident: 'radish', sw_ver: VERSION,
+      hostname: this.hostname, host: osHostname(), pid: process.pid, queues: this.queues, concurrency: this.concurrency,
+      pool: this.pool.kind, started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed,
+      sw_ident: 'radish', sw_ver: VERSION, tasks: this.app.taskNames,
       active: [...this.active].map((j) => ({ id: j.msg.id, name: j.msg.name, started: j.started ?? 0 })),
-      tasks: this.app.taskNames,
     }));
     await this.presence.start();
     const every = this.options.recoveryInterval ?? 5;
@@ -214,7 +229,37 @@ export class Worker extends EventEmitter {
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
+    this.running = true;
     this.loop = this.fetchLoop();
+  }
+
+  /**
+   * Refuse a node name a live worker uses: two processes of one name would each take the other's messages for a
+   * dead predecessor's and run them again. A record left by a process of this host that is gone does not count.
+   */
+  private async claimName(): Promise<void> {
+    const raw = await this.broker.redis.get(this.broker.keys.worker(this.hostname));
+    if (raw === null) return;
+    let other: Partial<WorkerPresence>;
+    try {
+      other = JSON.parse(raw) as Partial<WorkerPresence>;
+    } catch {
+      return;
+    }
+    const here = other.host === osHostname();
+    if (here && (other.pid === process.pid || !processAlive(other.pid))) return;
+    const seen = other.heartbeat ? ` ${Math.max(0, Math.round(Date.now() / 1000 - other.heartbeat))} s ago` : '';
+    throw new Error(`a worker named ${this.hostname} is already running (pid ${other.pid ?? '?'} on ${here ? 'this host' : other.host ?? 'another host'}, seen${seen}): `
+      + 'give this one another name with -n (e.g. -n worker2@%h); if that worker is gone, its record expires within 15 s');
+  }
+
+  /** Close what `open()` got to before it failed, or what a finished stop leaves. */
+  private async teardown(): Promise<void> {
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await this.pool.close('cold');
+    await this.mailbox?.stop();
+    await this.presence?.stop();
   }
 
   /**
@@ -268,7 +313,7 @@ export class Worker extends EventEmitter {
       try {
         const queues = this.orderedQueues();
         let deliveries = await this.broker.reserve(queues, capacity, this.hostname);
-        if (deliveries.length === 0 && this.running) deliveries = await this.broker.waitAndReserve(queues, capacity, this.hostname, 1);
+        if (deliveries.length === 0 && this.running) deliveries = await this.broker.waitAndReserve(queues, capacity, this.hostname);
         failures = 0;
         for (const d of deliveries) this.accept(d);
       } catch (err) {
@@ -301,7 +346,7 @@ export class Worker extends EventEmitter {
     }
     const job: Job = { delivery, msg, def };
     if (!this.running) {
-      void this.giveBack([job]);
+      void this.giveBack([job]).catch((err: Error) => this.logger.log('error', `Could not give back ${msg.name}[${msg.id}] (it stays recorded and is restored later): ${err.message}`));
       return;
     }
     this.logger.log('info', `Task ${msg.name}[${msg.id}] received`);
@@ -416,8 +461,9 @@ export class Worker extends EventEmitter {
     job.started = Date.now() / 1000;
     this.active.add(job);
     this.stats.active = this.active.size;
-    this.emit('task-started', msg.id);
+    let ran = false;
     try {
+      this.emit('task-started', msg.id);
       if (!(def.options.acksLate ?? this.options.acksLate ?? true)) {
         // At-most-once, asked for: acked before it runs, so a crash loses it rather than running it twice.
         await this.broker.ack(delivery.tag);
@@ -426,6 +472,7 @@ export class Worker extends EventEmitter {
       if (this.options.trackStarted) {
         await this.backend.store(this.resultInput(job, { state: 'STARTED', result: { pid: process.pid, hostname: this.hostname } }));
       }
+      ran = true;
       const outcome = await this.pool.run({
         def,
         request: requestOf(msg, delivery.queue, this.hostname),
@@ -434,8 +481,10 @@ export class Worker extends EventEmitter {
       });
       await this.settle(job, outcome);
     } catch (err) {
-      // Storing the outcome failed (Redis gone?): the message stays unacked, so it is redelivered, not lost.
-      this.logger.log('error', `Task ${msg.name}[${msg.id}] could not record its outcome: ${(err as Error).message}`);
+      // Redis failed us (the task's own errors are outcomes): the message stays unacked, so it is restored, not lost.
+      this.logger.log('error', ran
+        ? `Task ${msg.name}[${msg.id}] could not record its outcome (it will run again): ${(err as Error).message}`
+        : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${(err as Error).message}`);
     } finally {
       this.active.delete(job);
       this.stats.active = this.active.size;
@@ -537,17 +586,22 @@ export class Worker extends EventEmitter {
    */
   async revoke(ids: readonly string[], options: { terminate?: boolean; signal?: NodeJS.Signals } = {}): Promise<{ terminated: string[] }> {
     if (!this.revokedStore) throw new Error('the worker is not started');
-    await this.revokedStore.add(ids);
+    // Recorded (in memory at once, in Redis after) before anything is swept, so a job arriving meanwhile is caught.
+    const persisted = this.revokedStore.add(ids);
     const wanted = new Set(ids);
-    for (const job of this.scheduled) {
+    for (const job of [...this.scheduled, ...this.throttled]) {
       if (!wanted.has(job.msg.id)) continue;
       clearTimeout(job.timer);
+      const throttled = this.throttled.delete(job);
       this.scheduled.delete(job);
       this.stats.scheduled = this.scheduled.size;
-      void this.discard(job, 'revoked');
+      // A throttled job holds a prefetch slot (an ETA wait does not).
+      void this.discard(job, 'revoked').finally(() => { if (throttled) this.release(); });
     }
     const terminated = options.terminate ? ids.filter((id) => this.pool.terminate(id, options.signal ?? 'SIGTERM')) : [];
     this.pump();
+    // Redis may be down: the revoke still holds here; other workers and later starts learn it once it is written.
+    await persisted.catch((err: Error) => this.logger.log('error', `Could not record the revoke of ${ids.join(', ')} in Redis: ${err.message}`));
     return { terminated };
   }
 
@@ -604,8 +658,8 @@ export class Worker extends EventEmitter {
       if (options.cold) void this.goCold('asked again');
       return this.stopping;
     }
-    if (!this.running) return Promise.resolve();
-    this.stopping = this.shutdown(options.cold ?? false);
+    if (!this.starting) return Promise.resolve();
+    this.stopping = this.starting.then(() => this.shutdown(options.cold ?? false), () => undefined);
     return this.stopping;
   }
 
@@ -619,7 +673,8 @@ export class Worker extends EventEmitter {
     this.logger.log('warning', cold ? 'Cold shutdown (MainProcess)' : 'Warm shutdown (MainProcess)');
     this.wakeFetcher?.();
     await this.broker.interrupt().catch(() => undefined);
-    await this.loop;
+    // With Redis unreachable the fetch loop's pending command waits for it; it takes nothing once it returns.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 2000).unref())]);
     for (const job of [...this.scheduled, ...this.throttled]) clearTimeout(job.timer);
     const pending = [...this.ready.splice(0), ...this.throttled, ...this.scheduled];
     this.scheduled.clear();
@@ -635,13 +690,21 @@ export class Worker extends EventEmitter {
     await this.whenIdle();
     clearTimeout(timer);
     await this.pool.close('warm');
-    await this.mailbox?.stop();
-    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    await this.presence?.stop();
+    await this.teardown();
     this.stats.active = 0;
     this.stats.reserved = 0;
     this.stats.scheduled = 0;
+  }
+}
+
+/** Whether a process of this host with that pid is alive (EPERM: alive, someone else's). */
+function processAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -64,19 +64,35 @@ describe('broker: kombu Redis transport', function () {
     assert.equal(await redis.llen('celery'), 3);
   });
 
-  it('blocks until a message arrives, and an interrupt wakes it without taking anything', async () => {
-    const waiting = broker.waitAndReserve(['celery'], 5, 'w', 5);
-    await new Promise((r) => setTimeout(r, 100));
+  it('waits for a message without taking it (a lost reply loses nothing), then reserves it atomically', async () => {
+    const monitor = await redis.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args[0]!.toLowerCase()));
+    const waiting = broker.waitAndReserve(['celery'], 5, 'w');
+    await new Promise((r) => setTimeout(r, 20));
     await redis.lpush('celery', message('late'));
     const got = await waiting;
+    monitor.disconnect();
     assert.deepEqual(got.map((d) => decodeTaskMessage(d.raw).id), ['late']);
+    assert.equal(await redis.hlen('unacked'), 1, 'recorded as unacked in the same step as it was taken');
+    // MONITOR lists a script's own commands after its EVALSHA: the only pops are those inside the script.
+    assert.ok(seen.includes('blmove') && !seen.includes('brpop') && seen.indexOf('rpop') > seen.indexOf('evalsha'), `waited with BLMOVE, took inside the script: ${seen.join(' ')}`);
+  });
 
-    const started = Date.now();
-    const idle = broker.waitAndReserve(['celery'], 5, 'w', 5);
-    await new Promise((r) => setTimeout(r, 100));
-    await broker.interrupt();
-    assert.deepEqual(await idle, []);
-    assert.ok(Date.now() - started < 2000, 'interrupt returned at once');
+  it('after interrupt, a pending wait returns at once without taking anything, and so do later ones', async () => {
+    const other = await Broker.connect({ url: server.url });
+    try {
+      await other.waitAndReserve(['celery'], 5, 'w'); // opens the blocking connection
+      const idle = other.waitAndReserve(['celery'], 5, 'w');
+      await new Promise((r) => setTimeout(r, 20));
+      await other.interrupt();
+      assert.deepEqual(await idle, []);
+      await redis.lpush('celery', message('after'));
+      assert.deepEqual(await other.waitAndReserve(['celery'], 5, 'w'), [], 'nothing taken once interrupted');
+      assert.equal(await redis.llen('celery'), 1);
+    } finally {
+      await other.close();
+    }
   });
 
   it('dead-letters a message kombu could not restore instead of recording it as unacked', async () => {

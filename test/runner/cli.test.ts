@@ -100,12 +100,15 @@ describe('cli', function () {
     assert.match((await radish(['--version'])).stdout, /^radish \d+\.\d+\.\d+\n$/);
   });
 
-  it('inspect ping and control revoke reach a running worker over pidbox, as celery inspect/control do', async () => {
+  it('inspect ping and control revoke reach a running worker over pidbox, as celery inspect/control do; its name is its own', async () => {
     const tasks = taskProject();
     const worker = spawn(process.execPath, [CLI, 'worker', '-A', tasks, '-n', 'pidbox@test', '-l', 'info'], { env: { ...process.env, ...env } });
     const output = watch(worker);
     try {
       await output.waitFor(/ready\./);
+      const twin = await radish(['worker', '-A', tasks, '-n', 'pidbox@test'], env);
+      assert.equal(twin.code, 1);
+      assert.match(twin.stderr, /^radish: a worker named pidbox@test is already running \(pid \d+ on this host, seen \d+ s ago\): give this one another name with -n/);
       const ping = await radish(['inspect', 'ping', '-d', 'pidbox@test'], env);
       assert.deepEqual([ping.code, ping.stdout], [0, '->  pidbox@test: OK\n        pong\n\n1 node online.\n'], ping.stderr);
       const nobody = await radish(['inspect', 'ping', '-d', 'nobody@test', '--timeout', '0.3'], env);
