@@ -9,7 +9,8 @@ export { createLogger, formatLine, parseLogLevel, type Logger, type LogLevel } f
 export { decodeTaskMessage, encodeTaskMessage, ProtocolError, type TaskMessage, type TaskCall, type Envelope } from './protocol/message';
 export { decodeResult, encodeResult, TaskFailedError, READY_STATES, type ResultMeta, type TaskState, type ExceptionInfo } from './protocol/result';
 export { MaxRetriesExceededError, Retry, type Task, type TaskContext, type TaskOptions, type TaskRequest, type RetryOptions } from './task';
-export { Worker, type WorkerOptions, type WorkerStats } from './worker/worker';
+export { Worker, type WorkerOptions } from './worker/worker';
+export { type WorkerStats } from './worker/recorder';
 export { registerLoader, loadModule } from './worker/loader';
 export { Inspector, type DeadLetter, type QueuedMessage, type ReplayOptions, type WorkerInfo } from './inspector';
 export { type WorkerPresence, type ActiveTask } from './worker/presence';

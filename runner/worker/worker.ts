@@ -4,26 +4,24 @@
  * and are never lost: they go to the dead-letter list with the reason. `stop()` is a warm shutdown that turns cold
  * after a timeout or when asked again.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Radish } from '../app';
 import type { ResultBackend } from '../backend/backend';
-import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
+import type { Broker, Delivery } from '../broker/broker';
 import { redactUrl } from '../broker/connection';
 import { createLogger, type Logger } from '../log';
-import { decodeTaskMessage, encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
-import { pyRepr } from '../protocol/pyrepr';
-import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
+import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/message';
 import type { RevokeReason } from '../errors';
-import type { Retry, TaskDefinition } from '../task';
+import type { TaskDefinition } from '../task';
 import { VERSION } from '../version';
-import { requestOf, type Outcome } from './execute';
+import { requestOf } from './execute';
 import type { Pool, PoolKind } from './pool';
 import { AsyncPool } from './pool-async';
 import { controlHandlers } from './control-handlers';
 import { Mailbox } from './mailbox';
 import { Presence, type WorkerPresence } from './presence';
+import { OutcomeRecorder, type Job, type WorkerStats } from './recorder';
 import { RevokedStore } from './revoked';
 import { parseRate, RateLimiter } from './rate-limit';
 
@@ -73,28 +71,6 @@ export interface WorkerOptions {
   shutdownTimeout?: number;
 }
 
-/** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
-interface Job {
-  delivery: Delivery;
-  msg: TaskMessage;
-  def: TaskDefinition;
-  timer?: NodeJS.Timeout;
-  /** Unix seconds when it started running. */
-  started?: number;
-  /** Acked before it ran (`acksLate: false`): nothing to give back or ack later. */
-  acked?: boolean;
-}
-
-export interface WorkerStats {
-  processed: number;
-  succeeded: number;
-  failed: number;
-  retried: number;
-  active: number;
-  reserved: number;
-  scheduled: number;
-}
-
 /** Events: `task-received`, `task-started`, `task-succeeded`, `task-failed`, `task-retried`, `task-revoked`, `dead-letter` (all with the task id first). */
 export class Worker extends EventEmitter {
   readonly hostname: string;
@@ -106,6 +82,7 @@ export class Worker extends EventEmitter {
   private readonly origin = `gen${process.pid}@${osHostname()}`;
   private broker!: Broker;
   private backend!: ResultBackend;
+  private recorder!: OutcomeRecorder;
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly ready: Job[] = [];
@@ -183,6 +160,10 @@ export class Worker extends EventEmitter {
   private async open(): Promise<void> {
     this.broker = await this.app.broker();
     this.backend = await this.app.backend();
+    this.recorder = new OutcomeRecorder({
+      broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,
+      resultExtended: this.options.resultExtended ?? false, stats: this.stats, emit: (event, ...args) => this.emit(event, ...args),
+    });
     const [major, minor] = await this.broker.serverVersion();
     if (major < 6 || (major === 6 && minor < 2)) {
       throw new Error(`Redis ${major}.${minor} is too old for a Radish worker: it needs Redis 6.2 or newer (BLMOVE, ZMSCORE)`);
@@ -336,24 +317,24 @@ export class Worker extends EventEmitter {
       msg = decodeTaskMessage(delivery.raw);
     } catch (err) {
       const reason = err instanceof ProtocolError ? err.reason : String(err);
-      void this.deadLetter(delivery, reason, err instanceof ProtocolError ? err : undefined);
+      void this.recorder.deadLetter(delivery, reason, err instanceof ProtocolError ? err : undefined);
       return;
     }
     const def = this.app.lookup(msg.name);
     if (!def) {
-      void this.unregistered(delivery, msg);
+      void this.recorder.unregistered(delivery, msg);
       return;
     }
     const job: Job = { delivery, msg, def };
     if (!this.running) {
-      void this.giveBack([job]).catch((err: Error) => this.logger.log('error', `Could not give back ${msg.name}[${msg.id}] (it stays recorded and is restored later): ${err.message}`));
+      void this.recorder.giveBack([job]).catch((err: Error) => this.logger.log('error', `Could not give back ${msg.name}[${msg.id}] (it stays recorded and is restored later): ${err.message}`));
       return;
     }
     this.logger.log('info', `Task ${msg.name}[${msg.id}] received`);
     this.emit('task-received', msg.id, msg);
     const discard = this.discardReason(job);
     if (discard) {
-      void this.discard(job, discard);
+      void this.recorder.discard(job, discard);
       return;
     }
     if (msg.eta && msg.eta.getTime() > Date.now()) {
@@ -420,7 +401,7 @@ export class Worker extends EventEmitter {
       this.stats.reserved = this.ready.length;
       const discard = this.discardReason(job);
       if (discard) {
-        void this.discard(job, discard).finally(() => this.release());
+        void this.recorder.discard(job, discard).finally(() => this.release());
         continue;
       }
       void this.run(job);
@@ -432,22 +413,6 @@ export class Worker extends EventEmitter {
     this.inFlight--;
     this.wakeFetcher?.();
     this.pump();
-  }
-
-  private extended(job: Job): ExtendedFields | null {
-    if (!this.options.resultExtended) return null;
-    const { msg, delivery } = job;
-    return { name: msg.name, args: msg.args, kwargs: msg.kwargs, worker: this.hostname, retries: msg.retries, queue: delivery.queue };
-  }
-
-  private resultInput(job: Job, partial: Pick<ResultInput, 'state' | 'result'> & Partial<ResultInput>): ResultInput {
-    return {
-      taskId: job.msg.id,
-      groupId: job.msg.groupId,
-      parentId: job.msg.parentId,
-      extended: this.extended(job),
-      ...partial,
-    };
   }
 
   /** A limit in seconds: the message's, else the task's, else the worker's; null for none. */
@@ -470,7 +435,7 @@ export class Worker extends EventEmitter {
         job.acked = true;
       }
       if (this.options.trackStarted) {
-        await this.backend.store(this.resultInput(job, { state: 'STARTED', result: { pid: process.pid, hostname: this.hostname } }));
+        await this.recorder.started(job);
       }
       ran = true;
       const outcome = await this.pool.run({
@@ -479,7 +444,7 @@ export class Worker extends EventEmitter {
         softTimeLimit: Worker.limit(msg.softTimeLimit, def.options.softTimeLimit, this.options.softTimeLimit),
         timeLimit: Worker.limit(msg.timeLimit, def.options.timeLimit, this.options.timeLimit),
       });
-      await this.settle(job, outcome);
+      await this.recorder.settle(job, outcome);
     } catch (err) {
       // Redis failed us (the task's own errors are outcomes): the message stays unacked, so it is restored, not lost.
       this.logger.log('error', ran
@@ -490,91 +455,6 @@ export class Worker extends EventEmitter {
       this.stats.active = this.active.size;
       this.release();
       if (this.active.size === 0) for (const resolve of this.idle.splice(0)) resolve();
-    }
-  }
-
-  private async settle(job: Job, ran: Outcome): Promise<void> {
-    const { msg, def, delivery } = job;
-    const label = `Task ${msg.name}[${msg.id}]`;
-    let outcome = ran;
-    if (outcome.kind === 'interrupted') {
-      // A cold shutdown stopped it: it did not end, so its message goes back for another worker.
-      if (!job.acked) await this.giveBack([job]);
-      this.logger.log('warning', `${label} interrupted by a cold shutdown${job.acked ? ' (acked early: not redelivered)' : '; its message was given back'}`);
-      return;
-    }
-    if (outcome.kind === 'revoked') {
-      this.logger.log('warning', `${label} terminated (${outcome.signal}) on request`);
-      await this.discard(job, 'terminated');
-      return;
-    }
-    let encoded: string | undefined;
-    if (outcome.kind === 'success' && !def.options.ignoreResult && !msg.ignoreResult) {
-      try {
-        encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value }));
-      } catch (err) {
-        // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
-        outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime };
-      }
-    }
-    this.stats.processed++;
-    if (outcome.kind === 'success') {
-      this.stats.succeeded++;
-      this.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
-      // Stored first, acked second: a crash in between redelivers the task, it never loses the result.
-      if (encoded !== undefined) await this.backend.storeEncoded(msg.id, encoded);
-      if (!job.acked) await this.broker.ack(delivery.tag);
-      this.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
-    } else if (outcome.kind === 'retry') {
-      await this.retry(job, outcome.retry);
-    } else {
-      const info = exceptionInfo(outcome.error);
-      const traceback = outcome.error instanceof Error ? outcome.error.stack ?? null : null;
-      this.stats.failed++;
-      if (outcome.abandoned) {
-        this.logger.log('error', `Hard time limit exceeded for ${msg.name}[${msg.id}]: failed it and freed its slot; the async pool cannot stop JavaScript that ignores its AbortSignal, so its code may still be running (use -P process to kill it)`);
-      }
-      this.logger.log('error', `${label} raised unexpected: ${exceptionRepr(info)}${traceback ? '\n' + traceback : ''}`);
-      // A task that failed for good is kept, message and all, in the dead-letter list: it can be inspected,
-      // edited and replayed. Dead-lettering acks it in the same step.
-      const record: DeadLetterRecord = {
-        reason: `failed: ${exceptionRepr(info)}`, queue: delivery.queue, worker: this.hostname, time: Date.now() / 1000,
-        raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
-      };
-      await this.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
-      const dropped = await this.broker.deadLetter(delivery.tag, record);
-      if (dropped) this.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
-      this.emit('task-failed', msg.id, info, traceback);
-    }
-  }
-
-  /** Republish the task as Celery's `retry()` does (same id, retries + 1, an ETA), store RETRY, then ack. */
-  private async retry(job: Job, retry: Retry): Promise<void> {
-    const { msg, delivery } = job;
-    const next = encodeRetry(msg, delivery.queue, retry.when, this.origin, randomUUID());
-    const info: ExceptionInfo = retry.exc === undefined ? exceptionInfo(retry) : exceptionInfo(retry.exc);
-    const traceback = retry.exc instanceof Error ? retry.exc.stack ?? null : retry.stack ?? null;
-    this.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
-    // Publish before the ack: a crash in between gives a duplicate, never a lost task.
-    await this.broker.publish(delivery.queue, msg.priority, next);
-    await this.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] }));
-    if (!job.acked) await this.broker.ack(delivery.tag);
-    this.stats.retried++;
-    this.emit('task-retried', msg.id, info);
-  }
-
-  /** End a job without running it (or after terminating it): store REVOKED with Celery's reason, then ack. */
-  private async discard(job: Job, reason: RevokeReason): Promise<void> {
-    const { msg, delivery } = job;
-    try {
-      const result = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
-      await this.backend.store(this.resultInput(job, { state: 'REVOKED', result }));
-      if (!job.acked) await this.broker.ack(delivery.tag);
-      if (reason === 'expired') this.logger.log('info', `Discarding expired task ${msg.name}[${msg.id}] (expired ${msg.expires?.toISOString()})`);
-      else if (reason === 'revoked') this.logger.log('info', `Discarding revoked task: ${msg.name}[${msg.id}]`);
-      this.emit('task-revoked', msg.id, reason);
-    } catch (err) {
-      this.logger.log('error', `Task ${msg.name}[${msg.id}] was ${reason} but that could not be recorded: ${(err as Error).message}`);
     }
   }
 
@@ -596,7 +476,7 @@ export class Worker extends EventEmitter {
       this.scheduled.delete(job);
       this.stats.scheduled = this.scheduled.size;
       // A throttled job holds a prefetch slot (an ETA wait does not).
-      void this.discard(job, 'revoked').finally(() => { if (throttled) this.release(); });
+      void this.recorder.discard(job, 'revoked').finally(() => { if (throttled) this.release(); });
     }
     const terminated = options.terminate ? ids.filter((id) => this.pool.terminate(id, options.signal ?? 'SIGTERM')) : [];
     this.pump();
@@ -608,38 +488,6 @@ export class Worker extends EventEmitter {
   /** The revoked ids this worker honours (what `inspect revoked` lists). */
   revokedIds(): string[] {
     return this.revokedStore?.ids() ?? [];
-  }
-
-  private async unregistered(delivery: Delivery, msg: TaskMessage): Promise<void> {
-    const reason = `unregistered task ${msg.name}`;
-    this.logger.log('error', `Received unregistered task of type '${msg.name}'. The message has been moved to the dead-letter queue. Did you forget to define it, or is it meant for a Python worker? [${msg.id}]`);
-    const exc = { exc_type: 'NotRegistered', exc_message: [msg.name], exc_module: 'celery.exceptions' };
-    await this.deadLetter(delivery, reason, undefined, msg, exc);
-  }
-
-  /** Move a message to the dead-letter list with its record; tell a waiting client with a FAILURE when the id is known. */
-  private async deadLetter(delivery: Delivery, reason: string, err?: ProtocolError, msg?: TaskMessage, exc?: ExceptionInfo): Promise<void> {
-    const taskId = msg?.id ?? err?.taskId;
-    const taskName = msg?.name ?? err?.taskName;
-    const exception = exc ?? { exc_type: 'ProtocolError', exc_message: [reason], exc_module: 'radish' };
-    const record: DeadLetterRecord = {
-      reason, queue: delivery.queue, worker: this.hostname, time: Date.now() / 1000, raw: delivery.raw,
-      ...(taskId ? { task_id: taskId } : {}), ...(taskName ? { task: taskName } : {}), exception,
-    };
-    try {
-      const dropped = await this.broker.deadLetter(delivery.tag, record);
-      if (dropped) this.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
-      if (!msg) this.logger.log('error', `Rejected a message on queue ${delivery.queue}${taskId ? ` (task ${taskId})` : ''}: ${reason}; moved it to the dead-letter queue`);
-      if (taskId) await this.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null });
-      this.emit('dead-letter', taskId, reason);
-    } catch (e) {
-      this.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${(e as Error).message}`);
-    }
-  }
-
-  private async giveBack(jobs: Job[]): Promise<number> {
-    if (jobs.length === 0) return 0;
-    return this.broker.giveBack(jobs.map((j) => ({ tag: j.delivery.tag, raw: j.delivery.raw, queue: j.delivery.queue, priority: j.msg.priority })));
   }
 
   private whenIdle(): Promise<void> {
@@ -679,7 +527,7 @@ export class Worker extends EventEmitter {
     const pending = [...this.ready.splice(0), ...this.throttled, ...this.scheduled];
     this.scheduled.clear();
     this.throttled.clear();
-    const restored = await this.giveBack(pending);
+    const restored = await this.recorder.giveBack(pending);
     if (restored) this.logger.log('info', `Restoring ${restored} unacknowledged message(s)`);
     if (cold) await this.goCold('asked');
     const timeout = this.options.shutdownTimeout ?? 60;
@@ -706,9 +554,4 @@ function processAlive(pid: number | undefined): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function shortRepr(value: unknown): string {
-  const r = pyRepr(value);
-  return r.length > 200 ? r.slice(0, 197) + '...' : r;
 }

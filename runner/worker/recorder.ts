@@ -1,0 +1,202 @@
+/**
+ * Recording how a job ended, in Celery's formats: the result (SUCCESS, RETRY, FAILURE, REVOKED) and then the ack, the
+ * republished retry, the dead letter, or the message given back. The order of writes is what makes delivery
+ * at-least-once: a result is stored before its ack, a retry published before its ack, a dead letter and its ack are
+ * one script.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ResultBackend } from '../backend/backend';
+import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
+import type { RevokeReason } from '../errors';
+import type { Logger } from '../log';
+import { encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
+import { pyRepr } from '../protocol/pyrepr';
+import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
+import type { Retry, TaskDefinition } from '../task';
+import type { Outcome } from './execute';
+
+/** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
+export interface Job {
+  delivery: Delivery;
+  msg: TaskMessage;
+  def: TaskDefinition;
+  timer?: NodeJS.Timeout;
+  /** Unix seconds when it started running. */
+  started?: number;
+  /** Acked before it ran (`acksLate: false`): nothing to give back or ack later. */
+  acked?: boolean;
+}
+
+export interface WorkerStats {
+  processed: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  active: number;
+  reserved: number;
+  scheduled: number;
+}
+
+/** What the recorder needs of its worker. */
+export interface RecorderContext {
+  broker: Broker;
+  backend: ResultBackend;
+  logger: Logger;
+  /** Node name, named in results, dead letters and logs. */
+  hostname: string;
+  /** Celery's `origin` header of republished retries. */
+  origin: string;
+  /** Store name, args, kwargs, worker, retries and queue with results (Celery's `result_extended`). */
+  resultExtended: boolean;
+  /** Counters the recorder keeps up to date (processed, succeeded, failed, retried). */
+  stats: WorkerStats;
+  /** The worker's events (`task-succeeded`, `dead-letter`...). */
+  emit(event: string, ...args: unknown[]): void;
+}
+
+export class OutcomeRecorder {
+  constructor(private readonly ctx: RecorderContext) {}
+
+  private extended(job: Job): ExtendedFields | null {
+    if (!this.ctx.resultExtended) return null;
+    const { msg, delivery } = job;
+    return { name: msg.name, args: msg.args, kwargs: msg.kwargs, worker: this.ctx.hostname, retries: msg.retries, queue: delivery.queue };
+  }
+
+  private resultInput(job: Job, partial: Pick<ResultInput, 'state' | 'result'> & Partial<ResultInput>): ResultInput {
+    return {
+      taskId: job.msg.id,
+      groupId: job.msg.groupId,
+      parentId: job.msg.parentId,
+      extended: this.extended(job),
+      ...partial,
+    };
+  }
+
+  /** Store STARTED (Celery's `task_track_started`). */
+  async started(job: Job): Promise<void> {
+    await this.ctx.backend.store(this.resultInput(job, { state: 'STARTED', result: { pid: process.pid, hostname: this.ctx.hostname } }));
+  }
+
+  async settle(job: Job, ran: Outcome): Promise<void> {
+    const { msg, def, delivery } = job;
+    const label = `Task ${msg.name}[${msg.id}]`;
+    let outcome = ran;
+    if (outcome.kind === 'interrupted') {
+      // A cold shutdown stopped it: it did not end, so its message goes back for another worker.
+      if (!job.acked) await this.giveBack([job]);
+      this.ctx.logger.log('warning', `${label} interrupted by a cold shutdown${job.acked ? ' (acked early: not redelivered)' : '; its message was given back'}`);
+      return;
+    }
+    if (outcome.kind === 'revoked') {
+      this.ctx.logger.log('warning', `${label} terminated (${outcome.signal}) on request`);
+      await this.discard(job, 'terminated');
+      return;
+    }
+    let encoded: string | undefined;
+    if (outcome.kind === 'success' && !def.options.ignoreResult && !msg.ignoreResult) {
+      try {
+        encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value }));
+      } catch (err) {
+        // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
+        outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime };
+      }
+    }
+    this.ctx.stats.processed++;
+    if (outcome.kind === 'success') {
+      this.ctx.stats.succeeded++;
+      this.ctx.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
+      // Stored first, acked second: a crash in between redelivers the task, it never loses the result.
+      if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded);
+      if (!job.acked) await this.ctx.broker.ack(delivery.tag);
+      this.ctx.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
+    } else if (outcome.kind === 'retry') {
+      await this.retry(job, outcome.retry);
+    } else {
+      const info = exceptionInfo(outcome.error);
+      const traceback = outcome.error instanceof Error ? outcome.error.stack ?? null : null;
+      this.ctx.stats.failed++;
+      if (outcome.abandoned) {
+        this.ctx.logger.log('error', `Hard time limit exceeded for ${msg.name}[${msg.id}]: failed it and freed its slot; the async pool cannot stop JavaScript that ignores its AbortSignal, so its code may still be running (use -P process to kill it)`);
+      }
+      this.ctx.logger.log('error', `${label} raised unexpected: ${exceptionRepr(info)}${traceback ? '\n' + traceback : ''}`);
+      // A task that failed for good is kept, message and all, in the dead-letter list: it can be inspected,
+      // edited and replayed. Dead-lettering acks it in the same step.
+      const record: DeadLetterRecord = {
+        reason: `failed: ${exceptionRepr(info)}`, queue: delivery.queue, worker: this.ctx.hostname, time: Date.now() / 1000,
+        raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
+      };
+      await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
+      const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
+      if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
+      this.ctx.emit('task-failed', msg.id, info, traceback);
+    }
+  }
+
+  /** Republish the task as Celery's `retry()` does (same id, retries + 1, an ETA), store RETRY, then ack. */
+  async retry(job: Job, retry: Retry): Promise<void> {
+    const { msg, delivery } = job;
+    const next = encodeRetry(msg, delivery.queue, retry.when, this.ctx.origin, randomUUID());
+    const info: ExceptionInfo = retry.exc === undefined ? exceptionInfo(retry) : exceptionInfo(retry.exc);
+    const traceback = retry.exc instanceof Error ? retry.exc.stack ?? null : retry.stack ?? null;
+    this.ctx.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
+    // Publish before the ack: a crash in between gives a duplicate, never a lost task.
+    await this.ctx.broker.publish(delivery.queue, msg.priority, next);
+    await this.ctx.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] }));
+    if (!job.acked) await this.ctx.broker.ack(delivery.tag);
+    this.ctx.stats.retried++;
+    this.ctx.emit('task-retried', msg.id, info);
+  }
+
+  /** End a job without running it (or after terminating it): store REVOKED with Celery's reason, then ack. */
+  async discard(job: Job, reason: RevokeReason): Promise<void> {
+    const { msg, delivery } = job;
+    try {
+      const result = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
+      await this.ctx.backend.store(this.resultInput(job, { state: 'REVOKED', result }));
+      if (!job.acked) await this.ctx.broker.ack(delivery.tag);
+      if (reason === 'expired') this.ctx.logger.log('info', `Discarding expired task ${msg.name}[${msg.id}] (expired ${msg.expires?.toISOString()})`);
+      else if (reason === 'revoked') this.ctx.logger.log('info', `Discarding revoked task: ${msg.name}[${msg.id}]`);
+      this.ctx.emit('task-revoked', msg.id, reason);
+    } catch (err) {
+      this.ctx.logger.log('error', `Task ${msg.name}[${msg.id}] was ${reason} but that could not be recorded: ${(err as Error).message}`);
+    }
+  }
+
+  async unregistered(delivery: Delivery, msg: TaskMessage): Promise<void> {
+    const reason = `unregistered task ${msg.name}`;
+    this.ctx.logger.log('error', `Received unregistered task of type '${msg.name}'. The message has been moved to the dead-letter queue. Did you forget to define it, or is it meant for a Python worker? [${msg.id}]`);
+    const exc = { exc_type: 'NotRegistered', exc_message: [msg.name], exc_module: 'celery.exceptions' };
+    await this.deadLetter(delivery, reason, undefined, msg, exc);
+  }
+
+  /** Move a message to the dead-letter list with its record; tell a waiting client with a FAILURE when the id is known. */
+  async deadLetter(delivery: Delivery, reason: string, err?: ProtocolError, msg?: TaskMessage, exc?: ExceptionInfo): Promise<void> {
+    const taskId = msg?.id ?? err?.taskId;
+    const taskName = msg?.name ?? err?.taskName;
+    const exception = exc ?? { exc_type: 'ProtocolError', exc_message: [reason], exc_module: 'radish' };
+    const record: DeadLetterRecord = {
+      reason, queue: delivery.queue, worker: this.ctx.hostname, time: Date.now() / 1000, raw: delivery.raw,
+      ...(taskId ? { task_id: taskId } : {}), ...(taskName ? { task: taskName } : {}), exception,
+    };
+    try {
+      const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
+      if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
+      if (!msg) this.ctx.logger.log('error', `Rejected a message on queue ${delivery.queue}${taskId ? ` (task ${taskId})` : ''}: ${reason}; moved it to the dead-letter queue`);
+      if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null });
+      this.ctx.emit('dead-letter', taskId, reason);
+    } catch (e) {
+      this.ctx.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${(e as Error).message}`);
+    }
+  }
+
+  async giveBack(jobs: Job[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    return this.ctx.broker.giveBack(jobs.map((j) => ({ tag: j.delivery.tag, raw: j.delivery.raw, queue: j.delivery.queue, priority: j.msg.priority })));
+  }
+}
+
+function shortRepr(value: unknown): string {
+  const r = pyRepr(value);
+  return r.length > 200 ? r.slice(0, 197) + '...' : r;
+}
