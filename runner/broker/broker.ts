@@ -52,12 +52,19 @@ export interface DeadLetterRecord {
 
 const DEFAULTS = { visibilityTimeout: 3600, deadLetterMax: 10_000 };
 
+/** A connection that waits for messages on one list: its client id (for CLIENT UNBLOCK) and its pending wait. */
+interface Waiter {
+  redis: Redis;
+  id?: number;
+  pending?: Promise<unknown>;
+}
+
 export class Broker {
   readonly keys: Keys;
   readonly visibilityTimeout: number;
   readonly deadLetterMax: number;
-  private blocking: Redis | undefined;
-  private blockingId: number | undefined;
+  /** One waiting connection per list waited on (each consumed queue's default-priority list). */
+  private readonly waiters = new Map<string, Waiter>();
   private readonly declared = new Set<string>();
   private closed = false;
   private interrupted = false;
@@ -132,28 +139,34 @@ export class Broker {
    * Wait up to 100 ms for a message, then reserve up to `max` in kombu's order (the atomic reserve script). Returns
    * [] when nothing came, or at once after `interrupt()`.
    *
-   * It waits without taking: BLMOVE of the first queue's default-priority list onto itself (tail to tail) returns
-   * once a message is there and leaves it in place, so a reply lost on the way (Redis stopping in that very turn, or
-   * this process dying) loses nothing, where kombu's BRPOP would have taken it. BLMOVE waits on one list only, so the
-   * caller's loop checks the other lists (other queues, other priorities) every 100 ms.
+   * It waits without taking: BLMOVE of each queue's default-priority list onto itself (tail to tail) returns once a
+   * message is there and leaves it in place, so a reply lost on the way (Redis stopping in that very turn, or this
+   * process dying) loses nothing, where kombu's BRPOP would have taken it. BLMOVE waits on one list, so each queue's
+   * list has a connection of its own; the other priority lists are checked every 100 ms by the caller's loop.
    */
   async waitAndReserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
     if (this.interrupted) return [];
-    const blocking = await this.blockingConnection();
-    const first = this.keys.queue(queues[0]!, 0);
-    await blocking.blmove(first, first, 'RIGHT', 'RIGHT', 0.1);
+    const waits = await Promise.all(queues.map((q) => this.waitOn(this.keys.queue(q, 0))));
+    await Promise.race(waits);
     if (this.interrupted) return [];
     return this.reserve(queues, max, worker);
   }
 
-  private async blockingConnection(): Promise<Redis> {
-    if (this.blocking) return this.blocking;
-    const blocking = await connect(this.config, { ...this.connectOptions, name: 'radish-consumer', autoPipelining: false });
-    const learnId = async () => { this.blockingId = Number(await blocking.client('ID')); };
-    blocking.on('ready', () => void learnId().catch(() => undefined));
-    await learnId();
-    this.blocking = blocking;
-    return blocking;
+  /** The pending wait on one list, started when none is (a wait outliving one call serves the next). */
+  private async waitOn(key: string): Promise<unknown> {
+    let waiter = this.waiters.get(key);
+    if (!waiter) {
+      const redis = await connect(this.config, { ...this.connectOptions, name: 'radish-consumer', autoPipelining: false });
+      const created: Waiter = { redis };
+      const learnId = async () => { created.id = Number(await redis.client('ID')); };
+      redis.on('ready', () => void learnId().catch(() => undefined));
+      await learnId();
+      if (this.closed) redis.disconnect();
+      this.waiters.set(key, (waiter = created));
+    }
+    const w = waiter;
+    w.pending ??= w.redis.blmove(key, key, 'RIGHT', 'RIGHT', 0.1).finally(() => { w.pending = undefined; });
+    return w.pending;
   }
 
   /**
@@ -163,7 +176,8 @@ export class Broker {
    */
   async interrupt(): Promise<void> {
     this.interrupted = true;
-    if (this.blockingId !== undefined && !this.closed && this.redis.status === 'ready') await this.redis.client('UNBLOCK', this.blockingId);
+    if (this.closed || this.redis.status !== 'ready') return;
+    await Promise.all([...this.waiters.values()].map((w) => (w.id === undefined ? undefined : this.redis.client('UNBLOCK', w.id))));
   }
 
   /** The Redis server's version, as [major, minor]. */
@@ -426,9 +440,8 @@ export class Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const blocking = this.blocking;
-    this.blocking = undefined;
-    blocking?.disconnect();
+    for (const w of this.waiters.values()) w.redis.disconnect();
+    this.waiters.clear();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

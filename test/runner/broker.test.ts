@@ -79,6 +79,17 @@ describe('broker: kombu Redis transport', function () {
     assert.ok(seen.includes('blmove') && !seen.includes('brpop') && seen.indexOf('rpop') > seen.indexOf('evalsha'), `waited with BLMOVE, took inside the script: ${seen.join(' ')}`);
   });
 
+  it('waits on every queue it consumes, each on a connection of its own, and wakes for whichever gets a message', async () => {
+    const waiting = broker.waitAndReserve(['first', 'second'], 5, 'w');
+    const blocked = async () => ((await redis.client('LIST')) as string).split('\n').filter((l) => / cmd=blmove /.test(l)).length;
+    const deadline = Date.now() + 2000;
+    let seen = await blocked();
+    while (seen < 2 && Date.now() < deadline) seen = await blocked();
+    assert.equal(seen, 2, 'one BLMOVE per queue');
+    await redis.lpush('second', message('on-second'));
+    assert.deepEqual((await waiting).map((d) => [d.queue, decodeTaskMessage(d.raw).id]), [['second', 'on-second']]);
+  });
+
   it('after interrupt, a pending wait returns at once without taking anything, and so do later ones', async () => {
     const other = await Broker.connect({ url: server.url });
     try {
