@@ -21,7 +21,7 @@ const USAGE = `Usage: radish <command> [options]
 Commands:
   worker   -A MODULE [-Q q1,q2] [-c N] [-P async|process] [-l LEVEL] [-n name@host]
            [--prefetch-multiplier N] [--time-limit S] [--soft-time-limit S] [--acks-early]
-           [--shutdown-timeout S] [--result-extended] [--track-started]
+           [--shutdown-timeout S] [-E] [--result-extended] [--track-started]
                                                           run a worker on a task module (.ts or .js);
                                                           SIGTERM: warm shutdown, a second one: cold
   call     NAME [--args JSON] [--kwargs JSON] [--queue Q] [--priority 0-9] [--countdown S]
@@ -115,6 +115,7 @@ async function worker(argv: string[]): Promise<number> {
     'soft-time-limit': { type: 'string' },
     'acks-early': { type: 'boolean' },
     'shutdown-timeout': { type: 'string' },
+    events: { type: 'boolean', short: 'E' },
     'result-extended': { type: 'boolean' },
     'track-started': { type: 'boolean' },
   });
@@ -148,6 +149,7 @@ async function worker(argv: string[]): Promise<number> {
     softTimeLimit,
     shutdownTimeout,
     acksLate: values['acks-early'] ? false : undefined,
+    events: values.events,
   });
   try {
     await w.start();

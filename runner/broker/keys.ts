@@ -12,6 +12,9 @@ export const SEP = '\x06\x16';
 /** Celery's remote-control exchange (fanout; `control_exchange` = `celery`, kombu's `%s.pidbox`). */
 export const PIDBOX_EXCHANGE = 'celery.pidbox';
 
+/** Celery's events exchange (fanout; `event_exchange` default). */
+export const EVENT_EXCHANGE = 'celeryev';
+
 /** The direct exchange control replies go through (kombu's `reply.%s.pidbox`). */
 export const REPLY_EXCHANGE = 'reply.celery.pidbox';
 
@@ -109,6 +112,16 @@ export class Keys {
 
   /** The reply lists of a client, one per priority step (kombu BRPOPs and deletes all of them). */
   replyLists(oid: string): string[] { return this.queueSteps(Keys.replyQueueName(oid)); }
+
+  /**
+   * An events channel, `/<db>.celeryev/<routing_key>`: kombu's fanout channel (database number in the name, as
+   * for {@link pidboxChannel}) plus the routing key, the event type with `-` replaced by `.` (`worker.heartbeat`,
+   * `task.multi`), so monitors can PSUBSCRIBE to one kind of event.
+   */
+  eventChannel(db: number, routingKey: string): string { return `${this.prefix}/${db}.${EVENT_EXCHANGE}/${routingKey}`; }
+
+  /** PSUBSCRIBE pattern for events: every event (default), or e.g. `worker.*` as Celery's gossip listens. */
+  eventPattern(db: number, routingKeyGlob = '*'): string { return this.eventChannel(db, routingKeyGlob); }
 
   /** Task ids revoked through Radish, scored by expiry (unix seconds), so a revoke outlives worker restarts. */
   get revoked(): string { return this.prefix + 'radish.revoked'; }

@@ -5,12 +5,161 @@
 import { constants } from 'node:os';
 import type { JsonObject } from '../protocol/message';
 import { ok, PidboxError, revokeArguments, revokeReply } from '../protocol/pidbox';
+import type { TaskDefinition } from '../task';
 import type { ControlHandlers } from './mailbox';
+import type { Job } from './recorder';
+import type { WorkerControlInfo } from './worker';
 
 /** The worker as the handlers see it. */
 export interface Controllable {
+  readonly hostname: string;
+  readonly app: { readonly taskNames: string[]; lookup(name: string): TaskDefinition | undefined };
   revoke(ids: readonly string[], options: { terminate?: boolean; signal?: NodeJS.Signals }): Promise<{ terminated: string[] }>;
   revokedIds(): string[];
+  heldJobs(): { active: readonly Readonly<Job>[]; reserved: readonly Readonly<Job>[]; scheduled: readonly Readonly<Job>[] };
+  controlInfo(): WorkerControlInfo;
+}
+
+/** Celery's `Request.info()`: how inspect commands describe one task the worker holds. */
+export interface RequestInfo {
+  id: string;
+  name: string;
+  args: unknown[];
+  kwargs: JsonObject;
+  type: string;
+  hostname: string;
+  /** Unix seconds it started; null until it runs. */
+  time_start: number | null;
+  acknowledged: boolean;
+  delivery_info: { exchange: string; routing_key: string; priority: number; redelivered: true | null };
+  worker_pid: number | null;
+}
+
+/** Celery 5.2's timer priority for ETA entries (`Consumer.apply_eta_task` is entered with priority 6). */
+const ETA_TIMER_PRIORITY = 6;
+
+/** What `registered` reports per task when no `taskinfoitems` are asked (Celery's DEFAULT_TASK_INFO_ITEMS). */
+const DEFAULT_TASK_INFO_ITEMS = ['exchange', 'routing_key', 'rate_limit'];
+
+/** Celery task attribute -> the Radish option it reads; attributes Radish has no notion of are simply absent. */
+const TASK_ATTRIBUTES: Record<string, (def: TaskDefinition) => unknown> = {
+  name: (def) => def.name,
+  queue: (def) => def.options.queue,
+  priority: (def) => def.options.priority,
+  rate_limit: (def) => def.options.rateLimit,
+  time_limit: (def) => def.options.timeLimit,
+  soft_time_limit: (def) => def.options.softTimeLimit,
+  acks_late: (def) => def.options.acksLate,
+  ignore_result: (def) => def.options.ignoreResult,
+  max_retries: (def) => def.options.maxRetries,
+  default_retry_delay: (def) => def.options.defaultRetryDelay,
+};
+
+/** Python's `str()` of an attribute value, as Celery prints it in `registered` (`True`, `10/s`). */
+function pyStr(value: unknown): string {
+  if (value === true) return 'True';
+  if (value === false) return 'False';
+  return String(value);
+}
+
+/** Python's `datetime.isoformat()` of an aware UTC datetime: microseconds only when not zero. */
+export function pyIsoformat(date: Date): string {
+  const ms = date.getUTCMilliseconds();
+  const base = date.toISOString().slice(0, 19);
+  return `${base}${ms ? '.' + String(ms * 1000).padStart(6, '0') : ''}+00:00`;
+}
+
+/** One held job as Celery's `Request.info()` describes it. */
+export function requestInfo(job: Readonly<Job>, hostname: string, workerPid: number | null): RequestInfo {
+  const { msg } = job;
+  return {
+    id: msg.id,
+    name: msg.name,
+    args: msg.args,
+    kwargs: msg.kwargs,
+    type: msg.name,
+    hostname,
+    time_start: job.started ?? null,
+    // Radish acks late by default, so a running task is usually not acknowledged yet (Celery's capture, made with
+    // early acks, says true).
+    acknowledged: job.acked === true,
+    delivery_info: {
+      exchange: msg.exchange,
+      routing_key: msg.routingKey || job.delivery.queue,
+      priority: msg.priority,
+      // kombu's Redis transport leaves `redelivered` unset (null) on a first delivery.
+      redelivered: msg.redelivered ? true : null,
+    },
+    worker_pid: job.started === undefined ? null : workerPid,
+  };
+}
+
+/** Celery's `registered` entry: the name, then ` [attr=value ...]` for the asked attributes that are set. */
+function taskInfo(def: TaskDefinition, items: readonly string[]): string {
+  const fields = items.flatMap((item) => {
+    const value = TASK_ATTRIBUTES[item]?.(def);
+    return value === undefined || value === null ? [] : [`${item}=${pyStr(value)}`];
+  });
+  return fields.length ? `${def.name} [${fields.join(' ')}]` : def.name;
+}
+
+/** kombu's `Queue.as_dict(recurse=True)` for a queue as Celery declares it (direct exchange of the same name). */
+export function queueInfo(name: string): JsonObject {
+  return {
+    name,
+    exchange: {
+      name, type: 'direct', arguments: null, durable: true, passive: false, auto_delete: false, delivery_mode: null,
+      no_declare: false,
+    },
+    routing_key: name, queue_arguments: null, binding_arguments: null, consumer_arguments: null, durable: true,
+    exclusive: false, auto_delete: false, no_ack: false, alias: null, bindings: [], no_declare: null, expires: null,
+    message_ttl: null, max_length: null, max_length_bytes: null, max_priority: null,
+  };
+}
+
+/** Celery's `stats` reply, with the keys Flower reads: total, pid, clock, uptime, pool, broker, prefetch_count, rusage. */
+export function statsReply(info: WorkerControlInfo, now = Date.now() / 1000): JsonObject {
+  const usage = process.resourceUsage();
+  const { broker, pool } = info;
+  return {
+    total: info.totals,
+    pid: info.pid,
+    clock: String(info.clock),
+    uptime: Math.round(now - info.startedAt),
+    pool: {
+      'max-concurrency': info.concurrency,
+      processes: pool.pids,
+      'max-tasks-per-child': 'N/A',
+      'put-guarded-by-semaphore': false,
+      timeouts: [info.timeLimits.soft, info.timeLimits.hard],
+      // Not Celery's: says which Radish pool runs the tasks (Celery tools ignore keys they do not know).
+      implementation: `radish:${pool.kind}`,
+    },
+    // As Celery's consumer reports its connection: kombu's `Connection.info()` without the password.
+    broker: {
+      hostname: broker.host, userid: broker.username, virtual_host: String(broker.db), port: broker.port, insist: false,
+      ssl: broker.tls, transport: 'redis', connect_timeout: 4,
+      transport_options: broker.visibilityTimeout === null ? {} : { visibility_timeout: broker.visibilityTimeout },
+      login_method: null, uri_prefix: null, heartbeat: null, failover_strategy: 'round-robin', alternates: [],
+    },
+    prefetch_count: info.prefetch,
+    // getrusage(RUSAGE_SELF) in Python's units: seconds of CPU, kilobytes of RSS, counts.
+    rusage: {
+      utime: usage.userCPUTime / 1e6, stime: usage.systemCPUTime / 1e6, maxrss: usage.maxRSS,
+      ixrss: usage.sharedMemorySize, idrss: usage.unsharedDataSize, isrss: usage.unsharedStackSize,
+      minflt: usage.minorPageFault, majflt: usage.majorPageFault, nswap: usage.swappedOut,
+      inblock: usage.fsRead, oublock: usage.fsWrite, msgsnd: usage.ipcSent, msgrcv: usage.ipcReceived,
+      nsignals: usage.signalsCount, nvcsw: usage.voluntaryContextSwitches, nivcsw: usage.involuntaryContextSwitches,
+    },
+  };
+}
+
+/** Task ids as `query_task` takes them: a list, or one id. */
+function idsArgument(args: JsonObject): Set<string> {
+  const raw = args.ids ?? args.id ?? [];
+  const ids = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new PidboxError('ids must be a list of task ids');
+  return new Set(ids);
 }
 
 /** A signal as Celery accepts it (`SIGKILL`, `KILL`, `9`), as Node names it; a clear error for anything else. */
@@ -23,6 +172,12 @@ export function signalName(raw: string): NodeJS.Signals {
 }
 
 export function controlHandlers(worker: Controllable): ControlHandlers {
+  /** The pid a running task runs in: the worker's own with the async pool; the process pool does not say which child. */
+  const runningPid = (): number | null => {
+    const { pool, pid } = worker.controlInfo();
+    return pool.kind === 'async' ? pid : null;
+  };
+  const info = (job: Readonly<Job>, pid: number | null = null): RequestInfo => requestInfo(job, worker.hostname, pid);
   return {
     ping: () => ok('pong'),
     revoke: async (args: JsonObject) => {
@@ -31,5 +186,43 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
       return terminate ? revokeReply(ids, terminated) : revokeReply(ids);
     },
     revoked: () => worker.revokedIds(),
+    active: () => {
+      const pid = runningPid();
+      return worker.heldJobs().active.map((job) => info(job, pid));
+    },
+    // As Celery: waiting for a slot (or a rate limit's turn), not running and not an ETA wait.
+    reserved: () => worker.heldJobs().reserved.map((job) => info(job)),
+    scheduled: () => worker.heldJobs().scheduled.map((job) => ({
+      eta: job.msg.eta ? pyIsoformat(job.msg.eta) : null,
+      priority: ETA_TIMER_PRIORITY,
+      request: info(job),
+    })),
+    registered: (args: JsonObject) => {
+      const asked = Array.isArray(args.taskinfoitems) ? args.taskinfoitems.filter((i): i is string => typeof i === 'string') : [];
+      const items = asked.length ? asked : DEFAULT_TASK_INFO_ITEMS;
+      // Celery hides its own `celery.*` tasks unless `builtins` is asked for.
+      const names = worker.app.taskNames.filter((name) => args.builtins === true || !name.startsWith('celery.'));
+      return names.flatMap((name) => {
+        const def = worker.app.lookup(name);
+        return def ? [taskInfo(def, items)] : [];
+      });
+    },
+    stats: () => statsReply(worker.controlInfo()),
+    // {id: [state, request]} for the asked ids held here. Celery 5.2 says 'active' or 'reserved' and does not find
+    // ETA waits at all (they join its request table only when due); Radish lists those as 'scheduled'.
+    query_task: (args: JsonObject) => {
+      const wanted = idsArgument(args);
+      const { active, reserved, scheduled } = worker.heldJobs();
+      const pid = runningPid();
+      const found: Record<string, [string, RequestInfo]> = {};
+      const add = (state: string, jobs: readonly Readonly<Job>[], jobPid: number | null) => {
+        for (const job of jobs) if (wanted.has(job.msg.id)) found[job.msg.id] = [state, info(job, jobPid)];
+      };
+      add('scheduled', scheduled, null);
+      add('reserved', reserved, null);
+      add('active', active, pid);
+      return found;
+    },
+    active_queues: () => worker.controlInfo().queues.map(queueInfo),
   };
 }

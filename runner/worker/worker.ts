@@ -19,6 +19,7 @@ import { requestOf } from './execute';
 import type { Pool, PoolKind } from './pool';
 import { AsyncPool } from './pool-async';
 import { controlHandlers } from './control-handlers';
+import { attachWorkerEvents, EventDispatcher } from './events';
 import { Mailbox } from './mailbox';
 import { Presence, type WorkerPresence } from './presence';
 import { OutcomeRecorder, type Job, type WorkerStats } from './recorder';
@@ -69,6 +70,32 @@ export interface WorkerOptions {
    * back). Default 60; Infinity waits for ever.
    */
   shutdownTimeout?: number;
+  /**
+   * Publish Celery's events (worker-online, heartbeats every 2 s, task-received/started/succeeded/failed/retried/
+   * revoked in `task.multi` batches, worker-offline), like `celery worker -E`, for Flower and `celery events`.
+   * Default false.
+   */
+  events?: boolean;
+}
+
+/** A worker's facts as `inspect stats` and `active_queues` report them (see {@link Worker.controlInfo}). */
+export interface WorkerControlInfo {
+  pid: number;
+  /** Unix seconds. */
+  startedAt: number;
+  /** The mailbox's Lamport clock (0 before it starts). */
+  clock: number;
+  prefetch: number;
+  concurrency: number;
+  queues: string[];
+  /** Tasks started per name. */
+  totals: Record<string, number>;
+  /** Pool kind and the pids running tasks (the worker's own for `async`). */
+  pool: { kind: PoolKind; pids: number[] };
+  /** The worker's default time limits in seconds, 0 for none. */
+  timeLimits: { soft: number; hard: number };
+  /** Where the broker connection goes (null before start). */
+  broker: { host: string | null; port: number | null; db: number; username: string | null; tls: boolean; visibilityTimeout: number | null };
 }
 
 /** Events: `task-received`, `task-started`, `task-succeeded`, `task-failed`, `task-retried`, `task-revoked`, `dead-letter` (all with the task id first). */
@@ -103,10 +130,13 @@ export class Worker extends EventEmitter {
   /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
   private revokedStore: RevokedStore | undefined;
   private mailbox: Mailbox | undefined;
+  private events: { dispatcher: EventDispatcher; detach: () => void } | undefined;
   /** Jobs waiting for their rate limit's turn (they hold prefetch, not concurrency). */
   private readonly throttled = new Set<Job>();
   private connectionLost = false;
   private readonly startedAt = Date.now() / 1000;
+  /** Tasks started per name since the worker started (Celery's `total` in `inspect stats`). */
+  private readonly totals = new Map<string, number>();
   readonly stats: WorkerStats = { processed: 0, succeeded: 0, failed: 0, retried: 0, active: 0, reserved: 0, scheduled: 0 };
 
   constructor(readonly app: Radish, readonly options: WorkerOptions = {}) {
@@ -207,6 +237,15 @@ export class Worker extends EventEmitter {
       onReconnect: async () => { await store.load(); },
     });
     await this.mailbox.start();
+    if (this.options.events) {
+      const dispatcher = new EventDispatcher({
+        redis: this.broker.redis, hostname: this.hostname, keys: this.broker.keys, db: this.broker.redis.options.db ?? 0,
+        clock: this.mailbox.clock, load: () => ({ active: this.stats.active, processed: this.stats.processed }),
+        onError: (err) => this.logger.log('warning', `An event could not be sent: ${err.message}`),
+      });
+      this.events = { dispatcher, detach: attachWorkerEvents(this, dispatcher) };
+      await dispatcher.workerOnline();
+    }
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
@@ -236,6 +275,8 @@ export class Worker extends EventEmitter {
 
   /** Close what `open()` got to before it failed, or what a finished stop leaves. */
   private async teardown(): Promise<void> {
+    this.events?.detach();
+    await this.events?.dispatcher.close();
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.pool.close('cold');
@@ -424,6 +465,7 @@ export class Worker extends EventEmitter {
   private async run(job: Job): Promise<void> {
     const { msg, def, delivery } = job;
     job.started = Date.now() / 1000;
+    this.totals.set(msg.name, (this.totals.get(msg.name) ?? 0) + 1);
     this.active.add(job);
     this.stats.active = this.active.size;
     let ran = false;
@@ -488,6 +530,29 @@ export class Worker extends EventEmitter {
   /** The revoked ids this worker honours (what `inspect revoked` lists). */
   revokedIds(): string[] {
     return this.revokedStore?.ids() ?? [];
+  }
+
+  /**
+   * What this worker holds, for `inspect active/reserved/scheduled/query_task`: running jobs, jobs waiting for a
+   * concurrency slot or their rate limit's turn, and ETA waits. Copies; the jobs themselves must not be changed.
+   */
+  heldJobs(): { active: readonly Readonly<Job>[]; reserved: readonly Readonly<Job>[]; scheduled: readonly Readonly<Job>[] } {
+    return { active: [...this.active], reserved: [...this.ready, ...this.throttled], scheduled: [...this.scheduled] };
+  }
+
+  /** Facts for `inspect stats` and `active_queues`. The broker's password is never part of them. */
+  controlInfo(): WorkerControlInfo {
+    const conn = this.broker?.redis.options;
+    return {
+      pid: process.pid, startedAt: this.startedAt, clock: this.mailbox?.clock.value ?? 0, prefetch: this.prefetch,
+      concurrency: this.concurrency, queues: [...this.queues], totals: Object.fromEntries(this.totals),
+      pool: { kind: this.pool.kind, pids: this.pool.pids() },
+      timeLimits: { soft: this.options.softTimeLimit ?? 0, hard: this.options.timeLimit ?? 0 },
+      broker: {
+        host: conn?.host ?? null, port: conn?.port ?? null, db: conn?.db ?? 0, username: conn?.username || null,
+        tls: Boolean(conn?.tls), visibilityTimeout: this.broker?.visibilityTimeout ?? null,
+      },
+    };
   }
 
   private whenIdle(): Promise<void> {

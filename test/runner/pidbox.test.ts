@@ -5,9 +5,8 @@
  * the persistent revoked list.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Keys } from '../../runner/broker/keys';
 import { Control } from '../../runner/control';
@@ -19,7 +18,7 @@ import {
 } from '../../runner/protocol/pidbox';
 import { Mailbox, type ControlHandlers, type MailboxOptions } from '../../runner/worker/mailbox';
 import { RevokedStore } from '../../runner/worker/revoked';
-import { celeryAvailable, celerySend, startCeleryWorker, type CeleryWorker } from '../support/celery';
+import { celeryAvailable, celeryCli, celerySend, startCeleryWorker, type CeleryWorker } from '../support/celery';
 import { requireOwnServer, startRedis, type TestRedis } from '../support/redis';
 
 const FIXTURES = join(__dirname, '../fixtures/pidbox');
@@ -480,20 +479,7 @@ describe('RevokedStore', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
-const INTEROP = resolve(__dirname, '../interop');
 
-/** Python's own `celery -A celery_app <args>` CLI on `brokerUrl`; resolves with its exit code and output. */
-function celeryCli(brokerUrl: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(PYTHON, ['-m', 'celery', '-A', 'celery_app', ...args], {
-      cwd: INTEROP, timeout: 60_000, env: { ...process.env, RADISH_TEST_BROKER: brokerUrl, PYTHONIOENCODING: 'utf-8' },
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('pidbox interop with real Celery 5.2.6', function () {
   this.timeout(120_000);

@@ -9,7 +9,7 @@
  *       if (!c.ok) { console.log('      skipped: ' + c.reason); this.skip(); }
  *     });
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
 /** The Python with Debian's celery; a pyenv `python3` earlier on PATH does not see it. */
@@ -351,4 +351,17 @@ function parseOutcome(line: string): CeleryOutcome {
 function peerEnv(): NodeJS.ProcessEnv {
   // UTF-8 both ways whatever the locale; unbuffered so a worker's log arrives as it is written.
   return { ...process.env, PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' };
+}
+
+/** Python's own `celery -A celery_app <args>` CLI (test/interop/celery_app) on `brokerUrl`: exit code and output. */
+export function celeryCli(brokerUrl: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(PYTHON, ['-m', 'celery', '-A', 'celery_app', ...args], {
+      cwd: resolve(__dirname, '../interop'), timeout: 60_000,
+      env: { ...process.env, RADISH_TEST_BROKER: brokerUrl, PYTHONIOENCODING: 'utf-8' },
+    }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
 }

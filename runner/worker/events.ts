@@ -1,0 +1,207 @@
+/**
+ * A worker's Celery events (`celery worker -E`): worker-online, a heartbeat every `frequency` seconds,
+ * worker-offline, and the task events buffered and published as `task.multi` batches, as Celery's worker does.
+ * Flower, `celery events` and Celery workers' gossip read them. Events are best-effort, as in Celery: a publish that
+ * fails is reported and dropped, never retried or allowed to stop the worker.
+ */
+import type { EventEmitter } from 'node:events';
+import { loadavg, type as osType } from 'node:os';
+import type Redis from 'ioredis';
+import { Keys } from '../broker/keys';
+import {
+  encodeEvent, encodeEventBatch, makeEvent, routingKeyOf, taskFailedFields, taskReceivedFields, taskRetriedFields, taskRevokedFields,
+  taskSentFields, taskStartedFields, taskSucceededFields, TASK_MULTI, workerFields, type CeleryEvent, type RevokeReason,
+  type SoftwareInfo, type TaskEventType, type WorkerEventType,
+} from '../protocol/event';
+import type { JsonObject, TaskMessage } from '../protocol/message';
+import { LamportClock } from '../protocol/pidbox';
+import type { ExceptionInfo } from '../protocol/result';
+import { VERSION } from '../version';
+
+/** What heartbeats report; read at each heartbeat. */
+export interface WorkerLoad {
+  active: number;
+  processed: number;
+}
+
+export interface EventDispatcherOptions {
+  /** A connection to publish on; it must not be in subscriber mode. The dispatcher never closes it. */
+  redis: Redis;
+  /** The worker's node name (`name@host`). */
+  hostname: string;
+  /** Default `process.pid`. */
+  pid?: number;
+  /** Key names (kombu's `global_keyprefix`). Default `new Keys()`. */
+  keys?: Keys;
+  /** Database number, which kombu puts in fanout channel names. Default 0. */
+  db?: number;
+  /** The worker's Lamport clock, shared with its mailbox so Celery tools can order both. Default a new one. */
+  clock?: LamportClock;
+  /** Heartbeat interval in seconds (Celery's `freq`). Default 2.0. */
+  frequency?: number;
+  /** How long a task event may wait in the buffer, in ms. Default 100. */
+  flushIntervalMs?: number;
+  /** Publish the buffer as soon as it holds this many task events. Default 100. */
+  bufferLimit?: number;
+  /** Read for each worker event. Default: zeros. */
+  load?: () => WorkerLoad;
+  /** Default `{ident: 'radish', version: <Radish's version>, system: os.type()}`. */
+  software?: SoftwareInfo;
+  /** Told of failed publishes (events are then dropped). Default: ignored. */
+  onError?: (err: Error) => void;
+}
+
+/** Publishes one worker's events. */
+export class EventDispatcher {
+  readonly hostname: string;
+  readonly clock: LamportClock;
+  private readonly redis: Redis;
+  private readonly pid: number;
+  private readonly keys: Keys;
+  private readonly db: number;
+  private readonly frequency: number;
+  private readonly flushIntervalMs: number;
+  private readonly bufferLimit: number;
+  private readonly load: () => WorkerLoad;
+  private readonly software: SoftwareInfo;
+  private readonly onError: (err: Error) => void;
+  private buffer: CeleryEvent[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private online = false;
+  private closing: Promise<void> | undefined;
+  /** The last publish, so close() waits for everything sent before it. */
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(options: EventDispatcherOptions) {
+    this.redis = options.redis;
+    this.hostname = options.hostname;
+    this.pid = options.pid ?? process.pid;
+    this.keys = options.keys ?? new Keys();
+    this.db = options.db ?? 0;
+    this.clock = options.clock ?? new LamportClock();
+    this.frequency = options.frequency ?? 2.0;
+    this.flushIntervalMs = options.flushIntervalMs ?? 100;
+    this.bufferLimit = options.bufferLimit ?? 100;
+    this.load = options.load ?? (() => ({ active: 0, processed: 0 }));
+    this.software = options.software ?? { ident: 'radish', version: VERSION, system: osType() };
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  /** Announce the worker and start heartbeats (the timer is unref'd: it never keeps the process alive). */
+  workerOnline(): Promise<void> {
+    if (this.online || this.closing) return Promise.resolve();
+    this.online = true;
+    const sent = this.sendWorker('worker-online');
+    this.heartbeat = setInterval(() => void this.sendWorker('worker-heartbeat'), this.frequency * 1000);
+    this.heartbeat.unref();
+    return sent;
+  }
+
+  /** Stop heartbeats, publish buffered task events, then worker-offline. Only once; later calls do nothing. */
+  workerOffline(): Promise<void> {
+    if (!this.online) return this.flush();
+    this.online = false;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    const flushed = this.flush();
+    // Issued right after the batch on the same connection, so it arrives after the task events.
+    const offline = this.sendWorker('worker-offline');
+    return Promise.all([flushed, offline]).then(() => undefined);
+  }
+
+  /** Queue a task event; it goes out in the next `task.multi` batch. Ignored after close(). */
+  task(type: TaskEventType, fields: JsonObject): void {
+    if (this.closing) return;
+    // Stamped now, not at flush: the clock and timestamp order events as they happened.
+    this.buffer.push(this.stamp(type, fields));
+    if (this.buffer.length >= this.bufferLimit) void this.flush();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Publish the buffered task events now. */
+  flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.buffer.length === 0) return this.last.then(() => undefined);
+    const batch = this.buffer;
+    this.buffer = [];
+    return this.publish(TASK_MULTI, encodeEventBatch(batch, this.hostname));
+  }
+
+  /** workerOffline() (which flushes) and stop; idempotent. Does not close the connection. */
+  close(): Promise<void> {
+    this.closing ??= this.workerOffline();
+    return this.closing;
+  }
+
+  private stamp(type: string, fields: JsonObject): CeleryEvent {
+    return makeEvent(type, { hostname: this.hostname, pid: this.pid }, { clock: this.clock.forward() }, fields);
+  }
+
+  private sendWorker(type: WorkerEventType): Promise<void> {
+    const { active, processed } = this.load();
+    const fields = workerFields({ freq: this.frequency, active, processed, loadavg: loadavg() }, this.software);
+    const event = this.stamp(type, fields);
+    return this.publish(routingKeyOf(type), encodeEvent(event));
+  }
+
+  private publish(routingKey: string, message: string): Promise<void> {
+    const sent = this.redis.publish(this.keys.eventChannel(this.db, routingKey), message).then(
+      () => undefined,
+      (err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))),
+    );
+    this.last = sent;
+    return sent;
+  }
+}
+
+/**
+ * Turn a worker's EventEmitter events into Celery task events on `dispatcher`. The worker emits `task-received`
+ * (id, msg), `task-started` (id), `task-succeeded` (id, value, runtime s), `task-failed` (id, exceptionInfo,
+ * traceback), `task-retried` (id, exceptionInfo, traceback?) and `task-revoked` (id, reason, signum?).
+ * Returns a function that detaches the listeners.
+ */
+export function attachWorkerEvents(emitter: EventEmitter, dispatcher: EventDispatcher): () => void {
+  const listeners: Record<string, (...args: never[]) => void> = {
+    'task-received': (_id: string, msg: TaskMessage) => dispatcher.task('task-received', taskReceivedFields(msg)),
+    'task-started': (id: string) => dispatcher.task('task-started', taskStartedFields(id)),
+    'task-succeeded': (id: string, value: unknown, runtime: number) =>
+      dispatcher.task('task-succeeded', taskSucceededFields(id, value, runtime)),
+    'task-failed': (id: string, info: ExceptionInfo, traceback?: string | null) =>
+      dispatcher.task('task-failed', taskFailedFields(id, info, traceback)),
+    'task-retried': (id: string, info: ExceptionInfo, traceback?: string | null) =>
+      dispatcher.task('task-retried', taskRetriedFields(id, info, traceback)),
+    'task-revoked': (id: string, reason: RevokeReason, signum?: number) =>
+      dispatcher.task('task-revoked', taskRevokedFields(id, reason, signum ?? null)),
+  };
+  for (const [event, listener] of Object.entries(listeners)) emitter.on(event, listener as (...args: unknown[]) => void);
+  return () => {
+    for (const [event, listener] of Object.entries(listeners)) emitter.off(event, listener as (...args: unknown[]) => void);
+  };
+}
+
+/** Who sends a task-sent event: a client's identity (Celery's `gen<pid>@host`) and its clock. */
+export interface TaskSentSender {
+  hostname: string;
+  /** Default `process.pid`. */
+  pid?: number;
+  clock: LamportClock;
+  /** Default `new Keys()`. */
+  keys?: Keys;
+  /** Default 0. */
+  db?: number;
+}
+
+/**
+ * Publish `task-sent` for a message just sent to `queue`, as a Python client with `task_send_sent_event` does
+ * (one event, not batched, on `task.sent`). Best-effort like all events: callers may ignore its rejection.
+ */
+export async function publishTaskSent(redis: Redis, sender: TaskSentSender, msg: TaskMessage, queue: string): Promise<void> {
+  const event = makeEvent('task-sent', { hostname: sender.hostname, pid: sender.pid ?? process.pid },
+    { clock: sender.clock.forward() }, taskSentFields(msg, queue));
+  await redis.publish((sender.keys ?? new Keys()).eventChannel(sender.db ?? 0, 'task.sent'), encodeEvent(event));
+}
