@@ -9,6 +9,7 @@ import type { ResultBackend } from '../backend/backend';
 import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
 import type { RevokeReason } from '../errors';
 import type { Logger } from '../log';
+import { failureFollowUps, successFollowUps, type FollowUp, type FollowUpOptions, type FollowUpRouter } from '../protocol/canvas';
 import { encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
@@ -44,8 +45,13 @@ export interface RecorderContext {
   logger: Logger;
   /** Node name, named in results, dead letters and logs. */
   hostname: string;
-  /** Celery's `origin` header of republished retries. */
+  /** Celery's `origin` header of republished retries and of canvas follow-ups (callbacks, chain, errbacks). */
   origin: string;
+  /**
+   * Queue and priority of a follow-up whose signature names no queue (the app's routes, e.g. `app.route`).
+   * Default: Celery's default queue `celery`, priority 0.
+   */
+  route?: FollowUpRouter;
   /** Store name, args, kwargs, worker, retries and queue with results (Celery's `result_extended`). */
   resultExtended: boolean;
   /** Counters the recorder keeps up to date (processed, succeeded, failed, retried). */
@@ -94,10 +100,17 @@ export class OutcomeRecorder {
       return;
     }
     let encoded: string | undefined;
-    if (outcome.kind === 'success' && !def.options.ignoreResult && !msg.ignoreResult) {
+    let followUps: FollowUp[] = [];
+    if (outcome.kind === 'success') {
       try {
-        encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value }));
+        // Built before the result so that it names them as children, as Celery's does.
+        followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
+        if (!def.options.ignoreResult && !msg.ignoreResult) {
+          const children = followUps.map((f) => [[f.id, null], null]);
+          encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children }));
+        }
       } catch (err) {
+        followUps = [];
         // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
         outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime };
       }
@@ -106,8 +119,10 @@ export class OutcomeRecorder {
     if (outcome.kind === 'success') {
       this.ctx.stats.succeeded++;
       this.ctx.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
-      // Stored first, acked second: a crash in between redelivers the task, it never loses the result.
+      // Stored, then the follow-ups published, then acked: a crash in between redelivers the task (a duplicate
+      // follow-up at worst), it never loses the result or the rest of the chain.
       if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded);
+      await this.publishFollowUps(followUps);
       if (!job.acked) await this.ctx.broker.ack(delivery.tag);
       this.ctx.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
     } else if (outcome.kind === 'retry') {
@@ -127,10 +142,27 @@ export class OutcomeRecorder {
         raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
       };
       await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
+      // Errbacks go after the FAILURE is stored (Celery calls them from mark_as_failure) and before the ack.
+      await this.publishFollowUps(failureFollowUps(msg, this.followUpOptions(label)));
       const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       this.ctx.emit('task-failed', msg.id, info, traceback);
     }
+  }
+
+  private followUpOptions(label: string): FollowUpOptions {
+    return {
+      origin: this.ctx.origin,
+      ...(this.ctx.route ? { route: this.ctx.route } : {}),
+      // A signature the worker cannot apply is logged and skipped: the task itself did end as recorded.
+      onSkip: (_sig, err) => this.ctx.logger.log('error', `${label}: follow-up not sent: ${err.message}`),
+    };
+  }
+
+  private async publishFollowUps(followUps: FollowUp[]): Promise<void> {
+    if (followUps.length === 0) return;
+    await this.ctx.broker.publishMany(followUps.map((f) => ({ queue: f.queue, priority: f.priority, message: f.body })));
+    for (const f of followUps) this.ctx.logger.log('debug', `Sent follow-up ${f.name}[${f.id}] to queue ${f.queue}`);
   }
 
   /** Republish the task as Celery's `retry()` does (same id, retries + 1, an ETA), store RETRY, then ack. */

@@ -193,6 +193,7 @@ export class Worker extends EventEmitter {
     this.recorder = new OutcomeRecorder({
       broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,
       resultExtended: this.options.resultExtended ?? false, stats: this.stats, emit: (event, ...args) => this.emit(event, ...args),
+      route: (name) => this.app.route(name),
     });
     const [major, minor] = await this.broker.serverVersion();
     if (major < 6 || (major === 6 && minor < 2)) {

@@ -1,0 +1,180 @@
+/**
+ * Canvas follow-ups (link, link_error, chain): the next messages built from captured Celery 5.2.6 messages match
+ * what a Celery worker published, field by field; and on a real redis-server a Radish worker runs a chain to its end
+ * and fires callbacks and errbacks.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applySignature, CanvasError, failureFollowUps, successFollowUps, type FollowUp } from '../../runner/protocol/canvas';
+import { decodeTaskMessage, encodeTaskMessage, type Signature, type TaskMessage } from '../../runner/protocol/message';
+import { until, workerHarness } from '../support/worker-harness';
+
+const FIXTURES = join(__dirname, '../fixtures/messages');
+const raw = (name: string): string => readFileSync(join(FIXTURES, `${name}.json`), 'utf8');
+const fixture = (name: string): TaskMessage => decodeTaskMessage(raw(name));
+/** The worker that published the captured follow-ups. */
+const CELERY_WORKER = 'gen8043@vm';
+
+interface Parsed {
+  body: unknown[];
+  headers: Record<string, unknown>;
+  properties: Record<string, unknown>;
+  rest: Record<string, unknown>;
+}
+
+function parse(message: string): Parsed {
+  const { body, headers, properties, ...rest } = JSON.parse(message) as { body: string; headers: Record<string, unknown>; properties: Record<string, unknown> };
+  return { body: JSON.parse(Buffer.from(body, 'base64').toString('utf8')) as unknown[], headers, properties, rest };
+}
+
+/** Compare field by field, leaving out the fields named in `ignore` (`headers.id`, `properties.delivery_tag`...). */
+function assertSameMessage(actual: string, expected: string, ignore: string[]): void {
+  const a = parse(actual);
+  const e = parse(expected);
+  assert.deepEqual(a.body, e.body, 'body [args, kwargs, embed]');
+  assert.deepEqual(a.rest, e.rest, 'content type and encoding');
+  for (const part of ['headers', 'properties'] as const) {
+    const keys = new Set([...Object.keys(a[part]), ...Object.keys(e[part])]);
+    for (const key of keys) {
+      if (ignore.includes(`${part}.${key}`)) continue;
+      assert.deepEqual(a[part][key], e[part][key], `${part}.${key}`);
+    }
+  }
+}
+
+function only(followUps: FollowUp[]): FollowUp {
+  assert.equal(followUps.length, 1, `one follow-up, got ${followUps.map((f) => f.name).join(', ')}`);
+  return followUps[0]!;
+}
+
+const sig = (task: string, args: unknown[] = [], options: Record<string, unknown> = {}, immutable = false): Signature => ({
+  task, args, kwargs: {}, options, subtask_type: null, immutable, chord_size: null,
+});
+
+describe('canvas follow-ups', function () {
+  describe('built from captured messages', function () {
+    it('a chain head publishes the next member as Celery did (result prepended, chain popped, ids from options)', () => {
+      const next = only(successFollowUps(fixture('chain_first'), 3, { origin: CELERY_WORKER }));
+      assert.equal(next.id, '3ab5934b-aad0-41e3-83e4-a936a5ac3c8b');
+      assert.equal(next.queue, 'celery');
+      assertSameMessage(next.body, raw('worker_published_chain_second'), ['properties.delivery_tag']);
+    });
+
+    it('the second member publishes the last with an empty chain', () => {
+      const next = only(successFollowUps(fixture('worker_published_chain_second'), 9, { origin: CELERY_WORKER }));
+      assertSameMessage(next.body, raw('worker_published_chain_last'), ['properties.delivery_tag']);
+    });
+
+    it('the last member publishes nothing', () => {
+      assert.deepEqual(successFollowUps(fixture('worker_published_chain_last'), 109, { origin: CELERY_WORKER }), []);
+    });
+
+    it('a link callback gets the result prepended, a fresh id, parent and root ids', () => {
+      const next = only(successFollowUps(fixture('link_errback'), 3, { origin: 'gen8042@vm' }));
+      // Celery's worker puts its own app oid in reply_to; it only matters to the rpc backend, so Radish keeps the
+      // parent's. The id is new on every run.
+      assertSameMessage(next.body, raw('worker_published_link_callback'), ['headers.id', 'properties.correlation_id', 'properties.reply_to', 'properties.delivery_tag']);
+      const { headers, properties } = parse(next.body);
+      assert.equal(headers.id, next.id);
+      assert.equal(properties.correlation_id, next.id);
+    });
+
+    it('an errback is sent with the failed task id prepended, and callbacks are not', () => {
+      const msg = fixture('link_errback');
+      const errback = only(failureFollowUps(msg, { origin: CELERY_WORKER }));
+      const { body, headers } = parse(errback.body);
+      assert.equal(errback.name, 'tasks.echo');
+      assert.deepEqual(body[0], ['fixture-link-errback', 'err']);
+      assert.equal(headers.parent_id, 'fixture-link-errback');
+      assert.equal(headers.root_id, 'fixture-link-errback');
+      assert.deepEqual(failureFollowUps(fixture('chain_first'), { origin: CELERY_WORKER }), [], 'no errbacks, nothing sent');
+    });
+  });
+
+  describe('signature options', function () {
+    const parent = fixture('add_basic');
+    let n = 0;
+    const opts = { origin: 'gen1@test', newId: () => `id-${++n}`, route: (name: string) => ({ queue: name === 'ts.routed' ? 'routed' : 'celery', priority: 3 }) };
+
+    it('an immutable signature keeps its own args', () => {
+      const f = applySignature(sig('ts.x', [1], {}, true), [99], parent, opts);
+      assert.deepEqual(parse(f.body).body[0], [1]);
+    });
+
+    it('honours queue, priority, task_id, time limits, countdown and its own links', () => {
+      const f = applySignature(sig('ts.x', [], {
+        queue: 'high', priority: 7, task_id: 'fixed', time_limit: 30, soft_time_limit: 20, countdown: 60,
+        link: sig('ts.cb'), link_error: [sig('ts.eb')],
+      }), [5], parent, opts);
+      assert.equal(f.queue, 'high');
+      assert.equal(f.priority, 7);
+      assert.equal(f.id, 'fixed');
+      const { body, headers, properties } = parse(f.body);
+      assert.deepEqual(headers.timelimit, [30, 20]);
+      assert.ok(Math.abs(Date.parse(headers.eta as string) - Date.now() - 60_000) < 2000, 'countdown became an eta');
+      assert.equal((properties.delivery_info as { routing_key: string }).routing_key, 'high');
+      const embed = body[2] as { callbacks: Signature[]; errbacks: Signature[] };
+      assert.equal(embed.callbacks[0]!.task, 'ts.cb');
+      assert.equal(embed.errbacks[0]!.task, 'ts.eb');
+    });
+
+    it('a signature without a queue is routed by the app', () => {
+      const f = applySignature(sig('ts.routed'), [], parent, opts);
+      assert.equal(f.queue, 'routed');
+      assert.equal(f.priority, 3);
+    });
+
+    it('skips a nested canvas it cannot apply, and says so', () => {
+      const msg = { ...parent, embed: { ...parent.embed, callbacks: [{ ...sig('celery.group'), subtask_type: 'group' }, sig('ts.ok')] } };
+      assert.throws(() => successFollowUps(msg, 1, opts), CanvasError);
+      const skipped: string[] = [];
+      const sent = successFollowUps(msg, 1, { ...opts, onSkip: (_s, err) => skipped.push(err.message) });
+      assert.deepEqual(sent.map((f) => f.name), ['ts.ok']);
+      assert.equal(skipped.length, 1);
+      assert.match(skipped[0]!, /nested group/);
+    });
+  });
+
+  describe('on a worker', function () {
+    const h = workerHarness();
+
+    async function publish(name: string, args: unknown[], embed: Record<string, unknown>, id = randomUUID()): Promise<string> {
+      const broker = await h.app.broker();
+      await broker.publish('celery', 0, encodeTaskMessage({ id, name, args, queue: 'celery', embed }, { origin: 'gen1@test', replyTo: randomUUID(), deliveryTag: randomUUID() }));
+      return id;
+    }
+
+    it('runs a chain of three TypeScript tasks to the right final result, with parent and root ids', async () => {
+      h.app.task('ts.add', (a: number, b: number) => a + b);
+      h.app.task('ts.mul', (a: number, b: number) => a * b);
+      h.app.task('ts.sub', (a: number, b: number) => a - b);
+      await h.startWorker();
+      const [second, last] = [randomUUID(), randomUUID()];
+      // (1 + 2) * 10 - 4, the chain reversed as Celery sends it.
+      const head = await publish('ts.add', [1, 2], { chain: [sig('ts.sub', [4], { task_id: last }), sig('ts.mul', [10], { task_id: second })] });
+      assert.equal(await (await h.app.asyncResult(last)).get({ timeout: 5000 }), 26);
+      const [headMeta, secondMeta, lastMeta] = await Promise.all([h.stored(head), h.stored(second), h.stored(last)]);
+      assert.deepEqual(headMeta?.children, [[[second, null], null]], 'the head names the next task as its child');
+      assert.equal(secondMeta?.result, 30);
+      assert.equal(secondMeta?.parent_id, head);
+      assert.equal(lastMeta?.parent_id, second);
+    });
+
+    it('fires link callbacks on success and link_error errbacks (with the task id) on failure', async () => {
+      const seen: unknown[][] = [];
+      h.app.task('ts.add', (a: number, b: number) => a + b);
+      h.app.task('ts.boom', () => { throw new Error('boom'); });
+      h.app.task('ts.record', (...args: unknown[]) => { seen.push(args); return args.length; });
+      await h.startWorker();
+      const ok = await publish('ts.add', [1, 2], { callbacks: [sig('ts.record', ['ok']), sig('ts.record', ['fixed'], {}, true)], errbacks: [sig('ts.record', ['never'])] });
+      const bad = await publish('ts.boom', [], { callbacks: [sig('ts.record', ['never'])], errbacks: [sig('ts.record', ['err'])] });
+      await until(() => seen.length === 3, 'three callbacks', 5000);
+      const sorted = seen.map((a) => JSON.stringify(a)).sort();
+      assert.deepEqual(sorted, [JSON.stringify([3, 'ok']), JSON.stringify(['fixed']), JSON.stringify([bad, 'err'])].sort());
+      assert.equal((await h.stored(ok))?.children.length, 2);
+      assert.equal((await h.stored(bad))?.status, 'FAILURE');
+    });
+  });
+});
