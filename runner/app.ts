@@ -14,6 +14,7 @@ import { ResultBackend, type BackendOptions } from './backend/backend';
 import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
 import { encodeTaskMessage, type JsonObject, type Sender, type TaskCall } from './protocol/message';
+import { parseTiming, type Timing } from './beat/schedule';
 import { defineTask, type Task, type TaskContext, type TaskDefinition, type TaskFunction, type TaskOptions } from './task';
 
 /** Where a task goes: a queue name, or a queue and a priority. */
@@ -68,12 +69,35 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
 }
 
+/** A periodic task as declared with {@link Radish.schedule}; `radish beat` sends it. */
+export interface ScheduleDeclaration {
+  /** Task name to send (any task, TypeScript or Python). */
+  task: string;
+  /** Seconds between runs. Exactly one of `every` and `cron`. */
+  every?: number;
+  /** 5-field crontab expression, in UTC (`*\/5 * * * *`). Exactly one of `every` and `cron`. */
+  cron?: string;
+  /** Default []. */
+  args?: unknown[];
+  /** Default {}. */
+  kwargs?: JsonObject;
+  /** Send options (queue, priority, expires...); routes apply as for any send. */
+  options?: SendOptions;
+}
+
+/** A declared schedule with its timing parsed. */
+export interface ScheduleEntry extends ScheduleDeclaration {
+  readonly name: string;
+  readonly timing: Timing;
+}
+
 type BoundTaskFunction = (task: TaskContext, ...args: never[]) => unknown;
 type DropContext<P extends unknown[]> = P extends [TaskContext, ...infer Rest] ? Rest : never;
 
 export class Radish {
   readonly defaultQueue: string;
   private readonly registry = new Map<string, TaskDefinition>();
+  private readonly periodic = new Map<string, ScheduleEntry>();
   private readonly routes: [RegExp, RouteTarget][];
   private readonly sender = { origin: `gen${process.pid}@${hostname()}`, replyTo: randomUUID() };
   private connecting: Promise<{ broker: Broker; backend: ResultBackend }> | undefined;
@@ -124,6 +148,22 @@ export class Radish {
       applyAsync: (args = [], kwargs = {}, opts = {}) => this.send(name, args, kwargs, opts),
     };
     return task;
+  }
+
+  /**
+   * Declare a periodic task, sent by `radish beat`: `app.schedule('cleanup', { task: 'tasks.cleanup', every: 60 })`.
+   * The name keys its last run time in Redis, so keep it stable across deploys. Throws on a bad timing.
+   */
+  schedule(name: string, declaration: ScheduleDeclaration): ScheduleEntry {
+    if (this.periodic.has(name)) throw new Error(`schedule ${name} is declared twice`);
+    const entry: ScheduleEntry = { ...declaration, name, timing: parseTiming(declaration) };
+    this.periodic.set(name, entry);
+    return entry;
+  }
+
+  /** Every declared periodic task, in declaration order. */
+  get schedules(): readonly ScheduleEntry[] {
+    return [...this.periodic.values()];
   }
 
   /** The registered task of that name, if any. */

@@ -15,6 +15,7 @@ import { Control, type BroadcastOptions } from './control';
 import { Inspector } from './inspector';
 import { signalName } from './worker/control-handlers';
 import { Worker } from './worker/worker';
+import { Beat } from './beat/beat';
 
 const USAGE = `Usage: radish <command> [options]
 
@@ -24,6 +25,8 @@ Commands:
            [--shutdown-timeout S] [-E] [--result-extended] [--track-started]
                                                           run a worker on a task module (.ts or .js);
                                                           SIGTERM: warm shutdown, a second one: cold
+  beat     -A MODULE [-l LEVEL] [--lock-timeout S]       send the module's periodic tasks (app.schedule) when
+                                                          due; one active at a time, others stand by; SIGTERM stops
   call     NAME [--args JSON] [--kwargs JSON] [--queue Q] [--priority 0-9] [--countdown S]
            [--expires S] [--task-id ID] [--wait [SECONDS]]  send a task by name (TypeScript or Python)
   result   ID [--wait SECONDS]                            show (or wait for) a task's result
@@ -174,6 +177,34 @@ async function worker(argv: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
   });
   await app.close();
+  return 0;
+}
+
+async function beat(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { loglevel: { type: 'string', short: 'l' }, 'lock-timeout': { type: 'string' } });
+  if (values.help) return help();
+  if (!values.app) throw new UsageError('beat needs a module that declares schedules: radish beat -A ./tasks.ts');
+  let level;
+  try {
+    level = parseLogLevel(values.loglevel ?? 'info');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const lockTimeout = number(values['lock-timeout'], '--lock-timeout', { min: 1 });
+  const app = await resolveApp(values);
+  const b = new Beat(app, { logger: createLogger(level), lockTimeout: lockTimeout === undefined ? undefined : lockTimeout * 1000 });
+  try {
+    await b.start();
+    await new Promise<void>((resolve) => {
+      // One signal is enough: stopping only waits for the current pass and releases the lock.
+      const onSignal = () => { void b.stop().then(resolve, resolve); };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+    });
+  } finally {
+    await b.stop();
+    await app.close();
+  }
   return 0;
 }
 
@@ -419,7 +450,7 @@ function help(): number {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, call, result, purge, inspect, control, dlq };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, beat, call, result, purge, inspect, control, dlq };
 
 /** Run the CLI; resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {

@@ -22,3 +22,5 @@ export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, TaskRevokedE
 export { type ErrorMatcher } from './task';
 // The process pool's children are this bundle started with RADISH_POOL_CHILD=1 (see esbuild.mjs).
 export { runPoolChild } from './worker/pool-child';
+export { Beat, type BeatOptions, type SentTick } from './beat/beat';
+export { type ScheduleDeclaration, type ScheduleEntry } from './app';

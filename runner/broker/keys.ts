@@ -126,6 +126,12 @@ export class Keys {
   /** Task ids revoked through Radish, scored by expiry (unix seconds), so a revoke outlives worker restarts. */
   get revoked(): string { return this.prefix + 'radish.revoked'; }
 
+  /** The beat scheduler lock: the token of the one active `radish beat` (SET NX PX, refreshed by its holder). */
+  get beatLock(): string { return this.prefix + 'radish.beat.lock'; }
+
+  /** Last run of each periodic task: schedule name -> due time it was sent for (ms since the epoch). */
+  get beatLastRun(): string { return this.prefix + 'radish.beat.last_run'; }
+
   /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
   static result(taskId: string): string { return 'celery-task-meta-' + taskId; }
 }

@@ -11,6 +11,8 @@ import deadLetterLua from './scripts/dead_letter.lua';
 import releaseLockLua from './scripts/release_lock.lua';
 import purgeLua from './scripts/purge.lua';
 import replayLua from './scripts/replay.lua';
+import refreshLockLua from './scripts/refresh_lock.lua';
+import beatClaimLua from './scripts/beat_claim.lua';
 import storeResultLua from '../backend/scripts/store_result.lua';
 
 type Arg = string | number | Buffer;
@@ -50,4 +52,6 @@ export const scripts = {
   purge: new LuaScript('purge', purgeLua),
   replay: new LuaScript('replay', replayLua),
   storeResult: new LuaScript('store_result', storeResultLua),
+  refreshLock: new LuaScript('refresh_lock', refreshLockLua),
+  beatClaim: new LuaScript('beat_claim', beatClaimLua),
 } as const;
