@@ -13,6 +13,7 @@ import { findApp, loadModule, splitAppSpec } from './worker/loader';
 import { VERSION } from './version';
 import { Control, type BroadcastOptions } from './control';
 import { Inspector } from './inspector';
+import type { JsonObject } from './protocol/message';
 import { signalName } from './worker/control-handlers';
 import { Worker } from './worker/worker';
 import { Beat } from './beat/beat';
@@ -36,6 +37,8 @@ Commands:
                                                           ask the workers (Radish and Celery) over pidbox
   control  revoke ID... [--terminate] [--signal SIG] [-d node1,node2] [--timeout S]
                                                           revoke tasks on every worker, now and later
+  control  rate_limit TASK RATE | time_limit TASK SOFT [HARD] | add_consumer Q | cancel_consumer Q
+           | pool_grow [N] | pool_shrink [N] | shutdown   [-d node1,node2]   steer the workers
   dlq      list [--limit N] [--json] | show N | replay N [--args JSON] [--kwargs JSON]
            | discard N | purge -f                         the dead-letter queue (N: position in list)
 
@@ -175,8 +178,13 @@ async function worker(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // A remote `shutdown` (celery control shutdown): the same path as a first SIGTERM, a warm stop.
+    w.on('shutdown-requested', onSignal);
   });
   await app.close();
+  // Code the async pool gave up on (a hard time limit, a terminate) may still hold timers; the worker is done, so
+  // the process ends shortly after, whatever they hold.
+  setTimeout(() => process.exit(0), 500).unref();
   return 0;
 }
 
@@ -329,25 +337,50 @@ async function askWorkers(values: { app?: string; broker?: string; destination?:
   }
 }
 
+/** `radish control <command> <positionals>`: the pidbox arguments of each command Celery's `control` sends. */
+const CONTROL_ARGS: Record<string, { usage: string; args: (p: string[]) => JsonObject | undefined }> = {
+  rate_limit: { usage: 'rate_limit TASK RATE (e.g. 10/s; 0 turns it off)', args: ([task, rate]) => (task && rate ? { task_name: task, rate_limit: rate } : undefined) },
+  time_limit: {
+    usage: 'time_limit TASK SOFT [HARD] (seconds)',
+    args: ([task, soft, hard]) => {
+      const n = (v: string | undefined, flag: string) => number(v, flag, { min: 0 }) ?? null;
+      return task && soft !== undefined ? { task_name: task, soft: n(soft, 'SOFT'), hard: n(hard, 'HARD') } : undefined;
+    },
+  },
+  add_consumer: { usage: 'add_consumer QUEUE', args: ([queue]) => (queue ? { queue } : undefined) },
+  cancel_consumer: { usage: 'cancel_consumer QUEUE', args: ([queue]) => (queue ? { queue } : undefined) },
+  pool_grow: { usage: 'pool_grow [N]', args: ([n]) => ({ n: number(n, 'N', { min: 1, integer: true }) ?? 1 }) },
+  pool_shrink: { usage: 'pool_shrink [N]', args: ([n]) => ({ n: number(n, 'N', { min: 1, integer: true }) ?? 1 }) },
+  shutdown: { usage: 'shutdown', args: () => ({}) },
+};
+
 async function control(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     destination: { type: 'string', short: 'd' }, timeout: { type: 'string', short: 't' }, json: { type: 'boolean' },
     terminate: { type: 'boolean' }, signal: { type: 'string', short: 's' },
   });
   if (values.help) return help();
-  const [what, ...ids] = positionals;
-  if (what !== 'revoke') throw new UsageError(what ? `unknown control command ${JSON.stringify(what)} (try: radish control revoke ID)` : 'control what? try: radish control revoke ID');
-  if (ids.length === 0) throw new UsageError('revoke needs one or more task ids');
+  const [what, ...rest] = positionals;
+  const commands = ['revoke', ...Object.keys(CONTROL_ARGS)].join(', ');
+  if (what && what !== 'revoke') {
+    const command = CONTROL_ARGS[what];
+    if (!command) throw new UsageError(`unknown control command ${JSON.stringify(what)} (one of: ${commands})`);
+    const args = command.args(rest);
+    if (!args) throw new UsageError(`usage: radish control ${command.usage}`);
+    return printReplies(await askWorkers(values, (c, options) => c.broadcast(what, args, options)), values.json);
+  }
+  if (!what) throw new UsageError(`control what? one of: ${commands}`);
+  if (rest.length === 0) throw new UsageError('revoke needs one or more task ids');
   let signal: NodeJS.Signals | undefined;
   try {
     signal = values.signal === undefined ? undefined : signalName(values.signal);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const replies = await askWorkers(values, (c, options) => c.revoke(ids, { ...options, terminate: values.terminate, signal }));
+  const replies = await askWorkers(values, (c, options) => c.revoke(rest, { ...options, terminate: values.terminate, signal }));
   // A revoke is recorded in Redis even when no worker runs now: workers that start later honour it.
   if (Object.keys(replies).length === 0) {
-    process.stdout.write(`Revoked ${ids.join(', ')}: recorded for workers that start later (no worker replied now).\n`);
+    process.stdout.write(`Revoked ${rest.join(', ')}: recorded for workers that start later (no worker replied now).\n`);
     return 0;
   }
   return printReplies(replies, values.json);

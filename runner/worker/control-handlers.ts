@@ -4,9 +4,11 @@
  */
 import { constants } from 'node:os';
 import type { JsonObject } from '../protocol/message';
-import { ok, PidboxError, revokeArguments, revokeReply } from '../protocol/pidbox';
+import { nok, ok, PidboxError, revokeArguments, revokeReply } from '../protocol/pidbox';
+import { pyRepr } from '../protocol/pyrepr';
 import type { TaskDefinition } from '../task';
 import type { ControlHandlers } from './mailbox';
+import { parseRate } from './rate-limit';
 import type { Job } from './recorder';
 import type { WorkerControlInfo } from './worker';
 
@@ -18,6 +20,12 @@ export interface Controllable {
   revokedIds(): string[];
   heldJobs(): { active: readonly Readonly<Job>[]; reserved: readonly Readonly<Job>[]; scheduled: readonly Readonly<Job>[] };
   controlInfo(): WorkerControlInfo;
+  setRateLimit(taskName: string, rate: string | number | null): void;
+  setTimeLimits(taskName: string, limits: { soft: number | null; hard: number | null }): void;
+  addConsumer(queue: string): boolean;
+  cancelConsumer(queue: string): Promise<void>;
+  resizePool(delta: number): number;
+  requestShutdown(): void;
 }
 
 /** Celery's `Request.info()`: how inspect commands describe one task the worker holds. */
@@ -171,6 +179,36 @@ export function signalName(raw: string): NodeJS.Signals {
   return name as NodeJS.Signals;
 }
 
+/** A string argument the command needs (`task_name`, `queue`); a clear error when it is missing. */
+function stringArgument(args: JsonObject, name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string' || value === '') throw new PidboxError(`${name} must be a non-empty string`);
+  return value;
+}
+
+/** A time limit in seconds, or null (none), as `time_limit` takes `soft` and `hard`. */
+function secondsArgument(args: JsonObject, name: string): number | null {
+  const value = args[name] ?? null;
+  if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
+    throw new PidboxError(`${name} must be a number of seconds >= 0, or null`);
+  }
+  return value;
+}
+
+/** `n` of pool_grow/pool_shrink: a whole number, default 1 (Celery's). */
+function countArgument(args: JsonObject): number {
+  const n = args.n ?? 1;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new PidboxError('n must be a whole number >= 0');
+  return n;
+}
+
+/** pool_grow/pool_shrink: the async pool resizes; the process pool cannot yet, which the reply says. */
+function resize(worker: Controllable, command: string, delta: number, done: string): { ok: string } | { error: string } {
+  if (worker.controlInfo().pool.kind !== 'async') return nok(`${command} is not supported yet with the process pool`);
+  worker.resizePool(delta);
+  return ok(done);
+}
+
 export function controlHandlers(worker: Controllable): ControlHandlers {
   /** The pid a running task runs in: the worker's own with the async pool; the process pool does not say which child. */
   const runningPid = (): number | null => {
@@ -224,5 +262,46 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
       return found;
     },
     active_queues: () => worker.controlInfo().queues.map(queueInfo),
+    // Celery validates the rate before it looks up the task, and words a bad one as `repr()` of the ValueError.
+    rate_limit: (args: JsonObject) => {
+      const rate = args.rate_limit ?? null;
+      if (rate !== null && typeof rate !== 'string' && typeof rate !== 'number') {
+        return nok(`Invalid rate limit string: ValueError(${pyRepr(`invalid rate limit ${JSON.stringify(rate)}`)})`);
+      }
+      try {
+        parseRate(rate ?? 0);
+      } catch (err) {
+        return nok(`Invalid rate limit string: ValueError(${pyRepr((err as Error).message)})`);
+      }
+      const name = args.task_name;
+      if (typeof name !== 'string' || !worker.app.lookup(name)) return nok('unknown task');
+      worker.setRateLimit(name, rate);
+      return ok(rate === null || rate === '' || parseRate(rate) === 0 ? 'rate limit disabled successfully' : 'new rate limit set successfully');
+    },
+    time_limit: (args: JsonObject) => {
+      const name = args.task_name;
+      if (typeof name !== 'string' || !worker.app.lookup(name)) return nok('unknown task');
+      worker.setTimeLimits(name, { soft: secondsArgument(args, 'soft'), hard: secondsArgument(args, 'hard') });
+      return ok('time limits set successfully');
+    },
+    // Celery 5.2 replies `add consumer <q>` whether or not it consumed the queue already (it only logs that).
+    add_consumer: (args: JsonObject) => {
+      const queue = stringArgument(args, 'queue');
+      worker.addConsumer(queue);
+      return ok(`add consumer ${queue}`);
+    },
+    cancel_consumer: async (args: JsonObject) => {
+      const queue = stringArgument(args, 'queue');
+      await worker.cancelConsumer(queue);
+      return ok(`no longer consuming from ${queue}`);
+    },
+    pool_grow: (args: JsonObject) => resize(worker, 'pool_grow', countArgument(args), 'pool will grow'),
+    pool_shrink: (args: JsonObject) => resize(worker, 'pool_shrink', -countArgument(args), 'pool will shrink'),
+    // Celery 5.2 raises WorkerShutdown here and sends no reply; Radish answers, so its Control need not wait out the
+    // timeout to learn that the node heard it.
+    shutdown: () => {
+      worker.requestShutdown();
+      return ok('shutting down');
+    },
   };
 }

@@ -98,12 +98,17 @@ export interface WorkerControlInfo {
   broker: { host: string | null; port: number | null; db: number; username: string | null; tls: boolean; visibilityTimeout: number | null };
 }
 
-/** Events: `task-received`, `task-started`, `task-succeeded`, `task-failed`, `task-retried`, `task-revoked`, `dead-letter` (all with the task id first). */
+/**
+ * Events: `task-received`, `task-started`, `task-succeeded`, `task-failed`, `task-retried`, `task-revoked`, `dead-letter`
+ * (all with the task id first), and `shutdown-requested` (no arguments; remote control asked for a warm stop).
+ */
 export class Worker extends EventEmitter {
   readonly hostname: string;
+  /** Queues consumed, in order; changed in place by `addConsumer`/`cancelConsumer` (presence reads it live). */
   readonly queues: string[];
-  readonly concurrency: number;
-  readonly prefetch: number;
+  /** Tasks run at once; changed by `resizePool` (the async pool only). */
+  private slots: number;
+  private readonly prefetchMultiplier: number;
   readonly logger: Logger;
   /** Celery's `origin` header of the messages this worker publishes (retries). */
   private readonly origin = `gen${process.pid}@${osHostname()}`;
@@ -127,6 +132,11 @@ export class Worker extends EventEmitter {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly limiters = new Map<string, RateLimiter | null>();
+  /** Time limits set by the `time_limit` control command, by task name: they replace the task's own. */
+  private readonly timeLimitOverrides = new Map<string, { soft: number | null; hard: number | null }>();
+  /** Whether the fetch loop is in a fetch, and who waits for that fetch to end (`cancelConsumer`). */
+  private fetching = false;
+  private readonly fetchEnded: (() => void)[] = [];
   /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
   private revokedStore: RevokedStore | undefined;
   private mailbox: Mailbox | undefined;
@@ -143,11 +153,21 @@ export class Worker extends EventEmitter {
     super();
     this.hostname = options.hostname ?? `radish@${osHostname()}`;
     this.queues = options.queues?.length ? [...options.queues] : [app.defaultQueue];
-    this.concurrency = Math.max(1, options.concurrency ?? 10);
-    this.prefetch = this.concurrency * Math.max(1, options.prefetchMultiplier ?? 4);
+    this.slots = Math.max(1, options.concurrency ?? 10);
+    this.prefetchMultiplier = Math.max(1, options.prefetchMultiplier ?? 4);
     this.logger = options.logger ?? createLogger('info');
     if (options.pool === 'process' && !options.appModule) throw new Error('the process pool needs the task module (appModule, or -A)');
     this.pool = new AsyncPool(this.concurrency);
+  }
+
+  /** Tasks run at once. */
+  get concurrency(): number {
+    return this.slots;
+  }
+
+  /** Messages held at most (concurrency * prefetch multiplier), as Celery's prefetch count. */
+  get prefetch(): number {
+    return this.slots * this.prefetchMultiplier;
   }
 
   private async createPool(): Promise<Pool> {
@@ -328,11 +348,13 @@ export class Worker extends EventEmitter {
     let failures = 0;
     while (this.running) {
       const capacity = this.prefetch - this.inFlight;
-      if (capacity <= 0) {
+      // No queue left (all cancelled by remote control): wait for `addConsumer` as for a free slot.
+      if (capacity <= 0 || this.queues.length === 0) {
         await new Promise<void>((resolve) => { this.wakeFetcher = resolve; });
         this.wakeFetcher = undefined;
         continue;
       }
+      this.fetching = true;
       try {
         const queues = this.orderedQueues();
         let deliveries = await this.broker.reserve(queues, capacity, this.hostname);
@@ -343,8 +365,12 @@ export class Worker extends EventEmitter {
         failures++;
         if (failures === 1) this.logger.log('error', `consumer: cannot fetch messages: ${(err as Error).message}; retrying`);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** failures, 5000)));
+      } finally {
+        this.fetching = false;
+        for (const resolve of this.fetchEnded.splice(0)) resolve();
       }
     }
+    for (const resolve of this.fetchEnded.splice(0)) resolve();
   }
 
   /** Take a reserved delivery: dead-letter it, discard it (revoked, expired), schedule it or queue it to run. */
@@ -481,11 +507,13 @@ export class Worker extends EventEmitter {
         await this.recorder.started(job);
       }
       ran = true;
+      // Limits set by remote control replace the task's own (as Celery sets the task's attributes); the message's win.
+      const override = this.timeLimitOverrides.get(def.name);
       const outcome = await this.pool.run({
         def,
         request: requestOf(msg, delivery.queue, this.hostname),
-        softTimeLimit: Worker.limit(msg.softTimeLimit, def.options.softTimeLimit, this.options.softTimeLimit),
-        timeLimit: Worker.limit(msg.timeLimit, def.options.timeLimit, this.options.timeLimit),
+        softTimeLimit: Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.options.softTimeLimit),
+        timeLimit: Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.options.timeLimit),
       });
       await this.recorder.settle(job, outcome);
     } catch (err) {
@@ -526,6 +554,75 @@ export class Worker extends EventEmitter {
     // Redis may be down: the revoke still holds here; other workers and later starts learn it once it is written.
     await persisted.catch((err: Error) => this.logger.log('error', `Could not record the revoke of ${ids.join(', ')} in Redis: ${err.message}`));
     return { terminated };
+  }
+
+  /**
+   * Change a task's rate limit on this worker (the `rate_limit` control command). Starts already given a turn keep it;
+   * the next ones are spaced by the new rate. Throws on a malformed rate.
+   * @param rate as Celery writes it (`'10/s'`, `'100/m'`, a number per second); null, '' or 0 removes the limit.
+   */
+  setRateLimit(taskName: string, rate: string | number | null): void {
+    const perSecond = rate === null || rate === '' ? 0 : parseRate(rate);
+    this.limiters.set(taskName, perSecond > 0 ? new RateLimiter(perSecond) : null);
+    this.logger.log('info', perSecond > 0
+      ? `New rate limit for tasks of type ${taskName}: ${String(rate)}.`
+      : `Rate limits disabled for tasks of type ${taskName}`);
+  }
+
+  /**
+   * Replace a task's time limits on this worker (the `time_limit` control command), for the tasks that start from
+   * now on. A message's own limits still win; null falls back to the worker's limits, as a task without any would.
+   */
+  setTimeLimits(taskName: string, limits: { soft: number | null; hard: number | null }): void {
+    this.timeLimitOverrides.set(taskName, { ...limits });
+    this.logger.log('info', `New time limits for tasks of type ${taskName}: soft=${limits.soft ?? 'None'} hard=${limits.hard ?? 'None'}`);
+  }
+
+  /** Start consuming a queue too (the `add_consumer` control command). Returns false if it was consumed already. */
+  addConsumer(queue: string): boolean {
+    if (this.queues.includes(queue)) return false;
+    this.queues.push(queue);
+    this.logger.log('info', `Started consuming from ${queue}`);
+    this.wakeFetcher?.();
+    return true;
+  }
+
+  /**
+   * Stop consuming a queue (the `cancel_consumer` control command); what was already taken from it still runs.
+   * Resolves once no fetch that may still take from it is under way, so a message sent after that stays queued.
+   */
+  async cancelConsumer(queue: string): Promise<void> {
+    const at = this.queues.indexOf(queue);
+    if (at < 0) return;
+    this.queues.splice(at, 1);
+    this.logger.log('info', `Canceled consuming from ${queue}`);
+    // A fetch under way listed the queue when it began (its wait lasts at most 100 ms).
+    if (this.fetching) await new Promise<void>((resolve) => this.fetchEnded.push(resolve));
+  }
+
+  /**
+   * Run `delta` more (or, negative, fewer; never below 1) tasks at once, with the prefetch following (the
+   * `pool_grow`/`pool_shrink` control commands). The async pool only: the process pool's children are fixed for now.
+   * Returns the new concurrency.
+   */
+  resizePool(delta: number): number {
+    if (this.pool.kind !== 'async') throw new Error(`resizing the ${this.pool.kind} pool is not supported yet`);
+    this.slots = Math.max(1, this.slots + Math.trunc(delta));
+    this.logger.log('info', `Pool concurrency is now ${this.slots} (prefetch ${this.prefetch})`);
+    // More room: fetch and start at once. Less: running tasks finish; fewer start until under the new limit.
+    this.wakeFetcher?.();
+    this.pump();
+    return this.slots;
+  }
+
+  /**
+   * A warm stop asked by remote control (the `shutdown` command): emits `shutdown-requested` (the CLI resolves its
+   * wait on it) and stops on the next turn, so that the command's reply goes out first.
+   */
+  requestShutdown(): void {
+    this.logger.log('warning', 'Got shutdown from remote');
+    this.emit('shutdown-requested');
+    setImmediate(() => void this.stop());
   }
 
   /** The revoked ids this worker honours (what `inspect revoked` lists). */

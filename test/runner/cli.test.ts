@@ -100,7 +100,7 @@ describe('cli', function () {
     assert.match((await radish(['--version'])).stdout, /^radish \d+\.\d+\.\d+\n$/);
   });
 
-  it('inspect ping and control revoke reach a running worker over pidbox, as celery inspect/control do; its name is its own', async () => {
+  it("inspect and control (revoke, add_consumer, shutdown) reach a running worker over pidbox, as Celery's own commands do; its name is its own", async () => {
     const tasks = taskProject();
     const worker = spawn(process.execPath, [CLI, 'worker', '-A', tasks, '-n', 'pidbox@test', '-l', 'info'], { env: { ...process.env, ...env } });
     const output = watch(worker);
@@ -127,6 +127,15 @@ describe('cli', function () {
       const badSignal = await radish(['control', 'revoke', id, '--terminate', '--signal', 'SIGNOPE'], env);
       assert.equal(badSignal.code, 2);
       assert.match(badSignal.stderr, /unknown signal "SIGNOPE"/);
+      const consumer = await radish(['control', 'add_consumer', 'extra', '-d', 'pidbox@test'], env);
+      assert.deepEqual([consumer.code, consumer.stdout], [0, '->  pidbox@test: OK\n        add consumer extra\n\n1 node online.\n'], consumer.stderr);
+      const usage = await radish(['control', 'rate_limit', 'tasks.add'], env);
+      assert.deepEqual([usage.code, usage.stderr], [2, 'radish: error: usage: radish control rate_limit TASK RATE (e.g. 10/s; 0 turns it off)\n']);
+      const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+      const shutdown = await radish(['control', 'shutdown', '-d', 'pidbox@test'], env);
+      assert.equal(shutdown.code, 0, shutdown.stderr);
+      assert.equal(await exited, 0, 'a remote shutdown stops the worker process warmly');
+      assert.match(output.log(), /Warm shutdown/);
     } finally {
       worker.kill('SIGKILL');
     }
