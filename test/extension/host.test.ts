@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { celeryAvailable } from '../support/celery';
+import { requireCelery } from '../support/celery';
 import { startRedis, type TestRedis } from '../support/redis';
 
 const ROOT = resolve(__dirname, '../..');
@@ -58,11 +58,7 @@ describe('extension in a real VS Code host (code-server)', function () {
   });
 
   it('Django + Celery project: the same, with a real Celery worker', async function () {
-    const celery = celeryAvailable();
-    if (!celery.ok) {
-      console.log(`      skipped: ${celery.reason}`);
-      this.skip();
-    }
+    requireCelery(this);
     const { code, output } = await runSuite('django-project', copyExample('django-celery'), { REDIS_URL: redis.url });
     console.log(indent(output));
     assert.equal(code, 0, 'the host suite passed');

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import { celeryAvailable, startCeleryWorker, stopAllCeleryWorkers } from '../support/celery';
+import { requireCelery, startCeleryWorker, stopAllCeleryWorkers } from '../support/celery';
 import { startRedis, type TestRedis } from '../support/redis';
 
 const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
@@ -57,8 +57,7 @@ describe('interop: canvas (chain, link, link_error) across Celery and Radish wor
   const log: string[] = [];
 
   before(async function () {
-    const c = celeryAvailable();
-    if (!c.ok) { console.log('      skipped: ' + c.reason); this.skip(); }
+    requireCelery(this);
     server = await startRedis();
     app = new Radish({ broker: server.url });
     app.task('ts.double', (x: number) => x * 2);

@@ -8,7 +8,7 @@ import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { TaskFailedError } from '../../runner/protocol/result';
 import { Worker } from '../../runner/worker/worker';
-import { celeryAvailable, celerySend, startCeleryWorker, type CeleryOutcome, type CeleryWorker } from '../support/celery';
+import { type CeleryOutcome, celerySend, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
 import { startRedis, type TestRedis } from '../support/redis';
 
 function success(o: CeleryOutcome | undefined): unknown {
@@ -39,11 +39,7 @@ describe('interop with real Celery 5.2.6', function () {
   const log: string[] = [];
 
   before(async function () {
-    const available = celeryAvailable();
-    if (!available.ok) {
-      console.log(`      skipped: ${available.reason} (run setup.sh)`);
-      this.skip();
-    }
+    requireCelery(this);
     server = await startRedis();
     redis = new Redis(server.url);
   });

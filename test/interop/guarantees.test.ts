@@ -12,10 +12,7 @@ import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import {
-  celeryAvailable, celerySend, celeryWatch, startCeleryWorker,
-  type CeleryInfo, type CeleryWatched, type CeleryWatchRequest, type CeleryWorker,
-} from '../support/celery';
+import { type CeleryInfo, celerySend, celeryWatch, type CeleryWatched, type CeleryWatchRequest, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
 import { startRedis, type TestRedis } from '../support/redis';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,11 +125,7 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
   const log: string[] = [];
 
   before(async function () {
-    const available = celeryAvailable();
-    if (!available.ok) {
-      console.log(`      skipped: ${available.reason}`);
-      this.skip();
-    }
+    requireCelery(this);
     server = await startRedis();
     redis = new Redis(server.url);
   });

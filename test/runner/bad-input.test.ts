@@ -12,9 +12,9 @@ import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
+import { delay, prng } from '../support/wait';
 import { startRedis, type TestRedis } from '../support/redis';
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BAD = 1000;
 const VALID_RAW = 300;
 const VALID_SENT = 100;
@@ -30,17 +30,6 @@ interface BadKind {
   reason?: RegExp;
   /** Made at most this many times (the huge ones). */
   max?: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const digest = (raw: Raw) => createHash('sha256').update(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw).digest('hex');

@@ -20,10 +20,10 @@ import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
+import { delay, prng } from '../support/wait';
 import { startRedis, type TestRedis } from '../support/redis';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const TASKS = 3000;
 const KILLS = 5;
@@ -32,18 +32,6 @@ const WAVES = KILLS + 1;
 const WORKERS = ['w1@test', 'w2@test'];
 const QUEUE_KEYS = ['celery', 'celery\x06\x163', 'celery\x06\x166', 'celery\x06\x169'];
 const expected = (i: number) => i * 3 + 1;
-
-/** Mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function taskModule(): string {
   const dir = mkdtempSync(join(tmpdir(), 'radish-chaos-'));
@@ -262,7 +250,7 @@ describe('chaos', function () {
     const ids: string[] = [];
     try {
       for (let i = 0; i < 3; i++) {
-        await delay(300); // the worker is back in BRPOP
+        await delay(300); // the worker is waiting for messages again
         const msg = app.message({ name: 'tasks.chaos', args: [i] });
         ids.push(msg.id);
         const admin = new Redis(server.url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Radish } from '../../runner/app';
 import { discoverInText, findPythonTasks, findTaskAt, findTypeScriptTasks, languageOf, type TaskDefinitionSite } from '../../extension/discovery/index';
 import { pythonString } from '../../extension/discovery/python-literals';
-import { celeryAvailable } from '../support/celery';
+import { requireCelery } from '../support/celery';
 
 const ROOT = resolve(__dirname, '../..');
 const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
@@ -78,14 +78,6 @@ print(json.dumps(out))
   const r = spawnSync(PYTHON, ['-c', script, root, appModule, ...modules], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   assert.equal(r.status, 0, `celery import failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, string[]>;
-}
-
-function skipWithoutCelery(ctx: Mocha.Context): void {
-  const c = celeryAvailable();
-  if (!c.ok) {
-    console.log('      skipped: ' + c.reason);
-    ctx.skip();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -479,7 +471,7 @@ describe('discovery: Python', () => {
   });
 
   it('agrees with real Celery on names and parameters', function () {
-    skipWithoutCelery(this);
+    requireCelery(this);
     const celery = registeredByCelery(root, 'proj.celery', ['proj.tasks', 'proj.billing']);
     const discovered = [
       ...findPythonTasks(join(root, 'proj/tasks.py'), PY_TASKS, 'proj.tasks'),
@@ -522,7 +514,7 @@ describe('discovery: Python', () => {
       { name: 'orders.tasks.fail_loudly', params: ['order_id'], options: {} },
       { name: 'orders.tasks.add_in_typescript', params: ['x', 'y'], options: {} },
     ]);
-    skipWithoutCelery(this);
+    requireCelery(this);
     const celery = registeredByCelery(projectRoot, 'shop.celery', ['orders.tasks'], { DJANGO_SETTINGS_MODULE: 'shop.settings' });
     assert.deepEqual(Object.fromEntries(sites.map((s) => [s.name, s.params])), celery);
   });

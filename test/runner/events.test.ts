@@ -18,7 +18,8 @@ import {
 import { decodeTaskMessage, encodeTaskMessage, type JsonObject, type TaskCall } from '../../runner/protocol/message';
 import { LamportClock } from '../../runner/protocol/pidbox';
 import { attachWorkerEvents, EventDispatcher, publishTaskSent } from '../../runner/worker/events';
-import { celeryAvailable } from '../support/celery';
+import { requireCelery } from '../support/celery';
+import { until } from '../support/wait';
 import { startRedis, type TestRedis } from '../support/redis';
 import { workerHarness } from '../support/worker-harness';
 
@@ -182,13 +183,6 @@ async function monitor(url: string): Promise<{ seen: Seen[]; types: () => string
   };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Emit, on a plain EventEmitter, what the worker emits for one task that succeeds. */
 function runTask(worker: EventEmitter, id: string): void {
@@ -311,8 +305,7 @@ describe('EventDispatcher on Redis', () => {
 
   describe("with Celery's event Receiver (what Flower and `celery events` use)", () => {
     before(function () {
-      const c = celeryAvailable();
-      if (!c.ok) { console.log('      skipped: ' + c.reason); this.skip(); }
+      requireCelery(this);
     });
 
     it('reads worker and task events from a Radish worker', async function () {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Control } from '../../runner/control';
 import type { Worker } from '../../runner/worker/worker';
-import { celeryAvailable, celeryCli } from '../support/celery';
+import { celeryCli, requireCelery } from '../support/celery';
 import { until, workerHarness } from '../support/worker-harness';
 
 const NODE = 'w1@test';
@@ -169,11 +169,7 @@ describe('inspect commands on a Radish worker', function () {
 
   describe('with Python\'s `celery inspect` (Celery 5.2.6)', function () {
     before(function () {
-      const available = celeryAvailable();
-      if (!available.ok) {
-        console.log(`      skipped: ${available.reason}`);
-        this.skip();
-      }
+      requireCelery(this);
     });
 
     /** Run `celery inspect <method>` on the Radish worker and echo what it printed. */

@@ -18,7 +18,8 @@ import {
 } from '../../runner/protocol/pidbox';
 import { Mailbox, type ControlHandlers, type MailboxOptions } from '../../runner/worker/mailbox';
 import { RevokedStore } from '../../runner/worker/revoked';
-import { celeryAvailable, celeryCli, celerySend, startCeleryWorker, type CeleryWorker } from '../support/celery';
+import { celeryCli, celerySend, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
+import { until } from '../support/wait';
 import { requireOwnServer, startRedis, type TestRedis } from '../support/redis';
 
 const FIXTURES = join(__dirname, '../fixtures/pidbox');
@@ -44,15 +45,6 @@ function connectTo(url: string): Redis {
   return redis;
 }
 
-function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return (async () => {
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  })();
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -491,11 +483,7 @@ describe('pidbox interop with real Celery 5.2.6', function () {
   let control: Control | undefined;
 
   before(async function () {
-    const available = celeryAvailable();
-    if (!available.ok) {
-      console.log(`      skipped: ${available.reason}`);
-      this.skip();
-    }
+    requireCelery(this);
     server = await startRedis();
     redis = connectTo(server.url);
     commands = connectTo(server.url);

@@ -5,8 +5,7 @@
  * A suite that needs Celery skips itself when it is missing:
  *
  *     before(function () {
- *       const c = celeryAvailable();
- *       if (!c.ok) { console.log('      skipped: ' + c.reason); this.skip(); }
+ *       requireCelery(this);
  *     });
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -45,6 +44,15 @@ export function celeryAvailable(): CeleryAvailability {
 
 // ---------------------------------------------------------------------------------------------
 // Workers
+
+/** In a mocha hook or test: skip, saying why in the output, unless real Celery is available. */
+export function requireCelery(ctx: Mocha.Context): void {
+  const available = celeryAvailable();
+  if (!available.ok) {
+    console.log(`      skipped: ${available.reason}`);
+    ctx.skip();
+  }
+}
 
 export interface CeleryWorkerOptions {
   /** Queues to consume, e.g. `['celery', 'high']`. */

@@ -9,6 +9,8 @@ import type { ResultMeta } from '../../runner/protocol/result';
 import { Worker, type WorkerOptions } from '../../runner/worker/worker';
 import { startRedis, type StartRedisOptions, type TestRedis } from './redis';
 
+export { delay, until } from './wait';
+
 export interface WorkerHarness {
   readonly server: TestRedis;
   /** A plain connection for looking at what the worker left in Redis. */
@@ -20,17 +22,6 @@ export interface WorkerHarness {
   startWorker(options?: WorkerOptions): Promise<Worker>;
   /** The stored result meta of a task, or null. */
   stored(id: string): Promise<ResultMeta | null>;
-}
-
-export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Poll until `check` holds (for states that no event announces), failing with `what` after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
 }
 
 export function workerHarness(redisOptions: StartRedisOptions = {}): WorkerHarness {
