@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Radish } from './app';
 import { RedisUnavailableError } from './broker/connection';
-import { createLogger, parseLogLevel } from './log';
+import { createLogger, parseLogLevel, type LogLevel } from './log';
 import { TaskFailedError } from './protocol/result';
 import { ResultTimeoutError } from './backend/backend';
 import { findApp, loadModule, splitAppSpec } from './worker/loader';
@@ -87,6 +87,15 @@ function number(text: string | undefined, flag: string, { min = -Infinity, max =
   return n;
 }
 
+/** `-l LEVEL` (default info), as a usage error when it is not a level. */
+function logLevel(text: string | undefined): LogLevel {
+  try {
+    return parseLogLevel(text ?? 'info');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function list(text: string | undefined): string[] | undefined {
   const items = text?.split(',').map((s) => s.trim()).filter(Boolean);
   return items?.length ? items : undefined;
@@ -127,12 +136,7 @@ async function worker(argv: string[]): Promise<number> {
   });
   if (values.help) return help();
   if (!values.app) throw new UsageError('worker needs a task module: radish worker -A ./tasks.ts');
-  let level;
-  try {
-    level = parseLogLevel(values.loglevel ?? 'info');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const level = logLevel(values.loglevel);
   const concurrency = number(values.concurrency, '--concurrency', { min: 1, integer: true });
   const prefetchMultiplier = number(values['prefetch-multiplier'], '--prefetch-multiplier', { min: 1, integer: true });
   const timeLimit = number(values['time-limit'], '--time-limit', { min: 0 });
@@ -192,12 +196,7 @@ async function beat(argv: string[]): Promise<number> {
   const { values } = parse(argv, { loglevel: { type: 'string', short: 'l' }, 'lock-timeout': { type: 'string' } });
   if (values.help) return help();
   if (!values.app) throw new UsageError('beat needs a module that declares schedules: radish beat -A ./tasks.ts');
-  let level;
-  try {
-    level = parseLogLevel(values.loglevel ?? 'info');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const level = logLevel(values.loglevel);
   const lockTimeout = number(values['lock-timeout'], '--lock-timeout', { min: 1 });
   const app = await resolveApp(values);
   const b = new Beat(app, { logger: createLogger(level), lockTimeout: lockTimeout === undefined ? undefined : lockTimeout * 1000 });
