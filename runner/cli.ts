@@ -12,6 +12,7 @@ import { ResultTimeoutError } from './backend/backend';
 import { findApp, loadModule, splitAppSpec } from './worker/loader';
 import { VERSION } from './version';
 import { Control, type BroadcastOptions } from './control';
+import { formatReply, nodesOnline } from './control-print';
 import { Inspector } from './inspector';
 import type { JsonObject } from './protocol/message';
 import { signalName } from './worker/control-handlers';
@@ -32,13 +33,17 @@ Commands:
            [--expires S] [--task-id ID] [--wait [SECONDS]]  send a task by name (TypeScript or Python)
   result   ID [--wait SECONDS]                            show (or wait for) a task's result
   purge    -Q q1,q2 [-f]                                  delete every waiting message of the queues
-  inspect  queues [-Q q1,q2] [--json]                     queue depths per priority
-  inspect  ping | revoked [-d node1,node2] [--timeout S] [--json]
-                                                          ask the workers (Radish and Celery) over pidbox
-  control  revoke ID... [--terminate] [--signal SIG] [-d node1,node2] [--timeout S]
+  inspect  queues [-Q q1,q2] [--json]                     queue depths per priority (Radish's own)
+  inspect  METHOD [ARG...] [key=value...] [-d node1,node2] [-t S] [-j|--json]
+                                                          ask the workers (Radish and Celery) over pidbox;
+                                                          METHOD: active, reserved, scheduled, registered [ATTR...],
+                                                          stats, query_task ID..., active_queues, revoked, ping,
+                                                          clock, conf, report
+  control  revoke ID... [--terminate] [--signal SIG] [-d node1,node2] [-t S] [-j|--json]
                                                           revoke tasks on every worker, now and later
   control  rate_limit TASK RATE | time_limit TASK SOFT [HARD] | add_consumer Q | cancel_consumer Q
-           | pool_grow [N] | pool_shrink [N] | shutdown   [-d node1,node2]   steer the workers
+           | pool_grow [N] | pool_shrink [N] | enable_events | disable_events | shutdown
+           [-d node1,node2] [-t S] [-j|--json]            steer the workers
   dlq      list [--limit N] [--json] | show N | replay N [--args JSON] [--kwargs JSON]
            | discard N | purge -f                         the dead-letter queue (N: position in list)
 
@@ -302,38 +307,37 @@ async function purge(argv: string[]): Promise<number> {
   }
 }
 
-/** Print replies per node as `celery inspect` does (`->  node: OK` then the value), or as JSON. */
-function printReplies(replies: Record<string, unknown>, asJson: boolean | undefined): number {
-  const nodes = Object.keys(replies);
-  if (asJson) {
-    process.stdout.write(JSON.stringify(replies) + '\n');
-  } else {
-    for (const node of nodes) {
-      const reply = replies[node];
-      const error = typeof reply === 'object' && reply !== null && 'error' in reply ? (reply as { error: unknown }).error : undefined;
-      const text = typeof reply === 'object' && reply !== null && 'ok' in reply ? String((reply as { ok: unknown }).ok)
-        : Array.isArray(reply) ? (reply.length ? reply.map(String).join('\n        ') : '- empty -') : JSON.stringify(reply);
-      process.stdout.write(error === undefined ? `->  ${node}: OK\n        ${text}\n` : `->  ${node}: ERROR\n        ${String(error)}\n`);
-    }
-    process.stdout.write(`\n${nodes.length} node${nodes.length === 1 ? '' : 's'} online.\n`);
-  }
-  if (nodes.length === 0) {
-    process.stderr.write('Error: No nodes replied within time constraint.\n');
-    return 1;
-  }
-  return 0;
-}
+/** What `-d`, `-t` and `--json` ask of a broadcast from the CLI. */
+interface AskOptions { app?: string; broker?: string; destination?: string; timeout?: string; json?: boolean }
 
-async function askWorkers(values: { app?: string; broker?: string; destination?: string; timeout?: string }, ask: (control: Control, options: BroadcastOptions) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
-  const timeout = number(values.timeout, '--timeout', { min: 0 }) ?? 1;
+/**
+ * Broadcast from the CLI and print as Celery's CLI does: each node's reply as it arrives (`->  node: OK` and the
+ * value), then `N nodes online.`; or, with --json, the replies as one JSON object at the end. Resolves with the
+ * exit code: 1, with a message on stderr, when no node replied. `noReply` may print its own account instead.
+ */
+async function askWorkers(values: AskOptions, ask: (control: Control, options: BroadcastOptions) => Promise<Record<string, unknown>>,
+  noReply?: () => number): Promise<number> {
+  const timeout = number(values.timeout, '--timeout', { min: 0.001 }) ?? 1;
+  const destination = list(values.destination);
   const app = await resolveApp(values);
   const control = await Control.forApp(app);
+  let replies: Record<string, unknown>;
   try {
-    return await ask(control, { destination: list(values.destination), timeout });
+    const onReply = values.json ? undefined : (node: string, value: unknown) => process.stdout.write(formatReply(node, value));
+    replies = await ask(control, { destination, timeout, onReply });
   } finally {
     await control.close();
     await app.close();
   }
+  const count = Object.keys(replies).length;
+  if (count === 0) {
+    if (noReply) return noReply();
+    const asked = destination ? `; asked ${destination.join(', ')}` : '';
+    process.stderr.write(`Error: No nodes replied within time constraint (${timeout} s${asked}). Is a worker running on this broker?\n`);
+    return 1;
+  }
+  process.stdout.write(values.json ? JSON.stringify(replies) + '\n' : nodesOnline(count));
+  return 0;
 }
 
 /** `radish control <command> <positionals>`: the pidbox arguments of each command Celery's `control` sends. */
@@ -350,12 +354,14 @@ const CONTROL_ARGS: Record<string, { usage: string; args: (p: string[]) => JsonO
   cancel_consumer: { usage: 'cancel_consumer QUEUE', args: ([queue]) => (queue ? { queue } : undefined) },
   pool_grow: { usage: 'pool_grow [N]', args: ([n]) => ({ n: number(n, 'N', { min: 1, integer: true }) ?? 1 }) },
   pool_shrink: { usage: 'pool_shrink [N]', args: ([n]) => ({ n: number(n, 'N', { min: 1, integer: true }) ?? 1 }) },
+  enable_events: { usage: 'enable_events', args: () => ({}) },
+  disable_events: { usage: 'disable_events', args: () => ({}) },
   shutdown: { usage: 'shutdown', args: () => ({}) },
 };
 
 async function control(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    destination: { type: 'string', short: 'd' }, timeout: { type: 'string', short: 't' }, json: { type: 'boolean' },
+    destination: { type: 'string', short: 'd' }, timeout: { type: 'string', short: 't' }, json: { type: 'boolean', short: 'j' },
     terminate: { type: 'boolean' }, signal: { type: 'string', short: 's' },
   });
   if (values.help) return help();
@@ -366,7 +372,7 @@ async function control(argv: string[]): Promise<number> {
     if (!command) throw new UsageError(`unknown control command ${JSON.stringify(what)} (one of: ${commands})`);
     const args = command.args(rest);
     if (!args) throw new UsageError(`usage: radish control ${command.usage}`);
-    return printReplies(await askWorkers(values, (c, options) => c.broadcast(what, args, options)), values.json);
+    return askWorkers(values, (c, options) => c.broadcast(what, args, options));
   }
   if (!what) throw new UsageError(`control what? one of: ${commands}`);
   if (rest.length === 0) throw new UsageError('revoke needs one or more task ids');
@@ -376,26 +382,64 @@ async function control(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const replies = await askWorkers(values, (c, options) => c.revoke(rest, { ...options, terminate: values.terminate, signal }));
   // A revoke is recorded in Redis even when no worker runs now: workers that start later honour it.
-  if (Object.keys(replies).length === 0) {
+  return askWorkers(values, (c, options) => c.revoke(rest, { ...options, terminate: values.terminate, signal }), () => {
     process.stdout.write(`Revoked ${rest.join(', ')}: recorded for workers that start later (no worker replied now).\n`);
     return 0;
+  });
+}
+
+/**
+ * Celery's inspect commands (celery/worker/control.py): the keyword their extra words fill, as Celery's CLI fills it
+ * (`registered ATTR...` -> taskinfoitems, `query_task ID...` -> ids), and whether one is needed.
+ */
+const INSPECT_METHODS: Record<string, { variadic?: string; required?: string }> = {
+  active: {}, reserved: {}, scheduled: {}, stats: {}, active_queues: {}, revoked: {}, ping: {}, clock: {}, conf: {}, report: {},
+  registered: { variadic: 'taskinfoitems' },
+  query_task: { variadic: 'ids', required: 'query_task needs one or more task ids: radish inspect query_task ID...' },
+};
+
+/** The pidbox arguments of `radish inspect METHOD words...`: `key=value` words as keywords (JSON values, else text). */
+function inspectArguments(method: string, words: string[]): JsonObject {
+  const spec = INSPECT_METHODS[method]!;
+  const args: JsonObject = {};
+  const rest: string[] = [];
+  for (const word of words) {
+    const kv = /^([A-Za-z_]\w*)=(.*)$/s.exec(word);
+    if (!kv) {
+      rest.push(word);
+      continue;
+    }
+    try {
+      args[kv[1]!] = JSON.parse(kv[2]!) as JsonObject[string];
+    } catch {
+      args[kv[1]!] = kv[2]!;
+    }
   }
-  return printReplies(replies, values.json);
+  if (spec.variadic) {
+    if (spec.required && rest.length === 0 && args[spec.variadic] === undefined) throw new UsageError(spec.required);
+    // As Celery's CLI: the list is sent even when empty (`registered` then uses its default attributes).
+    args[spec.variadic] ??= rest;
+  } else if (rest.length) {
+    throw new UsageError(`inspect ${method} takes no arguments other than key=value, got ${JSON.stringify(rest[0])}`);
+  }
+  return args;
 }
 
 async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    queues: { type: 'string', short: 'Q' }, json: { type: 'boolean' },
+    queues: { type: 'string', short: 'Q' }, json: { type: 'boolean', short: 'j' },
     destination: { type: 'string', short: 'd' }, timeout: { type: 'string', short: 't' },
   });
   if (values.help) return help();
-  const what = positionals[0];
-  if (what === 'ping' || what === 'revoked') {
-    return printReplies(await askWorkers(values, (c, options) => (what === 'ping' ? c.ping(options) : c.inspect(what, {}, options))), values.json);
+  const [what, ...words] = positionals;
+  const methods = ['queues', ...Object.keys(INSPECT_METHODS)].join(', ');
+  if (!what) throw new UsageError(`inspect what? one of: ${methods}`);
+  if (what !== 'queues') {
+    if (!Object.hasOwn(INSPECT_METHODS, what)) throw new UsageError(`unknown inspect command ${JSON.stringify(what)} (one of: ${methods})`);
+    const args = inspectArguments(what, words);
+    return askWorkers(values, (c, options) => c.inspect(what, args, options));
   }
-  if (what !== 'queues') throw new UsageError(what ? `unknown inspect command ${JSON.stringify(what)} (try: radish inspect queues, ping, revoked)` : 'inspect what? try: radish inspect queues');
   const app = await resolveApp(values);
   try {
     const broker = await app.broker();

@@ -26,6 +26,12 @@ export interface Controllable {
   cancelConsumer(queue: string): Promise<void>;
   resizePool(delta: number): number;
   requestShutdown(): void;
+  /** The pid of the process running this task (a process-pool child, or the worker's own); null when not running. */
+  taskPid(taskId: string): number | null;
+  /** Start sending events (task events too); resolves false when task events were on already. */
+  enableEvents(): Promise<boolean>;
+  /** Stop sending task events; resolves false when they were off already. */
+  disableEvents(): Promise<boolean>;
 }
 
 /** Celery's `Request.info()`: how inspect commands describe one task the worker holds. */
@@ -202,20 +208,19 @@ function countArgument(args: JsonObject): number {
   return n;
 }
 
-/** pool_grow/pool_shrink: the async pool resizes; the process pool cannot yet, which the reply says. */
-function resize(worker: Controllable, command: string, delta: number, done: string): { ok: string } | { error: string } {
-  if (worker.controlInfo().pool.kind !== 'async') return nok(`${command} is not supported yet with the process pool`);
+/**
+ * pool_grow/pool_shrink. Both pools resize (never below 1). Where Celery's prefork refuses to shrink when every
+ * process is busy, Radish retires busy children as their tasks end, so the reply is always Celery's `ok`.
+ */
+function resize(worker: Controllable, delta: number, done: string): { ok: string } {
   worker.resizePool(delta);
   return ok(done);
 }
 
 export function controlHandlers(worker: Controllable): ControlHandlers {
-  /** The pid a running task runs in: the worker's own with the async pool; the process pool does not say which child. */
-  const runningPid = (): number | null => {
-    const { pool, pid } = worker.controlInfo();
-    return pool.kind === 'async' ? pid : null;
-  };
   const info = (job: Readonly<Job>, pid: number | null = null): RequestInfo => requestInfo(job, worker.hostname, pid);
+  /** A running task as Celery describes it, with the pid of the process it runs in (a child's, in the process pool). */
+  const activeInfo = (job: Readonly<Job>): RequestInfo => info(job, worker.taskPid(job.msg.id));
   return {
     ping: () => ok('pong'),
     revoke: async (args: JsonObject) => {
@@ -224,10 +229,7 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
       return terminate ? revokeReply(ids, terminated) : revokeReply(ids);
     },
     revoked: () => worker.revokedIds(),
-    active: () => {
-      const pid = runningPid();
-      return worker.heldJobs().active.map((job) => info(job, pid));
-    },
+    active: () => worker.heldJobs().active.map(activeInfo),
     // As Celery: waiting for a slot (or a rate limit's turn), not running and not an ETA wait.
     reserved: () => worker.heldJobs().reserved.map((job) => info(job)),
     scheduled: () => worker.heldJobs().scheduled.map((job) => ({
@@ -251,14 +253,13 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
     query_task: (args: JsonObject) => {
       const wanted = idsArgument(args);
       const { active, reserved, scheduled } = worker.heldJobs();
-      const pid = runningPid();
       const found: Record<string, [string, RequestInfo]> = {};
-      const add = (state: string, jobs: readonly Readonly<Job>[], jobPid: number | null) => {
-        for (const job of jobs) if (wanted.has(job.msg.id)) found[job.msg.id] = [state, info(job, jobPid)];
+      const add = (state: string, jobs: readonly Readonly<Job>[], describe: (job: Readonly<Job>) => RequestInfo) => {
+        for (const job of jobs) if (wanted.has(job.msg.id)) found[job.msg.id] = [state, describe(job)];
       };
-      add('scheduled', scheduled, null);
-      add('reserved', reserved, null);
-      add('active', active, pid);
+      add('scheduled', scheduled, info);
+      add('reserved', reserved, info);
+      add('active', active, activeInfo);
       return found;
     },
     active_queues: () => worker.controlInfo().queues.map(queueInfo),
@@ -295,8 +296,11 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
       await worker.cancelConsumer(queue);
       return ok(`no longer consuming from ${queue}`);
     },
-    pool_grow: (args: JsonObject) => resize(worker, 'pool_grow', countArgument(args), 'pool will grow'),
-    pool_shrink: (args: JsonObject) => resize(worker, 'pool_shrink', -countArgument(args), 'pool will shrink'),
+    pool_grow: (args: JsonObject) => resize(worker, countArgument(args), 'pool will grow'),
+    pool_shrink: (args: JsonObject) => resize(worker, -countArgument(args), 'pool will shrink'),
+    // Celery 5.2's words; "already" when there was nothing to change.
+    enable_events: async () => ok(await worker.enableEvents() ? 'task events enabled' : 'task events already enabled'),
+    disable_events: async () => ok(await worker.disableEvents() ? 'task events disabled' : 'task events already disabled'),
     // Celery 5.2 raises WorkerShutdown here and sends no reply; Radish answers, so its Control need not wait out the
     // timeout to learn that the node heard it.
     shutdown: () => {

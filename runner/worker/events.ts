@@ -205,3 +205,83 @@ export async function publishTaskSent(redis: Redis, sender: TaskSentSender, msg:
     { clock: sender.clock.forward() }, taskSentFields(msg, queue));
   await redis.publish((sender.keys ?? new Keys()).eventChannel(sender.db ?? 0, 'task.sent'), encodeEvent(event));
 }
+
+export interface WorkerEventsOptions {
+  /** The worker, whose task-* EventEmitter events become Celery task events (see {@link attachWorkerEvents}). */
+  emitter: EventEmitter;
+  /** Makes a dispatcher each time events start (a closed dispatcher cannot start again). */
+  createDispatcher: () => EventDispatcher;
+  /** Told when remote control turns events on or off. Default: nowhere. */
+  log?: (message: string) => void;
+}
+
+/**
+ * Whether a worker sends events, and the switch remote control turns: `-E` starts them with the worker;
+ * `enable_events` (Flower sends it every few seconds) starts them on a worker started without; `disable_events`
+ * stops the task events. Unlike Celery, a Radish worker without -E sends no heartbeats at all, so events that
+ * remote control started stop entirely (worker-offline, then silence), while a worker started with -E keeps its
+ * heartbeats, as Celery's does, and only stops its task events.
+ */
+export class WorkerEvents {
+  private dispatcher: EventDispatcher | undefined;
+  /** Detaches the task-event listeners; set while task events are sent. */
+  private detach: (() => void) | undefined;
+  /** The running dispatcher was started by remote control, so disabling stops it. */
+  private byRemote = false;
+  private closed = false;
+
+  constructor(private readonly options: WorkerEventsOptions) {}
+
+  /** Whether task events are being sent now. */
+  get taskEvents(): boolean {
+    return this.detach !== undefined;
+  }
+
+  /**
+   * Send events from now on: worker-online and heartbeats (if not sent already) and task events. `remote` says it
+   * was asked over pidbox (and is logged, as Celery does). Resolves with false when task events were on already,
+   * once worker-online is published otherwise.
+   */
+  async enable(remote = false): Promise<boolean> {
+    if (this.closed || this.detach) return false;
+    // State changes synchronously, so a second enable_events arriving while this one publishes finds them on.
+    let dispatcher = this.dispatcher;
+    if (!dispatcher) {
+      dispatcher = this.options.createDispatcher();
+      this.dispatcher = dispatcher;
+      this.byRemote = remote;
+    }
+    this.detach = attachWorkerEvents(this.options.emitter, dispatcher);
+    if (remote) this.options.log?.('Events of group {task} enabled by remote.');
+    await dispatcher.workerOnline();
+    return true;
+  }
+
+  /**
+   * Stop task events (the `disable_events` control command); events that remote control started stop altogether,
+   * after a worker-offline. Resolves with false when task events were off already.
+   */
+  async disable(): Promise<boolean> {
+    if (!this.detach) return false;
+    this.detach();
+    this.detach = undefined;
+    this.options.log?.('Events of group {task} disabled by remote.');
+    const dispatcher = this.dispatcher;
+    if (dispatcher && this.byRemote) {
+      this.dispatcher = undefined;
+      // Task events already buffered are still published, before worker-offline.
+      await dispatcher.close();
+    }
+    return true;
+  }
+
+  /** Stop for good (the worker stops): buffered task events, then worker-offline. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.detach?.();
+    this.detach = undefined;
+    const dispatcher = this.dispatcher;
+    this.dispatcher = undefined;
+    await dispatcher?.close();
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded } from '../errors';
 import { execute, type Outcome } from './execute';
-import { armTimeLimits, type Pool, type PoolJob } from './pool';
+import { armTimeLimits, checkConcurrency, type Pool, type PoolJob } from './pool';
 
 interface Running {
   controller: AbortController;
@@ -19,7 +19,20 @@ export class AsyncPool implements Pool {
   private readonly running = new Map<string, Running>();
   private readonly drained: (() => void)[] = [];
 
-  constructor(readonly concurrency: number) {}
+  /** Tasks run at once: the worker holds to it (this pool runs whatever it is given). */
+  private size: number;
+
+  constructor(concurrency: number) {
+    this.size = checkConcurrency(concurrency);
+  }
+
+  get concurrency(): number {
+    return this.size;
+  }
+
+  resize(concurrency: number): void {
+    this.size = checkConcurrency(concurrency);
+  }
 
   async start(): Promise<void> {}
 
@@ -68,5 +81,9 @@ export class AsyncPool implements Pool {
 
   pids(): number[] {
     return [process.pid];
+  }
+
+  pidOf(taskId: string): number | null {
+    return this.running.has(taskId) ? process.pid : null;
   }
 }

@@ -3,7 +3,8 @@
  * task module once and running one task at a time. A CPU-bound task blocks only its own child, and a child can be
  * killed: the hard time limit and terminate really stop the code, which the async pool cannot do. A child that
  * dies under a task (crash, process.exit, OOM kill) fails only that task, with billiard's WorkerLostError, and is
- * replaced. The children are this very bundle started in child mode (see pool-child.ts).
+ * replaced. The children are this very bundle started in child mode (see pool-child.ts). `resize()` grows the pool
+ * by forking children and shrinks it by retiring idle ones (a busy one once its task ends).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,7 +15,7 @@ import type { Logger } from '../log';
 import { Retry } from '../task';
 import type { Outcome } from './execute';
 import { splitAppSpec } from './loader';
-import { armTimeLimits, type Pool, type PoolJob } from './pool';
+import { armTimeLimits, checkConcurrency, type Pool, type PoolJob } from './pool';
 import { POOL_CHILD_ENV, toWireRequest, type ChildMessage, type ParentMessage, type WireOutcome, type WireThrown } from './pool-child';
 
 export interface ProcessPoolOptions {
@@ -112,7 +113,7 @@ interface Child {
   readonly proc: ChildProcess;
   /** Celery's name for it, e.g. ForkPoolWorker-3 (numbered in start order, replacements included). */
   readonly name: string;
-  /** `retiring`: asked to exit (or killed); it gets no more tasks. */
+  /** `retiring`: asked to exit (or killed); it gets no more tasks and no longer counts as one of the pool's slots. */
   state: 'starting' | 'idle' | 'busy' | 'retiring' | 'exited';
   running: Running | undefined;
   tasks: number;
@@ -127,7 +128,8 @@ interface Child {
 
 export class ProcessPool implements Pool {
   readonly kind = 'process';
-  readonly concurrency: number;
+  /** Children the pool keeps (serving ones: starting, idle or busy); `resize()` changes it. */
+  private size: number;
   private readonly modulePath: string;
   private readonly attr: string | null;
   private readonly entry: string;
@@ -143,14 +145,18 @@ export class ProcessPool implements Pool {
   private topUpTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ProcessPoolOptions) {
-    this.concurrency = options.concurrency ?? availableParallelism();
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError(`concurrency must be an integer from 1, got ${this.concurrency}`);
+    this.size = checkConcurrency(options.concurrency ?? availableParallelism());
     const max = options.maxTasksPerChild;
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new RangeError(`maxTasksPerChild must be an integer from 1, got ${max}`);
     const [path, attr] = splitAppSpec(options.module);
     this.modulePath = isAbsolute(path) ? path : resolve(path);
     this.attr = attr ?? null;
     this.entry = options.entry ?? defaultEntry();
+  }
+
+  /** Tasks it runs at once: the children it keeps. */
+  get concurrency(): number {
+    return this.size;
   }
 
   /** Fork the children and wait until each has loaded the module. Rejects with the module's error if one cannot. */
@@ -176,7 +182,8 @@ export class ProcessPool implements Pool {
     }
     if (this.closing) return; // closed as the last child became ready
     this.state = 'running';
-    // A child that died between its `ready` and the last one's is replaced now.
+    // A child that died between its `ready` and the last one's is replaced now; a resize() meanwhile is applied now.
+    this.trimSurplus();
     this.topUp();
     this.dispatch();
   }
@@ -242,8 +249,44 @@ export class ProcessPool implements Pool {
     await this.started?.catch(() => undefined);
   }
 
+  /** Pids of the serving children (a retiring one is on its way out and runs nothing more). */
   pids(): number[] {
-    return [...this.children].flatMap((c) => (c.state !== 'exited' && c.proc.pid !== undefined ? [c.proc.pid] : []));
+    return this.serving().flatMap((c) => (c.proc.pid === undefined ? [] : [c.proc.pid]));
+  }
+
+  pidOf(taskId: string): number | null {
+    for (const child of this.children) if (child.running?.job.request.id === taskId) return child.proc.pid ?? null;
+    return null;
+  }
+
+  /**
+   * Keep `concurrency` children from now on. Growing forks the new children at once; they take tasks once loaded.
+   * Shrinking retires idle children first; a busy child is retired when its task ends, never killed under it.
+   */
+  resize(concurrency: number): void {
+    this.size = checkConcurrency(concurrency);
+    // Before start or while starting, startChildren() applies the size once the first children are up.
+    if (this.state !== 'running') return;
+    this.trimSurplus();
+    this.topUp();
+  }
+
+  /** Children that count as the pool's slots: loading, idle or running a task. */
+  private serving(): Child[] {
+    return [...this.children].filter((c) => c.state === 'starting' || c.state === 'idle' || c.state === 'busy');
+  }
+
+  /** Retire idle children while the pool has more than it should keep (busy ones come here when their task ends). */
+  private trimSurplus(): void {
+    if (this.state !== 'running') return;
+    let surplus = this.serving().length - this.size;
+    for (const child of this.children) {
+      if (surplus <= 0) return;
+      if (child.state !== 'idle') continue;
+      this.options.logger?.log('debug', `${child.name} pid:${child.proc.pid} retired: the pool shrinks to ${this.size}`);
+      this.retire(child, null);
+      surplus--;
+    }
   }
 
   private interruptWaiting(): void {
@@ -294,6 +337,7 @@ export class ProcessPool implements Pool {
       if (this.state === 'closing' || (max !== undefined && child.tasks >= max)) this.retire(child, null);
       else child.state = 'idle';
     }
+    this.trimSurplus();
     this.dispatch();
   }
 
@@ -361,6 +405,7 @@ export class ProcessPool implements Pool {
         this.failedStarts = 0;
         this.options.logger?.log('debug', `${name} pid:${proc.pid} ready`);
         settleReady();
+        this.trimSurplus();
         this.dispatch();
       } else if (msg.type === 'init-error') {
         clearTimeout(loadTimer);
@@ -415,7 +460,7 @@ export class ProcessPool implements Pool {
     this.topUpTimer = setTimeout(() => {
       this.topUpTimer = undefined;
       if (this.state !== 'running') return;
-      while (this.children.size < this.concurrency) {
+      for (let n = this.serving().length; n < this.size; n++) {
         const child = this.spawn();
         child.ready.catch((err: Error) => this.options.logger?.log('error', `${err.message} (will retry)`));
       }

@@ -43,6 +43,20 @@ export interface Pool {
   close(mode: 'warm' | 'cold'): Promise<void>;
   /** Pids of the processes running tasks (the worker's own pid for the async pool). */
   pids(): number[];
+  /** The pid of the process running this task (the worker's own for the async pool); null when it is not running here. */
+  pidOf(taskId: string): number | null;
+  /**
+   * Run up to `concurrency` tasks at once from now on (the `pool_grow`/`pool_shrink` control commands). The process
+   * pool forks children to grow; to shrink it retires idle children first and a busy one once its task ends, so a
+   * running task is never killed (Celery's prefork refuses instead). Throws a RangeError below 1.
+   */
+  resize(concurrency: number): void;
+}
+
+/** A pool size as `resize()` and the constructors take it: a whole number from 1. */
+export function checkConcurrency(concurrency: number): number {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer from 1, got ${concurrency}`);
+  return concurrency;
 }
 
 /**

@@ -11,6 +11,8 @@ export interface ActiveTask {
   name: string;
   /** Unix seconds. */
   started: number;
+  /** The process running it: a process-pool child, or the worker itself with the async pool. Absent until it runs there. */
+  pid?: number;
 }
 
 export interface WorkerPresence {

@@ -19,7 +19,7 @@ import { requestOf } from './execute';
 import type { Pool, PoolKind } from './pool';
 import { AsyncPool } from './pool-async';
 import { controlHandlers } from './control-handlers';
-import { attachWorkerEvents, EventDispatcher } from './events';
+import { EventDispatcher, WorkerEvents } from './events';
 import { Mailbox } from './mailbox';
 import { Presence, type WorkerPresence } from './presence';
 import { OutcomeRecorder, type Job, type WorkerStats } from './recorder';
@@ -73,6 +73,7 @@ export interface WorkerOptions {
   /**
    * Publish Celery's events (worker-online, heartbeats every 2 s, task-received/started/succeeded/failed/retried/
    * revoked in `task.multi` batches, worker-offline), like `celery worker -E`, for Flower and `celery events`.
+   * Either way the `enable_events`/`disable_events` control commands turn them on and off while it runs.
    * Default false.
    */
   events?: boolean;
@@ -140,7 +141,7 @@ export class Worker extends EventEmitter {
   /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
   private revokedStore: RevokedStore | undefined;
   private mailbox: Mailbox | undefined;
-  private events: { dispatcher: EventDispatcher; detach: () => void } | undefined;
+  private events: WorkerEvents | undefined;
   /** Jobs waiting for their rate limit's turn (they hold prefetch, not concurrency). */
   private readonly throttled = new Set<Job>();
   private connectionLost = false;
@@ -237,7 +238,10 @@ export class Worker extends EventEmitter {
       hostname: this.hostname, host: osHostname(), pid: process.pid, queues: this.queues, concurrency: this.concurrency,
       pool: this.pool.kind, started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed,
       sw_ident: 'radish', sw_ver: VERSION, tasks: this.app.taskNames,
-      active: [...this.active].map((j) => ({ id: j.msg.id, name: j.msg.name, started: j.started ?? 0 })),
+      active: [...this.active].map((j) => {
+        const pid = this.pool.pidOf(j.msg.id);
+        return { id: j.msg.id, name: j.msg.name, started: j.started ?? 0, ...(pid === null ? {} : { pid }) };
+      }),
     }));
     await this.presence.start();
     const every = this.options.recoveryInterval ?? 5;
@@ -257,16 +261,19 @@ export class Worker extends EventEmitter {
       // A revoke broadcast while the connection was down was missed; the store in Redis has it.
       onReconnect: async () => { await store.load(); },
     });
-    await this.mailbox.start();
-    if (this.options.events) {
-      const dispatcher = new EventDispatcher({
+    const clock = this.mailbox.clock;
+    // Made before the mailbox hears commands: enable_events may come at once (Flower sends it every few seconds).
+    this.events = new WorkerEvents({
+      emitter: this,
+      createDispatcher: () => new EventDispatcher({
         redis: this.broker.redis, hostname: this.hostname, keys: this.broker.keys, db: this.broker.redis.options.db ?? 0,
-        clock: this.mailbox.clock, load: () => ({ active: this.stats.active, processed: this.stats.processed }),
+        clock, load: () => ({ active: this.stats.active, processed: this.stats.processed }),
         onError: (err) => this.logger.log('warning', `An event could not be sent: ${err.message}`),
-      });
-      this.events = { dispatcher, detach: attachWorkerEvents(this, dispatcher) };
-      await dispatcher.workerOnline();
-    }
+      }),
+      log: (message) => this.logger.log('info', message),
+    });
+    await this.mailbox.start();
+    if (this.options.events) await this.events.enable();
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
@@ -296,8 +303,7 @@ export class Worker extends EventEmitter {
 
   /** Close what `open()` got to before it failed, or what a finished stop leaves. */
   private async teardown(): Promise<void> {
-    this.events?.detach();
-    await this.events?.dispatcher.close();
+    await this.events?.close();
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.pool.close('cold');
@@ -602,12 +608,12 @@ export class Worker extends EventEmitter {
 
   /**
    * Run `delta` more (or, negative, fewer; never below 1) tasks at once, with the prefetch following (the
-   * `pool_grow`/`pool_shrink` control commands). The async pool only: the process pool's children are fixed for now.
-   * Returns the new concurrency.
+   * `pool_grow`/`pool_shrink` control commands). The process pool forks or retires children to match (a busy one
+   * when its task ends). Returns the new concurrency.
    */
   resizePool(delta: number): number {
-    if (this.pool.kind !== 'async') throw new Error(`resizing the ${this.pool.kind} pool is not supported yet`);
     this.slots = Math.max(1, this.slots + Math.trunc(delta));
+    this.pool.resize(this.slots);
     this.logger.log('info', `Pool concurrency is now ${this.slots} (prefetch ${this.prefetch})`);
     // More room: fetch and start at once. Less: running tasks finish; fewer start until under the new limit.
     this.wakeFetcher?.();
@@ -623,6 +629,21 @@ export class Worker extends EventEmitter {
     this.logger.log('warning', 'Got shutdown from remote');
     this.emit('shutdown-requested');
     setImmediate(() => void this.stop());
+  }
+
+  /** The pid of the process running a task (`worker_pid` in `inspect active`); null when it is not running. */
+  taskPid(taskId: string): number | null {
+    return this.pool.pidOf(taskId);
+  }
+
+  /** Send Celery events from now on (the `enable_events` control command). Resolves false if task events were on. */
+  enableEvents(): Promise<boolean> {
+    return this.events?.enable(true) ?? Promise.resolve(false);
+  }
+
+  /** Stop sending task events (`disable_events`); events that enable_events started stop altogether. */
+  disableEvents(): Promise<boolean> {
+    return this.events?.disable() ?? Promise.resolve(false);
   }
 
   /** The revoked ids this worker honours (what `inspect revoked` lists). */

@@ -1,11 +1,13 @@
 /** The `radish` CLI as a user runs it (the built dist/radish.js), against a real redis-server. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
+import { formatReply } from '../../runner/control-print';
+import { requireCelery } from '../support/celery';
 import { freePort, startRedis, type TestRedis } from '../support/redis';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
@@ -139,6 +141,73 @@ describe('cli', function () {
     } finally {
       worker.kill('SIGKILL');
     }
+  });
+
+  it('inspect METHOD [args] asks for every inspect method, prints as `celery inspect` does, and says when nobody answered', async () => {
+    const tasks = taskProject();
+    const worker = spawn(process.execPath, [CLI, 'worker', '-A', tasks, '-n', 'inspect@test', '-c', '3'], { env: { ...process.env, ...env } });
+    const output = watch(worker);
+    const node = ['-d', 'inspect@test', '-t', '5'];
+    try {
+      await output.waitFor(/ready\./);
+      const registered = await radish(['inspect', 'registered', ...node], env);
+      assert.deepEqual([registered.code, registered.stdout], [0, '->  inspect@test: OK\n    * tasks.add\n    * tasks.double\n    * tasks.slow\n\n1 node online.\n'], registered.stderr);
+      const named = await radish(['inspect', 'registered', 'name', ...node], env);
+      assert.match(named.stdout, /^ {4}\* tasks\.add \[name=tasks\.add\]$/m, 'extra words are the attributes, as in Celery\'s CLI');
+      const id = (await radish(['call', 'tasks.slow', '--args', '[30000]'], env)).stdout.trim();
+      await output.waitFor(new RegExp(`tasks\\.slow\\[${id}\\] received`));
+      const active = JSON.parse((await radish(['inspect', 'active', '--json', ...node], env)).stdout) as Record<string, { id: string; worker_pid: number }[]>;
+      assert.equal(active['inspect@test']?.[0]?.id, id);
+      assert.equal(active['inspect@test']?.[0]?.worker_pid, worker.pid, 'the async pool runs tasks in the worker process');
+      const activeText = await radish(['inspect', 'active', ...node], env);
+      assert.match(activeText.stdout, new RegExp(`^ {4}\\* \\{'id': '${id}', 'name': 'tasks\\.slow', 'args': \\[30000\\],`, 'm'), 'each task as Python prints a dict');
+      const query = await radish(['inspect', 'query_task', id, 'not-here', ...node], env);
+      assert.match(query.stdout, new RegExp(`^ {8}"${id}": \\[\\n {12}"active",`, 'm'), query.stdout);
+      const stats = await radish(['inspect', 'stats', ...node], env);
+      assert.match(stats.stdout, /^ {8}"prefetch_count": 12,$/m, 'a dict as json.dumps(sort_keys=True, indent=4)');
+      assert.match(stats.stdout, /^ {12}"max-concurrency": 3,$/m);
+      const queues = await radish(['inspect', 'active_queues', ...node], env);
+      assert.match(queues.stdout, /^ {4}\* \{'name': 'celery', 'exchange': \{'name': 'celery', 'type': 'direct',/m);
+      const reserved = await radish(['inspect', 'reserved', ...node], env);
+      assert.equal(reserved.stdout, '->  inspect@test: OK\n    - empty -\n\n1 node online.\n');
+      const enabled = await radish(['control', 'enable_events', ...node], env);
+      assert.deepEqual([enabled.code, enabled.stdout], [0, '->  inspect@test: OK\n        task events enabled\n\n1 node online.\n'], enabled.stderr);
+      const disabled = await radish(['control', 'disable_events', '-j', ...node], env);
+      assert.deepEqual(JSON.parse(disabled.stdout), { 'inspect@test': { ok: 'task events disabled' } });
+      const nobody = await radish(['inspect', 'stats', '-d', 'nobody@test', '-t', '0.3'], env);
+      assert.deepEqual([nobody.code, nobody.stdout], [1, '']);
+      assert.equal(nobody.stderr, 'Error: No nodes replied within time constraint (0.3 s; asked nobody@test). Is a worker running on this broker?\n');
+      const noIds = await radish(['inspect', 'query_task'], env);
+      assert.deepEqual([noIds.code, noIds.stderr], [2, 'radish: error: query_task needs one or more task ids: radish inspect query_task ID...\n']);
+      const unknown = await radish(['inspect', 'everything'], env);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /unknown inspect command "everything" \(one of: queues, active, reserved, scheduled, stats, active_queues, revoked, ping/);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
+  it('prints each node\'s reply byte for byte as Celery 5.2\'s CLI prints it (piped, so without colours)', function () {
+    requireCelery(this);
+    const replies: unknown[] = [
+      { ok: 'pong' }, { error: 'No such command' }, [], ['tasks.add [rate_limit=10/s]', 'tasks.echo'],
+      [{ id: 'a', args: [1, 'two', null, true, 2.5], kwargs: { 'k\'q': 'é\n' }, delivery_info: { redelivered: null } }],
+      { total: { 'tasks.b': 2, 'tasks.a': 1 }, pid: 42, clock: '7', pool: { processes: [1, 2], writes: {} }, name: 'ünï"\\' },
+      { ok: { nested: [1] } }, { ok: [] }, 'plain', 7, null, { 'id-1': ['active', { id: 'id-1' }] },
+    ];
+    const script = [
+      'import json, sys', 'import click', 'from celery import Celery', 'from celery.bin.base import CLIContext', 'from celery.utils import text',
+      'ctx = CLIContext(app=Celery(set_as_current=False), no_color=False, workdir=None)',
+      'for value in json.loads(sys.stdin.read()):',
+      '    status, body = ctx.pretty(value)',
+      // _say_remote_command_reply: say_chat('->', f'{node}: {status}', text.indent(body, 4)); click strips colours when piped.
+      "    print(json.dumps(click.unstyle(f\"{ctx.style('->', bold=True)}  w1@vm: {status}\\n{text.indent(body, 4)}\\n\")))",
+    ].join('\n');
+    const python = spawnSync(process.env.CELERY_PYTHON ?? '/usr/bin/python3', ['-c', script], { input: JSON.stringify(replies), encoding: 'utf8' });
+    assert.equal(python.status, 0, python.stderr);
+    const printed = python.stdout.trim().split('\n').map((line) => JSON.parse(line) as string);
+    assert.equal(printed.length, replies.length);
+    replies.forEach((reply, i) => assert.equal(formatReply('w1@vm', reply), printed[i], `reply ${JSON.stringify(reply)}`));
   });
 
   it('runs a worker on a TypeScript module that imports radish, calls it, and shuts down warmly on SIGTERM', async () => {

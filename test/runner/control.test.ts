@@ -1,9 +1,13 @@
 /**
  * `celery control` commands a Radish worker obeys as Celery 5.2's does: rate_limit, time_limit, add_consumer,
- * cancel_consumer, pool_grow/pool_shrink and shutdown, sent through Radish's Control to a real worker.
+ * cancel_consumer, pool_grow/pool_shrink, enable_events/disable_events and shutdown, sent through Radish's Control to
+ * a real worker.
  */
 import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import { Keys } from '../../runner/broker/keys';
 import { Control } from '../../runner/control';
+import { decodeEventMessage, type CeleryEvent } from '../../runner/protocol/event';
 import type { TaskFailedError } from '../../runner/protocol/result';
 import { delay, until, workerHarness } from '../support/worker-harness';
 
@@ -95,6 +99,76 @@ describe('control commands on a Radish worker', function () {
     assert.deepEqual([await a!.get({ timeout: 5000 }), await b!.get({ timeout: 5000 })], ['done', 'done']);
     assert.deepEqual(await send('pool_shrink', { n: 1 }), { ok: 'pool will shrink' });
     assert.equal(worker.concurrency, 1);
+  });
+
+  /** A monitor as Flower is one: PSUBSCRIBE `/0.celeryev/*`, every event kept in arrival order. */
+  async function monitor(): Promise<{ events: CeleryEvent[]; close: () => void }> {
+    const sub = new Redis(h.server.url);
+    const events: CeleryEvent[] = [];
+    sub.on('pmessage', (_pattern: string, _channel: string, text: string) => events.push(...decodeEventMessage(text).events));
+    await sub.psubscribe(new Keys().eventPattern(0));
+    return { events, close: () => sub.disconnect() };
+  }
+
+  const ofTask = (events: CeleryEvent[], id: string) => events.filter((e) => e.uuid === id).map((e) => e.type);
+
+  it('enable_events/disable_events: a worker started without -E sends events only while they are enabled', async () => {
+    h.app.task('tasks.echo', (x: string) => x);
+    await h.startWorker();
+    const mon = await monitor();
+    try {
+      const before = await h.app.send('tasks.echo', ['before']);
+      assert.equal(await before.get({ timeout: 5000 }), 'before');
+
+      assert.deepEqual(await send('enable_events'), { ok: 'task events enabled' });
+      assert.deepEqual(await send('enable_events'), { ok: 'task events already enabled' }, 'as Flower sends it again and again');
+      await until(() => mon.events.some((e) => e.type === 'worker-online'), 'worker-online');
+      const during = await h.app.send('tasks.echo', ['during']);
+      assert.equal(await during.get({ timeout: 5000 }), 'during');
+      await until(() => ofTask(mon.events, during.id).includes('task-succeeded'), 'the task events of the task run while enabled');
+      assert.deepEqual(ofTask(mon.events, during.id), ['task-received', 'task-started', 'task-succeeded']);
+      await until(() => mon.events.some((e) => e.type === 'worker-heartbeat' && e.hostname === NODE), 'a heartbeat', 5000);
+
+      assert.deepEqual(await send('disable_events'), { ok: 'task events disabled' });
+      assert.deepEqual(await send('disable_events'), { ok: 'task events already disabled' });
+      await until(() => mon.events.some((e) => e.type === 'worker-offline'), 'worker-offline');
+      const offlineAt = mon.events.length;
+      const after = await h.app.send('tasks.echo', ['after']);
+      assert.equal(await after.get({ timeout: 5000 }), 'after');
+      await delay(2500); // longer than the heartbeat interval: a heartbeat would have come by now
+      // Enabled again: whatever came between worker-offline and this worker-online was sent while disabled.
+      assert.deepEqual(await send('enable_events'), { ok: 'task events enabled' });
+      await until(() => mon.events.slice(offlineAt).some((e) => e.type === 'worker-online'), 'worker-online again');
+      const between = mon.events.slice(offlineAt);
+      assert.equal(between[0]?.type, 'worker-online', `nothing sent while disabled: ${between.map((e) => e.type).join(', ')}`);
+      assert.deepEqual(ofTask(mon.events, before.id), [], 'no events for the task run before enable_events');
+      assert.deepEqual(ofTask(mon.events, after.id), [], 'no events for the task run while disabled');
+      assert.ok(h.lines.some((l) => l.includes('Events of group {task} enabled by remote.')), h.lines.join('\n'));
+    } finally {
+      mon.close();
+    }
+  });
+
+  it('disable_events on a worker started with -E stops its task events; its heartbeats go on, as Celery\'s', async () => {
+    h.app.task('tasks.echo', (x: string) => x);
+    await h.startWorker({ events: true });
+    const mon = await monitor();
+    try {
+      assert.deepEqual(await send('enable_events'), { ok: 'task events already enabled' });
+      assert.deepEqual(await send('disable_events'), { ok: 'task events disabled' });
+      const quiet = await h.app.send('tasks.echo', ['quiet']);
+      assert.equal(await quiet.get({ timeout: 5000 }), 'quiet');
+      const doneAt = mon.events.length;
+      await until(() => mon.events.slice(doneAt).some((e) => e.type === 'worker-heartbeat'), 'a heartbeat after the task', 5000);
+      assert.deepEqual(ofTask(mon.events, quiet.id), [], 'no task events while disabled');
+      assert.ok(!mon.events.some((e) => e.type === 'worker-offline'), 'still online');
+      assert.deepEqual(await send('enable_events'), { ok: 'task events enabled' });
+      const loud = await h.app.send('tasks.echo', ['loud']);
+      assert.equal(await loud.get({ timeout: 5000 }), 'loud');
+      await until(() => ofTask(mon.events, loud.id).includes('task-succeeded'), 'task events again');
+    } finally {
+      mon.close();
+    }
   });
 
   it('shutdown: the worker stops warmly, says so with shutdown-requested, and its presence record goes', async () => {
