@@ -11,9 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AsyncResult } from './backend/async-result';
 import { ResultBackend, type BackendOptions } from './backend/backend';
+import { GroupResult } from './backend/group-result';
 import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
-import { encodeTaskMessage, type JsonObject, type Sender, type TaskCall } from './protocol/message';
+import { applySignature, makeSignature, type ApplyExtras, type SignatureOptions } from './protocol/canvas';
+import { decodeTaskMessage, encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
+import { LamportClock } from './protocol/pidbox';
+import { publishTaskSent } from './worker/events';
 import { parseTiming, type Timing } from './beat/schedule';
 import { defineTask, type Task, type TaskContext, type TaskDefinition, type TaskFunction, type TaskOptions } from './task';
 
@@ -35,6 +39,26 @@ export interface RadishOptions {
   defaultQueue?: string;
   /** Task-name routes. */
   routes?: Routes;
+  /**
+   * Publish a `task-sent` event for every message this app sends (`send`, `sendMany`, `group`, `chord`), as Celery's
+   * `task_send_sent_event` does, so Flower and `celery events` see a task from the moment it is sent. Best effort,
+   * as in Celery: a task that was sent is never reported as not sent because its event could not be. Default false.
+   */
+  sendEvents?: boolean;
+}
+
+/** Options of a group or chord. */
+export interface GroupOptions {
+  /** The group's id (a chord's header is a group). Default: a new UUID. */
+  groupId?: string;
+}
+
+/** A message built to be sent. */
+interface Outgoing {
+  id: string;
+  queue: string;
+  priority: number;
+  body: string;
 }
 
 /** Options of one call (Celery's `apply_async` options). */
@@ -100,6 +124,8 @@ export class Radish {
   private readonly periodic = new Map<string, ScheduleEntry>();
   private readonly routes: [RegExp, RouteTarget][];
   private readonly sender = { origin: `gen${process.pid}@${hostname()}`, replyTo: randomUUID() };
+  /** Lamport clock of this app's task-sent events. */
+  private readonly clock = new LamportClock();
   private connecting: Promise<{ broker: Broker; backend: ResultBackend }> | undefined;
 
   constructor(readonly options: RadishOptions = {}) {
@@ -246,11 +272,21 @@ export class Radish {
     return { id, queue, priority, body: encodeTaskMessage(call, sender) };
   }
 
+  /** Publish built messages (one LPUSH per list), then their task-sent events when `sendEvents` is on. */
+  private async publish(broker: Broker, messages: readonly Outgoing[]): Promise<void> {
+    if (messages.length === 1) await broker.publish(messages[0]!.queue, messages[0]!.priority, messages[0]!.body);
+    else await broker.publishMany(messages.map((m) => ({ queue: m.queue, priority: m.priority, message: m.body })));
+    if (!this.options.sendEvents) return;
+    const sender = { hostname: this.sender.origin, clock: this.clock, keys: broker.keys, db: broker.redis.options.db ?? 0 };
+    // One event per message, as Celery's client sends them; each clock value is taken in message order.
+    await Promise.all(messages.map((m) => publishTaskSent(broker.redis, sender, decodeTaskMessage(m.body), m.queue).catch(() => undefined)));
+  }
+
   /** Send any task by name (a TypeScript or a Python one) and get a handle on its result. */
   async send<R = unknown>(name: string, args: unknown[] = [], kwargs: JsonObject = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
     const { broker, backend } = await this.connections();
     const msg = this.message({ ...options, name, args, kwargs });
-    await broker.publish(msg.queue, msg.priority, msg.body);
+    await this.publish(broker, [msg]);
     return new AsyncResult<R>(msg.id, backend);
   }
 
@@ -258,8 +294,89 @@ export class Radish {
   async sendMany<R = unknown>(requests: readonly SendRequest[]): Promise<AsyncResult<R>[]> {
     const { broker, backend } = await this.connections();
     const messages = requests.map((r) => this.message(r));
-    await broker.publishMany(messages.map((m) => ({ queue: m.queue, priority: m.priority, message: m.body })));
+    if (messages.length > 0) await this.publish(broker, messages);
     return messages.map((m) => new AsyncResult<R>(m.id, backend));
+  }
+
+  /**
+   * A signature: a task call to make later, as a group member, a chord's header member or callback, or a link
+   * (Celery's `app.signature(name, args, kwargs, **options)`). Any task by name, TypeScript or Python.
+   * Throws on an empty name.
+   */
+  signature(name: string, args: unknown[] = [], kwargs: JsonObject = {}, options: SignatureOptions = {}): Signature {
+    return makeSignature(name, args, kwargs, options);
+  }
+
+  /** The message applying a signature as this app's own call (no parent, its own root), routed by this app. */
+  private applied(sig: Signature, extras: ApplyExtras = {}, prepend: unknown[] = []): Outgoing {
+    return applySignature(sig, prepend, { parentId: null, rootId: null, replyTo: this.sender.replyTo },
+      { origin: this.sender.origin, route: (name) => this.route(name) }, extras);
+  }
+
+  /**
+   * Send a group: every signature at once, each message naming the group (Celery's `group([...]).apply_async()`).
+   * Resolves once all are sent, with a handle whose `get()` gathers their results in order. Rejects, sending
+   * nothing, when a signature cannot be sent (no task name, or a nested group, chain or chord).
+   */
+  async group<R = unknown>(signatures: readonly Signature[], options: GroupOptions = {}): Promise<GroupResult<R>> {
+    const groupId = options.groupId ?? randomUUID();
+    const messages = signatures.map((sig) => this.applied(sig, { groupId }));
+    const { broker, backend } = await this.connections();
+    if (messages.length > 0) await this.publish(broker, messages);
+    return new GroupResult<R>(groupId, messages.map((m) => m.id), backend);
+  }
+
+  /**
+   * Send a chord: the header's signatures at once, as a group; the worker (Radish or Celery) whose header member
+   * ends last sends `callback` with the header's results, in header order, as its first argument (unless the
+   * callback is immutable). If a member fails or is revoked, the callback is not run: it is stored as FAILURE with
+   * Celery's `ChordError` and its `linkError` signatures are applied with its id. With an empty header the callback
+   * is sent at once with `[]`, as Celery does. Resolves with a handle on the callback's result, whose `parent` is the
+   * header group. Rejects, sending nothing, when a signature cannot be sent.
+   */
+  async chord<R = unknown>(header: readonly Signature[], callback: Signature, options: GroupOptions = {}): Promise<AsyncResult<R>> {
+    const groupId = options.groupId ?? randomUUID();
+    const body = this.freeze(callback);
+    const bodyId = body.options.task_id as string;
+    const { broker, backend } = await this.connections();
+    if (header.length === 0) {
+      const msg = this.applied(body, {}, [[]]);
+      await this.publish(broker, [msg]);
+      return new AsyncResult<R>(msg.id, backend, new GroupResult(groupId, [], backend));
+    }
+    const messages = header.map((sig, i) => this.applied(sig, { groupId, groupIndex: i, chord: body }));
+    // Set before any member is sent, so the member that ends last always finds it (Celery's client sets it just
+    // before sending the last member, to the same effect).
+    await backend.groups.setChordSize(groupId, messages.length);
+    await this.publish(broker, messages);
+    return new AsyncResult<R>(bodyId, backend, new GroupResult(groupId, messages.map((m) => m.id), backend));
+  }
+
+  /**
+   * A chord callback as Celery's client freezes it: its task id and this app's reply_to in its options. A callback
+   * this app routes away from the default queue also gets that queue: a Python worker may be the one sending it,
+   * and it does not know this app's routes.
+   */
+  private freeze(callback: Signature): Signature {
+    const options: JsonObject = { ...(typeof callback.options === 'object' && callback.options !== null ? callback.options : {}) };
+    if (typeof options.task_id !== 'string' || options.task_id === '') options.task_id = randomUUID();
+    if (typeof options.reply_to !== 'string') options.reply_to = this.sender.replyTo;
+    if (options.queue === undefined && options.routing_key === undefined) {
+      const routed = this.route(callback.task);
+      if (routed.queue !== this.defaultQueue) options.queue = routed.queue;
+      if (options.priority === undefined && routed.priority !== 0) options.priority = routed.priority;
+    }
+    return { ...callback, options };
+  }
+
+  /**
+   * A group saved with `GroupResult.save()` (here or by Python's `GroupResult.save()`), or null when none is saved
+   * under that id (Celery's `GroupResult.restore`). Rejects on a saved group Radish cannot read (a nested one).
+   */
+  async restoreGroup<R = unknown>(groupId: string): Promise<GroupResult<R> | null> {
+    const backend = await this.backend();
+    const ids = await backend.groups.restoreGroup(groupId);
+    return ids === null ? null : new GroupResult<R>(groupId, ids, backend);
   }
 
   /** A handle on the result of a task sent by anyone. */

@@ -12,7 +12,7 @@ export { MaxRetriesExceededError, Retry, type Task, type TaskContext, type TaskO
 export { Worker, type WorkerOptions } from './worker/worker';
 export { type WorkerStats } from './worker/recorder';
 export { registerLoader, loadModule } from './worker/loader';
-export { Inspector, type DeadLetter, type QueuedMessage, type ReplayOptions, type WorkerInfo } from './inspector';
+export { Inspector, type DeadLetter, type QueuedMessage, type ReplayOptions, type TaskCallSpec, type WorkerInfo } from './inspector';
 export { type WorkerPresence, type ActiveTask } from './worker/presence';
 export { VERSION } from './version';
 export { runCli } from './cli';
@@ -24,3 +24,17 @@ export { type ErrorMatcher } from './task';
 export { runPoolChild } from './worker/pool-child';
 export { Beat, type BeatOptions, type SentTick } from './beat/beat';
 export { type ScheduleDeclaration, type ScheduleEntry } from './app';
+export { describeWorkers, type WorkerDetails, type RunningTask, type FleetOptions } from './fleet';
+export { parsePythonLiteral } from './protocol/pyliteral';
+export {
+  Monitor, EventReceiver, TaskHistory, HISTORY_DEFAULTS, isTaskEvent, type MonitorOptions, type MonitorConnection, type WorkerState,
+  type TaskListener, type WorkerListener, type EventHandler, type EventReceiverOptions, type ReceiverStats, type TaskRecord,
+  type TaskRecordState, type TaskRecordEvent, type TaskHistoryOptions, type TaskFilter, type RecentOptions, type RecordOutcome,
+  type RedisSource,
+} from './monitor/index';
+export { decodeEventMessage, EventError, type CeleryEvent, type EventMessage } from './protocol/event';
+export { GroupResult } from './backend/group-result';
+export { type GroupOptions } from './app';
+export { makeSignature, CanvasError, type SignatureOptions } from './protocol/canvas';
+export { type Signature } from './protocol/message';
+export { ChordError } from './protocol/chord';

@@ -10,6 +10,8 @@ import { SEP } from './broker/keys';
 import { decodeTaskMessage, ProtocolError, type JsonObject, type TaskMessage } from './protocol/message';
 import { argsRepr, kwargsRepr } from './protocol/pyrepr';
 import { decodeResult, type ResultMeta } from './protocol/result';
+import type { TaskRecord } from './monitor/history';
+import { parsePythonLiteral } from './protocol/pyliteral';
 import type { WorkerPresence } from './worker/presence';
 
 /** One waiting message, decoded when possible. */
@@ -35,6 +37,16 @@ export interface WorkerInfo {
   /** `radish` for Radish workers (with full presence), `celery` for nodes seen only in the pidbox bindings. */
   kind: 'radish' | 'celery';
   presence?: WorkerPresence;
+}
+
+/** A task's name, arguments and queue, enough to send it again. */
+export interface TaskCallSpec {
+  name: string;
+  args: unknown[];
+  kwargs: JsonObject;
+  queue?: string;
+  /** Where the arguments came from: the stored result (exact JSON) or the events' Python reprs (read back). */
+  source: 'result' | 'events';
 }
 
 export interface ReplayOptions {
@@ -192,6 +204,34 @@ export class Inspector {
   /** Remove a stored result. */
   async forgetResult(taskId: string): Promise<void> {
     await (await this.app.backend()).forget(taskId);
+  }
+
+  /**
+   * How to call a task seen in the history again: its name, JSON arguments and queue. The arguments come from the
+   * stored result when the worker keeps them (`result_extended`: full JSON), else from the Python reprs its events
+   * carried, read back as JSON; throws with the reason when neither can give them (a repr cut at 1024
+   * characters, a value JSON cannot hold).
+   */
+  async callOf(record: TaskRecord): Promise<TaskCallSpec> {
+    if (!record.name) throw new Error(`task ${record.id} has no known name (no task-received or task-sent event was seen)`);
+    const meta = await this.result(record.id).catch(() => null);
+    const queue = meta?.queue || record.queue || record.routingKey || undefined;
+    if (meta?.args !== undefined && meta.kwargs !== undefined) {
+      return { name: record.name, args: meta.args, kwargs: meta.kwargs, queue, source: 'result' };
+    }
+    if (record.args === undefined) throw new Error(`the arguments of ${record.name}[${record.id}] were never seen (no task-received or task-sent event)`);
+    let args: unknown;
+    let kwargs: unknown;
+    try {
+      args = parsePythonLiteral(record.args);
+      kwargs = parsePythonLiteral(record.kwargs ?? '{}');
+    } catch (err) {
+      throw new Error(`the arguments of ${record.name}[${record.id}] cannot be read back as JSON: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(args) || typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)) {
+      throw new Error(`the arguments of ${record.name}[${record.id}] are not an args tuple and a kwargs dict: ${record.args} ${record.kwargs ?? ''}`);
+    }
+    return { name: record.name, args, kwargs: kwargs as JsonObject, queue, source: 'events' };
   }
 
   /** The stored result of a task, or null while PENDING. */

@@ -1,6 +1,7 @@
 /** A handle on a task's result, like Celery's `AsyncResult`. */
 import { failureFromMeta, type ResultMeta, type TaskState } from '../protocol/result';
 import type { ResultBackend } from './backend';
+import type { GroupResult } from './group-result';
 
 export interface GetOptions {
   /** Milliseconds to wait. Default: for ever. */
@@ -10,7 +11,11 @@ export interface GetOptions {
 }
 
 export class AsyncResult<R = unknown> {
-  constructor(readonly id: string, private readonly backend: ResultBackend) {}
+  /**
+   * @param parent what it was sent after, when the sender knows: a chord callback's header group (Celery's
+   *   `AsyncResult.parent`).
+   */
+  constructor(readonly id: string, private readonly backend: ResultBackend, readonly parent?: GroupResult) {}
 
   /** The stored meta, or null while PENDING (nothing stored yet). */
   meta(): Promise<ResultMeta | null> {

@@ -7,6 +7,7 @@ import { Keys } from '../broker/keys';
 import { connect, type ConnectionConfig } from '../broker/connection';
 import { scripts } from '../broker/scripts';
 import { decodeResult, encodeResult, READY_STATES, type ResultInput, type ResultMeta } from '../protocol/result';
+import { GroupStore } from './groups';
 
 export interface BackendOptions extends ConnectionConfig {
   /** Seconds a result is kept (Celery's `result_expires`). Default 86,400 (one day); 0 keeps it for ever. */
@@ -24,6 +25,8 @@ interface Waiter {
 
 export class ResultBackend {
   readonly resultExpires: number;
+  /** Saved groups and chord keys (`celery-taskset-meta-*`), kept as long as results. */
+  readonly groups: GroupStore;
   private subscriber: Redis | undefined;
   private subscribing: Promise<Redis> | undefined;
   private readonly waiters = new Map<string, Set<Waiter>>();
@@ -32,6 +35,7 @@ export class ResultBackend {
   /** @param redis command connection (may be shared with the broker when both use the same server). */
   constructor(readonly redis: Redis, readonly config: BackendOptions, private readonly ownsConnection = false) {
     this.resultExpires = config.resultExpires ?? 86_400;
+    this.groups = new GroupStore(redis, this.resultExpires);
   }
 
   static async connect(config: BackendOptions): Promise<ResultBackend> {
@@ -53,6 +57,13 @@ export class ResultBackend {
   async get(taskId: string): Promise<ResultMeta | null> {
     const raw = await this.redis.get(Keys.result(taskId));
     return raw === null ? null : decodeResult(raw);
+  }
+
+  /** The stored metas of many tasks in one round-trip (MGET), null where nothing is stored, in the order given. */
+  async getMany(taskIds: readonly string[]): Promise<(ResultMeta | null)[]> {
+    if (taskIds.length === 0) return [];
+    const raws = await this.redis.mget(...taskIds.map((id) => Keys.result(id)));
+    return raws.map((raw) => (raw === null ? null : decodeResult(raw)));
   }
 
   /** Delete a stored result. */

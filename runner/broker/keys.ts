@@ -132,6 +132,15 @@ export class Keys {
   /** Last run of each periodic task: schedule name -> due time it was sent for (ms since the epoch). */
   get beatLastRun(): string { return this.prefix + 'radish.beat.last_run'; }
 
+  /** Task history (runner/monitor): task ids scored by their latest event's timestamp (unix s), newest last. */
+  get history(): string { return this.prefix + 'radish.history'; }
+
+  /** Task history records: task id -> record JSON, written only by the `history_record` script. */
+  get historyRecords(): string { return this.prefix + 'radish.history.records'; }
+
+  /** Task history filter index: task id -> `<state>\t<name JSON>`, so a filtered page reads small values only. */
+  get historyIndex(): string { return this.prefix + 'radish.history.index'; }
+
   /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
   static result(taskId: string): string { return 'celery-task-meta-' + taskId; }
 }

@@ -14,6 +14,8 @@ import replayLua from './scripts/replay.lua';
 import refreshLockLua from './scripts/refresh_lock.lua';
 import beatClaimLua from './scripts/beat_claim.lua';
 import storeResultLua from '../backend/scripts/store_result.lua';
+import chordPartLua from '../backend/scripts/chord_part.lua';
+import historyRecordLua from './scripts/history_record.lua';
 
 type Arg = string | number | Buffer;
 
@@ -54,4 +56,6 @@ export const scripts = {
   storeResult: new LuaScript('store_result', storeResultLua),
   refreshLock: new LuaScript('refresh_lock', refreshLockLua),
   beatClaim: new LuaScript('beat_claim', beatClaimLua),
+  chordPart: new LuaScript('chord_part', chordPartLua),
+  historyRecord: new LuaScript('history_record', historyRecordLua),
 } as const;

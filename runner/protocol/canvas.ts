@@ -1,6 +1,8 @@
 /**
- * Celery's canvas follow-ups, as a worker publishes them when a task ends: the link callbacks and the next chain
- * member after a success, the link errbacks after a failure. Pure: it builds the messages, the caller sends them.
+ * Celery's canvas: applying signatures, as a worker does when a task ends (the link callbacks and the next chain
+ * member after a success, the link errbacks after a failure, a chord's callback or its errbacks once its header has
+ * ended) and as a client does when it sends a group or a chord's header. Pure: it builds the messages, the caller
+ * sends them.
  *
  * What Celery 5.2 does (celery/app/trace.py, celery/backends/base.py):
  * - success: each `callbacks` signature is applied with the result prepended to its args (unless `immutable`);
@@ -10,6 +12,7 @@
  * - every follow-up has `parent_id` = the ended task's id and keeps its `root_id`.
  */
 import { randomUUID } from 'node:crypto';
+import { isoWithOffset } from './time';
 import { encodeTaskMessage, type Embed, type JsonObject, type Sender, type Signature, type TaskCall, type TaskMessage } from './message';
 
 /** A message ready to publish. */
@@ -71,14 +74,41 @@ function sigList(v: unknown): Signature[] | null {
   return list.every(isObject) ? (list as Signature[]) : null;
 }
 
+/** Where a message applying a signature descends from. */
+export interface Lineage {
+  /** Celery's `parent_id`: the task whose end sent it; null for a client's call. */
+  parentId: string | null;
+  /** Celery's `root_id`; null makes the message its own root, as a client's call is. */
+  rootId: string | null;
+  /** `reply_to` of the message, unless the signature carries its own (the client app's oid). */
+  replyTo: string;
+}
+
+/** The lineage of a follow-up of `msg`: its child, in its tree, keeping its reply_to. */
+export function lineageOf(msg: TaskMessage): Lineage {
+  return { parentId: msg.id, rootId: msg.rootId, replyTo: msg.envelope.properties.reply_to };
+}
+
+/** What a message applying a signature carries besides the signature itself. */
+export interface ApplyExtras {
+  /** The rest of a chain (reversed, as Celery keeps it). */
+  chain?: Signature[] | null;
+  /** Celery's `group` header: the group (or chord header) this message is a member of. */
+  groupId?: string | null;
+  /** Its place in a chord header (null in a plain group, as Celery 5.2.6 sends it). */
+  groupIndex?: number | null;
+  /** The chord callback to apply once every header member has ended. */
+  chord?: Signature | null;
+}
+
 /**
  * The message applying one signature, as `sig.apply_async(prepend, parent_id=..., root_id=..., **extra)` would
  * send it. Honours the options a Python client can put in a signature: task_id, queue (or routing_key), priority,
  * countdown, eta, expires, time_limit, soft_time_limit, reply_to, shadow, ignore_result, link, link_error.
  */
-export function applySignature(sig: Signature, prepend: unknown[], parent: TaskMessage, opts: FollowUpOptions, chain: Signature[] | null = null): FollowUp {
+export function applySignature(sig: Signature, prepend: unknown[], from: Lineage, opts: FollowUpOptions, extras: ApplyExtras = {}): FollowUp {
   if (!isObject(sig) || typeof sig.task !== 'string' || sig.task === '') throw new CanvasError('signature has no task name');
-  if (sig.subtask_type) throw new CanvasError(`cannot apply a nested ${sig.subtask_type} signature (${sig.task}): Radish workers apply plain task signatures only`);
+  if (sig.subtask_type) throw new CanvasError(`cannot apply a nested ${sig.subtask_type} signature (${sig.task}): Radish applies plain task signatures only`);
   const newId = opts.newId ?? randomUUID;
   const o = isObject(sig.options) ? sig.options : {};
   const sigArgs = Array.isArray(sig.args) ? sig.args : [];
@@ -90,24 +120,25 @@ export function applySignature(sig: Signature, prepend: unknown[], parent: TaskM
   const eta = date(o.eta) ?? (countdown !== undefined ? new Date(Date.now() + countdown * 1000) : null);
   const expiresIn = num(o.expires);
   const expires = expiresIn !== undefined ? new Date(Date.now() + expiresIn * 1000) : date(o.expires) ?? null;
-  const embed: Partial<Embed> = { callbacks: sigList(o.link), errbacks: sigList(o.link_error), chain };
+  const embed: Partial<Embed> = { callbacks: sigList(o.link), errbacks: sigList(o.link_error), chain: extras.chain ?? null, chord: extras.chord ?? null };
   const id = str(o.task_id) ?? newId();
   const call: TaskCall = {
     id, name: sig.task, args, kwargs: isObject(sig.kwargs) ? sig.kwargs : {}, queue,
     priority: num(o.priority) ?? routed.priority, eta, expires,
     timeLimit: num(o.time_limit) ?? null, softTimeLimit: num(o.soft_time_limit) ?? null,
-    parentId: parent.id, rootId: parent.rootId, ignoreResult: o.ignore_result === true, shadow: str(o.shadow) ?? null, embed,
+    parentId: from.parentId, rootId: from.rootId ?? id, groupId: extras.groupId ?? null, groupIndex: extras.groupIndex ?? null,
+    ignoreResult: o.ignore_result === true, shadow: str(o.shadow) ?? null, embed,
   };
   // The chain's signatures carry the client's reply_to; a link has none, so it keeps the parent's.
-  const sender: Sender = { origin: opts.origin, replyTo: str(o.reply_to) ?? parent.envelope.properties.reply_to, deliveryTag: newId() };
+  const sender: Sender = { origin: opts.origin, replyTo: str(o.reply_to) ?? from.replyTo, deliveryTag: newId() };
   return { id, name: sig.task, queue, priority: call.priority ?? 0, body: encodeTaskMessage(call, sender) };
 }
 
-function applyEach(items: [Signature, Signature[] | null][], prepend: unknown[], parent: TaskMessage, opts: FollowUpOptions): FollowUp[] {
+function applyEach(items: [Signature, Signature[] | null][], prepend: unknown[], from: Lineage, opts: FollowUpOptions): FollowUp[] {
   const out: FollowUp[] = [];
   for (const [sig, chain] of items) {
     try {
-      out.push(applySignature(sig, prepend, parent, opts, chain));
+      out.push(applySignature(sig, prepend, from, opts, { chain }));
     } catch (err) {
       if (!(err instanceof CanvasError) || !opts.onSkip) throw err;
       opts.onSkip(sig, err);
@@ -122,10 +153,83 @@ export function successFollowUps(msg: TaskMessage, result: unknown, opts: Follow
   const chain = msg.embed.chain;
   // Celery keeps the chain reversed so that the next task is a cheap pop from the end.
   if (chain && chain.length > 0) items.push([chain[chain.length - 1]!, chain.slice(0, -1)]);
-  return applyEach(items, [result], msg, opts);
+  return applyEach(items, [result], lineageOf(msg), opts);
 }
 
 /** What to publish after `msg` failed for good: its errbacks, each called with the failed task's id. */
 export function failureFollowUps(msg: TaskMessage, opts: FollowUpOptions): FollowUp[] {
-  return applyEach((msg.embed.errbacks ?? []).map((sig) => [sig, null]), [msg.id], msg, opts);
+  return applyEach((msg.embed.errbacks ?? []).map((sig) => [sig, null]), [msg.id], lineageOf(msg), opts);
+}
+
+/**
+ * The chord callback's message once every header member has ended: the header's results, in group_index order,
+ * prepended as ONE argument (Celery's `callback.delay(results)`), sent as a child of `msg`, the header member whose
+ * end completed the set. Throws CanvasError when the callback cannot be applied.
+ */
+export function chordCallback(msg: TaskMessage, results: unknown[], opts: FollowUpOptions): FollowUp {
+  if (!msg.embed.chord) throw new CanvasError(`task ${msg.id} has no chord callback`);
+  return applySignature(msg.embed.chord, [results], lineageOf(msg), opts);
+}
+
+/** The id a signature will run under (`options.task_id`, set by Celery's `freeze()`), if it has one. */
+export function signatureId(sig: Signature): string | undefined {
+  return isObject(sig) && isObject(sig.options) ? str(sig.options.task_id) : undefined;
+}
+
+/**
+ * The errbacks of a chord callback that will not run (a header member failed): its `link_error` signatures, each
+ * called with the callback's id, as children of the callback. Celery's `chord_error_from_stack` does this with a
+ * request made up from the callback, so the callback is also their root.
+ */
+export function chordErrbacks(callback: Signature, callbackId: string, replyTo: string, opts: FollowUpOptions): FollowUp[] {
+  const o = isObject(callback) && isObject(callback.options) ? callback.options : {};
+  const errbacks: [Signature, null][] = (sigList(o.link_error) ?? []).map((sig) => [sig, null]);
+  return applyEach(errbacks, [callbackId], { parentId: callbackId, rootId: callbackId, replyTo }, opts);
+}
+
+/** Options of a signature: Celery's signature options, in camelCase. */
+export interface SignatureOptions {
+  /** The id it will run under. Default: one is made when it is sent. */
+  taskId?: string;
+  /** Default: the sending app's routes, else its default queue. */
+  queue?: string;
+  /** 0..9, 0 served first on Redis. */
+  priority?: number;
+  /** Seconds from its sending before it may run. */
+  countdown?: number;
+  /** Earliest time it may run. */
+  eta?: Date;
+  /** After this time (a Date, or seconds from its sending) it is revoked instead of run. */
+  expires?: Date | number;
+  /** Hard time limit in seconds. */
+  timeLimit?: number;
+  /** Soft time limit in seconds. */
+  softTimeLimit?: number;
+  /** Do not store its result. Default false. */
+  ignoreResult?: boolean;
+  /** Applied with its result prepended when it succeeds (Celery's `link`). */
+  link?: Signature | Signature[];
+  /** Applied with its id when it fails (Celery's `link_error`). */
+  linkError?: Signature | Signature[];
+  /** Keep the args as given: not handed its parent's result or a chord's results (Celery's `.si()`). Default false. */
+  immutable?: boolean;
+}
+
+/** A task signature as Celery serialises one (`sig.s(...)`), with its options under Celery's own names. */
+export function makeSignature(task: string, args: unknown[] = [], kwargs: JsonObject = {}, options: SignatureOptions = {}): Signature {
+  if (typeof task !== 'string' || task === '') throw new CanvasError('a signature needs a task name');
+  const o: JsonObject = {};
+  const set = (key: string, value: unknown): void => { if (value !== undefined) o[key] = value; };
+  set('task_id', options.taskId);
+  set('queue', options.queue);
+  set('priority', options.priority);
+  set('countdown', options.countdown);
+  set('eta', options.eta ? isoWithOffset(options.eta) : undefined);
+  set('expires', options.expires instanceof Date ? isoWithOffset(options.expires) : options.expires);
+  set('time_limit', options.timeLimit);
+  set('soft_time_limit', options.softTimeLimit);
+  set('ignore_result', options.ignoreResult);
+  set('link', options.link === undefined ? undefined : [options.link].flat());
+  set('link_error', options.linkError === undefined ? undefined : [options.linkError].flat());
+  return { task, args, kwargs, options: o, subtask_type: null, immutable: options.immutable ?? false };
 }

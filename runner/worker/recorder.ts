@@ -10,10 +10,12 @@ import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
 import type { RevokeReason } from '../errors';
 import type { Logger } from '../log';
 import { failureFollowUps, successFollowUps, type FollowUp, type FollowUpOptions, type FollowUpRouter } from '../protocol/canvas';
+import { chordMember, type ChordPartState } from '../protocol/chord';
 import { encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import type { Retry, TaskDefinition } from '../task';
+import { isChordPart, returnChordPart } from './chord';
 import type { Outcome } from './execute';
 
 /** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
@@ -100,6 +102,7 @@ export class OutcomeRecorder {
       return;
     }
     let encoded: string | undefined;
+    let chordPart: string | undefined;
     let followUps: FollowUp[] = [];
     if (outcome.kind === 'success') {
       try {
@@ -109,8 +112,12 @@ export class OutcomeRecorder {
           const children = followUps.map((f) => [[f.id, null], null]);
           encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children }));
         }
+        // Encoded here too (a chord part is recorded even when the result is not stored), so that a value JSON
+        // cannot hold fails the task rather than the recording.
+        if (isChordPart(msg)) chordPart = chordMember(msg.id, 'SUCCESS', outcome.value);
       } catch (err) {
         followUps = [];
+        chordPart = undefined;
         // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
         outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime };
       }
@@ -123,6 +130,7 @@ export class OutcomeRecorder {
       // follow-up at worst), it never loses the result or the rest of the chain.
       if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded);
       await this.publishFollowUps(followUps);
+      if (chordPart !== undefined) await this.recordChordPart(msg, chordPart);
       if (!job.acked) await this.ctx.broker.ack(delivery.tag);
       this.ctx.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
     } else if (outcome.kind === 'retry') {
@@ -142,12 +150,23 @@ export class OutcomeRecorder {
         raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
       };
       await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
+      await this.chordEnded(msg, 'FAILURE', info);
       // Errbacks go after the FAILURE is stored (Celery calls them from mark_as_failure) and before the ack.
       await this.publishFollowUps(failureFollowUps(msg, this.followUpOptions(label)));
       const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       this.ctx.emit('task-failed', msg.id, info, traceback);
     }
+  }
+
+  /** Record a chord header member's end (see ./chord.ts); a no-op for any other message. */
+  private async chordEnded(msg: TaskMessage, state: ChordPartState, result: unknown): Promise<void> {
+    if (isChordPart(msg)) await this.recordChordPart(msg, chordMember(msg.id, state, result));
+  }
+
+  private recordChordPart(msg: TaskMessage, member: string): Promise<void> {
+    const { broker, backend, logger } = this.ctx;
+    return returnChordPart({ broker, backend, logger, followUps: this.followUpOptions(`Chord callback of ${msg.name}[${msg.id}]`) }, msg, member);
   }
 
   private followUpOptions(label: string): FollowUpOptions {
@@ -186,6 +205,8 @@ export class OutcomeRecorder {
     try {
       const result = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
       await this.ctx.backend.store(this.resultInput(job, { state: 'REVOKED', result }));
+      // Celery's mark_as_revoked counts a revoked header member as a chord part: the callback then fails.
+      await this.chordEnded(msg, 'REVOKED', result);
       if (!job.acked) await this.ctx.broker.ack(delivery.tag);
       if (reason === 'expired') this.ctx.logger.log('info', `Discarding expired task ${msg.name}[${msg.id}] (expired ${msg.expires?.toISOString()})`);
       else if (reason === 'revoked') this.ctx.logger.log('info', `Discarding revoked task: ${msg.name}[${msg.id}]`);

@@ -1,7 +1,9 @@
 /**
  * Canvas across languages: Celery 5.2.6's own client sends a chain, a link and a link_error mixing Python tasks
  * (a real Celery worker on queue `py`) and TypeScript tasks (a Radish worker on queue `ts`); each worker publishes
- * the next step for the other, and Python reads the end result.
+ * the next step for the other, and Python reads the end result. Then chords and groups both ways: Python's chord
+ * over TypeScript tasks, Radish's chord over Python tasks, chords whose headers mix both, and groups saved by one
+ * side and read back by the other.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,6 +11,8 @@ import { resolve } from 'node:path';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
+import type { TaskFailedError } from '../../runner/protocol/result';
+import { until } from '../support/wait';
 import { requireCelery, startCeleryWorker, stopAllCeleryWorkers } from '../support/celery';
 import { startRedis, type TestRedis } from '../support/redis';
 
@@ -38,9 +42,51 @@ out['errback'] = [bad.id, app.AsyncResult('eb-' + sys.argv[2]).get(timeout=30)]
 print(json.dumps(out))
 `;
 
-function runClient(brokerUrl: string, tag: string): Promise<Record<string, unknown>> {
+/**
+ * Celery's client with chords and groups; prints one JSON line. Modes:
+ *   chords           a chord of TS tasks with a Python callback, one with a failing TS member, mixed headers
+ *   restore GID      GroupResult.restore(GID).get(): a group a Radish client saved
+ *   group            send a group of Python and TS tasks, save it, print its id and ids
+ */
+const CHORDS = `
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from celery import chord, group
+from celery.result import GroupResult
+from celery_app.app import make_app
+app = make_app('chord_client')
+s = app.signature
+mode = sys.argv[2]
+out = {}
+def failure(task_id):
+    e = app.AsyncResult(task_id).get(timeout=30, propagate=False)
+    return {'type': type(e).__name__, 'module': type(e).__module__, 'message': str(e)}
+if mode == 'chords':
+    res = chord([s('ts.double', args=(i,), queue='ts') for i in range(5)])(s('tasks.collect', kwargs={'tag': 'py'}, queue='py'))
+    out['ts_header'] = res.get(timeout=30)
+    out['ts_header_ids'] = [r.id for r in res.parent.results]
+    bad = chord([s('ts.double', args=(1,), queue='ts'), s('ts.fail', args=('no',), queue='ts')])(s('tasks.collect', queue='py'))
+    out['ts_failed'] = failure(bad.id)
+    out['ts_failed_member'] = bad.parent.results[1].id
+    mixed = [s('tasks.add', args=(1, 1), queue='py'), s('ts.double', args=(2,), queue='ts'),
+             s('tasks.mul', args=(3, 3), queue='py'), s('ts.inc', args=(4,), queue='ts')]
+    out['mixed_py_callback'] = chord(mixed)(s('tasks.collect', queue='py')).get(timeout=30)
+    out['mixed_ts_callback'] = chord([m.clone() for m in mixed])(s('ts.collect', args=('ts',), queue='ts')).get(timeout=30)
+elif mode == 'restore':
+    g = GroupResult.restore(sys.argv[3], app=app)
+    out['ids'] = [r.id for r in g.results]
+    out['results'] = g.get(timeout=30)
+elif mode == 'group':
+    g = group(s('tasks.add', args=(2, 3), queue='py'), s('ts.double', args=(21,), queue='ts')).apply_async()
+    g.save()
+    out['id'] = g.id
+    out['ids'] = [r.id for r in g.results]
+print(json.dumps(out))
+`;
+
+function runPython(script: string, brokerUrl: string, args: string[]): Promise<Record<string, unknown>> {
   return new Promise((ok, fail) => {
-    execFile(PYTHON, ['-c', CLIENT, resolve(__dirname), tag], {
+    execFile(PYTHON, ['-c', script, resolve(__dirname), ...args], {
       timeout: 120_000, env: { ...process.env, RADISH_TEST_BROKER: brokerUrl, PYTHONIOENCODING: 'utf-8' },
     }, (err, stdout, stderr) => {
       if (err) fail(new Error(`celery client failed: ${err.message}\n${stderr}`));
@@ -49,20 +95,26 @@ function runClient(brokerUrl: string, tag: string): Promise<Record<string, unkno
   });
 }
 
+const runClient = (brokerUrl: string, tag: string): Promise<Record<string, unknown>> => runPython(CLIENT, brokerUrl, [tag]);
+
 describe('interop: canvas (chain, link, link_error) across Celery and Radish workers', function () {
   this.timeout(120_000);
   let server: TestRedis;
   let app: Radish;
   let radish: Worker;
   const log: string[] = [];
+  const recorded: unknown[][] = [];
 
   before(async function () {
     requireCelery(this);
     server = await startRedis();
-    app = new Radish({ broker: server.url });
+    // Routes, so that signatures this app sends without a queue go to the worker that has the task.
+    app = new Radish({ broker: server.url, routes: { 'ts.*': 'ts', 'tasks.*': 'py' } });
     app.task('ts.double', (x: number) => x * 2);
     app.task('ts.inc', (x: number) => x + 1);
     app.task('ts.fail', (msg: string) => { throw new Error(msg); });
+    app.task('ts.collect', (results: unknown[], tag: string | null = null) => ({ results, tag, by: 'radish' }));
+    app.task('ts.record', (...args: unknown[]) => { recorded.push(args); return args; });
     radish = new Worker(app, { queues: ['ts'], concurrency: 1, hostname: 'radish@canvas', logger: createLogger('info', (l) => log.push(l)) });
     await Promise.all([startCeleryWorker(server.url, { queues: ['py'], concurrency: 1, pool: 'solo' }), radish.start()]);
   });
@@ -83,4 +135,58 @@ describe('interop: canvas (chain, link, link_error) across Celery and Radish wor
     const [failedId, echoed] = out.errback as [string, unknown];
     assert.deepEqual(echoed, { args: [failedId, 'err'], kwargs: {} }, 'a Radish failure called its Python errback with the task id');
   });
+
+  it("runs Celery's chords over TypeScript tasks, and fails one as Celery does when a TypeScript member fails", async () => {
+    const out = await runPython(CHORDS, server.url, ['chords']);
+    // The Radish worker that ran the last TypeScript member sent the Python callback every result, in header order.
+    assert.deepEqual(out.ts_header, { results: [0, 2, 4, 6, 8], tag: 'py', by: 'celery' }, log.join('\n'));
+    assert.deepEqual(out.ts_failed, {
+      type: 'ChordError', module: 'celery.exceptions', message: `Dependency ${String(out.ts_failed_member)} raised Error('no')`,
+    }, 'Python reads the ChordError a Radish worker stored, as its own');
+    // Mixed headers: whichever worker ends the last member sends the callback, Python's or TypeScript's.
+    assert.deepEqual(out.mixed_py_callback, { results: [2, 4, 9, 5], tag: null, by: 'celery' });
+    assert.deepEqual(out.mixed_ts_callback, { results: [2, 4, 9, 5], tag: 'ts', by: 'radish' });
+  });
+
+  it('runs a Radish chord over Python tasks with a TypeScript callback, and a failing one as Celery does', async () => {
+    const header = [[1, 2], [3, 4], [5, 6]].map((args) => app.signature('tasks.add', args));
+    // No queue: the app's routes send the members to `py` and freeze `ts` into the callback for the Python worker.
+    const ok = await app.chord(header, app.signature('ts.collect', ['sum']));
+    assert.deepEqual(await ok.get({ timeout: 30_000 }), { results: [3, 7, 11], tag: 'sum', by: 'radish' }, log.join('\n'));
+    const callback = app.signature('ts.collect', [], {}, { linkError: app.signature('ts.record', ['errback'], {}, { queue: 'ts' }) });
+    const bad = await app.chord([app.signature('tasks.add', [1, 1]), app.signature('tasks.fail', ['no'])], callback);
+    const err = await bad.get({ timeout: 30_000 }).then(() => assert.fail('the callback must fail'), (e: TaskFailedError) => e);
+    assert.equal(err.excType, 'ChordError');
+    assert.equal(err.message, `Dependency ${bad.parent!.ids[1]} raised ValueError('no')`, 'stored by the Celery worker');
+    await until(() => recorded.length > 0, 'the errback, applied by the Celery worker', 30_000);
+    assert.deepEqual(recorded, [[bad.id, 'errback']]);
+  });
+
+  it('runs Radish chords whose headers mix Python and TypeScript tasks, with either callback', async () => {
+    const header = () => [app.signature('tasks.add', [1, 1]), app.signature('ts.double', [2]), app.signature('tasks.mul', [3, 3]), app.signature('ts.inc', [4])];
+    const ts = await app.chord(header(), app.signature('ts.collect', ['ts']));
+    const py = await app.chord(header(), app.signature('tasks.collect', [], { tag: 'py' }));
+    assert.deepEqual(await ts.get({ timeout: 30_000 }), { results: [2, 4, 9, 5], tag: 'ts', by: 'radish' }, log.join('\n'));
+    assert.deepEqual(await py.get({ timeout: 30_000 }), { results: [2, 4, 9, 5], tag: 'py', by: 'celery' });
+    // Deleted by the worker that sent the callback, just after sending it.
+    await until(async () => (await chordKeys(ts.parent!.id, py.parent!.id)).length === 0, 'both chords to delete their keys', 10_000);
+  });
+
+  it('sends a group of Python and TypeScript tasks from Radish, read back here and by Python; and reads one Python saved', async () => {
+    const group = await app.group([app.signature('tasks.add', [2, 3]), app.signature('ts.double', [21]), app.signature('tasks.mul', [4, 5])]);
+    assert.deepEqual(await group.get({ timeout: 30_000 }), [5, 42, 20]);
+    await group.save();
+    const restored = await runPython(CHORDS, server.url, ['restore', group.id]);
+    assert.deepEqual(restored, { ids: group.ids, results: [5, 42, 20] }, "Python's GroupResult.restore() of a group Radish saved");
+    const sent = await runPython(CHORDS, server.url, ['group']) as { id: string; ids: string[] };
+    const theirs = await app.restoreGroup(sent.id);
+    assert.deepEqual(theirs?.ids, sent.ids);
+    assert.deepEqual(await theirs?.get({ timeout: 30_000 }), [5, 42]);
+  });
+
+  /** The chord keys (`.j`, `.t`, `.s`) left of these groups. */
+  async function chordKeys(...groupIds: string[]): Promise<string[]> {
+    const redis = (await app.broker()).redis;
+    return (await Promise.all(groupIds.map((gid) => redis.keys(`celery-taskset-meta-${gid}.*`)))).flat();
+  }
 });

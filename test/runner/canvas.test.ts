@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applySignature, CanvasError, failureFollowUps, successFollowUps, type FollowUp } from '../../runner/protocol/canvas';
+import { applySignature, CanvasError, chordCallback, chordErrbacks, failureFollowUps, lineageOf, makeSignature, successFollowUps, type FollowUp } from '../../runner/protocol/canvas';
 import { decodeTaskMessage, encodeTaskMessage, type Signature, type TaskMessage } from '../../runner/protocol/message';
 import { until, workerHarness } from '../support/worker-harness';
 
@@ -91,10 +91,27 @@ describe('canvas follow-ups', function () {
       assert.equal(headers.root_id, 'fixture-link-errback');
       assert.deepEqual(failureFollowUps(fixture('chain_first'), { origin: CELERY_WORKER }), [], 'no errbacks, nothing sent');
     });
+
+    it('the chord header member that ends last publishes the callback as Celery did (all results as one argument)', () => {
+      // chord([add(1, 1), add(2, 2)], xsum.s()): header member 1 ended last, so the callback is its child.
+      const callback = chordCallback(fixture('chord_header_1'), [2, 4], { origin: 'gen8042@vm' });
+      assert.equal(callback.id, '0c6433f6-8d2c-4352-b8ea-7324fe5eed8e', 'the id the client froze into the callback');
+      assert.equal(callback.queue, 'celery');
+      assertSameMessage(callback.body, raw('worker_published_chord_callback'), ['properties.delivery_tag']);
+    });
+
+    it("a chord callback's errbacks get the callback's id, with the callback as parent and root", () => {
+      const callback = makeSignature('tasks.xsum', [], {}, { taskId: 'cb-1', linkError: makeSignature('tasks.echo', ['eb']) });
+      const errback = only(chordErrbacks(callback, 'cb-1', 'reply-1', { origin: CELERY_WORKER }));
+      const { body, headers, properties } = parse(errback.body);
+      assert.deepEqual(body[0], ['cb-1', 'eb']);
+      assert.deepEqual([headers.parent_id, headers.root_id, properties.reply_to], ['cb-1', 'cb-1', 'reply-1']);
+    });
   });
 
   describe('signature options', function () {
-    const parent = fixture('add_basic');
+    const basic = fixture('add_basic');
+    const parent = lineageOf(basic);
     let n = 0;
     const opts = { origin: 'gen1@test', newId: () => `id-${++n}`, route: (name: string) => ({ queue: name === 'ts.routed' ? 'routed' : 'celery', priority: 3 }) };
 
@@ -120,6 +137,24 @@ describe('canvas follow-ups', function () {
       assert.equal(embed.errbacks[0]!.task, 'ts.eb');
     });
 
+    it('makeSignature writes the dict Celery serialises, options under Celery\'s names', () => {
+      const eta = new Date('2030-01-02T03:04:05Z');
+      const made = makeSignature('tasks.mul', [10], { z: 1 }, {
+        taskId: 't1', queue: 'q', priority: 3, countdown: 5, eta, expires: 60, timeLimit: 30, softTimeLimit: 20,
+        ignoreResult: true, link: makeSignature('a'), linkError: [makeSignature('b')], immutable: true,
+      });
+      assert.deepEqual(Object.keys(made), ['task', 'args', 'kwargs', 'options', 'subtask_type', 'immutable']);
+      assert.deepEqual(made.options, {
+        task_id: 't1', queue: 'q', priority: 3, countdown: 5, eta: '2030-01-02T03:04:05.000000+00:00', expires: 60,
+        time_limit: 30, soft_time_limit: 20, ignore_result: true, link: [makeSignature('a')], link_error: [makeSignature('b')],
+      });
+      // The callback Celery's client embedded in a chord header (its options also got the client's reply_to).
+      const captured = (JSON.parse(readFileSync(join(FIXTURES, 'chord_header_0.decoded.json'), 'utf8')) as { body: [unknown, unknown, { chord: Signature }] }).body[2].chord;
+      const taskId = captured.options.task_id as string;
+      assert.deepEqual(makeSignature('tasks.xsum', [], {}, { taskId }), { ...captured, options: { task_id: taskId } });
+      assert.throws(() => makeSignature(''), CanvasError);
+    });
+
     it('a signature without a queue is routed by the app', () => {
       const f = applySignature(sig('ts.routed'), [], parent, opts);
       assert.equal(f.queue, 'routed');
@@ -127,7 +162,7 @@ describe('canvas follow-ups', function () {
     });
 
     it('skips a nested canvas it cannot apply, and says so', () => {
-      const msg = { ...parent, embed: { ...parent.embed, callbacks: [{ ...sig('celery.group'), subtask_type: 'group' }, sig('ts.ok')] } };
+      const msg = { ...basic, embed: { ...basic.embed, callbacks: [{ ...sig('celery.group'), subtask_type: 'group' }, sig('ts.ok')] } };
       assert.throws(() => successFollowUps(msg, 1, opts), CanvasError);
       const skipped: string[] = [];
       const sent = successFollowUps(msg, 1, { ...opts, onSkip: (_s, err) => skipped.push(err.message) });

@@ -87,3 +87,17 @@ def mark(key):
     import redis
     redis.Redis.from_url(app.conf.broker_url).hincrby('interop:ran', key, 1)
     return 'ran'
+
+
+# Canvas: a chord callback, and tasks that report what they were given.
+
+@app.task(name='tasks.xsum')
+def xsum(numbers):
+    """Sum of a list (a chord callback: gets the header's results in order)."""
+    return sum(numbers)
+
+
+@app.task(name='tasks.collect')
+def collect(results, tag=None):
+    """A chord callback that returns what it was given, so a test sees the order and the values."""
+    return {'results': results, 'tag': tag, 'by': 'celery'}

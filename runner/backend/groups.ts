@@ -1,0 +1,115 @@
+/**
+ * Groups and chords on Celery's Redis result backend: the saved group (`celery-taskset-meta-<id>`), the chord size a
+ * client sets (`.s`), and the join set (`.j`) header members record their ends in, with its counter (`.t`).
+ */
+import type Redis from 'ioredis';
+import { scripts } from '../broker/scripts';
+import { pythonJson } from '../protocol/pidbox';
+
+/** Celery's `group_keyprefix`: saved groups and chord keys (the result backend's, never prefixed by kombu). */
+const GROUP_PREFIX = 'celery-taskset-meta-';
+
+/** Key names of one group. */
+export function groupKeys(groupId: string): { meta: string; join: string; counter: string; size: string } {
+  const meta = GROUP_PREFIX + groupId;
+  return { meta, join: meta + '.j', counter: meta + '.t', size: meta + '.s' };
+}
+
+/** One header member's end, to record. */
+export interface ChordPart {
+  groupId: string;
+  taskId: string;
+  /** Its place in the header; null (an old client's message) sorts it last, as Celery does. */
+  groupIndex: number | null;
+  /** The encoded record (`chordMember()`). */
+  member: string;
+}
+
+/**
+ * What recording a part found: not complete yet (or no chord size known, as when the client has not set it yet),
+ * complete with every member in group_index order, or a chord size that is not a number.
+ */
+export type ChordProgress =
+  | { complete: false; count: number }
+  | { complete: true; members: string[] }
+  | { complete: false; count: number; badSize: string };
+
+export class GroupStore {
+  /** @param expires seconds the keys are kept (the backend's `result_expires`); 0 keeps them for ever. */
+  constructor(private readonly redis: Redis, private readonly expires: number) {}
+
+  /** SETEX (or SET) and PUBLISH on the key's name, as Celery's backend `set()` does for every value. */
+  private async set(key: string, value: string): Promise<void> {
+    const tx = this.redis.multi();
+    if (this.expires > 0) tx.setex(key, this.expires, value);
+    else tx.set(key, value);
+    tx.publish(key, value);
+    const replies = await tx.exec();
+    const failed = replies?.find(([err]) => err)?.[0];
+    if (!replies || failed) throw failed ?? new Error(`could not write ${key}`);
+  }
+
+  /** Set a chord's size (`.s`), as Celery's client does before the header goes out. */
+  setChordSize(groupId: string, size: number): Promise<void> {
+    return this.set(groupKeys(groupId).size, String(size));
+  }
+
+  /** Record one header member's end (atomically with reading the set when it completes it). */
+  async recordPart(part: ChordPart): Promise<ChordProgress> {
+    const keys = groupKeys(part.groupId);
+    const score = part.groupIndex === null ? '+inf' : String(part.groupIndex);
+    const reply = await scripts.chordPart.run<(string | number | null)[]>(
+      this.redis, [keys.join, keys.counter, keys.size], [part.member, score, part.taskId, this.expires],
+    );
+    const [count, size, , ...members] = reply;
+    if (size !== null && size !== undefined && !/^\s*[+-]?\d+\s*$/.test(String(size))) {
+      return { complete: false, count: Number(count), badSize: String(size) };
+    }
+    if (reply.length > 3) return { complete: true, members: members.map(String) };
+    return { complete: false, count: Number(count) };
+  }
+
+  /** Delete a chord's keys once its callback is sent (or failed). */
+  async clearChord(groupId: string): Promise<void> {
+    const keys = groupKeys(groupId);
+    await this.redis.del(keys.join, keys.counter, keys.size);
+  }
+
+  /** Save a group's member ids as Celery's `GroupResult.save()` does: `{"result": [[gid, null], [[[id, null], null], ...]]}`. */
+  saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
+    const tuple = [[groupId, null], taskIds.map((id) => [[id, null], null])];
+    return this.set(groupKeys(groupId).meta, pythonJson({ result: tuple }));
+  }
+
+  /** Delete a saved group. */
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.redis.del(groupKeys(groupId).meta);
+  }
+
+  /**
+   * The member ids of a saved group (Celery's `GroupResult.restore()`), or null when none is saved. Throws on a
+   * saved group Radish cannot read (a nested group, or not Celery's format).
+   */
+  async restoreGroup(groupId: string): Promise<string[] | null> {
+    const raw = await this.redis.get(groupKeys(groupId).meta);
+    if (raw === null) return null;
+    const bad = (why: string): Error => new Error(`saved group ${groupId} cannot be read: ${why}`);
+    let saved: unknown;
+    try {
+      saved = JSON.parse(raw);
+    } catch (err) {
+      throw bad(`not JSON (${(err as Error).message})`);
+    }
+    const tuple = (saved as { result?: unknown } | null)?.result;
+    const members = Array.isArray(tuple) ? tuple[1] : undefined;
+    if (!Array.isArray(members)) throw bad('no [[id, parent], [members]] result');
+    return members.map((m: unknown) => {
+      // A task is [[id, parent], null]; a nested group has its members list where the null is.
+      const [head, children] = Array.isArray(m) ? m : [];
+      const id: unknown = Array.isArray(head) ? head[0] : undefined;
+      if (typeof id !== 'string') throw bad(`a member is not [[id, parent], null]: ${JSON.stringify(m)}`);
+      if (children !== null && children !== undefined) throw bad(`member ${id} is a nested group, which Radish does not read`);
+      return id;
+    });
+  }
+}
