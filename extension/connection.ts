@@ -4,7 +4,7 @@
  * its state for the views (a tree item that says what is wrong, never a modal per poll).
  */
 import * as vscode from 'vscode';
-import { Inspector, Radish, redactUrl } from '../runner/index';
+import { Control, Inspector, Radish, redactUrl } from '../runner/index';
 
 export type ConnectionState = 'connecting' | 'connected' | 'error';
 
@@ -14,6 +14,7 @@ export class Connection implements vscode.Disposable {
   private app: Radish | undefined;
   private inspector: Inspector | undefined;
   private opening: Promise<Inspector> | undefined;
+  private remote: Control | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   state: ConnectionState = 'connecting';
@@ -69,6 +70,13 @@ export class Connection implements vscode.Disposable {
     return this.app!;
   }
 
+  /** Remote control (pidbox) on the same connection: inspect and steer Radish and Celery workers. */
+  async control(): Promise<Control> {
+    const app = await this.client();
+    this.remote ??= await Control.forApp(app);
+    return this.remote;
+  }
+
   private async open(): Promise<Inspector> {
     this.setState('connecting');
     const password = await this.secrets.get(PASSWORD_KEY);
@@ -91,8 +99,11 @@ export class Connection implements vscode.Disposable {
   /** Drop the connection (after a failure or a settings change); the next `get()` reconnects. */
   async reset(): Promise<void> {
     const app = this.app;
+    const remote = this.remote;
     this.app = undefined;
     this.inspector = undefined;
+    this.remote = undefined;
+    await remote?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     this.setState('connecting');
   }
@@ -104,6 +115,7 @@ export class Connection implements vscode.Disposable {
   }
 
   dispose(): void {
+    void this.remote?.close();
     void this.app?.close();
     this.changed.dispose();
   }

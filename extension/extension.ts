@@ -9,6 +9,9 @@ import { TaskCodeLensProvider } from './discovery/codelens';
 import { TaskIndex } from './discovery/workspace';
 import { ReadOnlyDocuments, SCHEME } from './documents';
 import type { Services } from './services';
+import { createActivityStatus } from './activity';
+import { Live } from './live';
+import { watchFailures } from './notifications';
 import { createStatusBar } from './statusBar';
 import { FailedProvider } from './views/failed';
 import { QueuesProvider } from './views/queues';
@@ -23,15 +26,17 @@ export function activate(context: vscode.ExtensionContext): Services {
   const sub = (...d: vscode.Disposable[]) => context.subscriptions.push(...d);
   const connection = new Connection(context.secrets);
   const log = vscode.window.createOutputChannel('Radish Worker', { log: true });
-  supervisor = new WorkerSupervisor(context.extensionPath, connection, log);
+  const local = new WorkerSupervisor(context.extensionPath, connection, log);
+  supervisor = local;
   const refresh = new RefreshManager();
   const documents = new ReadOnlyDocuments();
   const tasks = new TaskIndex();
   const queues = new QueuesProvider(connection);
   const failed = new FailedProvider(connection);
   const workers = new WorkersProvider(connection, supervisor);
-  const taskView = new TasksProvider(tasks);
-  sub(connection, log, supervisor, refresh, documents, tasks);
+  const live = new Live(connection);
+  const taskView = new TasksProvider(tasks, live);
+  sub(connection, live, log, supervisor, refresh, documents, tasks);
 
   const queuesView = vscode.window.createTreeView('radish.queues', { treeDataProvider: queues, showCollapseAll: true });
   const workersView = vscode.window.createTreeView('radish.workers', { treeDataProvider: workers });
@@ -43,7 +48,20 @@ export function activate(context: vscode.ExtensionContext): Services {
   refresh.register(workersView, workers);
   refresh.register(failedView, failed);
   refresh.register(tasksView, taskView);
-  sub(supervisor.onDidChange(() => refresh.refreshSoon()), tasks.onDidChange(() => taskView.refresh()));
+  sub(supervisor.onDidChange(() => {
+    refresh.refreshSoon();
+    // A running worker is worth following at once (status bar, failure notifications), views shown or not.
+    if (local.state === 'running') void live.ensure();
+  }), tasks.onDidChange(() => taskView.refresh()));
+  // Task events move the Tasks and Workers views: at most one refresh a second, however busy the fleet.
+  let liveTimer: NodeJS.Timeout | undefined;
+  sub(live.onDidChange(() => {
+    liveTimer ??= setTimeout(() => {
+      liveTimer = undefined;
+      if (tasksView.visible) taskView.refresh();
+      if (workersView.visible) workers.refresh();
+    }, 1000);
+  }), { dispose: () => clearTimeout(liveTimer) });
   sub(vscode.workspace.onDidChangeConfiguration(async (e) => {
     if (e.affectsConfiguration('radish.redisUrl')) {
       await connection.reset();
@@ -63,9 +81,9 @@ export function activate(context: vscode.ExtensionContext): Services {
   };
   sub(vscode.window.onDidChangeTextEditorSelection((e) => updateContext(e.textEditor)),
     vscode.window.onDidChangeActiveTextEditor(updateContext));
-  sub(createStatusBar(supervisor));
+  sub(createStatusBar(supervisor), createActivityStatus(live), watchFailures(live));
 
-  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks };
+  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView };
   registerCommands(services);
   void vscode.commands.executeCommand('setContext', 'radish.worker', 'stopped');
   // Scanning the sources is deferred so activation stays cheap.

@@ -6,6 +6,9 @@ import type { FailedProvider } from './views/failed';
 import type { QueuesProvider } from './views/queues';
 import type { RefreshManager } from './views/refresh';
 import type { TaskIndex } from './discovery/workspace';
+import type { Live } from './live';
+import type { TasksProvider } from './views/tasks';
+import type { WorkersProvider } from './views/workers';
 import type { WorkerSupervisor } from './worker/supervisor';
 
 export interface Services {
@@ -17,4 +20,7 @@ export interface Services {
   readonly queues: QueuesProvider;
   readonly failed: FailedProvider;
   readonly tasks: TaskIndex;
+  readonly live: Live;
+  readonly workers: WorkersProvider;
+  readonly taskView: TasksProvider;
 }

@@ -81,9 +81,12 @@ function fromCelery(hostname: string, stats: unknown, active: unknown, queues: u
   }
   if (typeof stats.pid === 'number') details.pid = stats.pid;
   const pool = isObj(stats.pool) ? stats.pool : {};
-  if (typeof pool['max-concurrency'] === 'number') details.concurrency = pool['max-concurrency'];
-  // stats does not name the pool; prefork is the one that lists its processes.
-  details.pool = Array.isArray(pool.processes) ? 'prefork' : typeof pool.implementation === 'string' ? String(pool.implementation) : 'solo';
+  // Celery's `max-concurrency` is the size the pool started with (pool_grow/pool_shrink leave it as is); the process
+  // list is what runs now. stats does not name the pool; prefork is the one that lists its processes.
+  if (Array.isArray(pool.processes)) details.concurrency = pool.processes.length;
+  else if (typeof pool['max-concurrency'] === 'number') details.concurrency = pool['max-concurrency'];
+  details.pool = typeof pool.implementation === 'string' ? String(pool.implementation).replace(/^radish:/, '')
+    : Array.isArray(pool.processes) ? 'prefork' : 'solo';
   if (isObj(stats.total)) {
     details.processed = Object.values(stats.total).reduce<number>((n, v) => n + (typeof v === 'number' ? v : 0), 0);
     details.tasks = Object.keys(stats.total);

@@ -61,5 +61,14 @@ export const flaky = app.task('tasks.flaky', { bind: true, maxRetries: 5 }, (tas
   return `succeeded on attempt ${attempt} of ${attempts}`;
 });
 
+/**
+ * Takes its time (a long export, say). It passes its signal to what it waits on, so a revoke with terminate
+ * (from `radish control revoke --terminate` or the Workers view) stops it at once.
+ */
+export const slow = app.task('tasks.slow', { bind: true }, async (task: TaskContext, seconds = 30) => {
+  await sleep(seconds * 1000, undefined, { signal: task.signal });
+  return `waited ${seconds} s`;
+});
+
 /** Cheap and important: callers send it with priority 0 so it overtakes queued bulk work. */
 export const urgent = app.task('tasks.urgent', (incident: string) => ({ incident, paged: 'on-call' }));

@@ -1,6 +1,15 @@
 /** The registration table: one command per file, each handler `(services, node?, ...)`. */
 import * as vscode from 'vscode';
 import type { Services } from '../services';
+import { addQueue } from './addQueue';
+import { cancelQueue } from './cancelQueue';
+import { copyTaskAsCall } from './copyTaskAsCall';
+import { filterTasks, clearTaskFilter } from './filterTasks';
+import { growPool, shrinkPool } from './growPool';
+import { openTask } from './openTask';
+import { retryTask } from './retryTask';
+import { revokeTask, terminateTask } from './revokeTask';
+import { shutdownWorker } from './shutdownWorker';
 import { discardFailed } from './discardFailed';
 import { enqueue } from './enqueue';
 import { enqueueIntoQueue } from './enqueueIntoQueue';
@@ -46,6 +55,18 @@ const COMMANDS: Record<string, Handler> = {
   'radish.discardFailed': discardFailed,
   'radish.retryAllFailed': retryAllFailed,
   'radish.purgeFailed': purgeFailed,
+  'radish.openTask': openTask,
+  'radish.retryTask': retryTask,
+  'radish.revokeTask': revokeTask,
+  'radish.terminateTask': terminateTask,
+  'radish.copyTaskAsCall': copyTaskAsCall,
+  'radish.filterTasks': filterTasks,
+  'radish.clearTaskFilter': clearTaskFilter,
+  'radish.addQueue': addQueue,
+  'radish.cancelQueue': cancelQueue,
+  'radish.growPool': growPool,
+  'radish.shrinkPool': shrinkPool,
+  'radish.shutdownWorker': shutdownWorker,
 };
 
 export function registerCommands(services: Services): void {

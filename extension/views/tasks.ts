@@ -1,30 +1,146 @@
-/** Tasks view: every task definition found in the workspace sources, with its file; click to open, inline to enqueue. */
+/**
+ * Tasks view: recent tasks from the event stream (kept in Redis, so the list survives a reload), newest first, with
+ * state, runtime and worker, filtered by name, state or id; and the task definitions found in the workspace, in
+ * a group of their own (click to open, inline to enqueue).
+ */
 import * as vscode from 'vscode';
-import type { TaskIndex } from '../discovery/workspace';
+import type { TaskRecord } from '../../runner/index';
 import type { TaskDefinitionSite } from '../discovery/types';
+import type { TaskIndex } from '../discovery/workspace';
+import type { Live } from '../live';
+import { ago, MessageItem } from './items';
 
-export class TasksProvider implements vscode.TreeDataProvider<TaskDefinitionSite> {
-  private readonly changed = new vscode.EventEmitter<TaskDefinitionSite | undefined>();
+export type TaskNode =
+  | { kind: 'definitions' }
+  | { kind: 'definition'; site: TaskDefinitionSite }
+  | { kind: 'record'; record: TaskRecord }
+  | { kind: 'message'; item: vscode.TreeItem };
+
+/** What the filter box understands: `state:FAILURE`, `id:<part of an id>`, `name:<part>`, or bare words for the name. */
+export interface TaskFilter {
+  name?: string;
+  state?: string;
+  id?: string;
+}
+
+export function parseFilter(text: string): TaskFilter {
+  const filter: TaskFilter = {};
+  const names: string[] = [];
+  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
+    const m = /^(name|state|id):(.*)$/i.exec(word);
+    if (!m) names.push(word);
+    else if (m[1]!.toLowerCase() === 'state') filter.state = m[2]!.toUpperCase();
+    else if (m[1]!.toLowerCase() === 'id') filter.id = m[2];
+    else names.push(m[2]!);
+  }
+  if (names.length) filter.name = names.join(' ');
+  return filter;
+}
+
+const FINISHED = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+const STATE_ICONS: Record<string, [string, string?]> = {
+  SUCCESS: ['pass', 'testing.iconPassed'],
+  FAILURE: ['error', 'testing.iconFailed'],
+  STARTED: ['loading~spin'],
+  RECEIVED: ['inbox'],
+  SENT: ['send'],
+  RETRY: ['sync', 'testing.iconQueued'],
+  REVOKED: ['circle-slash', 'disabledForeground'],
+};
+
+/** `0.42 s`, `12.3 s`, `4 m 05 s`. */
+export function duration(seconds: number): string {
+  if (seconds < 10) return `${seconds.toFixed(seconds < 1 ? 3 : 2)} s`;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return `${Math.floor(seconds / 60)} m ${String(Math.round(seconds % 60)).padStart(2, '0')} s`;
+}
+
+export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
+  private readonly changed = new vscode.EventEmitter<TaskNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  /** The filter as typed (empty: none). */
+  filterText = '';
 
-  constructor(private readonly index: TaskIndex) {}
+  constructor(private readonly index: TaskIndex, private readonly live: Live) {}
 
   refresh(): void {
     this.changed.fire(undefined);
   }
 
-  getTreeItem(site: TaskDefinitionSite): vscode.TreeItem {
-    const item = new vscode.TreeItem(site.name, vscode.TreeItemCollapsibleState.None);
-    item.description = `${vscode.workspace.asRelativePath(site.file)}:${site.range.start.line + 1}`;
-    item.tooltip = `${site.name}(${site.params.join(', ')})\n${site.file}`;
-    item.iconPath = new vscode.ThemeIcon(site.language === 'python' ? 'symbol-method' : 'symbol-function');
-    item.contextValue = 'taskDefinition';
-    const { line, character } = site.nameRange.start;
-    item.command = { command: 'vscode.open', title: 'Open definition', arguments: [vscode.Uri.file(site.file), { selection: new vscode.Range(line, character, line, character) }] };
-    return item;
+  getTreeItem(node: TaskNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'message':
+        return node.item;
+      case 'definitions': {
+        const count = this.index.sites().length;
+        const item = new vscode.TreeItem('Definitions in this workspace', vscode.TreeItemCollapsibleState.Collapsed);
+        item.description = String(count);
+        item.iconPath = new vscode.ThemeIcon('symbol-namespace');
+        item.contextValue = 'taskDefinitions';
+        return item;
+      }
+      case 'definition':
+        return definitionItem(node.site);
+      case 'record':
+        return recordItem(node.record);
+    }
   }
 
-  getChildren(site?: TaskDefinitionSite): TaskDefinitionSite[] {
-    return site ? [] : [...this.index.sites()].sort((a, b) => a.name.localeCompare(b.name));
+  async getChildren(node?: TaskNode): Promise<TaskNode[]> {
+    if (node?.kind === 'definitions') {
+      return [...this.index.sites()].sort((a, b) => a.name.localeCompare(b.name)).map((site) => ({ kind: 'definition', site }));
+    }
+    if (node) return [];
+    const root: TaskNode[] = [{ kind: 'definitions' }];
+    const monitor = await this.live.ensure();
+    if (!monitor) {
+      const reason = this.live.connectionError ?? 'not connected';
+      root.push({ kind: 'message', item: new MessageItem('Task history needs Redis', 'warning', { command: 'radish.setRedisUrl', title: 'Set Redis URL' }, reason) });
+      return root;
+    }
+    const limit = vscode.workspace.getConfiguration('radish').get<number>('taskHistory.limit') ?? 200;
+    const records = await monitor.history.recent({ limit, filter: parseFilter(this.filterText) });
+    if (records.length === 0) {
+      const text = this.filterText
+        ? `No recent task matches "${this.filterText}"`
+        : 'No tasks seen yet: task events come from workers started with -E (the local worker sends them)';
+      root.push({ kind: 'message', item: new MessageItem(text, 'info', undefined, text) });
+    }
+    return [...root, ...records.map((record) => ({ kind: 'record', record }) as TaskNode)];
   }
+}
+
+function definitionItem(site: TaskDefinitionSite): vscode.TreeItem {
+  const item = new vscode.TreeItem(site.name, vscode.TreeItemCollapsibleState.None);
+  item.description = `${vscode.workspace.asRelativePath(site.file)}:${site.range.start.line + 1}`;
+  item.tooltip = `${site.name}(${site.params.join(', ')})\n${site.file}`;
+  item.iconPath = new vscode.ThemeIcon(site.language === 'python' ? 'symbol-method' : 'symbol-function');
+  item.contextValue = 'taskDefinition';
+  const { line, character } = site.nameRange.start;
+  item.command = { command: 'vscode.open', title: 'Open definition', arguments: [vscode.Uri.file(site.file), { selection: new vscode.Range(line, character, line, character) }] };
+  return item;
+}
+
+function recordItem(r: TaskRecord): vscode.TreeItem {
+  const item = new vscode.TreeItem(r.name ?? r.id, vscode.TreeItemCollapsibleState.None);
+  const when = r.succeeded ?? r.failed ?? r.revoked ?? r.started ?? r.received ?? r.sent ?? r.updated;
+  const runtime = r.runtime !== undefined ? duration(r.runtime)
+    : r.state === 'STARTED' && r.started ? `running ${duration(Math.max(0, Date.now() / 1000 - r.started))}` : undefined;
+  item.description = [r.state, runtime, r.hostname, when ? ago(when) : undefined].filter(Boolean).join(' · ');
+  const [icon, color] = STATE_ICONS[r.state] ?? ['circle-outline'];
+  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${r.name ?? 'task'}** \`${r.id}\`\n\n${r.state}${r.hostname ? ` on ${r.hostname}` : ''}\n\n`);
+  if (r.args !== undefined) md.appendCodeblock(`args=${clip(r.args, 300)}\nkwargs=${clip(r.kwargs ?? '{}', 300)}`, 'python');
+  if (r.exception) md.appendCodeblock(r.exception, 'text');
+  item.tooltip = md;
+  item.id = `task:${r.id}`;
+  item.contextValue = FINISHED.has(r.state) ? 'taskRecord.finished' : 'taskRecord.pending';
+  item.command = { command: 'radish.openTask', title: 'Open task', arguments: [{ kind: 'record', record: r }] };
+  return item;
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
 }

@@ -1,19 +1,43 @@
-/** Workers view: the worker this window started, and every Radish or Celery worker visible in Redis, with what it runs. */
+/**
+ * Workers view: the worker this window started, and every Radish or Celery worker on the broker, with host, pid,
+ * pool and concurrency, queues, processed and failed counts; expand one to see its running tasks with their
+ * runtime. Radish workers describe themselves in Redis; Celery workers are asked over remote control.
+ */
 import * as vscode from 'vscode';
-import type { WorkerInfo } from '../../runner/index';
+import { describeWorkers, type RunningTask, type WorkerDetails } from '../../runner/index';
 import type { Connection } from '../connection';
 import type { WorkerSupervisor } from '../worker/supervisor';
-import { ago, connectionErrorItem } from './items';
+import { connectionErrorItem } from './items';
+import { duration } from './tasks';
 
 export type WorkerNode =
-  | { kind: 'local'; info?: WorkerInfo }
-  | { kind: 'worker'; info: WorkerInfo }
-  | { kind: 'active'; id: string; name: string; started: number }
+  | { kind: 'local'; details?: WorkerDetails }
+  | { kind: 'worker'; details: WorkerDetails }
+  | { kind: 'active'; worker: WorkerDetails; task: RunningTask }
   | { kind: 'error'; item: vscode.TreeItem };
+
+function counts(d: WorkerDetails): string {
+  const busy = `${d.active.length}/${d.concurrency ?? '?'} busy`;
+  return [busy, d.processed === undefined ? undefined : `${d.processed} processed`, d.failed === undefined ? undefined : `${d.failed} failed`]
+    .filter(Boolean).join(' · ');
+}
+
+function tooltip(d: WorkerDetails): string {
+  return [
+    d.hostname,
+    `host ${d.host}${d.pid ? ` · pid ${d.pid}` : ''}`,
+    `pool ${d.pool ?? '?'} × ${d.concurrency ?? '?'}${d.software ? ` · ${d.software}` : ''}`,
+    `queues: ${d.queues.join(', ') || '(none)'}`,
+    `${counts(d)}`,
+    ...(d.unreachable ? [d.unreachable] : []),
+  ].join('\n');
+}
 
 export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
   private readonly changed = new vscode.EventEmitter<WorkerNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  /** The workers as last listed (for pickers and tests). */
+  last: WorkerDetails[] = [];
 
   constructor(private readonly connection: Connection, private readonly supervisor: WorkerSupervisor) {}
 
@@ -27,54 +51,61 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
         return node.item;
       case 'local': {
         const s = this.supervisor;
-        const busy = node.info?.presence?.active.length ?? 0;
-        const item = new vscode.TreeItem('This window\'s worker', busy ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const d = node.details;
+        const item = new vscode.TreeItem('This window\'s worker', d?.active.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         const what = s.plan?.kind === 'typescript' ? s.plan.module : s.plan?.kind === 'python' ? `celery -A ${s.plan.app}` : '';
-        const p = node.info?.presence;
-        const counts = p ? ` · ${busy}/${p.concurrency} busy · ${p.processed} processed · ${p.failed} failed` : '';
-        item.description = `${s.state}${s.pid ? ` · pid ${s.pid}` : ''}${counts}${what ? ` · ${what}` : ''}`;
-        item.tooltip = node.info ? `${node.info.hostname}${p ? `\nqueues: ${p.queues.join(', ')}\ntasks: ${p.tasks.join(', ')}` : ''}` : undefined;
+        item.description = [s.state, s.pid ? `pid ${s.pid}` : undefined, d ? counts(d) : undefined, what || undefined].filter(Boolean).join(' · ');
+        item.tooltip = d ? tooltip(d) : undefined;
         item.iconPath = new vscode.ThemeIcon(s.state === 'running' ? 'vm-running' : s.state === 'crashed' ? 'error' : 'vm-outline');
-        item.contextValue = s.state === 'running' ? 'localWorker' : 'localWorkerStopped';
+        // `+control`: remote-control actions apply (the worker is known on the broker).
+        item.contextValue = s.state === 'running' ? `localWorker${d ? '+control' : ''}` : 'localWorkerStopped';
         item.command = s.state === 'running' || s.state === 'crashed'
           ? { command: 'radish.showWorkerLog', title: 'Show log' }
           : { command: 'radish.startWorker', title: 'Start worker' };
         return item;
       }
       case 'worker': {
-        const { info } = node;
-        const p = info.presence;
-        const busy = p?.active.length ?? 0;
-        const item = new vscode.TreeItem(info.hostname, busy ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-        item.description = p
-          ? `${info.kind} · ${busy}/${p.concurrency} busy · ${p.processed} processed · ${p.failed} failed · ${p.queues.join(', ')}`
-          : `${info.kind} · online (details need remote control)`;
-        item.iconPath = new vscode.ThemeIcon('server-process');
-        item.contextValue = `${info.kind}Worker`;
-        item.tooltip = p ? `${info.hostname}\npid ${p.pid} · pool ${p.pool} · ${p.sw_ident} ${p.sw_ver}\nqueues: ${p.queues.join(', ')}\ntasks: ${p.tasks.join(', ')}` : info.hostname;
+        const d = node.details;
+        const item = new vscode.TreeItem(d.hostname, d.active.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.description = d.unreachable
+          ? `${d.kind} · ${d.unreachable}`
+          : `${d.kind} · ${counts(d)} · ${d.pool ?? '?'} · ${d.queues.join(', ')}`;
+        item.iconPath = new vscode.ThemeIcon(d.unreachable ? 'warning' : 'server-process');
+        item.contextValue = `${d.kind}Worker+control`;
+        item.tooltip = tooltip(d);
         return item;
       }
       case 'active': {
-        const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.None);
-        item.description = `running ${ago(node.started).replace(' ago', '')} · ${node.id}`;
+        const { task } = node;
+        const item = new vscode.TreeItem(task.name, vscode.TreeItemCollapsibleState.None);
+        const runtime = task.started ? `running ${duration(Math.max(0, Date.now() / 1000 - task.started))}` : 'running';
+        item.description = [runtime, task.pid ? `pid ${task.pid}` : undefined, task.id].filter(Boolean).join(' · ');
+        item.tooltip = `${task.name}[${task.id}]\non ${node.worker.hostname}${task.args === undefined ? '' : `\nargs ${JSON.stringify(task.args)}\nkwargs ${JSON.stringify(task.kwargs)}`}`;
         item.iconPath = new vscode.ThemeIcon('loading~spin');
         item.contextValue = 'activeTask';
+        item.command = { command: 'radish.openTask', title: 'Open task', arguments: [node] };
         return item;
       }
     }
   }
 
   async getChildren(node?: WorkerNode): Promise<WorkerNode[]> {
-    if (node?.kind === 'worker' || node?.kind === 'local') return (node.info?.presence?.active ?? []).map((a) => ({ kind: 'active', ...a }));
+    if (node?.kind === 'worker' || node?.kind === 'local') {
+      const worker = node.details;
+      return worker ? worker.active.map((task) => ({ kind: 'active', worker, task })) : [];
+    }
     if (node) return [];
     try {
-      const workers = await (await this.connection.get()).workers();
-      // This window's worker is shown once, as its own row, with what Redis knows of it.
+      const workers = await describeWorkers(await this.connection.get(), await this.connection.control());
+      this.last = workers;
+      // This window's worker is shown once, as its own row, with what the broker knows of it.
+      const name = this.supervisor.nodeName;
       const pid = this.supervisor.pid;
-      const mine = pid === undefined ? undefined : workers.find((w) => w.presence?.pid === pid);
-      const local: WorkerNode = { kind: 'local', info: mine };
-      return [local, ...workers.filter((w) => w !== mine).map((info) => ({ kind: 'worker', info }) as WorkerNode)];
+      const mine = workers.find((w) => w.hostname === name || (pid !== undefined && w.pid === pid));
+      const local: WorkerNode = { kind: 'local', details: mine };
+      return [local, ...workers.filter((w) => w !== mine).map((details) => ({ kind: 'worker', details }) as WorkerNode)];
     } catch (err) {
+      this.last = [];
       await this.connection.failed(err);
       return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
     }

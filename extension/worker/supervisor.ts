@@ -4,6 +4,7 @@
  * reports a crash with its exit code and last lines, and stops it (warm, then hard) when asked or on deactivate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Connection } from '../connection';
@@ -37,6 +38,11 @@ export class WorkerSupervisor implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /** The worker's node name as it appears on the broker (`%h` expanded as the worker does). */
+  get nodeName(): string | undefined {
+    return this.hostname?.replace('%h', os.hostname());
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -63,7 +69,7 @@ export class WorkerSupervisor implements vscode.Disposable {
       command = config.get<string>('nodePath') || process.execPath;
       // In desktop VS Code process.execPath is Electron: this makes it behave as plain Node.
       env.ELECTRON_RUN_AS_NODE = '1';
-      args = [path.join(this.extensionPath, 'dist', 'radish.js'), 'worker', '-A', plan.module, '-Q', queues, '-c', concurrency, '-l', level, '-n', this.hostname];
+      args = [path.join(this.extensionPath, 'dist', 'radish.js'), 'worker', '-A', plan.module, '-Q', queues, '-c', concurrency, '-l', level, '-n', this.hostname, '-E', '--result-extended'];
     } else {
       command = config.get<string>('python.interpreter') || 'python3';
       args = ['-m', 'celery', '-A', plan.app, 'worker', '-l', level, '-E', '-Q', queues, '-c', concurrency, '-n', this.hostname];

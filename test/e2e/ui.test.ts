@@ -221,7 +221,9 @@ describe('Radish in the workbench (UI, code-server + chromium)', function () {
     const failure = failed.find((r) => r.label === 'tasks.fail')!;
     assert.match(failure.description, /^\d+[smhd] ago · ValueError\('invalid literal for int\(\): "seven"'\)$/, 'age and reason');
     assert.equal(failed.length, 1, `one failed task: ${JSON.stringify(failed)}`);
-    // The Tasks view fills once the extension has scanned the workspace's sources.
+    // The Tasks view lists the definitions once the extension has scanned the workspace's sources.
+    await rowsOf(page, 'Tasks', 'the definitions found', (rows) => rows.some((r) => r.label === 'Definitions in this workspace' && Number(r.description) >= 5));
+    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'Definitions in this workspace' }).click({ timeout: TIMEOUT });
     await rowsOf(page, 'Tasks', 'tasks.add found in tasks.ts', (rows) => rows.some((r) => r.label === 'tasks.add' && /^tasks\.ts:\d+$/.test(r.description)));
     await e2e.screenshot(page, 'radish-sidebar');
     step('sidebar: reports 3 waiting, tasks.fail failed');
@@ -246,6 +248,13 @@ describe('Radish in the workbench (UI, code-server + chromium)', function () {
     await toastsSettled(page);
     await e2e.screenshot(page, 'radish-enqueue');
     step(`notification: ${message}`);
+
+    // The task in the Tasks view, from the worker's events, and the status bar's activity item.
+    const tasks = await rowsOf(page, 'Tasks', 'tasks.add succeeded in the history',
+      (rows) => rows.some((r) => r.label === 'tasks.add' && /^SUCCESS · [\d.]+ m?s · vscode-\d+@\S+ · \d+s ago$/.test(r.description)), 30_000);
+    step(`Tasks view: ${tasks.filter((r) => r.label === 'tasks.add').map((r) => r.description).join('; ')}`);
+    assert.match(await statusBar(page, /\d+ active\s+\d+/), /0 active\s+0/);
+    await e2e.screenshot(page, 'radish-tasks');
 
     await clearNotifications(page);
     const shown = await e2e.outputText(page, 'Radish Worker', { contains: `Task tasks.add[${id}] succeeded`, timeout: 60_000 });

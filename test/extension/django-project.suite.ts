@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { Services } from '../../extension/services';
 import type { FailedNode } from '../../extension/views/failed';
+import type { TaskNode } from '../../extension/views/tasks';
+import type { WorkerNode } from '../../extension/views/workers';
 import { activate, waitFor } from './helpers';
 
 describe('extension on a Django + Celery project', function () {
@@ -44,6 +46,48 @@ describe('extension on a Django + Celery project', function () {
     const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'orders.tasks.fail_loudly', args: [7] });
     const app = await s.connection.client();
     await assert.rejects((await app.asyncResult(id)).get({ timeout: 30_000 }), (err: Error) => err.name === 'ValueError' && /order 7 cannot be processed/.test(err.message));
+  });
+
+  it('shows the Celery worker over remote control, steers its pool and queues, and terminates its running task', async () => {
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'orders.tasks.build_invoice', args: [1, 120] });
+    const localRow = async () => (await s.workers.getChildren()).find((n): n is Extract<WorkerNode, { kind: 'local' }> => n.kind === 'local');
+    let active: Extract<WorkerNode, { kind: 'active' }> | undefined;
+    await waitFor(async () => {
+      const local = await localRow();
+      active = local && (await s.workers.getChildren(local)).find((n): n is Extract<WorkerNode, { kind: 'active' }> => n.kind === 'active' && n.task.id === id);
+      return active !== undefined;
+    }, 'the running Celery task listed under the worker', 60_000);
+    const local = (await localRow())!;
+    assert.equal(local.details?.kind, 'celery');
+    assert.equal(local.details?.pool, 'prefork');
+    assert.equal(local.details?.concurrency, 4);
+    assert.ok(active!.task.pid && active!.task.pid !== local.details?.pid, 'the pool process that runs it');
+    assert.deepEqual(active!.task.args, [1, 120]);
+
+    await vscode.commands.executeCommand('radish.growPool', local);
+    await waitFor(async () => (await localRow())?.details?.concurrency === 5, 'pool grown to 5');
+    await vscode.commands.executeCommand('radish.shrinkPool', await localRow());
+    await waitFor(async () => (await localRow())?.details?.concurrency === 4, 'pool back to 4');
+    await vscode.commands.executeCommand('radish.addQueue', await localRow(), 'invoices');
+    await waitFor(async () => (await localRow())?.details?.queues.includes('invoices') === true, 'consuming invoices');
+    await vscode.commands.executeCommand('radish.cancelQueue', await localRow(), 'invoices');
+    await waitFor(async () => (await localRow())?.details?.queues.includes('invoices') === false, 'invoices cancelled');
+
+    await vscode.commands.executeCommand('radish.terminateTask', active);
+    const app = await s.connection.client();
+    await assert.rejects((await app.asyncResult(id)).get({ timeout: 30_000 }), (err: Error) => err.name === 'TaskRevokedError');
+  });
+
+  it('keeps the Celery tasks in the Tasks view, from the worker\'s events', async () => {
+    let node: Extract<TaskNode, { kind: 'record' }> | undefined;
+    await waitFor(async () => {
+      node = (await s.taskView.getChildren()).find((n): n is Extract<TaskNode, { kind: 'record' }> => n.kind === 'record' && n.record.name === 'orders.tasks.fail_loudly');
+      return node?.record.state === 'FAILURE';
+    }, 'the Celery failure in the history');
+    assert.equal(node!.record.hostname, s.supervisor.nodeName);
+    assert.match(node!.record.exception ?? '', /order 7 cannot be processed/);
+    assert.equal(node!.record.args, '(7,)');
+    assert.match(await vscode.commands.executeCommand<string>('radish.copyTaskAsCall', node) ?? '', /^npx radish call orders\.tasks\.fail_loudly --args '\[7\]'( --queue celery)?$/);
   });
 
   it("lists a Celery failure in the Failed view and retries it with edited args", async () => {

@@ -51,8 +51,18 @@ describe('extension in a real VS Code host (code-server)', function () {
   });
   after(async () => redis?.stop());
 
-  it('TypeScript project: worker, enqueue, result, Failed view, retry with edited args, purge, stop', async () => {
-    const { code, output } = await runSuite('ts-project', copyExample('ts-tasks'), { REDIS_URL: redis.url });
+  let tsWorkspace: string | undefined;
+
+  it('TypeScript project: worker, active tasks, terminate, Tasks history, enqueue, Failed view, retry, purge, stop', async () => {
+    tsWorkspace = copyExample('ts-tasks');
+    const { code, output } = await runSuite('ts-project', tsWorkspace, { REDIS_URL: redis.url });
+    console.log(indent(output));
+    assert.equal(code, 0, 'the host suite passed');
+  });
+
+  it('TypeScript project after a window reload (a new host): the Tasks history is still there', async function () {
+    if (!tsWorkspace) this.skip();
+    const { code, output } = await runSuite('ts-reload', tsWorkspace!, { REDIS_URL: redis.url });
     console.log(indent(output));
     assert.equal(code, 0, 'the host suite passed');
   });

@@ -3,10 +3,14 @@
  * examples/ts-tasks, against the Redis in REDIS_URL. Drives the extension through its commands.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Services } from '../../extension/services';
 import type { FailedNode } from '../../extension/views/failed';
 import type { QueueNode } from '../../extension/views/queues';
+import type { TaskNode } from '../../extension/views/tasks';
+import type { WorkerNode } from '../../extension/views/workers';
 import { activate, waitFor } from './helpers';
 
 describe('extension on a TypeScript tasks project', function () {
@@ -38,9 +42,69 @@ describe('extension on a TypeScript tasks project', function () {
   it('starts the worker, shows it, and streams its log', async () => {
     await vscode.commands.executeCommand('radish.startWorker');
     assert.equal(s.supervisor.state, 'running');
-    const { WorkersProvider } = await import('../../extension/views/workers');
-    const provider = new WorkersProvider(s.connection, s.supervisor);
-    await waitFor(async () => (await provider.getChildren()).some((n) => n.kind === 'local' && n.info?.presence?.pid === s.supervisor.pid), 'worker visible in Redis');
+    await waitFor(async () => (await s.workers.getChildren()).some((n) => n.kind === 'local' && n.details?.pid === s.supervisor.pid), 'worker visible in Redis');
+  });
+
+  it('shows the running task under its worker, and terminating it from the view ends it', async () => {
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.slow', args: [120] });
+    let active: Extract<WorkerNode, { kind: 'active' }> | undefined;
+    await waitFor(async () => {
+      const local = (await s.workers.getChildren()).find((n) => n.kind === 'local');
+      active = local && (await s.workers.getChildren(local)).find((n): n is Extract<WorkerNode, { kind: 'active' }> => n.kind === 'active' && n.task.id === id);
+      return active !== undefined;
+    }, 'the running task listed under the worker');
+    const item = s.workers.getTreeItem(active!);
+    assert.equal(item.label, 'tasks.slow');
+    assert.equal(item.contextValue, 'activeTask');
+    assert.match(String(item.description), /running \d/);
+    const local = s.workers.getTreeItem((await s.workers.getChildren()).find((n) => n.kind === 'local')!);
+    assert.match(String(local.description), /1\/4 busy/);
+    const replies = await vscode.commands.executeCommand<Record<string, unknown>>('radish.terminateTask', active);
+    assert.ok(replies && Object.keys(replies).length >= 1, `a worker replied: ${JSON.stringify(replies)}`);
+    const app = await s.connection.client();
+    await assert.rejects((await app.asyncResult(id)).get({ timeout: 20_000 }), (err: Error) => err.name === 'TaskRevokedError');
+    await waitFor(async () => {
+      const localNode = (await s.workers.getChildren()).find((n) => n.kind === 'local');
+      return localNode !== undefined && !(await s.workers.getChildren(localNode)).some((n) => n.kind === 'active' && n.task.id === id);
+    }, 'the task gone from the worker');
+  });
+
+  it('keeps the tasks in the Tasks view with state, runtime and worker, filters them, and opens one in full', async () => {
+    const app = await s.connection.client();
+    const ok = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.add', args: [40, 2] });
+    assert.equal(await (await app.asyncResult(ok)).get({ timeout: 20_000 }), 42);
+    const bad = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.fail', args: ['seven'] });
+    await assert.rejects((await app.asyncResult(bad)).get({ timeout: 20_000 }));
+    const record = async (id: string) => (await s.taskView.getChildren()).find((n): n is Extract<TaskNode, { kind: 'record' }> => n.kind === 'record' && n.record.id === id);
+    await waitFor(async () => (await record(ok))?.record.state === 'SUCCESS' && (await record(bad))?.record.state === 'FAILURE', 'both tasks in the history with their final state');
+    const okItem = s.taskView.getTreeItem((await record(ok))!);
+    assert.equal(okItem.label, 'tasks.add');
+    assert.match(String(okItem.description), new RegExp(`^SUCCESS · [\\d.]+ m?s · ${s.supervisor.nodeName!.replace(/[.]/g, '\\.')}`));
+    await vscode.commands.executeCommand('radish.filterTasks', 'state:FAILURE');
+    const failures = (await s.taskView.getChildren()).filter((n) => n.kind === 'record');
+    assert.ok(failures.length >= 1 && failures.every((n) => n.kind === 'record' && n.record.state === 'FAILURE'), 'only failures');
+    await vscode.commands.executeCommand('radish.filterTasks', `id:${ok.slice(0, 8)}`);
+    assert.deepEqual((await s.taskView.getChildren()).filter((n) => n.kind === 'record').map((n) => n.kind === 'record' && n.record.id), [ok]);
+    await vscode.commands.executeCommand('radish.clearTaskFilter');
+    await vscode.commands.executeCommand('radish.openTask', await record(bad));
+    const text = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(text, /state: +FAILURE/);
+    assert.ok(text.includes('args (JSON, from the stored result):\n[\n  "seven"\n]'), `full JSON args in:\n${text}`);
+    assert.match(text, /ValueError/);
+    assert.match(text, /task-received/);
+    // Retry sends it again as a new task; copy gives the command line that would.
+    const again = await vscode.commands.executeCommand<string>('radish.retryTask', await record(ok));
+    assert.ok(again && again !== ok);
+    assert.equal(await (await app.asyncResult(again)).get({ timeout: 20_000 }), 42);
+    const line = await vscode.commands.executeCommand<string>('radish.copyTaskAsCall', await record(ok));
+    assert.equal(line, "npx radish call tasks.add --args '[40,2]' --queue celery");
+    assert.equal(await vscode.env.clipboard.readText(), line);
+    // For the next suite, run in a new host (a reload): the history must still be there.
+    writeFileSync(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, '.radish-history-ids.json'), JSON.stringify({ ok, bad }));
+  });
+
+  it('counts failures in the status bar', () => {
+    assert.ok(s.live.failures >= 1, `failures since the window opened: ${s.live.failures}`);
   });
 
   it('enqueues with args and gets the result', async () => {

@@ -1,0 +1,33 @@
+/**
+ * The status-bar item for what the fleet is doing: tasks running now (from the workers' heartbeats) and tasks that
+ * failed since this window opened. Clicking it shows the failures in the Tasks view. Updated at most once a second
+ * however fast events arrive.
+ */
+import * as vscode from 'vscode';
+import type { Live } from './live';
+
+export function createActivityStatus(live: Live): vscode.Disposable {
+  const item = vscode.window.createStatusBarItem('radish.activity', vscode.StatusBarAlignment.Left, 49);
+  item.name = 'Radish Tasks';
+  let timer: NodeJS.Timeout | undefined;
+  const update = () => {
+    timer = undefined;
+    if (!live.running) {
+      item.hide();
+      return;
+    }
+    const active = live.active;
+    const failures = live.failures;
+    item.text = `$(pulse) ${active} active  $(error) ${failures}`;
+    item.tooltip = `Radish: ${active} task${active === 1 ? '' : 's'} running now on workers that send events; ${failures} failed since this window opened.\nClick to show the failures.`;
+    item.command = { command: 'radish.filterTasks', title: 'Show failures', arguments: ['state:FAILURE'] };
+    item.backgroundColor = failures ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    item.show();
+  };
+  const soon = () => {
+    timer ??= setTimeout(update, 1000);
+  };
+  update();
+  const sub = live.onDidChange(soon);
+  return vscode.Disposable.from(item, sub, { dispose: () => timer && clearTimeout(timer) });
+}

@@ -1,0 +1,120 @@
+/**
+ * The window's live link to the fleet: one runner Monitor on the current connection, which follows Celery's event
+ * stream (Radish workers and Celery workers started with -E), records it into the task history kept in Redis, and
+ * keeps the counters the status bar shows. It runs while the connection is up and is rebuilt after a reconnect;
+ * the counters cover the whole window's life ("since the window opened"), across reconnects.
+ */
+import * as vscode from 'vscode';
+import { Monitor, type CeleryEvent, type TaskHistory, type TaskRecord } from '../runner/index';
+import type { Connection } from './connection';
+
+/** A task that failed, as the notification and the status bar need it. */
+export interface Failure {
+  id: string;
+  name: string;
+  exception: string;
+  hostname: string;
+}
+
+export class Live implements vscode.Disposable {
+  private monitor: Monitor | undefined;
+  private starting: Promise<Monitor | undefined> | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly failedEmitter = new vscode.EventEmitter<Failure>();
+  /** Fires (at most a few times a second is up to listeners) when a task or worker event arrived. */
+  readonly onDidChange = this.changed.event;
+  /** A task-failed event arrived. */
+  readonly onDidFail = this.failedEmitter.event;
+  /** Failures seen since the window opened (not counting a failure event twice). */
+  failures = 0;
+  private readonly seenFailures = new Set<string>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly connection: Connection) {
+    this.disposables.push(connection.onDidChange(() => {
+      if (connection.state === 'connected') void this.ensure();
+      else void this.stop();
+    }));
+  }
+
+  /** The monitor on the current connection, started on first use; undefined while Redis cannot be reached. */
+  async ensure(): Promise<Monitor | undefined> {
+    if (this.monitor) return this.monitor;
+    this.starting ??= this.start();
+    try {
+      return await this.starting;
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  private async start(): Promise<Monitor | undefined> {
+    let monitor: Monitor | undefined;
+    try {
+      monitor = Monitor.forApp(await this.connection.client());
+      await monitor.start();
+    } catch {
+      // The connection reports what is wrong in the views; the monitor comes back with it.
+      await monitor?.close().catch(() => undefined);
+      return undefined;
+    }
+    this.monitor = monitor;
+    this.unsubscribe = [
+      monitor.onTask((event, record) => this.onTask(event, record)),
+      monitor.onWorker(() => this.changed.fire()),
+    ];
+    this.changed.fire();
+    return monitor;
+  }
+
+  private onTask(event: CeleryEvent, record: TaskRecord | undefined): void {
+    if (event.type === 'task-failed') {
+      const uuid = String(event.uuid);
+      const key = `${uuid}/${event.timestamp}`;
+      if (!this.seenFailures.has(key)) {
+        this.seenFailures.add(key);
+        if (this.seenFailures.size > 10_000) this.seenFailures.delete(this.seenFailures.values().next().value as string);
+        this.failures++;
+        this.failedEmitter.fire({
+          id: uuid, name: record?.name ?? String(event.name ?? 'task'),
+          exception: String(event.exception ?? record?.exception ?? ''), hostname: event.hostname,
+        });
+      }
+    }
+    this.changed.fire();
+  }
+
+  /** The task history in Redis (once the monitor runs). */
+  get history(): TaskHistory | undefined {
+    return this.monitor?.history;
+  }
+
+  /** Tasks running now on the workers that send events (sum of their last heartbeats). */
+  get active(): number {
+    return (this.monitor?.workers() ?? []).filter((w) => w.online).reduce((n, w) => n + (w.active ?? 0), 0);
+  }
+
+  /** What is wrong with the connection, when the monitor cannot run. */
+  get connectionError(): string | undefined {
+    return this.connection.error;
+  }
+
+  get running(): boolean {
+    return this.monitor !== undefined;
+  }
+
+  private async stop(): Promise<void> {
+    const monitor = this.monitor;
+    this.monitor = undefined;
+    for (const u of this.unsubscribe.splice(0)) u();
+    await monitor?.close().catch(() => undefined);
+  }
+
+  dispose(): void {
+    void this.stop();
+    for (const d of this.disposables) d.dispose();
+    this.changed.dispose();
+    this.failedEmitter.dispose();
+  }
+}
