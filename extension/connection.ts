@@ -4,7 +4,8 @@
  * its state for the views (a tree item that says what is wrong, never a modal per poll).
  */
 import * as vscode from 'vscode';
-import { Control, Inspector, Radish, redactUrl } from '../runner/index';
+import type { Control, Inspector, Radish } from '../runner/index';
+import { runner } from './runner';
 
 export type ConnectionState = 'connecting' | 'connected' | 'error';
 
@@ -37,7 +38,7 @@ export class Connection implements vscode.Disposable {
   }
 
   get displayUrl(): string {
-    return redactUrl(this.url);
+    return runner().redactUrl(this.url);
   }
 
   async setPassword(password: string | undefined): Promise<void> {
@@ -73,7 +74,7 @@ export class Connection implements vscode.Disposable {
   /** Remote control (pidbox) on the same connection: inspect and steer Radish and Celery workers. */
   async control(): Promise<Control> {
     const app = await this.client();
-    this.remote ??= await Control.forApp(app);
+    this.remote ??= await runner().Control.forApp(app);
     return this.remote;
   }
 
@@ -81,9 +82,9 @@ export class Connection implements vscode.Disposable {
     this.setState('connecting');
     const password = await this.secrets.get(PASSWORD_KEY);
     // Interactive use: fail at once while Redis is down instead of queueing commands behind a reconnect.
-    const app = new Radish({ broker: { url: this.url, password, connectTimeoutMs: 3000, offlineQueue: false } });
+    const app = new (runner().Radish)({ broker: { url: this.url, password, connectTimeoutMs: 3000, offlineQueue: false } });
     try {
-      const inspector = new Inspector(app);
+      const inspector = new (runner().Inspector)(app);
       await inspector.deadLetterCount();
       this.app = app;
       this.inspector = inspector;

@@ -4,7 +4,8 @@
  * announced when it arrives, with a button to open it.
  */
 import * as vscode from 'vscode';
-import { TaskFailedError, type AsyncResult } from '../runner/index';
+import type { AsyncResult } from '../runner/index';
+import { runner } from './runner';
 import type { Services } from './services';
 
 export interface EnqueueRequest {
@@ -151,7 +152,7 @@ async function announce(s: Services, name: string, result: AsyncResult): Promise
     const choice = await vscode.window.showInformationMessage(`Radish: ${name}[${result.id}] succeeded: ${text.length > 80 ? text.slice(0, 79) + '…' : text}`, 'Open');
     if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta(), null, 2));
   } catch (err) {
-    const message = err instanceof TaskFailedError ? `${err.state === 'REVOKED' ? 'was revoked' : 'failed'}: ${err.name}: ${err.message}` : `: ${(err as Error).message}`;
+    const message = err instanceof runner().TaskFailedError ? `${err.state === 'REVOKED' ? 'was revoked' : 'failed'}: ${err.name}: ${err.message}` : `: ${(err as Error).message}`;
     const choice = await vscode.window.showErrorMessage(`Radish: ${name}[${result.id}] ${message}`, 'Open');
     if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta().catch(() => null), null, 2));
   } finally {

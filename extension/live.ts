@@ -5,7 +5,8 @@
  * the counters cover the whole window's life ("since the window opened"), across reconnects.
  */
 import * as vscode from 'vscode';
-import { Monitor, type CeleryEvent, type TaskHistory, type TaskRecord } from '../runner/index';
+import type { CeleryEvent, Monitor, TaskHistory, TaskRecord } from '../runner/index';
+import { runner } from './runner';
 import type { Connection } from './connection';
 
 /** A task that failed, as the notification and the status bar need it. */
@@ -52,7 +53,7 @@ export class Live implements vscode.Disposable {
   private async start(): Promise<Monitor | undefined> {
     let monitor: Monitor | undefined;
     try {
-      monitor = Monitor.forApp(await this.connection.client());
+      monitor = runner().Monitor.forApp(await this.connection.client());
       await monitor.start();
     } catch {
       // The connection reports what is wrong in the views; the monitor comes back with it.

@@ -38,3 +38,4 @@ export { type GroupOptions } from './app';
 export { makeSignature, CanvasError, type SignatureOptions } from './protocol/canvas';
 export { type Signature } from './protocol/message';
 export { ChordError } from './protocol/chord';
+export { pyRepr } from './protocol/pyrepr';

@@ -1,4 +1,4 @@
-import { pyRepr } from '../../runner/protocol/pyrepr';
+import { runner } from '../runner';
 import type { Services } from '../services';
 import { recordOf, reporting, type TaskTarget } from './taskNodes';
 
@@ -58,7 +58,7 @@ export async function openTask(s: Services, node?: TaskTarget): Promise<void> {
     if (record.events.length) {
       lines.push('events:');
       for (const e of record.events) {
-        const extra = Object.entries(e).filter(([k]) => !['type', 'timestamp', 'hostname'].includes(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : pyRepr(v)}`);
+        const extra = Object.entries(e).filter(([k]) => !['type', 'timestamp', 'hostname'].includes(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : runner().pyRepr(v)}`);
         lines.push(`  ${when(e.timestamp)}  ${e.type.padEnd(15)} ${e.hostname}${extra.length ? '  ' + extra.join(' ') : ''}`);
       }
     }

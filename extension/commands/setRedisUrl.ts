@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { redisOptions } from '../../runner/index';
+import { runner } from '../runner';
 import type { Services } from '../services';
 
 /** Ask for the Redis URL (validated as you type) and save it in the workspace settings, without the password. */
@@ -11,7 +11,7 @@ export async function setRedisUrl(s: Services): Promise<void> {
     ignoreFocusOut: true,
     validateInput: (text) => {
       try {
-        redisOptions({ url: text.trim() });
+        runner().redisOptions({ url: text.trim() });
       } catch (err) {
         return (err as Error).message;
       }

@@ -1,6 +1,7 @@
 /** Shared by the worker actions: which worker (the node clicked, or a pick), and sending it one control command. */
 import * as vscode from 'vscode';
-import { describeWorkers, type WorkerDetails } from '../../runner/index';
+import type { WorkerDetails } from '../../runner/index';
+import { runner } from '../runner';
 import type { Services } from '../services';
 import type { WorkerNode } from '../views/workers';
 
@@ -9,7 +10,7 @@ export type WorkerTarget = Extract<WorkerNode, { kind: 'worker' | 'local' }>;
 /** The worker a node stands for; from the palette, a pick among the workers on the broker. */
 export async function workerOf(s: Services, node: WorkerTarget | undefined, title: string): Promise<WorkerDetails | undefined> {
   if (node?.details) return node.details;
-  const workers = await describeWorkers(await s.connection.get(), await s.connection.control());
+  const workers = await runner().describeWorkers(await s.connection.get(), await s.connection.control());
   if (workers.length === 0) throw new Error('no worker is online on this broker');
   const pick = await vscode.window.showQuickPick(workers.map((w) => ({ label: w.hostname, description: `${w.kind} · ${w.queues.join(', ')}`, w })), { title });
   return pick?.w;

@@ -49,9 +49,11 @@ const STATE_ICONS: Record<string, [string, string?]> = {
   REVOKED: ['circle-slash', 'disabledForeground'],
 };
 
-/** `0.42 s`, `12.3 s`, `4 m 05 s`. */
+/** `0.25 ms`, `42 ms`, `1.50 s`, `12.3 s`, `4 m 05 s`. */
 export function duration(seconds: number): string {
-  if (seconds < 10) return `${seconds.toFixed(seconds < 1 ? 3 : 2)} s`;
+  if (seconds < 0.01) return `${(seconds * 1000).toFixed(2)} ms`;
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 10) return `${seconds.toFixed(2)} s`;
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   return `${Math.floor(seconds / 60)} m ${String(Math.round(seconds % 60)).padStart(2, '0')} s`;
 }

@@ -4,7 +4,8 @@
  * runtime. Radish workers describe themselves in Redis; Celery workers are asked over remote control.
  */
 import * as vscode from 'vscode';
-import { describeWorkers, type RunningTask, type WorkerDetails } from '../../runner/index';
+import type { RunningTask, WorkerDetails } from '../../runner/index';
+import { runner } from '../runner';
 import type { Connection } from '../connection';
 import type { WorkerSupervisor } from '../worker/supervisor';
 import { connectionErrorItem } from './items';
@@ -96,7 +97,7 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
     }
     if (node) return [];
     try {
-      const workers = await describeWorkers(await this.connection.get(), await this.connection.control());
+      const workers = await runner().describeWorkers(await this.connection.get(), await this.connection.control());
       this.last = workers;
       // This window's worker is shown once, as its own row, with what the broker knows of it.
       const name = this.supervisor.nodeName;
