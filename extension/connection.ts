@@ -82,7 +82,8 @@ export class Connection implements vscode.Disposable {
     this.setState('connecting');
     const password = await this.secrets.get(PASSWORD_KEY);
     // Interactive use: fail at once while Redis is down instead of queueing commands behind a reconnect.
-    const app = new (runner().Radish)({ broker: { url: this.url, password, connectTimeoutMs: 3000, offlineQueue: false } });
+    // Tasks sent from the window announce themselves (task-sent), so the Tasks view lists them before a worker takes them.
+    const app = new (runner().Radish)({ broker: { url: this.url, password, connectTimeoutMs: 3000, offlineQueue: false }, sendEvents: true });
     try {
       const inspector = new (runner().Inspector)(app);
       await inspector.deadLetterCount();

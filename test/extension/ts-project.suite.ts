@@ -143,6 +143,8 @@ describe('extension on a TypeScript tasks project', function () {
     const doc = vscode.window.activeTextEditor?.document;
     assert.equal(doc?.uri.scheme, 'radish');
     assert.ok(doc?.getText().includes('x'.repeat(500)), 'the full args, never truncated');
+    // Sent from the window, waiting for a worker: in the Tasks view as SENT already, from their task-sent events.
+    await waitFor(async () => (await s.taskView.getChildren()).filter((n) => n.kind === 'record' && n.record.state === 'SENT' && n.record.queue === 'parked').length === 3, 'three SENT tasks in the Tasks view');
     const removed = await vscode.commands.executeCommand<number>('radish.purgeQueue', parked, true);
     assert.equal(removed, 3);
     const after = (await s.queues.getChildren()).find((n) => n.kind === 'queue' && n.depth.queue === 'parked');
