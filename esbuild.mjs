@@ -44,7 +44,8 @@ await Promise.all([
     ...common,
     entryPoints: { demo: 'examples/demo.ts', bench: 'bench/bench.ts' },
     outdir: 'dist',
-    // The demo and bench drive the runner as a user would: through the built package.
+    // The demo and bench drive the runner as a user would: through the built package. The bench's peers (BullMQ,
+    // bee-queue, celery-node) are required at run time from bench/node_modules (bench/peers.ts), never bundled.
     external: ['esbuild', 'radish'],
   }),
 ]);

@@ -56,6 +56,10 @@ else
   say "npm install"
   npm install --no-audit --no-fund
 fi
+# The peers `npm run bench` compares against (BullMQ, bee-queue, celery-node) have their own package in bench/,
+# so Radish's dependencies stay lean; the bench skips them, saying so, when they are missing.
+say "npm ci --prefix bench"
+npm ci --prefix bench --no-audit --no-fund
 
 say "npm run build"
 npm run build

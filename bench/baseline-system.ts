@@ -3,10 +3,9 @@
  * What Radish costs over it is the price of its semantics (and what is left to optimise).
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import Redis from 'ioredis';
 import { BASELINE_CLIENT, BASELINE_DONE, BASELINE_LATENCY, BASELINE_QUEUE, startBaselineConsumer, type BaselineMessage } from './baseline-consumer';
-import { spawnConsumer, waitForBlockedClient } from './child';
+import { spawnBenchConsumer, waitForBlockedClient } from './child';
 import { now } from './clock';
 import type { Consumer, System, SystemContext } from './system';
 
@@ -64,9 +63,7 @@ export class BaselineSystem implements System {
     if (this.ctx.consumerMode === 'inline') {
       return startBaselineConsumer(this.ctx.redisUrl, now);
     }
-    // dist/bench.js doubles as the consumer process (see bench.ts).
-    const consumer = await spawnConsumer('baseline consumer', process.execPath,
-      [join(__dirname, 'bench.js'), '--baseline-consumer', this.ctx.redisUrl], join(__dirname, '..'));
+    const consumer = await spawnBenchConsumer('baseline', this.ctx.redisUrl, this.ctx.concurrency);
     await waitForBlockedClient(this.redis, BASELINE_CLIENT, consumer);
     return consumer;
   }

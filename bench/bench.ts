@@ -1,54 +1,95 @@
 /**
- * `npm run bench [-- --quick]`: enqueue, bulk enqueue, drain and latency of Radish and of a raw-Redis
- * baseline, on a throwaway redis-server, printed as one table and recorded in test-results/bench.json.
+ * `npm run bench [-- --quick]`: enqueue, bulk enqueue, drain and latency of Radish, a raw-Redis baseline and the
+ * peers (BullMQ, bee-queue, celery-node from bench/node_modules; Python Celery when it is installed), one after
+ * another on a throwaway redis-server with FLUSHALL between; then a Radish worker's memory, the extension's Queues
+ * view on a big deployment and Radish's scaling. Printed as one report and recorded in test-results/bench.json.
  *
- * dist/bench.js is also the baseline's consumer process (`--baseline-consumer <url>`), so the bench needs no
- * second build entry.
+ * dist/bench.js is also the consumer process of the baseline and the Node peers (`--consumer KIND URL C`), so the
+ * bench needs no second build entry.
  */
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { RedisUnavailableError } from 'radish';
-import { startBaselineConsumer } from './baseline-consumer';
 import { BaselineSystem } from './baseline-system';
+import { BeeQueueSystem } from './bee-queue-system';
+import { BullmqSystem } from './bullmq-system';
+import { CeleryNodeSystem } from './celery-node-system';
+import { CelerySystem } from './celery-system';
 import { killChildrenNow } from './child';
-import { now } from './clock';
+import { consumerProcess } from './consumer-process';
 import { environment } from './environment';
 import { BenchError } from './errors';
 import { measureRun, warmUpClient, type RunResult } from './measure';
-import { parseOptions, USAGE } from './options';
+import { measureMemory } from './memory';
+import { parseOptions, SYSTEMS, USAGE, type BenchOptions } from './options';
 import { RadishSystem } from './radish-system';
 import { startRedisServer } from './redis-server';
-import { formatTable, summarize, writeJson, type BenchReport } from './report';
+import { measureRefresh } from './refresh';
+import { formatReport, ratiosToPeers, summarize, writeJson, type BenchReport } from './report';
+import { measureScaling } from './scaling';
 import type { System } from './system';
+import { checkTargets } from './targets';
 
 const ROOT = join(__dirname, '..');
 /** test-results/ is already git-ignored, so a bench run leaves the working tree clean. */
 const JSON_PATH = join(ROOT, 'test-results', 'bench.json');
+/** The Queues view target is defined on this many messages (--quick measures fewer and says so). */
+const REFRESH_TARGET_MESSAGES = 1_000_000;
 
-function selectSystems(names: string[] | undefined): System[] {
-  const all: System[] = [new RadishSystem(), new BaselineSystem(RadishSystem.messageBytes())];
-  if (!names) return all;
-  const unknown = names.filter((n) => !all.some((s) => s.name === n));
-  if (unknown.length) throw new BenchError(`unknown system ${unknown.join(', ')} (known: ${all.map((s) => s.name).join(', ')})`);
-  return all.filter((s) => names.includes(s.name));
+function createSystems(names: readonly string[]): System[] {
+  const make: Record<(typeof SYSTEMS)[number], () => System> = {
+    radish: () => new RadishSystem(),
+    baseline: () => new BaselineSystem(RadishSystem.messageBytes()),
+    bullmq: () => new BullmqSystem(),
+    'bee-queue': () => new BeeQueueSystem(),
+    'celery-node': () => new CeleryNodeSystem(),
+    celery: () => new CelerySystem(),
+  };
+  return SYSTEMS.filter((n) => names.includes(n)).map((n) => make[n]());
 }
 
-/** The baseline consumer as a process of its own: consume until SIGTERM. */
-async function baselineConsumerProcess(url: string | undefined): Promise<number> {
-  if (!url) throw new BenchError('--baseline-consumer needs a Redis URL');
-  const consumer = await startBaselineConsumer(url, now);
-  const signalled = new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  await Promise.race([signalled, consumer.finished]);
-  await consumer.stop();
-  return 0;
-}
+const progress = (line: string) => process.stderr.write(line + '\n');
 
 function fmt(r: RunResult): string {
   const rate = (v: number | undefined) => (v === undefined ? '-' : Math.round(v).toLocaleString('en-US'));
   return `enqueue ${rate(r.enqueue)}/s, bulk ${rate(r.bulk)}/s, drain ${rate(r.drain)}/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`;
+}
+
+/** The systems' table: each available system opened and warmed, then runs alternating between systems. */
+async function measureSystems(options: BenchOptions, redisUrl: string): Promise<Pick<BenchReport, 'systems' | 'skipped'>> {
+  const skipped: Record<string, string> = {};
+  const systems: System[] = [];
+  for (const system of createSystems(options.systems ?? SYSTEMS)) {
+    const why = await system.unavailable?.();
+    if (why) {
+      skipped[system.name] = why;
+      progress(`skipped ${system.name}: ${why}`);
+    } else {
+      systems.push(system);
+    }
+  }
+  const ctx = { redisUrl, consumerMode: options.consumers, concurrency: 50 };
+  try {
+    for (const system of systems) {
+      await system.open(ctx);
+      await warmUpClient(system);
+    }
+    const runs = new Map<string, RunResult[]>(systems.map((s) => [s.name, []]));
+    // Runs alternate between systems, so a slow phase of the machine does not land on one system only.
+    for (let run = 1; run <= options.runs; run++) {
+      for (const system of systems) {
+        const result = await measureRun(system, options.plan);
+        runs.get(system.name)!.push(result);
+        progress(`${system.name} run ${run}/${options.runs}: ${fmt(result)}`);
+      }
+    }
+    return {
+      systems: Object.fromEntries(systems.map((s) => [s.name, summarize(s.description, s.version, runs.get(s.name)!)])),
+      skipped,
+    };
+  } finally {
+    for (const system of systems) await system.close().catch(() => undefined);
+  }
 }
 
 async function bench(argv: string[]): Promise<number> {
@@ -57,7 +98,6 @@ async function bench(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const systems = selectSystems(options.systems);
   const server = await startRedisServer();
   // Whatever ends the process (an error, Ctrl-C), no redis-server or consumer outlives it.
   process.on('exit', () => {
@@ -74,41 +114,65 @@ async function bench(argv: string[]): Promise<number> {
   try {
     await admin.connect();
     const env = await environment(admin, ROOT);
-    const ctx = { redisUrl: server.url, consumerMode: options.consumers, concurrency: 50 };
-    for (const system of systems) {
-      await system.open(ctx);
-      await warmUpClient(system);
+    const sections = new Set(options.sections);
+    const notes: string[] = [];
+    const table = sections.has('table') ? await measureSystems(options, server.url) : { systems: {}, skipped: {} };
+    if (!sections.has('table')) notes.push('systems table: not measured (--sections)');
+
+    let memory;
+    if (sections.has('memory')) {
+      memory = await measureMemory(admin, server.url, options.held);
+      progress(`memory: idle ${memory.idle.totalMB.toFixed(1)} MB, ${memory.heldEta} ETA ${memory.eta.totalMB.toFixed(1)} MB, ` +
+        `${memory.heldPrefetched} prefetched ${memory.prefetched.totalMB.toFixed(1)} MB`);
+    } else {
+      notes.push('Radish worker memory: not measured (--sections)');
     }
-    const runs = new Map<string, RunResult[]>(systems.map((s) => [s.name, []]));
-    // Runs alternate between systems, so a slow phase of the machine does not land on one system only.
-    for (let run = 1; run <= options.runs; run++) {
-      for (const system of systems) {
-        const result = await measureRun(system, options.plan);
-        runs.get(system.name)!.push(result);
-        process.stderr.write(`${system.name} run ${run}/${options.runs}: ${fmt(result)}\n`);
-      }
+    let refresh;
+    if (sections.has('refresh')) {
+      refresh = await measureRefresh(admin, server.url, options.refresh.messages, options.refresh.samples);
+      progress(`refresh: ${refresh.refreshMs.toFixed(2)} ms on ${refresh.messages.toLocaleString('en-US')} messages, page ${refresh.page.ms.toFixed(2)} ms`);
+    } else {
+      notes.push('Queues view refresh: not measured (--sections)');
     }
+    let scaling;
+    if (sections.has('scaling')) {
+      scaling = await measureScaling(server.url, options.plan.n, options.quick, progress);
+    } else {
+      notes.push('Radish scaling: not measured (--sections)');
+    }
+
     const report: BenchReport = {
       ...env,
       mode: options.quick ? 'quick' : 'full',
       consumers: options.consumers,
       runs: options.runs,
       plan: options.plan,
-      systems: Object.fromEntries(systems.map((s) => [s.name, summarize(s.description, runs.get(s.name)!)])),
+      ...table,
+      ratios: ratiosToPeers(table.systems),
+      ...(memory ? { memory } : {}),
+      ...(refresh ? { refresh } : {}),
+      ...(scaling ? { scaling } : {}),
+      targets: checkTargets({
+        medians: Object.fromEntries(Object.entries(table.systems).map(([name, s]) => [name, s.median])),
+        skipped: table.skipped,
+        ...(memory ? { memory } : {}),
+        ...(refresh ? { refresh } : {}),
+        refreshTargetMessages: REFRESH_TARGET_MESSAGES,
+      }),
+      notes,
     };
-    process.stdout.write('\n' + formatTable(report) + '\n');
+    process.stdout.write('\n' + formatReport(report) + '\n');
     writeJson(JSON_PATH, report);
     process.stdout.write(`\nwrote ${JSON_PATH}\n`);
     return 0;
   } finally {
-    for (const system of systems) await system.close().catch(() => undefined);
     admin.disconnect();
     await server.stop();
   }
 }
 
 async function main(argv: string[]): Promise<number> {
-  return argv[0] === '--baseline-consumer' ? baselineConsumerProcess(argv[1]) : bench(argv);
+  return argv[0] === '--consumer' ? consumerProcess(argv.slice(1)) : bench(argv);
 }
 
 main(process.argv.slice(2)).then(

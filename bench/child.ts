@@ -4,12 +4,21 @@
  * bench never leaves one behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { sleep } from './clock';
 import { BenchError } from './errors';
 import type { Consumer } from './system';
 
 const live = new Set<ChildProcess>();
+
+/** Consumers that dist/bench.js runs as a process of its own (`--consumer KIND URL CONCURRENCY`, see consumer-process.ts). */
+export type ConsumerKind = 'baseline' | 'bullmq' | 'bee-queue' | 'celery-node';
+
+/** Start dist/bench.js as a consumer process of that kind (the bench needs no second build entry). */
+export function spawnBenchConsumer(kind: ConsumerKind, url: string, concurrency: number): Promise<ChildConsumer> {
+  return spawnConsumer(`${kind} consumer`, process.execPath, [join(__dirname, 'bench.js'), '--consumer', kind, url, String(concurrency)], join(__dirname, '..'));
+}
 
 /** SIGKILL every child still running (for `process.on('exit')`, which cannot wait). */
 export function killChildrenNow(): void {
@@ -20,10 +29,14 @@ export function killChildrenNow(): void {
 export interface ChildConsumer extends Consumer {
   /** Why the process is gone, when it exited before `stop()`. */
   error(): string | undefined;
+  /** The process id (for /proc/<pid>/status). */
+  readonly pid: number;
+  /** SIGKILL and wait for the exit: for a worker that holds tasks that never end, which a warm shutdown would wait for. */
+  kill(): Promise<void>;
 }
 
-export async function spawnConsumer(label: string, command: string, args: string[], cwd: string): Promise<ChildConsumer> {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function spawnConsumer(label: string, command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<ChildConsumer> {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
   live.add(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
@@ -43,6 +56,12 @@ export async function spawnConsumer(label: string, command: string, args: string
   });
   return {
     error: () => failure,
+    pid: child.pid!,
+    async kill() {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (stopping) return exited;
       stopping = true;
@@ -54,20 +73,28 @@ export async function spawnConsumer(label: string, command: string, args: string
   };
 }
 
+/** The blocking pops consumers wait in: BRPOP (baseline, celery-node, Celery), BLMOVE (Radish), BRPOPLPUSH (bee-queue), BZPOPMIN (BullMQ's marker). */
+const BLOCKED = / cmd=(brpop|blmove|brpoplpush|bzpopmin) /;
+
 /**
- * Wait until a Redis client of that connection name is blocked waiting for work (BRPOP, or Radish's BLMOVE): the consumer has connected, loaded
- * its tasks and is waiting for work, so a drain timed from now does not count its start-up.
+ * Wait until `count` Redis clients (of that connection name, or of any name when the consumer cannot name its
+ * connections: the bench's own connections never block) are blocked waiting for work: the consumers have
+ * connected, loaded their tasks and wait, so a drain timed from now does not count their start-up.
  */
-export async function waitForBlockedClient(admin: Redis, name: string, consumer: ChildConsumer, timeoutMs = 30_000): Promise<void> {
+export async function waitForBlockedClient(
+  admin: Redis, name: string | undefined, consumers: ChildConsumer | ChildConsumer[], timeoutMs = 30_000, count = 1,
+): Promise<void> {
+  const all = Array.isArray(consumers) ? consumers : [consumers];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const clients = await admin.client('LIST') as string;
-    if (clients.split('\n').some((line) => line.includes(` name=${name} `) && / cmd=(brpop|blmove) /.test(line))) return;
-    const failure = consumer.error();
+    const blocked = clients.split('\n').filter((line) => (name === undefined || line.includes(` name=${name} `)) && BLOCKED.test(line));
+    if (blocked.length >= count) return;
+    const failure = all.map((c) => c.error()).find(Boolean);
     if (failure) throw new BenchError(failure);
     if (Date.now() > deadline) {
-      await consumer.stop();
-      throw new BenchError(`${name} was not consuming after ${timeoutMs / 1000}s`);
+      await Promise.all(all.map((c) => c.stop()));
+      throw new BenchError(`${name ?? 'consumer'} was not consuming after ${timeoutMs / 1000}s`);
     }
     await sleep(20);
   }

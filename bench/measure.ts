@@ -37,6 +37,12 @@ const STALL_MS = 15_000;
 /** `n` single sends, `inFlight` at a time (as an app sending from many requests at once would). */
 async function enqueueRate(system: System, n: number, inFlight: number): Promise<number> {
   await system.reset();
+  if (system.enqueueSingles) {
+    // A client in another process sends as it can (Python Celery's apply_async blocks: one call at a time).
+    const t0 = now();
+    await system.enqueueSingles(n);
+    return n / ((now() - t0) / 1000);
+  }
   let started = 0;
   const lane = async () => {
     while (started < n) {
@@ -116,6 +122,16 @@ export async function warmUpClient(system: System): Promise<void> {
   await system.reset();
 }
 
+/** Warm a running consumer up with `WARM_UP` tasks (as a long-running worker is), then drain `n` staged tasks. */
+export async function warmDrain(system: System, consumer: Consumer, n: number): Promise<number> {
+  await system.stage(WARM_UP);
+  await system.release();
+  await waitCompleted(system, consumer, WARM_UP, 'warm-up');
+  await system.reset();
+  await system.stage(n);
+  return drainRate(system, consumer, n);
+}
+
 /** Every measurement once, on an empty server each time. The consumer runs only for drain and latency. */
 export async function measureRun(system: System, plan: Plan): Promise<RunResult> {
   const enqueue = await enqueueRate(system, plan.n, plan.inFlight);
@@ -123,12 +139,7 @@ export async function measureRun(system: System, plan: Plan): Promise<RunResult>
   await system.reset();
   const consumer = await system.startConsumer();
   try {
-    await system.stage(WARM_UP);
-    await system.release();
-    await waitCompleted(system, consumer, WARM_UP, 'warm-up');
-    await system.reset();
-    await system.stage(plan.n);
-    const drain = await drainRate(system, consumer, plan.n);
+    const drain = await warmDrain(system, consumer, plan.n);
     const { p50, p99 } = await latency(system, consumer, plan);
     return { enqueue, ...(bulk === undefined ? {} : { bulk }), drain, p50, p99 };
   } finally {

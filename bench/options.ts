@@ -4,14 +4,22 @@ import { BenchError } from './errors';
 import type { Plan } from './measure';
 import type { ConsumerMode } from './system';
 
+export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery'] as const;
+export const SECTIONS = ['table', 'memory', 'refresh', 'scaling'] as const;
+export type Section = (typeof SECTIONS)[number];
+
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --quick              N=2,000, 1 run, 2 s of latency (about 10 s in all)
+  --quick              N=2,000, 1 run, 2 s of latency, the Queues view on 50,000 messages, a 2x2 scaling
+                       matrix (about a minute in all)
   --consumers MODE     where consumers (workers) run: process (one of their own, the default) or inline (in
-                       the bench process)
+                       the bench process; celery-node and Celery always run in their own)
   --n N                tasks per enqueue/bulk/drain measurement (default 20,000; 2,000 with --quick)
   --runs R             runs per system; the table shows medians (default 3; 1 with --quick)
-  --systems a,b        systems to measure (default: all: radish, baseline)
+  --systems a,b        systems in the table (default: all: ${SYSTEMS.join(', ')}); peers that are not
+                       installed (npm ci --prefix bench) or without Python Celery are skipped, saying why
+  --sections a,b       what to measure (default: all: ${SECTIONS.join(', ')}): the systems' table, a Radish
+                       worker's memory, the extension's Queues view refresh, Radish's scaling matrix
   -h, --help           this help
 `;
 
@@ -21,7 +29,12 @@ export interface BenchOptions {
   consumers: ConsumerMode;
   runs: number;
   systems: string[] | undefined;
+  sections: Section[];
   plan: Plan;
+  /** Messages in all across the 50 queues of the Queues view measurement, and samples of each call. */
+  refresh: { messages: number; samples: number };
+  /** Messages a worker holds in the memory measurement. */
+  held: number;
 }
 
 function positiveInt(text: string | undefined, flag: string): number | undefined {
@@ -42,6 +55,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         n: { type: 'string' },
         runs: { type: 'string' },
         systems: { type: 'string' },
+        sections: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -54,12 +68,22 @@ export function parseOptions(argv: string[]): BenchOptions {
   // full numbers comparable.
   const consumers = values.consumers ?? 'process';
   if (consumers !== 'inline' && consumers !== 'process') throw new BenchError(`--consumers must be inline or process, got ${JSON.stringify(consumers)}`);
+  const list = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
+  const systems = list(values.systems);
+  const unknownSystems = systems?.filter((s) => !(SYSTEMS as readonly string[]).includes(s)) ?? [];
+  if (unknownSystems.length) throw new BenchError(`unknown system ${unknownSystems.join(', ')} (known: ${SYSTEMS.join(', ')})`);
+  const sections = list(values.sections) ?? [...SECTIONS];
+  const unknownSections = sections.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknownSections.length) throw new BenchError(`unknown section ${unknownSections.join(', ')} (known: ${SECTIONS.join(', ')})`);
   return {
     quick,
     help: values.help ?? false,
     consumers,
     runs: positiveInt(values.runs, '--runs') ?? (quick ? 1 : 3),
-    systems: values.systems?.split(',').map((s) => s.trim()).filter(Boolean),
+    systems,
+    sections: sections as Section[],
+    refresh: quick ? { messages: 50_000, samples: 10 } : { messages: 1_000_000, samples: 20 },
+    held: 10_000,
     plan: {
       n: positiveInt(values.n, '--n') ?? (quick ? 2_000 : 20_000),
       inFlight: 100,

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createLogger, decodeResult, Keys, Radish, Worker, type SendRequest } from 'radish';
-import { spawnConsumer, waitForBlockedClient } from './child';
-import { now, sleep } from './clock';
+import { spawnConsumer, waitForBlockedClient, type ChildConsumer } from './child';
 import { BenchError } from './errors';
+import { storedResults } from './results';
 import type { Consumer, System, SystemContext } from './system';
 import { defineBenchTasks } from './tasks';
 
@@ -18,9 +18,22 @@ const ROOT = join(__dirname, '..');
 const STAGING_KEY = 'bench.staged';
 const BULK_BATCH = 1000;
 
+/** `radish worker -A bench/tasks.ts` in a process of its own, as a user starts one, with extra CLI arguments. */
+export function spawnRadishWorker(redisUrl: string, args: string[]): Promise<ChildConsumer> {
+  return spawnConsumer('radish worker', process.execPath, [
+    join(ROOT, 'dist', 'radish.js'), 'worker', '-A', join(ROOT, 'bench', 'tasks.ts'), '--broker', redisUrl, '-l', 'warning', ...args,
+  ], ROOT);
+}
+
+export interface RadishSystemOptions {
+  /** Worker processes (each with the context's concurrency); more than 1 needs consumerMode `process`. Default 1. */
+  processes?: number;
+}
+
 export class RadishSystem implements System {
   readonly name = 'radish';
   readonly description = 'radish: Celery v2 message -> reserve into unacked -> run -> store result (SETEX+PUBLISH) -> ack';
+  private readonly processes: number;
   private ctx!: SystemContext;
   private client!: Radish;
   private admin!: Redis;
@@ -28,6 +41,10 @@ export class RadishSystem implements System {
   private ids: string[] = [];
   private stagedIds: string[] = [];
   private readonly keys = new Keys();
+
+  constructor(options: RadishSystemOptions = {}) {
+    this.processes = options.processes ?? 1;
+  }
 
   /** Size in bytes of the message a no-op call sends (so the baseline can move the same bytes). */
   static messageBytes(): number {
@@ -81,12 +98,15 @@ export class RadishSystem implements System {
       await worker.start();
       return { stop: async () => { await worker.stop(); await app.close(); } };
     }
-    const consumer = await spawnConsumer('radish worker', process.execPath, [
-      join(ROOT, 'dist', 'radish.js'), 'worker', '-A', join(ROOT, 'bench', 'tasks.ts'),
-      '--broker', redisUrl, '-l', 'warning', '-c', String(concurrency),
-    ], ROOT);
-    await waitForBlockedClient(this.admin, 'radish-consumer', consumer);
-    return consumer;
+    const workers = await Promise.all(Array.from({ length: this.processes }, (_, i) => spawnRadishWorker(redisUrl, [
+      '-c', String(concurrency), ...(this.processes > 1 ? ['-n', `bench${i + 1}@%h`] : []),
+    ])));
+    await waitForBlockedClient(this.admin, 'radish-consumer', workers, 30_000, workers.length);
+    if (workers.length === 1) return workers[0]!;
+    return {
+      stop: async () => { await Promise.all(workers.map((w) => w.stop())); },
+      error: () => workers.map((w) => w.error()).find(Boolean),
+    };
   }
 
   /**
@@ -104,23 +124,8 @@ export class RadishSystem implements System {
     return this.ids.length - waiting;
   }
 
-  /** The stored result of every given task, waiting up to a second for stragglers; a missing one is an error. */
-  private async results(): Promise<string[]> {
-    const raws: (string | null)[] = [];
-    for (let i = 0; i < this.ids.length; i += 1000) raws.push(...await this.admin.mget(this.ids.slice(i, i + 1000).map((id) => Keys.result(id))));
-    const deadline = now() + 1000;
-    for (;;) {
-      const missing = raws.flatMap((raw, i) => (raw === null ? [i] : []));
-      if (missing.length === 0) return raws as string[];
-      if (now() > deadline) throw new BenchError(`radish: ${missing.length} of ${this.ids.length} acked tasks have no stored result`);
-      await sleep(20);
-      const found = await this.admin.mget(missing.slice(0, 1000).map((i) => Keys.result(this.ids[i]!)));
-      found.forEach((raw, j) => { raws[missing[j]!] = raw; });
-    }
-  }
-
   async verify(): Promise<void> {
-    await this.results();
+    await storedResults(this.admin, this.ids, this.name);
   }
 
   async sendStamped(sentAt: number): Promise<void> {
@@ -129,7 +134,7 @@ export class RadishSystem implements System {
   }
 
   async latencies(): Promise<number[]> {
-    return (await this.results()).map((raw) => {
+    return (await storedResults(this.admin, this.ids, this.name)).map((raw) => {
       const value = decodeResult(raw).result;
       if (typeof value !== 'number') throw new BenchError(`radish: bench.latency returned ${JSON.stringify(value)}`);
       return value;

@@ -1,15 +1,24 @@
-/** The bench's output: one table on stdout (system x metric, medians) and the full record as JSON. */
+/**
+ * The bench's output: one table on stdout (system x metric, medians), Radish's ratio to each peer, the Radish-only
+ * measurements (memory, Queues view, scaling), Radish against its targets; and the full record as JSON.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Environment } from './environment';
 import type { Plan, RunResult } from './measure';
+import type { MemoryResult, Rss } from './memory';
 import type { BenchOptions } from './options';
+import type { RefreshResult } from './refresh';
+import type { ScalingResult } from './scaling';
 import { median } from './stats';
+import type { TargetCheck } from './targets';
 
 type Metric = keyof RunResult;
 
 export interface SystemReport {
   description: string;
+  /** The peer's package version; absent for Radish and the baseline. */
+  version?: string;
   /** Median of the runs, per metric. */
   median: Partial<RunResult>;
   runs: RunResult[];
@@ -21,42 +30,145 @@ export interface BenchReport extends Environment {
   runs: number;
   plan: Plan;
   systems: Record<string, SystemReport>;
+  /** Systems not measured, and why (`run npm ci --prefix bench`, no Python Celery). */
+  skipped: Record<string, string>;
+  /** Radish's median over each other system's, per metric (throughput: > 1 is Radish faster; latency: < 1 is). */
+  ratios: Record<string, Partial<RunResult>>;
+  memory?: MemoryResult;
+  refresh?: RefreshResult;
+  scaling?: ScalingResult;
+  targets: TargetCheck[];
+  /** What this run left out, said in the output too. */
+  notes: string[];
 }
 
+const rate = (v: number) => Math.round(v).toLocaleString('en-US');
 const COLUMNS: { metric: Metric; title: string; format: (v: number) => string }[] = [
-  { metric: 'enqueue', title: 'enqueue/s', format: (v) => Math.round(v).toLocaleString('en-US') },
-  { metric: 'bulk', title: 'bulk/s', format: (v) => Math.round(v).toLocaleString('en-US') },
-  { metric: 'drain', title: 'drain/s', format: (v) => Math.round(v).toLocaleString('en-US') },
+  { metric: 'enqueue', title: 'enqueue/s', format: rate },
+  { metric: 'bulk', title: 'bulk/s', format: rate },
+  { metric: 'drain', title: 'drain/s', format: rate },
   { metric: 'p50', title: 'p50 ms', format: (v) => v.toFixed(2) },
   { metric: 'p99', title: 'p99 ms', format: (v) => v.toFixed(2) },
 ];
 
-export function summarize(description: string, runs: RunResult[]): SystemReport {
+export function summarize(description: string, version: string | undefined, runs: RunResult[]): SystemReport {
   const med: Partial<RunResult> = {};
   for (const { metric } of COLUMNS) {
     const values = runs.map((r) => r[metric]).filter((v): v is number => v !== undefined);
     if (values.length) med[metric] = median(values);
   }
-  return { description, median: med, runs };
+  return { description, ...(version === undefined ? {} : { version }), median: med, runs };
 }
 
-export function formatTable(report: BenchReport): string {
+/** Radish's median over every other system's, metric by metric (where both have one). */
+export function ratiosToPeers(systems: Record<string, SystemReport>): Record<string, Partial<RunResult>> {
+  const radish = systems['radish']?.median;
+  if (!radish) return {};
+  const out: Record<string, Partial<RunResult>> = {};
+  for (const [name, report] of Object.entries(systems)) {
+    if (name === 'radish') continue;
+    const r: Partial<RunResult> = {};
+    for (const { metric } of COLUMNS) {
+      const ours = radish[metric];
+      const theirs = report.median[metric];
+      if (ours !== undefined && theirs !== undefined && theirs > 0) r[metric] = ours / theirs;
+    }
+    out[name] = r;
+  }
+  return out;
+}
+
+/** Columns padded to their widest cell: the first left-aligned, the rest right-aligned (or as `left` says). */
+function grid(header: string[], rows: string[][], left: (column: number) => boolean = (i) => i === 0): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+function systemsTable(report: BenchReport): string[] {
+  const names = Object.keys(report.systems);
+  if (names.length === 0) return [];
+  const rows = names.map((name) => [name, ...COLUMNS.map(({ metric, format }) => {
+    const v = report.systems[name]!.median[metric];
+    return v === undefined ? '-' : format(v);
+  })]);
+  const out = grid(['system', ...COLUMNS.map((c) => c.title)], rows);
+  const peers = Object.keys(report.ratios);
+  if (peers.length) {
+    out.push('', 'Radish / peer (throughput: above 1 = Radish faster; latency: below 1 = Radish faster)');
+    out.push(...grid(['peer', ...COLUMNS.map((c) => c.metric)], peers.map((peer) => [
+      peer, ...COLUMNS.map(({ metric }) => {
+        const v = report.ratios[peer]![metric];
+        return v === undefined ? '-' : `${v.toFixed(2)}x`;
+      }),
+    ])));
+  }
+  return out;
+}
+
+function rss(label: string, r: Rss): string[] {
+  const children = Object.entries(r.children).map(([name, mb]) => ` + ${name} ${mb.toFixed(1)}`).join('');
+  return [label, `${r.totalMB.toFixed(1)} MB`, children ? `(worker ${r.workerMB.toFixed(1)}${children})` : ''];
+}
+
+function memoryLines(m: MemoryResult): string[] {
+  const rows = [
+    rss('idle (-c 50)', m.idle),
+    rss(`holding ${m.heldEta.toLocaleString('en-US')} ETA tasks an hour ahead (-c 50)`, m.eta),
+    rss(`holding ${m.heldPrefetched.toLocaleString('en-US')} prefetched tasks (-c 1 --prefetch-multiplier ${m.held})`, m.prefetched),
+  ];
+  return [
+    'Radish worker memory (VmRSS of `radish worker -A bench/tasks.ts` and the processes it keeps; MB = 10^6 bytes)',
+    ...grid(['', 'RSS', ''], rows, (i) => i !== 1).slice(1).map((l) => `  ${l}`),
+  ];
+}
+
+function refreshLines(r: RefreshResult): string[] {
+  const commands = Object.entries(r.writes.commands).map(([name, n]) => `${n} ${name}`).join(', ');
+  return [
+    `Queues view (Inspector from runner/inspector.ts) on ${r.queues} queues / ${r.messages.toLocaleString('en-US')} messages, median of ${r.samples}`,
+    `  refresh, queues(): ${r.refreshMs.toFixed(2)} ms (slowest ${r.refreshMaxMs.toFixed(2)} ms); ` +
+      `${r.writes.roundTrips} round-trips (${commands}), depths in ${r.writes.depthRoundTrips}`,
+    `  page, messages('${r.page.queue}', ${r.page.offset.toLocaleString('en-US')}, ${r.page.limit}): ${r.page.ms.toFixed(2)} ms, ` +
+      `${r.page.roundTrips} round-trips, ${r.page.read} messages`,
+  ];
+}
+
+function scalingLines(s: ScalingResult): string[] {
+  const head = `Radish scaling: drain/s of N=${s.n.toLocaleString('en-US')}, 1 run per cell, worker processes x concurrency` +
+    (s.reduced ? ' (--quick: a reduced matrix; the full run measures 1, 2, 4 processes x concurrency 1, 10, 50, 200)' : '');
+  const rows = s.processes.map((p) => [`${p} process${p === 1 ? '' : 'es'}`, ...s.concurrency.map((c) => {
+    const cell = s.cells.find((x) => x.processes === p && x.concurrency === c);
+    return cell ? rate(cell.drain) : '-';
+  })]);
+  return [head, ...grid(['', ...s.concurrency.map((c) => `c=${c}`)], rows).map((l) => `  ${l}`)];
+}
+
+function targetLines(targets: TargetCheck[]): string[] {
+  const width = Math.max(...targets.map((t) => t.target.length));
+  return ['Radish vs targets', ...targets.map((t) => {
+    const verdict = t.met === null ? '-' : t.met ? 'met' : 'NOT MET';
+    return `  ${verdict.padEnd(7)}  ${t.target.padEnd(width)}  ${t.shown}`;
+  })];
+}
+
+export function formatReport(report: BenchReport): string {
   const { plan, machine } = report;
   const head = `Radish bench (${report.mode}: N=${plan.n.toLocaleString('en-US')}, ${report.runs === 1 ? '1 run' : `median of ${report.runs} runs`}, ` +
     `consumers ${report.consumers === 'inline' ? 'in the bench process' : 'in their own process'}, concurrency 50, ` +
     `latency at ${plan.latencyRate}/s for ${plan.latencySeconds}s)`;
   const env = `${report.date}  commit ${report.commit ?? 'unknown'}  node ${report.node}  redis ${report.redis}  ${machine.cpu} x${machine.cores}`;
+  const out = [head, env, ''];
+  out.push(...systemsTable(report));
+  for (const [name, why] of Object.entries(report.skipped)) out.push(`skipped ${name}: ${why}`);
   const names = Object.keys(report.systems);
-  const nameWidth = Math.max(8, ...names.map((n) => n.length));
-  const rows = names.map((name) => [name, ...COLUMNS.map(({ metric, format }) => {
-    const v = report.systems[name]!.median[metric];
-    return v === undefined ? '-' : format(v);
-  })]);
-  const header = ['system', ...COLUMNS.map((c) => c.title)];
-  const widths = header.map((h, i) => Math.max(i === 0 ? nameWidth : h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const notes = names.map((n) => `  ${report.systems[n]!.description}`);
-  return [head, env, '', line(header), ...rows.map(line), '', ...notes].join('\n');
+  if (names.length) out.push('', ...names.map((n) => `  ${report.systems[n]!.description}`));
+  if (report.memory) out.push('', ...memoryLines(report.memory));
+  if (report.refresh) out.push('', ...refreshLines(report.refresh));
+  if (report.scaling) out.push('', ...scalingLines(report.scaling));
+  if (report.notes.length) out.push('', ...report.notes);
+  out.push('', ...targetLines(report.targets));
+  return out.join('\n');
 }
 
 export function writeJson(path: string, report: BenchReport): void {

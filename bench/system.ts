@@ -1,8 +1,9 @@
 /**
- * What a queue system must offer to be benchmarked. Radish and a raw-Redis baseline implement it today; peers
- * (BullMQ, ...) are added as more implementations, and every measurement in `measure.ts` works on all of them.
+ * What a queue system must offer to be benchmarked: Radish, a raw-Redis baseline and the peers (BullMQ,
+ * bee-queue, celery-node, Python Celery) implement it, and every measurement in `measure.ts` works on all of them.
  *
- * Every system moves the same work: a no-op task, sent by a client and run by a consumer with concurrency 50.
+ * Every system moves the same work: a no-op task, sent by a client and run by a consumer with concurrency 50
+ * (where the consumer has a concurrency setting at all: the description says when it has none).
  */
 
 /** Where consumers run: in the bench process (cheap, for --quick) or in a process of their own (realistic). */
@@ -27,10 +28,22 @@ export interface System {
   readonly name: string;
   /** One line on what this system does per task, printed under the table. */
   readonly description: string;
+  /** The peer's package version (e.g. `6.7.0`), for the report; absent for Radish and the baseline. */
+  readonly version?: string;
+  /**
+   * Why this system cannot be measured here (its package is not installed, no Python with Celery), or undefined
+   * when it can. Asked before `open`; a system with a reason is reported as skipped, and the bench goes on.
+   */
+  unavailable?(): Promise<string | undefined>;
   /** Open client connections. */
   open(ctx: SystemContext): Promise<void>;
   /** Send one no-op task; resolves once the broker holds it. Called with many calls in flight. */
   enqueueOne(): Promise<void>;
+  /**
+   * Send `n` no-op tasks one call at a time from a client that is not in this process (Python Celery's), in
+   * place of `enqueueOne`; resolves when the broker holds them all. Absent for in-process clients.
+   */
+  enqueueSingles?(n: number): Promise<void>;
   /** Send `n` no-op tasks with the system's bulk API; absent when it has none. */
   enqueueBulk?(n: number): Promise<void>;
   /**

@@ -11,6 +11,8 @@ export function defineBenchTasks(app: Radish): Radish {
   app.task('bench.noop', () => null);
   // Returns the delay from the client's send to this start, in ms; the client reads it from the result.
   app.task('bench.latency', (sentAt: number) => now() - sentAt);
+  // Never ends, so the worker keeps holding the messages prefetched behind it (the memory measurement kills it).
+  app.task('bench.hold', () => new Promise<never>(() => undefined));
   return app;
 }
 

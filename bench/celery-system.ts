@@ -1,0 +1,190 @@
+/**
+ * Python Celery 5.2 with Debian's Python (`/usr/bin/python3`, or `CELERY_PYTHON`, as the interop tests use):
+ * bench/celery_bench.py is both the worker's app and the client. Celery's client sends from a Python process
+ * (apply_async blocks, so one call at a time); its worker runs the solo pool (one task at a time, prefetch 4),
+ * reserves into kombu's unacked hash, stores the result (SETEX + PUBLISH) and acks late, as Radish does.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Redis from 'ioredis';
+import { Keys } from 'radish';
+import { spawnConsumer, waitForBlockedClient } from './child';
+import { BenchError } from './errors';
+import { BENCH_DIR } from './peers';
+import { numericResults, storedResults } from './results';
+import type { Consumer, System, SystemContext } from './system';
+
+const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
+const QUEUE = 'celery';
+const STAGING_QUEUE = 'bench.staged';
+/** Stage in slices, so one reply line stays small and a slow Python client still shows progress. */
+const STAGE_BATCH = 2000;
+
+type Reply = { ids?: string[]; error?: string };
+
+/** The Python client process: one command a line, one JSON reply a line, in order. */
+class PythonClient {
+  private readonly child: ChildProcess;
+  private readonly pending: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private stderr = '';
+  private gone: string | undefined;
+
+  constructor(url: string) {
+    this.child = spawn(PYTHON, [join(BENCH_DIR, 'celery_bench.py')], {
+      cwd: BENCH_DIR, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BENCH_REDIS_URL: url, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const waiter = this.pending.shift();
+      if (!waiter) return;
+      try {
+        const reply = JSON.parse(line) as Reply;
+        if (reply.error) waiter.reject(new BenchError(`celery client: ${reply.error}`));
+        else waiter.resolve(reply);
+      } catch {
+        waiter.reject(new BenchError(`celery client answered ${JSON.stringify(line.slice(0, 200))}`));
+      }
+    });
+    this.child.once('exit', (code, signal) => {
+      const last = this.stderr.trim().split('\n').filter(Boolean).pop();
+      this.gone = `celery client exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`;
+      for (const waiter of this.pending.splice(0)) waiter.reject(new BenchError(this.gone));
+    });
+  }
+
+  send(command: string): Promise<Reply> {
+    if (this.gone) return Promise.reject(new BenchError(this.gone));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.child.stdin!.write(command + '\n');
+    });
+  }
+
+  close(): void {
+    this.child.stdin?.end(); // the script ends at the end of its input
+  }
+}
+
+export class CelerySystem implements System {
+  readonly name = 'celery';
+  private ctx!: SystemContext;
+  private client!: PythonClient;
+  private admin!: Redis;
+  private ids: string[] = [];
+  private stagedIds: string[] = [];
+  private readonly keys = new Keys();
+
+  /** Asked of Python once, when first needed (not on construction: `--systems radish` should not start Python). */
+  get version(): string | undefined {
+    return celeryVersion();
+  }
+
+  get description(): string {
+    return `celery ${this.version ?? ''} (Python): apply_async from a Python client, one at a time -> worker -P solo (one task at a time, ` +
+      'prefetch 4) reserves into unacked -> run -> store result (SETEX+PUBLISH) -> ack (acks_late)';
+  }
+
+  async unavailable(): Promise<string | undefined> {
+    return this.version === undefined ? `${PYTHON} cannot import celery and redis (run setup.sh, or set CELERY_PYTHON)` : undefined;
+  }
+
+  async open(ctx: SystemContext): Promise<void> {
+    this.ctx = ctx;
+    this.admin = new Redis(ctx.redisUrl, { lazyConnect: true });
+    await this.admin.connect();
+    this.client = new PythonClient(ctx.redisUrl);
+    await this.declare();
+  }
+
+  /**
+   * kombu declares a queue's binding once per process and routes by it, dropping a message whose binding is
+   * gone: after a FLUSHALL, put back what the client declared.
+   */
+  private async declare(): Promise<void> {
+    await this.admin.multi()
+      .sadd(this.keys.binding(QUEUE), Keys.bindingMember(QUEUE))
+      .sadd(this.keys.binding(STAGING_QUEUE), Keys.bindingMember(STAGING_QUEUE))
+      .exec();
+  }
+
+  async enqueueOne(): Promise<void> {
+    await this.client.send('enqueue 1');
+  }
+
+  async enqueueSingles(n: number): Promise<void> {
+    await this.client.send(`enqueue ${n}`);
+  }
+
+  async stage(n: number): Promise<void> {
+    for (let staged = 0; staged < n; staged += STAGE_BATCH) {
+      const { ids } = await this.client.send(`stage ${Math.min(STAGE_BATCH, n - staged)} ${STAGING_QUEUE}`);
+      this.stagedIds.push(...ids ?? []);
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.admin.rename(this.keys.queue(STAGING_QUEUE), this.keys.queue(QUEUE));
+    this.ids.push(...this.stagedIds.splice(0));
+  }
+
+  async startConsumer(): Promise<Consumer> {
+    // The solo pool has no concurrency setting: one task at a time, as in the issue's reference figures.
+    const consumer = await spawnConsumer('celery worker', PYTHON, [
+      '-m', 'celery', '-A', 'celery_bench', 'worker', '-P', 'solo', '-Q', QUEUE, '-l', 'WARNING',
+      '--without-gossip', '--without-mingle', '--without-heartbeat',
+    ], BENCH_DIR, { ...process.env, BENCH_REDIS_URL: this.ctx.redisUrl, PYTHONDONTWRITEBYTECODE: '1' });
+    // kombu names no connection; the worker waits in BRPOP once it has started.
+    await waitForBlockedClient(this.admin, undefined, consumer, 60_000);
+    return consumer;
+  }
+
+  /** Given minus still queued minus still unacked (acks are late, so an acked task has stored its result). */
+  async completed(): Promise<number> {
+    const replies = await this.admin.multi().llen(this.keys.queue(QUEUE)).hlen(this.keys.unacked).exec();
+    const waiting = replies?.reduce((sum, [err, n]) => {
+      if (err) throw err;
+      return sum + Number(n);
+    }, 0) ?? 0;
+    return this.ids.length - waiting;
+  }
+
+  async verify(): Promise<void> {
+    await storedResults(this.admin, this.ids, this.name);
+  }
+
+  async sendStamped(): Promise<void> {
+    // Python stamps the send itself (time.time(), the same wall clock), so the pipe to it is not counted.
+    const id = randomUUID();
+    this.ids.push(id);
+    await this.client.send(`stamped ${id}`);
+  }
+
+  async latencies(): Promise<number[]> {
+    return numericResults(await storedResults(this.admin, this.ids, this.name), this.name);
+  }
+
+  async reset(): Promise<void> {
+    this.ids = [];
+    this.stagedIds = [];
+    await this.admin.flushall();
+    await this.declare();
+  }
+
+  async close(): Promise<void> {
+    this.client?.close();
+    this.admin?.disconnect();
+  }
+}
+
+let probed: { version: string | undefined } | undefined;
+
+/** Celery's version as that Python imports it (with redis-py, which its Redis transport needs), or undefined. */
+function celeryVersion(): string | undefined {
+  if (!probed) {
+    const r = spawnSync(PYTHON, ['-c', 'import celery, redis; print(celery.__version__)'], { encoding: 'utf8', timeout: 30_000 });
+    probed = { version: r.status === 0 ? r.stdout.trim() : undefined };
+  }
+  return probed.version;
+}
