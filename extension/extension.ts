@@ -23,6 +23,7 @@ import { WorkerSupervisor } from './worker/supervisor';
 let supervisor: WorkerSupervisor | undefined;
 
 export function activate(context: vscode.ExtensionContext): Services {
+  const started = performance.now();
   const sub = (...d: vscode.Disposable[]) => context.subscriptions.push(...d);
   const connection = new Connection(context.secrets);
   const log = vscode.window.createOutputChannel('Radish Worker', { log: true });
@@ -83,11 +84,12 @@ export function activate(context: vscode.ExtensionContext): Services {
     vscode.window.onDidChangeActiveTextEditor(updateContext));
   sub(createStatusBar(supervisor), createActivityStatus(live), watchFailures(live));
 
-  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView };
+  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, activationMs: 0 };
   registerCommands(services);
   void vscode.commands.executeCommand('setContext', 'radish.worker', 'stopped');
   // Scanning the sources is deferred so activation stays cheap.
   setTimeout(() => void tasks.start(), 0);
+  services.activationMs = performance.now() - started;
   return services;
 }
 
