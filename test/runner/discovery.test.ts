@@ -174,6 +174,7 @@ describe('discovery: TypeScript and JavaScript', () => {
       { name: 'reports.build', params: ['kind', 'days'], options: {} },
       { name: 'tasks.fail', params: ['value'], options: {} },
       { name: 'tasks.flaky', params: ['attempts'], options: { bind: true, maxRetries: 5 } },
+      { name: 'tasks.slow', params: ['seconds'], options: { bind: true } },
       { name: 'tasks.urgent', params: ['incident'], options: {} },
     ]);
     for (const site of sites) {
