@@ -50,6 +50,15 @@ export interface DeadLetterRecord {
   attempts?: number;
 }
 
+/** A task that ran, as {@link Broker.finish} ends it. */
+export interface FinishedTask {
+  taskId: string;
+  /** Its delivery tag, or '' when it was acked already (early ack). */
+  tag: string;
+  /** Its encoded result (`encodeResult`), or '' when none is stored (ignore_result). */
+  result: string;
+}
+
 const DEFAULTS = { visibilityTimeout: 3600, deadLetterMax: 10_000 };
 
 /** A connection that waits for messages on one list: its client id (for CLIENT UNBLOCK) and its pending wait. */
@@ -132,7 +141,11 @@ export class Broker {
   /** Take up to `max` waiting messages without blocking, highest priority first, recorded as unacked. */
   async reserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
     const { keys, args, names } = this.reserveArgs(queues, max, worker);
-    return Broker.deliveries(await scripts.reserve.run(this.redis, keys, args), names);
+    // A worker's waiting connection, when it is not waiting, sends the reserve at once: on the shared connection it
+    // would wait behind the results and acks in flight (the client sends one pipeline at a time).
+    const waiter = queues.length === 1 ? this.waiters.get(this.keys.queue(queues[0]!, 0)) : undefined;
+    const redis = waiter && !waiter.pending && waiter.redis.status === 'ready' ? waiter.redis : this.redis;
+    return Broker.deliveries(await scripts.reserve.run(redis, keys, args), names);
   }
 
   /**
@@ -146,14 +159,42 @@ export class Broker {
    */
   async waitAndReserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
     if (this.interrupted) return [];
+    if (queues.length === 1) return this.waitThenReserve(queues[0]!, max, worker);
     const waits = await Promise.all(queues.map((q) => this.waitOn(this.keys.queue(q, 0))));
     await Promise.race(waits);
     if (this.interrupted) return [];
     return this.reserve(queues, max, worker);
   }
 
+  /**
+   * One queue: the reserve script is sent right behind the BLMOVE on the waiting connection, so Redis runs it the
+   * moment the wait ends, without a round-trip to this process in between (an idle worker's enqueue-to-start is one
+   * hop shorter). A reserve that runs after `interrupt()` still returns what it took: the caller gives back whatever
+   * arrives once it is stopping, as it does for any reply that comes late.
+   */
+  private async waitThenReserve(queue: string, max: number, worker: string): Promise<Delivery[]> {
+    const key = this.keys.queue(queue, 0);
+    const waiter = await this.waiter(key);
+    // A wait left by an earlier multi-queue call goes first; this one queues behind it on the same connection.
+    const wait = waiter.redis.blmove(key, key, 'RIGHT', 'RIGHT', 0.1);
+    const tracked = wait.finally(() => { if (waiter.pending === tracked) waiter.pending = undefined; });
+    waiter.pending = tracked;
+    const { keys, args, names } = this.reserveArgs([queue], max, worker);
+    const reserved = scripts.reserve.run<(string | number)[]>(waiter.redis, keys, args);
+    // Both replies come back together; a failed wait (connection lost) fails the reserve too, which the caller retries.
+    const [, reply] = await Promise.all([tracked, reserved]);
+    return Broker.deliveries(reply, names);
+  }
+
   /** The pending wait on one list, started when none is (a wait outliving one call serves the next). */
   private async waitOn(key: string): Promise<unknown> {
+    const w = await this.waiter(key);
+    w.pending ??= w.redis.blmove(key, key, 'RIGHT', 'RIGHT', 0.1).finally(() => { w.pending = undefined; });
+    return w.pending;
+  }
+
+  /** The connection that waits on one list (made on first use). */
+  private async waiter(key: string): Promise<Waiter> {
     let waiter = this.waiters.get(key);
     if (!waiter) {
       const redis = await connect(this.config, { ...this.connectOptions, name: 'radish-consumer', autoPipelining: false });
@@ -162,11 +203,15 @@ export class Broker {
       redis.on('ready', () => void learnId().catch(() => undefined));
       await learnId();
       if (this.closed) redis.disconnect();
+      // Another call may have made one meanwhile: keep the first, so each list has one waiting connection.
+      const raced = this.waiters.get(key);
+      if (raced) {
+        redis.disconnect();
+        return raced;
+      }
       this.waiters.set(key, (waiter = created));
     }
-    const w = waiter;
-    w.pending ??= w.redis.blmove(key, key, 'RIGHT', 'RIGHT', 0.1).finally(() => { w.pending = undefined; });
-    return w.pending;
+    return waiter;
   }
 
   /**
@@ -196,6 +241,21 @@ export class Broker {
     await Promise.all([
       this.redis.zrem(this.keys.unackedIndex, tag), this.redis.hdel(this.keys.unacked, tag), this.redis.hdel(this.keys.owners, tag),
     ]);
+  }
+
+  /**
+   * End tasks that ran, in one atomic step for the whole batch: store each result given (as the result backend's
+   * store does: SETEX + PUBLISH, never replacing a SUCCESS), then ack each tag given. Only for a result backend on
+   * this broker's server. Returns how many results were stored.
+   */
+  async finish(tasks: readonly FinishedTask[], resultExpires: number): Promise<number> {
+    const keys = [this.keys.unacked, this.keys.unackedIndex, this.keys.owners];
+    const args: (string | number)[] = [resultExpires];
+    for (const t of tasks) {
+      if (t.result) keys.push(Keys.result(t.taskId));
+      args.push(t.tag, t.result);
+    }
+    return scripts.finish.run<number>(this.redis, keys, args);
   }
 
   /**

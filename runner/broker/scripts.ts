@@ -8,6 +8,7 @@ import type { ChainableCommander } from 'ioredis';
 import reserveLua from './scripts/reserve.lua';
 import restoreLua from './scripts/restore.lua';
 import deadLetterLua from './scripts/dead_letter.lua';
+import finishLua from './scripts/finish.lua';
 import releaseLockLua from './scripts/release_lock.lua';
 import purgeLua from './scripts/purge.lua';
 import replayLua from './scripts/replay.lua';
@@ -50,6 +51,7 @@ export const scripts = {
   reserve: new LuaScript('reserve', reserveLua),
   restore: new LuaScript('restore', restoreLua),
   deadLetter: new LuaScript('dead_letter', deadLetterLua),
+  finish: new LuaScript('finish', finishLua),
   releaseLock: new LuaScript('release_lock', releaseLockLua),
   purge: new LuaScript('purge', purgeLua),
   replay: new LuaScript('replay', replayLua),

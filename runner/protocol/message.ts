@@ -235,6 +235,9 @@ function readDate(v: unknown, field: string): Date | null {
   }
 }
 
+/** One decoder for every message (stateless between calls: each decode() is a whole input). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decodeBody(envelope: JsonObject): unknown {
   const contentType = envelope['content-type'];
   if (contentType !== 'application/json') {
@@ -253,7 +256,7 @@ function decodeBody(envelope: JsonObject): unknown {
     try {
       // Strict: a body that is not UTF-8 is not JSON (kombu's decode fails on it too); replacing its bytes with
       // U+FFFD would run the task with arguments nobody sent.
-      text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(rawBody, 'base64'));
+      text = STRICT_UTF8.decode(Buffer.from(rawBody, 'base64'));
     } catch {
       throw new ProtocolError('body is not valid UTF-8');
     }

@@ -17,6 +17,7 @@ import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type Ex
 import type { Retry, TaskDefinition } from '../task';
 import { isChordPart, returnChordPart } from './chord';
 import type { Outcome } from './execute';
+import type { Finisher } from './finisher';
 
 /** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
 export interface Job {
@@ -60,6 +61,11 @@ export interface RecorderContext {
   stats: WorkerStats;
   /** The worker's events (`task-succeeded`, `dead-letter`...). */
   emit(event: string, ...args: unknown[]): void;
+  /**
+   * Stores results and acks in batched atomic steps; given only when the result backend is on the broker's
+   * connection (a backend elsewhere cannot share a script with the broker's keys).
+   */
+  finisher?: Finisher;
 }
 
 export class OutcomeRecorder {
@@ -107,7 +113,8 @@ export class OutcomeRecorder {
     if (outcome.kind === 'success') {
       try {
         // Built before the result so that it names them as children, as Celery's does.
-        followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
+        // Most tasks have no callbacks and no chain: skip building the follow-up options for them.
+        if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
         if (!def.options.ignoreResult && !msg.ignoreResult) {
           const children = followUps.map((f) => [[f.id, null], null]);
           encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children }));
@@ -125,13 +132,22 @@ export class OutcomeRecorder {
     this.ctx.stats.processed++;
     if (outcome.kind === 'success') {
       this.ctx.stats.succeeded++;
-      this.ctx.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
-      // Stored, then the follow-ups published, then acked: a crash in between redelivers the task (a duplicate
-      // follow-up at worst), it never loses the result or the rest of the chain.
-      if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded);
-      await this.publishFollowUps(followUps);
-      if (chordPart !== undefined) await this.recordChordPart(msg, chordPart);
-      if (!job.acked) await this.ctx.broker.ack(delivery.tag);
+      // The repr of the value costs more than the rest of a no-op task: only when the line is printed.
+      if (this.ctx.logger.enabled('info')) {
+        this.ctx.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
+      }
+      const finisher = this.ctx.finisher;
+      if (finisher && followUps.length === 0 && chordPart === undefined) {
+        // Nothing to send in between: result and ack in one atomic step, batched with the tasks ending now.
+        if (encoded !== undefined || !job.acked) await finisher.finish({ taskId: msg.id, tag: job.acked ? '' : delivery.tag, result: encoded ?? '' });
+      } else {
+        // Stored, then the follow-ups published, then acked: a crash in between redelivers the task (a duplicate
+        // follow-up at worst), it never loses the result or the rest of the chain.
+        if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded);
+        await this.publishFollowUps(followUps);
+        if (chordPart !== undefined) await this.recordChordPart(msg, chordPart);
+        if (!job.acked) await this.ctx.broker.ack(delivery.tag);
+      }
       this.ctx.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
     } else if (outcome.kind === 'retry') {
       await this.retry(job, outcome.retry);

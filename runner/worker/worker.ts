@@ -20,6 +20,7 @@ import type { Pool, PoolKind } from './pool';
 import { AsyncPool } from './pool-async';
 import { controlHandlers } from './control-handlers';
 import { EventDispatcher, WorkerEvents } from './events';
+import { Finisher } from './finisher';
 import { Mailbox } from './mailbox';
 import { Presence, type WorkerPresence } from './presence';
 import { OutcomeRecorder, type Job, type WorkerStats } from './recorder';
@@ -121,6 +122,8 @@ export class Worker extends EventEmitter {
   private readonly ready: Job[] = [];
   private readonly scheduled = new Set<Job>();
   private readonly active = new Set<Job>();
+  /** Jobs whose task has ended and whose outcome is being written (result, ack): held, but no longer running. */
+  private readonly finishing = new Set<Job>();
   /** Reserved jobs that count against prefetch (everything held except ETA waits). */
   private inFlight = 0;
   private wakeFetcher: (() => void) | undefined;
@@ -215,6 +218,7 @@ export class Worker extends EventEmitter {
       broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,
       resultExtended: this.options.resultExtended ?? false, stats: this.stats, emit: (event, ...args) => this.emit(event, ...args),
       route: (name) => this.app.route(name),
+      ...(this.backend.redis === this.broker.redis ? { finisher: new Finisher(this.broker, this.backend.resultExpires) } : {}),
     });
     const [major, minor] = await this.broker.serverVersion();
     if (major < 6 || (major === 6 && minor < 2)) {
@@ -332,7 +336,7 @@ export class Worker extends EventEmitter {
   }
 
   private held(): Job[] {
-    return [...this.scheduled, ...this.throttled, ...this.ready, ...this.active].filter((j) => j.delivery.tag && !j.acked);
+    return [...this.scheduled, ...this.throttled, ...this.ready, ...this.active, ...this.finishing].filter((j) => j.delivery.tag && !j.acked);
   }
 
   private async refreshHeld(): Promise<void> {
@@ -404,7 +408,7 @@ export class Worker extends EventEmitter {
       void this.recorder.giveBack([job]).catch((err: Error) => this.logger.log('error', `Could not give back ${msg.name}[${msg.id}] (it stays recorded and is restored later): ${err.message}`));
       return;
     }
-    this.logger.log('info', `Task ${msg.name}[${msg.id}] received`);
+    if (this.logger.enabled('info')) this.logger.log('info', `Task ${msg.name}[${msg.id}] received`);
     this.emit('task-received', msg.id, msg);
     const discard = this.discardReason(job);
     if (discard) {
@@ -490,8 +494,10 @@ export class Worker extends EventEmitter {
   }
 
   /** A limit in seconds: the message's, else the task's, else the worker's; null for none. */
-  private static limit(...candidates: (number | null | undefined)[]): number | null {
-    for (const c of candidates) if (typeof c === 'number' && c > 0) return c;
+  private static limit(message: number | null, task: number | null | undefined, worker: number | undefined): number | null {
+    if (typeof message === 'number' && message > 0) return message;
+    if (typeof task === 'number' && task > 0) return task;
+    if (typeof worker === 'number' && worker > 0) return worker;
     return null;
   }
 
@@ -521,6 +527,12 @@ export class Worker extends EventEmitter {
         softTimeLimit: Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.options.softTimeLimit),
         timeLimit: Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.options.timeLimit),
       });
+      // The task no longer runs: its concurrency slot goes to the next one while its outcome is written. The
+      // message is still held (it counts against prefetch, and recovery and refresh see it) until it is acked.
+      this.active.delete(job);
+      this.stats.active = this.active.size;
+      this.finishing.add(job);
+      this.pump();
       await this.recorder.settle(job, outcome);
     } catch (err) {
       // Redis failed us (the task's own errors are outcomes): the message stays unacked, so it is restored, not lost.
@@ -529,9 +541,10 @@ export class Worker extends EventEmitter {
         : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${(err as Error).message}`);
     } finally {
       this.active.delete(job);
+      this.finishing.delete(job);
       this.stats.active = this.active.size;
       this.release();
-      if (this.active.size === 0) for (const resolve of this.idle.splice(0)) resolve();
+      if (this.active.size === 0 && this.finishing.size === 0) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 
@@ -656,7 +669,8 @@ export class Worker extends EventEmitter {
    * concurrency slot or their rate limit's turn, and ETA waits. Copies; the jobs themselves must not be changed.
    */
   heldJobs(): { active: readonly Readonly<Job>[]; reserved: readonly Readonly<Job>[]; scheduled: readonly Readonly<Job>[] } {
-    return { active: [...this.active], reserved: [...this.ready, ...this.throttled], scheduled: [...this.scheduled] };
+    // A job whose outcome is being written is still listed as active, as Celery lists a request until it is acked.
+    return { active: [...this.active, ...this.finishing], reserved: [...this.ready, ...this.throttled], scheduled: [...this.scheduled] };
   }
 
   /** Facts for `inspect stats` and `active_queues`. The broker's password is never part of them. */
@@ -675,7 +689,7 @@ export class Worker extends EventEmitter {
   }
 
   private whenIdle(): Promise<void> {
-    if (this.active.size === 0) return Promise.resolve();
+    if (this.active.size === 0 && this.finishing.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
