@@ -13,7 +13,7 @@ import { failureFollowUps, successFollowUps, type FollowUp, type FollowUpOptions
 import { chordMember, type ChordPartState } from '../protocol/chord';
 import { encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
-import { encodeResult, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
+import { encodeResult, encodeSuccess, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import type { Retry, TaskDefinition } from '../task';
 import { isChordPart, returnChordPart } from './chord';
 import type { Outcome } from './execute';
@@ -116,8 +116,9 @@ export class OutcomeRecorder {
         // Most tasks have no callbacks and no chain: skip building the follow-up options for them.
         if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
         if (!def.options.ignoreResult && !msg.ignoreResult) {
-          const children = followUps.map((f) => [[f.id, null], null]);
-          encoded = encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children }));
+          encoded = followUps.length === 0 && !this.ctx.resultExtended
+            ? encodeSuccess(msg.id, outcome.value, msg.groupId, msg.parentId)
+            : encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children: followUps.map((f) => [[f.id, null], null]) }));
         }
         // Encoded here too (a chord part is recorded even when the result is not stored), so that a value JSON
         // cannot hold fails the task rather than the recording.

@@ -10,7 +10,7 @@ import {
   decodeTaskMessage, encodeTaskMessage, markRedelivered, ProtocolError, type Envelope, type TaskCall, type TaskMessage,
 } from '../../runner/protocol/message';
 import { argsRepr, kwargsRepr, pyRepr } from '../../runner/protocol/pyrepr';
-import { decodeResult, encodeResult, exceptionInfo, exceptionRepr, failureFromMeta, type ResultMeta } from '../../runner/protocol/result';
+import { decodeResult, encodeResult, encodeSuccess, exceptionInfo, exceptionRepr, failureFromMeta, type ResultMeta } from '../../runner/protocol/result';
 import { isoWithOffset, naiveUtc, parseCeleryDate } from '../../runner/protocol/time';
 
 const FIXTURES = join(__dirname, '../fixtures');
@@ -233,5 +233,22 @@ describe('protocol: results (golden)', () => {
     assert.equal(isoWithOffset(d), '2026-11-24T06:40:22.533000+00:00');
     assert.equal(parseCeleryDate('2026-11-24T06:40:09.933629+00:00')?.toISOString(), '2026-11-24T06:40:09.933Z');
     assert.equal(parseCeleryDate('2026-11-24T06:40:09')?.toISOString(), '2026-11-24T06:40:09.000Z');
+  });
+});
+
+describe('protocol: the SUCCESS fast path', () => {
+  it('writes exactly what encodeResult writes, for every kind of value, group and parent', () => {
+    const now = new Date(Date.UTC(2026, 10, 24, 6, 40, 22, 533));
+    const values: unknown[] = [null, undefined, 0, -0, 1.5, NaN, Infinity, true, '', 's"\\\u2028é\ud800', [1, { a: undefined, b: () => 1 }],
+      { x: [null], y: 'z' }, {}, Object.create(null), new Date(0), () => 1, Symbol('s'), [undefined], { toJSON: (key: string) => `key=${key}` }];
+    for (const value of values) {
+      for (const groupId of [null, undefined, '', 'g-1']) {
+        for (const parentId of [null, undefined, '', 'p"1']) {
+          const slow = encodeResult({ taskId: 'id"1', state: 'SUCCESS', result: value, groupId, parentId, children: [], extended: null, now });
+          assert.equal(encodeSuccess('id"1', value, groupId, parentId, now), slow);
+        }
+      }
+    }
+    assert.throws(() => encodeSuccess('id', 1n, null, null), TypeError);
   });
 });
