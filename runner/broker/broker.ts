@@ -8,6 +8,7 @@ import { markRedelivered, clampPriority } from '../protocol/message';
 import { connect, type ConnectionConfig, type ConnectOptions } from './connection';
 import { Keys, PRIORITY_STEPS, SEP } from './keys';
 import { scripts } from './scripts';
+import { Utf8Packer } from './utf8-packer';
 
 export interface BrokerOptions extends ConnectionConfig {
   /** kombu's `global_keyprefix`, put before every broker key. Default none. */
@@ -107,16 +108,18 @@ export class Broker {
 
   /**
    * Publish many messages in one round-trip: one multi-value LPUSH per list, which keeps their order (the first
-   * given is the first consumed) and costs far less than one LPUSH each.
+   * given is the first consumed) and costs far less than one LPUSH each. A message is its text or its UTF-8 bytes
+   * (see {@link Utf8Packer}, which strings are packed with here too).
    */
-  async publishMany(items: readonly { queue: string; priority: number; message: string }[]): Promise<void> {
-    const byKey = new Map<string, string[]>();
+  async publishMany(items: readonly { queue: string; priority: number; message: string | Buffer }[]): Promise<void> {
+    const byKey = new Map<string, Buffer[]>();
+    let packer: Utf8Packer | undefined;
     for (const { queue, priority, message } of items) {
       this.declare(queue);
       const key = this.keys.queue(queue, clampPriority(priority));
       let list = byKey.get(key);
       if (!list) byKey.set(key, (list = []));
-      list.push(message);
+      list.push(typeof message === 'string' ? (packer ??= new Utf8Packer()).add(message) : message);
     }
     await Promise.all([...byKey].map(([key, messages]) => this.redis.lpush(key, ...messages)));
   }
@@ -414,23 +417,36 @@ export class Broker {
     });
   }
 
-  /** Queues declared in Redis (kombu binding sets of the anonymous exchange), sorted. */
+  /**
+   * Queues declared in Redis (kombu binding sets of the anonymous exchange), sorted. Round-trips do not grow with
+   * the number of queues: SCAN (one page on a small keyspace; pages of 5,000 keys, so a keyspace full of results
+   * costs few), then the members of every binding set in one pipeline.
+   */
   async declaredQueues(): Promise<string[]> {
-    const found = new Set<string>();
+    const bindings: string[] = [];
+    const prefix = this.keys.binding('');
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.bindingPattern, 'COUNT', 500);
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.bindingPattern, 'COUNT', 5000);
       cursor = next;
       for (const key of keys) {
-        const exchange = key.slice(this.keys.binding('').length);
+        const exchange = key.slice(prefix.length);
         // Internal exchanges (events, remote control, their replies) are not task queues.
-        if (exchange === 'celeryev' || exchange.endsWith('celery.pidbox')) continue;
-        for (const member of await this.redis.smembers(key)) {
-          const queue = member.split(SEP)[2];
-          if (queue) found.add(queue);
-        }
+        if (exchange !== 'celeryev' && !exchange.endsWith('celery.pidbox')) bindings.push(key);
       }
     } while (cursor !== '0');
+    if (bindings.length === 0) return [];
+    // SCAN may return a key twice (a rehash between pages): asking twice is harmless, the Set dedupes queues.
+    const pipeline = this.redis.pipeline();
+    for (const key of bindings) pipeline.smembers(key);
+    const found = new Set<string>();
+    for (const [err, members] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      for (const member of members as string[]) {
+        const queue = member.split(SEP)[2];
+        if (queue) found.add(queue);
+      }
+    }
     return [...found].sort();
   }
 

@@ -21,6 +21,27 @@ const ModuleInternals = Module as unknown as { _resolveFilename: ResolveFilename
 const TS_LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx' };
 let registeredWith: string | undefined;
 
+/**
+ * esbuild, loaded on first use (commands that never load TypeScript, call and inspect, start faster without it),
+ * with its sync API in one-shot mode. By default that API starts a worker thread (a V8 isolate of its own) holding
+ * an esbuild service process, both alive as long as the worker: 20 MB of an idle worker's RSS, spent on files
+ * compiled once at start. Stopping them afterwards leaves the service process unreaped (a zombie; its thread's
+ * event loop, which would reap it, is gone). With `ESBUILD_WORKER_THREADS=0`, read once as esbuild loads, each
+ * transformSync runs esbuild in a process that has exited and been reaped when the call returns: nothing is left
+ * running, for a few milliseconds per TypeScript file loaded.
+ */
+function esbuild(): typeof import('esbuild') {
+  const before = process.env.ESBUILD_WORKER_THREADS;
+  process.env.ESBUILD_WORKER_THREADS = '0';
+  try {
+    return require('esbuild') as typeof import('esbuild');
+  } finally {
+    // Only esbuild's load reads it: task code and the processes it starts see the environment they were given.
+    if (before === undefined) delete process.env.ESBUILD_WORKER_THREADS;
+    else process.env.ESBUILD_WORKER_THREADS = before;
+  }
+}
+
 /** Install the TypeScript require hook (once per process). */
 export function registerLoader(options: LoaderOptions = {}): void {
   const radishPath = options.radishPath ?? __filename;
@@ -30,9 +51,7 @@ export function registerLoader(options: LoaderOptions = {}): void {
   for (const [ext, loader] of Object.entries(TS_LOADERS)) {
     ModuleInternals._extensions[ext] = (module, filename) => {
       const source = readFileSync(filename, 'utf8');
-      // Loaded on first use: commands that never load TypeScript (call, inspect) start faster without it.
-      const { transformSync } = require('esbuild') as typeof import('esbuild');
-      const { code } = transformSync(source, {
+      const { code } = esbuild().transformSync(source, {
         loader, format: 'cjs', target: 'node20', sourcefile: filename, sourcemap: 'inline',
         tsconfigRaw: { compilerOptions: { experimentalDecorators: true, useDefineForClassFields: true } },
       });
