@@ -13,7 +13,7 @@ import { Keys } from 'radish';
 import { spawnConsumer, waitForBlockedClient } from './child';
 import { BenchError } from './errors';
 import { BENCH_DIR } from './peers';
-import { numericResults, storedResults } from './results';
+import { numericResults, storedResults, unfinished } from './results';
 import type { Consumer, System, SystemContext } from './system';
 
 const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
@@ -142,12 +142,7 @@ export class CelerySystem implements System {
 
   /** Given minus still queued minus still unacked (acks are late, so an acked task has stored its result). */
   async completed(): Promise<number> {
-    const replies = await this.admin.multi().llen(this.keys.queue(QUEUE)).hlen(this.keys.unacked).exec();
-    const waiting = replies?.reduce((sum, [err, n]) => {
-      if (err) throw err;
-      return sum + Number(n);
-    }, 0) ?? 0;
-    return this.ids.length - waiting;
+    return this.ids.length - await unfinished(this.admin, this.keys.queue(QUEUE), this.keys.unacked);
   }
 
   async verify(): Promise<void> {

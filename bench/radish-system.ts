@@ -8,7 +8,7 @@ import Redis from 'ioredis';
 import { createLogger, decodeResult, Keys, Radish, Worker, type SendRequest } from 'radish';
 import { spawnConsumer, waitForBlockedClient, type ChildConsumer } from './child';
 import { BenchError } from './errors';
-import { storedResults } from './results';
+import { storedResults, unfinished } from './results';
 import type { Consumer, System, SystemContext } from './system';
 import { defineBenchTasks } from './tasks';
 
@@ -112,16 +112,11 @@ export class RadishSystem implements System {
   /**
    * Tasks acked: given minus still queued minus still unacked, read in one MULTI so a reserve cannot fall
    * between the two reads. O(1), unlike counting result keys (and INFO keyspace's `expires` is no count of
-   * results: a worker's presence record has a TTL too). The worker stores the result and acks at the same
-   * time, so a result may land a round-trip after its ack: `verify` and `latencies` wait for them.
+   * results: a worker's presence record has a TTL too). A worker stores a result before its ack, or with it in one
+   * script, so an acked task's result is there.
    */
   async completed(): Promise<number> {
-    const replies = await this.admin.multi().llen(this.queueKey).hlen(this.keys.unacked).exec();
-    const waiting = replies?.reduce((sum, [err, n]) => {
-      if (err) throw err;
-      return sum + Number(n);
-    }, 0) ?? 0;
-    return this.ids.length - waiting;
+    return this.ids.length - await unfinished(this.admin, this.queueKey, this.keys.unacked);
   }
 
   async verify(): Promise<void> {

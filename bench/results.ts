@@ -35,3 +35,15 @@ export function numericResults(raws: readonly string[], system: string): number[
     return value;
   });
 }
+
+/**
+ * Messages still waiting in `list` or held unacked under kombu's `unacked` hash: for a system that acks late, what
+ * is in neither has finished (its result stored before, or with, its ack).
+ */
+export async function unfinished(admin: Redis, list: string, unacked: string): Promise<number> {
+  const replies = await admin.multi().llen(list).hlen(unacked).exec();
+  return replies?.reduce((sum, [err, n]) => {
+    if (err) throw err;
+    return sum + Number(n);
+  }, 0) ?? 0;
+}
