@@ -45,30 +45,6 @@ describe('extension on a TypeScript tasks project', function () {
     await waitFor(async () => (await s.workers.getChildren()).some((n) => n.kind === 'local' && n.details?.pid === s.supervisor.pid), 'worker visible in Redis');
   });
 
-  it('shows the running task under its worker, and terminating it from the view ends it', async () => {
-    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.slow', args: [120] });
-    let active: Extract<WorkerNode, { kind: 'active' }> | undefined;
-    await waitFor(async () => {
-      const local = (await s.workers.getChildren()).find((n) => n.kind === 'local');
-      active = local && (await s.workers.getChildren(local)).find((n): n is Extract<WorkerNode, { kind: 'active' }> => n.kind === 'active' && n.task.id === id);
-      return active !== undefined;
-    }, 'the running task listed under the worker');
-    const item = s.workers.getTreeItem(active!);
-    assert.equal(item.label, 'tasks.slow');
-    assert.equal(item.contextValue, 'activeTask');
-    assert.match(String(item.description), /running \d/);
-    const local = s.workers.getTreeItem((await s.workers.getChildren()).find((n) => n.kind === 'local')!);
-    assert.match(String(local.description), /1\/4 busy/);
-    const replies = await vscode.commands.executeCommand<Record<string, unknown>>('radish.terminateTask', active);
-    assert.ok(replies && Object.keys(replies).length >= 1, `a worker replied: ${JSON.stringify(replies)}`);
-    const app = await s.connection.client();
-    await assert.rejects((await app.asyncResult(id)).get({ timeout: 20_000 }), (err: Error) => err.name === 'TaskRevokedError');
-    await waitFor(async () => {
-      const localNode = (await s.workers.getChildren()).find((n) => n.kind === 'local');
-      return localNode !== undefined && !(await s.workers.getChildren(localNode)).some((n) => n.kind === 'active' && n.task.id === id);
-    }, 'the task gone from the worker');
-  });
-
   it('keeps the tasks in the Tasks view with state, runtime and worker, filters them, and opens one in full', async () => {
     const app = await s.connection.client();
     const ok = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.add', args: [40, 2] });
@@ -156,6 +132,36 @@ describe('extension on a TypeScript tasks project', function () {
     await waitFor(() => s.supervisor.state === 'crashed', 'crash noticed');
     await vscode.commands.executeCommand('radish.restartWorker');
     assert.equal(s.supervisor.state, 'running');
+  });
+
+  it('shows the running task under its worker, and terminating it from the view ends it', async () => {
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.slow', args: [120] });
+    let active: Extract<WorkerNode, { kind: 'active' }> | undefined;
+    await waitFor(async () => {
+      const local = (await s.workers.getChildren()).find((n) => n.kind === 'local');
+      active = local && (await s.workers.getChildren(local)).find((n): n is Extract<WorkerNode, { kind: 'active' }> => n.kind === 'active' && n.task.id === id);
+      return active !== undefined;
+    }, 'the running task listed under the worker');
+    const item = s.workers.getTreeItem(active!);
+    assert.equal(item.label, 'tasks.slow');
+    assert.equal(item.contextValue, 'activeTask');
+    assert.match(String(item.description), /running \d/);
+    const local = s.workers.getTreeItem((await s.workers.getChildren()).find((n) => n.kind === 'local')!);
+    assert.match(String(local.description), /1\/4 busy/);
+    const replies = await vscode.commands.executeCommand<Record<string, unknown>>('radish.terminateTask', active);
+    assert.ok(replies && Object.keys(replies).length >= 1, `a worker replied: ${JSON.stringify(replies)}`);
+    const app = await s.connection.client();
+    await assert.rejects((await app.asyncResult(id)).get({ timeout: 20_000 }), (err: Error) => err.name === 'TaskRevokedError');
+    await waitFor(async () => {
+      const localNode = (await s.workers.getChildren()).find((n) => n.kind === 'local');
+      return localNode !== undefined && !(await s.workers.getChildren(localNode)).some((n) => n.kind === 'active' && n.task.id === id);
+    }, 'the task gone from the worker');
+    // The worker goes on after a terminate. Reported: in 2 of about 8 host runs the next task waited about 20 s
+    // here (not reproduced outside the host yet), so this runs last, where such a wait cannot fail other tests.
+    const started = Date.now();
+    const next = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.add', args: [1, 1] });
+    assert.equal(await (await app.asyncResult(next)).get({ timeout: 60_000 }), 2);
+    console.log(`      the next task after the terminate ran ${Date.now() - started} ms after it was sent`);
   });
 
   it('stops the worker', async () => {
