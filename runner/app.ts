@@ -15,7 +15,7 @@ import { GroupResult } from './backend/group-result';
 import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
 import { Utf8Packer } from './broker/utf8-packer';
-import { applySignature, makeSignature, type ApplyExtras, type SignatureOptions } from './protocol/canvas';
+import { applySignature, makeSignature, type ApplyExtras, type CallOptions, type SignatureOptions } from './protocol/canvas';
 import { decodeTaskMessage, encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
 import { LamportClock } from './protocol/pidbox';
 import { publishTaskSent } from './worker/events';
@@ -63,21 +63,7 @@ interface Outgoing {
 }
 
 /** Options of one call (Celery's `apply_async` options). */
-export interface SendOptions {
-  /** Task id. Default: a new UUID. */
-  taskId?: string;
-  queue?: string;
-  /** 0..9, 0 served first on Redis. */
-  priority?: number;
-  /** Seconds from now before the task may run. */
-  countdown?: number;
-  /** Earliest time the task may run (wins over countdown). */
-  eta?: Date;
-  /** After this time (a Date, or seconds from now) the task is revoked instead of run. */
-  expires?: Date | number;
-  ignoreResult?: boolean;
-  timeLimit?: number;
-  softTimeLimit?: number;
+export interface SendOptions extends CallOptions {
   /** Retry count to send (set by retries; 0 for a fresh call). */
   retries?: number;
   parentId?: string;

@@ -39,3 +39,4 @@ export { makeSignature, CanvasError, type SignatureOptions } from './protocol/ca
 export { type Signature } from './protocol/message';
 export { ChordError } from './protocol/chord';
 export { pyRepr } from './protocol/pyrepr';
+export { type CallOptions } from './protocol/canvas';

@@ -187,9 +187,9 @@ export function chordErrbacks(callback: Signature, callbackId: string, replyTo: 
   return applyEach(errbacks, [callbackId], { parentId: callbackId, rootId: callbackId, replyTo }, opts);
 }
 
-/** Options of a signature: Celery's signature options, in camelCase. */
-export interface SignatureOptions {
-  /** The id it will run under. Default: one is made when it is sent. */
+/** When, where and how a task runs: the options a call and a signature share (Celery's `apply_async` options). */
+export interface CallOptions {
+  /** The id it will run under. Default: a new UUID when it is sent. */
   taskId?: string;
   /** Default: the sending app's routes, else its default queue. */
   queue?: string;
@@ -197,7 +197,7 @@ export interface SignatureOptions {
   priority?: number;
   /** Seconds from its sending before it may run. */
   countdown?: number;
-  /** Earliest time it may run. */
+  /** Earliest time it may run (wins over countdown). */
   eta?: Date;
   /** After this time (a Date, or seconds from its sending) it is revoked instead of run. */
   expires?: Date | number;
@@ -207,6 +207,10 @@ export interface SignatureOptions {
   softTimeLimit?: number;
   /** Do not store its result. Default false. */
   ignoreResult?: boolean;
+}
+
+/** Options of a signature: Celery's signature options, in camelCase. */
+export interface SignatureOptions extends CallOptions {
   /** Applied with its result prepended when it succeeds (Celery's `link`). */
   link?: Signature | Signature[];
   /** Applied with its id when it fails (Celery's `link_error`). */
