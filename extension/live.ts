@@ -93,7 +93,7 @@ export class Live implements vscode.Disposable {
 
   /** Tasks running now on the workers that send events (sum of their last heartbeats). */
   get active(): number {
-    return (this.monitor?.workers() ?? []).filter((w) => w.online).reduce((n, w) => n + (w.active ?? 0), 0);
+    return this.monitor?.activeTasks ?? 0;
   }
 
   /** What is wrong with the connection, when the monitor cannot run. */

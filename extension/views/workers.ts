@@ -37,8 +37,6 @@ function tooltip(d: WorkerDetails): string {
 export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
   private readonly changed = new vscode.EventEmitter<WorkerNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  /** The workers as last listed (for pickers and tests). */
-  last: WorkerDetails[] = [];
 
   constructor(private readonly connection: Connection, private readonly supervisor: WorkerSupervisor) {}
 
@@ -98,7 +96,6 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
     if (node) return [];
     try {
       const workers = await runner().describeWorkers(await this.connection.get(), await this.connection.control());
-      this.last = workers;
       // This window's worker is shown once, as its own row, with what the broker knows of it.
       const name = this.supervisor.nodeName;
       const pid = this.supervisor.pid;
@@ -106,7 +103,6 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       const local: WorkerNode = { kind: 'local', details: mine };
       return [local, ...workers.filter((w) => w !== mine).map((details) => ({ kind: 'worker', details }) as WorkerNode)];
     } catch (err) {
-      this.last = [];
       await this.connection.failed(err);
       return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
     }
