@@ -23,13 +23,20 @@ interface Waiter {
   resolve(meta: ResultMeta): void;
 }
 
+/** The waits on one result channel, and their shared SUBSCRIBE. */
+interface Channel {
+  waiters: Set<Waiter>;
+  /** Settles when Redis has answered the SUBSCRIBE (rejects when it could not be sent). */
+  subscribed: Promise<void>;
+}
+
 export class ResultBackend {
   readonly resultExpires: number;
   /** Saved groups and chord keys (`celery-taskset-meta-*`), kept as long as results. */
   readonly groups: GroupStore;
   private subscriber: Redis | undefined;
   private subscribing: Promise<Redis> | undefined;
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly channels = new Map<string, Channel>();
   private closed = false;
 
   /** @param redis command connection (may be shared with the broker when both use the same server). */
@@ -92,50 +99,65 @@ export class ResultBackend {
       return; // not a result we can read; the waiter keeps waiting for a good one (or its timeout)
     }
     if (!READY_STATES.has(meta.status)) return;
-    const waiters = this.waiters.get(channel);
+    const waiters = this.channels.get(channel)?.waiters;
     if (!waiters) return;
     for (const w of waiters) w.resolve(meta);
   }
 
   private async recheckAll(): Promise<void> {
-    for (const channel of this.waiters.keys()) {
+    for (const channel of this.channels.keys()) {
       const raw = await this.redis.get(channel).catch(() => null);
       if (raw !== null) this.deliver(channel, raw);
     }
   }
 
   /**
-   * Wait until the task's result is ready (SUCCESS, FAILURE or REVOKED) and return its meta. Subscribes first,
-   * then reads the key, so a result stored before or while subscribing is not missed.
+   * Wait until the task's result is ready (SUCCESS, FAILURE or REVOKED) and return its meta, or reject with a
+   * ResultTimeoutError after `timeoutMs`. Subscribes first, then reads the key, so a result stored before or while
+   * subscribing is not missed. Waits on one task share one SUBSCRIBE, and each of them reads the key only once
+   * Redis has answered it: Redis orders commands per connection only, so a GET sent on the command connection after
+   * the SUBSCRIBE was sent on the subscriber's can still run before it, and a result stored between the two would
+   * be neither read nor heard (the VS Code extension waits twice on every task it sends: its announcement and the
+   * caller).
    */
   async waitFor(taskId: string, timeoutMs: number): Promise<ResultMeta> {
     if (this.closed) throw new Error('result backend is closed');
-    const channel = Keys.result(taskId);
+    const key = Keys.result(taskId);
     const sub = await this.subscriberConnection();
     let waiter!: Waiter;
     const settled = new Promise<ResultMeta>((resolve) => { waiter = { resolve }; });
-    let set = this.waiters.get(channel);
-    if (!set) {
-      set = new Set();
-      this.waiters.set(channel, set);
-      await sub.subscribe(channel);
+    let channel = this.channels.get(key);
+    if (!channel) {
+      const created: Channel = {
+        waiters: new Set(),
+        subscribed: sub.subscribe(key).then(() => undefined, (err: unknown) => {
+          // Not subscribed: the next wait on this task subscribes afresh instead of joining a subscription that is not there.
+          if (this.channels.get(key) === created) this.channels.delete(key);
+          throw err;
+        }),
+      };
+      this.channels.set(key, (channel = created));
     }
-    set.add(waiter);
+    channel.waiters.add(waiter);
     let timer: NodeJS.Timeout | undefined;
-    try {
-      const current = await this.get(taskId);
-      if (current && READY_STATES.has(current.status)) return current;
-      if (!Number.isFinite(timeoutMs)) return await settled;
-      const timeout = new Promise<never>((_, reject) => {
+    // The timeout runs from now, the subscription's wait included.
+    const timeout = Number.isFinite(timeoutMs)
+      ? new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new ResultTimeoutError(`result of task ${taskId} not ready after ${timeoutMs / 1000}s`)), timeoutMs);
-      });
-      return await Promise.race([settled, timeout]);
+      })
+      : undefined;
+    const within = <T>(step: Promise<T>): Promise<T> => (timeout ? Promise.race([step, timeout]) : step);
+    try {
+      await within(channel.subscribed);
+      const current = await within(this.get(taskId));
+      if (current && READY_STATES.has(current.status)) return current;
+      return await within(settled);
     } finally {
       if (timer) clearTimeout(timer);
-      set.delete(waiter);
-      if (set.size === 0 && this.waiters.get(channel) === set) {
-        this.waiters.delete(channel);
-        void sub.unsubscribe(channel).catch(() => undefined);
+      channel.waiters.delete(waiter);
+      if (channel.waiters.size === 0 && this.channels.get(key) === channel) {
+        this.channels.delete(key);
+        void sub.unsubscribe(key).catch(() => undefined);
       }
     }
   }
