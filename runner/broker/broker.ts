@@ -2,6 +2,7 @@
  * kombu-compatible Redis transport: publish, reserve (pop + unacked record), ack, dead-letter, restore,
  * purge and queue depths. A Celery worker and a Radish worker can share every key this class touches.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { markRedelivered, clampPriority } from '../protocol/message';
@@ -25,6 +26,11 @@ export interface Delivery {
   tag: string;
   raw: string;
   queue: string;
+  /**
+   * The message's bytes, only when they are not valid UTF-8 (`raw` then has them replaced): such a message cannot
+   * be a task, and is dead-lettered with these bytes.
+   */
+  bytes?: Buffer;
 }
 
 export interface QueueDepth {
@@ -133,10 +139,17 @@ export class Broker {
     return { keys, args, names };
   }
 
-  private static deliveries(reply: (string | number)[], names: string[]): Delivery[] {
+  /**
+   * The reserve script's reply, read as bytes: UTF-8 is checked here, where it costs a fraction of a microsecond per
+   * message (in the script it was the largest part of a reserve's cost).
+   */
+  private static deliveries(reply: (Buffer | number)[], names: string[]): Delivery[] {
     const out: Delivery[] = [];
     for (let i = 0; i < reply.length; i += 3) {
-      out.push({ queue: names[Number(reply[i]) - 1] ?? '', tag: String(reply[i + 1]), raw: String(reply[i + 2]) });
+      const bytes = reply[i + 2] as Buffer;
+      const delivery: Delivery = { queue: names[Number(reply[i]) - 1] ?? '', tag: String(reply[i + 1]), raw: bytes.toString() };
+      if (!isUtf8(bytes)) delivery.bytes = bytes;
+      out.push(delivery);
     }
     return out;
   }
@@ -148,7 +161,7 @@ export class Broker {
     // would wait behind the results and acks in flight (the client sends one pipeline at a time).
     const waiter = queues.length === 1 ? this.waiters.get(this.keys.queue(queues[0]!, 0)) : undefined;
     const redis = waiter && !waiter.pending && waiter.redis.status === 'ready' ? waiter.redis : this.redis;
-    return Broker.deliveries(await scripts.reserve.run(redis, keys, args), names);
+    return Broker.deliveries(await scripts.reserve.runBuffer(redis, keys, args), names);
   }
 
   /**
@@ -183,7 +196,7 @@ export class Broker {
     const tracked = wait.finally(() => { if (waiter.pending === tracked) waiter.pending = undefined; });
     waiter.pending = tracked;
     const { keys, args, names } = this.reserveArgs([queue], max, worker);
-    const reserved = scripts.reserve.run<(string | number)[]>(waiter.redis, keys, args);
+    const reserved = scripts.reserve.runBuffer<(Buffer | number)[]>(waiter.redis, keys, args);
     // Both replies come back together; a failed wait (connection lost) fails the reserve too, which the caller retries.
     const [, reply] = await Promise.all([tracked, reserved]);
     return Broker.deliveries(reply, names);
@@ -272,10 +285,25 @@ export class Broker {
     }
   }
 
-  /** Move a reserved message to the dead-letter list and ack it, atomically. Returns records dropped to keep the bound. */
-  async deadLetter(tag: string, record: DeadLetterRecord): Promise<number> {
+  /**
+   * Move a reserved message to the dead-letter list and ack it, atomically. Returns records dropped to keep the bound.
+   * `bytes`: the message's own bytes when they are not UTF-8 ({@link Delivery.bytes}), kept as the record's `raw`.
+   */
+  async deadLetter(tag: string, record: DeadLetterRecord, bytes?: Buffer): Promise<number> {
     return scripts.deadLetter.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter, this.keys.owners],
-      [tag, JSON.stringify(record), this.deadLetterMax]);
+      [tag, bytes ? Broker.recordWithBytes(record, bytes) : JSON.stringify(record), this.deadLetterMax]);
+  }
+
+  /**
+   * A dead-letter record whose `raw` holds bytes that are not UTF-8, kept byte for byte: JSON.stringify escapes
+   * only quotes, backslashes and control characters, so the bytes read as Latin-1, written back as Latin-1, are the
+   * message's own (a reader of the record reads its `raw` back the same way).
+   */
+  private static recordWithBytes(record: DeadLetterRecord, bytes: Buffer): Buffer {
+    const rest = JSON.stringify({ ...record, raw: undefined });
+    return Buffer.concat([
+      Buffer.from(`${rest.slice(0, -1)},"raw":`), Buffer.from(JSON.stringify(bytes.toString('latin1')), 'latin1'), Buffer.from('}'),
+    ]);
   }
 
   /**

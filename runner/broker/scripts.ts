@@ -3,7 +3,7 @@
  * with EVALSHA and re-sent with EVAL when Redis does not know it (after a restart or on a fresh server).
  */
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
+import { Command, type default as Redis } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import reserveLua from './scripts/reserve.lua';
 import restoreLua from './scripts/restore.lua';
@@ -33,6 +33,21 @@ export class LuaScript {
     } catch (err) {
       if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
       return (await redis.eval(this.source, keys.length, ...keys, ...args)) as T;
+    }
+  }
+
+  /**
+   * Run the script with its reply's strings as Buffers (bytes that are not UTF-8 arrive as they are). Sent as a
+   * Command of its own: ioredis's `callBuffer` loses the command's name on an auto-pipelined connection.
+   */
+  async runBuffer<T>(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<T> {
+    const send = (command: string, first: string) =>
+      redis.sendCommand(new Command(command, [first, keys.length, ...keys, ...args], { replyEncoding: null })) as Promise<T>;
+    try {
+      return await send('evalsha', this.sha);
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      return await send('eval', this.source);
     }
   }
 

@@ -250,7 +250,7 @@ export class OutcomeRecorder {
       ...(taskId ? { task_id: taskId } : {}), ...(taskName ? { task: taskName } : {}), exception,
     };
     try {
-      const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
+      const dropped = await this.ctx.broker.deadLetter(delivery.tag, record, delivery.bytes);
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       if (!msg) this.ctx.logger.log('error', `Rejected a message on queue ${delivery.queue}${taskId ? ` (task ${taskId})` : ''}: ${reason}; moved it to the dead-letter queue`);
       if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null });

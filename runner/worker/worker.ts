@@ -357,7 +357,9 @@ export class Worker extends EventEmitter {
   private async fetchLoop(): Promise<void> {
     let failures = 0;
     while (this.running) {
-      const capacity = this.prefetch - this.inFlight;
+      // At most one pool's worth per reserve: the next reserve is on its way while these run, so Redis and this
+      // process work at the same time (a whole prefetch at once left each idle while the other worked).
+      const capacity = Math.min(this.prefetch - this.inFlight, this.concurrency);
       // No queue left (all cancelled by remote control): wait for `addConsumer` as for a free slot.
       if (capacity <= 0 || this.queues.length === 0) {
         await new Promise<void>((resolve) => { this.wakeFetcher = resolve; });
@@ -388,6 +390,10 @@ export class Worker extends EventEmitter {
     if (!delivery.tag) {
       this.logger.log('error', `Received a message on queue ${delivery.queue} that is not a valid task message; moved it to the dead-letter queue`);
       this.emit('dead-letter', undefined, 'not a valid task message');
+      return;
+    }
+    if (delivery.bytes) {
+      void this.recorder.deadLetter(delivery, 'message is not valid UTF-8');
       return;
     }
     let msg: TaskMessage;

@@ -44,6 +44,7 @@ describe('broker: kombu Redis transport', function () {
     await broker.publish('celery', 0, message('high-1', 0));
     await broker.publish('celery', 0, message('high-2', 0));
     await broker.publish('celery', 4, message('mid', 4));
+    const before = Date.now() / 1000;
     const got = await broker.reserve(['celery'], 10, 'w@test');
     assert.deepEqual(got.map((d) => decodeTaskMessage(d.raw).id), ['high-1', 'high-2', 'mid', 'low']);
     assert.equal(await redis.hlen('unacked'), 4);
@@ -53,6 +54,8 @@ describe('broker: kombu Redis transport', function () {
     assert.deepEqual(entry, [JSON.parse(first.raw), '', 'celery']);
     const score = Number(await redis.zscore('unacked_index', first.tag));
     assert.ok(Math.abs(score - Date.now() / 1000) < 5, `index score ${score} is a delivery time`);
+    // Whole seconds (cheap for Redis to compare), rounded up: never older than the delivery, so never restored early.
+    assert.ok(Number.isInteger(score) && score >= before, `index score ${score} is whole seconds, not before the reserve (${before})`);
     await broker.ack(first.tag);
     assert.equal(await redis.hexists('unacked', first.tag), 0);
     assert.equal(await redis.zscore('unacked_index', first.tag), null);
@@ -132,6 +135,23 @@ describe('broker: kombu Redis transport', function () {
     } finally {
       await small.close();
     }
+  });
+
+  it('hands over a message that is not UTF-8 with its bytes, and dead-letters it byte for byte', async () => {
+    // Valid JSON around a Latin-1 byte: the reserve records it (the script does not scan for UTF-8); the bytes come back.
+    const text = message('latin').replace('"latin"', '"lat\u00e9n"');
+    const bytes = Buffer.from(text, 'latin1');
+    await redis.lpush('celery', bytes);
+    await broker.publish('celery', 0, message('fine'));
+    const [bad, good] = await broker.reserve(['celery'], 2, 'w');
+    assert.ok(bad?.bytes && bad.bytes.equals(bytes), 'the bytes as pushed');
+    assert.equal(good?.bytes, undefined, 'a UTF-8 message has no bytes of its own');
+    await broker.deadLetter(bad.tag, { reason: 'message is not valid UTF-8', queue: 'celery', worker: 'w', time: 1, raw: bad.raw }, bad.bytes);
+    const stored = (await redis.lindexBuffer('radish.dlq', 0))!;
+    const record = JSON.parse(stored.toString('latin1')) as { raw: string; reason: string };
+    assert.ok(Buffer.from(record.raw, 'latin1').equals(bytes), 'the record keeps the original bytes');
+    assert.equal(record.reason, 'message is not valid UTF-8');
+    assert.equal(await redis.hexists('unacked', bad.tag), 0, 'acked');
   });
 
   it('restores unacked messages past the visibility timeout, marked redelivered, to be consumed next', async () => {
