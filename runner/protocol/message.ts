@@ -350,20 +350,22 @@ function decodeBody(envelope: JsonObject): unknown {
   }
 }
 
+function readList(x: unknown, field: string): Signature[] | null {
+  if (x === null || x === undefined) return null;
+  if (!Array.isArray(x)) throw new ProtocolError(`embed.${field} must be a list of signatures`);
+  for (let i = 0; i < x.length; i++) if (!isObject(x[i])) throw new ProtocolError(`embed.${field} must be a list of signatures`);
+  return x as Signature[];
+}
+
 function readEmbed(v: unknown): Embed {
-  if (v === null || v === undefined) return { ...EMPTY_EMBED };
+  if (v === null || v === undefined) return { callbacks: null, errbacks: null, chain: null, chord: null };
   if (!isObject(v)) throw new ProtocolError('body embed must be an object');
-  const list = (x: unknown, field: string): Signature[] | null => {
-    if (x === null || x === undefined) return null;
-    if (!Array.isArray(x) || !x.every(isObject)) throw new ProtocolError(`embed.${field} must be a list of signatures`);
-    return x as Signature[];
-  };
   const chord = v.chord;
   if (chord !== null && chord !== undefined && !isObject(chord)) throw new ProtocolError('embed.chord must be a signature');
   return {
-    callbacks: list(v.callbacks, 'callbacks'),
-    errbacks: list(v.errbacks, 'errbacks'),
-    chain: list(v.chain, 'chain'),
+    callbacks: readList(v.callbacks, 'callbacks'),
+    errbacks: readList(v.errbacks, 'errbacks'),
+    chain: readList(v.chain, 'chain'),
     chord: (chord as Signature | undefined) ?? null,
   };
 }
@@ -373,6 +375,16 @@ function readEmbed(v: unknown): Embed {
  * anything that is not a well-formed JSON task message; never runs or evaluates anything.
  */
 export function decodeTaskMessage(raw: string): TaskMessage {
+  // The messages Radish and Celery write, read without JSON.parse's walk of the envelope (see decodeFast); anything
+  // else, and every message that is not a well-formed task, takes the general path, which gives the reasons.
+  return decodeFast(raw) ?? decodeTaskMessageGeneral(raw);
+}
+
+/**
+ * decodeTaskMessage without its fast path: every layout, protocol 1 and 2, and the reasons a message is refused.
+ * It is the reference the fast path is tested against (test/runner/message-fast.test.ts).
+ */
+export function decodeTaskMessageGeneral(raw: string): TaskMessage {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -455,4 +467,323 @@ export function markRedelivered(raw: string): string {
     envelope.properties.delivery_info.redelivered = true;
   }
   return JSON.stringify(envelope);
+}
+
+/*
+ * The fast path of decodeTaskMessage. JSON.parse of the envelope was most of a no-op task's decode: it builds every
+ * object and copies every string of ~800 bytes. Here one regular expression (native code, one pass) checks that the
+ * message is the envelope Radish (JSON.stringify) or Celery (json.dumps) writes, key by key in their order, with JSON
+ * strings, numbers and literals as values; the values are then read off at their known places (walk, or the
+ * expression's groups when a string has escapes) and the objects JSON.parse would build are built from them.
+ * It answers only for a message that decodes: for anything else (another layout, another key, a value the general
+ * path rejects or that this one does not read) it returns undefined and decodeTaskMessageGeneral decides, with its
+ * reasons. So every message decodes to the same TaskMessage, or fails with the same ProtocolError, either way
+ * (test/runner/message-fast.test.ts holds the two to that on Celery's captures and their variants).
+ */
+
+/** A JSON string's content, escapes included (decoded by JSON.parse when it has any). */
+const STRING = String.raw`"([^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4})[^"\\\x00-\x1f]*)*)"`;
+/** A JSON true, false or number (its grammar exactly). */
+const LITERAL = String.raw`(true|false|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)`;
+/** A JSON scalar: two groups, the string's content or the literal's text, neither for null (no string made for it). */
+const SCALAR = `(?:${STRING}|null|${LITERAL})`;
+/** A base64 body as kombu writes it (the general path's check also allows whitespace: it decides those). */
+const BASE64 = String.raw`"([A-Za-z0-9+/]*={0,2})"`;
+
+/** The envelope, in order: literal JSON text (with ',' and ':' as separators) and the values between. */
+const ENVELOPE: [string, string, string][] = [
+  // [text before the value, field, value pattern]
+  ['{"body":', 'body', BASE64],
+  [',"content-encoding":"utf-8","content-type":"application/json","headers":{"lang":', 'lang', SCALAR],
+  [',"task":', 'task', STRING],
+  [',"id":', 'id', STRING],
+  [',"shadow":', 'shadow', SCALAR],
+  [',"eta":', 'eta', SCALAR],
+  [',"expires":', 'expires', SCALAR],
+  [',"group":', 'group', SCALAR],
+  [',"group_index":', 'groupIndex', SCALAR],
+  [',"retries":', 'retries', SCALAR],
+  [',"timelimit":[', 'hard', SCALAR],
+  [',', 'soft', SCALAR],
+  ['],"root_id":', 'rootId', SCALAR],
+  [',"parent_id":', 'parentId', SCALAR],
+  [',"argsrepr":', 'argsrepr', SCALAR],
+  [',"kwargsrepr":', 'kwargsrepr', SCALAR],
+  [',"origin":', 'origin', SCALAR],
+  [',"ignore_result":', 'ignoreResult', SCALAR],
+  ['},"properties":{"correlation_id":', 'correlationId', SCALAR],
+  [',"reply_to":', 'replyTo', SCALAR],
+  [',"delivery_mode":', 'deliveryMode', SCALAR],
+  // Celery writes an expiration (milliseconds, a string) for a task with an expiry: optional, see layout().
+  [',"expiration":', 'expiration', SCALAR],
+  [',"delivery_info":{"exchange":', 'exchange', SCALAR],
+  [',"routing_key":', 'routingKey', SCALAR],
+  ['},"priority":', 'priority', SCALAR],
+  [',"body_encoding":"base64","delivery_tag":', 'deliveryTag', SCALAR],
+  ['}}', '', ''],
+];
+
+type Groups = Record<string, number>;
+
+/** The envelope's expression with `comma` and `colon` as separators, and the first group of each field. */
+function layout(comma: string, colon: string): { re: RegExp; at: Groups; texts: string[] } {
+  let source = '^';
+  let group = 1;
+  const at: Groups = {};
+  const texts: string[] = [];
+  for (const [text, field, value] of ENVELOPE) {
+    texts.push(text.replace(/,/g, comma).replace(/:/g, colon));
+    const literal = texts[texts.length - 1]!.replace(/[{}[\]]/g, '\\$&');
+    if (field === 'expiration') {
+      // An empty group, '' when the key is there.
+      source += `(?:${literal}()${value})?`;
+      at.hasExpiration = group++;
+    } else {
+      source += literal + value;
+    }
+    if (field) at[field] = group;
+    group += value === SCALAR ? 2 : value === '' ? 0 : 1;
+  }
+  return { re: new RegExp(source + '$'), at, texts };
+}
+
+/** As JSON.stringify writes it, and as Python's json.dumps does (separators ', ' and ': '). */
+const COMPACT = layout(',', ':');
+const PYTHON = layout(', ', ': ');
+const COMPACT_START = '{"body":"';
+const PYTHON_START = '{"body": "';
+
+/** The body of a call without arguments, callbacks, chain or chord, as Radish and Celery write it. */
+const EMPTY_BODY_COMPACT = Buffer.from('[[],{},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]').toString('base64');
+const EMPTY_BODY_PYTHON = Buffer.from('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]').toString('base64');
+
+/** The body's last element when it is the empty embed, as Radish and Celery write it. */
+const EMPTY_EMBED_COMPACT = ',{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]';
+const EMPTY_EMBED_PYTHON = ', {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]';
+
+/** The value of the scalar whose two groups start at i (see SCALAR). */
+function scalarAt(m: RegExpExecArray, i: number): unknown {
+  const text = m[i];
+  if (text !== undefined) return stringOf(text);
+  const literal = m[i + 1];
+  if (literal === undefined) return null;
+  const c = literal.charCodeAt(0);
+  if (c === 116) return true;
+  if (c === 102) return false;
+  // Number() of a JSON number is the value JSON.parse gives it.
+  return literal.length === 1 ? c - 48 : Number(literal);
+}
+
+/** A JSON string's content, decoded. */
+function stringOf(text: string): string {
+  return text.indexOf('\\') < 0 ? text : JSON.parse('"' + text + '"') as string;
+}
+
+/** null, or a string (else undefined: the general path decides). */
+function stringOrNull(v: unknown): string | null | undefined {
+  return v === null || typeof v === 'string' ? v : undefined;
+}
+
+/** null, or a finite number (else undefined: the general path decides). */
+function numberOrNull(v: unknown): number | null | undefined {
+  return v === null || (typeof v === 'number' && Number.isFinite(v)) ? v : undefined;
+}
+
+/** The message decoded, when it has the layout Radish or Celery writes and decodes; else undefined. */
+export function decodeFast(raw: string): TaskMessage | undefined {
+  try {
+    return readFast(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The values of the message being read, in ENVELOPE's order (reused: readFast is not re-entered). */
+const VALUES: unknown[] = new Array<unknown>(ENVELOPE.length).fill(null);
+const EXPIRATION = ENVELOPE.findIndex(([, field]) => field === 'expiration');
+const VALUE_COUNT = ENVELOPE.length - 1;
+
+/**
+ * VALUES from a message the layout's expression matched and that has no backslash: every string ends at the next
+ * quote, every value starts right after its literal text.
+ */
+function walk(s: string, texts: string[]): boolean {
+  let p = 0;
+  let hasExpiration = false;
+  for (let k = 0; k < VALUE_COUNT; k++) {
+    const text = texts[k]!;
+    if (k === EXPIRATION) {
+      hasExpiration = s.startsWith(text, p);
+      if (!hasExpiration) {
+        VALUES[k] = undefined;
+        continue;
+      }
+    }
+    p += text.length;
+    const c = s.charCodeAt(p);
+    if (c === 34) {
+      const end = s.indexOf('"', p + 1);
+      VALUES[k] = s.slice(p + 1, end);
+      p = end + 1;
+    } else if (c === 110) {
+      VALUES[k] = null;
+      p += 4;
+    } else if (c === 116) {
+      VALUES[k] = true;
+      p += 4;
+    } else if (c === 102) {
+      VALUES[k] = false;
+      p += 5;
+    } else {
+      const start = p;
+      let d = c;
+      while ((d >= 48 && d <= 57) || d === 45 || d === 43 || d === 46 || d === 101 || d === 69) d = s.charCodeAt(++p);
+      // Number() of a JSON number is the value JSON.parse gives it.
+      VALUES[k] = p - start === 1 ? c - 48 : Number(s.slice(start, p));
+    }
+  }
+  return hasExpiration;
+}
+
+/** VALUES from the expression's groups, escapes decoded (a message with a backslash). */
+function fromGroups(m: RegExpExecArray, at: Groups): boolean {
+  for (let k = 0; k < VALUE_COUNT; k++) {
+    const [, field, value] = ENVELOPE[k]!;
+    const g = at[field]!;
+    VALUES[k] = value === SCALAR ? scalarAt(m, g) : stringOf(m[g]!);
+  }
+  const hasExpiration = m[at.hasExpiration!] !== undefined;
+  if (!hasExpiration) VALUES[EXPIRATION] = undefined;
+  return hasExpiration;
+}
+
+function readFast(s: string): TaskMessage | undefined {
+  if (typeof s !== 'string') return undefined;
+  const layout = s.startsWith(COMPACT_START) ? COMPACT : s.startsWith(PYTHON_START) ? PYTHON : undefined;
+  if (layout === undefined) return undefined;
+  let hasExpiration: boolean;
+  // The body cannot hold a backslash (base64): any in the message is in another string.
+  if (s.indexOf('\\') < 0) {
+    if (!layout.re.test(s)) return undefined;
+    hasExpiration = walk(s, layout.texts);
+  } else {
+    const m = layout.re.exec(s);
+    if (m === null) return undefined;
+    hasExpiration = fromGroups(m, layout.at);
+  }
+  const V = VALUES;
+  const body = V[0] as string;
+  const lang = V[1];
+  const task = V[2] as string;
+  const id = V[3] as string;
+  const shadow = V[4];
+  const eta = V[5];
+  const expires = V[6];
+  const group = V[7];
+  const groupIndex = V[8];
+  const retries = V[9];
+  const hard = V[10];
+  const soft = V[11];
+  const rootId = V[12];
+  const parentId = V[13];
+  const argsrepr = V[14];
+  const kwargsrepr = V[15];
+  const origin = V[16];
+  const ignoreResult = V[17];
+  const correlationId = V[18];
+  const replyTo = V[19];
+  const deliveryMode = V[20];
+  const expiration = V[21];
+  const exchange = V[22];
+  const routingKey = V[23];
+  const priority = V[24];
+  const deliveryTag = V[25];
+
+  // decodeBody: content type and encoding are the expression's ("application/json", "utf-8"), and so is
+  // body_encoding ("base64"), with a body the general path's base64 check passes.
+  let args: unknown;
+  let kwargs: unknown;
+  let embed: Embed;
+  if (body === EMPTY_BODY_COMPACT || body === EMPTY_BODY_PYTHON) {
+    // What JSON.parse makes of it, without decoding it.
+    args = [];
+    kwargs = {};
+    embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+  } else {
+    // atob's bytes as Latin-1 are the UTF-8 text when they are all ASCII (Celery's ensure_ascii JSON always is);
+    // otherwise the general path's strict UTF-8 decode. (atob throws on some input Buffer.from reads: the general
+    // path decides those.)
+    const bytes = atob(body);
+    const text = Buffer.byteLength(bytes, 'utf8') === bytes.length ? bytes : STRICT_UTF8.decode(Buffer.from(body, 'base64'));
+    // `[args, kwargs, <the empty embed>]`, the common body: when `[args, kwargs]` (the text without the embed) is
+    // a JSON array of two, the whole text is that array with the embed appended, so only the head is parsed.
+    const suffix = text.endsWith(EMPTY_EMBED_COMPACT) ? EMPTY_EMBED_COMPACT.length : text.endsWith(EMPTY_EMBED_PYTHON) ? EMPTY_EMBED_PYTHON.length : 0;
+    const head: unknown = suffix > 0 ? JSON.parse(text.slice(0, text.length - suffix) + ']') : undefined;
+    if (Array.isArray(head) && head.length === 2) {
+      args = head[0];
+      kwargs = head[1];
+      embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+    } else {
+      const parsed: unknown = JSON.parse(text);
+      if (!Array.isArray(parsed) || parsed.length < 2) return undefined;
+      args = parsed[0];
+      kwargs = parsed[1];
+      embed = readEmbed(parsed[2]);
+    }
+  }
+  // decodeTaskMessage's checks, protocol 2 (headers.task is a string).
+  if (task === '' || id === '') return undefined;
+  if (!Array.isArray(args) || !isObject(kwargs)) return undefined;
+  const timeLimit = numberOrNull(hard);
+  const softTimeLimit = numberOrNull(soft);
+  const retryCount = numberOrNull(retries);
+  const tag = stringOrNull(deliveryTag);
+  const queue = stringOrNull(routingKey);
+  const exchangeName = stringOrNull(exchange);
+  const parent = stringOrNull(parentId);
+  const root = stringOrNull(rootId);
+  const groupId = stringOrNull(group);
+  const index = numberOrNull(groupIndex);
+  if (timeLimit === undefined || softTimeLimit === undefined || retryCount === undefined || tag === undefined || queue === undefined ||
+    exchangeName === undefined || parent === undefined || root === undefined || groupId === undefined || index === undefined) return undefined;
+  const etaDate = eta === null ? null : parseCeleryDate(eta);
+  const expiresDate = expires === null ? null : parseCeleryDate(expires);
+
+  const deliveryInfo = { exchange, routing_key: routingKey };
+  const envelope = {
+    body,
+    'content-encoding': 'utf-8',
+    'content-type': 'application/json',
+    headers: {
+      lang, task, id, shadow, eta, expires, group, group_index: groupIndex, retries, timelimit: [hard, soft], root_id: rootId,
+      parent_id: parentId, argsrepr, kwargsrepr, origin, ignore_result: ignoreResult,
+    },
+    properties: hasExpiration
+      ? { correlation_id: correlationId, reply_to: replyTo, delivery_mode: deliveryMode, expiration, delivery_info: deliveryInfo, priority, body_encoding: 'base64', delivery_tag: deliveryTag }
+      : { correlation_id: correlationId, reply_to: replyTo, delivery_mode: deliveryMode, delivery_info: deliveryInfo, priority, body_encoding: 'base64', delivery_tag: deliveryTag },
+  };
+  return {
+    raw: s,
+    envelope: envelope as unknown as Envelope,
+    id,
+    name: task,
+    args,
+    kwargs,
+    embed,
+    eta: etaDate,
+    expires: expiresDate,
+    retries: retryCount ?? 0,
+    priority: clampPriority(priority),
+    deliveryTag: tag ?? id,
+    routingKey: queue ?? '',
+    exchange: exchangeName ?? '',
+    redelivered: false,
+    timeLimit,
+    softTimeLimit,
+    parentId: parent,
+    rootId: root ?? id,
+    groupId,
+    groupIndex: index,
+    ignoreResult: ignoreResult === true,
+  };
 }

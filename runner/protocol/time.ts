@@ -33,14 +33,19 @@ function microsecondsUtc(date: Date): string {
  */
 export function parseCeleryDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000);
-  if (typeof value !== 'string') throw new Error(`expected an ISO-8601 date, got ${JSON.stringify(value)}`);
-  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
-  if (!m) throw new Error(`expected an ISO-8601 date, got ${JSON.stringify(value)}`);
-  // JS Date keeps milliseconds only; Python writes microseconds.
-  const fraction = m[3] ? m[3].slice(0, 4) : '';
-  const zone = m[4] ?? 'Z';
-  const date = new Date(`${m[1]}T${m[2]}${fraction}${zone}`);
+  let date: Date;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    date = new Date(value * 1000);
+  } else {
+    if (typeof value !== 'string') throw new Error(`expected an ISO-8601 date, got ${JSON.stringify(value)}`);
+    const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
+    if (!m) throw new Error(`expected an ISO-8601 date, got ${JSON.stringify(value)}`);
+    // JS Date keeps milliseconds only; Python writes microseconds.
+    const fraction = m[3] ? m[3].slice(0, 4) : '';
+    const zone = m[4] ?? 'Z';
+    date = new Date(`${m[1]}T${m[2]}${fraction}${zone}`);
+  }
+  // Out of Date's range (a timestamp of 1e21 seconds, a month 13): refused, not an Invalid Date that compares false with every time.
   if (Number.isNaN(date.getTime())) throw new Error(`invalid date ${JSON.stringify(value)}`);
   return date;
 }

@@ -36,7 +36,6 @@ export function requestOf(msg: TaskMessage, queue: string, hostname: string): Ta
 /** Call the task function. Never throws: every result, retry or error comes back as an Outcome. */
 export async function execute(def: TaskDefinition, request: TaskRequest, signal: AbortSignal): Promise<Outcome> {
   const started = performance.now();
-  const runtime = () => (performance.now() - started) / 1000;
   try {
     const positional = bindArguments(def.name, def.params, request.args, request.kwargs);
     let value: unknown;
@@ -53,11 +52,16 @@ export async function execute(def: TaskDefinition, request: TaskRequest, signal:
     } else {
       value = await (def.fn as (...args: unknown[]) => unknown)(...positional);
     }
-    return { kind: 'success', value: value === undefined ? null : value, runtime: runtime() };
+    return { kind: 'success', value: value === undefined ? null : value, runtime: secondsSince(started) };
   } catch (err) {
-    if (err instanceof Retry) return { kind: 'retry', retry: err, runtime: runtime() };
+    if (err instanceof Retry) return { kind: 'retry', retry: err, runtime: secondsSince(started) };
     const retry = autoRetry(def, request, err);
-    if (retry instanceof Retry) return { kind: 'retry', retry, runtime: runtime() };
-    return { kind: 'failure', error: retry ?? err, runtime: runtime() };
+    if (retry instanceof Retry) return { kind: 'retry', retry, runtime: secondsSince(started) };
+    return { kind: 'failure', error: retry ?? err, runtime: secondsSince(started) };
   }
+}
+
+/** Seconds since `started` (a performance.now() reading); no closure per call. */
+function secondsSince(started: number): number {
+  return (performance.now() - started) / 1000;
 }

@@ -233,6 +233,14 @@ describe('protocol: results (golden)', () => {
     assert.equal(isoWithOffset(d), '2026-11-24T06:40:22.533000+00:00');
     assert.equal(parseCeleryDate('2026-11-24T06:40:09.933629+00:00')?.toISOString(), '2026-11-24T06:40:09.933Z');
     assert.equal(parseCeleryDate('2026-11-24T06:40:09')?.toISOString(), '2026-11-24T06:40:09.000Z');
+    assert.equal(parseCeleryDate(1764571209.5)?.toISOString(), '2025-12-01T06:40:09.500Z');
+  });
+
+  it('refuses a date outside what a Date holds, rather than making an Invalid Date', () => {
+    assert.throws(() => parseCeleryDate(1e21), /invalid date 1e\+21/);
+    assert.throws(() => parseCeleryDate('2026-13-01T00:00:00'), /invalid date/);
+    assert.throws(() => decodeTaskMessage(JSON.stringify({ ...JSON.parse(read(join(messageDir, 'add_basic.json'))), headers: { task: 't', id: 'i', eta: 1e21 } })),
+      (err: unknown) => err instanceof ProtocolError && /^eta: invalid date/.test(err.reason));
   });
 });
 

@@ -1,0 +1,172 @@
+/**
+ * decodeTaskMessage's fast path (decodeFast) against the general decoder it must agree with: Celery's captured
+ * messages, the same messages as Radish writes them, and thousands of variants of both (every field given every
+ * kind of value, dropped, reordered; bodies that are not base64, not UTF-8, not JSON, not a call). For each one the
+ * decode must give the same TaskMessage, or fail with the same ProtocolError, as decodeTaskMessageGeneral.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  decodeFast, decodeTaskMessage, decodeTaskMessageGeneral, encodeTaskMessage, ProtocolError, type TaskCall,
+} from '../../runner/protocol/message';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Envelope = { [key: string]: Json } & { headers: { [key: string]: Json }; properties: { [key: string]: Json } & { delivery_info: { [key: string]: Json } } };
+
+const messageDir = join(__dirname, '../fixtures/messages');
+const capturedFiles = readdirSync(messageDir).filter((f) => f.endsWith('.json') && !f.endsWith('.decoded.json'));
+const captured = capturedFiles.map((f) => readFileSync(join(messageDir, f), 'utf8').trim());
+/**
+ * Captures in another layout, left to the general decoder: kombu's restore marks a message redelivered (a header
+ * and a delivery_info key), and a Celery worker's retry adds properties (origin, replaced_task_nesting).
+ */
+const GENERAL_ONLY = ['restored_after_sigkill_visibility_timeout.json', 'restored_after_warm_shutdown_redelivered.json', 'retry_republished_retries1.json'];
+
+const SENDER = { origin: 'gen1@test', replyTo: '00000000-0000-4000-8000-000000000000', deliveryTag: '11111111-1111-4111-8111-111111111111' };
+
+/** Messages as Radish writes them: every header a call can set, and strings that need escapes. */
+const radishCalls: TaskCall[] = [
+  { id: 'a1', name: 'tasks.noop', queue: 'celery' },
+  { id: 'a2', name: 'tasks.add', queue: 'high', args: [1, 2.5, -3e-7], kwargs: { z: null }, priority: 9 },
+  { id: 'q"uo\\te', name: 'tasks.é\u2028', queue: 'q\ttab', args: ['é', '\ud83d\ude00', 'a"b'], kwargs: { 'k"': '\\' } },
+  {
+    id: 'a4', name: 'tasks.all', queue: 'celery', eta: new Date('2030-01-02T03:04:05.678Z'), expires: new Date('2031-01-01T00:00:00Z'),
+    retries: 3, timeLimit: 30, softTimeLimit: 25.5, parentId: 'p', rootId: 'r', groupId: 'g', groupIndex: 2, ignoreResult: true,
+    shadow: 'alias', embed: { callbacks: [{ task: 'cb', args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false }] },
+  },
+];
+const radishMessages = radishCalls.map((call) => encodeTaskMessage(call, SENDER));
+
+/** json.dumps with Python's default separators (', ' and ': '), as Celery writes a message. */
+function pythonDumps(v: Json): string {
+  if (Array.isArray(v)) return '[' + v.map(pythonDumps).join(', ') + ']';
+  if (v !== null && typeof v === 'object') return '{' + Object.entries(v).map(([k, x]) => JSON.stringify(k) + ': ' + pythonDumps(x)).join(', ') + '}';
+  return JSON.stringify(v);
+}
+
+const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
+
+/** Values every field is tried with. */
+const VALUES: Json[] = [null, 0, 7, -1.5, 1e21, 2.5e-3, '', 's', 'a"b\\c', 'é', '\u2028', true, false, [], {}, [1, 'x'], { a: 1 },
+  '2030-01-02T03:04:05+00:00', 'not a date'];
+
+/** Bodies (the base64 text, or as written) the body field is tried with. */
+const BODIES: string[] = [
+  b64('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]'),
+  b64('[[],{},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]'),
+  b64('[[1, "\\u00e9"], {"k": [1, {"n": null}]}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]'),
+  b64('[["é"],{},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]'),
+  b64('[[],{}]'),
+  b64('[[],{},null]'),
+  b64('[[],{},{"callbacks":[{"task":"x"}],"errbacks":null,"chain":[],"chord":null}]'),
+  b64('[[],{},{"callbacks":5,"errbacks":null,"chain":null,"chord":null}]'),
+  b64('[[],{},{"callbacks":null,"errbacks":null,"chain":null,"chord":7}]'),
+  b64('[1,{},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]'),
+  b64('[[],[],{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]'),
+  b64('[[]]'),
+  b64('{"task":"v1.task","id":"v1","args":[1]}'),
+  b64('"text"'),
+  b64('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}'),
+  b64(Buffer.from([0x5b, 0x5b, 0x22, 0xff, 0x22, 0x5d, 0x2c, 0x7b, 0x7d, 0x5d])),
+  b64('[[],{}]').replace(/=+$/, ''),
+  'W1tdLHt9XQ==\n',
+  '!!not base64!!',
+  '',
+];
+
+function variants(raw: string): string[] {
+  const base = JSON.parse(raw) as Envelope;
+  const out: Envelope[] = [base];
+  const copy = () => structuredClone(base);
+  const places: [string, (e: Envelope) => { [key: string]: Json }][] = [
+    ['', (e) => e], ['headers', (e) => e.headers], ['properties', (e) => e.properties], ['delivery_info', (e) => e.properties.delivery_info],
+  ];
+  for (const [, at] of places) {
+    for (const key of Object.keys(at(base))) {
+      for (const value of VALUES) {
+        const e = copy();
+        at(e)[key] = value;
+        out.push(e);
+      }
+      const dropped = copy();
+      delete at(dropped)[key];
+      out.push(dropped);
+      // The same key moved to the end.
+      const moved = copy();
+      const value = at(moved)[key]!;
+      delete at(moved)[key];
+      at(moved)[key] = value;
+      out.push(moved);
+    }
+    const extra = copy();
+    at(extra).extra = 1;
+    out.push(extra);
+  }
+  for (const body of BODIES) {
+    const e = copy();
+    e.body = body;
+    out.push(e);
+  }
+  for (const timelimit of [[1, 2], [1.5, null], ['1', null], [null], [null, null, null], 5] as Json[]) {
+    const e = copy();
+    e.headers.timelimit = timelimit;
+    out.push(e);
+  }
+  const redelivered = copy();
+  redelivered.headers.redelivered = true;
+  out.push(redelivered);
+  const withExpiration = copy();
+  withExpiration.properties = { ...Object.fromEntries(Object.entries(withExpiration.properties).slice(0, 3)), expiration: '1000', ...withExpiration.properties };
+  out.push(withExpiration);
+  const texts = out.flatMap((e) => [JSON.stringify(e), pythonDumps(e)]);
+  // Text-level damage: cut short, padded, a second copy of the last key.
+  texts.push(raw.slice(0, -1), raw.slice(0, raw.length >> 1), ' ' + raw, raw + ' ', raw + '\n', raw.replace(/}}$/, ', "x": 1}}'),
+    raw.replace(/"delivery_tag": ("[^"]*")/, '"delivery_tag": $1, "delivery_tag": null'), raw.replace('"body": "', '"body" : "'));
+  return texts;
+}
+
+type Outcome = { value: unknown } | { error: string; reason?: string; taskId?: string; taskName?: string };
+
+function outcome(decode: (raw: string) => unknown, raw: string): Outcome {
+  try {
+    return { value: decode(raw) };
+  } catch (err) {
+    if (err instanceof ProtocolError) return { error: err.name, reason: err.reason, taskId: err.taskId, taskName: err.taskName };
+    return { error: String(err) };
+  }
+}
+
+describe('protocol: the fast decode agrees with the general one', () => {
+  const bases = [...captured, ...radishMessages];
+
+  it('reads every message a Celery client or Radish sends on the fast path, as the general decoder does', () => {
+    assert.ok(captured.length >= 25, `expected Celery's captures, found ${captured.length}`);
+    assert.deepEqual(capturedFiles.filter((_, i) => decodeFast(captured[i]!) === undefined), GENERAL_ONLY);
+    for (const raw of bases) assert.deepEqual(decodeTaskMessage(raw), decodeTaskMessageGeneral(raw));
+    for (const raw of radishMessages) assert.ok(decodeFast(raw) !== undefined, `not read by the fast path: ${raw}`);
+  });
+
+  it('decodes each variant as the general decoder does (same TaskMessage, or the same ProtocolError)', () => {
+    let fastCount = 0;
+    let total = 0;
+    let refused = 0;
+    for (const base of bases) {
+      for (const raw of variants(base)) {
+        total++;
+        const expected = outcome(decodeTaskMessageGeneral, raw);
+        assert.deepEqual(outcome(decodeTaskMessage, raw), expected, `differs on ${raw}`);
+        const fast = decodeFast(raw);
+        if (fast !== undefined) {
+          fastCount++;
+          assert.ok('value' in expected, `the fast path read a message the general decoder refuses: ${raw}`);
+          assert.deepEqual(fast, expected.value);
+        }
+        if ('error' in expected) refused++;
+      }
+    }
+    // The variants cover both sides: many read on the fast path, many left to the general decoder, many refused.
+    assert.ok(fastCount > total / 10 && fastCount < total, `${fastCount} of ${total} variants on the fast path`);
+    assert.ok(refused > total / 10, `${refused} of ${total} variants refused`);
+  });
+});
