@@ -210,6 +210,8 @@ function encodeGeneric(call: TaskCall, sender: Sender): string {
 
 /** `JSON.stringify` of the empty embed, the body's third element on every plain call. */
 const EMPTY_EMBED_JSON = JSON.stringify(EMPTY_EMBED);
+/** The base64 body of a call without arguments or callbacks as JSON.stringify writes it (most calls of a bulk send). */
+const EMPTY_CALL_BODY = Buffer.from('[[],{},' + EMPTY_EMBED_JSON + ']').toString('base64');
 
 /** The sender's quoted origin and reply-to of the last call: one app sends them unchanged on every message. */
 let senderCache = { origin: '', replyTo: '', originJson: '""', replyToJson: '""' };
@@ -226,7 +228,8 @@ function encodeTemplate(call: TaskCall, sender: Sender): string | undefined {
   // JSON.stringify([args, kwargs, embed]) without the embed's walk: the same elements under the same keys.
   const head = JSON.stringify([args, kwargs]);
   const embedJson = call.embed === undefined ? EMPTY_EMBED_JSON : JSON.stringify({ ...EMPTY_EMBED, ...call.embed });
-  const body = Buffer.from(head.slice(0, -1) + ',' + embedJson + ']', 'utf8').toString('base64');
+  const body = embedJson === EMPTY_EMBED_JSON && head === '[[],{}]'
+    ? EMPTY_CALL_BODY : Buffer.from(head.slice(0, -1) + ',' + embedJson + ']', 'utf8').toString('base64');
   const name = call.name;
   const id = call.id;
   const queue = call.queue;
@@ -553,8 +556,7 @@ const PYTHON = layout(', ', ': ');
 const COMPACT_START = '{"body":"';
 const PYTHON_START = '{"body": "';
 
-/** The body of a call without arguments, callbacks, chain or chord, as Radish and Celery write it. */
-const EMPTY_BODY_COMPACT = Buffer.from('[[],{},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]').toString('base64');
+/** The body of a call without arguments, callbacks, chain or chord, as Celery writes it (Radish's: EMPTY_CALL_BODY). */
 const EMPTY_BODY_PYTHON = Buffer.from('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]').toString('base64');
 
 /** The body's last element when it is the empty embed, as Radish and Celery write it. */
@@ -704,7 +706,7 @@ function readFast(s: string): TaskMessage | undefined {
   let args: unknown;
   let kwargs: unknown;
   let embed: Embed;
-  if (body === EMPTY_BODY_COMPACT || body === EMPTY_BODY_PYTHON) {
+  if (body === EMPTY_CALL_BODY || body === EMPTY_BODY_PYTHON) {
     // What JSON.parse makes of it, without decoding it.
     args = [];
     kwargs = {};
