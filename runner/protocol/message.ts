@@ -145,6 +145,11 @@ export class ProtocolError extends Error {
 
 const EMPTY_EMBED: Embed = { callbacks: null, errbacks: null, chain: null, chord: null };
 
+/** A fresh empty embed, for a decoded message of its own. */
+function emptyEmbed(): Embed {
+  return { callbacks: null, errbacks: null, chain: null, chord: null };
+}
+
 /** Clamp a priority to Celery's 0..9 (kombu's Redis transport does the same). */
 export function clampPriority(priority: unknown): number {
   const n = typeof priority === 'number' && Number.isFinite(priority) ? Math.trunc(priority) : 0;
@@ -361,7 +366,7 @@ function readList(x: unknown, field: string): Signature[] | null {
 }
 
 function readEmbed(v: unknown): Embed {
-  if (v === null || v === undefined) return { callbacks: null, errbacks: null, chain: null, chord: null };
+  if (v === null || v === undefined) return emptyEmbed();
   if (!isObject(v)) throw new ProtocolError('body embed must be an object');
   const chord = v.chord;
   if (chord !== null && chord !== undefined && !isObject(chord)) throw new ProtocolError('embed.chord must be a signature');
@@ -581,16 +586,6 @@ function stringOf(text: string): string {
   return text.indexOf('\\') < 0 ? text : JSON.parse('"' + text + '"') as string;
 }
 
-/** null, or a string (else undefined: the general path decides). */
-function stringOrNull(v: unknown): string | null | undefined {
-  return v === null || typeof v === 'string' ? v : undefined;
-}
-
-/** null, or a finite number (else undefined: the general path decides). */
-function numberOrNull(v: unknown): number | null | undefined {
-  return v === null || (typeof v === 'number' && Number.isFinite(v)) ? v : undefined;
-}
-
 /** The message decoded, when it has the layout Radish or Celery writes and decodes; else undefined. */
 export function decodeFast(raw: string): TaskMessage | undefined {
   try {
@@ -710,7 +705,7 @@ function readFast(s: string): TaskMessage | undefined {
     // What JSON.parse makes of it, without decoding it.
     args = [];
     kwargs = {};
-    embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+    embed = emptyEmbed();
   } else {
     // atob's bytes as Latin-1 are the UTF-8 text when they are all ASCII (Celery's ensure_ascii JSON always is);
     // otherwise the general path's strict UTF-8 decode. (atob throws on some input Buffer.from reads: the general
@@ -724,7 +719,7 @@ function readFast(s: string): TaskMessage | undefined {
     if (Array.isArray(head) && head.length === 2) {
       args = head[0];
       kwargs = head[1];
-      embed = { callbacks: null, errbacks: null, chain: null, chord: null };
+      embed = emptyEmbed();
     } else {
       const parsed: unknown = JSON.parse(text);
       if (!Array.isArray(parsed) || parsed.length < 2) return undefined;
@@ -733,23 +728,10 @@ function readFast(s: string): TaskMessage | undefined {
       embed = readEmbed(parsed[2]);
     }
   }
-  // decodeTaskMessage's checks, protocol 2 (headers.task is a string).
+  // The general path's checks, protocol 2 (headers.task is a string). Below, its readers of each field: one that
+  // throws leaves the message to the general path (decodeFast), which refuses it with the same reason.
   if (task === '' || id === '') return undefined;
   if (!Array.isArray(args) || !isObject(kwargs)) return undefined;
-  const timeLimit = numberOrNull(hard);
-  const softTimeLimit = numberOrNull(soft);
-  const retryCount = numberOrNull(retries);
-  const tag = stringOrNull(deliveryTag);
-  const queue = stringOrNull(routingKey);
-  const exchangeName = stringOrNull(exchange);
-  const parent = stringOrNull(parentId);
-  const root = stringOrNull(rootId);
-  const groupId = stringOrNull(group);
-  const index = numberOrNull(groupIndex);
-  if (timeLimit === undefined || softTimeLimit === undefined || retryCount === undefined || tag === undefined || queue === undefined ||
-    exchangeName === undefined || parent === undefined || root === undefined || groupId === undefined || index === undefined) return undefined;
-  const etaDate = eta === null ? null : parseCeleryDate(eta);
-  const expiresDate = expires === null ? null : parseCeleryDate(expires);
 
   const deliveryInfo = { exchange, routing_key: routingKey };
   const envelope = {
@@ -772,20 +754,20 @@ function readFast(s: string): TaskMessage | undefined {
     args,
     kwargs,
     embed,
-    eta: etaDate,
-    expires: expiresDate,
-    retries: retryCount ?? 0,
+    eta: readDate(eta, 'eta'),
+    expires: readDate(expires, 'expires'),
+    retries: optionalNumber(retries, 'retries') ?? 0,
     priority: clampPriority(priority),
-    deliveryTag: tag ?? id,
-    routingKey: queue ?? '',
-    exchange: exchangeName ?? '',
+    deliveryTag: optionalString(deliveryTag, 'delivery_tag') ?? id,
+    routingKey: optionalString(routingKey, 'routing_key') ?? '',
+    exchange: optionalString(exchange, 'exchange') ?? '',
     redelivered: false,
-    timeLimit,
-    softTimeLimit,
-    parentId: parent,
-    rootId: root ?? id,
-    groupId,
-    groupIndex: index,
+    timeLimit: optionalNumber(hard, 'timelimit[0]'),
+    softTimeLimit: optionalNumber(soft, 'timelimit[1]'),
+    parentId: optionalString(parentId, 'parent_id'),
+    rootId: optionalString(rootId, 'root_id') ?? id,
+    groupId: optionalString(group, 'group'),
+    groupIndex: optionalNumber(groupIndex, 'group_index'),
     ignoreResult: ignoreResult === true,
   };
 }

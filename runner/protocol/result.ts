@@ -71,10 +71,6 @@ export function encodeResult(input: ResultInput): string {
   return JSON.stringify(meta);
 }
 
-/** The text from `,"traceback"` to date_done's closing quote, for the millisecond `doneMs` (a busy worker ends many tasks in one). */
-let doneMs = NaN;
-let doneText = '';
-
 /**
  * `encodeResult` of a SUCCESS without children or extended fields (what nearly every task stores), byte for byte,
  * written as one string: no meta object and no second walk of its keys, on the path every finished task takes.
@@ -86,14 +82,10 @@ export function encodeSuccess(taskId: string, value: unknown, groupId: string | 
   if (value === null || value === undefined) result = 'null';
   else if (typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON !== 'function') result = JSON.stringify(value) as string | undefined;
   if (result === undefined) return encodeResult({ taskId, state: 'SUCCESS', result: value, groupId, parentId, ...(now ? { now } : {}) });
-  // `now ?? new Date()` without a Date, and the date's text only when the millisecond changes.
-  const ms = now === undefined || now === null ? Date.now() : now.getTime();
-  if (ms !== doneMs) {
-    doneText = ',"traceback":null,"children":[],"date_done":"' + naiveUtc(new Date(ms)) + '"';
-    doneMs = ms;
-  }
-  return '{"status":"SUCCESS","result":' + result + doneText + (groupId ? ',"group_id":' + JSON.stringify(groupId) : '')
-    + (parentId ? ',"parent_id":' + JSON.stringify(parentId) : '') + ',"task_id":' + JSON.stringify(taskId) + '}';
+  // naiveUtc keeps the text of the last millisecond: a busy worker ends many tasks in one.
+  return '{"status":"SUCCESS","result":' + result + ',"traceback":null,"children":[],"date_done":"' + naiveUtc(now ?? new Date()) + '"'
+    + (groupId ? ',"group_id":' + JSON.stringify(groupId) : '') + (parentId ? ',"parent_id":' + JSON.stringify(parentId) : '')
+    + ',"task_id":' + JSON.stringify(taskId) + '}';
 }
 
 export class ResultDecodeError extends Error {
