@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { Control, Inspector, Radish } from '../runner/index';
 import { runner } from './runner';
+import { errorMessage } from '../runner/errors';
 
 export type ConnectionState = 'connecting' | 'connected' | 'error';
 
@@ -93,7 +94,7 @@ export class Connection implements vscode.Disposable {
       return inspector;
     } catch (err) {
       await app.close().catch(() => undefined);
-      this.setState('error', (err as Error).message);
+      this.setState('error', errorMessage(err));
       throw err;
     }
   }

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { AsyncResult } from '../runner/index';
 import { runner } from './runner';
 import type { Services } from './services';
+import { errorMessage } from '../runner/errors';
 
 export interface EnqueueRequest {
   task?: string;
@@ -33,7 +34,7 @@ export function jsonProblem(text: string, shape: 'array' | 'object'): string | u
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return `Not valid JSON: ${(err as Error).message}`;
+    return `Not valid JSON: ${errorMessage(err)}`;
   }
   if (shape === 'array' && !Array.isArray(value)) return 'Positional arguments must be a JSON array, e.g. [2, 3]';
   if (shape === 'object' && (typeof value !== 'object' || value === null || Array.isArray(value))) return 'Keyword arguments must be a JSON object, e.g. {"width": 64}';
@@ -152,7 +153,7 @@ async function announce(s: Services, name: string, result: AsyncResult): Promise
     const choice = await vscode.window.showInformationMessage(`Radish: ${name}[${result.id}] succeeded: ${text.length > 80 ? text.slice(0, 79) + '…' : text}`, 'Open');
     if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta(), null, 2));
   } catch (err) {
-    const message = err instanceof runner().TaskFailedError ? `${err.state === 'REVOKED' ? 'was revoked' : 'failed'}: ${err.name}: ${err.message}` : `: ${(err as Error).message}`;
+    const message = err instanceof runner().TaskFailedError ? `${err.state === 'REVOKED' ? 'was revoked' : 'failed'}: ${err.name}: ${err.message}` : `: ${errorMessage(err)}`;
     const choice = await vscode.window.showErrorMessage(`Radish: ${name}[${result.id}] ${message}`, 'Open');
     if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta().catch(() => null), null, 2));
   } finally {

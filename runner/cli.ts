@@ -18,6 +18,7 @@ import type { JsonObject } from './protocol/message';
 import { signalName } from './worker/control-handlers';
 import { Worker } from './worker/worker';
 import { Beat } from './beat/beat';
+import { errorMessage } from './errors';
 
 const USAGE = `Usage: radish <command> [options]
 
@@ -66,7 +67,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[]
   try {
     return parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*/, ''));
+    throw new UsageError(errorMessage(err).split('\n')[0]!.replace(/\. To specify a positional.*/, ''));
   }
 }
 
@@ -76,7 +77,7 @@ function json(text: string | undefined, flag: string, shape: 'array' | 'object')
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${flag} is not valid JSON: ${(err as Error).message}`);
+    throw new UsageError(`${flag} is not valid JSON: ${errorMessage(err)}`);
   }
   const ok = shape === 'array' ? Array.isArray(value) : typeof value === 'object' && value !== null && !Array.isArray(value);
   if (!ok) throw new UsageError(`${flag} must be a JSON ${shape === 'array' ? 'array, e.g. [2, 3]' : 'object, e.g. {"x": 1}'}`);
@@ -97,7 +98,7 @@ function logLevel(text: string | undefined): LogLevel {
   try {
     return parseLogLevel(text ?? 'info');
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
 }
 
@@ -380,7 +381,7 @@ async function control(argv: string[]): Promise<number> {
   try {
     signal = values.signal === undefined ? undefined : signalName(values.signal);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
   // A revoke is recorded in Redis even when no worker runs now: workers that start later honour it.
   return askWorkers(values, (c, options) => c.revoke(rest, { ...options, terminate: values.terminate, signal }), () => {

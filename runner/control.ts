@@ -18,7 +18,7 @@ import { connect, type ConnectionConfig } from './broker/connection';
 import { Keys, REPLY_EXCHANGE } from './broker/keys';
 import type { JsonObject } from './protocol/message';
 import { decodeReply, encodeRequest, LamportClock, PidboxError, type PidboxReply } from './protocol/pidbox';
-import { RevokedStore, type RevokedStoreOptions } from './worker/revoked';
+import { RevokedStore, type RevokedStoreOptions } from './broker/revoked';
 
 /** Replies by node name, e.g. `{ 'w1@vm': { ok: 'pong' } }`. A node that did not answer in time is absent. */
 export type NodeReplies<T = unknown> = Record<string, T>;

@@ -38,3 +38,12 @@ export class TaskRevokedError extends Error {
     super(reason);
   }
 }
+
+/**
+ * The message of anything thrown: an Error's message (its name when the message is empty), else its string form.
+ * `catch` binds `unknown`, and a library may throw a string or an object.
+ */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

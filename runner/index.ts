@@ -13,11 +13,11 @@ export { Worker, type WorkerOptions } from './worker/worker';
 export { type WorkerStats } from './worker/recorder';
 export { registerLoader, loadModule } from './worker/loader';
 export { Inspector, type DeadLetter, type QueuedMessage, type ReplayOptions, type TaskCallSpec, type WorkerInfo } from './inspector';
-export { type WorkerPresence, type ActiveTask } from './worker/presence';
+export { type WorkerPresence, type ActiveTask } from './broker/presence';
 export { VERSION } from './version';
 export { runCli } from './cli';
 export { Control, type BroadcastOptions, type RevokeOptions, type NodeReplies } from './control';
-export { RevokedStore } from './worker/revoked';
+export { RevokedStore } from './broker/revoked';
 export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, TaskRevokedError, type RevokeReason } from './errors';
 export { type ErrorMatcher } from './task';
 // The process pool's children are this bundle started with RADISH_POOL_CHILD=1 (see esbuild.mjs).

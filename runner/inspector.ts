@@ -12,7 +12,8 @@ import { argsRepr, kwargsRepr } from './protocol/pyrepr';
 import { decodeResult, type ResultMeta } from './protocol/result';
 import type { TaskRecord } from './monitor/history';
 import { parsePythonLiteral } from './protocol/pyliteral';
-import type { WorkerPresence } from './worker/presence';
+import type { WorkerPresence } from './broker/presence';
+import { errorMessage } from './errors';
 
 /** One waiting message, decoded when possible. */
 export interface QueuedMessage {
@@ -226,7 +227,7 @@ export class Inspector {
       args = parsePythonLiteral(record.args);
       kwargs = parsePythonLiteral(record.kwargs ?? '{}');
     } catch (err) {
-      throw new Error(`the arguments of ${record.name}[${record.id}] cannot be read back as JSON: ${(err as Error).message}`);
+      throw new Error(`the arguments of ${record.name}[${record.id}] cannot be read back as JSON: ${errorMessage(err)}`);
     }
     if (!Array.isArray(args) || typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)) {
       throw new Error(`the arguments of ${record.name}[${record.id}] are not an args tuple and a kwargs dict: ${record.args} ${record.kwargs ?? ''}`);

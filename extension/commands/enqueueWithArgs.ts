@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { enqueue } from '../enqueue';
 import type { Services } from '../services';
+import { errorMessage } from '../../runner/errors';
 
 /**
  * "Enqueue with args...": from a CodeLens (task name), a Tasks view item (`{ name }`), or the editor context menu
@@ -15,7 +16,7 @@ export async function enqueueWithArgs(s: Services, target?: string | { name: str
   try {
     return await enqueue(s, task ? { task } : {});
   } catch (err) {
-    void vscode.window.showErrorMessage(`Radish: could not enqueue: ${(err as Error).message}`);
+    void vscode.window.showErrorMessage(`Radish: could not enqueue: ${errorMessage(err)}`);
     return undefined;
   }
 }

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { ReplayOptions } from '../../runner/index';
 import type { Services } from '../services';
 import type { FailedNode } from '../views/failed';
+import { errorMessage } from '../../runner/errors';
 
 type Retryable = Extract<FailedNode, { kind: 'letter' | 'result' }>;
 
@@ -18,7 +19,7 @@ export async function resend(s: Services, node: Retryable, options: ReplayOption
     void vscode.window.setStatusBarMessage(`Radish: retried ${name}[${id}]${edited}`, 4000);
     return id;
   } catch (err) {
-    void vscode.window.showErrorMessage(`Radish: ${(err as Error).message}`);
+    void vscode.window.showErrorMessage(`Radish: ${errorMessage(err)}`);
     return undefined;
   } finally {
     s.refresh.refreshNow();

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { runner } from '../runner';
 import type { Services } from '../services';
+import { errorMessage } from '../../runner/errors';
 
 /** Ask for the Redis URL (validated as you type) and save it in the workspace settings, without the password. */
 export async function setRedisUrl(s: Services): Promise<void> {
@@ -13,7 +14,7 @@ export async function setRedisUrl(s: Services): Promise<void> {
       try {
         runner().redisOptions({ url: text.trim() });
       } catch (err) {
-        return (err as Error).message;
+        return errorMessage(err);
       }
       return /\/\/[^/@]*:[^/@]+@/.test(text) ? 'Leave the password out of the URL: use "Radish: Set Redis Password" (kept in the secret store).' : undefined;
     },

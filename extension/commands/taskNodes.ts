@@ -4,6 +4,7 @@ import type { TaskRecord } from '../../runner/index';
 import type { Services } from '../services';
 import type { TaskNode } from '../views/tasks';
 import type { WorkerNode } from '../views/workers';
+import { errorMessage } from '../../runner/errors';
 
 export type TaskTarget = Extract<TaskNode, { kind: 'record' }> | Extract<WorkerNode, { kind: 'active' }>;
 
@@ -31,7 +32,7 @@ export async function reporting<T>(body: () => Promise<T>): Promise<T | undefine
   try {
     return await body();
   } catch (err) {
-    void vscode.window.showErrorMessage(`Radish: ${(err as Error).message}`);
+    void vscode.window.showErrorMessage(`Radish: ${errorMessage(err)}`);
     return undefined;
   }
 }

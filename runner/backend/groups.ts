@@ -5,6 +5,7 @@
 import type Redis from 'ioredis';
 import { scripts } from '../broker/scripts';
 import { pythonJson } from '../protocol/pidbox';
+import { errorMessage } from '../errors';
 
 /** Celery's `group_keyprefix`: saved groups and chord keys (the result backend's, never prefixed by kombu). */
 const GROUP_PREFIX = 'celery-taskset-meta-';
@@ -98,7 +99,7 @@ export class GroupStore {
     try {
       saved = JSON.parse(raw);
     } catch (err) {
-      throw bad(`not JSON (${(err as Error).message})`);
+      throw bad(`not JSON (${errorMessage(err)})`);
     }
     const tuple = (saved as { result?: unknown } | null)?.result;
     const members = Array.isArray(tuple) ? tuple[1] : undefined;

@@ -21,6 +21,7 @@ import type { Broker } from '../broker/broker';
 import { scripts } from '../broker/scripts';
 import { createLogger, type Logger } from '../log';
 import { dueNow, nextDue } from './schedule';
+import { errorMessage } from '../errors';
 
 /** One tick sent by a scheduler. */
 export interface SentTick {
@@ -101,7 +102,7 @@ export class Beat {
         wait = await this.tick();
       } catch (err) {
         // Redis away, say: keep trying; the lock expires on its own if we cannot refresh it.
-        this.logger.log('error', `beat: ${(err as Error).message}`);
+        this.logger.log('error', `beat: ${errorMessage(err)}`);
       }
       if (!this.running) break;
       await new Promise<void>((resolve) => {
@@ -142,7 +143,7 @@ export class Beat {
     try {
       await this.app.send(entry.task, entry.args ?? [], entry.kwargs ?? {}, { ...entry.options, taskId });
     } catch (err) {
-      this.logger.log('error', `Scheduler: Message error: ${(err as Error).message}; tick ${new Date(due).toISOString()} of ${entry.name} is lost`);
+      this.logger.log('error', `Scheduler: Message error: ${errorMessage(err)}; tick ${new Date(due).toISOString()} of ${entry.name} is lost`);
       return due;
     }
     this.options.onSent?.({ schedule: entry.name, task: entry.task, due, taskId });

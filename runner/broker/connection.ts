@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import Redis, { type RedisOptions } from 'ioredis';
+import { errorMessage } from '../errors';
 
 export const DEFAULT_BROKER_URL = 'redis://127.0.0.1:6379/0';
 
@@ -165,7 +166,7 @@ export async function connect(config: ConnectionConfig, options: ConnectOptions 
     ]);
   } catch (err) {
     redis.disconnect();
-    throw new RedisUnavailableError(`cannot connect to Redis at ${redactUrl(url)}: ${(err as Error).message || String(err)}`);
+    throw new RedisUnavailableError(`cannot connect to Redis at ${redactUrl(url)}: ${errorMessage(err)}`);
   }
   connected = true;
   return redis;

@@ -17,6 +17,7 @@ import beatClaimLua from './scripts/beat_claim.lua';
 import storeResultLua from '../backend/scripts/store_result.lua';
 import chordPartLua from '../backend/scripts/chord_part.lua';
 import historyRecordLua from './scripts/history_record.lua';
+import { errorMessage } from '../errors';
 
 type Arg = string | number | Buffer;
 
@@ -31,7 +32,7 @@ export class LuaScript {
     try {
       return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
     } catch (err) {
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
       return (await redis.eval(this.source, keys.length, ...keys, ...args)) as T;
     }
   }
@@ -46,7 +47,7 @@ export class LuaScript {
     try {
       return await send('evalsha', this.sha);
     } catch (err) {
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      if (!errorMessage(err).startsWith('NOSCRIPT')) throw err;
       return await send('eval', this.source);
     }
   }

@@ -18,6 +18,7 @@ import { Keys } from '../broker/keys';
 import type { CeleryEvent } from '../protocol/event';
 import { isTaskEvent, TaskHistory, type RedisSource, type TaskHistoryOptions, type TaskRecord } from './history';
 import { EventReceiver } from './receiver';
+import { errorMessage } from '../errors';
 
 /** A worker as its events describe it (field names as in Celery's events). */
 export interface WorkerState {
@@ -290,7 +291,7 @@ export class Monitor {
         try {
           records = (await this.history.record(batch)).records;
         } catch (err) {
-          this.report(new Error(`task history not updated (${batch.length} events): ${(err as Error).message}`));
+          this.report(new Error(`task history not updated (${batch.length} events): ${errorMessage(err)}`));
         }
         for (const event of batch) this.emitTask(event, records?.get(event.uuid as string));
       }

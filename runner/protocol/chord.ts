@@ -13,6 +13,7 @@
 import { pythonJson } from './pidbox';
 import { pyRepr } from './pyrepr';
 import type { ExceptionInfo, TaskState } from './result';
+import { errorMessage } from '../errors';
 
 /** Celery's `celery.exceptions.ChordError`: the callback cannot run. Stored as the callback's FAILURE. */
 export class ChordError extends Error {
@@ -55,7 +56,7 @@ export function joinChordMembers(members: readonly string[]): ChordJoin {
     try {
       member = JSON.parse(raw);
     } catch (err) {
-      return { ok: false, error: new ChordError(`Join error: ${(err as Error).name}(${pyRepr((err as Error).message)})`) };
+      return { ok: false, error: new ChordError(`Join error: ${(err as Error).name}(${pyRepr(errorMessage(err))})`) };
     }
     if (!Array.isArray(member) || member.length !== 4 || typeof member[1] !== 'string' || typeof member[2] !== 'string') {
       return { ok: false, error: new ChordError(`Join error: ValueError(${pyRepr(`not a chord part record: ${raw.slice(0, 200)}`)})`) };

@@ -11,6 +11,7 @@ import { pythonJson } from './pidbox';
 import { argsRepr, kwargsRepr, pyRepr, REPR_MAX } from './pyrepr';
 import { exceptionRepr, type ExceptionInfo } from './result';
 import { isoWithOffset } from './time';
+import { errorMessage } from '../errors';
 
 export type WorkerEventType = 'worker-online' | 'worker-heartbeat' | 'worker-offline';
 export type TaskEventType =
@@ -287,7 +288,7 @@ export function decodeEventMessage(raw: string): EventMessage {
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new EventError(`message is not valid JSON: ${(err as Error).message}`);
+    throw new EventError(`message is not valid JSON: ${errorMessage(err)}`);
   }
   if (!isObject(parsed)) throw new EventError('message is not a JSON object');
   if (parsed['content-type'] !== 'application/json') {
@@ -305,7 +306,7 @@ export function decodeEventMessage(raw: string): EventMessage {
   try {
     body = JSON.parse(text);
   } catch (err) {
-    throw new EventError(`body is not valid JSON: ${(err as Error).message}`);
+    throw new EventError(`body is not valid JSON: ${errorMessage(err)}`);
   }
   const list = Array.isArray(body) ? body : [body];
   for (const event of list) {

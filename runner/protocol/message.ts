@@ -4,6 +4,7 @@
  */
 import { argsRepr, kwargsRepr } from './pyrepr';
 import { isoWithOffset, parseCeleryDate } from './time';
+import { errorMessage } from '../errors';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -321,7 +322,7 @@ function readDate(v: unknown, field: string): Date | null {
   try {
     return parseCeleryDate(v);
   } catch (err) {
-    throw new ProtocolError(`${field}: ${(err as Error).message}`);
+    throw new ProtocolError(`${field}: ${errorMessage(err)}`);
   }
 }
 
@@ -354,7 +355,7 @@ function decodeBody(envelope: JsonObject): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ProtocolError(`body is not valid JSON: ${(err as Error).message}`);
+    throw new ProtocolError(`body is not valid JSON: ${errorMessage(err)}`);
   }
 }
 
@@ -397,7 +398,7 @@ export function decodeTaskMessageGeneral(raw: string): TaskMessage {
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new ProtocolError(`message is not valid JSON: ${(err as Error).message}`);
+    throw new ProtocolError(`message is not valid JSON: ${errorMessage(err)}`);
   }
   if (!isObject(parsed)) throw new ProtocolError('message is not a JSON object');
   const envelope = parsed;

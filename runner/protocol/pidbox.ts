@@ -9,6 +9,7 @@ import { PIDBOX_EXCHANGE } from '../broker/keys';
 import type { JsonObject } from './message';
 import { pyRepr } from './pyrepr';
 import { exceptionInfo, exceptionRepr } from './result';
+import { errorMessage } from '../errors';
 
 /** Where a reply goes: kombu's direct reply exchange and the client's oid as routing key. */
 export interface ReplyTo {
@@ -228,7 +229,7 @@ function openEnvelope(raw: string): { headers: JsonObject; properties: JsonObjec
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new PidboxError(`message is not valid JSON: ${(err as Error).message}`);
+    throw new PidboxError(`message is not valid JSON: ${errorMessage(err)}`);
   }
   if (!isObject(parsed)) throw new PidboxError('message is not a JSON object');
   const contentType = parsed['content-type'];
@@ -246,7 +247,7 @@ function openEnvelope(raw: string): { headers: JsonObject; properties: JsonObjec
   try {
     return { headers, properties, body: JSON.parse(text) as unknown };
   } catch (err) {
-    throw new PidboxError(`body is not valid JSON: ${(err as Error).message}`);
+    throw new PidboxError(`body is not valid JSON: ${errorMessage(err)}`);
   }
 }
 

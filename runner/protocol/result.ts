@@ -1,6 +1,7 @@
 /** Celery result-backend values (`celery-task-meta-<id>`): states, encode, decode, exceptions. Pure. */
 import { pyRepr } from './pyrepr';
 import { naiveUtc } from './time';
+import { errorMessage } from '../errors';
 
 export type TaskState = 'PENDING' | 'RECEIVED' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'RETRY' | 'REVOKED' | 'REJECTED';
 
@@ -97,7 +98,7 @@ export function decodeResult(raw: string): ResultMeta {
   try {
     meta = JSON.parse(raw);
   } catch (err) {
-    throw new ResultDecodeError(`stored result is not valid JSON: ${(err as Error).message}`);
+    throw new ResultDecodeError(`stored result is not valid JSON: ${errorMessage(err)}`);
   }
   if (typeof meta !== 'object' || meta === null || typeof (meta as ResultMeta).status !== 'string') {
     throw new ResultDecodeError('stored result has no status');

@@ -11,6 +11,7 @@ import type { ControlHandlers } from './mailbox';
 import { parseRate } from './rate-limit';
 import type { Job } from './recorder';
 import type { WorkerControlInfo } from './worker';
+import { errorMessage } from '../errors';
 
 /** The worker as the handlers see it. */
 export interface Controllable {
@@ -272,7 +273,7 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
       try {
         parseRate(rate ?? 0);
       } catch (err) {
-        return nok(`Invalid rate limit string: ValueError(${pyRepr((err as Error).message)})`);
+        return nok(`Invalid rate limit string: ValueError(${pyRepr(errorMessage(err))})`);
       }
       const name = args.task_name;
       if (typeof name !== 'string' || !worker.app.lookup(name)) return nok('unknown task');

@@ -8,6 +8,7 @@ import Module from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Loader } from 'esbuild';
+import { errorMessage } from '../errors';
 
 interface LoaderOptions {
   /** Module that `require('radish')` gives task modules. Default: the file this code was bundled into. */
@@ -84,7 +85,7 @@ export async function loadModule(spec: string, cwd = process.cwd()): Promise<Loa
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ERR_REQUIRE_ESM') exports = await import(pathToFileURL(path).href);
-    else if (code === 'MODULE_NOT_FOUND' && (err as Error).message.includes(path)) throw new Error(`cannot find task module ${spec} (looked for ${path})`);
+    else if (code === 'MODULE_NOT_FOUND' && errorMessage(err).includes(path)) throw new Error(`cannot find task module ${spec} (looked for ${path})`);
     else throw err;
   }
   return { path, exports };

@@ -14,6 +14,7 @@ import {
   type PidboxRequest, type ReplyTo,
 } from '../protocol/pidbox';
 import { pyRepr } from '../protocol/pyrepr';
+import { errorMessage } from '../errors';
 
 /**
  * Runs one command. `args` are the request's keyword arguments (`{}` when none); what it returns or resolves to is
@@ -128,12 +129,12 @@ export class Mailbox {
     try {
       await this.options.redis.sadd(this.options.keys.pidboxBinding, this.member);
     } catch (err) {
-      this.logger.log('error', `pidbox: could not announce ${this.hostname} again: ${(err as Error).message}`);
+      this.logger.log('error', `pidbox: could not announce ${this.hostname} again: ${errorMessage(err)}`);
     }
     try {
       await this.options.onReconnect?.();
     } catch (err) {
-      this.logger.log('error', `pidbox: catching up after the outage failed: ${(err as Error).message}`);
+      this.logger.log('error', `pidbox: catching up after the outage failed: ${errorMessage(err)}`);
     }
   }
 
@@ -196,7 +197,7 @@ export class Mailbox {
       const value = await this.dispatch(request);
       if (request.replyTo && !late) await this.reply(request.replyTo, request.ticket, value);
     } catch (err) {
-      this.logger.log('error', `pidbox: could not handle a control request: ${(err as Error).message}`);
+      this.logger.log('error', `pidbox: could not handle a control request: ${errorMessage(err)}`);
     }
   }
 
@@ -231,7 +232,7 @@ export class Mailbox {
     try {
       payload = encodeReply(this.hostname, value, { ticket, replyTo }, meta);
     } catch (err) {
-      const refused = commandError(new TypeError(`reply is not JSON serializable: ${(err as Error).message}`));
+      const refused = commandError(new TypeError(`reply is not JSON serializable: ${errorMessage(err)}`));
       payload = encodeReply(this.hostname, refused, { ticket, replyTo }, meta);
     }
     const { redis, keys } = this.options;

@@ -8,7 +8,7 @@
  * and stack), rebuilt by the parent (pool-process.ts).
  */
 import { Radish } from '../app';
-import { SoftTimeLimitExceeded } from '../errors';
+import { SoftTimeLimitExceeded, errorMessage } from '../errors';
 import { exceptionInfo } from '../protocol/result';
 import type { TaskRequest } from '../task';
 import { execute, type Outcome } from './execute';
@@ -67,7 +67,7 @@ function toWireOutcome(outcome: Outcome): WireOutcome {
         JSON.stringify(outcome.value);
       } catch (err) {
         // The same failure the worker reports when it cannot store a value (a BigInt, a cycle).
-        const error = new TypeError(`result is not JSON serializable: ${(err as Error).message}`);
+        const error = new TypeError(`result is not JSON serializable: ${errorMessage(err)}`);
         return { kind: 'failure', error: toWireThrown(error), runtime: outcome.runtime };
       }
       return outcome;

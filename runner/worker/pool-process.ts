@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, constants } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { TimeLimitExceeded, WorkerLostError } from '../errors';
+import { TimeLimitExceeded, WorkerLostError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { Retry } from '../task';
 import type { Outcome } from './execute';
@@ -353,7 +353,7 @@ export class ProcessPool implements Pool {
         child.proc.kill(signal);
       } catch (err) {
         // A signal this platform does not know (from a remote revoke): the task must stop all the same.
-        this.options.logger?.log('warning', `${child.name}: cannot send ${signal} (${(err as Error).message}): killing it (SIGKILL)`);
+        this.options.logger?.log('warning', `${child.name}: cannot send ${signal} (${errorMessage(err)}): killing it (SIGKILL)`);
         child.proc.kill('SIGKILL');
       }
     } else if (child.proc.connected) {

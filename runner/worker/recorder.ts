@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResultBackend } from '../backend/backend';
 import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
-import type { RevokeReason } from '../errors';
+import { errorMessage, type RevokeReason } from '../errors';
 import type { Logger } from '../log';
 import { failureFollowUps, successFollowUps, type FollowUp, type FollowUpOptions, type FollowUpRouter } from '../protocol/canvas';
 import { chordMember, type ChordPartState } from '../protocol/chord';
@@ -127,7 +127,7 @@ export class OutcomeRecorder {
         followUps = [];
         chordPart = undefined;
         // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
-        outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${(err as Error).message}`), runtime: outcome.runtime };
+        outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${errorMessage(err)}`), runtime: outcome.runtime };
       }
     }
     this.ctx.stats.processed++;
@@ -229,7 +229,7 @@ export class OutcomeRecorder {
       else if (reason === 'revoked') this.ctx.logger.log('info', `Discarding revoked task: ${msg.name}[${msg.id}]`);
       this.ctx.emit('task-revoked', msg.id, reason);
     } catch (err) {
-      this.ctx.logger.log('error', `Task ${msg.name}[${msg.id}] was ${reason} but that could not be recorded: ${(err as Error).message}`);
+      this.ctx.logger.log('error', `Task ${msg.name}[${msg.id}] was ${reason} but that could not be recorded: ${errorMessage(err)}`);
     }
   }
 
@@ -256,7 +256,7 @@ export class OutcomeRecorder {
       if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null });
       this.ctx.emit('dead-letter', taskId, reason);
     } catch (e) {
-      this.ctx.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${(e as Error).message}`);
+      this.ctx.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${errorMessage(e)}`);
     }
   }
 

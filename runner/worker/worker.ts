@@ -12,7 +12,7 @@ import type { Broker, Delivery } from '../broker/broker';
 import { redactUrl } from '../broker/connection';
 import { createLogger, type Logger } from '../log';
 import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/message';
-import type { RevokeReason } from '../errors';
+import { errorMessage, type RevokeReason } from '../errors';
 import type { TaskDefinition } from '../task';
 import { VERSION } from '../version';
 import { requestOf } from './execute';
@@ -22,9 +22,9 @@ import { controlHandlers } from './control-handlers';
 import { EventDispatcher, WorkerEvents } from './events';
 import { Finisher } from './finisher';
 import { Mailbox } from './mailbox';
-import { Presence, type WorkerPresence } from './presence';
+import { Presence, type WorkerPresence } from '../broker/presence';
 import { OutcomeRecorder, type Job, type WorkerStats } from './recorder';
-import { RevokedStore } from './revoked';
+import { RevokedStore } from '../broker/revoked';
 import { parseRate, RateLimiter } from './rate-limit';
 
 /** Seconds a message recorded as ours but not held here may be in flight to us (a reserve's reply) before it is put back. */
@@ -331,7 +331,7 @@ export class Worker extends EventEmitter {
           : `Worker ${worker} is gone: restored ${n} message(s) it had reserved or was running`);
       }
     } catch (err) {
-      this.logger.log('error', `Could not check for dead workers' messages: ${(err as Error).message}`);
+      this.logger.log('error', `Could not check for dead workers' messages: ${errorMessage(err)}`);
     }
   }
 
@@ -343,7 +343,7 @@ export class Worker extends EventEmitter {
     try {
       await this.broker.touch(this.held().map((j) => j.delivery.tag));
     } catch (err) {
-      this.logger.log('error', `Could not refresh the unacked records of held messages: ${(err as Error).message}`);
+      this.logger.log('error', `Could not refresh the unacked records of held messages: ${errorMessage(err)}`);
     }
   }
 
@@ -375,7 +375,7 @@ export class Worker extends EventEmitter {
         for (const d of deliveries) this.accept(d);
       } catch (err) {
         failures++;
-        if (failures === 1) this.logger.log('error', `consumer: cannot fetch messages: ${(err as Error).message}; retrying`);
+        if (failures === 1) this.logger.log('error', `consumer: cannot fetch messages: ${errorMessage(err)}; retrying`);
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** failures, 5000)));
       } finally {
         this.fetching = false;
@@ -543,8 +543,8 @@ export class Worker extends EventEmitter {
     } catch (err) {
       // Redis failed us (the task's own errors are outcomes): the message stays unacked, so it is restored, not lost.
       this.logger.log('error', ran
-        ? `Task ${msg.name}[${msg.id}] could not record its outcome (it will run again): ${(err as Error).message}`
-        : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${(err as Error).message}`);
+        ? `Task ${msg.name}[${msg.id}] could not record its outcome (it will run again): ${errorMessage(err)}`
+        : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${errorMessage(err)}`);
     } finally {
       this.active.delete(job);
       this.finishing.delete(job);

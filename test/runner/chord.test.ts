@@ -35,7 +35,7 @@ describe('chords', function () {
   describe('join-set records (golden, Celery 5.2.6)', function () {
     it('writes a SUCCESS record as Celery does, scored by group_index', () => {
       const zset = inFlight.observed.find((o) => o.type === 'zset' && (o.value as unknown[]).length > 0)!;
-      const [[member, score]] = zset.value as [string, number][];
+      const [[member, score]] = zset.value as [[string, number], ...[string, number][]];
       const [, tid] = JSON.parse(member) as [number, string];
       // Celery's float 1.0 reads back as 1 in JavaScript: the same JSON value, written the way Python writes an int.
       assert.equal(chordMember(tid, 'SUCCESS', 1), member.replace('1.0]', '1]'));

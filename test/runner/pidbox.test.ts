@@ -17,7 +17,7 @@ import {
   pythonJson, revokeArguments, revokeReply,
 } from '../../runner/protocol/pidbox';
 import { Mailbox, type ControlHandlers, type MailboxOptions } from '../../runner/worker/mailbox';
-import { RevokedStore } from '../../runner/worker/revoked';
+import { RevokedStore } from '../../runner/broker/revoked';
 import { celeryCli, celerySend, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
 import { until } from '../support/wait';
 import { requireOwnServer, startRedis, type TestRedis } from '../support/redis';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Control } from '../../runner/control';
 import { TaskFailedError } from '../../runner/protocol/result';
-import type { WorkerPresence } from '../../runner/worker/presence';
+import type { WorkerPresence } from '../../runner/broker/presence';
 import { until, workerHarness } from '../support/worker-harness';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');

@@ -10,6 +10,7 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { errorMessage } from '../../runner/errors';
 
 /** The Python with Debian's celery; a pyenv `python3` earlier on PATH does not see it. */
 const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
@@ -339,7 +340,7 @@ function runPeer(args: string[], input: string, expected: number, waitSec: numbe
         if (outcomes.length !== expected) throw new Error(`expected ${expected} lines, got ${outcomes.length}`);
         ok(outcomes);
       } catch (err) {
-        fail(new Error(`${what}: bad output (${(err as Error).message}); stdout:\n${stdout}\nstderr:\n${stderr}`));
+        fail(new Error(`${what}: bad output (${errorMessage(err)}); stdout:\n${stdout}\nstderr:\n${stderr}`));
       }
     });
     child.stdin.on('error', () => { /* the child died early: reported on close */ });

@@ -4,7 +4,7 @@
  * died without a word disappears on its own.
  */
 import type Redis from 'ioredis';
-import type { Keys } from '../broker/keys';
+import type { Keys } from './keys';
 
 export interface ActiveTask {
   id: string;

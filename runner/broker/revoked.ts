@@ -5,7 +5,7 @@
  * every message, so that answers from memory; Redis is written only when something is revoked.
  */
 import type Redis from 'ioredis';
-import type { Keys } from '../broker/keys';
+import type { Keys } from './keys';
 
 /** Celery's `REVOKE_EXPIRES`: a revoke is honoured for 3 hours. */
 export const REVOKE_EXPIRES_SEC = 10_800;
