@@ -5,13 +5,12 @@
  */
 import * as vscode from 'vscode';
 import type { Live } from './live';
+import type { RefreshManager } from './views/refresh';
 
-export function createActivityStatus(live: Live): vscode.Disposable {
+export function createActivityStatus(live: Live, refresh: RefreshManager): vscode.Disposable {
   const item = vscode.window.createStatusBarItem('radish.activity', vscode.StatusBarAlignment.Left, 49);
   item.name = 'Radish Tasks';
-  let timer: NodeJS.Timeout | undefined;
   const update = () => {
-    timer = undefined;
     if (!live.running) {
       item.hide();
       return;
@@ -24,10 +23,6 @@ export function createActivityStatus(live: Live): vscode.Disposable {
     item.backgroundColor = failures ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     item.show();
   };
-  const soon = () => {
-    timer ??= setTimeout(update, 1000);
-  };
   update();
-  const sub = live.onDidChange(soon);
-  return vscode.Disposable.from(item, sub, { dispose: () => timer && clearTimeout(timer) });
+  return vscode.Disposable.from(item, refresh.follow(live.onDidChange, update, 1000));
 }

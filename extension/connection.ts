@@ -14,7 +14,7 @@ const PASSWORD_KEY = 'radish.redisPassword';
 
 export class Connection implements vscode.Disposable {
   private app: Radish | undefined;
-  private inspector: Inspector | undefined;
+  private opened: Inspector | undefined;
   private opening: Promise<Inspector> | undefined;
   private remote: Control | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
@@ -56,8 +56,8 @@ export class Connection implements vscode.Disposable {
   }
 
   /** The inspector on a live connection; rejects with a readable message when Redis cannot be reached. */
-  async get(): Promise<Inspector> {
-    if (this.inspector) return this.inspector;
+  async inspector(): Promise<Inspector> {
+    if (this.opened) return this.opened;
     this.opening ??= this.open();
     try {
       return await this.opening;
@@ -68,7 +68,7 @@ export class Connection implements vscode.Disposable {
 
   /** The client app (for sending tasks) on the same connection. */
   async client(): Promise<Radish> {
-    await this.get();
+    await this.inspector();
     return this.app!;
   }
 
@@ -89,7 +89,7 @@ export class Connection implements vscode.Disposable {
       const inspector = new (runner().Inspector)(app);
       await inspector.deadLetterCount();
       this.app = app;
-      this.inspector = inspector;
+      this.opened = inspector;
       this.setState('connected');
       return inspector;
     } catch (err) {
@@ -99,12 +99,12 @@ export class Connection implements vscode.Disposable {
     }
   }
 
-  /** Drop the connection (after a failure or a settings change); the next `get()` reconnects. */
+  /** Drop the connection (after a failure or a settings change); the next `inspector()` reconnects. */
   async reset(): Promise<void> {
     const app = this.app;
     const remote = this.remote;
     this.app = undefined;
-    this.inspector = undefined;
+    this.opened = undefined;
     this.remote = undefined;
     await remote?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);

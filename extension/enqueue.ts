@@ -50,7 +50,7 @@ async function pickTask(s: Services): Promise<string | undefined> {
     items.push({ label: site.name, description: vscode.workspace.asRelativePath(site.file), detail: site.params.length ? `(${site.params.join(', ')})` : undefined });
   }
   try {
-    for (const w of await (await s.connection.get()).workers()) {
+    for (const w of await (await s.connection.inspector()).workers()) {
       for (const name of w.presence?.tasks ?? []) {
         if (seen.has(name)) continue;
         seen.add(name);
@@ -122,7 +122,7 @@ async function askOptions(s: Services, name: string, preset?: string): Promise<{
   const route = app.route(name, preset ? { queue: preset } : {});
   let known: string[] = [];
   try {
-    known = (await (await s.connection.get()).queues()).map((q) => q.queue);
+    known = (await (await s.connection.inspector()).queues()).map((q) => q.queue);
   } catch {
     known = [];
   }

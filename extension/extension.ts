@@ -55,14 +55,7 @@ export function activate(context: vscode.ExtensionContext): Services {
     if (local.state === 'running') void live.ensure();
   }), tasks.onDidChange(() => taskView.refresh()));
   // Task events move the Tasks and Workers views: at most one refresh a second, however busy the fleet.
-  let liveTimer: NodeJS.Timeout | undefined;
-  sub(live.onDidChange(() => {
-    liveTimer ??= setTimeout(() => {
-      liveTimer = undefined;
-      if (tasksView.visible) taskView.refresh();
-      if (workersView.visible) workers.refresh();
-    }, 1000);
-  }), { dispose: () => clearTimeout(liveTimer) });
+  sub(refresh.follow(live.onDidChange, () => refresh.refreshVisible(taskView, workers), 1000));
   sub(vscode.workspace.onDidChangeConfiguration(async (e) => {
     if (e.affectsConfiguration('radish.redisUrl')) {
       await connection.reset();
@@ -82,7 +75,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   };
   sub(vscode.window.onDidChangeTextEditorSelection((e) => updateContext(e.textEditor)),
     vscode.window.onDidChangeActiveTextEditor(updateContext));
-  sub(createStatusBar(supervisor), createActivityStatus(live), watchFailures(live));
+  sub(createStatusBar(supervisor), createActivityStatus(live, refresh), watchFailures(live));
 
   const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, activationMs: 0 };
   registerCommands(services);

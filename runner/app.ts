@@ -15,12 +15,12 @@ import { GroupResult } from './backend/group-result';
 import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
 import { Utf8Packer } from './broker/utf8-packer';
-import { applySignature, makeSignature, type ApplyExtras, type CallOptions, type SignatureOptions } from './protocol/canvas';
-import { decodeTaskMessage, encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
+import { applySignature, makeSignature, type ApplyExtras, type SignatureOptions } from './protocol/canvas';
+import { encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
 import { LamportClock } from './protocol/pidbox';
-import { publishTaskSent } from './worker/events';
-import { parseTiming, type Timing } from './beat/schedule';
-import { defineTask, type Task, type TaskContext, type TaskDefinition, type TaskFunction, type TaskOptions } from './task';
+import { encodeEvent, makeEvent, taskSentFields } from './protocol/event';
+import { parseTiming, type Timing } from './schedule';
+import { defineTask, type SendOptions, type Task, type TaskContext, type TaskDefinition, type TaskFunction, type TaskOptions } from './task';
 
 /** Where a task goes: a queue name, or a queue and a priority. */
 export type RouteTarget = string | { queue: string; priority?: number };
@@ -54,20 +54,13 @@ export interface GroupOptions {
   groupId?: string;
 }
 
-/** A message built to be sent. */
-interface Outgoing {
+/** A message built to be sent, with the call it encodes (its task-sent event is built from the call). */
+export interface Outgoing {
   id: string;
   queue: string;
   priority: number;
   body: string;
-}
-
-/** Options of one call (Celery's `apply_async` options). */
-export interface SendOptions extends CallOptions {
-  /** Retry count to send (set by retries; 0 for a fresh call). */
-  retries?: number;
-  parentId?: string;
-  rootId?: string;
+  call: TaskCall;
 }
 
 export interface SendRequest extends SendOptions {
@@ -233,7 +226,7 @@ export class Radish {
   }
 
   /** Build the message for a call without sending it. */
-  message(req: SendRequest): { id: string; queue: string; priority: number; body: string } {
+  message(req: SendRequest): Outgoing {
     const def = this.registry.get(req.name)?.options ?? {};
     const { queue, priority } = this.route(req.name, req);
     const id = req.taskId ?? randomUUID();
@@ -257,7 +250,7 @@ export class Radish {
     };
     // Written out, not spread from this.sender: an object spread here cost more than the two UUIDs.
     const sender: Sender = { origin: this.sender.origin, replyTo: this.sender.replyTo, deliveryTag: randomUUID() };
-    return { id, queue, priority, body: encodeTaskMessage(call, sender) };
+    return { id, queue, priority, body: encodeTaskMessage(call, sender), call };
   }
 
   /** Publish built messages (one LPUSH per list), then their task-sent events when `sendEvents` is on. */
@@ -265,9 +258,17 @@ export class Radish {
     if (messages.length === 1) await broker.publish(messages[0]!.queue, messages[0]!.priority, messages[0]!.body);
     else await broker.publishMany(messages.map((m) => ({ queue: m.queue, priority: m.priority, message: m.body })));
     if (!this.options.sendEvents) return;
-    const sender = { hostname: this.sender.origin, clock: this.clock, keys: broker.keys, db: broker.redis.options.db ?? 0 };
     // One event per message, as Celery's client sends them; each clock value is taken in message order.
-    await Promise.all(messages.map((m) => publishTaskSent(broker.redis, sender, decodeTaskMessage(m.body), m.queue).catch(() => undefined)));
+    await Promise.all(messages.map((m) => this.publishTaskSent(broker, m.call).catch(() => undefined)));
+  }
+
+  /**
+   * Publish `task-sent` for a call just sent, as a Python client with `task_send_sent_event` does (one event, not
+   * batched, on `task.sent`). Best-effort like all events: callers ignore its rejection.
+   */
+  private async publishTaskSent(broker: Broker, call: TaskCall): Promise<void> {
+    const event = makeEvent('task-sent', { hostname: this.sender.origin, pid: process.pid }, { clock: this.clock.forward() }, taskSentFields(call));
+    await broker.redis.publish(broker.keys.eventChannel('task.sent'), encodeEvent(event));
   }
 
   /** Send any task by name (a TypeScript or a Python one) and get a handle on its result. */

@@ -1,6 +1,6 @@
 /**
- * `radish`, shaped like `celery`'s CLI: worker, call, purge, inspect queues, result.
- * Every user error is one clear line on stderr and a non-zero exit, never a stack trace.
+ * `radish`, shaped like `celery`'s CLI: worker, beat, call, result, purge, inspect, control, dlq (USAGE below is
+ * the whole list). Every user error is one clear line on stderr and a non-zero exit, never a stack trace.
  */
 import { hostname } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -15,7 +15,7 @@ import { Control, type BroadcastOptions } from './control';
 import { formatReply, nodesOnline } from './control-print';
 import { Inspector } from './inspector';
 import type { JsonObject } from './protocol/message';
-import { signalName } from './worker/control-handlers';
+import { signalName } from './protocol/pidbox';
 import { Worker } from './worker/worker';
 import { Beat } from './beat/beat';
 import { errorMessage } from './errors';

@@ -18,7 +18,7 @@ function indent(text: string, n: number): string {
 }
 
 /** Python's `str()` of a JSON value: a string as itself, anything else as its repr. */
-function pyStr(value: unknown): string {
+function pythonStr(value: unknown): string {
   return typeof value === 'string' ? value : pyRepr(value);
 }
 
@@ -50,7 +50,7 @@ export function pyJsonDumps(value: unknown, level = 0): string {
 /** Celery's `pretty(reply)`: whether the node said OK or ERROR, and the text to show under it. */
 export function prettyReply(reply: unknown): { status: 'OK' | 'ERROR'; text: string } {
   if (Array.isArray(reply)) {
-    return { status: 'OK', text: reply.length ? reply.map((item) => `* ${pyStr(item)}`).join('\n') : '- empty -' };
+    return { status: 'OK', text: reply.length ? reply.map((item) => `* ${pythonStr(item)}`).join('\n') : '- empty -' };
   }
   if (typeof reply === 'object' && reply !== null) {
     const record = reply as Record<string, unknown>;
@@ -59,7 +59,7 @@ export function prettyReply(reply: unknown): { status: 'OK' | 'ERROR'; text: str
     // Celery highlights it with pygments, whose output ends with a newline: a last line of just the indent.
     return { status: 'OK', text: pyJsonDumps(reply) + '\n' };
   }
-  return { status: 'OK', text: pyStr(reply) };
+  return { status: 'OK', text: pythonStr(reply) };
 }
 
 /** One node's reply as Celery's CLI prints it: `->  node: OK`, then the text indented by 4. Ends with a newline. */

@@ -83,7 +83,7 @@ export class Control {
   /** A Control with connections of its own to the broker `config` describes (`keyPrefix` included). */
   static async connect(config: BrokerOptions = {}, options: ControlOptions = {}): Promise<Control> {
     const redis = await connect(config, { name: 'radish-control' });
-    return new Control(redis, new Keys(config.keyPrefix ?? ''), config, true, options);
+    return new Control(redis, new Keys(config.keyPrefix ?? '', redis.options.db ?? 0), config, true, options);
   }
 
   /** A Control on an app's broker: shares the app's connection, opens its own only to wait for replies. */
@@ -92,10 +92,6 @@ export class Control {
     return new Control(broker.redis, broker.keys, broker.config, false, options);
   }
 
-  /** `/<db>.celery.pidbox` for the database this connection uses. */
-  private get channel(): string {
-    return this.keys.pidboxChannel(this.redis.options.db ?? 0);
-  }
 
   /**
    * Send `method` with keyword arguments `args` to the nodes, and with `reply` (the default) collect their replies.
@@ -116,7 +112,7 @@ export class Control {
     const expires = this.now() / 1000 + timeout;
     const request = { method, arguments: args, destination: destination ?? null };
     if (options.reply === false) {
-      await this.redis.publish(this.channel, encodeRequest(request, { clock: this.clock.forward(), expires }));
+      await this.redis.publish(this.keys.pidboxChannel, encodeRequest(request, { clock: this.clock.forward(), expires }));
       return {};
     }
     // A reply queue per broadcast: concurrent broadcasts never take each other's replies.
@@ -127,7 +123,7 @@ export class Control {
     try {
       const replyTo = { exchange: REPLY_EXCHANGE, routing_key: oid };
       const message = encodeRequest({ ...request, ticket, replyTo }, { clock: this.clock.forward(), expires });
-      await this.redis.publish(this.channel, message);
+      await this.redis.publish(this.keys.pidboxChannel, message);
       return await this.collect<T>(oid, ticket, timeout, limit, options.onReply);
     } finally {
       // As kombu's queue_delete: unbind first, so a late worker pushes nothing, then drop what arrived too late.

@@ -1,5 +1,5 @@
 /** Radish's public API: `import { Radish } from 'radish'`. */
-export { Radish, type RadishOptions, type SendOptions, type SendRequest, type Routes, type RouteTarget } from './app';
+export { Radish, type RadishOptions, type SendRequest, type Routes, type RouteTarget } from './app';
 export { AsyncResult, type GetOptions } from './backend/async-result';
 export { ResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';
 export { Broker, type BrokerOptions, type DeadLetterRecord, type Delivery, type QueueDepth } from './broker/broker';
@@ -10,6 +10,7 @@ export { decodeTaskMessage, encodeTaskMessage, ProtocolError, type TaskMessage, 
 export { decodeResult, encodeResult, TaskFailedError, READY_STATES, type ResultMeta, type TaskState, type ExceptionInfo } from './protocol/result';
 export { MaxRetriesExceededError, Retry, type Task, type TaskContext, type TaskOptions, type TaskRequest, type RetryOptions } from './task';
 export { Worker, type WorkerOptions } from './worker/worker';
+export type { WorkerEventListeners } from './worker/listener';
 export { type WorkerStats } from './worker/recorder';
 export { registerLoader, loadModule } from './worker/loader';
 export { Inspector, type DeadLetter, type QueuedMessage, type ReplayOptions, type TaskCallSpec, type WorkerInfo } from './inspector';
@@ -19,7 +20,7 @@ export { runCli } from './cli';
 export { Control, type BroadcastOptions, type RevokeOptions, type NodeReplies } from './control';
 export { RevokedStore } from './broker/revoked';
 export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, TaskRevokedError, type RevokeReason } from './errors';
-export { type ErrorMatcher } from './task';
+export { parseRate, type ErrorMatcher, type SendOptions } from './task';
 // The process pool's children are this bundle started with RADISH_POOL_CHILD=1 (see esbuild.mjs).
 export { runPoolChild } from './worker/pool-child';
 export { Beat, type BeatOptions, type SentTick } from './beat/beat';

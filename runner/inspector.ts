@@ -1,18 +1,17 @@
 /**
  * What tools (the CLI, the VS Code extension) need to look at and repair a Radish/Celery deployment: queues and
- * their messages, the dead-letter list (replay, edit, discard), workers, results. Built on the broker and backend;
- * nothing here talks to Redis by hand.
+ * their messages, the dead-letter list (replay, edit, discard), workers, results, and how to call a task again.
+ * Built on the broker, its presence records and the result backend: nothing here names a key or sends a command.
  */
 import { randomUUID } from 'node:crypto';
 import type { Radish } from './app';
 import type { DeadLetterRecord, QueueDepth } from './broker/broker';
-import { SEP } from './broker/keys';
 import { decodeTaskMessage, ProtocolError, type JsonObject, type TaskMessage } from './protocol/message';
 import { argsRepr, kwargsRepr } from './protocol/pyrepr';
-import { decodeResult, type ResultMeta } from './protocol/result';
+import type { ResultMeta } from './protocol/result';
 import type { TaskRecord } from './monitor/history';
 import { parsePythonLiteral } from './protocol/pyliteral';
-import type { WorkerPresence } from './broker/presence';
+import { listPresences, type WorkerPresence } from './broker/presence';
 import { errorMessage } from './errors';
 
 /** One waiting message, decoded when possible. */
@@ -137,26 +136,12 @@ export class Inspector {
   /** Radish workers (from their presence records) and Celery nodes (from kombu's pidbox bindings). */
   async workers(): Promise<WorkerInfo[]> {
     const broker = await this.app.broker();
-    const redis = broker.redis;
     const found = new Map<string, WorkerInfo>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', broker.keys.workerPattern, 'COUNT', 200);
-      cursor = next;
-      const values = keys.length ? await redis.mget(...keys) : [];
-      for (const v of values) {
-        if (!v) continue;
-        try {
-          const presence = JSON.parse(v) as WorkerPresence;
-          found.set(presence.hostname, { hostname: presence.hostname, kind: 'radish', presence });
-        } catch {
-          // a record being rewritten or damaged: skip it this time
-        }
-      }
-    } while (cursor !== '0');
-    for (const member of await redis.smembers(broker.keys.pidboxBinding)) {
-      const node = member.split(SEP)[2]?.replace(/\.celery\.pidbox$/, '');
-      if (node && !found.has(node)) found.set(node, { hostname: node, kind: 'celery' });
+    for (const presence of await listPresences(broker.redis, broker.keys)) {
+      found.set(presence.hostname, { hostname: presence.hostname, kind: 'radish', presence });
+    }
+    for (const node of await broker.pidboxNodes()) {
+      if (!found.has(node)) found.set(node, { hostname: node, kind: 'celery' });
     }
     return [...found.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
   }
@@ -166,26 +151,7 @@ export class Inspector {
    * list), newest first. Scans at most `scanBudget` keys, so a huge keyspace costs a bounded refresh.
    */
   async failedResults(limit = 200, scanBudget = 20_000): Promise<ResultMeta[]> {
-    const redis = (await this.app.backend()).redis;
-    const failed: ResultMeta[] = [];
-    let cursor = '0';
-    let scanned = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', 'celery-task-meta-*', 'COUNT', 1000);
-      cursor = next;
-      scanned += keys.length;
-      const values = keys.length ? await redis.mget(...keys) : [];
-      for (const v of values) {
-        if (!v || !v.includes('"FAILURE"')) continue;
-        try {
-          const meta = decodeResult(v);
-          if (meta.status === 'FAILURE') failed.push(meta);
-        } catch {
-          // not a result we can read: leave it
-        }
-      }
-    } while (cursor !== '0' && scanned < scanBudget);
-    return failed.sort((a, b) => (b.date_done ?? '').localeCompare(a.date_done ?? '')).slice(0, limit);
+    return (await this.app.backend()).failures(limit, scanBudget);
   }
 
   /**

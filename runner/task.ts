@@ -1,10 +1,34 @@
 /** Task definitions: options with their defaults, the request a running task sees, and `retry()`. */
-import type { SendOptions } from './app';
 import type { AsyncResult } from './backend/async-result';
 import { paramInfo, type ParamInfo } from './params';
 import { exceptionInfo, exceptionRepr } from './protocol/result';
 import type { JsonObject } from './protocol/message';
-import { parseRate } from './worker/rate-limit';
+import type { CallOptions } from './protocol/canvas';
+
+/** Options of one call (Celery's `apply_async` options). */
+export interface SendOptions extends CallOptions {
+  /** Retry count to send (set by retries; 0 for a fresh call). */
+  retries?: number;
+  parentId?: string;
+  rootId?: string;
+}
+
+/** Seconds per unit of a rate limit. */
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/**
+ * Tasks per second for a rate limit as Celery writes it (`'10/s'`, `'100/m'`, `'1000/h'`, or a number per second);
+ * throws a clear error on a malformed one. 0 means no limit.
+ */
+export function parseRate(rate: string | number): number {
+  if (typeof rate === 'number') {
+    if (!Number.isFinite(rate) || rate < 0) throw new Error(`invalid rate limit ${rate}: expected a number of tasks per second >= 0`);
+    return rate;
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*([smh]))?\s*$/.exec(rate);
+  if (!m) throw new Error(`invalid rate limit ${JSON.stringify(rate)}: expected e.g. "10/s", "100/m" or "1000/h"`);
+  return Number(m[1]) / UNITS[m[2] ?? 's']!;
+}
 
 export interface TaskOptions {
   /** Queue this task is sent to unless the call or a route says otherwise. Default: the app's default queue. */

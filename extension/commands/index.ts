@@ -1,48 +1,56 @@
-/** The registration table: one command per file, each handler `(services, node?, ...)`. */
-import * as vscode from 'vscode';
+/**
+ * The registration table: every command of package.json's `contributes.commands`, one handler per file, each
+ * `(services, node?, ...)`, in a folder per view (general ones at the top). How a failure is reported is part of
+ * the entry; the reporting itself is registerCommand's.
+ */
 import type { Services } from '../services';
-import { addQueue } from './addQueue';
-import { cancelQueue } from './cancelQueue';
-import { copyTaskAsCall } from './copyTaskAsCall';
-import { filterTasks, clearTaskFilter } from './filterTasks';
-import { growPool, shrinkPool } from './growPool';
-import { openTask } from './openTask';
-import { retryTask } from './retryTask';
-import { revokeTask, terminateTask } from './revokeTask';
-import { shutdownWorker } from './shutdownWorker';
-import { discardFailed } from './discardFailed';
 import { enqueue } from './enqueue';
-import { enqueueIntoQueue } from './enqueueIntoQueue';
 import { enqueueWithArgs } from './enqueueWithArgs';
-import { loadMore } from './loadMore';
-import { openFailed } from './openFailed';
-import { openMessage } from './openMessage';
-import { purgeFailed } from './purgeFailed';
-import { purgeQueue } from './purgeQueue';
 import { refresh } from './refresh';
-import { restartWorker } from './restartWorker';
-import { retryAllFailed } from './retryAllFailed';
-import { retryFailed } from './retryFailed';
-import { retryFailedWithArgs } from './retryFailedWithArgs';
-import { setPassword } from './setPassword';
-import { setRedisUrl } from './setRedisUrl';
-import { showWorkerLog } from './showWorkerLog';
-import { startLocalRedis } from './startLocalRedis';
-import { startWorker } from './startWorker';
-import { stopWorker } from './stopWorker';
+import { registerCommand, type ErrorReport, type Handler } from './register';
+import { setPassword } from './connection/setPassword';
+import { setRedisUrl } from './connection/setRedisUrl';
+import { startLocalRedis } from './connection/startLocalRedis';
+import { discardFailed } from './failed/discardFailed';
+import { openFailed } from './failed/openFailed';
+import { purgeFailed } from './failed/purgeFailed';
+import { retryAllFailed } from './failed/retryAllFailed';
+import { retryFailed } from './failed/retryFailed';
+import { retryFailedWithArgs } from './failed/retryFailedWithArgs';
+import { enqueueIntoQueue } from './queues/enqueueIntoQueue';
+import { loadMore } from './queues/loadMore';
+import { openMessage } from './queues/openMessage';
+import { purgeQueue } from './queues/purgeQueue';
+import { clearTaskFilter } from './tasks/clearTaskFilter';
+import { copyTaskAsCall } from './tasks/copyTaskAsCall';
+import { filterTasks } from './tasks/filterTasks';
+import { openTask } from './tasks/openTask';
+import { retryTask } from './tasks/retryTask';
+import { revokeTask } from './tasks/revokeTask';
+import { terminateTask } from './tasks/terminateTask';
+import { restartWorker } from './worker/restartWorker';
+import { showWorkerLog } from './worker/showWorkerLog';
+import { startWorker } from './worker/startWorker';
+import { stopWorker } from './worker/stopWorker';
+import { addQueue } from './workers/addQueue';
+import { cancelQueue } from './workers/cancelQueue';
+import { growPool } from './workers/growPool';
+import { shrinkPool } from './workers/shrinkPool';
+import { shutdownWorker } from './workers/shutdownWorker';
 
-// Handlers take the services first, then whatever VS Code passes (a tree node, a CodeLens argument...).
-type Handler = (services: Services, ...args: never[]) => unknown;
+type Command = Handler | ({ run: Handler } & ErrorReport);
 
-const COMMANDS: Record<string, Handler> = {
+const ENQUEUE_FAILED = 'could not enqueue';
+
+const COMMANDS: Record<string, Command> = {
   'radish.refresh': refresh,
-  'radish.startWorker': startWorker,
+  'radish.startWorker': { run: startWorker, showLog: true },
   'radish.stopWorker': stopWorker,
   'radish.restartWorker': restartWorker,
   'radish.showWorkerLog': showWorkerLog,
-  'radish.enqueue': enqueue,
-  'radish.enqueueWithArgs': enqueueWithArgs,
-  'radish.enqueueIntoQueue': enqueueIntoQueue,
+  'radish.enqueue': { run: enqueue, failure: ENQUEUE_FAILED },
+  'radish.enqueueWithArgs': { run: enqueueWithArgs, failure: ENQUEUE_FAILED },
+  'radish.enqueueIntoQueue': { run: enqueueIntoQueue, failure: ENQUEUE_FAILED },
   'radish.setRedisUrl': setRedisUrl,
   'radish.setPassword': setPassword,
   'radish.startLocalRedis': startLocalRedis,
@@ -70,10 +78,8 @@ const COMMANDS: Record<string, Handler> = {
 };
 
 export function registerCommands(services: Services): void {
-  for (const [id, handler] of Object.entries(COMMANDS)) {
-    services.context.subscriptions.push(vscode.commands.registerCommand(id, (...args: unknown[]) => handler(services, ...(args as never[]))));
+  for (const [id, command] of Object.entries(COMMANDS)) {
+    const { run, ...report } = typeof command === 'function' ? { run: command } : command;
+    services.context.subscriptions.push(registerCommand(services, id, run, report));
   }
 }
-
-/** Command ids, for the test that checks package.json declares exactly these. */
-export const COMMAND_IDS = Object.keys(COMMANDS);

@@ -49,7 +49,7 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   async getChildren(node?: FailedNode): Promise<FailedNode[]> {
     if (node) return [];
     try {
-      const inspector = await this.connection.get();
+      const inspector = await this.connection.inspector();
       const [letters, count, results] = await Promise.all([inspector.deadLetters(0, SHOWN), inspector.deadLetterCount(), inspector.failedResults(SHOWN)]);
       this.current = letters;
       // A Radish failure is in both places; the dead-letter record (with the whole message) is the one shown.

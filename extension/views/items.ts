@@ -1,4 +1,4 @@
-/** Tree items shared by the views: the error item that says what is wrong and offers the fix. */
+/** Tree items and row formatting shared by the views: the error item that says what is wrong and offers the fix. */
 import * as vscode from 'vscode';
 
 export class MessageItem extends vscode.TreeItem {
@@ -26,6 +26,15 @@ export function ago(unixSeconds: number): string {
   if (s < 3600) return `${Math.round(s / 60)}m ago`;
   if (s < 86400) return `${Math.round(s / 3600)}h ago`;
   return `${Math.round(s / 86400)}d ago`;
+}
+
+/** `0.25 ms`, `42 ms`, `1.50 s`, `12.3 s`, `4 m 05 s`. */
+export function duration(seconds: number): string {
+  if (seconds < 0.01) return `${(seconds * 1000).toFixed(2)} ms`;
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 10) return `${seconds.toFixed(2)} s`;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return `${Math.floor(seconds / 60)} m ${String(Math.round(seconds % 60)).padStart(2, '0')} s`;
 }
 
 /** Short, one-line summary of a value (args in a tree row); the full value is in the opened document. */

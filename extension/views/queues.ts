@@ -57,7 +57,7 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
 
   async getChildren(node?: QueueNode): Promise<QueueNode[]> {
     try {
-      const inspector = await this.connection.get();
+      const inspector = await this.connection.inspector();
       if (!node) {
         const queues = vscode.workspace.getConfiguration('radish').get<string[]>('worker.queues') ?? [];
         const depths = await inspector.queues(queues);

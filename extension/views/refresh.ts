@@ -1,6 +1,7 @@
 /**
- * The one refresh policy for every Radish view: a manual refresh runs at once; polling runs only while a view is
- * visible; bursts of change events are debounced into one refresh.
+ * The one refresh policy for every Radish view and status item: a manual refresh runs at once; polling runs only
+ * while a view is visible; bursts of change events are debounced into one refresh. Every timer of the extension's
+ * views lives here, so disposing this stops them all.
  */
 import * as vscode from 'vscode';
 
@@ -13,6 +14,8 @@ export class RefreshManager implements vscode.Disposable {
   private readonly all = new Set<Refreshable>();
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
+  private readonly followers = new Set<NodeJS.Timeout>();
+  private disposed = false;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor() {
@@ -64,9 +67,42 @@ export class RefreshManager implements vscode.Disposable {
     }, delayMs);
   }
 
+  /**
+   * Run `update` once, `delayMs` after the first of a burst of `event`s (default 1000 ms); the events meanwhile join
+   * that run, so a busy fleet (hundreds of task events a second) costs one update per `delayMs`.
+   */
+  follow(event: vscode.Event<unknown>, update: () => void, delayMs = 1000): vscode.Disposable {
+    let pending: NodeJS.Timeout | undefined;
+    const subscription = event(() => {
+      if (pending || this.disposed) return;
+      const timer = setTimeout(() => {
+        this.followers.delete(timer);
+        pending = undefined;
+        update();
+      }, delayMs);
+      pending = timer;
+      this.followers.add(timer);
+    });
+    const stop = () => {
+      if (!pending) return;
+      clearTimeout(pending);
+      this.followers.delete(pending);
+      pending = undefined;
+    };
+    return vscode.Disposable.from(subscription, { dispose: stop });
+  }
+
+  /** Refresh those of `providers` that are visible now; a hidden one is refreshed when it is shown (see register). */
+  refreshVisible(...providers: Refreshable[]): void {
+    for (const p of providers) if (this.visible.has(p)) p.refresh();
+  }
+
   dispose(): void {
+    this.disposed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);
+    for (const t of this.followers) clearTimeout(t);
+    this.followers.clear();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -4,11 +4,11 @@
  * a group of their own (click to open, inline to enqueue).
  */
 import * as vscode from 'vscode';
-import type { TaskRecord } from '../../runner/index';
+import type { TaskFilter, TaskRecord } from '../../runner/index';
 import type { TaskDefinitionSite } from '../discovery/types';
 import type { TaskIndex } from '../discovery/workspace';
 import type { Live } from '../live';
-import { ago, MessageItem } from './items';
+import { ago, duration, MessageItem } from './items';
 
 export type TaskNode =
   | { kind: 'definitions' }
@@ -17,12 +17,6 @@ export type TaskNode =
   | { kind: 'message'; item: vscode.TreeItem };
 
 /** What the filter box understands: `state:FAILURE`, `id:<part of an id>`, `name:<part>`, or bare words for the name. */
-export interface TaskFilter {
-  name?: string;
-  state?: string;
-  id?: string;
-}
-
 export function parseFilter(text: string): TaskFilter {
   const filter: TaskFilter = {};
   const names: string[] = [];
@@ -48,15 +42,6 @@ const STATE_ICONS: Record<string, [string, string?]> = {
   RETRY: ['sync', 'testing.iconQueued'],
   REVOKED: ['circle-slash', 'disabledForeground'],
 };
-
-/** `0.25 ms`, `42 ms`, `1.50 s`, `12.3 s`, `4 m 05 s`. */
-export function duration(seconds: number): string {
-  if (seconds < 0.01) return `${(seconds * 1000).toFixed(2)} ms`;
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  if (seconds < 10) return `${seconds.toFixed(2)} s`;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  return `${Math.floor(seconds / 60)} m ${String(Math.round(seconds % 60)).padStart(2, '0')} s`;
-}
 
 export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
   private readonly changed = new vscode.EventEmitter<TaskNode | undefined>();

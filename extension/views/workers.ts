@@ -8,8 +8,7 @@ import type { RunningTask, WorkerDetails } from '../../runner/index';
 import { runner } from '../runner';
 import type { Connection } from '../connection';
 import type { WorkerSupervisor } from '../worker/supervisor';
-import { connectionErrorItem } from './items';
-import { duration } from './tasks';
+import { connectionErrorItem, duration } from './items';
 
 export type WorkerNode =
   | { kind: 'local'; details?: WorkerDetails }
@@ -95,7 +94,7 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
     }
     if (node) return [];
     try {
-      const workers = await runner().describeWorkers(await this.connection.get(), await this.connection.control());
+      const workers = await runner().describeWorkers(await this.connection.inspector(), await this.connection.control());
       // This window's worker is shown once, as its own row, with what the broker knows of it.
       const name = this.supervisor.nodeName;
       const pid = this.supervisor.pid;

@@ -73,6 +73,31 @@ export class ResultBackend {
     return raws.map((raw) => (raw === null ? null : decodeResult(raw)));
   }
 
+  /**
+   * FAILURE results stored (e.g. of Celery workers, whose failures never reach the dead-letter list), newest first.
+   * Scans at most `scanBudget` keys, so a huge keyspace costs a bounded read.
+   */
+  async failures(limit = 200, scanBudget = 20_000): Promise<ResultMeta[]> {
+    const failed: ResultMeta[] = [];
+    let cursor = '0';
+    let scanned = 0;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', Keys.resultPattern, 'COUNT', 1000);
+      cursor = next;
+      scanned += keys.length;
+      for (const raw of keys.length ? await this.redis.mget(...keys) : []) {
+        if (!raw || !raw.includes('"FAILURE"')) continue;
+        try {
+          const meta = decodeResult(raw);
+          if (meta.status === 'FAILURE') failed.push(meta);
+        } catch {
+          // not a result we can read: leave it
+        }
+      }
+    } while (cursor !== '0' && scanned < scanBudget);
+    return failed.sort((a, b) => (b.date_done ?? '').localeCompare(a.date_done ?? '')).slice(0, limit);
+  }
+
   /** Delete a stored result. */
   async forget(taskId: string): Promise<void> {
     await this.redis.del(Keys.result(taskId));

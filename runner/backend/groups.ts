@@ -3,18 +3,10 @@
  * client sets (`.s`), and the join set (`.j`) header members record their ends in, with its counter (`.t`).
  */
 import type Redis from 'ioredis';
+import { Keys } from '../broker/keys';
 import { scripts } from '../broker/scripts';
-import { pythonJson } from '../protocol/pidbox';
+import { pythonJson } from '../protocol/python-json';
 import { errorMessage } from '../errors';
-
-/** Celery's `group_keyprefix`: saved groups and chord keys (the result backend's, never prefixed by kombu). */
-const GROUP_PREFIX = 'celery-taskset-meta-';
-
-/** Key names of one group. */
-export function groupKeys(groupId: string): { meta: string; join: string; counter: string; size: string } {
-  const meta = GROUP_PREFIX + groupId;
-  return { meta, join: meta + '.j', counter: meta + '.t', size: meta + '.s' };
-}
 
 /** One header member's end, to record. */
 export interface ChordPart {
@@ -52,12 +44,12 @@ export class GroupStore {
 
   /** Set a chord's size (`.s`), as Celery's client does before the header goes out. */
   setChordSize(groupId: string, size: number): Promise<void> {
-    return this.set(groupKeys(groupId).size, String(size));
+    return this.set(Keys.group(groupId).size, String(size));
   }
 
   /** Record one header member's end (atomically with reading the set when it completes it). */
   async recordPart(part: ChordPart): Promise<ChordProgress> {
-    const keys = groupKeys(part.groupId);
+    const keys = Keys.group(part.groupId);
     const score = part.groupIndex === null ? '+inf' : String(part.groupIndex);
     const reply = await scripts.chordPart.run<(string | number | null)[]>(
       this.redis, [keys.join, keys.counter, keys.size], [part.member, score, part.taskId, this.expires],
@@ -72,19 +64,19 @@ export class GroupStore {
 
   /** Delete a chord's keys once its callback is sent (or failed). */
   async clearChord(groupId: string): Promise<void> {
-    const keys = groupKeys(groupId);
+    const keys = Keys.group(groupId);
     await this.redis.del(keys.join, keys.counter, keys.size);
   }
 
   /** Save a group's member ids as Celery's `GroupResult.save()` does: `{"result": [[gid, null], [[[id, null], null], ...]]}`. */
   saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
     const tuple = [[groupId, null], taskIds.map((id) => [[id, null], null])];
-    return this.set(groupKeys(groupId).meta, pythonJson({ result: tuple }));
+    return this.set(Keys.group(groupId).meta, pythonJson({ result: tuple }));
   }
 
   /** Delete a saved group. */
   async deleteGroup(groupId: string): Promise<void> {
-    await this.redis.del(groupKeys(groupId).meta);
+    await this.redis.del(Keys.group(groupId).meta);
   }
 
   /**
@@ -92,7 +84,7 @@ export class GroupStore {
    * saved group Radish cannot read (a nested group, or not Celery's format).
    */
   async restoreGroup(groupId: string): Promise<string[] | null> {
-    const raw = await this.redis.get(groupKeys(groupId).meta);
+    const raw = await this.redis.get(Keys.group(groupId).meta);
     if (raw === null) return null;
     const bad = (why: string): Error => new Error(`saved group ${groupId} cannot be read: ${why}`);
     let saved: unknown;

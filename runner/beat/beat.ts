@@ -20,7 +20,7 @@ import type { Radish, ScheduleEntry } from '../app';
 import type { Broker } from '../broker/broker';
 import { scripts } from '../broker/scripts';
 import { createLogger, type Logger } from '../log';
-import { dueNow, nextDue } from './schedule';
+import { dueNow, nextDue } from '../schedule';
 import { errorMessage } from '../errors';
 
 /** One tick sent by a scheduler. */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { markRedelivered, clampPriority } from '../protocol/message';
 import { connect, type ConnectionConfig, type ConnectOptions } from './connection';
-import { Keys, PRIORITY_STEPS, SEP } from './keys';
+import { Keys, PRIORITY_STEPS } from './keys';
 import { scripts } from './scripts';
 import { Utf8Packer } from './utf8-packer';
 
@@ -86,7 +86,7 @@ export class Broker {
   private interrupted = false;
 
   private constructor(readonly redis: Redis, readonly config: BrokerOptions, private readonly connectOptions: ConnectOptions) {
-    this.keys = new Keys(config.keyPrefix ?? '');
+    this.keys = new Keys(config.keyPrefix ?? '', redis.options.db ?? 0);
     this.visibilityTimeout = config.visibilityTimeout ?? DEFAULTS.visibilityTimeout;
     this.deadLetterMax = config.deadLetterMax ?? DEFAULTS.deadLetterMax;
   }
@@ -417,8 +417,8 @@ export class Broker {
   private async lookupBinding(exchange: string, routingKey: string): Promise<string | undefined> {
     const members = await this.redis.smembers(this.keys.binding(exchange));
     for (const member of members) {
-      const [rk, , queue] = member.split(SEP);
-      if (rk === routingKey || rk === '') return queue;
+      const parts = Keys.bindingParts(member);
+      if (parts && (parts.routingKey === routingKey || parts.routingKey === '')) return parts.queue;
     }
     return routingKey || undefined;
   }
@@ -460,7 +460,7 @@ export class Broker {
       for (const key of keys) {
         const exchange = key.slice(prefix.length);
         // Internal exchanges (events, remote control, their replies) are not task queues.
-        if (exchange !== 'celeryev' && !exchange.endsWith('celery.pidbox')) bindings.push(key);
+        if (Keys.isTaskExchange(exchange)) bindings.push(key);
       }
     } while (cursor !== '0');
     if (bindings.length === 0) return [];
@@ -471,7 +471,7 @@ export class Broker {
     for (const [err, members] of (await pipeline.exec()) ?? []) {
       if (err) throw err;
       for (const member of members as string[]) {
-        const queue = member.split(SEP)[2];
+        const queue = Keys.bindingParts(member)?.queue;
         if (queue) found.add(queue);
       }
     }
@@ -533,6 +533,16 @@ export class Broker {
   async purgeDeadLetters(): Promise<number> {
     const [[, count] = [null, 0]] = (await this.redis.multi().llen(this.keys.deadLetter).del(this.keys.deadLetter).exec()) ?? [];
     return Number(count);
+  }
+
+  /** The node names in kombu's pidbox binding set: every live Celery (or Radish) worker that answers remote control. */
+  async pidboxNodes(): Promise<string[]> {
+    const nodes: string[] = [];
+    for (const member of await this.redis.smembers(this.keys.pidboxBinding)) {
+      const node = Keys.pidboxNode(member);
+      if (node) nodes.push(node);
+    }
+    return nodes;
   }
 
   /** Messages currently unacked (reserved by some consumer and not yet acked). */

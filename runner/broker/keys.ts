@@ -5,18 +5,13 @@
  * backend, which kombu's prefix does not touch. Radish's own keys (dead-letter queue, revoked ids) live under
  * `radish.`.
  */
+import { EVENT_EXCHANGE, PIDBOX_EXCHANGE, REPLY_EXCHANGE } from '../protocol/exchanges';
+
+// The exchange names are protocol (messages carry them); re-exported for the key users that import them from here.
+export { EVENT_EXCHANGE, PIDBOX_EXCHANGE, REPLY_EXCHANGE };
 
 /** kombu's separator between a queue name and its priority step, and inside binding members. */
 export const SEP = '\x06\x16';
-
-/** Celery's remote-control exchange (fanout; `control_exchange` = `celery`, kombu's `%s.pidbox`). */
-export const PIDBOX_EXCHANGE = 'celery.pidbox';
-
-/** Celery's events exchange (fanout; `event_exchange` default). */
-export const EVENT_EXCHANGE = 'celeryev';
-
-/** The direct exchange control replies go through (kombu's `reply.%s.pidbox`). */
-export const REPLY_EXCHANGE = 'reply.celery.pidbox';
 
 /** kombu's default priority steps: bucket 0 is the plain queue key and is served first. */
 export const PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
@@ -28,9 +23,30 @@ export function priorityStep(priority: number): number {
   return step;
 }
 
+/** Celery's `group_keyprefix`: saved groups and chord keys (the result backend's, never prefixed by kombu). */
+const GROUP_PREFIX = 'celery-taskset-meta-';
+
+/** Celery's result key prefix (the result backend's, never prefixed by kombu). */
+const RESULT_PREFIX = 'celery-task-meta-';
+
+/** The keys of one group or chord on Celery's Redis result backend. */
+export interface GroupKeys {
+  /** The saved group (`GroupResult.save()`). */
+  meta: string;
+  /** The chord's join set: one record per header member that ended. */
+  join: string;
+  /** The chord's extra-member counter (`Task.add_to_chord`, `replace`). */
+  counter: string;
+  /** The chord's size, set by the client before the header goes out. */
+  size: string;
+}
+
 export class Keys {
-  /** @param prefix kombu's `global_keyprefix` (default none). */
-  constructor(readonly prefix = '') {}
+  /**
+   * @param prefix kombu's `global_keyprefix` (default none).
+   * @param db the Redis database number, which kombu puts in fanout channel names (default 0).
+   */
+  constructor(readonly prefix = '', readonly db = 0) {}
 
   /** The list a message of this priority goes to (`celery`, `celery\x06\x163`, ...). */
   queue(name: string, priority = 0): string {
@@ -70,6 +86,13 @@ export class Keys {
   /** Pattern matching every binding set, for discovering declared queues. */
   get bindingPattern(): string { return this.prefix + '_kombu.binding.*'; }
 
+  /** A binding member read back: routing key, pattern, queue; undefined when it is not one (not three fields). */
+  static bindingParts(member: string): { routingKey: string; pattern: string; queue: string } | undefined {
+    const [routingKey, pattern, queue, ...rest] = member.split(SEP);
+    if (queue === undefined || rest.length > 0) return undefined;
+    return { routingKey: routingKey!, pattern: pattern!, queue };
+  }
+
   /** The member a queue declares in its own binding set (anonymous exchange, routing key = queue). */
   static bindingMember(queue: string): string { return queue + SEP + SEP + queue; }
 
@@ -93,7 +116,7 @@ export class Keys {
    * names (`fanout_prefix`) because PUBLISH ignores SELECT: without it, apps on db 0 and db 1 of one server would
    * hear each other's commands. Its `global_keyprefix` goes in front of that (it prefixes PUBLISH and PSUBSCRIBE).
    */
-  pidboxChannel(db: number): string { return `${this.prefix}/${db}.${PIDBOX_EXCHANGE}`; }
+  get pidboxChannel(): string { return `${this.prefix}/${this.db}.${PIDBOX_EXCHANGE}`; }
 
   /**
    * The member a worker node adds to {@link pidboxBinding}: fanout, so empty routing key and pattern, then the
@@ -118,10 +141,10 @@ export class Keys {
    * for {@link pidboxChannel}) plus the routing key, the event type with `-` replaced by `.` (`worker.heartbeat`,
    * `task.multi`), so monitors can PSUBSCRIBE to one kind of event.
    */
-  eventChannel(db: number, routingKey: string): string { return `${this.prefix}/${db}.${EVENT_EXCHANGE}/${routingKey}`; }
+  eventChannel(routingKey: string): string { return `${this.prefix}/${this.db}.${EVENT_EXCHANGE}/${routingKey}`; }
 
   /** PSUBSCRIBE pattern for events: every event (default), or e.g. `worker.*` as Celery's gossip listens. */
-  eventPattern(db: number, routingKeyGlob = '*'): string { return this.eventChannel(db, routingKeyGlob); }
+  eventPattern(routingKeyGlob = '*'): string { return this.eventChannel(routingKeyGlob); }
 
   /** Task ids revoked through Radish, scored by expiry (unix seconds), so a revoke outlives worker restarts. */
   get revoked(): string { return this.prefix + 'radish.revoked'; }
@@ -142,5 +165,26 @@ export class Keys {
   get historyIndex(): string { return this.prefix + 'radish.history.index'; }
 
   /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
-  static result(taskId: string): string { return 'celery-task-meta-' + taskId; }
+  static result(taskId: string): string { return RESULT_PREFIX + taskId; }
+
+  /** Pattern matching every stored result. */
+  static readonly resultPattern = RESULT_PREFIX + '*';
+
+  /** A group's saved member list and its chord keys (Celery's Redis backend; not prefixed). */
+  static group(groupId: string): GroupKeys {
+    const meta = GROUP_PREFIX + groupId;
+    return { meta, join: meta + '.j', counter: meta + '.t', size: meta + '.s' };
+  }
+
+  /** The node name in a member of {@link pidboxBinding} (its queue `<nodename>.celery.pidbox`). */
+  static pidboxNode(member: string): string | undefined {
+    const queue = Keys.bindingParts(member)?.queue;
+    const suffix = '.' + PIDBOX_EXCHANGE;
+    return (queue?.endsWith(suffix) ? queue.slice(0, -suffix.length) : queue) || undefined;
+  }
+
+  /** Whether an exchange's binding set lists task queues (not events, remote control or its replies). */
+  static isTaskExchange(exchange: string): boolean {
+    return exchange !== EVENT_EXCHANGE && !exchange.endsWith(PIDBOX_EXCHANGE);
+  }
 }

@@ -70,3 +70,37 @@ export class Presence {
     await this.redis.del(this.keys.worker(this.snapshot().hostname)).catch(() => undefined);
   }
 }
+
+/** A worker's presence record, or null when it has none (gone, or never started) or it cannot be read. */
+export async function readPresence(redis: Redis, keys: Keys, hostname: string): Promise<WorkerPresence | null> {
+  return parsePresence(await redis.get(keys.worker(hostname)));
+}
+
+/** Whether a worker's presence record is there (it refreshed it within the TTL). */
+export async function isPresent(redis: Redis, keys: Keys, hostname: string): Promise<boolean> {
+  return (await redis.exists(keys.worker(hostname))) === 1;
+}
+
+/** Every readable presence record (SCAN, then one MGET per page); a record being rewritten or damaged is skipped. */
+export async function listPresences(redis: Redis, keys: Keys): Promise<WorkerPresence[]> {
+  const found: WorkerPresence[] = [];
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scan(cursor, 'MATCH', keys.workerPattern, 'COUNT', 200);
+    cursor = next;
+    for (const raw of page.length ? await redis.mget(...page) : []) {
+      const presence = parsePresence(raw);
+      if (presence) found.push(presence);
+    }
+  } while (cursor !== '0');
+  return found;
+}
+
+function parsePresence(raw: string | null): WorkerPresence | null {
+  if (raw === null) return null;
+  try {
+    return JSON.parse(raw) as WorkerPresence;
+  } catch {
+    return null;
+  }
+}

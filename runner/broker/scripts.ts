@@ -1,10 +1,11 @@
 /**
- * The one gateway to Radish's Lua scripts: each script is a `.lua` file with a KEYS/ARGV/returns header, run
- * with EVALSHA and re-sent with EVAL when Redis does not know it (after a restart or on a fresh server).
+ * The one gateway to Radish's Lua scripts (the broker's, the result backend's and the task history's): each script
+ * is a `.lua` file with a KEYS/ARGV/returns header, run with EVALSHA and re-sent with EVAL when Redis does not know
+ * it (after a restart or on a fresh server). Lua in Redis has no `require`: the fragments several scripts share
+ * (scripts/lib/*.lua, local functions) are put before the scripts that name them here.
  */
 import { createHash } from 'node:crypto';
 import { Command, type default as Redis } from 'ioredis';
-import type { ChainableCommander } from 'ioredis';
 import reserveLua from './scripts/reserve.lua';
 import restoreLua from './scripts/restore.lua';
 import deadLetterLua from './scripts/dead_letter.lua';
@@ -14,17 +15,23 @@ import purgeLua from './scripts/purge.lua';
 import replayLua from './scripts/replay.lua';
 import refreshLockLua from './scripts/refresh_lock.lua';
 import beatClaimLua from './scripts/beat_claim.lua';
-import storeResultLua from '../backend/scripts/store_result.lua';
-import chordPartLua from '../backend/scripts/chord_part.lua';
+import storeResultLua from './scripts/store_result.lua';
+import chordPartLua from './scripts/chord_part.lua';
+import resultsLib from './scripts/lib/results.lua';
+import unackLib from './scripts/lib/unack.lua';
 import historyRecordLua from './scripts/history_record.lua';
 import { errorMessage } from '../errors';
 
 type Arg = string | number | Buffer;
 
 export class LuaScript {
+  /** The text sent to Redis: the fragments, then the script. */
+  readonly source: string;
   readonly sha: string;
-  constructor(readonly name: string, readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
+  /** @param libs fragments (scripts/lib/*.lua) the script calls, put before it. */
+  constructor(readonly name: string, script: string, libs: readonly string[] = []) {
+    this.source = [...libs, script].join('\n');
+    this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
   /** Run the script; keys and args as its header documents. */
@@ -51,27 +58,17 @@ export class LuaScript {
       return await send('eval', this.source);
     }
   }
-
-  /** Queue the script in a MULTI/pipeline (the caller makes sure it is loaded, see `load`). */
-  queue(pipeline: ChainableCommander, keys: readonly string[], args: readonly Arg[]): void {
-    pipeline.evalsha(this.sha, keys.length, ...keys, ...args);
-  }
-
-  /** SCRIPT LOAD, so that `queue()` inside a MULTI finds it. */
-  async load(redis: Redis): Promise<void> {
-    await redis.script('LOAD', this.source);
-  }
 }
 
 export const scripts = {
   reserve: new LuaScript('reserve', reserveLua),
-  restore: new LuaScript('restore', restoreLua),
-  deadLetter: new LuaScript('dead_letter', deadLetterLua),
-  finish: new LuaScript('finish', finishLua),
+  restore: new LuaScript('restore', restoreLua, [unackLib]),
+  deadLetter: new LuaScript('dead_letter', deadLetterLua, [unackLib]),
+  finish: new LuaScript('finish', finishLua, [resultsLib, unackLib]),
   releaseLock: new LuaScript('release_lock', releaseLockLua),
   purge: new LuaScript('purge', purgeLua),
   replay: new LuaScript('replay', replayLua),
-  storeResult: new LuaScript('store_result', storeResultLua),
+  storeResult: new LuaScript('store_result', storeResultLua, [resultsLib]),
   refreshLock: new LuaScript('refresh_lock', refreshLockLua),
   beatClaim: new LuaScript('beat_claim', beatClaimLua),
   chordPart: new LuaScript('chord_part', chordPartLua),

@@ -13,7 +13,7 @@
  */
 import type Redis from 'ioredis';
 import type { Radish } from '../app';
-import type { ConnectionConfig } from '../broker/connection';
+import { redisOptions, type ConnectionConfig } from '../broker/connection';
 import { Keys } from '../broker/keys';
 import type { CeleryEvent } from '../protocol/event';
 import { isTaskEvent, TaskHistory, type RedisSource, type TaskHistoryOptions, type TaskRecord } from './history';
@@ -122,7 +122,7 @@ export class Monitor {
   static forApp(app: Radish, options: MonitorOptions = {}): Monitor {
     const config = app.brokerOptions;
     const redis = async (): Promise<Redis> => (await app.broker()).redis;
-    return new Monitor({ redis, keys: new Keys(config.keyPrefix ?? ''), config }, options);
+    return new Monitor({ redis, keys: new Keys(config.keyPrefix ?? '', redisOptions(config).db ?? 0), config }, options);
   }
 
   /** Subscribe to the events; resolves once subscribed. Idempotent. Counters count from here. */

@@ -63,7 +63,7 @@ export class EventReceiver {
    */
   constructor(private readonly config: ConnectionConfig, private readonly handler: EventHandler,
     private readonly options: EventReceiverOptions = {}) {
-    this.keys = options.keys ?? new Keys();
+    this.keys = options.keys ?? new Keys('', redisOptions(config).db ?? 0);
     this.routingKeys = options.routingKeys ?? '*';
     this.onError = options.onError ?? (() => undefined);
   }
@@ -71,14 +71,14 @@ export class EventReceiver {
   /** A started receiver on an app's broker (its URL, password and key prefix). */
   static async forApp(app: Radish, handler: EventHandler, options: EventReceiverOptions = {}): Promise<EventReceiver> {
     const config = app.brokerOptions;
-    const receiver = new EventReceiver(config, handler, { keys: new Keys(config.keyPrefix ?? ''), ...options });
+    const receiver = new EventReceiver(config, handler, { keys: new Keys(config.keyPrefix ?? '', redisOptions(config).db ?? 0), ...options });
     await receiver.start();
     return receiver;
   }
 
   /** The pattern subscribed to, `/<db>.celeryev/<routingKeys>`: kombu puts the database number in the channel name. */
   get pattern(): string {
-    return this.keys.eventPattern(redisOptions(this.config).db ?? 0, this.routingKeys);
+    return this.keys.eventPattern(this.routingKeys);
   }
 
   /** Whether the connection is up and subscribed. */

@@ -12,16 +12,20 @@
  * - every follow-up has `parent_id` = the ended task's id and keeps its `root_id`.
  */
 import { randomUUID } from 'node:crypto';
+import { isObject, type JsonObject } from './json';
+import { encodeTaskMessage } from './message-encode';
+import type { TaskMessage } from './message-types';
+import type { Embed, Sender, Signature, TaskCall } from './task-call';
 import { isoWithOffset } from './time';
-import { encodeTaskMessage, type Embed, type JsonObject, type Sender, type Signature, type TaskCall, type TaskMessage } from './message';
 
-/** A message ready to publish. */
+/** A message ready to publish, with the call it encodes. */
 export interface FollowUp {
   id: string;
   name: string;
   queue: string;
   priority: number;
   body: string;
+  call: TaskCall;
 }
 
 /** Queue and priority for a task name with no `queue` in its signature (the app's routes). */
@@ -47,10 +51,6 @@ export interface FollowUpOptions {
 /** Thrown for a signature this worker cannot apply (a nested group, chord or chain, or a malformed one). */
 export class CanvasError extends Error {
   override readonly name = 'CanvasError';
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function str(v: unknown): string | undefined {
@@ -131,7 +131,7 @@ export function applySignature(sig: Signature, prepend: unknown[], from: Lineage
   };
   // The chain's signatures carry the client's reply_to; a link has none, so it keeps the parent's.
   const sender: Sender = { origin: opts.origin, replyTo: str(o.reply_to) ?? from.replyTo, deliveryTag: newId() };
-  return { id, name: sig.task, queue, priority: call.priority ?? 0, body: encodeTaskMessage(call, sender) };
+  return { id, name: sig.task, queue, priority: call.priority ?? 0, body: encodeTaskMessage(call, sender), call };
 }
 
 function applyEach(items: [Signature, Signature[] | null][], prepend: unknown[], from: Lineage, opts: FollowUpOptions): FollowUp[] {

@@ -10,8 +10,8 @@
  *   revoked turns the whole join into `ChordError("Dependency <id> raised <repr of its exception>")`, anything
  *   unreadable into `ChordError("Join error: ...")`.
  */
-import { pythonJson } from './pidbox';
 import { pyRepr } from './pyrepr';
+import { pythonJson } from './python-json';
 import type { ExceptionInfo, TaskState } from './result';
 import { errorMessage } from '../errors';
 

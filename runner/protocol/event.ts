@@ -5,13 +5,16 @@
  * Celery 5.2.6 sends (field order included), so Flower and `celery events` read Radish's events as Celery's.
  */
 import { randomUUID } from 'node:crypto';
-import { EVENT_EXCHANGE } from '../broker/keys';
-import type { JsonObject, TaskMessage } from './message';
-import { pythonJson } from './pidbox';
-import { argsRepr, kwargsRepr, pyRepr, REPR_MAX } from './pyrepr';
+import { EVENT_EXCHANGE } from './exchanges';
+import { isObject, type JsonObject } from './json';
+import { openEnvelope, type EnvelopeRules } from './kombu-envelope';
+import type { TaskCall, TaskMessage } from './message-types';
+import { argsRepr, kwargsRepr, pyRepr, truncateRepr } from './pyrepr';
+import { pythonJson } from './python-json';
 import { exceptionRepr, type ExceptionInfo } from './result';
 import { isoWithOffset } from './time';
-import { errorMessage } from '../errors';
+import type { RevokeReason } from '../errors';
+
 
 export type WorkerEventType = 'worker-online' | 'worker-heartbeat' | 'worker-offline';
 export type TaskEventType =
@@ -125,10 +128,6 @@ export function workerFields(status: WorkerStatus, sw: SoftwareInfo): JsonObject
   };
 }
 
-function truncate(s: string, max = REPR_MAX): string {
-  return s.length <= max ? s : s.slice(0, max - 3) + '...';
-}
-
 /** A header date as Python's `datetime.isoformat()` would write it back: the header text itself when there is one. */
 function isoHeader(header: unknown, date: Date | null): string | null {
   if (typeof header === 'string') return header;
@@ -159,22 +158,24 @@ export function taskReceivedFields(msg: TaskMessage): JsonObject {
   };
 }
 
-/** task-sent (the client, `task_send_sent_event`): as task-received plus where the message was routed. */
-export function taskSentFields(msg: TaskMessage, queue: string): JsonObject {
-  const { args, kwargs } = reprs(msg);
+/**
+ * task-sent (the client, `task_send_sent_event`): as task-received plus where the message was routed, built from
+ * the call just published, with the reprs and date forms its message's headers carry.
+ */
+export function taskSentFields(call: TaskCall): JsonObject {
   return {
-    uuid: msg.id,
-    root_id: msg.rootId,
-    parent_id: msg.parentId,
-    name: msg.name,
-    args,
-    kwargs,
-    retries: msg.retries,
-    eta: isoHeader(msg.envelope.headers.eta, msg.eta),
-    expires: isoHeader(msg.envelope.headers.expires, msg.expires),
-    queue,
-    exchange: msg.exchange,
-    routing_key: msg.routingKey,
+    uuid: call.id,
+    root_id: call.rootId ?? call.id,
+    parent_id: call.parentId ?? null,
+    name: call.name,
+    args: argsRepr(call.args ?? []),
+    kwargs: kwargsRepr(call.kwargs ?? {}),
+    retries: call.retries ?? 0,
+    eta: call.eta ? isoWithOffset(call.eta) : null,
+    expires: call.expires ? isoWithOffset(call.expires) : null,
+    queue: call.queue,
+    exchange: '',
+    routing_key: call.queue,
   };
 }
 
@@ -184,7 +185,7 @@ export function taskStartedFields(uuid: string): JsonObject {
 
 /** task-succeeded: the result as Python's `saferepr` (at most 1024 characters), runtime in seconds. */
 export function taskSucceededFields(uuid: string, value: unknown, runtime: number): JsonObject {
-  return { uuid, result: truncate(pyRepr(value)), runtime };
+  return { uuid, result: truncateRepr(pyRepr(value)), runtime };
 }
 
 function exceptionText(exc: ExceptionInfo | string): string {
@@ -196,12 +197,8 @@ export function taskFailedFields(uuid: string, exc: ExceptionInfo | string, trac
   return { uuid, exception: exceptionText(exc), traceback: traceback ?? '' };
 }
 
-export function taskRetriedFields(uuid: string, exc: ExceptionInfo | string, traceback?: string | null): JsonObject {
-  return { uuid, exception: exceptionText(exc), traceback: traceback ?? '' };
-}
-
-/** Why a task was revoked, as the worker reports it. */
-export type RevokeReason = 'revoked' | 'expired' | 'terminated';
+/** task-retried: the same fields as task-failed (Celery's `Request.on_retry` sends the retry's exception). */
+export const taskRetriedFields: typeof taskFailedFields = taskFailedFields;
 
 /**
  * task-revoked (Celery's `Request._announce_revoked`): `terminated` with the signal number when the running task
@@ -278,36 +275,12 @@ export interface EventMessage {
   events: CeleryEvent[];
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** Event envelopes: kombu's lenient body rules, refused with an EventError. */
+const EVENT_ENVELOPE: EnvelopeRules = { fail: (reason) => new EventError(reason) };
 
 /** Read an events message (JSON only, never pickle). Throws EventError when it is not one. */
 export function decodeEventMessage(raw: string): EventMessage {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (err) {
-    throw new EventError(`message is not valid JSON: ${errorMessage(err)}`);
-  }
-  if (!isObject(parsed)) throw new EventError('message is not a JSON object');
-  if (parsed['content-type'] !== 'application/json') {
-    throw new EventError(`unsupported content type ${JSON.stringify(parsed['content-type'])}: Radish accepts application/json only`);
-  }
-  if (typeof parsed.body !== 'string') throw new EventError('body is missing or not a string');
-  const properties = isObject(parsed.properties) ? parsed.properties : {};
-  const headers = isObject(parsed.headers) ? parsed.headers : {};
-  let text = parsed.body;
-  if (properties.body_encoding === 'base64') {
-    if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(text)) throw new EventError('body is not valid base64');
-    text = Buffer.from(text, 'base64').toString('utf8');
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new EventError(`body is not valid JSON: ${errorMessage(err)}`);
-  }
+  const { headers, properties, body } = openEnvelope(raw, EVENT_ENVELOPE);
   const list = Array.isArray(body) ? body : [body];
   for (const event of list) {
     if (!isObject(event) || typeof event.type !== 'string') throw new EventError('event has no type');

@@ -5,11 +5,13 @@
  * what Radish sends is indistinguishable from what a Python client or worker sends.
  */
 import { randomUUID } from 'node:crypto';
-import { PIDBOX_EXCHANGE } from '../broker/keys';
-import type { JsonObject } from './message';
+import { constants } from 'node:os';
+import { PIDBOX_EXCHANGE } from './exchanges';
+import { isObject, type JsonObject } from './json';
+import { openEnvelope, type EnvelopeRules } from './kombu-envelope';
 import { pyRepr } from './pyrepr';
+import { pythonJson } from './python-json';
 import { exceptionInfo, exceptionRepr } from './result';
-import { errorMessage } from '../errors';
 
 /** Where a reply goes: kombu's direct reply exchange and the client's oid as routing key. */
 export interface ReplyTo {
@@ -90,72 +92,6 @@ export class LamportClock {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSON as kombu writes it
-
-const ESCAPES: Record<string, string> = {
-  '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f',
-};
-
-/** A JSON string literal with `ensure_ascii`: everything outside printable ASCII as `\uXXXX` (lower-case hex). */
-function quote(s: string): string {
-  return '"' + s.replace(/[\\"\u0000-\u001f\u007f-\uffff]/g, (ch) =>
-    ESCAPES[ch] ?? '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0')) + '"';
-}
-
-/**
- * A number as Python writes it. JSON cannot say int or float, so integral values are written as ints; other values
- * use the same shortest round-trip digits as Python's `repr(float)`, which switches to exponent notation at other
- * thresholds than JavaScript does (1e-05 and 1e+16 rather than 1e-7 and 1e21).
- */
-function pyNumber(n: number): string {
-  // Python would write NaN/Infinity, which no strict JSON parser (JSON.parse included) accepts; null is readable.
-  if (!Number.isFinite(n)) return 'null';
-  if (Number.isSafeInteger(n)) return String(n);
-  const [mantissa = '', expText = '0'] = n.toExponential().split('e');
-  const exp = Number(expText);
-  if (exp < -4 || exp >= 16) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  const fixed = String(n);
-  return fixed.includes('.') ? fixed : fixed + '.0';
-}
-
-function dump(value: unknown, stack: Set<object>): string | undefined {
-  let v = value;
-  if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-    v = (v as { toJSON: () => unknown }).toJSON();
-  }
-  switch (typeof v) {
-    case 'string': return quote(v);
-    case 'number': return pyNumber(v);
-    case 'boolean': return v ? 'true' : 'false';
-    case 'bigint': throw new TypeError('a BigInt cannot be written as JSON');
-    case 'object': break;
-    default: return undefined; // undefined, functions, symbols: left out, as JSON.stringify does
-  }
-  if (v === null) return 'null';
-  if (stack.has(v)) throw new TypeError('cannot write a circular structure as JSON');
-  stack.add(v);
-  try {
-    if (Array.isArray(v)) return '[' + v.map((item) => dump(item, stack) ?? 'null').join(', ') + ']';
-    const parts: string[] = [];
-    for (const [key, item] of Object.entries(v)) {
-      const text = dump(item, stack);
-      if (text !== undefined) parts.push(quote(key) + ': ' + text);
-    }
-    return '{' + parts.join(', ') + '}';
-  } finally {
-    stack.delete(v);
-  }
-}
-
-/**
- * `json.dumps(value)` as kombu calls it: `", "` and `": "` separators and ASCII-only output. Throws TypeError
- * for what JSON cannot hold (a BigInt, a cycle); like JSON.stringify it drops undefined members.
- */
-export function pythonJson(value: unknown): string {
-  return dump(value, new Set()) ?? 'null';
-}
-
-// ---------------------------------------------------------------------------------------------
 // Envelopes
 
 function envelope(body: unknown, headers: JsonObject, deliveryMode: number, deliveryInfo: ReplyTo, meta: EnvelopeMeta): string {
@@ -219,37 +155,8 @@ export function encodeReply(
   return envelope(body, { ticket: to.ticket, clock: meta.clock }, 1, deliveryInfo, meta);
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Parse an envelope and its body; only JSON bodies are accepted (never pickle). */
-function openEnvelope(raw: string): { headers: JsonObject; properties: JsonObject; body: unknown } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (err) {
-    throw new PidboxError(`message is not valid JSON: ${errorMessage(err)}`);
-  }
-  if (!isObject(parsed)) throw new PidboxError('message is not a JSON object');
-  const contentType = parsed['content-type'];
-  if (contentType !== 'application/json') {
-    throw new PidboxError(`unsupported content type ${JSON.stringify(contentType)}: Radish accepts application/json only`);
-  }
-  const properties = isObject(parsed.properties) ? parsed.properties : {};
-  const headers = isObject(parsed.headers) ? parsed.headers : {};
-  if (typeof parsed.body !== 'string') throw new PidboxError('body is missing or not a string');
-  let text = parsed.body;
-  if (properties.body_encoding === 'base64') {
-    if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(text)) throw new PidboxError('body is not valid base64');
-    text = Buffer.from(text, 'base64').toString('utf8');
-  }
-  try {
-    return { headers, properties, body: JSON.parse(text) as unknown };
-  } catch (err) {
-    throw new PidboxError(`body is not valid JSON: ${errorMessage(err)}`);
-  }
-}
+/** Pidbox envelopes: the lenient body rules kombu's mailbox has, refused with a PidboxError. */
+const PIDBOX_ENVELOPE: EnvelopeRules = { fail: (reason) => new PidboxError(reason) };
 
 function optionalString(v: unknown, field: string): string | null {
   if (v === null || v === undefined) return null;
@@ -271,7 +178,7 @@ function headerNumber(v: unknown): number {
 
 /** Read a control request. Throws PidboxError for anything that is not a well-formed JSON pidbox request. */
 export function decodeRequest(raw: string): PidboxRequest {
-  const { headers, properties, body } = openEnvelope(raw);
+  const { headers, properties, body } = openEnvelope(raw, PIDBOX_ENVELOPE);
   if (!isObject(body)) throw new PidboxError('request body must be an object');
   if (typeof body.method !== 'string' || body.method === '') throw new PidboxError('request has no method');
   const args = body.arguments ?? {};
@@ -296,7 +203,7 @@ export function decodeRequest(raw: string): PidboxRequest {
 
 /** Read a reply. Throws PidboxError when it is not a JSON `{nodename: value}` reply. */
 export function decodeReply(raw: string): PidboxReply {
-  const { headers, properties, body } = openEnvelope(raw);
+  const { headers, properties, body } = openEnvelope(raw, PIDBOX_ENVELOPE);
   if (!isObject(body)) throw new PidboxError('reply body must be an object {nodename: reply}');
   const deliveryInfo = readReplyTo(properties.delivery_info, 'delivery_info') ?? { exchange: '', routing_key: '' };
   return {
@@ -311,8 +218,11 @@ export function decodeReply(raw: string): PidboxReply {
 // ---------------------------------------------------------------------------------------------
 // Who acts on a request
 
-/** Python's fnmatch (POSIX: case-sensitive): `*`, `?`, `[seq]`, `[!seq]`. */
-function globToRegExp(glob: string): RegExp {
+/**
+ * Python's fnmatch (POSIX: case-sensitive): `*`, `?`, `[seq]`, `[!seq]`, as kombu's `glob` matcher selects nodes.
+ * (runner/app.ts's route globs know only `*`.)
+ */
+function fnmatchToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const ch = glob[i] ?? '';
@@ -348,7 +258,7 @@ export function isAddressedTo(request: Pick<ControlRequest, 'destination' | 'pat
   if (request.destination && request.destination.length > 0) return request.destination.includes(hostname);
   if (request.pattern && request.matcher) {
     try {
-      if (request.matcher === 'glob') return globToRegExp(request.pattern).test(hostname);
+      if (request.matcher === 'glob') return fnmatchToRegExp(request.pattern).test(hostname);
       if (request.matcher === 'pcre') return new RegExp('^(?:' + request.pattern + ')').test(hostname);
     } catch {
       return false;
@@ -403,6 +313,15 @@ export function revokeArguments(args: JsonObject): RevokeArguments {
   // Python may send the number (`signal=9`) or the name (`'SIGKILL'`, `'KILL'`).
   const signal = typeof args.signal === 'number' ? String(args.signal) : typeof args.signal === 'string' && args.signal !== '' ? args.signal : 'SIGTERM';
   return { ids: [...new Set(list as string[])], terminate: args.terminate === true, signal };
+}
+
+/** A signal as Celery accepts it (`SIGKILL`, `KILL`, `9`), as Node names it; a PidboxError for anything else. */
+export function signalName(raw: string): NodeJS.Signals {
+  const upper = raw.trim().toUpperCase();
+  const byNumber = /^\d+$/.test(upper) ? Object.entries(constants.signals).find(([, n]) => n === Number(upper))?.[0] : undefined;
+  const name = byNumber ?? (upper.startsWith('SIG') ? upper : `SIG${upper}`);
+  if (!(name in constants.signals)) throw new PidboxError(`unknown signal ${JSON.stringify(raw)}`);
+  return name as NodeJS.Signals;
 }
 
 /**

@@ -44,17 +44,21 @@ export function pyRepr(value: unknown): string {
   return reprString(String(value));
 }
 
-function truncate(s: string, max: number): string {
+/**
+ * A repr cut to at most `max` characters, the last three `...` when cut: how the headers and events Celery sends
+ * shorten reprs.
+ */
+export function truncateRepr(s: string, max = REPR_MAX): string {
   return s.length <= max ? s : s.slice(0, max - 3) + '...';
 }
 
 /** repr() of an args tuple: `()`, `(1,)`, `(1, 'two')`. */
 export function argsRepr(args: readonly unknown[], max = REPR_MAX): string {
   const inner = args.map(pyRepr).join(', ');
-  return truncate(args.length === 1 ? `(${inner},)` : `(${inner})`, max);
+  return truncateRepr(args.length === 1 ? `(${inner},)` : `(${inner})`, max);
 }
 
 /** repr() of a kwargs dict. */
 export function kwargsRepr(kwargs: Record<string, unknown>, max = REPR_MAX): string {
-  return truncate(pyRepr(kwargs), max);
+  return truncateRepr(pyRepr(kwargs), max);
 }

@@ -2,24 +2,47 @@
  * What a Radish worker answers on Celery's remote-control channel (pidbox), so `celery inspect` / `celery control`
  * and Radish's `Control` treat it like a Celery worker. Each handler replies as Celery 5.2's worker does.
  */
-import { constants } from 'node:os';
 import type { JsonObject } from '../protocol/message';
-import { nok, ok, PidboxError, revokeArguments, revokeReply } from '../protocol/pidbox';
+import { nok, ok, PidboxError, revokeArguments, revokeReply, signalName } from '../protocol/pidbox';
 import { pyRepr } from '../protocol/pyrepr';
 import type { TaskDefinition } from '../task';
 import type { ControlHandlers } from './mailbox';
-import { parseRate } from './rate-limit';
+import { parseRate } from '../task';
+import type { HeldJobs } from './jobs';
+import type { PoolKind } from './pool';
 import type { Job } from './recorder';
-import type { WorkerControlInfo } from './worker';
 import { errorMessage } from '../errors';
 
-/** The worker as the handlers see it. */
+/** A worker's facts as `inspect stats` and `active_queues` report them (`Worker.controlInfo()`). */
+export interface WorkerControlInfo {
+  pid: number;
+  /** Unix seconds. */
+  startedAt: number;
+  /** The mailbox's Lamport clock (0 before it starts). */
+  clock: number;
+  prefetch: number;
+  concurrency: number;
+  queues: string[];
+  /** Tasks started per name. */
+  totals: Record<string, number>;
+  /** Pool kind and the pids running tasks (the worker's own for `async`). */
+  pool: { kind: PoolKind; pids: number[] };
+  /** The worker's default time limits in seconds, 0 for none. */
+  timeLimits: { soft: number; hard: number };
+  /** Where the broker connection goes (null before start). */
+  broker: { host: string | null; port: number | null; db: number; username: string | null; tls: boolean; visibilityTimeout: number | null };
+}
+
+/**
+ * The worker as the handlers see it. The worker's module imports this one (to install the handlers), so this one
+ * names no class of it: a narrow interface, which the Worker satisfies.
+ */
 export interface Controllable {
   readonly hostname: string;
   readonly app: { readonly taskNames: string[]; lookup(name: string): TaskDefinition | undefined };
   revoke(ids: readonly string[], options: { terminate?: boolean; signal?: NodeJS.Signals }): Promise<{ terminated: string[] }>;
   revokedIds(): string[];
-  heldJobs(): { active: readonly Readonly<Job>[]; reserved: readonly Readonly<Job>[]; scheduled: readonly Readonly<Job>[] };
+  heldJobs(): HeldJobs;
   controlInfo(): WorkerControlInfo;
   setRateLimit(taskName: string, rate: string | number | null): void;
   setTimeLimits(taskName: string, limits: { soft: number | null; hard: number | null }): void;
@@ -71,7 +94,7 @@ const TASK_ATTRIBUTES: Record<string, (def: TaskDefinition) => unknown> = {
 };
 
 /** Python's `str()` of an attribute value, as Celery prints it in `registered` (`True`, `10/s`). */
-function pyStr(value: unknown): string {
+function attributeStr(value: unknown): string {
   if (value === true) return 'True';
   if (value === false) return 'False';
   return String(value);
@@ -113,7 +136,7 @@ export function requestInfo(job: Readonly<Job>, hostname: string, workerPid: num
 function taskInfo(def: TaskDefinition, items: readonly string[]): string {
   const fields = items.flatMap((item) => {
     const value = TASK_ATTRIBUTES[item]?.(def);
-    return value === undefined || value === null ? [] : [`${item}=${pyStr(value)}`];
+    return value === undefined || value === null ? [] : [`${item}=${attributeStr(value)}`];
   });
   return fields.length ? `${def.name} [${fields.join(' ')}]` : def.name;
 }
@@ -175,15 +198,6 @@ function idsArgument(args: JsonObject): Set<string> {
   const ids = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new PidboxError('ids must be a list of task ids');
   return new Set(ids);
-}
-
-/** A signal as Celery accepts it (`SIGKILL`, `KILL`, `9`), as Node names it; a clear error for anything else. */
-export function signalName(raw: string): NodeJS.Signals {
-  const upper = raw.trim().toUpperCase();
-  const byNumber = /^\d+$/.test(upper) ? Object.entries(constants.signals).find(([, n]) => n === Number(upper))?.[0] : undefined;
-  const name = byNumber ?? (upper.startsWith('SIG') ? upper : `SIG${upper}`);
-  if (!(name in constants.signals)) throw new PidboxError(`unknown signal ${JSON.stringify(raw)}`);
-  return name as NodeJS.Signals;
 }
 
 /** A string argument the command needs (`task_name`, `queue`); a clear error when it is missing. */

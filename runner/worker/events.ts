@@ -10,12 +10,14 @@ import type Redis from 'ioredis';
 import { Keys } from '../broker/keys';
 import {
   encodeEvent, encodeEventBatch, makeEvent, routingKeyOf, taskFailedFields, taskReceivedFields, taskRetriedFields, taskRevokedFields,
-  taskSentFields, taskStartedFields, taskSucceededFields, TASK_MULTI, workerFields, type CeleryEvent, type RevokeReason,
+  taskStartedFields, taskSucceededFields, TASK_MULTI, workerFields, type CeleryEvent,
   type SoftwareInfo, type TaskEventType, type WorkerEventType,
 } from '../protocol/event';
 import type { JsonObject, TaskMessage } from '../protocol/message';
 import { LamportClock } from '../protocol/pidbox';
+import type { RevokeReason } from '../errors';
 import type { ExceptionInfo } from '../protocol/result';
+import type { WorkerEventListeners } from './listener';
 import { VERSION } from '../version';
 
 /** What heartbeats report; read at each heartbeat. */
@@ -31,10 +33,8 @@ export interface EventDispatcherOptions {
   hostname: string;
   /** Default `process.pid`. */
   pid?: number;
-  /** Key names (kombu's `global_keyprefix`). Default `new Keys()`. */
+  /** Key names (kombu's `global_keyprefix`, and the database number kombu puts in fanout channel names). Default `new Keys()`. */
   keys?: Keys;
-  /** Database number, which kombu puts in fanout channel names. Default 0. */
-  db?: number;
   /** The worker's Lamport clock, shared with its mailbox so Celery tools can order both. Default a new one. */
   clock?: LamportClock;
   /** Heartbeat interval in seconds (Celery's `freq`). Default 2.0. */
@@ -58,7 +58,6 @@ export class EventDispatcher {
   private readonly redis: Redis;
   private readonly pid: number;
   private readonly keys: Keys;
-  private readonly db: number;
   private readonly frequency: number;
   private readonly flushIntervalMs: number;
   private readonly bufferLimit: number;
@@ -78,7 +77,6 @@ export class EventDispatcher {
     this.hostname = options.hostname;
     this.pid = options.pid ?? process.pid;
     this.keys = options.keys ?? new Keys();
-    this.db = options.db ?? 0;
     this.clock = options.clock ?? new LamportClock();
     this.frequency = options.frequency ?? 2.0;
     this.flushIntervalMs = options.flushIntervalMs ?? 100;
@@ -150,7 +148,7 @@ export class EventDispatcher {
   }
 
   private publish(routingKey: string, message: string): Promise<void> {
-    const sent = this.redis.publish(this.keys.eventChannel(this.db, routingKey), message).then(
+    const sent = this.redis.publish(this.keys.eventChannel(routingKey), message).then(
       () => undefined,
       (err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))),
     );
@@ -166,7 +164,7 @@ export class EventDispatcher {
  * Returns a function that detaches the listeners.
  */
 export function attachWorkerEvents(emitter: EventEmitter, dispatcher: EventDispatcher): () => void {
-  const listeners: Record<string, (...args: never[]) => void> = {
+  const listeners: { [K in Exclude<keyof WorkerEventListeners, 'dead-letter' | 'shutdown-requested'>]: WorkerEventListeners[K] } = {
     'task-received': (_id: string, msg: TaskMessage) => dispatcher.task('task-received', taskReceivedFields(msg)),
     'task-started': (id: string) => dispatcher.task('task-started', taskStartedFields(id)),
     'task-succeeded': (id: string, value: unknown, runtime: number) =>
@@ -182,28 +180,6 @@ export function attachWorkerEvents(emitter: EventEmitter, dispatcher: EventDispa
   return () => {
     for (const [event, listener] of Object.entries(listeners)) emitter.off(event, listener as (...args: unknown[]) => void);
   };
-}
-
-/** Who sends a task-sent event: a client's identity (Celery's `gen<pid>@host`) and its clock. */
-export interface TaskSentSender {
-  hostname: string;
-  /** Default `process.pid`. */
-  pid?: number;
-  clock: LamportClock;
-  /** Default `new Keys()`. */
-  keys?: Keys;
-  /** Default 0. */
-  db?: number;
-}
-
-/**
- * Publish `task-sent` for a message just sent to `queue`, as a Python client with `task_send_sent_event` does
- * (one event, not batched, on `task.sent`). Best-effort like all events: callers may ignore its rejection.
- */
-export async function publishTaskSent(redis: Redis, sender: TaskSentSender, msg: TaskMessage, queue: string): Promise<void> {
-  const event = makeEvent('task-sent', { hostname: sender.hostname, pid: sender.pid ?? process.pid },
-    { clock: sender.clock.forward() }, taskSentFields(msg, queue));
-  await redis.publish((sender.keys ?? new Keys()).eventChannel(sender.db ?? 0, 'task.sent'), encodeEvent(event));
 }
 
 export interface WorkerEventsOptions {

@@ -6,7 +6,7 @@
  */
 import type Redis from 'ioredis';
 import { connect, type ConnectionConfig } from '../broker/connection';
-import { Keys, REPLY_EXCHANGE, SEP } from '../broker/keys';
+import { Keys, REPLY_EXCHANGE } from '../broker/keys';
 import { createLogger, type Logger } from '../log';
 import type { JsonObject } from '../protocol/message';
 import {
@@ -104,7 +104,7 @@ export class Mailbox {
     try {
       // kombu PSUBSCRIBEs the fanout channel (no wildcard in it), so Radish does too. ioredis subscribes again by
       // itself after a reconnect.
-      await subscriber.psubscribe(keys.pidboxChannel(subscriber.options.db ?? 0));
+      await subscriber.psubscribe(keys.pidboxChannel);
       await redis.sadd(keys.pidboxBinding, this.member);
     } catch (err) {
       subscriber.disconnect();
@@ -250,8 +250,8 @@ export class Mailbox {
     const { redis, keys } = this.options;
     const queues = new Set<string>();
     for (const member of await redis.smembers(keys.replyBinding)) {
-      const parts = member.split(SEP);
-      if (parts.length === 3 && parts[0] === routingKey && parts[2]) queues.add(parts[2]);
+      const parts = Keys.bindingParts(member);
+      if (parts?.routingKey === routingKey && parts.queue) queues.add(parts.queue);
     }
     return [...queues];
   }

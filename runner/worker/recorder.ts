@@ -18,6 +18,7 @@ import type { Retry, TaskDefinition } from '../task';
 import { isChordPart, returnChordPart } from './chord';
 import type { Outcome } from './execute';
 import type { Finisher } from './finisher';
+import type { EmitWorkerEvent } from './listener';
 
 /** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
 export interface Job {
@@ -60,7 +61,7 @@ export interface RecorderContext {
   /** Counters the recorder keeps up to date (processed, succeeded, failed, retried). */
   stats: WorkerStats;
   /** The worker's events (`task-succeeded`, `dead-letter`...). */
-  emit(event: string, ...args: unknown[]): void;
+  emit: EmitWorkerEvent;
   /**
    * Stores results and acks in batched atomic steps; given only when the result backend is on the broker's
    * connection (a backend elsewhere cannot share a script with the broker's keys).

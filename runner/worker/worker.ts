@@ -10,99 +10,54 @@ import type { Radish } from '../app';
 import type { ResultBackend } from '../backend/backend';
 import type { Broker, Delivery } from '../broker/broker';
 import { redactUrl } from '../broker/connection';
-import { createLogger, type Logger } from '../log';
+import type { Logger } from '../log';
 import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/message';
 import { errorMessage, type RevokeReason } from '../errors';
 import type { TaskDefinition } from '../task';
 import { VERSION } from '../version';
 import { requestOf } from './execute';
-import type { Pool, PoolKind } from './pool';
+import type { Pool } from './pool';
 import { AsyncPool } from './pool-async';
-import { controlHandlers } from './control-handlers';
+import { controlHandlers, type WorkerControlInfo } from './control-handlers';
 import { EventDispatcher, WorkerEvents } from './events';
 import { Finisher } from './finisher';
+import { JobBook, type HeldJobs, type LiveWorkerStats } from './jobs';
+import { transition, type WorkerLifecycle } from './lifecycle';
+import type { WorkerEventListeners } from './listener';
 import { Mailbox } from './mailbox';
-import { Presence, type WorkerPresence } from '../broker/presence';
-import { OutcomeRecorder, type Job, type WorkerStats } from './recorder';
+import { compileOptions, type CompiledWorkerOptions, type WorkerOptions } from './options';
+import { isPresent, Presence, readPresence, type WorkerPresence } from '../broker/presence';
+import { OutcomeRecorder, type Job } from './recorder';
 import { RevokedStore } from '../broker/revoked';
-import { parseRate, RateLimiter } from './rate-limit';
+import { parseRate } from '../task';
+import { RateLimiter } from './rate-limit';
 
 /** Seconds a message recorded as ours but not held here may be in flight to us (a reserve's reply) before it is put back. */
 const STRAY_GRACE_SEC = 15;
 
-export interface WorkerOptions {
-  /** Queues to consume, in order. Default: the app's default queue (`celery`). */
-  queues?: string[];
-  /** Tasks run at once. Default 10. */
-  concurrency?: number;
-  /** Messages reserved per concurrency slot (Celery's `worker_prefetch_multiplier`). Default 4. */
-  prefetchMultiplier?: number;
-  /** Node name, as `name@host`. Default `radish@<hostname>`. */
-  hostname?: string;
-  /** Where log lines go. Default: Celery-shaped lines on stderr at `info`. */
-  logger?: Logger;
-  /** Store name, args, kwargs, worker, retries and queue with results (Celery's `result_extended`). Default false. */
-  resultExtended?: boolean;
-  /** Store a STARTED state when a task starts (Celery's `task_track_started`). Default false. */
-  trackStarted?: boolean;
-  /** Restore messages left unacked past the visibility timeout when starting (kombu does). Default true. */
-  restoreOnStart?: boolean;
-  /**
-   * Seconds between checks for Radish workers that died (their presence expired) holding messages, which are then
-   * put back at once rather than after kombu's one-hour visibility timeout. Default 5; 0 turns it off.
-   */
-  recoveryInterval?: number;
-  /**
-   * Where tasks run: `async` in this process (the default; best for I/O-bound tasks), or `process`: one child
-   * process per concurrency slot, like Celery's prefork, so a hard time limit can kill a task and a task that
-   * crashes its process fails alone. The process pool needs `appModule`.
-   */
-  pool?: PoolKind;
-  /** The task module the process pool's children load, as given to `-A` (`path[:export]`). */
-  appModule?: string;
-  /** Ack after the task ends (at-least-once) unless a task says otherwise; false acks before running. Default true. */
-  acksLate?: boolean;
-  /** Hard time limit in seconds for tasks whose message and definition set none. Default none. */
-  timeLimit?: number;
-  /** Soft time limit in seconds for tasks whose message and definition set none. Default none. */
-  softTimeLimit?: number;
-  /**
-   * Seconds a warm shutdown waits for running tasks before it turns cold (aborts them and gives their messages
-   * back). Default 60; Infinity waits for ever.
-   */
-  shutdownTimeout?: number;
-  /**
-   * Publish Celery's events (worker-online, heartbeats every 2 s, task-received/started/succeeded/failed/retried/
-   * revoked in `task.multi` batches, worker-offline), like `celery worker -E`, for Flower and `celery events`.
-   * Either way the `enable_events`/`disable_events` control commands turn them on and off while it runs.
-   * Default false.
-   */
-  events?: boolean;
-}
+export type { WorkerControlInfo } from './control-handlers';
+export type { WorkerEventListeners } from './listener';
+export type { WorkerOptions } from './options';
 
-/** A worker's facts as `inspect stats` and `active_queues` report them (see {@link Worker.controlInfo}). */
-export interface WorkerControlInfo {
-  pid: number;
-  /** Unix seconds. */
-  startedAt: number;
-  /** The mailbox's Lamport clock (0 before it starts). */
-  clock: number;
-  prefetch: number;
-  concurrency: number;
-  queues: string[];
-  /** Tasks started per name. */
-  totals: Record<string, number>;
-  /** Pool kind and the pids running tasks (the worker's own for `async`). */
-  pool: { kind: PoolKind; pids: number[] };
-  /** The worker's default time limits in seconds, 0 for none. */
-  timeLimits: { soft: number; hard: number };
-  /** Where the broker connection goes (null before start). */
-  broker: { host: string | null; port: number | null; db: number; username: string | null; tls: boolean; visibilityTimeout: number | null };
+/**
+ * The worker's EventEmitter methods, typed by {@link WorkerEventListeners}. Declared, not overridden: merged into the class,
+ * so calls go straight to EventEmitter's own methods (a wrapper's rest array would cost an allocation per emit).
+ */
+export interface Worker {
+  on<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): this;
+  addListener<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): this;
+  prependListener<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): this;
+  once<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): this;
+  prependOnceListener<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): this;
+  off<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): this;
+  removeListener<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): this;
+  emit<K extends keyof WorkerEventListeners>(event: K, ...args: Parameters<WorkerEventListeners[K]>): boolean;
 }
 
 /**
- * Events: `task-received`, `task-started`, `task-succeeded`, `task-failed`, `task-retried`, `task-revoked`, `dead-letter`
- * (all with the task id first), and `shutdown-requested` (no arguments; remote control asked for a warm stop).
+ * Events (see {@link WorkerEventListeners}): `task-received`, `task-started`, `task-succeeded`, `task-failed`,
+ * `task-retried`, `task-revoked`, `dead-letter` (all with the task id first), and `shutdown-requested` (no arguments;
+ * remote control asked for a warm stop).
  */
 export class Worker extends EventEmitter {
   readonly hostname: string;
@@ -110,22 +65,23 @@ export class Worker extends EventEmitter {
   readonly queues: string[];
   /** Tasks run at once; changed by `resizePool` (the async pool only). */
   private slots: number;
-  private readonly prefetchMultiplier: number;
   readonly logger: Logger;
+  /** The options with their defaults applied: what the worker reads (never `options`). */
+  private readonly config: CompiledWorkerOptions;
   /** Celery's `origin` header of the messages this worker publishes (retries). */
   private readonly origin = `gen${process.pid}@${osHostname()}`;
   private broker!: Broker;
   private backend!: ResultBackend;
   private recorder!: OutcomeRecorder;
-  private running = false;
+  /** Changed only by {@link moveTo}. */
+  private state: WorkerLifecycle = 'created';
+  /** What `start()` returns, from its first call on. */
+  private started: Promise<void> | undefined;
+  /** What `stop()` returns, from its first call after `start()` on. */
+  private stopped: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
-  private readonly ready: Job[] = [];
-  private readonly scheduled = new Set<Job>();
-  private readonly active = new Set<Job>();
-  /** Jobs whose task has ended and whose outcome is being written (result, ack): held, but no longer running. */
-  private readonly finishing = new Set<Job>();
-  /** Reserved jobs that count against prefetch (everything held except ETA waits). */
-  private inFlight = 0;
+  /** Every job held here, where it is, and the prefetch slots they take. */
+  private readonly book = new JobBook();
   private wakeFetcher: (() => void) | undefined;
   private readonly idle: (() => void)[] = [];
   private pool: Pool;
@@ -133,8 +89,6 @@ export class Worker extends EventEmitter {
   private presence: Presence | undefined;
   private recoveryTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private starting: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
   private readonly limiters = new Map<string, RateLimiter | null>();
   /** Time limits set by the `time_limit` control command, by task name: they replace the task's own. */
   private readonly timeLimitOverrides = new Map<string, { soft: number | null; hard: number | null }>();
@@ -145,22 +99,21 @@ export class Worker extends EventEmitter {
   private revokedStore: RevokedStore | undefined;
   private mailbox: Mailbox | undefined;
   private events: WorkerEvents | undefined;
-  /** Jobs waiting for their rate limit's turn (they hold prefetch, not concurrency). */
-  private readonly throttled = new Set<Job>();
   private connectionLost = false;
   private readonly startedAt = Date.now() / 1000;
   /** Tasks started per name since the worker started (Celery's `total` in `inspect stats`). */
   private readonly totals = new Map<string, number>();
-  readonly stats: WorkerStats = { processed: 0, succeeded: 0, failed: 0, retried: 0, active: 0, reserved: 0, scheduled: 0 };
+  /** Outcome counters, and gauges (`active`, `reserved`, `scheduled`) read from what the worker holds. */
+  readonly stats: LiveWorkerStats = this.book.stats;
 
+  /** @param options as given (kept as such); the worker reads them compiled, with their defaults. */
   constructor(readonly app: Radish, readonly options: WorkerOptions = {}) {
     super();
-    this.hostname = options.hostname ?? `radish@${osHostname()}`;
-    this.queues = options.queues?.length ? [...options.queues] : [app.defaultQueue];
-    this.slots = Math.max(1, options.concurrency ?? 10);
-    this.prefetchMultiplier = Math.max(1, options.prefetchMultiplier ?? 4);
-    this.logger = options.logger ?? createLogger('info');
-    if (options.pool === 'process' && !options.appModule) throw new Error('the process pool needs the task module (appModule, or -A)');
+    this.config = compileOptions(options, app.defaultQueue);
+    this.hostname = this.config.hostname;
+    this.queues = [...this.config.queues];
+    this.slots = this.config.concurrency;
+    this.logger = this.config.logger;
     this.pool = new AsyncPool(this.concurrency);
   }
 
@@ -171,14 +124,20 @@ export class Worker extends EventEmitter {
 
   /** Messages held at most (concurrency * prefetch multiplier), as Celery's prefetch count. */
   get prefetch(): number {
-    return this.slots * this.prefetchMultiplier;
+    return this.slots * this.config.prefetchMultiplier;
   }
 
   private async createPool(): Promise<Pool> {
-    if (this.options.pool !== 'process') return this.pool;
+    const pool = this.config.pool;
+    if (pool.kind !== 'process') return this.pool;
     // Loaded only when asked for: the async pool's workers never pay for it.
     const { ProcessPool } = await import('./pool-process');
-    return new ProcessPool({ concurrency: this.concurrency, module: this.options.appModule!, brokerUrl: this.app.brokerOptions.url, logger: this.logger });
+    return new ProcessPool({ concurrency: this.concurrency, module: pool.appModule, brokerUrl: this.app.brokerOptions.url, logger: this.logger });
+  }
+
+  /** The one place the lifecycle state changes; a move the lifecycle does not allow throws. */
+  private moveTo(next: WorkerLifecycle): void {
+    this.state = transition(this.state, next);
   }
 
   /**
@@ -188,7 +147,7 @@ export class Worker extends EventEmitter {
   private watchConnection(): void {
     const redis = this.broker.redis;
     redis.on('close', () => {
-      if (!this.running || this.connectionLost) return;
+      if (this.state !== 'running' || this.connectionLost) return;
       this.connectionLost = true;
       this.logger.log('warning', 'consumer: Connection to broker lost. Trying to re-establish the connection...');
     });
@@ -204,19 +163,21 @@ export class Worker extends EventEmitter {
    * (having closed whatever it had opened) when it cannot start. Idempotent; a stopped worker is not started again.
    */
   start(): Promise<void> {
-    this.starting ??= this.open().catch(async (err: unknown) => {
+    this.started ??= this.open().catch(async (err: unknown) => {
       await this.teardown().catch(() => undefined);
+      this.moveTo('stopped');
       throw err;
     });
-    return this.starting;
+    return this.started;
   }
 
   private async open(): Promise<void> {
+    this.moveTo('starting');
     this.broker = await this.app.broker();
     this.backend = await this.app.backend();
     this.recorder = new OutcomeRecorder({
       broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,
-      resultExtended: this.options.resultExtended ?? false, stats: this.stats, emit: (event, ...args) => this.emit(event, ...args),
+      resultExtended: this.config.resultExtended, stats: this.stats, emit: this.emit.bind(this),
       route: (name) => this.app.route(name),
       ...(this.backend.redis === this.broker.redis ? { finisher: new Finisher(this.broker, this.backend.resultExpires) } : {}),
     });
@@ -228,7 +189,7 @@ export class Worker extends EventEmitter {
     this.pool = await this.createPool();
     await this.pool.start();
     this.watchConnection();
-    if (this.options.restoreOnStart !== false) {
+    if (this.config.restoreOnStart) {
       const restored = await this.broker.restoreVisible();
       if (restored) this.logger.log('info', `Restored ${restored} unacknowledged message(s) older than the visibility timeout`);
     }
@@ -242,13 +203,13 @@ export class Worker extends EventEmitter {
       hostname: this.hostname, host: osHostname(), pid: process.pid, queues: this.queues, concurrency: this.concurrency,
       pool: this.pool.kind, started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed,
       sw_ident: 'radish', sw_ver: VERSION, tasks: this.app.taskNames,
-      active: [...this.active].map((j) => {
+      active: this.book.runningJobs().map((j) => {
         const pid = this.pool.pidOf(j.msg.id);
         return { id: j.msg.id, name: j.msg.name, started: j.started ?? 0, ...(pid === null ? {} : { pid }) };
       }),
     }));
     await this.presence.start();
-    const every = this.options.recoveryInterval ?? 5;
+    const every = this.config.recoveryInterval;
     if (every > 0) {
       this.recoveryTimer = setInterval(() => void this.recover(), every * 1000);
       this.recoveryTimer.unref();
@@ -270,18 +231,18 @@ export class Worker extends EventEmitter {
     this.events = new WorkerEvents({
       emitter: this,
       createDispatcher: () => new EventDispatcher({
-        redis: this.broker.redis, hostname: this.hostname, keys: this.broker.keys, db: this.broker.redis.options.db ?? 0,
+        redis: this.broker.redis, hostname: this.hostname, keys: this.broker.keys,
         clock, load: () => ({ active: this.stats.active, processed: this.stats.processed }),
         onError: (err) => this.logger.log('warning', `An event could not be sent: ${err.message}`),
       }),
       log: (message) => this.logger.log('info', message),
     });
     await this.mailbox.start();
-    if (this.options.events) await this.events.enable();
+    if (this.config.events) await this.events.enable();
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
-    this.running = true;
+    this.moveTo('running');
     this.loop = this.fetchLoop();
   }
 
@@ -290,14 +251,8 @@ export class Worker extends EventEmitter {
    * dead predecessor's and run them again. A record left by a process of this host that is gone does not count.
    */
   private async claimName(): Promise<void> {
-    const raw = await this.broker.redis.get(this.broker.keys.worker(this.hostname));
-    if (raw === null) return;
-    let other: Partial<WorkerPresence>;
-    try {
-      other = JSON.parse(raw) as Partial<WorkerPresence>;
-    } catch {
-      return;
-    }
+    const other: Partial<WorkerPresence> | null = await readPresence(this.broker.redis, this.broker.keys, this.hostname);
+    if (other === null) return;
     const here = other.host === osHostname();
     if (here && (other.pid === process.pid || !processAlive(other.pid))) return;
     const seen = other.heartbeat ? ` ${Math.max(0, Math.round(Date.now() / 1000 - other.heartbeat))} s ago` : '';
@@ -321,10 +276,9 @@ export class Worker extends EventEmitter {
    */
   private async recover(graceSec = STRAY_GRACE_SEC): Promise<void> {
     try {
-      const redis = this.broker.redis;
-      const held = new Set(this.held().map((j) => j.delivery.tag));
-      const recovered = await this.broker.recover({ worker: this.hostname, held, graceSec }, async (worker) =>
-        (await redis.exists(this.broker.keys.worker(worker))) === 1);
+      const held = new Set(this.book.held().map((j) => j.delivery.tag));
+      const recovered = await this.broker.recover({ worker: this.hostname, held, graceSec },
+        (worker) => isPresent(this.broker.redis, this.broker.keys, worker));
       for (const [worker, n] of recovered) {
         this.logger.log('warning', worker === this.hostname
           ? `Restored ${n} message(s) recorded as held by ${this.hostname} that this process does not hold (left by an earlier process of this name, or a reply lost in a Redis restart)`
@@ -335,13 +289,9 @@ export class Worker extends EventEmitter {
     }
   }
 
-  private held(): Job[] {
-    return [...this.scheduled, ...this.throttled, ...this.ready, ...this.active, ...this.finishing].filter((j) => j.delivery.tag && !j.acked);
-  }
-
   private async refreshHeld(): Promise<void> {
     try {
-      await this.broker.touch(this.held().map((j) => j.delivery.tag));
+      await this.broker.touch(this.book.held().map((j) => j.delivery.tag));
     } catch (err) {
       this.logger.log('error', `Could not refresh the unacked records of held messages: ${errorMessage(err)}`);
     }
@@ -356,10 +306,10 @@ export class Worker extends EventEmitter {
 
   private async fetchLoop(): Promise<void> {
     let failures = 0;
-    while (this.running) {
+    while (this.state === 'running') {
       // At most one pool's worth per reserve: the next reserve is on its way while these run, so Redis and this
       // process work at the same time (a whole prefetch at once left each idle while the other worked).
-      const capacity = Math.min(this.prefetch - this.inFlight, this.concurrency);
+      const capacity = Math.min(this.prefetch - this.book.inFlight, this.concurrency);
       // No queue left (all cancelled by remote control): wait for `addConsumer` as for a free slot.
       if (capacity <= 0 || this.queues.length === 0) {
         await new Promise<void>((resolve) => { this.wakeFetcher = resolve; });
@@ -370,7 +320,7 @@ export class Worker extends EventEmitter {
       try {
         const queues = this.orderedQueues();
         let deliveries = await this.broker.reserve(queues, capacity, this.hostname);
-        if (deliveries.length === 0 && this.running) deliveries = await this.broker.waitAndReserve(queues, capacity, this.hostname);
+        if (deliveries.length === 0 && this.state === 'running') deliveries = await this.broker.waitAndReserve(queues, capacity, this.hostname);
         failures = 0;
         for (const d of deliveries) this.accept(d);
       } catch (err) {
@@ -410,7 +360,7 @@ export class Worker extends EventEmitter {
       return;
     }
     const job: Job = { delivery, msg, def };
-    if (!this.running) {
+    if (this.state !== 'running') {
       void this.recorder.giveBack([job]).catch((err: Error) => this.logger.log('error', `Could not give back ${msg.name}[${msg.id}] (it stays recorded and is restored later): ${err.message}`));
       return;
     }
@@ -423,12 +373,11 @@ export class Worker extends EventEmitter {
     }
     if (msg.eta && msg.eta.getTime() > Date.now()) {
       // An ETA task waits here, unacked, without holding a prefetch or concurrency slot (as Celery does).
-      this.scheduled.add(job);
-      this.stats.scheduled = this.scheduled.size;
+      this.book.schedule(job);
       this.armEta(job, msg.eta);
       return;
     }
-    this.inFlight++;
+    this.book.take();
     this.enqueue(job);
   }
 
@@ -437,9 +386,8 @@ export class Worker extends EventEmitter {
     const wait = eta.getTime() - Date.now();
     job.timer = setTimeout(() => {
       if (eta.getTime() > Date.now()) return this.armEta(job, eta);
-      this.scheduled.delete(job);
-      this.stats.scheduled = this.scheduled.size;
-      this.inFlight++;
+      this.book.unschedule(job);
+      this.book.take();
       this.enqueue(job);
     }, Math.min(Math.max(wait, 0), 2 ** 31 - 1));
   }
@@ -465,24 +413,22 @@ export class Worker extends EventEmitter {
   private enqueue(job: Job): void {
     const wait = this.limiter(job.def)?.reserve() ?? 0;
     if (wait > 0) {
-      this.throttled.add(job);
+      this.book.throttle(job);
       job.timer = setTimeout(() => {
-        this.throttled.delete(job);
-        this.ready.push(job);
-        this.stats.reserved = this.ready.length;
+        this.book.unthrottle(job);
+        this.book.queue(job);
         this.pump();
       }, wait);
       return;
     }
-    this.ready.push(job);
-    this.stats.reserved = this.ready.length;
+    this.book.queue(job);
     this.pump();
   }
 
   private pump(): void {
-    while (this.running && this.active.size < this.concurrency && this.ready.length > 0) {
-      const job = this.ready.shift()!;
-      this.stats.reserved = this.ready.length;
+    while (this.state === 'running' && this.book.runningCount < this.concurrency) {
+      const job = this.book.next();
+      if (!job) return;
       const discard = this.discardReason(job);
       if (discard) {
         void this.recorder.discard(job, discard).finally(() => this.release());
@@ -494,13 +440,13 @@ export class Worker extends EventEmitter {
 
   /** A held job is done with (ran, discarded or given back): free its prefetch slot. */
   private release(): void {
-    this.inFlight--;
+    this.book.release();
     this.wakeFetcher?.();
     this.pump();
   }
 
   /** A limit in seconds: the message's, else the task's, else the worker's; null for none. */
-  private static limit(message: number | null, task: number | null | undefined, worker: number | undefined): number | null {
+  private static limit(message: number | null, task: number | null | undefined, worker: number): number | null {
     if (typeof message === 'number' && message > 0) return message;
     if (typeof task === 'number' && task > 0) return task;
     if (typeof worker === 'number' && worker > 0) return worker;
@@ -511,17 +457,16 @@ export class Worker extends EventEmitter {
     const { msg, def, delivery } = job;
     job.started = Date.now() / 1000;
     this.totals.set(msg.name, (this.totals.get(msg.name) ?? 0) + 1);
-    this.active.add(job);
-    this.stats.active = this.active.size;
+    this.book.start(job);
     let ran = false;
     try {
       this.emit('task-started', msg.id);
-      if (!(def.options.acksLate ?? this.options.acksLate ?? true)) {
+      if (!(def.options.acksLate ?? this.config.acksLate)) {
         // At-most-once, asked for: acked before it runs, so a crash loses it rather than running it twice.
         await this.broker.ack(delivery.tag);
         job.acked = true;
       }
-      if (this.options.trackStarted) {
+      if (this.config.trackStarted) {
         await this.recorder.started(job);
       }
       ran = true;
@@ -530,14 +475,12 @@ export class Worker extends EventEmitter {
       const outcome = await this.pool.run({
         def,
         request: requestOf(msg, delivery.queue, this.hostname),
-        softTimeLimit: Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.options.softTimeLimit),
-        timeLimit: Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.options.timeLimit),
+        softTimeLimit: Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.config.softTimeLimit),
+        timeLimit: Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.config.timeLimit),
       });
       // The task no longer runs: its concurrency slot goes to the next one while its outcome is written. The
       // message is still held (it counts against prefetch, and recovery and refresh see it) until it is acked.
-      this.active.delete(job);
-      this.stats.active = this.active.size;
-      this.finishing.add(job);
+      this.book.ended(job);
       this.pump();
       await this.recorder.settle(job, outcome);
     } catch (err) {
@@ -546,11 +489,9 @@ export class Worker extends EventEmitter {
         ? `Task ${msg.name}[${msg.id}] could not record its outcome (it will run again): ${errorMessage(err)}`
         : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${errorMessage(err)}`);
     } finally {
-      this.active.delete(job);
-      this.finishing.delete(job);
-      this.stats.active = this.active.size;
+      this.book.done(job);
       this.release();
-      if (this.active.size === 0 && this.finishing.size === 0) for (const resolve of this.idle.splice(0)) resolve();
+      if (!this.book.busy) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 
@@ -565,14 +506,9 @@ export class Worker extends EventEmitter {
     // Recorded (in memory at once, in Redis after) before anything is swept, so a job arriving meanwhile is caught.
     const persisted = this.revokedStore.add(ids);
     const wanted = new Set(ids);
-    for (const job of [...this.scheduled, ...this.throttled]) {
-      if (!wanted.has(job.msg.id)) continue;
-      clearTimeout(job.timer);
-      const throttled = this.throttled.delete(job);
-      this.scheduled.delete(job);
-      this.stats.scheduled = this.scheduled.size;
+    for (const { job, slot } of this.book.removeWaiting(wanted)) {
       // A throttled job holds a prefetch slot (an ETA wait does not).
-      void this.recorder.discard(job, 'revoked').finally(() => { if (throttled) this.release(); });
+      void this.recorder.discard(job, 'revoked').finally(() => { if (slot) this.release(); });
     }
     const terminated = options.terminate ? ids.filter((id) => this.pool.terminate(id, options.signal ?? 'SIGTERM')) : [];
     this.pump();
@@ -674,9 +610,8 @@ export class Worker extends EventEmitter {
    * What this worker holds, for `inspect active/reserved/scheduled/query_task`: running jobs, jobs waiting for a
    * concurrency slot or their rate limit's turn, and ETA waits. Copies; the jobs themselves must not be changed.
    */
-  heldJobs(): { active: readonly Readonly<Job>[]; reserved: readonly Readonly<Job>[]; scheduled: readonly Readonly<Job>[] } {
-    // A job whose outcome is being written is still listed as active, as Celery lists a request until it is acked.
-    return { active: [...this.active, ...this.finishing], reserved: [...this.ready, ...this.throttled], scheduled: [...this.scheduled] };
+  heldJobs(): HeldJobs {
+    return this.book.heldJobs();
   }
 
   /** Facts for `inspect stats` and `active_queues`. The broker's password is never part of them. */
@@ -686,7 +621,7 @@ export class Worker extends EventEmitter {
       pid: process.pid, startedAt: this.startedAt, clock: this.mailbox?.clock.value ?? 0, prefetch: this.prefetch,
       concurrency: this.concurrency, queues: [...this.queues], totals: Object.fromEntries(this.totals),
       pool: { kind: this.pool.kind, pids: this.pool.pids() },
-      timeLimits: { soft: this.options.softTimeLimit ?? 0, hard: this.options.timeLimit ?? 0 },
+      timeLimits: { soft: this.config.softTimeLimit, hard: this.config.timeLimit },
       broker: {
         host: conn?.host ?? null, port: conn?.port ?? null, db: conn?.db ?? 0, username: conn?.username || null,
         tls: Boolean(conn?.tls), visibilityTimeout: this.broker?.visibilityTimeout ?? null,
@@ -695,7 +630,7 @@ export class Worker extends EventEmitter {
   }
 
   private whenIdle(): Promise<void> {
-    if (this.active.size === 0 && this.finishing.size === 0) return Promise.resolve();
+    if (!this.book.busy) return Promise.resolve();
     return new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
@@ -706,46 +641,43 @@ export class Worker extends EventEmitter {
    * Resolves when everything held has been finished or given back. Idempotent.
    */
   stop(options: { cold?: boolean } = {}): Promise<void> {
-    if (this.stopping) {
+    if (this.stopped) {
       if (options.cold) void this.goCold('asked again');
-      return this.stopping;
+      return this.stopped;
     }
-    if (!this.starting) return Promise.resolve();
-    this.stopping = this.starting.then(() => this.shutdown(options.cold ?? false), () => undefined);
-    return this.stopping;
+    // Never started: nothing to stop, and it may still start. Started: the stop waits for the start to end.
+    if (!this.started) return Promise.resolve();
+    this.stopped = this.started.then(() => this.shutdown(options.cold ?? false), () => undefined);
+    return this.stopped;
   }
 
   private async goCold(why: string): Promise<void> {
-    if (this.active.size > 0) this.logger.log('warning', `Cold shutdown (${why}): aborting ${this.active.size} running task(s); their messages go back to their queues`);
+    const running = this.book.runningCount;
+    if (running > 0) this.logger.log('warning', `Cold shutdown (${why}): aborting ${running} running task(s); their messages go back to their queues`);
     await this.pool.close('cold');
   }
 
   private async shutdown(cold: boolean): Promise<void> {
-    this.running = false;
+    this.moveTo('stopping');
     this.logger.log('warning', cold ? 'Cold shutdown (MainProcess)' : 'Warm shutdown (MainProcess)');
     this.wakeFetcher?.();
     await this.broker.interrupt().catch(() => undefined);
     // With Redis unreachable the fetch loop's pending command waits for it; it takes nothing once it returns.
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, 2000).unref())]);
-    for (const job of [...this.scheduled, ...this.throttled]) clearTimeout(job.timer);
-    const pending = [...this.ready.splice(0), ...this.throttled, ...this.scheduled];
-    this.scheduled.clear();
-    this.throttled.clear();
+    const pending = this.book.drainWaiting();
     const restored = await this.recorder.giveBack(pending);
     if (restored) this.logger.log('info', `Restoring ${restored} unacknowledged message(s)`);
     if (cold) await this.goCold('asked');
-    const timeout = this.options.shutdownTimeout ?? 60;
+    const timeout = this.config.shutdownTimeout;
     let timer: NodeJS.Timeout | undefined;
-    if (this.active.size > 0 && Number.isFinite(timeout)) {
+    if (this.book.runningCount > 0 && Number.isFinite(timeout)) {
       timer = setTimeout(() => void this.goCold(`running tasks did not finish within ${timeout} s`), timeout * 1000);
     }
     await this.whenIdle();
     clearTimeout(timer);
     await this.pool.close('warm');
     await this.teardown();
-    this.stats.active = 0;
-    this.stats.reserved = 0;
-    this.stats.scheduled = 0;
+    this.moveTo('stopped');
   }
 }
 

@@ -1,9 +1,9 @@
 /**
- * Runs inside a real VS Code extension host (code-server), driven by test/extension-host.test.ts, on a copy of
+ * Runs inside a real VS Code extension host (code-server), driven by test/extension/host.test.ts, on a copy of
  * examples/ts-tasks, against the Redis in REDIS_URL. Drives the extension through its commands.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Services } from '../../extension/services';
@@ -12,6 +12,12 @@ import type { QueueNode } from '../../extension/views/queues';
 import type { TaskNode } from '../../extension/views/tasks';
 import type { WorkerNode } from '../../extension/views/workers';
 import { activate, waitFor } from './helpers';
+
+/** The extension's log files (one per output channel, named after it), under its log folder. */
+function logFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? logFiles(join(dir, e.name)) : e.name.endsWith('.log') ? [join(dir, e.name)] : []));
+}
 
 describe('extension on a TypeScript tasks project', function () {
   this.timeout(60_000);
@@ -88,6 +94,16 @@ describe('extension on a TypeScript tasks project', function () {
     assert.ok(id, 'a task id');
     const result = await (await s.connection.client()).asyncResult(id);
     assert.equal(await result.get({ timeout: 20_000 }), 42);
+  });
+
+  it('reports a failing command once, as its error, and resolves instead of throwing', async () => {
+    const result = await vscode.commands.executeCommand<string | undefined>('radish.enqueue', { task: 'tasks.add', args: { not: 'an array' } });
+    assert.equal(result, undefined);
+    // The notification itself is out of the API's reach; the log line written beside it is not.
+    const expected = 'radish.enqueue: could not enqueue: args must be a JSON array and kwargs a JSON object';
+    const logged = () => logFiles(s.context.logUri.fsPath).map((f) => readFileSync(f, 'utf8')).join('').split(expected).length - 1;
+    await waitFor(() => logged() > 0, 'the failure in the log');
+    assert.equal(logged(), 1);
   });
 
   it('shows a failing task in the Failed view, and retry with edited args succeeds', async () => {

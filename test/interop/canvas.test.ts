@@ -14,7 +14,7 @@ import { Worker } from '../../runner/worker/worker';
 import type { TaskFailedError } from '../../runner/protocol/result';
 import { until } from '../support/wait';
 import { requireCelery, startCeleryWorker, stopAllCeleryWorkers } from '../support/celery';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisHarness } from '../support/redis';
 
 const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
 
@@ -99,35 +99,36 @@ const runClient = (brokerUrl: string, tag: string): Promise<Record<string, unkno
 
 describe('interop: canvas (chain, link, link_error) across Celery and Radish workers', function () {
   this.timeout(120_000);
-  let server: TestRedis;
   let app: Radish;
   let radish: Worker;
   const log: string[] = [];
   const recorded: unknown[][] = [];
 
-  before(async function () {
+  before(function () {
     requireCelery(this);
-    server = await startRedis();
+  });
+  // Above the harness: mocha runs `after` hooks in the order they are defined, and these need Redis up.
+  after(async () => {
+    await stopAllCeleryWorkers();
+    await radish?.stop({ cold: true });
+    await app?.close();
+  });
+  // No flush between tests: the workers started once for them all keep their bindings.
+  const h = redisHarness({ flush: false });
+  before(async () => {
     // Routes, so that signatures this app sends without a queue go to the worker that has the task.
-    app = new Radish({ broker: server.url, routes: { 'ts.*': 'ts', 'tasks.*': 'py' } });
+    app = new Radish({ broker: h.server.url, routes: { 'ts.*': 'ts', 'tasks.*': 'py' } });
     app.task('ts.double', (x: number) => x * 2);
     app.task('ts.inc', (x: number) => x + 1);
     app.task('ts.fail', (msg: string) => { throw new Error(msg); });
     app.task('ts.collect', (results: unknown[], tag: string | null = null) => ({ results, tag, by: 'radish' }));
     app.task('ts.record', (...args: unknown[]) => { recorded.push(args); return args; });
     radish = new Worker(app, { queues: ['ts'], concurrency: 1, hostname: 'radish@canvas', logger: createLogger('info', (l) => log.push(l)) });
-    await Promise.all([startCeleryWorker(server.url, { queues: ['py'], concurrency: 1, pool: 'solo' }), radish.start()]);
-  });
-
-  after(async () => {
-    await stopAllCeleryWorkers();
-    await radish?.stop({ cold: true });
-    await app?.close();
-    await server?.stop();
+    await Promise.all([startCeleryWorker(h.server.url, { queues: ['py'], concurrency: 1, pool: 'solo' }), radish.start()]);
   });
 
   it('runs a Python-sent chain through both workers, and fires links and errbacks both ways', async () => {
-    const out = await runClient(server.url, 'x1');
+    const out = await runClient(h.server.url, 'x1');
     // ((1 + 2) * 2) * 10 + 1: Python, TypeScript, Python, TypeScript.
     assert.equal(out.chain, 61, log.join('\n'));
     assert.equal((out.chain_ids as string[]).length, 4, 'each result names its parent, back to the head');
@@ -137,7 +138,7 @@ describe('interop: canvas (chain, link, link_error) across Celery and Radish wor
   });
 
   it("runs Celery's chords over TypeScript tasks, and fails one as Celery does when a TypeScript member fails", async () => {
-    const out = await runPython(CHORDS, server.url, ['chords']);
+    const out = await runPython(CHORDS, h.server.url, ['chords']);
     // The Radish worker that ran the last TypeScript member sent the Python callback every result, in header order.
     assert.deepEqual(out.ts_header, { results: [0, 2, 4, 6, 8], tag: 'py', by: 'celery' }, log.join('\n'));
     assert.deepEqual(out.ts_failed, {
@@ -176,9 +177,9 @@ describe('interop: canvas (chain, link, link_error) across Celery and Radish wor
     const group = await app.group([app.signature('tasks.add', [2, 3]), app.signature('ts.double', [21]), app.signature('tasks.mul', [4, 5])]);
     assert.deepEqual(await group.get({ timeout: 30_000 }), [5, 42, 20]);
     await group.save();
-    const restored = await runPython(CHORDS, server.url, ['restore', group.id]);
+    const restored = await runPython(CHORDS, h.server.url, ['restore', group.id]);
     assert.deepEqual(restored, { ids: group.ids, results: [5, 42, 20] }, "Python's GroupResult.restore() of a group Radish saved");
-    const sent = await runPython(CHORDS, server.url, ['group']) as { id: string; ids: string[] };
+    const sent = await runPython(CHORDS, h.server.url, ['group']) as { id: string; ids: string[] };
     const theirs = await app.restoreGroup(sent.id);
     assert.deepEqual(theirs?.ids, sent.ids);
     assert.deepEqual(await theirs?.get({ timeout: 30_000 }), [5, 42]);

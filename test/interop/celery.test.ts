@@ -9,7 +9,8 @@ import { createLogger } from '../../runner/log';
 import { TaskFailedError } from '../../runner/protocol/result';
 import { Worker } from '../../runner/worker/worker';
 import { type CeleryOutcome, celerySend, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisHarness } from '../support/redis';
+import { until } from '../support/wait';
 
 function success(o: CeleryOutcome | undefined): unknown {
   assert.ok(o && o.state === 'SUCCESS', `expected SUCCESS, got ${JSON.stringify(o)}`);
@@ -30,26 +31,21 @@ function defineTasks(app: Radish, redis: Redis, runs: string[]): void {
 
 describe('interop with real Celery 5.2.6', function () {
   this.timeout(120_000);
-  let server: TestRedis;
-  let redis: Redis;
   let app: Radish;
   let worker: Worker | undefined;
   let celery: CeleryWorker | undefined;
   const runs: string[] = [];
   const log: string[] = [];
 
-  before(async function () {
+  before(function () {
     requireCelery(this);
-    server = await startRedis();
-    redis = new Redis(server.url);
   });
-  after(async () => { redis?.disconnect(); await server?.stop(); });
+  const h = redisHarness();
 
-  beforeEach(async () => {
-    await redis.flushdb();
+  beforeEach(() => {
     runs.length = 0;
-    app = new Radish({ broker: server.url });
-    defineTasks(app, redis, runs);
+    app = new Radish({ broker: h.server.url });
+    defineTasks(app, h.redis, runs);
   });
   afterEach(async () => {
     await worker?.stop();
@@ -68,7 +64,7 @@ describe('interop with real Celery 5.2.6', function () {
   describe('Python client -> Radish worker', () => {
     it('returns the right values for ints, floats, unicode, nesting, null/booleans, args and kwargs', async () => {
       await startRadish();
-      const outcomes = await celerySend(server.url, [
+      const outcomes = await celerySend(h.server.url, [
         { task: 'tasks.add', args: [2, 3] },
         { task: 'tasks.add', args: [0.5, 0.25] },
         { task: 'tasks.add', args: [], kwargs: { x: 40, y: 2 } },
@@ -88,7 +84,7 @@ describe('interop with real Celery 5.2.6', function () {
 
     it('a TypeScript error reaches Python as an exception with its type and message', async () => {
       await startRadish();
-      const [failed, unknownKwarg] = await celerySend(server.url, [
+      const [failed, unknownKwarg] = await celerySend(h.server.url, [
         { task: 'tasks.fail', args: ['über kaputt'] },
         { task: 'tasks.add', args: [1], kwargs: { z: 2 } },
       ], { wait: 30 });
@@ -103,21 +99,20 @@ describe('interop with real Celery 5.2.6', function () {
 
     it('consumes priorities 0..9 sent by Python in priority order, none stranded', async () => {
       const priorities = [9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
-      await celerySend(server.url, priorities.map((p) => ({ task: 'tasks.prio', args: [p], priority: p })));
+      await celerySend(h.server.url, priorities.map((p) => ({ task: 'tasks.prio', args: [p], priority: p })));
       await startRadish(['celery'], 1);
-      // wait for all ten to finish
-      while (runs.length < priorities.length) await new Promise((r) => setTimeout(r, 20));
+      await until(() => runs.length >= priorities.length, 'all ten to finish', 30_000);
       // kombu's buckets: 0-2, 3-5, 6-8, 9; FIFO inside each bucket (the order Python sent them).
       assert.deepEqual(runs.map(Number), [2, 1, 0, 5, 4, 3, 8, 7, 6, 9]);
-      const left = await Promise.all(['celery', 'celery\x06\x163', 'celery\x06\x166', 'celery\x06\x169'].map((k) => redis.llen(k)));
+      const left = await Promise.all(['celery', 'celery\x06\x163', 'celery\x06\x166', 'celery\x06\x169'].map((k) => h.redis.llen(k)));
       assert.deepEqual(left, [0, 0, 0, 0]);
-      assert.equal(await redis.hlen('unacked'), 0);
+      assert.equal(await h.redis.hlen('unacked'), 0);
     });
   });
 
   describe('Radish client -> Celery worker', () => {
     it('reads results and Python exceptions (type, message, traceback)', async () => {
-      celery = await startCeleryWorker(server.url, { queues: ['celery'], concurrency: 2, pool: 'prefork' });
+      celery = await startCeleryWorker(h.server.url, { queues: ['celery'], concurrency: 2, pool: 'prefork' });
       const add = await app.send('tasks.add', [2, 3]);
       const kw = await app.send('tasks.add', [], { x: 1.5, y: 2 });
       const echo = await app.send('tasks.echo', ['ü', { deep: [null, true] }], { k: 'v' });
@@ -136,26 +131,26 @@ describe('interop with real Celery 5.2.6', function () {
     it('honours a countdown sent by Radish', async () => {
       const sentAt = Date.now();
       const later = await app.send('tasks.add', [1, 1], {}, { countdown: 1.5 });
-      celery = await startCeleryWorker(server.url, { queues: ['celery'] });
+      celery = await startCeleryWorker(h.server.url, { queues: ['celery'] });
       assert.equal(await later.get({ timeout: 20_000 }), 2);
       assert.ok(Date.now() - sentAt >= 1400, 'not before its countdown');
     });
   });
 
   it('a Radish worker and a Celery worker share one queue: every task runs once, every result is there', async () => {
-    celery = await startCeleryWorker(server.url, { queues: ['shared'], concurrency: 2, pool: 'prefork' });
+    celery = await startCeleryWorker(h.server.url, { queues: ['shared'], concurrency: 2, pool: 'prefork' });
     await startRadish(['shared'], 4);
     const n = 300;
     const results = await app.sendMany(Array.from({ length: n }, (_, i) => ({ name: 'tasks.count', args: [i], queue: 'shared' })));
     const values = (await Promise.all(results.map((r) => r.get({ timeout: 60_000 })))) as { i: number; by: string }[];
     assert.deepEqual(values.map((v) => v.i), Array.from({ length: n }, (_, i) => i));
-    const runsById = await redis.hgetall('interop:runs');
+    const runsById = await h.redis.hgetall('interop:runs');
     assert.equal(Object.keys(runsById).length, n);
     assert.ok(Object.values(runsById).every((c) => c === '1'), 'no task ran twice');
     const byRadish = values.filter((v) => v.by === 'radish').length;
     const byCelery = values.filter((v) => v.by === 'celery').length;
     console.log(`      shared queue: ${byRadish} ran on Radish, ${byCelery} on Celery`);
     assert.ok(byRadish > 0 && byCelery > 0, 'both workers took part');
-    assert.equal(await redis.hlen('unacked'), 0);
+    assert.equal(await h.redis.hlen('unacked'), 0);
   });
 });

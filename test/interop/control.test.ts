@@ -14,7 +14,7 @@ import { Radish } from '../../runner/app';
 import { Keys } from '../../runner/broker/keys';
 import { decodeEventMessage, type CeleryEvent } from '../../runner/protocol/event';
 import { celeryCli, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisHarness } from '../support/redis';
 import { until } from '../support/wait';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
@@ -40,22 +40,14 @@ function show(label: string, run: Run): void {
 
 describe('remote control between Radish and Celery 5.2.6', function () {
   this.timeout(120_000);
-  let server: TestRedis;
-  let redis: Redis;
   let app: Radish;
 
-  before(async function () {
+  before(function () {
     requireCelery(this);
-    server = await startRedis();
-    redis = new Redis(server.url);
   });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushdb();
-    app = new Radish({ broker: server.url });
+  const h = redisHarness();
+  beforeEach(() => {
+    app = new Radish({ broker: h.server.url });
     app.task('tasks.gate', () => undefined);
   });
   afterEach(async () => app.close());
@@ -69,9 +61,9 @@ describe('remote control between Radish and Celery 5.2.6', function () {
       writeFileSync(join(dir, 'tasks.ts'), TASKS);
       log = '';
       worker = spawn(process.execPath, [CLI, 'worker', '-A', join(dir, 'tasks.ts'), '-P', 'process', '-c', '2', '-n', NODE],
-        { env: { ...process.env, RADISH_BROKER_URL: server.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+        { env: { ...process.env, RADISH_BROKER_URL: h.server.url }, stdio: ['ignore', 'ignore', 'pipe'] });
       worker.stderr!.on('data', (d: Buffer) => { log += d; });
-      await until(() => log.includes('ready.'), `the worker to start; log:\n${log}`, 20_000);
+      await until(() => log.includes('ready.'), () => `the worker to start; log:\n${log}`, 20_000);
     });
     afterEach(() => {
       worker?.kill('SIGKILL');
@@ -79,17 +71,17 @@ describe('remote control between Radish and Celery 5.2.6', function () {
     });
 
     async function celery(...args: string[]): Promise<Run> {
-      const run = await celeryCli(server.url, [...args, '-d', NODE, '-t', '5']);
+      const run = await celeryCli(h.server.url, [...args, '-d', NODE, '-t', '5']);
       show(`celery ${args.join(' ')}`, run);
       assert.equal(run.code, 0, run.stderr);
       return run;
     }
 
     it('`celery control enable_events` turns its events on (a monitor sees them), `disable_events` off', async () => {
-      const sub = new Redis(server.url);
+      const sub = new Redis(h.server.url);
       const events: CeleryEvent[] = [];
       sub.on('pmessage', (_p: string, _c: string, text: string) => events.push(...decodeEventMessage(text).events));
-      await sub.psubscribe(new Keys().eventPattern(0));
+      await sub.psubscribe(new Keys().eventPattern());
       try {
         const enabled = await celery('control', 'enable_events');
         assert.equal(enabled.stdout, `->  ${NODE}: OK\n        task events enabled\n`);
@@ -114,7 +106,7 @@ describe('remote control between Radish and Celery 5.2.6', function () {
       const r = await app.send('tasks.gate', [gate]);
       let active: Record<string, { id: string; worker_pid: number | null }[]> = {};
       await until(async () => {
-        active = JSON.parse((await celeryCli(server.url, ['inspect', 'active', '-d', NODE, '-t', '5', '-j'])).stdout) as typeof active;
+        active = JSON.parse((await celeryCli(h.server.url, ['inspect', 'active', '-d', NODE, '-t', '5', '-j'])).stdout) as typeof active;
         return active[NODE]?.[0]?.worker_pid != null;
       }, 'the task to run in a child');
       const pid = active[NODE]![0]!.worker_pid!;
@@ -128,7 +120,7 @@ describe('remote control between Radish and Celery 5.2.6', function () {
       const grown = await celery('control', 'pool_grow', '1');
       assert.equal(grown.stdout, `->  ${NODE}: OK\n        pool will grow\n`);
       await until(async () => {
-        const now = JSON.parse((await celeryCli(server.url, ['inspect', 'stats', '-d', NODE, '-t', '5', '-j'])).stdout) as Record<string, { pool: { 'max-concurrency': number; processes: number[] } }>;
+        const now = JSON.parse((await celeryCli(h.server.url, ['inspect', 'stats', '-d', NODE, '-t', '5', '-j'])).stdout) as Record<string, { pool: { 'max-concurrency': number; processes: number[] } }>;
         return now[NODE]!.pool['max-concurrency'] === 3 && now[NODE]!.pool.processes.length === 3;
       }, 'three children');
       writeFileSync(gate, '');
@@ -140,13 +132,13 @@ describe('remote control between Radish and Celery 5.2.6', function () {
     let celeryWorker: CeleryWorker | undefined;
 
     before(async () => {
-      celeryWorker = await startCeleryWorker(server.url, { queues: ['py'], hostname: 'py1@%h' });
+      celeryWorker = await startCeleryWorker(h.server.url, { queues: ['py'], hostname: 'py1@%h' });
     });
     after(async () => celeryWorker?.stop());
 
     function radish(...args: string[]): Promise<Run> {
       return new Promise((done) => {
-        const child = spawn(process.execPath, [CLI, ...args, '-d', celeryWorker!.hostname, '-t', '5'], { env: { ...process.env, RADISH_BROKER_URL: server.url } });
+        const child = spawn(process.execPath, [CLI, ...args, '-d', celeryWorker!.hostname, '-t', '5'], { env: { ...process.env, RADISH_BROKER_URL: h.server.url } });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => { stdout += d; });
@@ -173,7 +165,7 @@ describe('remote control between Radish and Celery 5.2.6', function () {
       for (const method of ['registered', 'active_queues']) {
         const ours = await radish('inspect', method);
         assert.equal(ours.code, 0, ours.stderr);
-        const theirs = await celeryCli(server.url, ['inspect', method, '-d', celeryWorker!.hostname, '-t', '5']);
+        const theirs = await celeryCli(h.server.url, ['inspect', method, '-d', celeryWorker!.hostname, '-t', '5']);
         assert.equal(ours.stdout, theirs.stdout, `radish inspect ${method} prints as celery inspect ${method}`);
       }
       const registered = await radish('inspect', 'registered');

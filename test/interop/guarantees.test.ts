@@ -13,9 +13,8 @@ import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
 import { type CeleryInfo, celerySend, celeryWatch, type CeleryWatched, type CeleryWatchRequest, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
-import { startRedis, type TestRedis } from '../support/redis';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { redisHarness } from '../support/redis';
+import { poll, until } from '../support/wait';
 
 /** Python's exception types, so that Python rebuilds a builtins exception and both workers can be compared. */
 class PyRuntimeError extends Error {}
@@ -116,30 +115,25 @@ function value(w: CeleryWatched): unknown {
 
 describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 5.2.6', function () {
   this.timeout(120_000);
-  let server: TestRedis;
-  let redis: Redis;
   let app: Radish;
   let radish: Worker | undefined;
   const celery: CeleryWorker[] = [];
   const attempts: number[] = [];
   const log: string[] = [];
 
-  before(async function () {
+  before(function () {
     requireCelery(this);
-    server = await startRedis();
-    redis = new Redis(server.url);
   });
-  after(async () => { redis?.disconnect(); await server?.stop(); });
+  const h = redisHarness();
 
   beforeEach(async () => {
-    await redis.flushdb();
     attempts.length = 0;
     log.length = 0;
-    app = new Radish({ broker: server.url });
-    defineTasks(app, redis, attempts);
+    app = new Radish({ broker: h.server.url });
+    defineTasks(app, h.redis, attempts);
     // Concurrency 1 on both sides, so that a task holding the only slot would show.
     radish = new Worker(app, { queues: ['ts'], concurrency: 1, hostname: 'radish@guarantees', logger: createLogger('info', (l) => log.push(l)) });
-    const [py] = await Promise.all([startCeleryWorker(server.url, { queues: ['py'], concurrency: 1, pool: 'solo' }), radish.start()]);
+    const [py] = await Promise.all([startCeleryWorker(h.server.url, { queues: ['py'], concurrency: 1, pool: 'solo' }), radish.start()]);
     celery.push(py);
   });
   afterEach(async function () {
@@ -152,21 +146,21 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
 
   /** Send the same request to the Radish worker and to the Celery worker, and watch both. */
   async function both(request: Omit<CeleryWatchRequest, 'queue'>, wait = 60): Promise<[CeleryWatched, CeleryWatched]> {
-    const [ts, py] = await celeryWatch(server.url, [{ ...request, queue: 'ts' }, { ...request, queue: 'py' }], { wait });
+    const [ts, py] = await celeryWatch(h.server.url, [{ ...request, queue: 'ts' }, { ...request, queue: 'py' }], { wait });
     return [ts!, py!];
   }
 
   /** The message with this id and `retries: 1`, wherever it is: still queued, or reserved (unacked) by a worker. */
   async function retriedMessage(id: string, timeoutMs = 20_000): Promise<{ envelope: Envelope; foundAt: number }> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const unacked = (await redis.hvals('unacked')).map((v) => (JSON.parse(v) as [Envelope, string, string])[0]);
-      const queued = (await Promise.all(['ts', 'py'].map((q) => redis.lrange(q, 0, -1)))).flat().map((v) => JSON.parse(v) as Envelope);
+    let found: { envelope: Envelope; foundAt: number } | undefined;
+    await until(async () => {
+      const unacked = (await h.redis.hvals('unacked')).map((v) => (JSON.parse(v) as [Envelope, string, string])[0]);
+      const queued = (await Promise.all(['ts', 'py'].map((q) => h.redis.lrange(q, 0, -1)))).flat().map((v) => JSON.parse(v) as Envelope);
       const envelope = [...unacked, ...queued].find((e) => e.headers.id === id && e.headers.retries === 1);
-      if (envelope) return { envelope, foundAt: Date.now() / 1000 };
-      await delay(10);
-    }
-    throw new Error(`no retry message (retries 1) for task ${id} after ${timeoutMs} ms`);
+      if (envelope) found = { envelope, foundAt: Date.now() / 1000 };
+      return found !== undefined;
+    }, `a retry message (retries 1) for task ${id}`, timeoutMs);
+    return found!;
   }
 
   describe('retries', () => {
@@ -214,7 +208,7 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
       const tsId = randomUUID();
       const pyId = randomUUID();
       const request = { task: 'tasks.retry_handoff', args: [7], kwargs: { tag: 'x' } };
-      const watching = celeryWatch(server.url, [{ ...request, queue: 'ts', task_id: tsId }, { ...request, queue: 'py', task_id: pyId }], { wait: 60 });
+      const watching = celeryWatch(h.server.url, [{ ...request, queue: 'ts', task_id: tsId }, { ...request, queue: 'py', task_id: pyId }], { wait: 60 });
       watching.catch(() => undefined); // awaited below; do not let an early failure go unhandled meanwhile
       // Both retries wait 3 s for their ETA, reserved (unacked) by the worker that republished them.
       const [fromRadish, fromCelery] = await Promise.all([retriedMessage(tsId), retriedMessage(pyId)]);
@@ -222,7 +216,7 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
       await radish!.stop();
       assert.equal(log.some((l) => /handoff/.test(l) && /succeeded/.test(l)), false, 'Radish had not run the retry yet');
       // ... where a Celery worker takes it.
-      celery.push(await startCeleryWorker(server.url, { queues: ['ts'], concurrency: 1, pool: 'solo' }));
+      celery.push(await startCeleryWorker(h.server.url, { queues: ['ts'], concurrency: 1, pool: 'solo' }));
       const [ts, py] = await watching;
       show('retry_handoff(7, tag="x"): attempt 0 retries with countdown 3 (on Radish), attempt 1 runs on Celery:', ts!, py!);
 
@@ -284,7 +278,7 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
         group_id: `group-${randomUUID()}`, group_index: 1, shadow: 'handoff-alias', reply_to: `caller-${randomUUID()}`,
       };
       const request = { task: 'tasks.retry_handoff', args: [1], options };
-      await celerySend(server.url, [{ ...request, queue: 'ts', task_id: tsId }, { ...request, queue: 'py', task_id: pyId }]);
+      await celerySend(h.server.url, [{ ...request, queue: 'ts', task_id: tsId }, { ...request, queue: 'py', task_id: pyId }]);
       const [fromRadish, fromCelery] = await Promise.all([retriedMessage(tsId), retriedMessage(pyId)]);
       const r = fromRadish.envelope;
       const c = fromCelery.envelope;
@@ -304,7 +298,7 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
       // More ETA tasks than the Radish worker's prefetch (concurrency 1 x 4), then one to run at once.
       const etas = Array.from({ length: 6 }, (_, i): Omit<CeleryWatchRequest, 'queue'> => ({ task: 'tasks.stamp', args: [`eta${i}`], eta_in: 3 }));
       const requests = [...etas, { task: 'tasks.stamp', args: ['after'] }];
-      const watched = await celeryWatch(server.url, [
+      const watched = await celeryWatch(h.server.url, [
         ...requests.map((r) => ({ ...r, queue: 'ts' })), ...requests.map((r) => ({ ...r, queue: 'py' })),
       ], { wait: 60 });
       const ts = watched.slice(0, requests.length);
@@ -330,7 +324,7 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
 
   describe('expiry', () => {
     async function expectRevokedUnrun(label: string, request: Omit<CeleryWatchRequest, 'queue' | 'args'>): Promise<void> {
-      const [ts, py] = await celeryWatch(server.url, [
+      const [ts, py] = await celeryWatch(h.server.url, [
         { ...request, args: ['ts'], queue: 'ts' }, { ...request, args: ['py'], queue: 'py' },
         // A control with an expiry well ahead: it must run.
         { task: 'tasks.mark', args: ['ts-fresh'], queue: 'ts', expires_in: 120 }, { task: 'tasks.mark', args: ['py-fresh'], queue: 'py', expires_in: 120 },
@@ -341,11 +335,10 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
         assert.deepEqual(raised(w), { exc_type: 'TaskRevokedError', exc_module: 'celery.exceptions', exc_message: ['expired'] }, `on ${who} get() did ${JSON.stringify(w.get)}`);
       }
       assert.deepEqual(publishedView(ts!), publishedView(py!));
-      assert.deepEqual(await redis.hgetall('interop:ran'), { 'ts-fresh': '1', 'py-fresh': '1' }, 'only the unexpired tasks ran');
+      assert.deepEqual(await h.redis.hgetall('interop:ran'), { 'ts-fresh': '1', 'py-fresh': '1' }, 'only the unexpired tasks ran');
       // Revoked means handled: neither worker keeps the message.
-      const deadline = Date.now() + 5000;
-      while ((await redis.hlen('unacked')) > 0 && Date.now() < deadline) await delay(20);
-      assert.equal(await redis.hlen('unacked'), 0);
+      await poll(async () => (await h.redis.hlen('unacked')) === 0, 5000, 20);
+      assert.equal(await h.redis.hlen('unacked'), 0);
     }
 
     it('a task that expired before it arrived ends REVOKED without running; get() raises TaskRevokedError', async () => {

@@ -8,12 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import { delay, prng } from '../support/wait';
-import { startRedis, type TestRedis } from '../support/redis';
+import { delay, poll, prng } from '../support/wait';
+import { redisHarness } from '../support/redis';
 
 const BAD = 1000;
 const VALID_RAW = 300;
@@ -40,22 +39,14 @@ const PICKLE = Buffer.from("cos\nsystem\n(S'echo pwned'\ntR.", 'latin1');
 
 describe('bad input', function () {
   this.timeout(120_000);
-  let server: TestRedis;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => { redis.disconnect(); await server.stop(); });
+  const h = redisHarness();
 
   it('dead-letters every malformed or hostile message byte for byte, runs every valid one, and keeps consuming', async () => {
-    await redis.flushdb();
     const seed = Number(process.env.RADISH_BAD_INPUT_SEED ?? (Date.now() % 2 ** 31));
     const random = prng(seed);
     console.log(`      bad-input seed ${seed} (RADISH_BAD_INPUT_SEED=${seed} replays the order)`);
 
-    const app = new Radish({ broker: server.url });
+    const app = new Radish({ broker: h.server.url });
     app.task('tasks.scale', (i: number, label = 'v') => `${label}:${i * 7}`);
     const lines: string[] = [];
     const worker = new Worker(app, { hostname: 'bad-input@test', concurrency: 10, logger: createLogger('info', (l) => lines.push(l)) });
@@ -242,7 +233,7 @@ describe('bad input', function () {
     try {
       for (let i = 0; i < items.length; i += 50) {
         const chunk = items.slice(i, i + 50);
-        await redis.lpush('celery', ...chunk);
+        await h.redis.lpush('celery', ...chunk);
         pushed += chunk.length;
         if (i === 500) {
           // And a bulk send through the client, in the middle of it all.
@@ -268,19 +259,16 @@ describe('bad input', function () {
       // Wait for every valid task to end and every bad message to be dead-lettered.
       const ids = [...valid.keys()];
       // (Or until nothing has moved for 3 s: what is missing by then is not coming.)
-      const deadline = Date.now() + 60_000;
-      let ended = 0;
-      let dead = 0;
       let progress = '';
       let lastMove = Date.now();
-      while (Date.now() < deadline && Date.now() - lastMove < 3000) {
-        ended = 0;
-        for (let i = 0; i < ids.length; i += 500) ended += await redis.exists(...ids.slice(i, i + 500).map((id) => `celery-task-meta-${id}`));
-        dead = await redis.llen('radish.dlq');
-        if (ended === ids.length && dead >= BAD) break;
+      await poll(async () => {
+        let ended = 0;
+        for (let i = 0; i < ids.length; i += 500) ended += await h.redis.exists(...ids.slice(i, i + 500).map((id) => `celery-task-meta-${id}`));
+        const dead = await h.redis.llen('radish.dlq');
+        if (ended === ids.length && dead >= BAD) return true;
         if (`${ended}/${dead}` !== progress) [progress, lastMove] = [`${ended}/${dead}`, Date.now()];
-        await delay(100);
-      }
+        return Date.now() - lastMove >= 3000;
+      }, 60_000, 100);
       await delay(200); // anything still on its way to the dead-letter list lands now
       const took = (Date.now() - pushedAt) / 1000;
 
@@ -289,7 +277,7 @@ describe('bad input', function () {
       const wrong: string[] = [];
       for (let i = 0; i < ids.length; i += 500) {
         const slice = ids.slice(i, i + 500);
-        const raws = await redis.mget(...slice.map((id) => `celery-task-meta-${id}`));
+        const raws = await h.redis.mget(...slice.map((id) => `celery-task-meta-${id}`));
         raws.forEach((raw, k) => {
           const id = slice[k]!;
           const meta = raw === null ? null : JSON.parse(raw) as { status: string; result: unknown };
@@ -300,7 +288,7 @@ describe('bad input', function () {
 
       // Dead letters: read as bytes, so a record's `raw` can be compared with what was pushed byte for byte. JSON's
       // structure is ASCII, so reading the record as Latin-1 maps each byte of `raw` to one character.
-      const records = (await redis.lrangeBuffer('radish.dlq', 0, -1)).map((buf) => JSON.parse(buf.toString('latin1')) as { reason?: unknown; raw?: unknown });
+      const records = (await h.redis.lrangeBuffer('radish.dlq', 0, -1)).map((buf) => JSON.parse(buf.toString('latin1')) as { reason?: unknown; raw?: unknown });
       const unmatched: string[] = [];
       const badReasons: string[] = [];
       const remaining = new Map([...expectedBad].map(([k, v]) => [k, [...v]]));
@@ -322,7 +310,7 @@ describe('bad input', function () {
         let fate = '';
         try {
           const id = (JSON.parse(raw.toString()) as Envelope).headers?.id;
-          const stored = typeof id === 'string' ? await redis.get(`celery-task-meta-${id}`) : null;
+          const stored = typeof id === 'string' ? await h.redis.get(`celery-task-meta-${id}`) : null;
           if (stored) fate = ` (task ${(JSON.parse(stored) as { status: string }).status})`;
         } catch { /* not JSON */ }
         missing.push(kind.label + fate);
@@ -331,13 +319,10 @@ describe('bad input', function () {
       // Still consuming: one more task, after all that.
       const last = await app.send('tasks.scale', [1000], { label: 'last' });
       const lastValue = await last.get({ timeout: 10_000 });
-      let unacked = await redis.hlen('unacked');
-      for (let i = 0; i < 50 && unacked > 0; i++) {
-        await delay(100);
-        unacked = await redis.hlen('unacked');
-      }
-      const owners = await redis.hlen('radish.owners');
-      const alive = await redis.exists('radish.worker.bad-input@test');
+      let unacked = 0;
+      await poll(async () => (unacked = await h.redis.hlen('unacked')) === 0, 5000, 100);
+      const owners = await h.redis.hlen('radish.owners');
+      const alive = await h.redis.exists('radish.worker.bad-input@test');
 
       console.log(`      bad input: ${total} messages (${BAD} bad of ${kinds.length} kinds, ${valid.size} valid), ` +
         `${succeeded.length} succeeded, ${records.length} dead-lettered, took ${took.toFixed(1)} s`);
@@ -356,7 +341,7 @@ describe('bad input', function () {
       assert.equal(alive, 1, "the worker's presence record is still there");
       assert.equal(unacked, 0, 'nothing left unacked');
       assert.equal(owners, 0, 'nothing left owned');
-      assert.equal(await redis.llen('celery'), 0, 'nothing left in the queue');
+      assert.equal(await h.redis.llen('celery'), 0, 'nothing left in the queue');
       assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
     } finally {
       await worker.stop();

@@ -7,26 +7,19 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { Beat, type SentTick } from '../../runner/beat/beat';
-import { dueNow, nextCrontab, parseCrontab, parseTiming } from '../../runner/beat/schedule';
+import { dueNow, nextCrontab, parseCrontab, parseTiming } from '../../runner/schedule';
 import { Keys } from '../../runner/broker/keys';
 import { scripts } from '../../runner/broker/scripts';
 import { createLogger } from '../../runner/log';
 import { decodeTaskMessage } from '../../runner/protocol/message';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisHarness } from '../support/redis';
+import { delay, until } from '../support/wait';
 
 const t = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
 const next = (expr: string, after: string) => iso(nextCrontab(parseCrontab(expr), t(after)));
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => Promise<boolean>, tries = 200): Promise<void> {
-  for (let i = 0; !(await check()); i++) {
-    if (i > tries) throw new Error('timed out');
-    await delay(10);
-  }
-}
 const quiet = createLogger('critical');
 const CLI = resolve(__dirname, '../../dist/radish.js');
 
@@ -81,14 +74,13 @@ describe('beat schedules (pure)', () => {
 
 describe('beat schedulers (redis)', function () {
   this.timeout(30_000);
-  let server: TestRedis;
-  let redis: Redis;
+  const h = redisHarness();
   const keys = new Keys();
   const apps: Radish[] = [];
   const beats: Beat[] = [];
 
   function makeApp(every = 1): Radish {
-    const app = new Radish({ broker: server.url, routes: { 'tasks.*': 'periodic' } });
+    const app = new Radish({ broker: h.server.url, routes: { 'tasks.*': 'periodic' } });
     app.schedule('tick', { task: 'tasks.tick', every, args: [1] });
     apps.push(app);
     return app;
@@ -100,7 +92,7 @@ describe('beat schedulers (redis)', function () {
   }
   /** Task ids in the queue, oldest first. */
   async function queued(): Promise<string[]> {
-    return (await redis.lrange(keys.queue('periodic'), 0, -1)).reverse().map((m) => decodeTaskMessage(m).id);
+    return (await h.redis.lrange(keys.queue('periodic'), 0, -1)).reverse().map((m) => decodeTaskMessage(m).id);
   }
   /** Every tick sent exactly once, each in the queue once, due times one interval apart (none skipped). */
   async function assertEachTickOnce(sent: SentTick[], intervalMs: number): Promise<void> {
@@ -112,18 +104,9 @@ describe('beat schedulers (redis)', function () {
     assert.deepEqual(new Set(ids), new Set(sent.map((s) => s.taskId)));
   }
 
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  beforeEach(() => redis.flushdb());
   afterEach(async () => {
     await Promise.all(beats.splice(0).map((b) => b.stop()));
     await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  after(async () => {
-    redis.disconnect();
-    await server.stop();
   });
 
   it('fake clock: a new schedule is anchored, sent one interval later, once; a gap is caught up once; a restart does not resend', async () => {
@@ -139,7 +122,7 @@ describe('beat schedulers (redis)', function () {
     await first.tick();
     await first.tick();
     assert.deepEqual(sent.map((s) => iso(s.due)), ['2026-03-01T12:00:10.000Z']);
-    const message = decodeTaskMessage((await redis.lrange(keys.queue('periodic'), 0, -1))[0]!);
+    const message = decodeTaskMessage((await h.redis.lrange(keys.queue('periodic'), 0, -1))[0]!);
     assert.deepEqual([message.name, message.args, message.id], ['tasks.tick', [1], sent[0]!.taskId]);
     await first.stop();
     // Nobody runs for 55 s: five ticks missed. A new scheduler sends the latest once, then nothing more at that time.
@@ -148,7 +131,7 @@ describe('beat schedulers (redis)', function () {
     await second.tick();
     await second.tick();
     assert.deepEqual(sent.map((s) => iso(s.due)), ['2026-03-01T12:00:10.000Z', '2026-03-01T12:01:00.000Z']);
-    assert.equal(await redis.llen(keys.queue('periodic')), 2);
+    assert.equal(await h.redis.llen(keys.queue('periodic')), 2);
   });
 
   it('fake clock: a standby sends nothing while the lock is held, and takes over when it expires', async () => {
@@ -172,11 +155,11 @@ describe('beat schedulers (redis)', function () {
   });
 
   it('the claim is a compare-and-set: of two schedulers that read the same last run, one sends', async () => {
-    await redis.hset(keys.beatLastRun, 'tick', '1000');
-    const claim = () => scripts.beatClaim.run<number>(redis, [keys.beatLastRun], ['tick', '1000', 2000]);
+    await h.redis.hset(keys.beatLastRun, 'tick', '1000');
+    const claim = () => scripts.beatClaim.run<number>(h.redis, [keys.beatLastRun], ['tick', '1000', 2000]);
     assert.deepEqual([await claim(), await claim()], [1, 0]);
-    assert.equal(await redis.hget(keys.beatLastRun, 'tick'), '2000');
-    const first = () => scripts.beatClaim.run<number>(redis, [keys.beatLastRun], ['new', '', 5000]);
+    assert.equal(await h.redis.hget(keys.beatLastRun, 'tick'), '2000');
+    const first = () => scripts.beatClaim.run<number>(h.redis, [keys.beatLastRun], ['new', '', 5000]);
     assert.deepEqual([await first(), await first()], [1, 0]);
   });
 
@@ -187,21 +170,21 @@ describe('beat schedulers (redis)', function () {
 export const app = new Radish();
 app.schedule('often', { task: 'tasks.often', every: 0.3, kwargs: { x: 1 } });
 `);
-    const child = spawn(process.execPath, [CLI, 'beat', '-A', module, '--broker', server.url, '-l', 'info']);
+    const child = spawn(process.execPath, [CLI, 'beat', '-A', module, '--broker', h.server.url, '-l', 'info']);
     let log = '';
     child.stderr.on('data', (d: Buffer) => { log += d; });
     const exited = new Promise<number | null>((r) => child.on('close', r));
     try {
-      await until(async () => /Sending due task often \(tasks\.often\)/.test(log), 500);
+      await until(() => /Sending due task often \(tasks\.often\)/.test(log), () => `the first tick sent; log:\n${log}`, 5_000);
       assert.match(log, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\/MainProcess\] beat: Starting\.\.\. 1 schedule\(s\): often \(tasks\.often\)/m);
-      assert.ok(await redis.get(keys.beatLock), 'it holds the lock');
+      assert.ok(await h.redis.get(keys.beatLock), 'it holds the lock');
     } finally {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, log);
     assert.match(log, /released the scheduler lock/);
-    assert.equal(await redis.get(keys.beatLock), null);
-    const [message] = await redis.lrange(keys.queue('celery'), 0, -1);
+    assert.equal(await h.redis.get(keys.beatLock), null);
+    const [message] = await h.redis.lrange(keys.queue('celery'), 0, -1);
     assert.deepEqual(decodeTaskMessage(message!).kwargs, { x: 1 });
   });
 
@@ -211,8 +194,8 @@ app.schedule('often', { task: 'tasks.often', every: 0.3, kwargs: { x: 1 } });
     const b = makeBeat(makeApp(), sent);
     await Promise.all([a.start(), b.start()]);
     // Times are kept relative to the anchor (the first pass's time), so a slow machine shifts nothing.
-    await until(async () => (await redis.hget(keys.beatLastRun, 'tick')) !== null);
-    const anchor = Number(await redis.hget(keys.beatLastRun, 'tick'));
+    await until(async () => (await h.redis.hget(keys.beatLastRun, 'tick')) !== null, 'the first pass', 2_000);
+    const anchor = Number(await h.redis.hget(keys.beatLastRun, 'tick'));
     const at = (ms: number) => delay(Math.max(0, anchor + ms - Date.now()));
     await at(3_500);
     assert.equal([a, b].filter((x) => x.active).length, 1, 'one active scheduler');
@@ -221,7 +204,7 @@ app.schedule('often', { task: 'tasks.often', every: 0.3, kwargs: { x: 1 } });
 
     const [active, standby] = a.active ? [a, b] : [b, a];
     await active.stop();
-    assert.notEqual(await redis.get(keys.beatLock), active.token, 'stop released the lock');
+    assert.notEqual(await h.redis.get(keys.beatLock), active.token, 'stop released the lock');
     await at(5_500);
     assert.ok(standby.active, 'the standby took over');
     assert.equal(sent.length, 5, `5 ticks in 5.5 s, got ${sent.length}`);

@@ -20,8 +20,8 @@ import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import { delay, prng } from '../support/wait';
-import { startRedis, type TestRedis } from '../support/redis';
+import { delay, poll, prng, until } from '../support/wait';
+import { redisHarness } from '../support/redis';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
 
@@ -120,15 +120,8 @@ class Workers {
 
 describe('chaos', function () {
   this.timeout(180_000);
-  let server: TestRedis;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis({ persistence: true }); // always a server of its own: it is restarted
-    redis = new Redis(server.url, { maxRetriesPerRequest: null });
-    redis.on('error', () => undefined); // refused connections while Redis restarts; commands wait and retry
-  });
-  after(async () => { redis?.disconnect(); await server?.stop(); });
+  // Always a server of its own (it is restarted); commands on the plain connection wait for it and retry.
+  const h = redisHarness({ persistence: true, client: { maxRetriesPerRequest: null } });
 
   it('loses no task through SIGKILLed workers and a Redis restart; the broker ends clean', async () => {
     const seed = Number(process.env.RADISH_CHAOS_SEED ?? (Date.now() % 2 ** 31));
@@ -144,15 +137,15 @@ describe('chaos', function () {
     }
     events.splice(Math.floor(random() * WAVES), 0, 'redis');
 
-    const workers = new Workers(taskModule(), server.url);
-    const app = new Radish({ broker: server.url });
+    const workers = new Workers(taskModule(), h.server.url);
+    const app = new Radish({ broker: h.server.url });
     const ids: string[] = [];
     const started = Date.now();
     const log: string[] = [];
     const at = () => ((Date.now() - started) / 1000).toFixed(1) + 's';
     try {
       for (const name of WORKERS) workers.start(name);
-      while ((await redis.keys('radish.worker.*')).length < WORKERS.length) await delay(50);
+      await until(async () => (await h.redis.keys('radish.worker.*')).length >= WORKERS.length, 'both workers to announce themselves', 60_000, 50);
 
       const perWave = Math.ceil(TASKS / WAVES);
       for (let wave = 0; wave < WAVES; wave++) {
@@ -163,15 +156,14 @@ describe('chaos', function () {
         // A random moment while the wave drains: once the victim (any worker, for a Redis restart) holds some of
         // it (a worker just restarted needs a second to boot), then 0-60 ms later.
         const event = events[wave]!;
-        const holding = async () => Object.values(await redis.hgetall('radish.owners')).filter((w) => event === 'redis' || w === event).length;
-        const patience = Date.now() + 5000;
-        while ((await holding()) === 0 && Date.now() < patience) await delay(5);
+        const holding = async () => Object.values(await h.redis.hgetall('radish.owners')).filter((w) => event === 'redis' || w === event).length;
+        await poll(async () => (await holding()) > 0, 5000, 5);
         await delay(random() * 60);
         if (event === 'redis') {
           log.push(`${at()} Redis restart (workers holding ${await holding()})`);
-          await server.stop();
+          await h.server.stop();
           await delay(random() * 1000);
-          await server.start();
+          await h.server.start();
         } else {
           log.push(`${at()} kill ${event} (holding ${await holding()})`);
           await workers.kill(event);
@@ -183,16 +175,13 @@ describe('chaos', function () {
       // Every task must end. A dead worker's messages come back once its presence expires (15 s) and a live
       // worker's recovery runs (every 5 s): wait that long after the last event, and some more.
       const keys = ids.map((id) => `celery-task-meta-${id}`);
-      const deadline = chaosEnd + 45_000;
-      let present = 0;
-      while (Date.now() < deadline) {
-        present = 0;
-        for (let i = 0; i < keys.length; i += 500) present += await redis.exists(...keys.slice(i, i + 500));
-        if (present === keys.length) break;
-        await delay(250);
-      }
+      await poll(async () => {
+        let present = 0;
+        for (let i = 0; i < keys.length; i += 500) present += await h.redis.exists(...keys.slice(i, i + 500));
+        return present === keys.length;
+      }, chaosEnd + 45_000 - Date.now(), 250);
       const values: (string | null)[] = [];
-      for (let i = 0; i < keys.length; i += 500) values.push(...await redis.mget(...keys.slice(i, i + 500)));
+      for (let i = 0; i < keys.length; i += 500) values.push(...await h.redis.mget(...keys.slice(i, i + 500)));
       const missing: string[] = [];
       const wrong: string[] = [];
       values.forEach((raw, i) => {
@@ -205,17 +194,16 @@ describe('chaos', function () {
       // The end state, once stragglers (a message acked by nobody because its worker died between storing the
       // result and acking) have been recovered and run again.
       const endState = async () => {
-        const pipe = redis.multi().hlen('unacked').zcard('unacked_index').hlen('radish.owners').llen('radish.dlq');
+        const pipe = h.redis.multi().hlen('unacked').zcard('unacked_index').hlen('radish.owners').llen('radish.dlq');
         for (const k of QUEUE_KEYS) pipe.llen(k);
         const r = ((await pipe.exec()) ?? []).map(([, n]) => Number(n));
         return { unacked: r[0]!, unackedIndex: r[1]!, owners: r[2]!, dlq: r[3]!, queued: r.slice(4).reduce((a, b) => a + b, 0) };
       };
       let end = await endState();
-      const cleanBy = Math.max(Date.now() + 5000, chaosEnd + 30_000);
-      while ((end.unacked || end.unackedIndex || end.owners || end.queued) && Date.now() < cleanBy) {
-        await delay(250);
+      await poll(async () => {
         end = await endState();
-      }
+        return !(end.unacked || end.unackedIndex || end.owners || end.queued);
+      }, Math.max(5000, chaosEnd + 30_000 - Date.now()), 250);
 
       const duplicates = [...workers.runs.values()].reduce((n, runs) => n + Math.max(0, runs - 1), 0);
       const lost = missing.length + wrong.length;
@@ -224,7 +212,7 @@ describe('chaos', function () {
       if (workers.crashes.length) console.log(`      workers that exited by themselves (restarted): ${workers.crashes.length}\n${workers.crashes.join('\n---\n')}`);
 
       if (missing.length) {
-        console.log(`      ${await whereAre(redis, missing, workers.runs)}`);
+        console.log(`      ${await whereAre(h.redis, missing, workers.runs)}`);
         console.log(`      the workers' warnings and errors:\n${workers.warnings.join('\n')}`);
       }
       assert.equal(ids.length, TASKS);
@@ -242,8 +230,7 @@ describe('chaos', function () {
   // never leaves Redis, and the client resends BRPOP to the new server. Here the turn is made certain by sending
   // SHUTDOWN right behind the LPUSH; a SIGTERM that lands in that turn does the same.
   it('loses no message Redis hands to a waiting worker just as it stops', async () => {
-    await redis.flushdb();
-    const app = new Radish({ broker: server.url });
+    const app = new Radish({ broker: h.server.url });
     app.task('tasks.chaos', async (i: number) => i * 3 + 1);
     const worker = new Worker(app, { hostname: 'waiting@test', logger: createLogger('critical') });
     await worker.start();
@@ -253,22 +240,17 @@ describe('chaos', function () {
         await delay(300); // the worker is waiting for messages again
         const msg = app.message({ name: 'tasks.chaos', args: [i] });
         ids.push(msg.id);
-        const admin = new Redis(server.url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
+        const admin = new Redis(h.server.url, { retryStrategy: () => null, maxRetriesPerRequest: 0 });
         admin.on('error', () => undefined);
         await new Promise((r) => admin.once('ready', r));
         await admin.pipeline().lpush('celery', msg.body).shutdown().exec().catch(() => undefined);
         admin.disconnect();
-        await server.stop(); // waits until it has exited
-        await server.start();
+        await h.server.stop(); // waits until it has exited
+        await h.server.start();
       }
-      const deadline = Date.now() + 25_000;
       let ended = 0;
-      while (Date.now() < deadline) {
-        ended = await redis.exists(...ids.map((id) => `celery-task-meta-${id}`));
-        if (ended === ids.length) break;
-        await delay(100);
-      }
-      const where = { queued: await redis.llen('celery'), unacked: await redis.hlen('unacked'), dlq: await redis.llen('radish.dlq') };
+      await poll(async () => (ended = await h.redis.exists(...ids.map((id) => `celery-task-meta-${id}`))) === ids.length, 25_000, 100);
+      const where = { queued: await h.redis.llen('celery'), unacked: await h.redis.hlen('unacked'), dlq: await h.redis.llen('radish.dlq') };
       console.log(`      handed over as Redis stopped: ${ids.length} messages, ${ids.length - ended} lost (${JSON.stringify(where)})`);
       assert.equal(ended, ids.length, `${ids.length - ended} of ${ids.length} messages were popped by BRPOP as Redis stopped and vanished: ` +
         `not queued, not unacked, never run (${JSON.stringify(where)})`);

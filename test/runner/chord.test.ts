@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Radish } from '../../runner/app';
-import { groupKeys } from '../../runner/backend/groups';
+import { Keys } from '../../runner/broker/keys';
 import { makeSignature } from '../../runner/protocol/canvas';
 import { ChordError, chordMember, exceptionReprOf, joinChordMembers } from '../../runner/protocol/chord';
 import { decodeTaskMessage, encodeTaskMessage, type Signature } from '../../runner/protocol/message';
 import type { TaskFailedError } from '../../runner/protocol/result';
-import { until, workerHarness } from '../support/worker-harness';
+import { delay, until, workerHarness } from '../support/worker-harness';
 
 const FIXTURES = join(__dirname, '../fixtures');
 const raw = (name: string): string => readFileSync(join(FIXTURES, 'messages', `${name}.json`), 'utf8');
@@ -80,7 +80,7 @@ describe('chords', function () {
 
     it('records a part as Celery does (the keys of chord_keys_in_flight.json), then completes in group_index order', async () => {
       const gid = randomUUID();
-      const keys = groupKeys(gid);
+      const keys = Keys.group(gid);
       await (await h.app.backend()).groups.setChordSize(gid, 3);
       assert.deepEqual(await part(gid, 't2', 2, 'c'), { complete: false, count: 1 });
       assert.equal(await h.redis.get(keys.size), '3');
@@ -107,14 +107,14 @@ describe('chords', function () {
     it('never completes without a chord size, and counts members added to the chord (.t)', async () => {
       const gid = randomUUID();
       assert.deepEqual(await part(gid, 't0', 0, 1), { complete: false, count: 1 });
-      await h.redis.set(groupKeys(gid).size, '1');
-      await h.redis.set(groupKeys(gid).counter, '1');
+      await h.redis.set(Keys.group(gid).size, '1');
+      await h.redis.set(Keys.group(gid).counter, '1');
       assert.ok((await part(gid, 't1', 1, 2)).complete, '1 + 1 members');
     });
 
     it('reports a chord size that is not a number', async () => {
       const gid = randomUUID();
-      await h.redis.set(groupKeys(gid).size, 'two');
+      await h.redis.set(Keys.group(gid).size, 'two');
       assert.deepEqual(await part(gid, 't0', 0, 1), { complete: false, count: 1, badSize: 'two' });
     });
 
@@ -124,11 +124,11 @@ describe('chords', function () {
       const ids = members.map(([[id]]) => id);
       const group = await h.app.group(ids.map((id) => makeSignature('tasks.add', [1, 1], {}, { taskId: id, queue: 'nobody' })), { groupId: gid });
       await group.save();
-      assert.deepEqual(JSON.parse((await h.redis.get(groupKeys(gid).meta))!), saved);
-      assert.equal(await h.redis.ttl(groupKeys(gid).meta), 86_400);
+      assert.deepEqual(JSON.parse((await h.redis.get(Keys.group(gid).meta))!), saved);
+      assert.equal(await h.redis.ttl(Keys.group(gid).meta), 86_400);
       assert.deepEqual((await h.app.restoreGroup(gid))?.ids, ids);
       assert.equal(await h.app.restoreGroup(randomUUID()), null);
-      await h.redis.set(groupKeys('nested').meta, JSON.stringify({ result: [['nested', null], [[['g2', null], [[['t', null], null]]]]] }));
+      await h.redis.set(Keys.group('nested').meta, JSON.stringify({ result: [['nested', null], [[['g2', null], [[['t', null], null]]]]] }));
       await assert.rejects(h.app.restoreGroup('nested'), /nested group/);
     });
   });
@@ -156,7 +156,7 @@ describe('chords', function () {
         assert.equal(chord.options.task_id, result.id);
         assert.equal(chord.options.reply_to, (JSON.parse((await h.redis.lrange('celery', 0, 0))[0]!) as { properties: { reply_to: string } }).properties.reply_to);
       }
-      assert.equal(await h.redis.get(groupKeys(gid).size), '2');
+      assert.equal(await h.redis.get(Keys.group(gid).size), '2');
     });
 
     it('sends group members with the group id and no group_index, as Celery 5.2.6 does', async () => {
@@ -167,7 +167,7 @@ describe('chords', function () {
       assert.deepEqual([first!.headers.group, first!.headers.group_index], [group.id, null]);
       const other = decodeTaskMessage((await h.redis.lrange('other\x06\x169', 0, -1))[0]!);
       assert.deepEqual([other.groupId, other.id], [group.id, group.ids[1]]);
-      assert.equal(await h.redis.exists(groupKeys(group.id).size), 0, 'no chord size for a plain group');
+      assert.equal(await h.redis.exists(Keys.group(group.id).size), 0, 'no chord size for a plain group');
     });
 
     it('sends nothing for a group or chord with a signature it cannot send', async () => {
@@ -193,14 +193,14 @@ describe('chords', function () {
     const h = workerHarness();
 
     /** A task that ends after `ms`, so that members end in another order than the header's. */
-    const slow = (ms: number, value: unknown) => new Promise((resolve) => setTimeout(() => resolve(value), ms));
+    const slow = async (ms: number, value: unknown) => { await delay(ms); return value; };
 
     it('the worker that ends the last member publishes the callback exactly as Celery did, and deletes the keys', async () => {
       h.app.task('tasks.add', (x: number, y: number) => x + y);
       // The captured header messages, byte for byte, on a queue of their own, so the callback stays queued to look at.
       const captured = [raw('chord_header_0'), raw('chord_header_1')];
       const gid = decodeTaskMessage(captured[0]!).groupId!;
-      await h.redis.set(groupKeys(gid).size, '2');
+      await h.redis.set(Keys.group(gid).size, '2');
       await h.redis.lpush('headers', ...captured);
       await h.startWorker({ queues: ['headers'], concurrency: 1 });
       await until(async () => (await h.redis.llen('celery')) === 1, 'the callback');
@@ -295,7 +295,7 @@ describe('chords', function () {
       await h.startWorker();
       const gid = randomUUID();
       const broker = await h.app.broker();
-      await h.redis.set(groupKeys(gid).size, '1');
+      await h.redis.set(Keys.group(gid).size, '1');
       const chord = { ...makeSignature('celery.chain', [], {}, { taskId: 'cb-nested' }), subtask_type: 'chain' };
       const id = randomUUID();
       await broker.publish('celery', 0, encodeTaskMessage({ id, name: 'ts.add', args: [1, 2], queue: 'celery', groupId: gid, groupIndex: 0, embed: { chord } },
@@ -311,7 +311,7 @@ describe('chords', function () {
       h.app.task('ts.add', (x: number, y: number) => x + y);
       await h.startWorker();
       const gid = randomUUID();
-      await h.redis.set(groupKeys(gid).size, 'two');
+      await h.redis.set(Keys.group(gid).size, 'two');
       const id = randomUUID();
       await (await h.app.broker()).publish('celery', 0, encodeTaskMessage({
         id, name: 'ts.add', args: [1, 2], queue: 'celery', groupId: gid, groupIndex: 0,
@@ -336,7 +336,7 @@ describe('chords', function () {
     const h = workerHarness();
 
     it('gathers the results in member order, with one deadline, and propagates the first failure', async () => {
-      h.app.task('ts.slow', (ms: number, value: unknown) => new Promise((r) => setTimeout(() => r(value), ms)));
+      h.app.task('ts.slow', async (ms: number, value: unknown) => { await delay(ms); return value; });
       h.app.task('ts.boom', (msg: string) => { throw new RangeError(msg); });
       await h.startWorker({ concurrency: 4 });
       const group = await h.app.group([30, 0, 20, 10].map((ms, i) => h.app.signature('ts.slow', [ms, i])));

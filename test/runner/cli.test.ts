@@ -4,11 +4,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { formatReply } from '../../runner/control-print';
 import { requireCelery } from '../support/celery';
-import { freePort, startRedis, type TestRedis } from '../support/redis';
+import { freePort, redisHarness } from '../support/redis';
+import { until } from '../support/wait';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
 
@@ -46,25 +46,19 @@ function watch(child: ChildProcess): { log: () => string; waitFor: (pattern: Reg
   let seen = '';
   child.stderr?.on('data', (d: Buffer) => { seen += d; });
   const waitFor = async (pattern: RegExp, timeoutMs = 15_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(seen)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${seen}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(() => pattern.test(seen), () => `${pattern}; output:\n${seen}`, timeoutMs, 20);
     return seen;
   };
   return { log: () => seen, waitFor };
 }
 
 describe('cli', function () {
-  let server: TestRedis;
+  const h = redisHarness();
   let env: Record<string, string>;
 
-  before(async () => {
-    server = await startRedis();
-    env = { RADISH_BROKER_URL: server.url };
+  before(() => {
+    env = { RADISH_BROKER_URL: h.server.url };
   });
-  after(async () => server.stop());
 
   describe('bad input: one clear line, non-zero exit, no stack trace', () => {
     const cases: [string, string[], number, RegExp][] = [
@@ -240,46 +234,34 @@ describe('cli', function () {
   });
 
   it('dlq: lists, shows, replays with edited args, and refuses to purge without -f', async () => {
-    const redis = new Redis(server.url);
-    try {
-      await redis.flushdb();
-      const app = new Radish({ broker: server.url });
-      const msg = app.message({ name: 'tasks.add', args: [1], taskId: 'dead-1' });
-      await redis.lpush('radish.dlq', JSON.stringify({ reason: "failed: TypeError('missing y')", queue: 'celery', worker: 'w@h', time: 1795500000, raw: msg.body, task_id: 'dead-1', task: 'tasks.add' }));
-      const list = await radish(['dlq', 'list'], env);
-      assert.equal(list.code, 0, list.stderr);
-      assert.match(list.stdout, /^\s+1 {2}2026-\d\d-\d\d \d\d:\d\d:\d\d {2}celery {6}tasks\.add\[dead-1\] {2}failed: TypeError\('missing y'\)$/m);
-      const shown = JSON.parse((await radish(['dlq', 'show', '1'], env)).stdout) as { args: unknown[]; raw: string };
-      assert.deepEqual(shown.args, [1]);
-      assert.equal(shown.raw, msg.body, 'the original message, byte for byte');
-      assert.equal((await radish(['dlq', 'purge'], env)).code, 2);
-      assert.equal((await radish(['dlq', 'show', '7'], env)).code, 2);
-      const replay = await radish(['dlq', 'replay', '1', '--args', '[1, 2]'], env);
-      assert.equal(replay.stdout, 'Replayed tasks.add[dead-1] to celery.\n', replay.stderr);
-      assert.equal(await redis.llen('radish.dlq'), 0);
-      const queued = JSON.parse((await redis.lindex('celery', 0))!) as { body: string };
-      assert.deepEqual(JSON.parse(Buffer.from(queued.body, 'base64').toString())[0], [1, 2]);
-      await app.close();
-    } finally {
-      redis.disconnect();
-    }
+    const app = new Radish({ broker: h.server.url });
+    const msg = app.message({ name: 'tasks.add', args: [1], taskId: 'dead-1' });
+    await h.redis.lpush('radish.dlq', JSON.stringify({ reason: "failed: TypeError('missing y')", queue: 'celery', worker: 'w@h', time: 1795500000, raw: msg.body, task_id: 'dead-1', task: 'tasks.add' }));
+    const list = await radish(['dlq', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^\s+1 {2}2026-\d\d-\d\d \d\d:\d\d:\d\d {2}celery {6}tasks\.add\[dead-1\] {2}failed: TypeError\('missing y'\)$/m);
+    const shown = JSON.parse((await radish(['dlq', 'show', '1'], env)).stdout) as { args: unknown[]; raw: string };
+    assert.deepEqual(shown.args, [1]);
+    assert.equal(shown.raw, msg.body, 'the original message, byte for byte');
+    assert.equal((await radish(['dlq', 'purge'], env)).code, 2);
+    assert.equal((await radish(['dlq', 'show', '7'], env)).code, 2);
+    const replay = await radish(['dlq', 'replay', '1', '--args', '[1, 2]'], env);
+    assert.equal(replay.stdout, 'Replayed tasks.add[dead-1] to celery.\n', replay.stderr);
+    assert.equal(await h.redis.llen('radish.dlq'), 0);
+    const queued = JSON.parse((await h.redis.lindex('celery', 0))!) as { body: string };
+    assert.deepEqual(JSON.parse(Buffer.from(queued.body, 'base64').toString())[0], [1, 2]);
+    await app.close();
   });
 
   it('inspect queues shows depths per priority, and purge empties them', async () => {
-    const redis = new Redis(server.url);
-    try {
-      await redis.flushdb();
-      for (const p of ['0', '0', '5', '9']) await radish(['call', 'tasks.add', '--args', '[1, 1]', '--queue', 'reports', '--priority', p], env);
-      const table = await radish(['inspect', 'queues'], env);
-      assert.equal(table.code, 0, table.stderr);
-      assert.match(table.stdout, /^reports\s+4\s+2\s+1\s+0\s+1$/m);
-      const json = JSON.parse((await radish(['inspect', 'queues', '-Q', 'reports', '--json'], env)).stdout) as { queues: { total: number }[] };
-      assert.equal(json.queues[0]!.total, 4);
-      const purged = await radish(['purge', '-Q', 'reports', '-f'], env);
-      assert.equal(purged.stdout, 'Purged 4 messages from 1 known task queue.\n');
-      assert.equal(await redis.llen('reports'), 0);
-    } finally {
-      redis.disconnect();
-    }
+    for (const p of ['0', '0', '5', '9']) await radish(['call', 'tasks.add', '--args', '[1, 1]', '--queue', 'reports', '--priority', p], env);
+    const table = await radish(['inspect', 'queues'], env);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^reports\s+4\s+2\s+1\s+0\s+1$/m);
+    const json = JSON.parse((await radish(['inspect', 'queues', '-Q', 'reports', '--json'], env)).stdout) as { queues: { total: number }[] };
+    assert.equal(json.queues[0]!.total, 4);
+    const purged = await radish(['purge', '-Q', 'reports', '-f'], env);
+    assert.equal(purged.stdout, 'Purged 4 messages from 1 known task queue.\n');
+    assert.equal(await h.redis.llen('reports'), 0);
   });
 });

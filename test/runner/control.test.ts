@@ -106,7 +106,7 @@ describe('control commands on a Radish worker', function () {
     const sub = new Redis(h.server.url);
     const events: CeleryEvent[] = [];
     sub.on('pmessage', (_pattern: string, _channel: string, text: string) => events.push(...decodeEventMessage(text).events));
-    await sub.psubscribe(new Keys().eventPattern(0));
+    await sub.psubscribe(new Keys().eventPattern());
     return { events, close: () => sub.disconnect() };
   }
 

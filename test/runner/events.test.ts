@@ -17,10 +17,11 @@ import {
 } from '../../runner/protocol/event';
 import { decodeTaskMessage, encodeTaskMessage, type JsonObject, type TaskCall } from '../../runner/protocol/message';
 import { LamportClock } from '../../runner/protocol/pidbox';
-import { attachWorkerEvents, EventDispatcher, publishTaskSent } from '../../runner/worker/events';
+import { Radish } from '../../runner/app';
+import { attachWorkerEvents, EventDispatcher } from '../../runner/worker/events';
 import { requireCelery } from '../support/celery';
-import { until } from '../support/wait';
-import { startRedis, type TestRedis } from '../support/redis';
+import { delay, until } from '../support/wait';
+import { redisHarness } from '../support/redis';
 import { workerHarness } from '../support/worker-harness';
 
 const FIXTURES = join(__dirname, '../fixtures/events');
@@ -79,7 +80,7 @@ describe('events protocol (golden, Celery 5.2.6 captures)', () => {
         { freq: 2, active: event.active as number, processed: event.processed as number, loadavg: event.loadavg as number[] }, PY_SOFTWARE,
       ));
       assert.deepEqual(built, event);
-      assert.equal(new Keys().eventChannel(0, routingKeyOf(type)), channel);
+      assert.equal(new Keys().eventChannel(routingKeyOf(type)), channel);
       const tag = decodeEventMessage(raw(type)).deliveryTag ?? '';
       assert.equal(encodeEvent(built, tag), raw(type));
     });
@@ -106,11 +107,10 @@ describe('events protocol (golden, Celery 5.2.6 captures)', () => {
 
   it('builds task-sent as the client sends it', () => {
     const { channel, event } = captured('task-sent');
-    const msg = message({
+    const built = rebuild(event, taskSentFields({
       id: event.uuid as string, name: 'tasks.mul', args: [3, 3], queue: 'celery',
       rootId: event.root_id as string, parentId: event.parent_id as string,
-    });
-    const built = rebuild(event, taskSentFields(msg, 'celery'));
+    }));
     assert.deepEqual(built, event);
     assert.equal(channel, '/0.celeryev/task.sent');
     assert.equal(encodeEvent(built, decodeEventMessage(raw('task-sent')).deliveryTag ?? ''), raw('task-sent'));
@@ -175,7 +175,7 @@ async function monitor(url: string): Promise<{ seen: Seen[]; types: () => string
   sub.on('pmessage', (_pattern: string, channel: string, text: string) => {
     seen.push({ channel, events: decodeEventMessage(text).events });
   });
-  await sub.psubscribe(new Keys().eventPattern(0));
+  await sub.psubscribe(new Keys().eventPattern());
   return {
     seen,
     types: () => seen.flatMap((s) => s.events.map((e) => e.type)),
@@ -193,24 +193,14 @@ function runTask(worker: EventEmitter, id: string): void {
 }
 
 describe('EventDispatcher on Redis', () => {
-  let redis: TestRedis;
-  let pub: Redis;
-
-  before(async () => {
-    redis = await startRedis();
-    pub = new Redis(redis.url);
-  });
-  after(async () => {
-    pub.disconnect();
-    await redis.stop();
-  });
+  const h = redisHarness();
 
   it('publishes worker-online, heartbeats, task events in order and worker-offline', async () => {
-    const mon = await monitor(redis.url);
+    const mon = await monitor(h.server.url);
     const worker = new EventEmitter();
     const stats = { active: 1, processed: 7 };
     const clock = new LamportClock(10);
-    const dispatcher = new EventDispatcher({ redis: pub, hostname: 'w9@test', frequency: 0.2, clock, load: () => stats });
+    const dispatcher = new EventDispatcher({ redis: h.redis, hostname: 'w9@test', frequency: 0.2, clock, load: () => stats });
     const detach = attachWorkerEvents(worker, dispatcher);
     try {
       await dispatcher.workerOnline();
@@ -262,8 +252,8 @@ describe('EventDispatcher on Redis', () => {
   });
 
   it('flushes a full buffer at once, and what is left on close before worker-offline', async () => {
-    const mon = await monitor(redis.url);
-    const dispatcher = new EventDispatcher({ redis: pub, hostname: 'w8@test', flushIntervalMs: 60_000, bufferLimit: 3 });
+    const mon = await monitor(h.server.url);
+    const dispatcher = new EventDispatcher({ redis: h.redis, hostname: 'w8@test', flushIntervalMs: 60_000, bufferLimit: 3 });
     try {
       await dispatcher.workerOnline();
       for (const id of ['a', 'b', 'c', 'd']) dispatcher.task('task-started', taskStartedFields(id));
@@ -279,10 +269,10 @@ describe('EventDispatcher on Redis', () => {
   });
 
   it('publishes a client task-sent event on task.sent', async () => {
-    const mon = await monitor(redis.url);
+    const mon = await monitor(h.server.url);
     try {
-      const msg = message({ id: 'sent-1', name: 'tasks.add', args: [1, 2], queue: 'celery' });
-      await publishTaskSent(pub, { hostname: 'gen1@test', clock: new LamportClock() }, msg, 'celery');
+      const app = new Radish({ broker: h.server.url, sendEvents: true });
+      await app.send('tasks.add', [1, 2], {}, { taskId: 'sent-1', queue: 'celery' }).finally(() => app.close());
       await until(() => mon.seen.length === 1, 'task-sent');
       assert.equal(mon.seen[0]?.channel, '/0.celeryev/task.sent');
       const e = mon.seen[0]?.events[0] as CeleryEvent;
@@ -293,7 +283,7 @@ describe('EventDispatcher on Redis', () => {
   });
 
   it('reports a failed publish and carries on', async () => {
-    const broken = new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false });
+    const broken = new Redis(h.server.url, { lazyConnect: true, enableOfflineQueue: false });
     broken.on('error', () => undefined);
     const errors: Error[] = [];
     const dispatcher = new EventDispatcher({ redis: broken, hostname: 'w7@test', onError: (e) => errors.push(e) });
@@ -321,7 +311,7 @@ describe('EventDispatcher on Redis', () => {
         '    recv = app.events.Receiver(conn, handlers={"*": on_event})',
         '    recv.capture(limit=None, timeout=30, wakeup=False)',
       ].join('\n');
-      const child = spawn(PYTHON, ['-c', script, redis.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(PYTHON, ['-c', script, h.server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -329,17 +319,13 @@ describe('EventDispatcher on Redis', () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       try {
         // Events are PUBLISHed, not queued: wait until the receiver has subscribed.
-        const deadline = Date.now() + 30_000;
-        while (((await pub.call('PUBSUB', 'NUMPAT')) as number) < 1) {
-          if (Date.now() > deadline) throw new Error(`receiver never subscribed: ${err}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await until(async () => ((await h.redis.call('PUBSUB', 'NUMPAT')) as number) >= 1, () => `the receiver to subscribe; its stderr: ${err}`, 30_000, 50);
         const worker = new EventEmitter();
-        const dispatcher = new EventDispatcher({ redis: pub, hostname: 'radish1@test', frequency: 0.3 });
+        const dispatcher = new EventDispatcher({ redis: h.redis, hostname: 'radish1@test', frequency: 0.3 });
         attachWorkerEvents(worker, dispatcher);
         await dispatcher.workerOnline();
         runTask(worker, 'py-sees-this');
-        await new Promise((r) => setTimeout(r, 700));
+        await delay(700);
         await dispatcher.close();
         assert.equal(await exited, 0, err);
       } finally {

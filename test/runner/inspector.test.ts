@@ -1,34 +1,27 @@
 /** What the extension and CLI see and repair: paging queues, dead letters (replay, edit, discard), workers. */
 import assert from 'node:assert/strict';
-import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { Inspector } from '../../runner/inspector';
 import { encodeResult } from '../../runner/protocol/result';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisHarness } from '../support/redis';
+import { until } from '../support/wait';
 
 describe('inspector', function () {
-  let server: TestRedis;
-  let redis: Redis;
+  const h = redisHarness();
   let app: Radish;
   let inspector: Inspector;
 
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => { redis.disconnect(); await server.stop(); });
-  beforeEach(async () => {
-    await redis.flushdb();
-    app = new Radish({ broker: server.url });
+  beforeEach(() => {
+    app = new Radish({ broker: h.server.url });
     inspector = new Inspector(app);
   });
   afterEach(async () => app.close());
 
   it('pages through a queue in the order a worker takes it, reading only the page', async () => {
     for (let i = 0; i < 250; i++) await app.send('tasks.n', [i], {}, { queue: 'big', priority: i < 5 ? 0 : 9 });
-    await redis.lpush('big', 'not a task');
+    await h.redis.lpush('big', 'not a task');
     const first = await inspector.messages('big', 0, 100);
     assert.equal(first.length, 100);
     assert.deepEqual(first.slice(0, 5).map((m) => m.task?.args[0]), [0, 1, 2, 3, 4]);
@@ -52,7 +45,7 @@ describe('inspector', function () {
       const r = await app.send('tasks.div', [1, 0]);
       await assert.rejects(r.get({ timeout: 5000 }), /division by zero/);
       // The FAILURE is stored (and announced) just before the message moves to the dead-letter list.
-      while ((await inspector.deadLetterCount()) === 0) await new Promise((res) => setTimeout(res, 10));
+      await until(async () => (await inspector.deadLetterCount()) > 0, 'the dead letter');
       const [letter] = await inspector.deadLetters();
       assert.equal(letter?.task?.id, r.id);
       assert.equal(letter?.record.reason, "failed: RangeError('division by zero')");
@@ -72,9 +65,9 @@ describe('inspector', function () {
       taskId: id, state: 'FAILURE', result: { exc_type: 'TypeError', exc_message: ['bad'], exc_module: 'builtins' },
       extended: extended ? { name: 'tasks.add', args: [1], kwargs: {}, worker: 'celery@py', retries: 0, queue: 'celery' } : null,
     });
-    await redis.set('celery-task-meta-py-1', failure('py-1', true));
-    await redis.set('celery-task-meta-py-2', failure('py-2', false));
-    await redis.set('celery-task-meta-ok', encodeResult({ taskId: 'ok', state: 'SUCCESS', result: 1 }));
+    await h.redis.set('celery-task-meta-py-1', failure('py-1', true));
+    await h.redis.set('celery-task-meta-py-2', failure('py-2', false));
+    await h.redis.set('celery-task-meta-ok', encodeResult({ taskId: 'ok', state: 'SUCCESS', result: 1 }));
     const found = await inspector.failedResults();
     assert.deepEqual(found.map((m) => m.task_id).sort(), ['py-1', 'py-2']);
     await assert.rejects(inspector.retryResult(found.find((m) => m.task_id === 'py-2')!), /needs result_extended/);
@@ -90,7 +83,7 @@ describe('inspector', function () {
   });
 
   it('discards one record and purges the rest; undecodable records are shown, not hidden', async () => {
-    await redis.lpush('radish.dlq', JSON.stringify({ reason: 'r1', queue: 'celery', worker: 'w', time: 1, raw: 'x' }), '{broken');
+    await h.redis.lpush('radish.dlq', JSON.stringify({ reason: 'r1', queue: 'celery', worker: 'w', time: 1, raw: 'x' }), '{broken');
     const letters = await inspector.deadLetters();
     assert.equal(letters.length, 2);
     assert.equal(letters[0]?.record.reason, 'unreadable dead-letter record');
@@ -102,7 +95,7 @@ describe('inspector', function () {
   });
 
   it('lists Radish workers with their presence and Celery nodes from the pidbox bindings', async () => {
-    await redis.sadd('_kombu.binding.celery.pidbox', '\x06\x16\x06\x16w1@pyhost.celery.pidbox');
+    await h.redis.sadd('_kombu.binding.celery.pidbox', '\x06\x16\x06\x16w1@pyhost.celery.pidbox');
     const worker = new Worker(app, { hostname: 'ts@host', logger: createLogger('error', () => undefined) });
     await worker.start();
     try {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { SoftTimeLimitExceeded } from '../../runner/errors';
 import { TaskFailedError } from '../../runner/protocol/result';
-import { parseRate, RateLimiter } from '../../runner/worker/rate-limit';
+import { parseRate } from '../../runner/task';
+import { RateLimiter } from '../../runner/worker/rate-limit';
 import { delay, until, workerHarness } from '../support/worker-harness';
 
 describe('time limits (async pool)', function () {
@@ -24,7 +25,7 @@ describe('time limits (async pool)', function () {
 
   it('soft limit uncaught: the task fails with SoftTimeLimitExceeded (billiard.exceptions), as in Celery', async () => {
     h.app.task('tasks.careless', { bind: true }, async (task) => {
-      await new Promise((r) => setTimeout(r, 400));
+      await delay(400);
       task.signal.throwIfAborted();
       return 'finished';
     });

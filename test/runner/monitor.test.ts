@@ -19,7 +19,7 @@ import {
 } from '../../runner/protocol/event';
 import { encodeTaskMessage, type JsonObject, type Signature } from '../../runner/protocol/message';
 import { requireCelery, startCeleryWorker, type CeleryWorker } from '../support/celery';
-import { requireOwnServer, startRedis, type TestRedis } from '../support/redis';
+import { redisHarness, requireOwnServer } from '../support/redis';
 import { until } from '../support/wait';
 import { workerHarness } from '../support/worker-harness';
 
@@ -57,27 +57,11 @@ async function snapshot(history: TaskHistory): Promise<TaskRecord[]> {
 }
 
 describe('task history (Lua script on a real Redis)', function () {
-  let server: TestRedis;
-  let redis: Redis;
-  let other: Redis;
+  const h = redisHarness();
   const keys = new Keys();
 
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-    other = new Redis(server.url);
-  });
-  after(async () => {
-    redis.disconnect();
-    other.disconnect();
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushdb();
-  });
-
   it("keeps Celery 5.2.6's captured events exactly (17-digit timestamps, reprs) and derives the records", async () => {
-    const history = new TaskHistory(redis, keys);
+    const history = new TaskHistory(h.redis, keys);
     const events = capturedTaskEvents();
     const outcome = await history.record(events);
     // Some captures hold the same event (a batch and its events one by one): each is kept once.
@@ -122,7 +106,7 @@ describe('task history (Lua script on a real Redis)', function () {
   });
 
   it('orders the state by timestamp, ties by precedence: late RECEIVED never undoes SUCCESS, a worker beats a skewed client', async () => {
-    const history = new TaskHistory(redis, keys);
+    const history = new TaskHistory(h.redis, keys);
     const [received, started, succeeded] = lifecycle('late', 100) as [CeleryEvent, CeleryEvent, CeleryEvent];
     await history.record([succeeded]);
     await history.record([started, received]);
@@ -143,7 +127,7 @@ describe('task history (Lua script on a real Redis)', function () {
   });
 
   it('follows a retry: RETRY, then the new attempt; a retried message naming itself parent is no child of itself', async () => {
-    const history = new TaskHistory(redis, keys);
+    const history = new TaskHistory(h.redis, keys);
     const id = 'retried';
     await history.record([
       ev('task-received', id, 10, { name: 'tasks.flaky', args: '()', kwargs: '{}', root_id: id, parent_id: null, retries: 0 }),
@@ -171,7 +155,7 @@ describe('task history (Lua script on a real Redis)', function () {
   });
 
   it("adds a child (parent_id set) to its parent's children once", async () => {
-    const history = new TaskHistory(redis, keys);
+    const history = new TaskHistory(h.redis, keys);
     await history.record(lifecycle('parent', 1));
     const child = (id: string, t: number) => ev('task-received', id, t, { name: 'tasks.mul', root_id: 'parent', parent_id: 'parent' });
     const outcome = await history.record([child('c1', 2), ev('task-sent', 'c1', 2, { parent_id: 'parent' }, 'w1@test'), child('c2', 3)]);
@@ -185,8 +169,8 @@ describe('task history (Lua script on a real Redis)', function () {
   it('two recorders writing the same events at once store each event once and agree with a single recorder', async () => {
     const events = [...lifecycle('a', 1), ...lifecycle('b', 2), ev('task-failed', 'c', 3, { exception: 'E()', traceback: '' }),
       ev('task-received', 'd', 4, { name: 'tasks.mul', parent_id: 'a' }), ev('task-revoked', 'd', 5, { terminated: false, signum: null, expired: false })];
-    const one = new TaskHistory(redis, keys);
-    const two = new TaskHistory(other, keys);
+    const one = new TaskHistory(h.redis, keys);
+    const two = new TaskHistory(h.connect(), keys);
     for (let round = 0; round < 5; round++) {
       await one.clear();
       // Different batch splits and orders on two connections, all in flight together.
@@ -207,13 +191,13 @@ describe('task history (Lua script on a real Redis)', function () {
   });
 
   it('keeps at most maxTasks tasks (dropping those with the oldest latest event) and maxEventsPerTask events', async () => {
-    const history = new TaskHistory(redis, keys, { maxTasks: 5, maxEventsPerTask: 3 });
+    const history = new TaskHistory(h.redis, keys, { maxTasks: 5, maxEventsPerTask: 3 });
     for (let i = 0; i < 8; i++) await history.record(lifecycle(`t${i}`, 100 + i));
     assert.equal(await history.count(), 5);
     assert.deepEqual((await history.recent()).map((r) => r.id), ['t7', 't6', 't5', 't4', 't3']);
     assert.equal(await history.get('t0'), null);
-    assert.equal(await redis.hlen(keys.historyRecords), 5);
-    assert.equal(await redis.hlen(keys.historyIndex), 5);
+    assert.equal(await h.redis.hlen(keys.historyRecords), 5);
+    assert.equal(await h.redis.hlen(keys.historyIndex), 5);
 
     // A task touched again moves up and survives; the oldest goes.
     await history.record([ev('task-retried', 't3', 200, { exception: 'E()', traceback: '' }), ev('task-received', 't3', 201, { retries: 1 })]);
@@ -230,7 +214,7 @@ describe('task history (Lua script on a real Redis)', function () {
   });
 
   it('pages newest first and filters by name and id substring and exact state, with offset and limit', async () => {
-    const history = new TaskHistory(redis, keys);
+    const history = new TaskHistory(h.redis, keys);
     for (let i = 0; i < 30; i++) {
       const id = `id-${String(i).padStart(2, '0')}`;
       if (i % 3 === 0) await history.record([ev('task-received', id, i, { name: 'emails.send' }), ev('task-failed', id, i + 0.5, { exception: 'E()', traceback: '' })]);
@@ -246,20 +230,20 @@ describe('task history (Lua script on a real Redis)', function () {
     assert.deepEqual((await history.recent({ filter: { id: '2', name: 'mul', state: 'SUCCESS' } })).map((r) => r.id), ['id-29', 'id-26', 'id-23', 'id-20', 'id-02']);
     assert.deepEqual(await history.recent({ filter: { name: 'nothing' } }), []);
     // The scan looks at no more than maxTasks tasks.
-    const small = new TaskHistory(redis, keys, { maxTasks: 100_000 });
+    const small = new TaskHistory(h.redis, keys, { maxTasks: 100_000 });
     assert.equal((await small.recent({ filter: { state: 'SUCCESS' }, limit: 100 })).length, 20);
   });
 
   it('survives a new instance on a new connection (a window reload), and clear() forgets everything', async () => {
-    await new TaskHistory(redis, keys).record(lifecycle('kept', 1));
-    const reloaded = new TaskHistory(other, keys);
+    await new TaskHistory(h.redis, keys).record(lifecycle('kept', 1));
+    const reloaded = new TaskHistory(h.connect(), keys);
     assert.equal((await reloaded.get('kept'))?.state, 'SUCCESS');
     await reloaded.clear();
     assert.equal(await reloaded.count(), 0);
   });
 
   it('takes text the Lua JSON decoder refuses (a lone surrogate) and ignores what is not a task event', async () => {
-    const history = new TaskHistory(redis, keys);
+    const history = new TaskHistory(h.redis, keys);
     const weird = ev('task-failed', 'weird', 1, { exception: 'E("\ud800")', traceback: 'x\udc00y' });
     const outcome = await history.record([weird, ev('worker-heartbeat', '', 1), { ...ev('task-started', 'no-time', 1), timestamp: Number.NaN }]);
     assert.equal(outcome.added, 1);
@@ -269,9 +253,9 @@ describe('task history (Lua script on a real Redis)', function () {
 
   it('uses the key prefix', async () => {
     const prefixed = new Keys('app1:');
-    await new TaskHistory(redis, prefixed).record(lifecycle('p', 1));
-    assert.equal(await redis.zcard('app1:radish.history'), 1);
-    assert.equal(await redis.exists('radish.history'), 0);
+    await new TaskHistory(h.redis, prefixed).record(lifecycle('p', 1));
+    assert.equal(await h.redis.zcard('app1:radish.history'), 1);
+    assert.equal(await h.redis.exists('radish.history'), 0);
   });
 });
 
@@ -453,7 +437,7 @@ describe('Monitor with a Radish worker (events on)', function () {
     try {
       const heartbeat = makeEvent('worker-heartbeat', { hostname: 'py1@host', pid: 7, utcoffset: 0 }, { clock: 1 },
         workerFields({ freq: 2, active: 3, processed: 9, loadavg: [0.5, 0.25, 0.125] }, { ident: 'py-celery', version: '5.2.6', system: 'Linux' }));
-      await pub.publish(new Keys().eventChannel(0, 'worker.heartbeat'), encodeEvent(heartbeat));
+      await pub.publish(new Keys().eventChannel('worker.heartbeat'), encodeEvent(heartbeat));
       await until(() => monitor.worker('py1@host') !== undefined, 'the heartbeat');
       assert.equal(monitor.activeTasks, 3);
       now += 4_900; // within 2 x freq + 1 s
@@ -470,34 +454,23 @@ describe('Monitor with a Radish worker (events on)', function () {
 });
 
 describe('EventReceiver', function () {
-  let server: TestRedis;
-  let pub: Redis;
-
-  before(async () => {
-    server = await startRedis({ persistence: true });
-    pub = new Redis(server.url);
-    pub.on('error', () => undefined);
-  });
-  after(async () => {
-    pub.disconnect();
-    await server.stop();
-  });
+  const h = redisHarness({ persistence: true });
 
   it('reports garbage on the channel through onError, never throws, and goes on', async () => {
     const seen: CeleryEvent[] = [];
     const errors: [Error, string | undefined][] = [];
-    const receiver = new EventReceiver({ url: server.url }, (e) => {
+    const receiver = new EventReceiver({ url: h.server.url }, (e) => {
       if (e.uuid === 'throws') throw new Error('handler bug');
       seen.push(e);
     }, { onError: (err, raw) => errors.push([err, raw]) });
     await receiver.start();
     await receiver.start(); // idempotent
     try {
-      const channel = new Keys().eventChannel(0, 'task.multi');
-      await pub.publish(channel, 'not json at all');
-      await pub.publish(channel, JSON.stringify({ body: 'gAN9cQBYAQ==', 'content-type': 'application/x-python-serialize' }));
-      await pub.publish(channel, JSON.stringify({ body: Buffer.from('[{"type": "task-started"}]').toString('base64'), 'content-type': 'application/json', properties: { body_encoding: 'base64' } }));
-      await pub.publish(channel, encodeEventBatch([ev('task-started', 'throws', 1), ev('task-started', 'fine', 2)], 'w1@test'));
+      const channel = new Keys().eventChannel('task.multi');
+      await h.redis.publish(channel, 'not json at all');
+      await h.redis.publish(channel, JSON.stringify({ body: 'gAN9cQBYAQ==', 'content-type': 'application/x-python-serialize' }));
+      await h.redis.publish(channel, JSON.stringify({ body: Buffer.from('[{"type": "task-started"}]').toString('base64'), 'content-type': 'application/json', properties: { body_encoding: 'base64' } }));
+      await h.redis.publish(channel, encodeEventBatch([ev('task-started', 'throws', 1), ev('task-started', 'fine', 2)], 'w1@test'));
       await until(() => seen.length === 1, 'the good event after the garbage');
       assert.equal(seen[0]?.uuid, 'fine');
       assert.equal(errors.length, 4);
@@ -515,23 +488,23 @@ describe('EventReceiver', function () {
   });
 
   it('resumes after a Redis restart mid-stream (ioredis subscribes again), and the history is still there', async function () {
-    requireOwnServer(this, server);
+    requireOwnServer(this, h.server);
     this.timeout(60_000);
-    const app = new Radish({ broker: server.url });
+    const app = new Radish({ broker: h.server.url });
     const monitor = Monitor.forApp(app);
     const received = new Set<string>();
     monitor.onTask((e) => received.add(e.uuid as string));
     try {
       await monitor.start();
-      const channel = new Keys().eventChannel(0, 'task.multi');
-      await pub.publish(channel, encodeEventBatch(lifecycle('before', 1), 'w1@test'));
+      const channel = new Keys().eventChannel('task.multi');
+      await h.redis.publish(channel, encodeEventBatch(lifecycle('before', 1), 'w1@test'));
       await until(async () => (await monitor.history.get('before'))?.state === 'SUCCESS', 'the task before the restart');
 
-      await server.stop();
-      await server.start();
+      await h.server.stop();
+      await h.server.start();
       // PUBLISH is fire-and-forget: repeat until the receiver has subscribed again (a repeat is deduplicated).
       await until(async () => {
-        await pub.publish(channel, encodeEventBatch(lifecycle('after', 2), 'w1@test')).catch(() => 0);
+        await h.redis.publish(channel, encodeEventBatch(lifecycle('after', 2), 'w1@test')).catch(() => 0);
         return received.has('after');
       }, 'an event after the restart', 30_000);
       await until(async () => (await monitor.history.get('after'))?.state === 'SUCCESS', 'the task after the restart');

@@ -14,13 +14,14 @@ import { createLogger } from '../../runner/log';
 import type { JsonObject } from '../../runner/protocol/message';
 import {
   decodeReply, decodeRequest, encodeReply, encodeRequest, isAddressedTo, LamportClock, noSuchCommand, ok, PidboxError,
-  pythonJson, revokeArguments, revokeReply,
+  revokeArguments, revokeReply,
 } from '../../runner/protocol/pidbox';
+import { pythonJson } from '../../runner/protocol/python-json';
 import { Mailbox, type ControlHandlers, type MailboxOptions } from '../../runner/worker/mailbox';
 import { RevokedStore } from '../../runner/broker/revoked';
 import { celeryCli, celerySend, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
 import { until } from '../support/wait';
-import { requireOwnServer, startRedis, type TestRedis } from '../support/redis';
+import { redisHarness, requireOwnServer } from '../support/redis';
 
 const FIXTURES = join(__dirname, '../fixtures/pidbox');
 const fixtureNames = readdirSync(FIXTURES).filter((f) => f.endsWith('.raw.json')).map((f) => f.replace(/\.raw\.json$/, ''));
@@ -197,36 +198,26 @@ describe('pidbox protocol (golden, Celery 5.2.6 captures)', () => {
 
 describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function () {
   this.timeout(30_000);
-  let server: TestRedis;
-  let redis: Redis;
+  const h = redisHarness();
   const open: { stop?: () => Promise<void>; close?: () => Promise<void> }[] = [];
 
-  before(async () => {
-    server = await startRedis();
-    redis = connectTo(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-  beforeEach(async () => { await redis.flushdb(); });
   afterEach(async () => {
     for (const o of open.splice(0).reverse()) await (o.stop ?? o.close)?.call(o);
   });
 
   async function mailbox(
-    handlers: ControlHandlers, extra: Partial<MailboxOptions> = {}, keyPrefix = '', url = server.url,
+    handlers: ControlHandlers, extra: Partial<MailboxOptions> = {}, keyPrefix = '', url = h.server.url,
   ): Promise<Mailbox> {
     const commands = connectTo(url);
     const box = new Mailbox({
-      hostname: 'radish@test', handlers, redis: commands, keys: new Keys(keyPrefix), connection: { url }, logger: quiet, ...extra,
+      hostname: 'radish@test', handlers, redis: commands, keys: new Keys(keyPrefix, commands.options.db ?? 0), connection: { url }, logger: quiet, ...extra,
     });
     open.push({ close: async () => { await box.stop(); commands.disconnect(); } });
     await box.start();
     return box;
   }
 
-  async function control(url = server.url, keyPrefix?: string): Promise<Control> {
+  async function control(url = h.server.url, keyPrefix?: string): Promise<Control> {
     const c = await Control.connect({ url, keyPrefix });
     open.push(c);
     return c;
@@ -236,24 +227,24 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
     const box = await mailbox({ ping: () => ok('pong') });
     await box.start(); // idempotent: still one subscriber, one member
     const member = '\x06\x16\x06\x16radish@test.celery.pidbox';
-    assert.deepEqual(await redis.smembers('_kombu.binding.celery.pidbox'), [member]);
-    assert.deepEqual(await redis.pubsub('NUMPAT'), 1);
+    assert.deepEqual(await h.redis.smembers('_kombu.binding.celery.pidbox'), [member]);
+    assert.deepEqual(await h.redis.pubsub('NUMPAT'), 1);
     const c = await control();
     const seen: string[] = [];
     assert.deepEqual(await c.ping({ onReply: (node) => seen.push(node) }), { 'radish@test': { ok: 'pong' } });
     assert.deepEqual(seen, ['radish@test'], 'one reply: started twice, subscribed once');
     // kombu's client cleans up after itself: no reply binding, no reply list left behind.
-    assert.deepEqual(await redis.smembers('_kombu.binding.reply.celery.pidbox'), []);
-    assert.deepEqual(await redis.keys('*reply.celery.pidbox*'), []);
+    assert.deepEqual(await h.redis.smembers('_kombu.binding.reply.celery.pidbox'), []);
+    assert.deepEqual(await h.redis.keys('*reply.celery.pidbox*'), []);
     await box.stop();
     await box.stop();
-    assert.deepEqual(await redis.smembers('_kombu.binding.celery.pidbox'), []);
+    assert.deepEqual(await h.redis.smembers('_kombu.binding.celery.pidbox'), []);
     assert.deepEqual(await c.ping({ timeout: 0.3 }), {});
   });
 
   it('puts the request on the wire as Celery does and the reply where the client waits', async () => {
     await mailbox({ ping: () => ok('pong') });
-    const spy = connectTo(server.url);
+    const spy = h.connect();
     const published: [string, string][] = [];
     spy.on('pmessage', (_p: string, channel: string, message: string) => published.push([channel, message]));
     await spy.psubscribe('*');
@@ -283,7 +274,7 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
     const c = await control();
     assert.deepEqual(await c.ping({ destination: ['someone@else'], timeout: 0.3 }), {});
     const pickled = raw('request_ping').replace('application/json', 'application/x-python-serialize');
-    for (const junk of ['', 'not json', '{"body": 1}', pickled]) await redis.publish('/0.celery.pidbox', junk);
+    for (const junk of ['', 'not json', '{"body": 1}', pickled]) await h.redis.publish('/0.celery.pidbox', junk);
     assert.deepEqual(await c.ping({ destination: ['radish@test'] }), { 'radish@test': { ok: 'pong' } });
     now += 10_000; // the worker's clock is now past every request's expiry (now + 1 s)
     calls.length = 0;
@@ -317,15 +308,15 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
     const request = (exchange: string, routingKey: string): string => encodeRequest(
       { method: 'ping', ticket: 't', replyTo: { exchange, routing_key: routingKey } }, { clock: 1, expires: 0 });
     await box.receive(request('reply.celery.pidbox', 'gone'));
-    assert.deepEqual(await redis.keys('*'), ['_kombu.binding.celery.pidbox']);
+    assert.deepEqual(await h.redis.keys('*'), ['_kombu.binding.celery.pidbox']);
     // A task queue's binding, as kombu declares it: a reply through exchange `celery` would land in the task queue.
-    await redis.sadd('_kombu.binding.celery', 'celery\x06\x16\x06\x16celery');
+    await h.redis.sadd('_kombu.binding.celery', 'celery\x06\x16\x06\x16celery');
     await box.receive(request('celery', 'celery'));
-    assert.equal(await redis.llen('celery'), 0);
+    assert.equal(await h.redis.llen('celery'), 0);
     // A bound reply queue gets exactly the reply kombu would push.
-    await redis.sadd('_kombu.binding.reply.celery.pidbox', 'oid1\x06\x16\x06\x16oid1.reply.celery.pidbox');
+    await h.redis.sadd('_kombu.binding.reply.celery.pidbox', 'oid1\x06\x16\x06\x16oid1.reply.celery.pidbox');
     await box.receive(request('reply.celery.pidbox', 'oid1'));
-    const [pushed] = await redis.lrange('oid1.reply.celery.pidbox', 0, -1);
+    const [pushed] = await h.redis.lrange('oid1.reply.celery.pidbox', 0, -1);
     const reply = decodeReply(pushed ?? '');
     assert.deepEqual([reply.replies, reply.ticket, reply.deliveryInfo],
       [{ 'radish@test': { ok: 'pong' } }, 't', { exchange: 'reply.celery.pidbox', routing_key: 'oid1' }]);
@@ -345,16 +336,16 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
   });
 
   it('uses the db number in the channel and the global key prefix on every key, and db/prefix keep apps apart', async () => {
-    const url3 = server.url.replace(/\/0$/, '/3');
+    const url3 = h.server.dbUrl(3);
     await mailbox({ ping: () => ok('pong') }, {}, 'app1:', url3);
-    const db3 = connectTo(url3);
+    const db3 = h.connect({ db: 3 });
     try {
       assert.deepEqual(await db3.smembers('app1:_kombu.binding.celery.pidbox'), ['\x06\x16\x06\x16radish@test.celery.pidbox']);
-      assert.deepEqual(await redis.pubsub('NUMSUB', 'app1:/3.celery.pidbox'), ['app1:/3.celery.pidbox', 0]);
-      assert.deepEqual(await redis.pubsub('NUMPAT'), 1);
+      assert.deepEqual(await h.redis.pubsub('NUMSUB', 'app1:/3.celery.pidbox'), ['app1:/3.celery.pidbox', 0]);
+      assert.deepEqual(await h.redis.pubsub('NUMPAT'), 1);
       const c = await control(url3, 'app1:');
       assert.deepEqual(await c.ping(), { 'radish@test': { ok: 'pong' } });
-      assert.deepEqual(await (await control(server.url, 'app1:')).ping({ timeout: 0.3 }), {}, 'db 0 is another app');
+      assert.deepEqual(await (await control(h.server.url, 'app1:')).ping({ timeout: 0.3 }), {}, 'db 0 is another app');
       assert.deepEqual(await (await control(url3)).ping({ timeout: 0.3 }), {}, 'no prefix is another app');
     } finally {
       db3.disconnect();
@@ -362,16 +353,16 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
   });
 
   it('comes back after Redis restarts: subscribed again, announced again, owner told', async function () {
-    requireOwnServer(this, server);
+    requireOwnServer(this, h.server);
     let reconnects = 0;
     const lines: string[] = [];
     const logger = createLogger('debug', (l) => lines.push(l));
     // The owner's catch-up failing (a rejected promise) is logged, not an unhandled rejection.
     await mailbox({ ping: () => ok('pong') }, { logger, onReconnect: async () => { reconnects++; throw new Error('catch-up failed'); } });
-    await server.stop();
-    await server.start();
+    await h.server.stop();
+    await h.server.start();
     await until(() => reconnects > 0, 'the mailbox to reconnect');
-    const check = connectTo(server.url);
+    const check = h.connect();
     try {
       await until(async () => (await check.scard('_kombu.binding.celery.pidbox')) === 1, 'the binding to be added again');
       const c = await control();
@@ -381,23 +372,21 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
       assert.ok(lines.some((l) => /ERROR.*catch-up failed/.test(l)), lines.join('\n'));
     } finally {
       check.disconnect();
-      redis.disconnect();
-      redis = connectTo(server.url);
+      h.reconnect();
     }
   });
 
   it('stops promptly while Redis is down', async function () {
-    requireOwnServer(this, server);
+    requireOwnServer(this, h.server);
     const box = await mailbox({ ping: () => ok('pong') }, { stopGraceMs: 300 });
-    await server.stop();
+    await h.server.stop();
     try {
       const started = Date.now();
       await box.stop();
       assert.ok(Date.now() - started < 1500, `stop() took ${Date.now() - started} ms`);
     } finally {
-      await server.start();
-      redis.disconnect();
-      redis = connectTo(server.url);
+      await h.server.start();
+      h.reconnect();
     }
   });
 
@@ -409,7 +398,7 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
       { 'radish@test': { ok: 'tasks t1, t2 flagged as revoked' } });
     assert.deepEqual(heard, [{ task_id: ['t1', 't2'], terminate: false, signal: 'SIGTERM' }]);
     await c.revoke('t3', { reply: false, terminate: true, signal: 'SIGKILL' });
-    const later = new RevokedStore(redis, new Keys());
+    const later = new RevokedStore(h.redis, new Keys());
     assert.deepEqual((await later.load()).sort(), ['t1', 't2', 't3']);
     await assert.rejects(c.revoke([]), TypeError);
   });
@@ -418,52 +407,42 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
 // ---------------------------------------------------------------------------------------------
 
 describe('RevokedStore', () => {
-  let server: TestRedis;
-  let redis: Redis;
-  before(async () => {
-    server = await startRedis();
-    redis = connectTo(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-  beforeEach(async () => { await redis.flushdb(); });
+  const h = redisHarness();
 
   it('survives a restart: a new store loads the live ids, and expired ones are pruned', async () => {
     let now = 1_800_000_000_000;
     const keys = new Keys('p:');
-    const first = new RevokedStore(redis, keys, { now: () => now });
+    const first = new RevokedStore(h.redis, keys, { now: () => now });
     await first.add(['a', 'b']);
     await first.add('short', 60);
     assert.equal(first.has('a'), true);
     assert.equal(first.has('zzz'), false);
-    assert.equal(await redis.zscore('p:radish.revoked', 'a'), String(now / 1000 + 10_800), 'scored by expiry, 3 h by default');
+    assert.equal(await h.redis.zscore('p:radish.revoked', 'a'), String(now / 1000 + 10_800), 'scored by expiry, 3 h by default');
 
     now += 120_000; // the worker is down for two minutes
-    const restarted = new RevokedStore(redis, keys, { now: () => now });
+    const restarted = new RevokedStore(h.redis, keys, { now: () => now });
     assert.equal(restarted.has('a'), false, 'nothing before load()');
     assert.deepEqual((await restarted.load()).sort(), ['a', 'b']);
     assert.equal(restarted.has('a'), true);
     assert.equal(restarted.has('short'), false);
-    assert.equal(await redis.zscore('p:radish.revoked', 'short'), null, 'the expired id was deleted from Redis');
+    assert.equal(await h.redis.zscore('p:radish.revoked', 'short'), null, 'the expired id was deleted from Redis');
 
     now += 10_800_000; // three hours later every revoke has lapsed, in memory too
     assert.equal(restarted.has('a'), false);
     assert.deepEqual(restarted.ids(), []);
-    assert.deepEqual(await new RevokedStore(redis, keys, { now: () => now }).load(), []);
-    assert.equal(await redis.exists('p:radish.revoked'), 0);
+    assert.deepEqual(await new RevokedStore(h.redis, keys, { now: () => now }).load(), []);
+    assert.equal(await h.redis.exists('p:radish.revoked'), 0);
   });
 
   it('keeps at most maxSize ids, dropping the oldest revokes', async () => {
     let now = 1_800_000_000_000;
-    const store = new RevokedStore(redis, new Keys(), { maxSize: 3, now: () => now });
+    const store = new RevokedStore(h.redis, new Keys(), { maxSize: 3, now: () => now });
     for (const id of ['1', '2', '3', '4', '5']) {
       await store.add(id);
       now += 1000;
     }
     assert.deepEqual(store.ids(), ['3', '4', '5']);
-    assert.deepEqual(await redis.zrange('radish.revoked', '0', '-1'), ['3', '4', '5']);
+    assert.deepEqual(await h.redis.zrange('radish.revoked', '0', '-1'), ['3', '4', '5']);
     await assert.rejects(store.add(['']), TypeError);
     await assert.rejects(store.add('x', 0), RangeError);
   });
@@ -475,27 +454,25 @@ describe('RevokedStore', () => {
 
 describe('pidbox interop with real Celery 5.2.6', function () {
   this.timeout(120_000);
-  let server: TestRedis;
-  let redis: Redis;
   let commands: Redis;
   let box: Mailbox | undefined;
   let celery: CeleryWorker | undefined;
   let control: Control | undefined;
 
-  before(async function () {
+  before(function () {
     requireCelery(this);
-    server = await startRedis();
-    redis = connectTo(server.url);
-    commands = connectTo(server.url);
-    box = await radishNode();
   });
+  // Above the harness: mocha runs `after` hooks in the order they are defined, and these need Redis up.
   after(async () => {
     await control?.close();
     await box?.stop();
     await celery?.stop();
-    commands?.disconnect();
-    redis?.disconnect();
-    await server?.stop();
+  });
+  // No flush between tests: the mailbox started once for them all keeps its binding.
+  const h = redisHarness({ flush: false });
+  before(async () => {
+    commands = h.connect();
+    box = await radishNode();
   });
 
   /** A mailbox wired the way a worker wires it: ping, and revoke/revoked on a RevokedStore. */
@@ -504,7 +481,7 @@ describe('pidbox interop with real Celery 5.2.6', function () {
     const store = new RevokedStore(commands, keys);
     await store.load();
     const node = new Mailbox({
-      hostname: 'radish@interop', redis: commands, keys, connection: { url: server.url }, logger: quiet,
+      hostname: 'radish@interop', redis: commands, keys, connection: { url: h.server.url }, logger: quiet,
       onReconnect: () => void store.load(),
       handlers: {
         ping: () => ok('pong'),
@@ -521,30 +498,30 @@ describe('pidbox interop with real Celery 5.2.6', function () {
   }
 
   it('Python `celery inspect ping -d radish@interop` gets the Radish mailbox\'s pong', async () => {
-    const out = await celeryCli(server.url, ['inspect', 'ping', '-d', 'radish@interop', '-t', '5']);
+    const out = await celeryCli(h.server.url, ['inspect', 'ping', '-d', 'radish@interop', '-t', '5']);
     console.log(`      celery inspect ping printed:\n${out.stdout.replace(/^/gm, '        | ')}`);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /->\s+radish@interop: OK\s+pong/);
     assert.match(out.stdout, /1 node online/);
-    const json = await celeryCli(server.url, ['inspect', 'ping', '-j', '-d', 'radish@interop']);
+    const json = await celeryCli(h.server.url, ['inspect', 'ping', '-j', '-d', 'radish@interop']);
     assert.deepEqual(JSON.parse(json.stdout), { 'radish@interop': { ok: 'pong' } });
     // kombu's client left nothing behind, and the worker's reply went exactly where it waited.
-    assert.deepEqual(await redis.smembers('_kombu.binding.reply.celery.pidbox'), []);
+    assert.deepEqual(await h.redis.smembers('_kombu.binding.reply.celery.pidbox'), []);
   });
 
   it('Python `celery control revoke` reaches the Radish mailbox, and `celery inspect revoked` lists the id', async () => {
-    const revoke = await celeryCli(server.url, ['control', 'revoke', 'py-revoked-1', '-d', 'radish@interop', '-t', '5']);
+    const revoke = await celeryCli(h.server.url, ['control', 'revoke', 'py-revoked-1', '-d', 'radish@interop', '-t', '5']);
     assert.equal(revoke.code, 0, revoke.stderr);
     assert.match(revoke.stdout, /radish@interop: OK\s+tasks py-revoked-1 flagged as revoked/);
-    const revoked = await celeryCli(server.url, ['inspect', 'revoked', '-j', '-d', 'radish@interop']);
+    const revoked = await celeryCli(h.server.url, ['inspect', 'revoked', '-j', '-d', 'radish@interop']);
     assert.deepEqual(JSON.parse(revoked.stdout), { 'radish@interop': ['py-revoked-1'] });
-    assert.notEqual(await redis.zscore('radish.revoked', 'py-revoked-1'), null, 'persisted for the next start');
+    assert.notEqual(await h.redis.zscore('radish.revoked', 'py-revoked-1'), null, 'persisted for the next start');
   });
 
   it('Control.ping and Control.revoke work against a Python Celery worker: it lists the id and revokes the task', async () => {
     // The Radish mailbox stays up: a Celery worker starting next to it (mingle's hello) must not mind.
-    celery = await startCeleryWorker(server.url, { queues: ['celery'] });
-    control = await Control.connect({ url: server.url });
+    celery = await startCeleryWorker(h.server.url, { queues: ['celery'] });
+    control = await Control.connect({ url: h.server.url });
     // Celery says ready before its event loop has PSUBSCRIBEd the pidbox channel, so a broadcast right away can go
     // unheard (`celery inspect ping` has the same race): wait until the node answers at all.
     const node = celery.hostname;
@@ -556,17 +533,17 @@ describe('pidbox interop with real Celery 5.2.6', function () {
     const id = `revoked-by-radish-${Date.now()}`;
     const replies = await control.revoke(id, { destination: [celery.hostname] });
     assert.deepEqual(replies, { [celery.hostname]: { ok: `tasks ${id} flagged as revoked` } });
-    const listed = await celeryCli(server.url, ['inspect', 'revoked', '-j', '-d', celery.hostname]);
+    const listed = await celeryCli(h.server.url, ['inspect', 'revoked', '-j', '-d', celery.hostname]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.ok((JSON.parse(listed.stdout) as Record<string, string[]>)[celery.hostname]?.includes(id), listed.stdout);
     assert.ok((await control.inspect<string[]>('revoked', {}, { destination: [celery.hostname] }))[celery.hostname]?.includes(id));
 
-    const [outcome] = await celerySend(server.url, [{ task: 'tasks.add', args: [1, 2], task_id: id }], { wait: 20 });
+    const [outcome] = await celerySend(h.server.url, [{ task: 'tasks.add', args: [1, 2], task_id: id }], { wait: 20 });
     assert.equal(outcome?.state, 'REVOKED', JSON.stringify(outcome));
     assert.ok(outcome?.state === 'REVOKED' && outcome.exc_type === 'TaskRevokedError', JSON.stringify(outcome));
     await celery.waitForLog(new RegExp(`Discarding revoked task: tasks\\.add\\[${id}\\]`));
     // And Radish's own list has it, for Radish workers that start later.
-    assert.equal(new RevokedStore(redis, new Keys()).has(id), false);
-    assert.ok((await new RevokedStore(redis, new Keys()).load()).includes(id));
+    assert.equal(new RevokedStore(h.redis, new Keys()).has(id), false);
+    assert.ok((await new RevokedStore(h.redis, new Keys()).load()).includes(id));
   });
 });

@@ -17,10 +17,10 @@ import { execute, type Outcome } from '../../runner/worker/execute';
 import type { PoolJob } from '../../runner/worker/pool';
 import { ProcessPool, type ProcessPoolOptions } from '../../runner/worker/pool-process';
 import { app } from '../fixtures/pool/tasks';
+import { until } from '../support/wait';
 
 const FIXTURES = resolve(__dirname, '../fixtures/pool');
 const TASKS = join(FIXTURES, 'tasks.ts');
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Whether a process runs (a zombie left to a container's init that does not reap counts as gone). */
 function alive(pid: number): boolean {
@@ -35,15 +35,6 @@ function alive(pid: number): boolean {
     } catch {
       return false;
     }
-  }
-}
-
-/** Poll until `cond` holds; fail with `what` after a generous `ms`. */
-async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
-    await delay(25);
   }
 }
 
@@ -157,7 +148,7 @@ describe('process pool', function () {
     assert.equal(err.message, 'Worker exited prematurely: exitcode 3.');
     assert.deepEqual(exceptionInfo(err), { exc_type: 'WorkerLostError', exc_message: ['Worker exited prematurely: exitcode 3.'], exc_module: 'billiard.exceptions' });
     assert.equal(value(slept), 'slept');
-    await waitFor('the pool is back to 2 children', () => pool.pids().length === 2 && pool.pids().some((p) => !before.includes(p)));
+    await until(() => pool.pids().length === 2 && pool.pids().some((p) => !before.includes(p)), 'the pool is back to 2 children');
     assert.equal(pool.pids().filter((p) => before.includes(p)).length, 1, 'the other child was left alone');
     assert.ok(lines.some((l) => /ERROR\/MainProcess\] Process 'ForkPoolWorker-\d' pid:\d+ exited with 'exitcode 3'$/.test(l)), lines.join('\n'));
     const ran = await Promise.all([pool.run(job('pool.add', [1, 1])), pool.run(job('pool.add', [2, 2]))]);
@@ -203,7 +194,7 @@ describe('process pool', function () {
     assert.equal((outcome as { abandoned?: boolean }).abandoned, undefined, 'the code was stopped, not abandoned');
     assert.deepEqual(exceptionInfo(err), { exc_type: 'TimeLimitExceeded', exc_message: [new TimeLimitExceeded(0.5).message], exc_module: 'billiard.exceptions' });
     assert.ok(Date.now() - started < 15_000, 'it did not run the 20 s loop out');
-    await waitFor('the killed child is gone', () => !alive(pid!));
+    await until(() => !alive(pid!), 'the killed child is gone');
     const next = value(await pool.run(job('pool.pid')));
     assert.notEqual(next, pid);
     assert.ok(lines.some((l) => l.includes('ERROR/MainProcess] Hard time limit (0.5s) exceeded for pool.busy[')), lines.join('\n'));
@@ -279,7 +270,7 @@ describe('process pool', function () {
     assert.equal(outcome.kind, 'revoked');
     assert.equal((outcome as Extract<Outcome, { kind: 'revoked' }>).signal, 'SIGTERM');
     assert.equal(value(await other), 'slept', 'the other child was left alone');
-    await waitFor('one child was replaced', () => pool.pids().length === 2 && pool.pids().filter((p) => before.includes(p)).length === 1);
+    await until(() => pool.pids().length === 2 && pool.pids().filter((p) => before.includes(p)).length === 1, 'one child was replaced');
     assert.equal(pool.terminate(j.request.id), false, 'a task ends once');
   });
 
@@ -289,10 +280,10 @@ describe('process pool', function () {
     const readyFile = join(mkdtempSync(join(tmpdir(), 'radish-pool-')), 'ready');
     const j = job('pool.ignoreSigterm', [readyFile, 20_000]);
     const running = pool.run(j);
-    await waitFor('the task installed its SIGTERM handler', () => existsSync(readyFile));
+    await until(() => existsSync(readyFile), 'the task installed its SIGTERM handler');
     assert.equal(pool.terminate(j.request.id, 'SIGTERM'), true);
     assert.equal((await running).kind, 'revoked');
-    await waitFor('the child is gone', () => !alive(pid!));
+    await until(() => !alive(pid!), 'the child is gone');
     assert.notEqual(value(await pool.run(job('pool.pid'))), pid);
     assert.ok(lines.some((l) => l.includes(`pid:${pid} did not exit within 0.5s of being asked to: killing it (SIGKILL)`)), lines.join('\n'));
   });
@@ -346,7 +337,7 @@ describe('process pool', function () {
     assert.equal(value(await pool.run(job('pool.pid'))), first);
     const third = value(await pool.run(job('pool.pid')));
     assert.notEqual(third, first);
-    await waitFor('the retired child is gone', () => !alive(first as number));
+    await until(() => !alive(first as number), 'the retired child is gone');
     assert.ok(!lines.some((l) => l.includes('exited with') || l.includes('did not exit')), 'a retired child exits when asked and is not reported as lost');
   });
 
@@ -362,7 +353,7 @@ describe('process pool', function () {
     assert.equal(pids.length, 2);
     await assert.rejects(starting, /PAYMENTS_API_KEY is not set/);
     assert.deepEqual(pool.pids(), []);
-    for (const pid of pids) await waitFor(`child ${pid} is gone`, () => !alive(pid));
+    for (const pid of pids) await until(() => !alive(pid), `child ${pid} is gone`);
   });
 
   it('rejects start() for a missing export, a missing module and a missing bundle', async () => {
@@ -376,7 +367,7 @@ describe('process pool', function () {
     const starting = pool.start();
     const [pid] = pool.pids();
     await assert.rejects(starting, /ForkPoolWorker-1 did not load the task module .*hangs\.ts within 1 s/);
-    await waitFor('the stuck child is gone', () => !alive(pid!));
+    await until(() => !alive(pid!), 'the stuck child is gone');
   });
 
   it('rejects start() when the pool is closed while starting', async () => {
@@ -396,7 +387,7 @@ describe('process pool', function () {
       writeFileSync(breakFile, '');
       assert.ok(failure(await pool.run(job('pool.exit', [1]))) instanceof WorkerLostError);
       const queued = pool.run(job('pool.add', [40, 2]));
-      await waitFor('a replacement failed to load', () => lines.some((l) => l.includes('broken on reload')));
+      await until(() => lines.some((l) => l.includes('broken on reload')), 'a replacement failed to load');
       rmSync(breakFile);
       assert.equal(value(await queued), 42, 'the job waited for a child that loads');
       assert.equal(pool.pids().length, 1);
@@ -417,12 +408,12 @@ describe('process pool', function () {
     let out = '';
     parent.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     try {
-      await waitFor('the parent printed its pool\'s pids', () => out.includes('\n'), 20_000);
+      await until(() => out.includes('\n'), 'the parent printed its pool\'s pids', 20_000);
       const pids = JSON.parse(out) as number[];
       assert.equal(pids.length, 2);
       for (const pid of pids) assert.ok(alive(pid));
       parent.kill('SIGKILL');
-      for (const pid of pids) await waitFor(`child ${pid} exits after its parent`, () => !alive(pid));
+      for (const pid of pids) await until(() => !alive(pid), `child ${pid} exits after its parent`);
     } finally {
       parent.kill('SIGKILL');
     }

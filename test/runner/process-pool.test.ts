@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { Control } from '../../runner/control';
 import { TaskFailedError } from '../../runner/protocol/result';
 import type { WorkerPresence } from '../../runner/broker/presence';
-import { until, workerHarness } from '../support/worker-harness';
+import { delay, until, workerHarness } from '../support/worker-harness';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
 
@@ -188,7 +188,7 @@ describe('worker with the process pool (-P process)', function () {
     const exited = new Promise<number | null>((r) => worker.once('exit', r));
     const long = await h.app.send('tasks.wait', [60_000]);
     await until(() => log.includes(`tasks.wait[${long.id}] received`), 'the task to arrive');
-    await new Promise((r) => setTimeout(r, 300)); // let it start in a child
+    await delay(300); // let it start in a child
     worker.kill('SIGTERM');
     await until(() => log.includes('Warm shutdown'), 'the warm shutdown');
     worker.kill('SIGTERM');

@@ -7,25 +7,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisHarness } from '../support/redis';
+import { until } from '../support/wait';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('recovery from a dead worker', function () {
   this.timeout(90_000);
-  let server: TestRedis;
-  let redis: Redis;
-
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => { redis.disconnect(); await server.stop(); });
+  const h = redisHarness();
 
   it("restores a SIGKILLed worker's reserved and running messages within seconds; every task ends", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'radish-recovery-'));
@@ -34,17 +26,17 @@ import { Radish } from 'radish';
 export const app = new Radish();
 app.task('tasks.slow', async (i: number) => { await new Promise((r) => setTimeout(r, 1000)); return i; });
 `);
-    const app = new Radish({ broker: server.url });
+    const app = new Radish({ broker: h.server.url });
     app.task('tasks.slow', async (i: number) => i);
     const results = await app.sendMany(Array.from({ length: 12 }, (_, i) => ({ name: 'tasks.slow', args: [i] })));
 
     const victim = spawn(process.execPath, [CLI, 'worker', '-A', join(dir, 'tasks.ts'), '-c', '2', '--prefetch-multiplier', '3', '-n', 'victim@test', '-l', 'warning'],
-      { env: { ...process.env, RADISH_BROKER_URL: server.url }, stdio: 'ignore' });
-    while ((await redis.hlen('radish.owners')) < 6) await delay(20);
+      { env: { ...process.env, RADISH_BROKER_URL: h.server.url }, stdio: 'ignore' });
+    await until(async () => (await h.redis.hlen('radish.owners')) >= 6, 'the victim to hold six messages', 30_000, 20);
     victim.kill('SIGKILL');
     const killedAt = Date.now();
     await new Promise((r) => victim.once('exit', r));
-    const held = await redis.hlen('unacked');
+    const held = await h.redis.hlen('unacked');
     assert.ok(held >= 6, `kombu's unacked still records the dead worker's messages (${held})`);
 
     const lines: string[] = [];
@@ -57,8 +49,8 @@ app.task('tasks.slow', async (i: number) => { await new Promise((r) => setTimeou
       console.log(`      every task ended ${took.toFixed(1)} s after the kill`);
       assert.ok(took < 30, `recovered within 30 s (took ${took.toFixed(1)} s)`);
       assert.ok(lines.some((l) => /Worker victim@test is gone: restored \d+ message\(s\)/.test(l)), lines.join('\n'));
-      while ((await redis.hlen('unacked')) > 0) await delay(20);
-      assert.equal(await redis.hlen('radish.owners'), 0);
+      await until(async () => (await h.redis.hlen('unacked')) === 0, 'nothing left unacked', 10_000, 20);
+      assert.equal(await h.redis.hlen('radish.owners'), 0);
     } finally {
       await rescuer.stop();
       await app.close();

@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { encodeResult } from '../../runner/protocol/result';
-import { startRedis, type TestRedis } from '../support/redis';
+import { redisHarness } from '../support/redis';
 import { delay } from '../support/wait';
 
 /**
@@ -56,20 +55,12 @@ class HoldingProxy {
 }
 
 describe('waiting for results', function () {
-  let server: TestRedis;
+  const h = redisHarness();
   let proxy: HoldingProxy;
-  let redis: Redis;
   let app: Radish;
 
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => { redis.disconnect(); await server.stop(); });
-
   beforeEach(async () => {
-    await redis.flushdb();
-    proxy = new HoldingProxy(server.port);
+    proxy = new HoldingProxy(h.server.port);
     await proxy.start();
     // Configured as the VS Code extension's connection is (it sends tasks and waits for their results).
     app = new Radish({ broker: { url: `redis://127.0.0.1:${proxy.port}/0`, offlineQueue: false, connectTimeoutMs: 3000 } });
@@ -82,8 +73,8 @@ describe('waiting for results', function () {
   /** Store a SUCCESS as a worker does: SETEX, then PUBLISH on the key's channel. */
   async function storeSuccess(id: string, value: unknown): Promise<void> {
     const json = encodeResult({ taskId: id, state: 'SUCCESS', result: value });
-    await redis.setex(`celery-task-meta-${id}`, 3600, json);
-    await redis.publish(`celery-task-meta-${id}`, json);
+    await h.redis.setex(`celery-task-meta-${id}`, 3600, json);
+    await h.redis.publish(`celery-task-meta-${id}`, json);
   }
 
   it('two waits on one result both get it when it is stored while the subscription is on its way', async () => {

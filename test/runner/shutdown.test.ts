@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeTaskMessage } from '../../runner/protocol/message';
-import { until, workerHarness } from '../support/worker-harness';
+import { delay, until, workerHarness } from '../support/worker-harness';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
 
@@ -39,7 +39,7 @@ describe('shutdown and acks', function () {
   });
 
   it('a warm shutdown waits for running tasks up to its timeout, then turns cold', async () => {
-    h.app.task('tasks.quick', async () => { await new Promise((r) => setTimeout(r, 50)); return 'quick'; });
+    h.app.task('tasks.quick', async () => { await delay(50); return 'quick'; });
     h.app.task('tasks.endless', { bind: true }, (task) => new Promise((resolve) => task.signal.addEventListener('abort', resolve)));
     const worker = await h.startWorker({ shutdownTimeout: 0.3 });
     const quick = await h.app.send('tasks.quick');
@@ -66,7 +66,7 @@ describe('shutdown and acks', function () {
   });
 
   it('the worker option acksLate: false applies to tasks that do not say', async () => {
-    h.app.task('tasks.plain', () => new Promise((r) => setTimeout(r, 200)));
+    h.app.task('tasks.plain', () => delay(200));
     const worker = await h.startWorker({ acksLate: false });
     await h.app.send('tasks.plain');
     await until(() => worker.stats.active === 1, 'the task to start');

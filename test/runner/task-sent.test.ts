@@ -14,8 +14,8 @@ import { Radish } from '../../runner/app';
 import { Keys } from '../../runner/broker/keys';
 import { decodeEventMessage, type CeleryEvent } from '../../runner/protocol/event';
 import { requireCelery } from '../support/celery';
-import { startRedis, type TestRedis } from '../support/redis';
-import { delay, until } from '../support/wait';
+import { redisHarness } from '../support/redis';
+import { until } from '../support/wait';
 
 const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
 const captured = (JSON.parse(readFileSync(join(__dirname, '../fixtures/events/task-sent.event.json'), 'utf8')) as { channel: string; event: CeleryEvent });
@@ -28,23 +28,16 @@ async function monitor(url: string): Promise<{ seen: Seen[]; close: () => void }
   sub.on('pmessage', (_pattern: string, channel: string, text: string) => {
     for (const event of decodeEventMessage(text).events) seen.push({ channel, event });
   });
-  await sub.psubscribe(new Keys().eventPattern(0));
+  await sub.psubscribe(new Keys().eventPattern());
   return { seen, close: () => sub.disconnect() };
 }
 
 describe('task-sent events from a client (sendEvents)', function () {
-  let server: TestRedis;
-
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const h = redisHarness();
 
   it('publishes one task-sent per message, shaped as Celery\'s client sends it', async () => {
-    const app = new Radish({ broker: server.url, sendEvents: true, routes: { 'tasks.high': { queue: 'high', priority: 6 } } });
-    const m = await monitor(server.url);
+    const app = new Radish({ broker: h.server.url, sendEvents: true, routes: { 'tasks.high': { queue: 'high', priority: 6 } } });
+    const m = await monitor(h.server.url);
     try {
       const one = await app.send('tasks.add', [3, 3], {}, { countdown: 60, expires: 120 });
       const many = await app.sendMany([{ name: 'tasks.high', args: ['x'], kwargs: { k: 1 } }, { name: 'tasks.add', args: [1, 2] }]);
@@ -76,13 +69,13 @@ describe('task-sent events from a client (sendEvents)', function () {
   });
 
   it('publishes none when sendEvents is off (the default)', async () => {
-    const app = new Radish({ broker: server.url });
-    const m = await monitor(server.url);
+    const app = new Radish({ broker: h.server.url });
+    const m = await monitor(h.server.url);
     try {
       await app.send('tasks.add', [1, 1]);
       await app.group([app.signature('tasks.add', [1, 1])]);
       // A marker event sent after them on the same server: once it is seen, theirs would have been too.
-      const marker = new Radish({ broker: server.url, sendEvents: true });
+      const marker = new Radish({ broker: h.server.url, sendEvents: true });
       const r = await marker.send('tasks.marker');
       await marker.close();
       await until(() => m.seen.length > 0, 'the marker event');
@@ -117,21 +110,16 @@ describe('task-sent events from a client (sendEvents)', function () {
         '    recv = app.events.Receiver(conn, handlers={"task-sent": on_event})',
         '    recv.capture(limit=None, timeout=30, wakeup=False)',
       ].join('\n');
-      const child = spawn(PYTHON, ['-c', script, server.url, '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(PYTHON, ['-c', script, h.server.url, '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
       child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      const pub = new Redis(server.url);
-      const app = new Radish({ broker: server.url, sendEvents: true });
+      const app = new Radish({ broker: h.server.url, sendEvents: true });
       try {
         // Events are PUBLISHed, not queued: wait until the receiver has subscribed.
-        const deadline = Date.now() + 30_000;
-        while (((await pub.call('PUBSUB', 'NUMPAT')) as number) < 1) {
-          if (Date.now() > deadline) throw new Error(`receiver never subscribed: ${err}`);
-          await delay(50);
-        }
+        await until(async () => ((await h.redis.call('PUBSUB', 'NUMPAT')) as number) >= 1, () => `the receiver to subscribe; its stderr: ${err}`, 30_000, 50);
         const group = await app.group([app.signature('tasks.add', [1, 2]), app.signature('tasks.mul', [3, 4], {}, { queue: 'py' })]);
         assert.equal(await exited, 0, err);
         const got = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -141,7 +129,6 @@ describe('task-sent events from a client (sendEvents)', function () {
         ]);
       } finally {
         child.kill();
-        pub.disconnect();
         await app.close();
       }
     });

@@ -1,5 +1,7 @@
 /**
- * A throwaway `redis-server` per test suite, on a free port, that tests can stop, kill and restart.
+ * A throwaway `redis-server` per test suite, on a free port, that tests can stop, kill and restart; and
+ * `redisHarness()`, the mocha hooks most suites want around one: the server, a plain connection to it, an empty
+ * database before every test, all closed when the suite ends.
  *
  * When `REDIS_URL` is set the tests use that server instead; it cannot be restarted, so tests that need
  * a restart call `requireOwnServer()` and are skipped with a message saying why.
@@ -8,7 +10,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Redis, { type RedisOptions } from 'ioredis';
 import { answers, freePort } from './net';
+import { until } from './wait';
 
 export { freePort };
 
@@ -24,6 +28,8 @@ export interface StartRedisOptions {
 export interface TestRedis {
   /** `redis://127.0.0.1:<port>/0` */
   readonly url: string;
+  /** The URL of database `db` on this server, e.g. `redis://127.0.0.1:<port>/3`. */
+  dbUrl(db: number): string;
   readonly port: number;
   /** True when this harness started the server (so it can stop and restart it). */
   readonly own: boolean;
@@ -35,13 +41,10 @@ export interface TestRedis {
   start(): Promise<void>;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+function withDb(url: string, db: number): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
 }
 
 class OwnRedis implements TestRedis {
@@ -55,6 +58,8 @@ class OwnRedis implements TestRedis {
     this.url = `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0`;
     this.dir = mkdtempSync(join(tmpdir(), 'radish-redis-'));
   }
+
+  dbUrl(db: number): string { return withDb(this.url, db); }
 
   async start(): Promise<void> {
     if (this.child) return;
@@ -76,7 +81,7 @@ class OwnRedis implements TestRedis {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message} (run setup.sh)`)));
     });
-    await waitFor(() => answers(this.port), `redis-server on port ${this.port}`);
+    await until(() => answers(this.port), `redis-server on port ${this.port}`, 10_000, 25);
   }
 
   private async signal(sig: NodeJS.Signals): Promise<void> {
@@ -101,6 +106,7 @@ class ExternalRedis implements TestRedis {
   readonly own = false;
   readonly port: number;
   constructor(readonly url: string) { this.port = Number(new URL(url).port || 6379); }
+  dbUrl(db: number): string { return withDb(this.url, db); }
   private refuse(): never { throw new Error('REDIS_URL points at a server this harness cannot stop or restart'); }
   stop(): Promise<void> { return Promise.resolve(); }
   kill(): Promise<void> { this.refuse(); }
@@ -129,6 +135,78 @@ export async function startSentinel(masterPort: number, name = 'mymaster'): Prom
   started.push(server);
   await server.start();
   return server;
+}
+
+export interface RedisHarnessOptions extends StartRedisOptions {
+  /** Empty the database before every test. Default true; false for a suite whose workers keep state across tests. */
+  flush?: boolean;
+  /** Options of the plain connection, e.g. `{ maxRetriesPerRequest: null }` to wait through a restart. */
+  client?: RedisOptions;
+}
+
+export interface RedisHarness {
+  readonly server: TestRedis;
+  /** A plain connection for setting up and looking at keys. */
+  readonly redis: Redis;
+  /** Another connection to the server (to database `db`, default the server's), closed with the suite. */
+  connect(options?: RedisOptions & { db?: number }): Redis;
+  /** Replace the plain connection with a fresh one, e.g. once a restarted server is back. */
+  reconnect(): void;
+}
+
+/** A connection that stays quiet about refused connections: suites stop servers under it, commands still reject. */
+function quietConnection(url: string, options: RedisOptions = {}): Redis {
+  const redis = new Redis(url, options);
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/**
+ * Inside a `describe`: a server of the suite's own (or `REDIS_URL`'s, see {@link startRedis}) started before its
+ * tests, a plain connection to it, an empty database before every test (unless `flush: false`), everything closed
+ * after. Mocha runs `after` hooks in the order they are defined: an `after` that needs Redis up goes above this call.
+ */
+export function redisHarness(options: RedisHarnessOptions = {}): RedisHarness {
+  const { flush = true, client, ...serverOptions } = options;
+  let server: TestRedis | undefined;
+  let redis: Redis | undefined;
+  const others = new Set<Redis>();
+  const started = (): TestRedis => {
+    if (!server) throw new Error('redisHarness() starts its server in a before hook: use it in hooks and tests');
+    return server;
+  };
+
+  before(async () => {
+    server = await startRedis(serverOptions);
+    redis = quietConnection(server.url, client);
+  });
+  if (flush) beforeEach(async () => { await h.redis.flushdb(); });
+  after(async () => {
+    redis?.disconnect();
+    for (const other of others) other.disconnect();
+    others.clear();
+    await server?.stop();
+  });
+
+  const h: RedisHarness = {
+    get server() { return started(); },
+    get redis() {
+      if (!redis) throw new Error('redisHarness() connects in a before hook: use it in hooks and tests');
+      return redis;
+    },
+    connect({ db, ...rest } = {}) {
+      const s = started();
+      const other = quietConnection(db === undefined ? s.url : s.dbUrl(db), rest);
+      others.add(other);
+      other.once('end', () => others.delete(other));
+      return other;
+    },
+    reconnect() {
+      redis?.disconnect();
+      redis = quietConnection(started().url, client);
+    },
+  };
+  return h;
 }
 
 /** In a mocha hook or test: skip (with the reason printed) unless the harness owns the server. */

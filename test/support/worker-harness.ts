@@ -2,12 +2,12 @@
  * A worker test bench on a private redis-server: a fresh app per test, a worker whose log lines are kept, and
  * direct reads of what the worker stored. Call `workerHarness()` inside a `describe`.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import type { ResultMeta } from '../../runner/protocol/result';
 import { Worker, type WorkerOptions } from '../../runner/worker/worker';
-import { startRedis, type StartRedisOptions, type TestRedis } from './redis';
+import { redisHarness, type StartRedisOptions, type TestRedis } from './redis';
 
 export { delay, until } from './wait';
 
@@ -25,38 +25,39 @@ export interface WorkerHarness {
 }
 
 export function workerHarness(redisOptions: StartRedisOptions = {}): WorkerHarness {
-  const h = { lines: [] as string[] } as { -readonly [K in keyof WorkerHarness]: WorkerHarness[K] };
+  const redis = redisHarness(redisOptions);
+  const lines: string[] = [];
+  let app: Radish | undefined;
   let workers: Worker[] = [];
 
-  before(async () => {
-    h.server = await startRedis(redisOptions);
-    h.redis = new Redis(h.server.url);
-    h.redis.on('error', () => undefined); // outage tests stop the server under it
-  });
-  after(async () => {
-    h.redis.disconnect();
-    await h.server.stop();
-  });
-  beforeEach(async () => {
-    await h.redis.flushdb();
-    h.lines.length = 0;
-    h.app = new Radish({ broker: h.server.url });
+  beforeEach(() => {
+    lines.length = 0;
+    app = new Radish({ broker: redis.server.url });
   });
   afterEach(async () => {
     await Promise.all(workers.map((w) => w.stop({ cold: true })));
     workers = [];
-    await h.app.close();
+    await app?.close();
   });
 
-  h.startWorker = async (options = {}) => {
-    const worker = new Worker(h.app, { logger: createLogger('info', (l) => h.lines.push(l)), hostname: `w${workers.length + 1}@test`, ...options });
-    workers.push(worker);
-    await worker.start();
-    return worker;
-  };
-  h.stored = async (id) => {
-    const raw = await h.redis.get(`celery-task-meta-${id}`);
-    return raw === null ? null : (JSON.parse(raw) as ResultMeta);
+  const h: WorkerHarness = {
+    get server() { return redis.server; },
+    get redis() { return redis.redis; },
+    get app() {
+      if (!app) throw new Error('workerHarness() makes an app per test: use it in tests and their hooks');
+      return app;
+    },
+    lines,
+    async startWorker(options = {}) {
+      const worker = new Worker(h.app, { logger: createLogger('info', (l) => lines.push(l)), hostname: `w${workers.length + 1}@test`, ...options });
+      workers.push(worker);
+      await worker.start();
+      return worker;
+    },
+    async stored(id) {
+      const raw = await h.redis.get(`celery-task-meta-${id}`);
+      return raw === null ? null : (JSON.parse(raw) as ResultMeta);
+    },
   };
   return h;
 }

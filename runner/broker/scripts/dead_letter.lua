@@ -11,11 +11,10 @@
   ARGV[3]  dead-letter list max length
 
   Returns the number of records dropped from the old end to keep the bound (0 normally).
+  Uses lib/unack.lua.
 ]]
 redis.call('LPUSH', KEYS[3], ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
+unack(KEYS[1], KEYS[2], KEYS[4], { ARGV[1] })
 local max = tonumber(ARGV[3])
 local over = redis.call('LLEN', KEYS[3]) - max
 if over > 0 then

@@ -13,6 +13,7 @@
   ARGV[2..]   per task, two values: its delivery tag ('' when acked already), its result JSON ('' to store none)
 
   Returns the number of results stored (a SUCCESS already there is kept and not counted).
+  Uses lib/results.lua and lib/unack.lua.
 ]]
 local ttl = tonumber(ARGV[1])
 local stored = 0
@@ -24,20 +25,8 @@ if nkeys > 0 then
     local result = ARGV[i + 1]
     if result ~= '' then
       k = k + 1
-      local key = KEYS[3 + k]
-      local keep = false
-      local existing = current[k]
-      if existing then
-        local ok, meta = pcall(cjson.decode, existing)
-        keep = ok and type(meta) == 'table' and meta.status == 'SUCCESS'
-      end
-      if not keep then
-        if ttl > 0 then
-          redis.call('SETEX', key, ttl, result)
-        else
-          redis.call('SET', key, result)
-        end
-        redis.call('PUBLISH', key, result)
+      if not is_success(current[k]) then
+        set_result(KEYS[3 + k], ttl, result)
         stored = stored + 1
       end
     end
@@ -47,9 +36,5 @@ local tags = {}
 for i = 2, #ARGV, 2 do
   if ARGV[i] ~= '' then tags[#tags + 1] = ARGV[i] end
 end
-if #tags > 0 then
-  redis.call('ZREM', KEYS[2], unpack(tags))
-  redis.call('HDEL', KEYS[1], unpack(tags))
-  redis.call('HDEL', KEYS[3], unpack(tags))
-end
+if #tags > 0 then unack(KEYS[1], KEYS[2], KEYS[3], tags) end
 return stored

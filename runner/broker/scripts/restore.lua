@@ -11,6 +11,7 @@
   ARGV[3]  the `unacked` value the caller read, or "" to skip the check (own messages)
 
   Returns 1 when restored, 0 when the tag was gone or changed meanwhile (someone else acked or restored it).
+  Uses lib/unack.lua.
 ]]
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then
@@ -18,8 +19,6 @@ if not current then
   return 0
 end
 if ARGV[3] ~= '' and current ~= ARGV[3] then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
+unack(KEYS[1], KEYS[2], KEYS[4], { ARGV[1] })
 redis.call('RPUSH', KEYS[3], ARGV[2])
 return 1

@@ -1,0 +1,17 @@
+import * as vscode from 'vscode';
+import type { Services } from '../../services';
+import { recordOf, type TaskTarget } from './taskNodes';
+
+/**
+ * Send a task from the history again, with the same arguments, to the same queue, as a new task (a new id, so a
+ * revoked or still-running original cannot swallow or race it). Returns the new task id.
+ */
+export async function retryTask(s: Services, node?: TaskTarget): Promise<string | undefined> {
+  const record = await recordOf(s, node, 'Radish: Retry task');
+  if (!record) return undefined;
+  const call = await (await s.connection.inspector()).callOf(record);
+  const result = await (await s.connection.client()).send(call.name, call.args, call.kwargs, { queue: call.queue });
+  void vscode.window.setStatusBarMessage(`Radish: sent ${call.name} again as ${result.id}`, 5000);
+  s.refresh.refreshSoon();
+  return result.id;
+}

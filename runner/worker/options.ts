@@ -1,0 +1,111 @@
+/**
+ * A worker's options as given ({@link WorkerOptions}, documented with their defaults) and as the worker reads them
+ * ({@link CompiledWorkerOptions}): every default applied once, in {@link compileOptions}, and nowhere else.
+ */
+import { hostname as osHostname } from 'node:os';
+import { createLogger, type Logger } from '../log';
+import type { PoolKind } from './pool';
+
+export interface WorkerOptions {
+  /** Queues to consume, in order. Default: the app's default queue (`celery`). */
+  queues?: string[];
+  /** Tasks run at once. Default 10. */
+  concurrency?: number;
+  /** Messages reserved per concurrency slot (Celery's `worker_prefetch_multiplier`). Default 4. */
+  prefetchMultiplier?: number;
+  /** Node name, as `name@host`. Default `radish@<hostname>`. */
+  hostname?: string;
+  /** Where log lines go. Default: Celery-shaped lines on stderr at `info`. */
+  logger?: Logger;
+  /** Store name, args, kwargs, worker, retries and queue with results (Celery's `result_extended`). Default false. */
+  resultExtended?: boolean;
+  /** Store a STARTED state when a task starts (Celery's `task_track_started`). Default false. */
+  trackStarted?: boolean;
+  /** Restore messages left unacked past the visibility timeout when starting (kombu does). Default true. */
+  restoreOnStart?: boolean;
+  /**
+   * Seconds between checks for Radish workers that died (their presence expired) holding messages, which are then
+   * put back at once rather than after kombu's one-hour visibility timeout. Default 5; 0 turns it off.
+   */
+  recoveryInterval?: number;
+  /**
+   * Where tasks run: `async` in this process (the default; best for I/O-bound tasks), or `process`: one child
+   * process per concurrency slot, like Celery's prefork, so a hard time limit can kill a task and a task that
+   * crashes its process fails alone. The process pool needs `appModule`.
+   */
+  pool?: PoolKind;
+  /** The task module the process pool's children load, as given to `-A` (`path[:export]`). */
+  appModule?: string;
+  /** Ack after the task ends (at-least-once) unless a task says otherwise; false acks before running. Default true. */
+  acksLate?: boolean;
+  /** Hard time limit in seconds for tasks whose message and definition set none. Default none. */
+  timeLimit?: number;
+  /** Soft time limit in seconds for tasks whose message and definition set none. Default none. */
+  softTimeLimit?: number;
+  /**
+   * Seconds a warm shutdown waits for running tasks before it turns cold (aborts them and gives their messages
+   * back). Default 60; Infinity waits for ever.
+   */
+  shutdownTimeout?: number;
+  /**
+   * Publish Celery's events (worker-online, heartbeats every 2 s, task-received/started/succeeded/failed/retried/
+   * revoked in `task.multi` batches, worker-offline), like `celery worker -E`, for Flower and `celery events`.
+   * Either way the `enable_events`/`disable_events` control commands turn them on and off while it runs.
+   * Default false.
+   */
+  events?: boolean;
+}
+
+/** {@link WorkerOptions} with their defaults applied; see there for what each means. */
+export interface CompiledWorkerOptions {
+  readonly queues: readonly string[];
+  /** At least 1. */
+  readonly concurrency: number;
+  /** At least 1. */
+  readonly prefetchMultiplier: number;
+  readonly hostname: string;
+  readonly logger: Logger;
+  readonly resultExtended: boolean;
+  readonly trackStarted: boolean;
+  readonly restoreOnStart: boolean;
+  /** Seconds; 0 or less: off. */
+  readonly recoveryInterval: number;
+  /** The process pool comes with the module its children load. */
+  readonly pool: { readonly kind: 'async' } | { readonly kind: 'process'; readonly appModule: string };
+  readonly acksLate: boolean;
+  /** Seconds; 0 (or less): none. */
+  readonly timeLimit: number;
+  /** Seconds; 0 (or less): none. */
+  readonly softTimeLimit: number;
+  readonly shutdownTimeout: number;
+  readonly events: boolean;
+}
+
+/**
+ * Apply the defaults of {@link WorkerOptions}; `defaultQueue` is the app's. Throws when the options cannot work
+ * together (the process pool without its module).
+ */
+export function compileOptions(options: WorkerOptions, defaultQueue: string): CompiledWorkerOptions {
+  let pool: CompiledWorkerOptions['pool'] = { kind: 'async' };
+  if (options.pool === 'process') {
+    if (!options.appModule) throw new Error('the process pool needs the task module (appModule, or -A)');
+    pool = { kind: 'process', appModule: options.appModule };
+  }
+  return {
+    queues: options.queues?.length ? [...options.queues] : [defaultQueue],
+    concurrency: Math.max(1, options.concurrency ?? 10),
+    prefetchMultiplier: Math.max(1, options.prefetchMultiplier ?? 4),
+    hostname: options.hostname ?? `radish@${osHostname()}`,
+    logger: options.logger ?? createLogger('info'),
+    resultExtended: options.resultExtended ?? false,
+    trackStarted: Boolean(options.trackStarted),
+    restoreOnStart: options.restoreOnStart !== false,
+    recoveryInterval: options.recoveryInterval ?? 5,
+    pool,
+    acksLate: options.acksLate ?? true,
+    timeLimit: options.timeLimit ?? 0,
+    softTimeLimit: options.softTimeLimit ?? 0,
+    shutdownTimeout: options.shutdownTimeout ?? 60,
+    events: Boolean(options.events),
+  };
+}
