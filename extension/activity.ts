@@ -1,6 +1,6 @@
 /**
  * The status-bar item for what the fleet is doing: tasks running now (from the workers' heartbeats) and tasks that
- * failed since this window opened. Clicking it shows the failures in the Tasks view. Updated at most once a second
+ * failed since this window opened. Clicking it lists the recent failures (Open, Retry). Updated at most once a second
  * however fast events arrive.
  */
 import * as vscode from 'vscode';
@@ -18,8 +18,8 @@ export function createActivityStatus(live: Live, refresh: RefreshManager): vscod
     const active = live.active;
     const failures = live.failures;
     item.text = `$(pulse) ${active} active  $(error) ${failures}`;
-    item.tooltip = `Radish: ${active} task${active === 1 ? '' : 's'} running now on workers that send events; ${failures} failed since this window opened.\nClick to show the failures.`;
-    item.command = { command: 'radish.filterTasks', title: 'Show failures', arguments: ['state:FAILURE'] };
+    item.tooltip = `Radish: ${active} task${active === 1 ? '' : 's'} running now on workers that send events; ${failures} failed since this window opened.\nClick to list the recent failures.`;
+    item.command = { command: 'radish.showFailures', title: 'Show recent failures' };
     item.backgroundColor = failures ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     item.show();
   };

@@ -26,7 +26,7 @@ export function watchFailures(live: Live): vscode.Disposable {
     }
     const names = [...new Set(batch.map((f) => f.name))].slice(0, 3).join(', ');
     const choice = await vscode.window.showErrorMessage(`Radish: ${batch.length} tasks failed (${names}${batch.length > 3 ? ', ...' : ''}).`, 'Show Failures');
-    if (choice) await vscode.commands.executeCommand('radish.filterTasks', 'state:FAILURE');
+    if (choice) await vscode.commands.executeCommand('radish.showFailures');
   };
   const sub = live.onDidFail((failure) => {
     if (!vscode.workspace.getConfiguration('radish').get<boolean>('notifyOnFailure')) return;

@@ -24,6 +24,7 @@ import { purgeQueue } from './queues/purgeQueue';
 import { clearTaskFilter } from './tasks/clearTaskFilter';
 import { copyTaskAsCall } from './tasks/copyTaskAsCall';
 import { filterTasks } from './tasks/filterTasks';
+import { showFailures } from './tasks/showFailures';
 import { openTask } from './tasks/openTask';
 import { retryTask } from './tasks/retryTask';
 import { revokeTask } from './tasks/revokeTask';
@@ -70,6 +71,7 @@ const COMMANDS: Record<string, Command> = {
   'radish.copyTaskAsCall': copyTaskAsCall,
   'radish.filterTasks': filterTasks,
   'radish.clearTaskFilter': clearTaskFilter,
+  'radish.showFailures': showFailures,
   'radish.addQueue': addQueue,
   'radish.cancelQueue': cancelQueue,
   'radish.growPool': growPool,

@@ -79,7 +79,10 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
       return [...this.index.sites()].sort((a, b) => a.name.localeCompare(b.name)).map((site) => ({ kind: 'definition', site }));
     }
     if (node) return [];
-    const root: TaskNode[] = [{ kind: 'definitions' }];
+    const root: TaskNode[] = [];
+    // An active filter is said on top, where the list starts, and one click clears it: tasks never vanish unexplained.
+    if (this.filterText) root.push({ kind: 'message', item: filterItem(this.filterText) });
+    root.push({ kind: 'definitions' });
     const monitor = await this.live.ensure();
     if (!monitor) {
       const reason = this.live.connectionError ?? 'not connected';
@@ -96,6 +99,13 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
     }
     return [...root, ...records.map((record) => ({ kind: 'record', record }) as TaskNode)];
   }
+}
+
+function filterItem(text: string): vscode.TreeItem {
+  const item = new MessageItem(`Filtered: ${text}`, 'filter', { command: 'radish.clearTaskFilter', title: 'Clear Task Filter' },
+    `Only tasks matching "${text}" are listed. Click to show every task.`);
+  item.description = 'click to clear';
+  return item;
 }
 
 function definitionItem(site: TaskDefinitionSite): vscode.TreeItem {

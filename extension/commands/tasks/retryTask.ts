@@ -11,7 +11,8 @@ export async function retryTask(s: Services, node?: TaskTarget): Promise<string 
   if (!record) return undefined;
   const call = await (await s.connection.inspector()).callOf(record);
   const result = await (await s.connection.client()).send(call.name, call.args, call.kwargs, { queue: call.queue });
-  void vscode.window.setStatusBarMessage(`Radish: sent ${call.name} again as ${result.id}`, 5000);
+  // Said where the user looks, with the short id the views show; the full id is in the Tasks view.
+  void vscode.window.showInformationMessage(`Radish: sent ${call.name} again as ${result.id.slice(0, 8)}`);
   s.refresh.refreshSoon();
   return result.id;
 }

@@ -1,0 +1,102 @@
+/**
+ * Failures where the user is looking (issue 14, point 5): the status bar's failure count opens a list of the recent
+ * failures with Open and Retry, instead of silently filtering the Tasks view (which may not even be shown); and a
+ * filtered Tasks view says so, with a way to clear it. Driven through the real workbench (code-server + chromium) on
+ * a copy of examples/ts-tasks, with the local worker started from the palette.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Radish } from '../../runner/app';
+import { TaskFailedError } from '../../runner/protocol/result';
+import { startRedis, type TestRedis } from '../support/redis';
+import { clearNotifications, copyExample, e2e, rowsOf, statusBar, TIMEOUT, type Page, type Workbench } from '../support/workbench';
+
+/** The open quick pick's rows (label and description), once one matches `accept`. */
+async function quickRows(page: Page, what: string, accept: (text: string) => boolean): Promise<string[]> {
+  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  return e2e.retry(`the quick pick to list ${what}`, TIMEOUT, async () => {
+    const texts = await rows.evaluateAll((els) => els.map((el) => (el.textContent ?? '').trim()));
+    return texts.some(accept) ? texts : undefined;
+  });
+}
+
+describe('failures where the user looks (UI, code-server + chromium)', function () {
+  this.timeout(300_000);
+  let redis: TestRedis | undefined;
+  let workspace: string | undefined;
+  let wb: Workbench | undefined;
+  let client: Radish | undefined;
+
+  before(async function () {
+    if (!e2e.hostInstalled()) {
+      console.log('      skipped: VS Code host not installed (run setup.sh)');
+      this.skip();
+    }
+    redis = await startRedis();
+    workspace = copyExample('ts-tasks');
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
+    client = new Radish({ broker: redis.url });
+    wb = await e2e.openWorkbench({ workspace });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      const shot = await e2e.screenshot(wb.page, 'radish-e2e-failures-failure').catch(() => undefined);
+      if (shot) console.log(`      screenshot of the failure: ${shot}`);
+    }
+  });
+
+  after(async () => {
+    await wb?.close();
+    await client?.close();
+    await redis?.stop();
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('the status bar failure count lists the failures, with Open and Retry', async () => {
+    const { page } = wb!;
+    await e2e.runCommand(page, 'Radish: Start Worker');
+    await statusBar(page, /Radish: running/, 60_000);
+    const sent = await client!.send('tasks.fail', ['seven']);
+    await assert.rejects(sent.get({ timeout: 30_000 }), TaskFailedError);
+    // The count the window saw, then a click on it.
+    await statusBar(page, /\d+ active\s+1\b/);
+    await page.locator('.part.statusbar .statusbar-item', { hasText: /\d+ active/ }).first().click({ timeout: TIMEOUT });
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: /Recent failures/ }).waitFor({ timeout: TIMEOUT });
+    const short = sent.id.slice(0, 8);
+    const rows = await quickRows(page, 'the failed tasks.fail', (t) => t.includes('tasks.fail') && t.includes(short));
+    assert.ok(rows.some((t) => t.includes('ValueError')), `the exception is shown: ${JSON.stringify(rows)}`);
+    await e2e.screenshot(page, 'radish-failures-pick');
+
+    // Retry, from the row's button: a new task, and a notification that says so.
+    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: short }).first();
+    await row.hover({ timeout: TIMEOUT });
+    await row.locator('.action-label[aria-label="Retry"]').first().click({ timeout: TIMEOUT });
+    const retried = await e2e.waitForNotification(page, /sent tasks\.fail again as [0-9a-f]{8}/);
+    const newShort = /again as ([0-9a-f]{8})/.exec(retried)![1]!;
+    assert.notEqual(newShort, short, 'the retry is a new task');
+    await clearNotifications(page);
+
+    // Choosing a failure opens it.
+    await page.locator('.part.statusbar .statusbar-item', { hasText: /\d+ active/ }).first().click({ timeout: TIMEOUT });
+    await quickRows(page, 'the failed tasks.fail', (t) => t.includes(short));
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: short }).first().click({ timeout: TIMEOUT });
+    await page.locator('.tabs-container .tab', { hasText: `tasks.fail` }).first().waitFor({ timeout: TIMEOUT });
+    // The Tasks view was not filtered behind the user's back.
+    await e2e.focusView(page, 'Tasks');
+    await rowsOf(page, 'Tasks', 'no filter row', (r) => r.some((x) => x.label === 'Definitions in this workspace') && !r.some((x) => x.label.startsWith('Filtered')));
+  });
+
+  it('a filtered Tasks view says so, and one click clears the filter', async () => {
+    const { page } = wb!;
+    await e2e.runCommand(page, 'Radish: Filter Tasks...');
+    await e2e.typeIntoQuickInput(page, 'state:FAILURE');
+    const filtered = await rowsOf(page, 'Tasks', 'the filter row', (r) => r.some((x) => x.label === 'Filtered: state:FAILURE'));
+    assert.ok(filtered.every((r) => !['SUCCESS', 'STARTED', 'RECEIVED'].some((s) => r.description.startsWith(s))), JSON.stringify(filtered));
+    await e2e.screenshot(page, 'radish-tasks-filtered');
+    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'Filtered: state:FAILURE' }).first().click({ timeout: TIMEOUT });
+    await rowsOf(page, 'Tasks', 'the filter gone', (r) => r.length > 0 && !r.some((x) => x.label.startsWith('Filtered')));
+  });
+});
