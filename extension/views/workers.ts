@@ -50,7 +50,8 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       case 'local': {
         const s = this.supervisor;
         const d = node.details;
-        const item = new vscode.TreeItem('This window\'s worker', d?.active.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem('This window\'s worker', collapsible(d));
+        item.id = rowId('local', d);
         const what = s.plan?.kind === 'typescript' ? s.plan.module : s.plan?.kind === 'python' ? `celery -A ${s.plan.app}` : '';
         item.description = [s.state, s.pid ? `pid ${s.pid}` : undefined, d ? counts(d) : undefined, what || undefined].filter(Boolean).join(' · ');
         item.tooltip = d ? tooltip(d) : undefined;
@@ -64,7 +65,8 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       }
       case 'worker': {
         const d = node.details;
-        const item = new vscode.TreeItem(d.hostname, d.active.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(d.hostname, collapsible(d));
+        item.id = rowId(`worker:${d.hostname}`, d);
         item.description = d.unreachable
           ? `${d.kind} · ${d.unreachable}`
           : `${d.kind} · ${counts(d)} · ${d.pool ?? '?'} · ${d.queues.join(', ')}`;
@@ -106,4 +108,17 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
     }
   }
+}
+
+/** A worker row is expanded while it runs tasks (its children), a leaf otherwise. */
+function collapsible(details: WorkerDetails | undefined): vscode.TreeItemCollapsibleState {
+  return details?.active.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None;
+}
+
+/**
+ * A worker row's id changes when it gains or loses its running tasks: the tree keeps an element's collapsible state
+ * for as long as its id lives, so a row first seen idle (a leaf) would never show the tasks it starts later.
+ */
+function rowId(base: string, details: WorkerDetails | undefined): string {
+  return details?.active.length ? `${base}:busy` : base;
 }

@@ -73,7 +73,7 @@ describe('extension on a Django + Celery project', function () {
     await vscode.commands.executeCommand('radish.cancelQueue', await localRow(), 'invoices');
     await waitFor(async () => (await localRow())?.details?.queues.includes('invoices') === false, 'invoices cancelled');
 
-    await vscode.commands.executeCommand('radish.terminateTask', active);
+    await vscode.commands.executeCommand('radish.terminateTask', active, { confirm: false });
     const app = await s.connection.client();
     await assert.rejects((await app.asyncResult(id)).get({ timeout: 30_000 }), (err: Error) => err.name === 'TaskRevokedError');
   });

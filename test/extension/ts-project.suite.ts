@@ -164,7 +164,7 @@ describe('extension on a TypeScript tasks project', function () {
     assert.match(String(item.description), /running \d/);
     const local = s.workers.getTreeItem((await s.workers.getChildren()).find((n) => n.kind === 'local')!);
     assert.match(String(local.description), /1\/4 busy/);
-    const replies = await vscode.commands.executeCommand<Record<string, unknown>>('radish.terminateTask', active);
+    const replies = await vscode.commands.executeCommand<Record<string, unknown>>('radish.terminateTask', active, { confirm: false });
     assert.ok(replies && Object.keys(replies).length >= 1, `a worker replied: ${JSON.stringify(replies)}`);
     const app = await s.connection.client();
     await assert.rejects((await app.asyncResult(id)).get({ timeout: 20_000 }), (err: Error) => err.name === 'TaskRevokedError');

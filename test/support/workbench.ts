@@ -19,7 +19,12 @@ export interface DomElement {
   textContent: string | null;
   /** Set on input elements. */
   value?: string;
+  className: string;
+  getAttribute(name: string): string | null;
   querySelector(selector: string): DomElement | null;
+  firstElementChild: DomElement | null;
+  lastElementChild: DomElement | null;
+  getBoundingClientRect(): { x: number; y: number; width: number; height: number };
 }
 
 export interface Locator {
@@ -36,6 +41,7 @@ export interface Locator {
   press(key: string, options?: { timeout?: number }): Promise<void>;
   innerText(options?: { timeout?: number }): Promise<string>;
   isVisible(): Promise<boolean>;
+  boundingBox(options?: { timeout?: number }): Promise<{ x: number; y: number; width: number; height: number } | null>;
   evaluateAll<R>(fn: (elements: DomElement[]) => R): Promise<R>;
 }
 
@@ -138,6 +144,70 @@ export async function toastsSettled(page: Page): Promise<void> {
 export async function clearNotifications(page: Page): Promise<void> {
   await e2e.runCommand(page, 'Notifications: Clear All Notifications');
   await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached', timeout: TIMEOUT });
+}
+
+/** Opens a workspace file in the editor by its path relative to the workspace, through Go to File (quick open). */
+export async function openFile(page: Page, relativePath: string): Promise<void> {
+  await e2e.runCommand(page, 'Go to File...');
+  await e2e.typeIntoQuickInput(page, relativePath, { submit: false });
+  const name = relativePath.split('/').pop() ?? relativePath;
+  await e2e.pickQuickItem(page, name);
+  await page.locator('.editor-group-container .tab.active', { hasText: name }).waitFor({ timeout: TIMEOUT });
+}
+
+/**
+ * Clicks (left, or right for the context menu) in the active editor on the middle of the first rendered occurrence
+ * of `snippet`, which must sit on one line in view (the editor renders only the lines on screen). The x offset is
+ * measured from the line's rendered text, so the click lands on that text whatever the font.
+ */
+export async function clickEditorText(page: Page, snippet: string, options: { button?: 'left' | 'right' } = {}): Promise<void> {
+  const line = page.locator('.editor-group-container.active .monaco-editor .view-lines .view-line', { hasText: snippet }).first();
+  await line.waitFor({ timeout: TIMEOUT });
+  // The line's one child span (a block as wide as the editor) holds its token spans, the first from the left edge of
+  // the text to the last's right edge. Spaces render as U+00A0.
+  const [found] = await line.evaluateAll((els) => els.map((el) => {
+    const text = el.firstElementChild;
+    const box = text?.getBoundingClientRect();
+    const last = text?.lastElementChild?.getBoundingClientRect();
+    return { text: (text?.textContent ?? '').replace(/\u00a0/g, ' '), width: box && last ? last.x + last.width - box.x : 0, height: box?.height ?? 0 };
+  }));
+  const at = found ? found.text.indexOf(snippet) : -1;
+  if (!found || at < 0 || !found.width) throw new Error(`"${snippet}" is not rendered on one line: "${found?.text}"`);
+  const charWidth = found.width / found.text.length;
+  await line.click({ button: options.button ?? 'left', position: { x: charWidth * (at + snippet.length / 2), y: found.height / 2 } });
+}
+
+/** Chooses `title` in a view's "More Actions..." menu (the title-bar actions that are not icons: the destructive ones). */
+export async function viewMenuAction(page: Page, view: string, title: string): Promise<void> {
+  const header = e2e.viewPane(page, view).locator('.pane-header');
+  await header.hover({ timeout: TIMEOUT });
+  await header.locator('.actions .action-label[aria-label^="More Actions"]').first().click({ timeout: TIMEOUT });
+  const menu = page.locator('.context-view .monaco-menu');
+  await menu.locator('.action-item').filter({ has: page.locator('.action-label', { hasText: title }) }).first().click({ timeout: TIMEOUT });
+  await menu.waitFor({ state: 'hidden', timeout: TIMEOUT });
+}
+
+/** The modal dialog on screen (`.monaco-dialog-box`): its message and detail, once it shows. */
+export async function modalText(page: Page): Promise<string> {
+  const box = page.locator('.monaco-dialog-box');
+  await box.waitFor({ timeout: TIMEOUT });
+  return (await box.locator('.dialog-message-row').innerText()).replace(/\s+/g, ' ').trim();
+}
+
+/** Presses the modal dialog's button labelled `label` ("Cancel" too), and waits for the dialog to close. */
+export async function answerModal(page: Page, label: string): Promise<void> {
+  const box = page.locator('.monaco-dialog-box');
+  await box.locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^\\s*${label}\\s*$`) }).first().click({ timeout: TIMEOUT });
+  await box.waitFor({ state: 'detached', timeout: TIMEOUT });
+}
+
+/** The badge of an activity-bar entry ("Radish"): its number, or undefined while it shows none. */
+export async function activityBadge(page: Page, container: string): Promise<number | undefined> {
+  const texts = await page.locator('.part.activitybar .action-item')
+    .filter({ has: page.locator(`.action-label[aria-label^="${container}"]`) })
+    .locator('.badge .badge-content').evaluateAll((els) => els.map((el) => (el.textContent ?? '').trim()));
+  const shown = texts.find((t) => t !== '');
+  return shown === undefined ? undefined : Number(shown);
 }
 
 export function copyExample(name: string): string {

@@ -1,8 +1,27 @@
+import * as vscode from 'vscode';
 import type { Services } from '../../services';
-import { revokeTask } from './revokeTask';
-import type { TaskTarget } from './taskNodes';
+import { revoke } from './revokeTask';
+import { taskIdOf, type TaskTarget } from './taskNodes';
 
-/** Revoke a running task and stop it where it runs. */
-export function terminateTask(s: Services, node?: TaskTarget): Promise<Record<string, unknown> | undefined> {
-  return revokeTask(s, node, true);
+/** How a caller other than a menu (a test, another extension) may call Terminate. */
+export interface TerminateOptions {
+  /** Ask the user first. Default true. */
+  confirm?: boolean;
+}
+
+/**
+ * Revoke a running task and stop it where it runs, once the user says so: it is killed mid-run. A tree menu passes
+ * (node, selected nodes); a programmatic caller may pass (node, { confirm: false }).
+ */
+export async function terminateTask(s: Services, node?: TaskTarget, options?: TerminateOptions | unknown): Promise<Record<string, unknown> | undefined> {
+  const id = await taskIdOf(node, 'Radish: Terminate task');
+  if (!id) return undefined;
+  const name = node?.kind === 'active' ? node.task.name : node?.kind === 'record' ? node.record.name : undefined;
+  const confirm = !(typeof options === 'object' && options !== null && !Array.isArray(options) && (options as TerminateOptions).confirm === false);
+  const choice = !confirm ? 'Terminate' : await vscode.window.showWarningMessage(`Terminate ${name ?? 'task'}[${id.slice(0, 8)}]?`, {
+    modal: true,
+    detail: 'It is stopped where it runs (its abort signal, or SIGTERM to its process) and revoked on every worker, so it does not run again.',
+  }, 'Terminate');
+  if (choice !== 'Terminate') return undefined;
+  return revoke(s, id, true);
 }
