@@ -9,7 +9,7 @@ export function shellQuote(text: string): string {
 
 /** Copy the task as a `radish call` command line that sends it again with the same arguments. */
 export async function copyTaskAsCall(s: Services, node?: TaskTarget): Promise<string | undefined> {
-  const record = await recordOf(s, node, 'Radish: Copy task as radish call');
+  const record = await recordOf(s, node, 'Copy as radish call');
   if (!record) return undefined;
   const call = await (await s.connection.inspector()).callOf(record);
   const parts = ['npx', 'radish', 'call', shellQuote(call.name), '--args', shellQuote(JSON.stringify(call.args))];

@@ -11,7 +11,7 @@ function when(t: number | undefined): string | undefined {
  * result with the full JSON arguments when the worker keeps them, and its children with their states.
  */
 export async function openTask(s: Services, node?: TaskTarget): Promise<void> {
-  const record = await recordOf(s, node, 'Radish: Open task');
+  const record = await recordOf(s, node, 'Open task');
   if (!record) return;
   const inspector = await s.connection.inspector();
   const meta = await inspector.result(record.id);

@@ -7,7 +7,7 @@ import { recordOf, type TaskTarget } from './taskNodes';
  * revoked or still-running original cannot swallow or race it). Returns the new task id.
  */
 export async function retryTask(s: Services, node?: TaskTarget): Promise<string | undefined> {
-  const record = await recordOf(s, node, 'Radish: Retry task');
+  const record = await recordOf(s, node, 'Retry task');
   if (!record) return undefined;
   const call = await (await s.connection.inspector()).callOf(record);
   const result = await (await s.connection.client()).send(call.name, call.args, call.kwargs, { queue: call.queue });

@@ -7,7 +7,7 @@ import { taskIdOf, type TaskTarget } from './taskNodes';
  * workers' replies.
  */
 export async function revokeTask(s: Services, node?: TaskTarget): Promise<Record<string, unknown> | undefined> {
-  const id = await taskIdOf(node, 'Radish: Revoke task');
+  const id = await taskIdOf(s, node, 'Revoke task', 'pending');
   return id ? revoke(s, id, false) : undefined;
 }
 

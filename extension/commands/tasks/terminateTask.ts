@@ -14,7 +14,7 @@ export interface TerminateOptions {
  * (node, selected nodes); a programmatic caller may pass (node, { confirm: false }).
  */
 export async function terminateTask(s: Services, node?: TaskTarget, options?: TerminateOptions | unknown): Promise<Record<string, unknown> | undefined> {
-  const id = await taskIdOf(node, 'Radish: Terminate task');
+  const id = await taskIdOf(s, node, 'Terminate task', 'running');
   if (!id) return undefined;
   const name = node?.kind === 'active' ? node.task.name : node?.kind === 'record' ? node.record.name : undefined;
   const confirm = !(typeof options === 'object' && options !== null && !Array.isArray(options) && (options as TerminateOptions).confirm === false);
