@@ -49,6 +49,8 @@ export class Connection implements vscode.Disposable {
   }
 
   private setState(state: ConnectionState, error?: string): void {
+    // Told again by every view that fails in the same refresh: only a change is announced.
+    if (state === this.state && error === this.error) return;
     this.state = state;
     this.error = error;
     void vscode.commands.executeCommand('setContext', 'radish.connection', state);
@@ -80,7 +82,9 @@ export class Connection implements vscode.Disposable {
   }
 
   private async open(): Promise<Inspector> {
-    this.setState('connecting');
+    // While Redis stays down, each refresh tries again: the views keep saying what is wrong meanwhile instead of
+    // flickering through "connecting" at every poll.
+    if (this.state !== 'error') this.setState('connecting');
     const password = await this.secrets.get(PASSWORD_KEY);
     // Interactive use: fail at once while Redis is down instead of queueing commands behind a reconnect.
     // Tasks sent from the window announce themselves (task-sent), so the Tasks view lists them before a worker takes them.
@@ -99,8 +103,13 @@ export class Connection implements vscode.Disposable {
     }
   }
 
-  /** Drop the connection (after a failure or a settings change); the next `inspector()` reconnects. */
+  /** Drop the connection (after a settings change); the next `inspector()` reconnects. */
   async reset(): Promise<void> {
+    await this.drop();
+    this.setState('connecting');
+  }
+
+  private async drop(): Promise<void> {
     const app = this.app;
     const remote = this.remote;
     this.app = undefined;
@@ -108,13 +117,12 @@ export class Connection implements vscode.Disposable {
     this.remote = undefined;
     await remote?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
-    this.setState('connecting');
   }
 
   /** Call after an operation failed: a lost connection is reported once and rebuilt on the next refresh. */
   async failed(err: unknown): Promise<void> {
-    await this.reset();
-    this.setState('error', err instanceof Error ? err.message : String(err));
+    await this.drop();
+    this.setState('error', errorMessage(err));
   }
 
   dispose(): void {

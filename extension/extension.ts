@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands/index';
 import { Connection } from './connection';
 import { TaskCodeLensProvider } from './discovery/codelens';
+import { publishTaskFiles } from './discovery/context';
 import { TaskIndex } from './discovery/workspace';
 import { ReadOnlyDocuments, SCHEME } from './documents';
 import type { Services } from './services';
@@ -45,10 +46,10 @@ export function activate(context: vscode.ExtensionContext): Services {
   const tasksView = vscode.window.createTreeView('radish.tasks', { treeDataProvider: taskView });
   failed.onCount = (count) => { failedView.badge = count ? { value: count, tooltip: `${count} failed task${count === 1 ? '' : 's'}` } : undefined; };
   sub(queuesView, workersView, failedView, tasksView);
-  refresh.register(queuesView, queues);
-  refresh.register(workersView, workers);
-  refresh.register(failedView, failed);
-  refresh.register(tasksView, taskView);
+  refresh.register(queuesView, queues, 'radish.queues');
+  refresh.register(workersView, workers, 'radish.workers');
+  refresh.register(failedView, failed, 'radish.failed');
+  refresh.register(tasksView, taskView, 'radish.tasks');
   sub(supervisor.onDidChange(() => {
     refresh.refreshSoon();
     // A running worker is worth following at once (status bar, failure notifications), views shown or not.
@@ -65,16 +66,11 @@ export function activate(context: vscode.ExtensionContext): Services {
 
   sub(vscode.workspace.registerTextDocumentContentProvider(SCHEME, documents));
   sub(vscode.languages.registerDocumentLinkProvider({ scheme: SCHEME }, documents));
-  const lenses = new TaskCodeLensProvider(tasks);
+  const lenses = new TaskCodeLensProvider(tasks, context.workspaceState);
   sub(lenses, vscode.languages.registerCodeLensProvider(
     [{ language: 'typescript' }, { language: 'javascript' }, { language: 'typescriptreact' }, { language: 'python' }], lenses));
-  // The editor context menu shows "Enqueue with args..." only when the cursor is inside a task definition.
-  const updateContext = (editor: vscode.TextEditor | undefined) => {
-    const inside = editor ? tasks.at(editor.document.uri, editor.selection.active) !== undefined : false;
-    void vscode.commands.executeCommand('setContext', 'radish.inTaskDefinition', inside);
-  };
-  sub(vscode.window.onDidChangeTextEditorSelection((e) => updateContext(e.textEditor)),
-    vscode.window.onDidChangeActiveTextEditor(updateContext));
+  // The editor context menu's entry shows in files with task definitions (see discovery/context.ts).
+  sub(publishTaskFiles(tasks));
   sub(createStatusBar(supervisor), createActivityStatus(live, refresh), watchFailures(live));
 
   const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, activationMs: 0 };

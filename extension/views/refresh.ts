@@ -28,8 +28,13 @@ export class RefreshManager implements vscode.Disposable {
     return Math.max(1, vscode.workspace.getConfiguration('radish').get<number>('refreshInterval') ?? 5) * 1000;
   }
 
-  /** Track a view: it is polled while visible and refreshed at once when it becomes visible. */
-  register(view: vscode.TreeView<unknown>, provider: Refreshable): void {
+  /**
+   * Track a view: it is polled while visible and refreshed at once when it becomes visible. Its first load shows
+   * progress in the view, and sets the context key `radish.<view>.loaded` (e.g. `radish.queues.loaded`) once it is
+   * done, so an empty state in package.json's viewsWelcome (gated on that key) says "empty" only once it is.
+   */
+  register<T>(view: vscode.TreeView<T>, provider: Refreshable & vscode.TreeDataProvider<T>, viewId: string): void {
+    trackFirstLoad(provider, viewId);
     this.all.add(provider);
     const update = (visible: boolean) => {
       if (visible) {
@@ -105,4 +110,23 @@ export class RefreshManager implements vscode.Disposable {
     this.followers.clear();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * Wrap a provider's root `getChildren` so that its first call shows progress in the view and, once it settles, sets
+ * `<viewId>.loaded` (`radish.queues` -> `radish.queues.loaded`). Before that the view is empty because it is
+ * loading, not because there is nothing: the welcome content must not say otherwise.
+ */
+function trackFirstLoad<T>(provider: vscode.TreeDataProvider<T>, viewId: string): void {
+  const getChildren = provider.getChildren.bind(provider);
+  let first: Thenable<unknown> | undefined;
+  provider.getChildren = (node?: T) => {
+    const children = getChildren(node);
+    if (node !== undefined || first) return children;
+    const settled = Promise.resolve(children).then(() => undefined, () => undefined);
+    first = settled;
+    void vscode.window.withProgress({ location: { viewId } }, () => settled);
+    void settled.then(() => vscode.commands.executeCommand('setContext', `${viewId}.loaded`, true));
+    return children;
+  };
 }

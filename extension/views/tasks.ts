@@ -62,7 +62,9 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
       case 'definitions': {
         const count = this.index.sites().length;
         const item = new vscode.TreeItem('Definitions in this workspace', vscode.TreeItemCollapsibleState.Collapsed);
-        item.description = String(count);
+        item.description = count ? String(count) : 'none found';
+        item.tooltip = count ? `${count} task definition${count === 1 ? '' : 's'} in this workspace's sources`
+          : 'No task definitions found: Radish looks for app.task(\'name\', fn) in TypeScript/JavaScript and @app.task, @shared_task in Python. Any task can still be sent by name (Radish: Enqueue Task...).';
         item.iconPath = new vscode.ThemeIcon('symbol-namespace');
         item.contextValue = 'taskDefinitions';
         return item;

@@ -6,20 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Radish } from '../../runner/app';
+import { answers } from '../support/net';
 import { freePort, startRedis, type TestRedis } from '../support/redis';
 import { copyExample, e2e, statusBar, TIMEOUT, type Page, type Workbench } from '../support/workbench';
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** The open quick pick's title, once it shows. */
 async function quickTitle(page: Page): Promise<string> {
@@ -98,9 +89,9 @@ describe('from the command palette (UI, code-server + chromium)', function () {
     await e2e.runCommand(page, 'Radish: Start Local redis-server');
     const message = await e2e.waitForNotification(page, new RegExp(`started redis-server on 127\\.0\\.0\\.1:${port}`));
     assert.match(message, /stops when this window closes/);
-    assert.equal(await listening(port), true);
+    assert.equal(await answers(port), true);
     await wb!.close();
     wb = undefined;
-    await e2e.retry(`redis-server on ${port} to stop with the window`, 15_000, async () => ((await listening(port)) ? undefined : true));
+    await e2e.retry(`redis-server on ${port} to stop with the window`, 15_000, async () => ((await answers(port)) ? undefined : true));
   });
 });

@@ -49,6 +49,8 @@ export interface Page {
   locator(selector: string, options?: { hasText?: string | RegExp }): Locator;
   keyboard: { press(key: string): Promise<void>; type(text: string): Promise<void> };
   mouse: { move(x: number, y: number): Promise<void> };
+  /** Runs `fn` in the page (it cannot see this process's variables: pass what it needs as `arg`). */
+  evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
 }
 
 export interface Workbench {
@@ -146,6 +148,26 @@ export async function clearNotifications(page: Page): Promise<void> {
   await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached', timeout: TIMEOUT });
 }
 
+/** The first notification toast whose message contains `text`, once it shows. */
+export async function toast(page: Page, text: string | RegExp, timeout = TIMEOUT): Promise<Locator> {
+  const found = page.locator('.notifications-toasts .notification-toast')
+    .filter({ has: page.locator('.notification-list-item-message', { hasText: text }) }).first();
+  await found.waitFor({ timeout });
+  return found;
+}
+
+/** The labels of a toast's buttons ("Show Log", ...), in order. */
+export async function toastButtons(toastItem: Locator): Promise<string[]> {
+  return toastItem.locator('.notification-list-item-buttons-container .monaco-button')
+    .evaluateAll((els) => els.map((el) => (el.textContent ?? '').trim()));
+}
+
+/** Clicks the button labelled exactly `label` on a toast (the toast closes). */
+export async function clickToastButton(toastItem: Locator, label: string, timeout = TIMEOUT): Promise<void> {
+  await toastItem.locator('.notification-list-item-buttons-container .monaco-button', { hasText: new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) })
+    .first().click({ timeout });
+}
+
 /** Opens a workspace file in the editor by its path relative to the workspace, through Go to File (quick open). */
 export async function openFile(page: Page, relativePath: string): Promise<void> {
   await e2e.runCommand(page, 'Go to File...');
@@ -183,8 +205,13 @@ export async function viewMenuAction(page: Page, view: string, title: string): P
   await header.hover({ timeout: TIMEOUT });
   await header.locator('.actions .action-label[aria-label^="More Actions"]').first().click({ timeout: TIMEOUT });
   const menu = page.locator('.context-view .monaco-menu');
-  await menu.locator('.action-item').filter({ has: page.locator('.action-label', { hasText: title }) }).first().click({ timeout: TIMEOUT });
-  await menu.waitFor({ state: 'hidden', timeout: TIMEOUT });
+  const entry = menu.locator('.action-item').filter({ has: page.locator('.action-label', { hasText: title }) }).first();
+  await entry.waitFor({ timeout: TIMEOUT });
+  // As in e2e.contextMenu: a click too soon after the menu opened is ignored; once it runs, the menu closes.
+  await e2e.retry(`"${title}" in the ${view} view's More Actions`, TIMEOUT, async () => {
+    if (await menu.isVisible()) await entry.click({ timeout: 2000 });
+    return menu.waitFor({ state: 'hidden', timeout: 1000 }).then(() => true, () => undefined);
+  });
 }
 
 /** The modal dialog on screen (`.monaco-dialog-box`): its message and detail, once it shows. */
