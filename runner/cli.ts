@@ -550,7 +550,8 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`radish: ${err.message}\n`);
       return 1;
     }
-    // A task module that failed to load shows its own stack: that is the user's code, they need it.
+    // Anything else, a task module that failed to load included, is its own message on one line (a missing import
+    // names the importing file:line, which the extension links to); RADISH_DEBUG=1 adds the stack.
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`radish: ${message}\n`);
     if (process.env.RADISH_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);

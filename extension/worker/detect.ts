@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 export type WorkerPlan =
   | { kind: 'typescript'; module: string; cwd: string }
   | { kind: 'python'; app: string; cwd: string }
-  | { kind: 'none'; reason: string };
+  /** Nothing to run: `folder` is the workspace folder that has no task module, undefined when no folder is open. */
+  | { kind: 'none'; reason: string; folder?: vscode.Uri };
 
 const EXCLUDE = '{**/node_modules/**,**/dist/**,**/out/**,**/.git/**,**/__pycache__/**}';
 
@@ -45,5 +46,10 @@ export async function planWorker(): Promise<WorkerPlan> {
       return { kind: 'python', app: pkgDir.path.split('/').pop() ?? 'celery', cwd };
     }
   }
-  return { kind: 'none', reason: 'No task module found: define tasks with `new Radish()` in a .ts/.js file, or set radish.worker.app.' };
+  // Plain text: a notification shows it, and notifications render no Markdown but links.
+  return {
+    kind: 'none',
+    folder: folder.uri,
+    reason: 'No task module in this folder (a .ts or .js file with new Radish(...), or a Celery app). Create one with an example task, or set Worker: App in the settings to yours.',
+  };
 }

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Connection } from '../connection';
 import { planWorker, type WorkerPlan } from './detect';
+import { errorMessage } from '../../runner/errors';
+import { reportStartError, startupCause, WorkerStartError } from './startError';
 
 export type WorkerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed';
 
@@ -47,14 +49,17 @@ export class WorkerSupervisor implements vscode.Disposable {
     return this.child?.pid;
   }
 
-  /** Start the worker; refuses in an untrusted workspace (it runs workspace code). */
+  /**
+   * Start the worker; refuses in an untrusted workspace (it runs workspace code). Rejects with a WorkerStartError
+   * (what went wrong and what the user can do about it) when it cannot start.
+   */
   async start(): Promise<void> {
     if (this.child) return;
     if (!vscode.workspace.isTrusted) {
-      throw new Error('Starting a worker runs code from this workspace, and the workspace is not trusted. Trust it first (Workspaces: Manage Workspace Trust).');
+      throw new WorkerStartError('Starting a worker runs code from this workspace, and this workspace is not trusted.', { kind: 'trust' });
     }
     const plan = await planWorker();
-    if (plan.kind === 'none') throw new Error(plan.reason);
+    if (plan.kind === 'none') throw new WorkerStartError(plan.reason, plan.folder ? { kind: 'taskModule', root: plan.folder } : { kind: 'openFolder' });
     this.plan = plan;
     const config = vscode.workspace.getConfiguration('radish');
     const queues = (config.get<string[]>('worker.queues') ?? ['celery']).join(',');
@@ -75,6 +80,7 @@ export class WorkerSupervisor implements vscode.Disposable {
       args = ['-m', 'celery', '-A', plan.app, 'worker', '-l', level, '-E', '-Q', queues, '-c', concurrency, '-n', this.hostname];
     }
     this.tail = [];
+    this.lastLevel = 'info';
     this.log.info(`Starting: ${path.basename(command)} ${args.join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
     this.setState('starting');
     const child = spawn(command, args, { cwd: plan.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,21 +93,30 @@ export class WorkerSupervisor implements vscode.Disposable {
         }
       };
       this.pipe(child, onLine);
-      child.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}`)));
+      child.once('error', (err) => {
+        // The process never ran (no such interpreter, say): no exit follows.
+        this.child = undefined;
+        this.log.error(`Cannot run ${command}: ${err.message}`);
+        this.setState('crashed');
+        reject(new WorkerStartError(`cannot run ${command}: ${err.message}`, { kind: 'log' }));
+      });
       child.once('exit', (code, signal) => {
         this.child = undefined;
         const expected = this.state === 'stopping';
         const wasRunning = this.state === 'running';
+        const wasStarting = this.state === 'starting';
         const summary = signal ? `signal ${signal}` : `exit code ${code}`;
-        this.log.info(`Worker stopped (${summary})`);
         if (expected || code === 0) {
+          this.log.info(`Worker stopped (${summary})`);
           this.setState('stopped');
         } else {
+          this.log.error(`${wasStarting ? 'Worker exited before it was ready' : 'Worker crashed'} (${summary})`);
           this.setState('crashed');
           // A worker that never came up is reported by the failed start itself; only a running one gets this.
           if (wasRunning) void this.reportCrash(summary);
         }
-        reject(new Error(`the worker exited before it was ready (${summary}):\n${this.tail.slice(-5).join('\n')}`));
+        const { cause, location } = startupCause(this.tail, plan.cwd);
+        reject(new WorkerStartError(cause ?? `it exited before it was ready (${summary}).`, { kind: 'log', location }));
       });
     });
     await ready;
@@ -129,6 +144,9 @@ export class WorkerSupervisor implements vscode.Disposable {
     this.tail.push(line);
     if (this.tail.length > TAIL) this.tail.shift();
     const m = LINE.exec(line);
+    // What the worker says on its way out when it cannot start: Radish's one line, Celery's traceback (its frames
+    // and the exception keep that level).
+    if (!m && /^(radish: |Traceback \(most recent call last\):|Error: )/.test(line)) this.lastLevel = 'error';
     if (m) {
       const level = m[2];
       this.lastLevel = level === 'ERROR' || level === 'CRITICAL' ? 'error' : level === 'WARNING' ? 'warn' : level === 'DEBUG' ? 'debug' : 'info';
@@ -141,7 +159,12 @@ export class WorkerSupervisor implements vscode.Disposable {
   private async reportCrash(summary: string): Promise<void> {
     const last = this.tail.slice(-3).join(' | ');
     const choice = await vscode.window.showErrorMessage(`Radish worker crashed (${summary}). ${last}`, 'Restart', 'Show Log');
-    if (choice === 'Restart') await this.start().catch((err: Error) => vscode.window.showErrorMessage(err.message));
+    if (choice === 'Restart') {
+      await this.start().catch((err: unknown) => {
+        if (err instanceof WorkerStartError) void reportStartError(err, this.log);
+        else void vscode.window.showErrorMessage(`Radish: ${errorMessage(err)}`);
+      });
+    }
     if (choice === 'Show Log') this.log.show();
   }
 

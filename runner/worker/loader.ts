@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import Module from 'node:module';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Loader } from 'esbuild';
 import { errorMessage } from '../errors';
 
@@ -85,10 +85,75 @@ export async function loadModule(spec: string, cwd = process.cwd()): Promise<Loa
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ERR_REQUIRE_ESM') exports = await import(pathToFileURL(path).href);
-    else if (code === 'MODULE_NOT_FOUND' && errorMessage(err).includes(path)) throw new Error(`cannot find task module ${spec} (looked for ${path})`);
+    else if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') throw moduleNotFound(err as NodeJS.ErrnoException, spec, path, cwd);
     else throw err;
   }
   return { path, exports };
+}
+
+/**
+ * A task module that exists but imports one that does not: what was imported and where (the importing file, which
+ * may be a module the task module imports in turn, and the line of the import), e.g.
+ * `Cannot find module './helpers' (imported from tasks.ts:9)`. The extension reads that location off the worker's
+ * last line to open the editor there.
+ */
+export class MissingImportError extends Error {
+  constructor(
+    /** What the import asked for, as written (`./helpers`) or, from an ES module, as resolved. */
+    readonly request: string,
+    /** The importing file, absolute. */
+    readonly file: string,
+    /** 1-based line of the import in `file`, when it could be found. */
+    readonly line: number | undefined,
+    cwd: string,
+  ) {
+    const shown = relative(cwd, file);
+    const where = shown && !shown.startsWith('..') && !isAbsolute(shown) ? shown : file;
+    super(`Cannot find module '${request}' (imported from ${where}${line ? `:${line}` : ''})`);
+    this.name = 'MissingImportError';
+  }
+}
+
+/**
+ * Node's "cannot find module", told apart: the task module itself is missing only when that is what Node looked
+ * for; otherwise an import inside it (or deeper) failed, and that import is the cause to name.
+ */
+function moduleNotFound(err: NodeJS.ErrnoException & { requireStack?: string[] }, spec: string, path: string, cwd: string): Error {
+  const message = errorMessage(err);
+  const request = /^Cannot find (?:module|package) '([^']+)'/.exec(message)?.[1];
+  if (request === undefined || request === path || request === pathToFileURL(path).href) {
+    return new Error(`cannot find task module ${spec} (looked for ${path})`);
+  }
+  // CommonJS names the importer first in its require stack; an ES module's error says "imported from <file>".
+  const esmImporter = / imported from (.+)$/m.exec(message)?.[1];
+  const file = err.requireStack?.[0] ?? (esmImporter?.startsWith('file:') ? fileURLToPath(esmImporter) : esmImporter);
+  if (!file) return err;
+  return new MissingImportError(request, file, importLine(err, file, request), cwd);
+}
+
+/**
+ * The line of `file` that imports `request`: from the stack (source-mapped, so a TypeScript line), else the first
+ * line of the source that names it in quotes (ES modules fail before any of their code runs, so no frame names them).
+ */
+function importLine(err: Error, file: string, request: string): number | undefined {
+  for (const frame of err.stack?.split('\n') ?? []) {
+    const at = frame.lastIndexOf(`${file}:`);
+    const m = at >= 0 ? /^:(\d+):\d+\)?$/.exec(frame.slice(at + file.length)) : null;
+    if (m) return Number(m[1]);
+  }
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const names = [request, request.replace(/^.*[\\/]/, './').replace(/\.[cm]?[jt]sx?$/, '')];
+  const lines = source.split('\n');
+  for (const name of names) {
+    const i = lines.findIndex((l) => ['\'', '"', '`'].some((q) => l.includes(`${q}${name}${q}`) || l.includes(`${q}${name}.`)));
+    if (i >= 0) return i + 1;
+  }
+  return undefined;
 }
 
 /**

@@ -15,8 +15,12 @@ const CLI = resolve(__dirname, '../../dist/radish.js');
 interface Run { code: number | null; stdout: string; stderr: string }
 
 function radish(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return radishIn(undefined, args, env);
+}
+
+function radishIn(cwd: string | undefined, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; });
@@ -86,6 +90,31 @@ describe('cli', function () {
       assert.equal(run.code, 1);
       assert.match(run.stderr, /^radish: cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: connect ECONNREFUSED/);
       assert.equal(run.stderr.trim().split('\n').length, 1);
+    });
+
+    it('a missing import inside an existing task module: the import that failed and where, not "cannot find task module"', async () => {
+      const tasks = taskProject();
+      const dir = join(tasks, '..');
+      // tasks.ts -> ./math (exists) -> ./helpers (does not): the failing import is math.ts's, on its line 2.
+      writeFileSync(join(dir, 'math.ts'), "// doubling\nimport { half } from './helpers';\nexport const twice = (n: number): number => n * 2 + half;\n");
+      const run = await radishIn(dir, ['worker', '-A', 'tasks.ts'], env);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr, "radish: Cannot find module './helpers' (imported from math.ts:2)\n");
+    });
+
+    it('a missing import in a task module given by an absolute path names the importing file by its absolute path', async () => {
+      const tasks = taskProject();
+      writeFileSync(tasks, "import { Radish } from 'radish';\n\nimport { x } from './helpers';\nexport const app = new Radish();\nexport const y = x;\n");
+      const run = await radish(['worker', '-A', tasks], env);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr, `radish: Cannot find module './helpers' (imported from ${tasks}:3)\n`);
+    });
+
+    it('a missing task module says so, relative to where it was looked for', async () => {
+      const dir = join(taskProject(), '..');
+      const run = await radishIn(dir, ['worker', '-A', 'nope.ts'], env);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr, `radish: cannot find task module nope.ts (looked for ${join(dir, 'nope.ts')})\n`);
     });
   });
 

@@ -187,14 +187,17 @@ export async function clickEditorText(page: Page, snippet: string, options: { bu
   await line.waitFor({ timeout: TIMEOUT });
   // The line's one child span (a block as wide as the editor) holds its token spans, the first from the left edge of
   // the text to the last's right edge. Spaces render as U+00A0.
-  const [found] = await line.evaluateAll((els) => els.map((el) => {
-    const text = el.firstElementChild;
-    const box = text?.getBoundingClientRect();
-    const last = text?.lastElementChild?.getBoundingClientRect();
-    return { text: (text?.textContent ?? '').replace(/\u00a0/g, ' '), width: box && last ? last.x + last.width - box.x : 0, height: box?.height ?? 0 };
-  }));
-  const at = found ? found.text.indexOf(snippet) : -1;
-  if (!found || at < 0 || !found.width) throw new Error(`"${snippet}" is not rendered on one line: "${found?.text}"`);
+  // Retried: a line just rendered may not be laid out yet (no width).
+  const found = await e2e.retry(`"${snippet}" rendered on one line`, TIMEOUT, async () => {
+    const [measured] = await line.evaluateAll((els) => els.map((el) => {
+      const text = el.firstElementChild;
+      const box = text?.getBoundingClientRect();
+      const last = text?.lastElementChild?.getBoundingClientRect();
+      return { text: (text?.textContent ?? '').replace(/\u00a0/g, ' '), width: box && last ? last.x + last.width - box.x : 0, height: box?.height ?? 0 };
+    }));
+    return measured && measured.width > 0 && measured.text.includes(snippet) ? measured : undefined;
+  });
+  const at = found.text.indexOf(snippet);
   const charWidth = found.width / found.text.length;
   await line.click({ button: options.button ?? 'left', position: { x: charWidth * (at + snippet.length / 2), y: found.height / 2 } });
 }

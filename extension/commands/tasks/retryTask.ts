@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Services } from '../../services';
+import { stepDone } from '../../walkthrough';
 import { recordOf, type TaskTarget } from './taskNodes';
 
 /**
@@ -14,5 +15,6 @@ export async function retryTask(s: Services, node?: TaskTarget): Promise<string 
   // Said where the user looks, with the short id the views show; the full id is in the Tasks view.
   void vscode.window.showInformationMessage(`Radish: sent ${call.name} again as ${result.id.slice(0, 8)}`);
   s.refresh.refreshSoon();
+  stepDone('retried');
   return result.id;
 }

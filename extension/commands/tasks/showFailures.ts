@@ -6,9 +6,7 @@
 import * as vscode from 'vscode';
 import type { TaskRecord } from '../../../runner/index';
 import type { Services } from '../../services';
-import { errorMessage } from '../../../runner/errors';
 import { ago } from '../../views/items';
-import { retryTask } from './retryTask';
 
 /** How many failures the list reads from the history. */
 const LIMIT = 100;
@@ -52,7 +50,8 @@ export async function showFailures(s: Services): Promise<void> {
     pick.onDidTriggerItemButton(({ item, button }) => {
       pick.hide();
       if (button === OPEN) void vscode.commands.executeCommand('radish.openTask', node(item.record));
-      else void retryAgain(s, item.record);
+      // Through the command, so it reports as every command does (and counts as the user's retry).
+      else void vscode.commands.executeCommand('radish.retryTask', node(item.record));
     });
   });
   try {
@@ -64,13 +63,4 @@ export async function showFailures(s: Services): Promise<void> {
   }
   await done;
   pick.dispose();
-}
-
-/** Retry from the list: the same feedback as the Tasks view's Retry, and errors shown as every command shows them. */
-async function retryAgain(s: Services, record: TaskRecord): Promise<void> {
-  try {
-    await retryTask(s, { kind: 'record', record });
-  } catch (err) {
-    void vscode.window.showErrorMessage(`Radish: could not retry ${record.name ?? record.id}: ${errorMessage(err)}`);
-  }
 }
