@@ -113,7 +113,7 @@ export class WorkerSupervisor implements vscode.Disposable {
           this.log.error(`${wasStarting ? 'Worker exited before it was ready' : 'Worker crashed'} (${summary})`);
           this.setState('crashed');
           // A worker that never came up is reported by the failed start itself; only a running one gets this.
-          if (wasRunning) void this.reportCrash(summary);
+          if (wasRunning) void this.reportCrash(summary, plan.cwd);
         }
         const { cause, location } = startupCause(this.tail, plan.cwd);
         reject(new WorkerStartError(cause ?? `it exited before it was ready (${summary}).`, { kind: 'log', location }));
@@ -156,9 +156,10 @@ export class WorkerSupervisor implements vscode.Disposable {
     }
   }
 
-  private async reportCrash(summary: string): Promise<void> {
-    const last = this.tail.slice(-3).join(' | ');
-    const choice = await vscode.window.showErrorMessage(`Radish worker crashed (${summary}). ${last}`, 'Restart', 'Show Log');
+  /** One line: how it ended, and the cause when the worker said one (the log has the rest, one click away). */
+  private async reportCrash(summary: string, cwd: string): Promise<void> {
+    const { cause } = startupCause(this.tail, cwd);
+    const choice = await vscode.window.showErrorMessage(`Radish worker crashed (${summary}).${cause ? ` ${cause}` : ''}`, 'Restart', 'Show Log');
     if (choice === 'Restart') {
       await this.start().catch((err: unknown) => {
         if (err instanceof WorkerStartError) void reportStartError(err, this.log);

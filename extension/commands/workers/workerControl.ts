@@ -7,11 +7,19 @@ import type { WorkerNode } from '../../views/workers';
 
 export type WorkerTarget = Extract<WorkerNode, { kind: 'worker' | 'local' }>;
 
-/** The worker a node stands for; from the palette, a pick among the workers on the broker. */
+/**
+ * The worker a node stands for; from the palette, a pick among the workers on the broker. None online is no error:
+ * the user is told so, with the way to start one, and nothing more happens.
+ */
 export async function workerOf(s: Services, node: WorkerTarget | undefined, title: string): Promise<WorkerDetails | undefined> {
   if (node?.details) return node.details;
   const workers = await runner().describeWorkers(await s.connection.inspector(), await s.connection.control());
-  if (workers.length === 0) throw new Error('no worker is online on this broker');
+  if (workers.length === 0) {
+    void vscode.window.showInformationMessage('Radish: no worker is online on this broker.', 'Start Worker').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('radish.startWorker');
+    });
+    return undefined;
+  }
   const pick = await vscode.window.showQuickPick(workers.map((w) => ({ label: w.hostname, description: `${w.kind} · ${w.queues.join(', ')}`, w })), { title });
   return pick?.w;
 }

@@ -1,0 +1,71 @@
+/**
+ * Notifications (issue 14, point 11), in the real workbench (code-server + chromium) on a copy of examples/ts-tasks:
+ * a worker that crashes says so in one readable line (not the raw tail of its log) with Restart and Show Log, and
+ * "no worker is online" is information with a way to start one, not an error.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRedis, type TestRedis } from '../support/redis';
+import {
+  clearNotifications, clickToastButton, copyExample, e2e, rowsOf, statusBar, toast, toastButtons, type Workbench,
+} from '../support/workbench';
+
+describe('notifications (UI, code-server + chromium)', function () {
+  this.timeout(300_000);
+  let redis: TestRedis | undefined;
+  let workspace: string | undefined;
+  let wb: Workbench | undefined;
+
+  before(async function () {
+    if (!e2e.hostInstalled()) {
+      console.log('      skipped: VS Code host not installed (run setup.sh)');
+      this.skip();
+    }
+    redis = await startRedis();
+    workspace = copyExample('ts-tasks');
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
+    wb = await e2e.openWorkbench({ workspace });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      const shot = await e2e.screenshot(wb.page, 'radish-e2e-notifications-failure').catch(() => undefined);
+      if (shot) console.log(`      screenshot of the failure: ${shot}`);
+    }
+  });
+
+  after(async () => {
+    await wb?.close();
+    await redis?.stop();
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('says "no worker is online" as information, with Start Worker', async () => {
+    const { page } = wb!;
+    await e2e.runCommand(page, 'Radish: Grow Worker Pool');
+    const item = await toast(page, /no worker is online/i);
+    assert.equal(await item.locator('.codicon-error').count(), 0, 'not an error');
+    assert.deepEqual(await toastButtons(item), ['Start Worker']);
+    await clickToastButton(item, 'Start Worker');
+    await statusBar(page, /Radish: running/, 60_000);
+    await clearNotifications(page);
+  });
+
+  it('says a crash in one line, with Restart and Show Log', async () => {
+    const { page } = wb!;
+    await e2e.focusView(page, 'Workers');
+    const rows = await rowsOf(page, 'Workers', 'the local worker with its pid', (r) => r.some((x) => x.label === 'This window\'s worker' && /pid \d+/.test(x.description)));
+    const pid = Number(/pid (\d+)/.exec(rows.find((x) => x.label === 'This window\'s worker')!.description)![1]);
+    process.kill(pid, 'SIGKILL');
+    const item = await toast(page, /Radish worker crashed/);
+    const text = (await item.locator('.notification-list-item-message').innerText()).trim();
+    assert.match(text, /^Radish worker crashed \(signal SIGKILL\)\./);
+    assert.doesNotMatch(text, /\d{4}-\d\d-\d\d|\[(info|warning|error)\]| \| /, `no raw log lines: ${text}`);
+    assert.deepEqual(await toastButtons(item), ['Restart', 'Show Log']);
+    await e2e.screenshot(page, 'radish-worker-crashed');
+    await clickToastButton(item, 'Restart');
+    await statusBar(page, /Radish: running/, 60_000);
+  });
+});
