@@ -3,8 +3,10 @@
  * type and remembered per task, then queue, priority and countdown with sensible defaults. The result is
  * announced when it arrives, with a button to open it.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AsyncResult } from '../runner/index';
+import type { TaskDefinitionSite } from './discovery/types';
 import { runner } from './runner';
 import type { Services } from './services';
 import { errorMessage } from '../runner/errors';
@@ -12,8 +14,13 @@ import { errorMessage } from '../runner/errors';
 export interface EnqueueRequest {
   task?: string;
   queue?: string;
-  /** Skip the questions: send with the last args used for this task (CodeLens "Enqueue"). */
+  /**
+   * Skip the questions: send with the last args used for this task (CodeLens "Enqueue"). A task whose required
+   * parameters those args do not give (none sent yet, say) is asked for its args first.
+   */
   quick?: boolean;
+  /** Without `task`: pick among the tasks defined in this file (its `fsPath`) only (the editor's context menu). */
+  file?: string;
   /** Send with exactly these arguments, no questions (other extensions, tests, keybindings). */
   args?: unknown[];
   kwargs?: Record<string, unknown>;
@@ -21,12 +28,86 @@ export interface EnqueueRequest {
   countdown?: number;
 }
 
-interface Remembered {
+/** Args (a JSON array) and kwargs (a JSON object) as last sent, in the text the user gave. */
+export interface Remembered {
   args: string;
   kwargs: string;
 }
 
 const MEMORY = 'radish.lastArgs';
+
+/**
+ * The args and kwargs last sent per task, kept in the workspace's state. One instance per Memento, so the enqueue
+ * flow and the CodeLens tooltips share it and its change event.
+ */
+export class LastArgs {
+  private static readonly instances = new WeakMap<vscode.Memento, LastArgs>();
+  private readonly changed = new vscode.EventEmitter<string>();
+  /** Fires with the name of the task whose args were remembered. */
+  readonly onDidChange = this.changed.event;
+
+  private constructor(private readonly state: vscode.Memento) {}
+
+  static of(state: vscode.Memento): LastArgs {
+    let memory = LastArgs.instances.get(state);
+    if (!memory) {
+      memory = new LastArgs(state);
+      LastArgs.instances.set(state, memory);
+    }
+    return memory;
+  }
+
+  get(task: string): Remembered | undefined {
+    return this.state.get<Record<string, Remembered>>(MEMORY)?.[task];
+  }
+
+  async set(task: string, value: Remembered): Promise<void> {
+    await this.state.update(MEMORY, { ...this.state.get<Record<string, Remembered>>(MEMORY), [task]: value });
+    this.changed.fire(task);
+  }
+}
+
+type TaskParameters = Pick<TaskDefinitionSite, 'params' | 'required'>;
+
+function parsed(remembered: Remembered): { args: unknown[]; kwargs: Record<string, unknown> } | undefined {
+  try {
+    const args: unknown = JSON.parse(remembered.args);
+    const kwargs: unknown = JSON.parse(remembered.kwargs);
+    if (!Array.isArray(args) || typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)) return undefined;
+    return { args, kwargs: kwargs as Record<string, unknown> };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `remembered` gives every required parameter of the task (by position, or by name in kwargs). Nothing
+ * remembered gives none; neither do args saved before the CodeLens asked (`[]` for a task that needs two).
+ */
+export function coversRequired(task: TaskParameters | undefined, remembered: Remembered | undefined): boolean {
+  const required = task?.required ?? 0;
+  if (!remembered) return required === 0;
+  const values = parsed(remembered);
+  if (!values) return false;
+  for (let i = values.args.length; i < required; i++) {
+    const name = task?.params[i];
+    if (name === undefined || !(name in values.kwargs)) return false;
+  }
+  return true;
+}
+
+function shortJson(text: string): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ');
+  return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
+}
+
+/** What CodeLens "Enqueue" does for a task, for its tooltip: `Send tasks.add with [2, 3]`, or that it asks first. */
+export function quickEnqueueTooltip(task: TaskParameters & { name: string }, remembered: Remembered | undefined): string {
+  if (!coversRequired(task, remembered)) return `${task.name} asks for args first: (${task.params.join(', ')})`;
+  const { args, kwargs } = remembered ?? { args: '[]', kwargs: '{}' };
+  const named = parsed({ args, kwargs });
+  return `Send ${task.name} with ${shortJson(args)}${named && Object.keys(named.kwargs).length ? ` and ${shortJson(kwargs)}` : ''}`;
+}
 
 /** Why `text` is not a JSON value of that shape, or undefined when it is. */
 export function jsonProblem(text: string, shape: 'array' | 'object'): string | undefined {
@@ -41,16 +122,17 @@ export function jsonProblem(text: string, shape: 'array' | 'object'): string | u
   return undefined;
 }
 
-async function pickTask(s: Services): Promise<string | undefined> {
+/** A task name: picked among the workspace's and the workers' tasks, or among those defined in `file` only. */
+async function pickTask(s: Services, file?: string): Promise<string | undefined> {
   const items: vscode.QuickPickItem[] = [];
   const seen = new Set<string>();
   for (const site of s.tasks.sites()) {
-    if (seen.has(site.name)) continue;
+    if (seen.has(site.name) || (file !== undefined && site.file !== file)) continue;
     seen.add(site.name);
     items.push({ label: site.name, description: vscode.workspace.asRelativePath(site.file), detail: site.params.length ? `(${site.params.join(', ')})` : undefined });
   }
   try {
-    for (const w of await (await s.connection.inspector()).workers()) {
+    for (const w of file === undefined ? await (await s.connection.inspector()).workers() : []) {
       for (const name of w.presence?.tasks ?? []) {
         if (seen.has(name)) continue;
         seen.add(name);
@@ -62,7 +144,9 @@ async function pickTask(s: Services): Promise<string | undefined> {
   }
   const pick = vscode.window.createQuickPick();
   pick.title = 'Radish: Enqueue Task (1/4): task';
-  pick.placeholder = 'Pick a task, or type any task name (Python tasks too)';
+  pick.placeholder = file === undefined
+    ? 'Pick a task, or type any task name (Python tasks too)'
+    : `Pick a task defined in ${path.basename(file)} (the cursor is in none of them), or type any task name`;
   pick.items = items;
   return new Promise((resolve) => {
     pick.onDidAccept(() => {
@@ -74,16 +158,31 @@ async function pickTask(s: Services): Promise<string | undefined> {
   });
 }
 
-async function askJson(title: string, value: string, shape: 'array' | 'object', prompt: string): Promise<string | undefined> {
-  return vscode.window.showInputBox({ title, value, prompt, ignoreFocusOut: true, validateInput: (t) => jsonProblem(t, shape) });
+async function askJson(title: string, value: string, shape: 'array' | 'object', prompt: string,
+  check?: (value: unknown) => vscode.InputBoxValidationMessage | undefined): Promise<string | undefined> {
+  return vscode.window.showInputBox({
+    title, value, prompt, ignoreFocusOut: true,
+    validateInput: (t) => jsonProblem(t, shape) ?? check?.(JSON.parse(t)),
+  });
+}
+
+/** A warning (it does not block: kwargs may give the rest) when args leave required parameters out. */
+function requiredCheck(name: string, site: TaskParameters | undefined, kwargsToo: boolean): (value: unknown) => vscode.InputBoxValidationMessage | undefined {
+  return (value) => {
+    const given = Array.isArray(value) ? value.length : 0;
+    if (!site || given >= site.required) return undefined;
+    const message = `${name} takes (${site.params.join(', ')}): ${site.required} required, ${given} given${kwargsToo ? ' (kwargs may give the rest)' : ''}`;
+    return { message, severity: vscode.InputBoxValidationSeverity.Warning };
+  };
 }
 
 /** Run the enqueue flow; returns the sent task's id, or undefined when cancelled. */
 export async function enqueue(s: Services, request: EnqueueRequest = {}): Promise<string | undefined> {
-  const name = request.task ?? (await pickTask(s));
+  const name = request.task ?? (await pickTask(s, request.file));
   if (!name) return undefined;
-  const memory = s.context.workspaceState.get<Record<string, Remembered>>(MEMORY) ?? {};
-  const last = memory[name] ?? { args: '[]', kwargs: '{}' };
+  const memory = LastArgs.of(s.context.workspaceState);
+  const remembered = memory.get(name);
+  const last = remembered ?? { args: '[]', kwargs: '{}' };
   const site = s.tasks.sites().find((t) => t.name === name);
   const given = request.args !== undefined || request.kwargs !== undefined;
   let argsText = given ? JSON.stringify(request.args ?? []) : last.args;
@@ -94,9 +193,16 @@ export async function enqueue(s: Services, request: EnqueueRequest = {}): Promis
   if (given && (jsonProblem(argsText, 'array') || jsonProblem(kwargsText, 'object'))) {
     throw new TypeError('args must be a JSON array and kwargs a JSON object');
   }
-  if (!request.quick && !given) {
+  if (request.quick && !given && !coversRequired(site, remembered)) {
+    // Sending [] to a task that needs arguments only fails in the worker: ask for them, once; they are remembered.
+    const a = await askJson(`Radish: Enqueue ${name}: args`, argsText, 'array',
+      `Positional arguments as a JSON array, for (${site?.params.join(', ') ?? ''}). Enter sends them, and the next "Enqueue" sends them again; "Enqueue with Args..." also sets kwargs, queue, priority and countdown.`,
+      requiredCheck(name, site, false));
+    if (a === undefined) return undefined;
+    argsText = a;
+  } else if (!request.quick && !given) {
     const hint = site?.params.length ? ` Parameters: (${site.params.join(', ')}).` : '';
-    const a = await askJson(`Radish: Enqueue ${name} (2/4): args`, argsText, 'array', `Positional arguments as a JSON array.${hint}`);
+    const a = await askJson(`Radish: Enqueue ${name} (2/4): args`, argsText, 'array', `Positional arguments as a JSON array.${hint}`, requiredCheck(name, site, true));
     if (a === undefined) return undefined;
     const k = await askJson(`Radish: Enqueue ${name} (3/4): kwargs`, kwargsText, 'object', 'Keyword arguments as a JSON object (matched to parameters by name).');
     if (k === undefined) return undefined;
@@ -106,8 +212,7 @@ export async function enqueue(s: Services, request: EnqueueRequest = {}): Promis
     if (!options) return undefined;
     ({ queue, priority, countdown } = options);
   }
-  memory[name] = { args: argsText, kwargs: kwargsText };
-  await s.context.workspaceState.update(MEMORY, memory);
+  await memory.set(name, { args: argsText, kwargs: kwargsText });
   const app = await s.connection.client();
   const result = await app.send(name, JSON.parse(argsText) as unknown[], JSON.parse(kwargsText) as Record<string, unknown>, { queue, priority, countdown });
   const where = queue ?? app.route(name).queue;

@@ -2,15 +2,32 @@ import * as vscode from 'vscode';
 import { enqueue } from '../enqueue';
 import type { Services } from '../services';
 
+/** What VS Code passes: a task name (CodeLens), a Tasks view definition node, the document's URI (editor context menu). */
+type Target = string | { name: string } | { site: { name: string } } | vscode.Uri;
+
 /**
- * "Enqueue with args...": from a CodeLens (task name), a Tasks view item (`{ name }`), or the editor context menu
- * (no argument: the task definition around the cursor).
+ * "Enqueue with Args...": the whole flow for one task. From a CodeLens or a Tasks view row, that task. From the editor
+ * context menu (or the palette), the task under the cursor, read from the document as it is when the command runs:
+ * VS Code has moved the cursor to the right-click by then, and no context key has to have caught up. Outside any
+ * task, a pick of this file's tasks; in a file without tasks, of every task.
  */
-export async function enqueueWithArgs(s: Services, target?: string | { name: string }): Promise<string | undefined> {
-  let task = typeof target === 'string' ? target : target?.name;
-  if (!task) {
-    const editor = vscode.window.activeTextEditor;
-    if (editor) task = s.tasks.at(editor.document.uri, editor.selection.active)?.name;
-  }
-  return enqueue(s, task ? { task } : {});
+export async function enqueueWithArgs(s: Services, target?: Target): Promise<string | undefined> {
+  const task = typeof target === 'string' ? target
+    : target && 'site' in target ? target.site.name
+    : target && 'name' in target && typeof target.name === 'string' ? target.name
+    : undefined;
+  if (task) return enqueue(s, { task });
+  const editor = editorOf(target instanceof vscode.Uri ? target : undefined);
+  if (!editor) return enqueue(s, {});
+  const sites = await s.tasks.ofDocument(editor.document);
+  const site = s.tasks.around(sites, editor.selection.active);
+  if (site) return enqueue(s, { task: site.name });
+  return enqueue(s, sites.length ? { file: editor.document.uri.fsPath } : {});
+}
+
+/** The editor showing `uri` (the one the menu was opened on), else the active one. */
+function editorOf(uri: vscode.Uri | undefined): vscode.TextEditor | undefined {
+  const active = vscode.window.activeTextEditor;
+  if (!uri || active?.document.uri.toString() === uri.toString()) return active;
+  return vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString()) ?? active;
 }

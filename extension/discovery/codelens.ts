@@ -1,14 +1,21 @@
-/** CodeLens "Enqueue" and "Enqueue with args..." above every task definition. */
+/**
+ * CodeLens "Enqueue" and "Enqueue with args..." above every task definition. "Enqueue" sends the args last used for
+ * the task, and says which in its tooltip; a task with required parameters and no such args is asked for them first.
+ */
 import * as vscode from 'vscode';
+import { LastArgs, quickEnqueueTooltip } from '../enqueue';
 import type { TaskIndex } from './workspace';
 
 export class TaskCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly subscription: vscode.Disposable;
+  private readonly memory: LastArgs;
+  private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly index: TaskIndex) {
-    this.subscription = index.onDidChange(() => this.changed.fire());
+  /** @param state where the last args per task are kept (the workspace's state): the tooltips show them. */
+  constructor(private readonly index: TaskIndex, state: vscode.Memento) {
+    this.memory = LastArgs.of(state);
+    this.subscriptions = [index.onDidChange(() => this.changed.fire()), this.memory.onDidChange(() => this.changed.fire())];
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
@@ -16,14 +23,20 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       const { line, character } = site.range.start;
       const range = new vscode.Range(line, character, line, character);
       return [
-        new vscode.CodeLens(range, { title: '$(play) Enqueue', command: 'radish.enqueue', arguments: [{ task: site.name, quick: true }], tooltip: `Send ${site.name} with the last arguments used` }),
-        new vscode.CodeLens(range, { title: 'Enqueue with args...', command: 'radish.enqueueWithArgs', arguments: [site.name] }),
+        new vscode.CodeLens(range, {
+          title: '$(play) Enqueue', command: 'radish.enqueue', arguments: [{ task: site.name, quick: true }],
+          tooltip: quickEnqueueTooltip(site, this.memory.get(site.name)),
+        }),
+        new vscode.CodeLens(range, {
+          title: 'Enqueue with args...', command: 'radish.enqueueWithArgs', arguments: [site.name],
+          tooltip: `Ask for ${site.name}'s args, kwargs, queue, priority and countdown, then send it`,
+        }),
       ];
     });
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
 }

@@ -20,6 +20,8 @@ interface Decorator {
 interface FunctionDef {
   nameToken: Token;
   params: string[];
+  /** How many of `params`, from the first, a positional call must give (see TaskDefinitionSite.required). */
+  required: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export function findPythonTasks(file: string, text: string, moduleName?: string)
         nameRange: nameSpan ? positions.range(nameSpan.start, nameSpan.end) : positions.range(def.nameToken.start, def.nameToken.end),
         // bind=True passes the task itself (`self`) first; callers never fill it.
         params: options.bind === true ? def.params.slice(1) : def.params,
+        required: options.bind === true ? Math.max(0, def.required - 1) : def.required,
         options,
       });
     }
@@ -122,12 +125,30 @@ function parseDef(tokens: readonly Token[]): FunctionDef | undefined {
   if (tokens[k]?.text !== 'def' || nameToken?.kind !== 'name' || tokens[k + 2]?.text !== '(') return undefined;
   const close = closingIndex(tokens, k + 2) ?? tokens.length;
   const params: string[] = [];
+  let required = 0;
+  let keywordOnly = false;
   for (const part of splitArguments(tokens.slice(k + 3, close))) {
     const head = part[0];
-    // `*args`, `**kwargs`, the bare `*` and the `/` markers are not names a caller fills one by one.
-    if (head?.kind === 'name') params.push(head.text);
+    // `*args`, `**kwargs`, the bare `*` and the `/` markers are not names a caller fills one by one; after `*` or
+    // `*args`, parameters are keyword-only.
+    if (head?.kind === 'op' && head.text === '*') keywordOnly = true;
+    if (head?.kind !== 'name') continue;
+    params.push(head.text);
+    if (!keywordOnly && !hasDefault(part)) required = params.length;
   }
-  return { nameToken, params };
+  return { nameToken, params, required };
+}
+
+/** `name=default` or `name: annotation = default`: an `=` outside any bracket of the annotation. */
+function hasDefault(part: readonly Token[]): boolean {
+  let depth = 0;
+  for (const t of part) {
+    if (t.kind !== 'op') continue;
+    if ('([{'.includes(t.text)) depth++;
+    else if (')]}'.includes(t.text)) depth = Math.max(0, depth - 1);
+    else if (t.text === '=' && depth === 0) return true;
+  }
+  return false;
 }
 
 /** Index of the bracket closing the one at `open`, or undefined when it is never closed. */

@@ -39,6 +39,12 @@ export interface TaskDefinitionSite {
    */
   params: string[];
   /**
+   * How many of `params`, from the first, a call must give: up to the last one with neither a default nor `?`
+   * (Python's keyword-only parameters are not counted: they are never positional). When `params` comes from the
+   * task option, which says nothing of defaults, all of them.
+   */
+  required: number;
+  /**
    * Options given as literals (`queue`, `priority`, `bind`, `maxRetries` / `max_retries`, `name`...), under the
    * key spelled in the source. `params` is reported in `params`, not here.
    */

@@ -36,7 +36,7 @@ export function findTypeScriptTasks(file: string, text: string): TaskDefinitionS
     if (ts.isCallExpression(node)) {
       const found = taskSite(node, source);
       if (found) {
-        const { name, nameNode, params, options } = found;
+        const { name, nameNode, params, required, options } = found;
         sites.push({
           name,
           file,
@@ -44,6 +44,7 @@ export function findTypeScriptTasks(file: string, text: string): TaskDefinitionS
           range: lines.range(node.getStart(source), node.getEnd()),
           nameRange: lines.range(nameNode.getStart(source), nameNode.getEnd()),
           params,
+          required,
           options,
         });
       }
@@ -58,6 +59,7 @@ interface FoundTask {
   name: string;
   nameNode: ts.StringLiteral | ts.NoSubstitutionTemplateLiteral;
   params: string[];
+  required: number;
   options: Record<string, TaskOptionValue>;
 }
 
@@ -76,12 +78,16 @@ function taskSite(call: ts.CallExpression, source: ts.SourceFile): FoundTask | u
   const { options, params: declaredParams } = readOptions(optionsArg && resolveObject(optionsArg, source));
   const fn = resolveFunction(fnArg, source, 0);
   let params = declaredParams;
+  let required = params?.length ?? 0;
   if (!params) {
-    params = fn ? parameterNames(fn, source) : [];
+    ({ names: params, required } = fn ? parameterNames(fn, source) : { names: [], required: 0 });
     // The runner drops the bound context the same way (runner/task.ts), and `params` replaces names outright.
-    if (options.bind === true) params = params.slice(1);
+    if (options.bind === true) {
+      params = params.slice(1);
+      required = Math.max(0, required - 1);
+    }
   }
-  return { name: first.text, nameNode: first, params, options };
+  return { name: first.text, nameNode: first, params, required, options };
 }
 
 function isTaskCallee(callee: ts.Expression): boolean {
@@ -169,19 +175,23 @@ function resolveFunction(node: ts.Expression, source: ts.SourceFile, depth: numb
   return undefined;
 }
 
-function parameterNames(fn: FunctionNode, source: ts.SourceFile): string[] {
+/** The names a caller fills, and how many of them (from the first) it must: up to the last without a default or `?`. */
+function parameterNames(fn: FunctionNode, source: ts.SourceFile): { names: string[]; required: number } {
   const names: string[] = [];
+  let required = 0;
   for (const p of fn.parameters) {
     // Like the runner: a rest parameter takes whatever is left, so it has no name a caller can fill.
     if (p.dotDotDotToken) break;
     if (ts.isIdentifier(p.name)) {
       // `this: Ctx` is a type annotation only; compiled JS has no such parameter.
-      if (p.name.text !== 'this') names.push(p.name.text);
+      if (p.name.text === 'this') continue;
+      names.push(p.name.text);
     } else {
       names.push(p.name.getText(source).replace(/\s+/g, ' '));
     }
+    if (!p.initializer && !p.questionToken) required = names.length;
   }
-  return names;
+  return { names, required };
 }
 
 function readOptions(object: ts.ObjectLiteralExpression | undefined): { options: Record<string, TaskOptionValue>; params: string[] | undefined } {

@@ -22,21 +22,43 @@ export class TaskIndex implements vscode.Disposable {
   private parsers: Parsers | undefined;
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly packageDirs = new Map<string, boolean>();
+  private scanned = false;
 
   /** Every task definition found, in no particular order. */
   sites(): TaskDefinitionSite[] {
     return [...this.byFile.values()].flat();
   }
 
-  /** The definition around a position, for the editor context menu. */
-  at(uri: vscode.Uri, position: vscode.Position): TaskDefinitionSite | undefined {
-    const sites = this.byFile.get(uri.fsPath);
-    return sites ? this.load().findTaskAt(sites, position.line, position.character) : undefined;
-  }
-
   /** Definitions in one file (for CodeLens). */
   inFile(uri: vscode.Uri): TaskDefinitionSite[] {
     return this.byFile.get(uri.fsPath) ?? [];
+  }
+
+  /** Paths (`fsPath`) of the files that hold task definitions. */
+  files(): string[] {
+    return [...this.byFile.keys()];
+  }
+
+  /** Whether the first scan of the workspace is done: before it, any source file may still turn out to hold tasks. */
+  get indexed(): boolean {
+    return this.scanned;
+  }
+
+  /**
+   * The definitions of an open document as its text is now (unsaved edits included), indexed on the way: what a
+   * command acting on the editor reads, so it waits neither for the edit debounce nor for the first scan.
+   */
+  async ofDocument(document: vscode.TextDocument): Promise<TaskDefinitionSite[]> {
+    if (document.uri.scheme !== 'file') return [];
+    clearTimeout(this.pending.get(document.uri.fsPath));
+    this.pending.delete(document.uri.fsPath);
+    await this.update(document.uri, document.getText());
+    return this.inFile(document.uri);
+  }
+
+  /** The definition around a position among `sites` (the innermost when they nest), or undefined. */
+  around(sites: readonly TaskDefinitionSite[], position: vscode.Position): TaskDefinitionSite | undefined {
+    return sites.length ? this.load().findTaskAt(sites, position.line, position.character) : undefined;
   }
 
   private load(): Parsers {
@@ -56,6 +78,7 @@ export class TaskIndex implements vscode.Disposable {
     );
     const files = await vscode.workspace.findFiles(GLOB, EXCLUDE, 5000);
     await Promise.all(files.map((uri) => this.updateFromDisk(uri, false)));
+    this.scanned = true;
     this.changed.fire();
   }
 
@@ -88,7 +111,8 @@ export class TaskIndex implements vscode.Disposable {
     const sites = this.load().discoverInText(file, text, moduleName);
     if (sites.length) this.byFile.set(file, sites);
     else this.byFile.delete(file);
-    if (notify) this.changed.fire();
+    // Most edits do not touch a definition: listeners (CodeLens, views, the menu's context key) hear of real changes.
+    if (notify && JSON.stringify(before ?? []) !== JSON.stringify(sites)) this.changed.fire();
   }
 
   /** Celery's default task-name prefix: the dotted module path, from the first folder up without __init__.py. */

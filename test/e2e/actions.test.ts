@@ -5,11 +5,7 @@
  * and Terminate asks before it kills a running task.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Radish } from '../../runner/app';
-import { startRedis, type TestRedis } from '../support/redis';
-import { copyExample, e2e, rowsOf, statusBar, TIMEOUT, type Locator, type Page, type Workbench } from '../support/workbench';
+import { e2e, projectWorkbench, rowsOf, statusBar, TIMEOUT, type Locator, type Page } from '../support/workbench';
 
 /** The codicon of an action (`debug-stop`), from its element's classes. */
 async function codicons(actions: Locator): Promise<{ label: string; icon: string; text: string }[]> {
@@ -36,40 +32,10 @@ async function inlineActions(row: Locator): Promise<{ label: string; icon: strin
 
 describe('icons and confirmations (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
-  let workspace: string | undefined;
-  let wb: Workbench | undefined;
-  let client: Radish | undefined;
-
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-    workspace = copyExample('ts-tasks');
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
-    client = new Radish({ broker: redis.url });
-    wb = await e2e.openWorkbench({ workspace });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'radish-e2e-actions-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
-  });
-
-  after(async () => {
-    await wb?.close();
-    await client?.close();
-    await redis?.stop();
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-  });
+  const s = projectWorkbench('radish-e2e-actions');
 
   it('gives different actions different icons, and definitions an icon, not text', async () => {
-    const { page } = wb!;
+    const { page } = s;
     await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
     const start = (await titleActions(page, 'Workers')).find((a) => a.label.startsWith('Start Worker'));
     const retryAll = (await titleActions(page, 'Failed')).find((a) => a.label.startsWith('Retry All'));
@@ -90,7 +56,7 @@ describe('icons and confirmations (UI, code-server + chromium)', function () {
     // The worker running a task: the title's Stop, the worker row's and the task row's actions all look different.
     await e2e.runCommand(page, 'Radish: Start Worker');
     await statusBar(page, /Radish: running/, 60_000);
-    await client!.send('tasks.slow', [60]);
+    await s.client.send('tasks.slow', [60]);
     await page.locator('.pane-header', { hasText: /^Workers/i }).first().hover({ timeout: TIMEOUT });
     await rowsOf(page, 'Workers', 'the local worker running tasks.slow', (rows) => rows.some((r) => r.label === 'This window\'s worker' && /1\/4 busy/.test(r.description)));
     const worker = await e2e.treeRow(page, 'Workers', 'This window\'s worker');
@@ -109,7 +75,7 @@ describe('icons and confirmations (UI, code-server + chromium)', function () {
   });
 
   it('asks before Terminate kills a running task; Cancel leaves it running', async () => {
-    const { page } = wb!;
+    const { page } = s;
     const task = await e2e.treeRow(page, 'Workers', 'tasks.slow');
     await e2e.rowAction(page, task, 'Terminate Task');
     const dialog = page.locator('.monaco-dialog-box');

@@ -5,12 +5,8 @@
  * a copy of examples/ts-tasks, with the local worker started from the palette.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Radish } from '../../runner/app';
 import { TaskFailedError } from '../../runner/protocol/result';
-import { startRedis, type TestRedis } from '../support/redis';
-import { clearNotifications, copyExample, e2e, rowsOf, statusBar, TIMEOUT, type Page, type Workbench } from '../support/workbench';
+import { clearNotifications, e2e, projectWorkbench, rowsOf, statusBar, TIMEOUT, type Page } from '../support/workbench';
 
 /** The open quick pick's rows (label and description), once one matches `accept`. */
 async function quickRows(page: Page, what: string, accept: (text: string) => boolean): Promise<string[]> {
@@ -23,43 +19,13 @@ async function quickRows(page: Page, what: string, accept: (text: string) => boo
 
 describe('failures where the user looks (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
-  let workspace: string | undefined;
-  let wb: Workbench | undefined;
-  let client: Radish | undefined;
-
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-    workspace = copyExample('ts-tasks');
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
-    client = new Radish({ broker: redis.url });
-    wb = await e2e.openWorkbench({ workspace });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'radish-e2e-failures-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
-  });
-
-  after(async () => {
-    await wb?.close();
-    await client?.close();
-    await redis?.stop();
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-  });
+  const s = projectWorkbench('radish-e2e-failures');
 
   it('the status bar failure count lists the failures, with Open and Retry', async () => {
-    const { page } = wb!;
+    const { page } = s;
     await e2e.runCommand(page, 'Radish: Start Worker');
     await statusBar(page, /Radish: running/, 60_000);
-    const sent = await client!.send('tasks.fail', ['seven']);
+    const sent = await s.client.send('tasks.fail', ['seven']);
     await assert.rejects(sent.get({ timeout: 30_000 }), TaskFailedError);
     // The count the window saw, then a click on it.
     await statusBar(page, /\d+ active\s+1\b/);
@@ -90,7 +56,7 @@ describe('failures where the user looks (UI, code-server + chromium)', function 
   });
 
   it('a filtered Tasks view says so, and one click clears the filter', async () => {
-    const { page } = wb!;
+    const { page } = s;
     await e2e.runCommand(page, 'Radish: Filter Tasks...');
     await e2e.typeIntoQuickInput(page, 'state:FAILURE');
     const filtered = await rowsOf(page, 'Tasks', 'the filter row', (r) => r.some((x) => x.label === 'Filtered: state:FAILURE'));

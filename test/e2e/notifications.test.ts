@@ -4,46 +4,14 @@
  * "no worker is online" is information with a way to start one, not an error.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startRedis, type TestRedis } from '../support/redis';
-import {
-  clearNotifications, clickToastButton, copyExample, e2e, rowsOf, statusBar, toast, toastButtons, type Workbench,
-} from '../support/workbench';
+import { clearNotifications, clickToastButton, e2e, projectWorkbench, rowsOf, statusBar, toast, toastButtons } from '../support/workbench';
 
 describe('notifications (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
-  let workspace: string | undefined;
-  let wb: Workbench | undefined;
-
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-    workspace = copyExample('ts-tasks');
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
-    wb = await e2e.openWorkbench({ workspace });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'radish-e2e-notifications-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
-  });
-
-  after(async () => {
-    await wb?.close();
-    await redis?.stop();
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-  });
+  const s = projectWorkbench('radish-e2e-notifications');
 
   it('says "no worker is online" as information, with Start Worker', async () => {
-    const { page } = wb!;
+    const { page } = s;
     await e2e.runCommand(page, 'Radish: Grow Worker Pool');
     const item = await toast(page, /no worker is online/i);
     assert.equal(await item.locator('.codicon-error').count(), 0, 'not an error');
@@ -54,7 +22,7 @@ describe('notifications (UI, code-server + chromium)', function () {
   });
 
   it('says a crash in one line, with Restart and Show Log', async () => {
-    const { page } = wb!;
+    const { page } = s;
     await e2e.focusView(page, 'Workers');
     const rows = await rowsOf(page, 'Workers', 'the local worker with its pid', (r) => r.some((x) => x.label === 'This window\'s worker' && /pid \d+/.test(x.description)));
     const pid = Number(/pid (\d+)/.exec(rows.find((x) => x.label === 'This window\'s worker')!.description)![1]);

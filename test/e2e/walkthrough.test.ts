@@ -4,12 +4,8 @@
  * worker started from the step's own button, a task enqueued, a failure retried).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Radish } from '../../runner/app';
 import { TaskFailedError } from '../../runner/protocol/result';
-import { startRedis, type TestRedis } from '../support/redis';
-import { answerStep, copyExample, e2e, statusBar, TIMEOUT, type Page, type Workbench } from '../support/workbench';
+import { answerStep, e2e, projectWorkbench, statusBar, TIMEOUT, type Page } from '../support/workbench';
 
 const STEPS = ['Connect to Redis', 'Start the worker', 'Enqueue a task', 'See a failure and retry it'];
 
@@ -31,40 +27,10 @@ async function showWalkthrough(page: Page): Promise<void> {
 
 describe('the walkthrough (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
-  let workspace: string | undefined;
-  let wb: Workbench | undefined;
-  let client: Radish | undefined;
-
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-    workspace = copyExample('ts-tasks');
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
-    client = new Radish({ broker: redis.url });
-    wb = await e2e.openWorkbench({ workspace });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'radish-e2e-walkthrough-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
-  });
-
-  after(async () => {
-    await wb?.close();
-    await client?.close();
-    await redis?.stop();
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-  });
+  const s = projectWorkbench('radish-e2e-walkthrough');
 
   it('lists its steps and checks each off as the user does it', async () => {
-    const { page } = wb!;
+    const { page } = s;
     await e2e.runCommand(page, 'Welcome: Open Walkthrough...');
     await e2e.pickQuickItem(page, 'Get Started with Radish');
     const titles = page.locator('.gettingStartedSlideDetails .getting-started-step .step-title');
@@ -92,7 +58,7 @@ describe('the walkthrough (UI, code-server + chromium)', function () {
     await waitDone(page, 'Enqueue a task');
 
     // A failure, retried from the list of recent failures.
-    const failing = await client!.send('tasks.fail', ['x']);
+    const failing = await s.client.send('tasks.fail', ['x']);
     await assert.rejects(failing.get({ timeout: 30_000 }), TaskFailedError);
     await e2e.runCommand(page, 'Radish: Show Recent Failures');
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: failing.id.slice(0, 8) }).first();

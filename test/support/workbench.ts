@@ -1,11 +1,14 @@
 /**
  * What the UI tests (test/e2e/) share: e2e.js (the workbench in headless chromium, test/support/vscode-host) typed
  * for this project, and the steps a user takes that it does not have (reading tree rows with their descriptions,
- * the status bar, a multi-step quick input, settling and clearing notifications, a copy of an example project).
+ * the status bar, a multi-step quick input, settling and clearing notifications, a copy of an example project), and
+ * the suite set-up most of them share ({@link projectWorkbench}).
  */
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Radish } from '../../runner/app';
+import { startRedis, type TestRedis } from './redis';
 
 export const ROOT = resolve(__dirname, '../..');
 export const TIMEOUT = 30_000;
@@ -41,7 +44,6 @@ export interface Locator {
   press(key: string, options?: { timeout?: number }): Promise<void>;
   innerText(options?: { timeout?: number }): Promise<string>;
   isVisible(): Promise<boolean>;
-  boundingBox(options?: { timeout?: number }): Promise<{ x: number; y: number; width: number; height: number } | null>;
   evaluateAll<R>(fn: (elements: DomElement[]) => R): Promise<R>;
 }
 
@@ -244,4 +246,84 @@ export function copyExample(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `radish-e2e-${name}-`));
   cpSync(join(ROOT, 'examples', name), dir, { recursive: true, filter: (src) => !/node_modules/.test(src) });
   return dir;
+}
+
+export interface ProjectWorkbenchOptions {
+  /** The example project copied for the workbench to open. Default `ts-tasks`. */
+  example?: string;
+  /** Workspace settings besides `radish.redisUrl` (the suite's own redis-server). */
+  settings?: Record<string, unknown>;
+  /** Runs before the workbench opens, with the suite's Redis URL (to seed queues, failures...). */
+  beforeOpen?: (redisUrl: string) => Promise<void>;
+}
+
+/** What {@link projectWorkbench} gives a suite's tests (read inside them: it is set up in `before`). */
+export interface ProjectWorkbench {
+  readonly redis: TestRedis;
+  readonly workspace: string;
+  /** The workspace's .vscode/settings.json. */
+  readonly settingsFile: string;
+  /** A runner client on the suite's Redis, as a Python or Node app beside the editor would be. */
+  readonly client: Radish;
+  readonly wb: Workbench;
+  readonly page: Page;
+  /** Close the workbench before the suite ends (a test of what happens when the window closes). */
+  closeWorkbench(): Promise<void>;
+}
+
+/**
+ * Inside a `describe`: a private redis-server, a copy of an example project set to use it, a runner client, and the
+ * workbench open on the copy, all made before the tests and removed after them; a failing test leaves a screenshot
+ * `test-results/<name>-failure.png`. Skips the suite, saying why, when the VS Code host is not installed.
+ */
+export function projectWorkbench(name: string, options: ProjectWorkbenchOptions = {}): ProjectWorkbench {
+  let redis: TestRedis | undefined;
+  let workspace: string | undefined;
+  let client: Radish | undefined;
+  let wb: Workbench | undefined;
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not set up (read it inside a test)`);
+    return value;
+  };
+  const suite: ProjectWorkbench = {
+    get redis() { return need(redis, 'redis'); },
+    get workspace() { return need(workspace, 'workspace'); },
+    get settingsFile() { return join(need(workspace, 'workspace'), '.vscode', 'settings.json'); },
+    get client() { return need(client, 'client'); },
+    get wb() { return need(wb, 'the workbench'); },
+    get page() { return need(wb, 'the workbench').page; },
+    async closeWorkbench() {
+      await wb?.close();
+      wb = undefined;
+    },
+  };
+
+  before(async function () {
+    if (!e2e.hostInstalled()) {
+      console.log('      skipped: VS Code host not installed (run setup.sh)');
+      this.skip();
+    }
+    redis = await startRedis();
+    workspace = copyExample(options.example ?? 'ts-tasks');
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(suite.settingsFile, JSON.stringify({ 'radish.redisUrl': redis.url, ...options.settings }, null, 2));
+    client = new Radish({ broker: redis.url });
+    await options.beforeOpen?.(redis.url);
+    wb = await e2e.openWorkbench({ workspace });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      const shot = await e2e.screenshot(wb.page, `${name}-failure`).catch(() => undefined);
+      if (shot) console.log(`      screenshot of the failure: ${shot}`);
+    }
+  });
+
+  after(async () => {
+    await wb?.close();
+    await client?.close();
+    await redis?.stop();
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+  return suite;
 }
