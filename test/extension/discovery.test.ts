@@ -637,3 +637,50 @@ const other = 1;
     assert.equal(findTaskAt(py, pos(PY_TASKS, 'def cached').line, 4), undefined);
   });
 });
+
+describe('discovery: the arguments a call must give', () => {
+  const required = (sites: TaskDefinitionSite[]) => Object.fromEntries(sites.map((s) => [s.name, [s.params.length, s.required]]));
+
+  it('counts TypeScript parameters up to the last without a default or ?, the bound context not included', () => {
+    const text = `import { Radish, type TaskContext } from 'radish';
+const app = new Radish();
+app.task('t.none', () => 1);
+app.task('t.two', (x: number, y: number) => x + y);
+app.task('t.default', (x: number, y = 2) => x + y);
+app.task('t.optional', (x?: number) => x);
+app.task('t.gap', (x = 1, y: number) => x + y);
+app.task('t.bound', { bind: true }, (task: TaskContext, url: string, width = 128) => url + width);
+`;
+    assert.deepEqual(required(findTypeScriptTasks('/p/tasks.ts', text)), {
+      't.none': [0, 0], 't.two': [2, 2], 't.default': [2, 1], 't.optional': [1, 0], 't.gap': [2, 2], 't.bound': [2, 1],
+    });
+  });
+
+  it('counts Python parameters without a default, keyword-only ones and the bound self not included', () => {
+    const text = `from celery import shared_task
+
+@shared_task
+def none():
+    pass
+
+@shared_task
+def two(x, y):
+    return x + y
+
+@shared_task
+def default(x, y=2):
+    return x + y
+
+@shared_task
+def keyword_only(x, *, y):
+    return x + y
+
+@shared_task(bind=True)
+def bound(self, url, width=128):
+    return url
+`;
+    assert.deepEqual(required(findPythonTasks('/p/shop/tasks.py', text, 'shop.tasks')), {
+      'shop.tasks.none': [0, 0], 'shop.tasks.two': [2, 2], 'shop.tasks.default': [2, 1], 'shop.tasks.keyword_only': [2, 1], 'shop.tasks.bound': [2, 1],
+    });
+  });
+});
