@@ -125,8 +125,16 @@ export class Inspector {
     return task.id;
   }
 
+  /**
+   * Remove a dead-letter record and, once it is removed, the task's stored FAILURE result too: a Radish failure is
+   * in both places, and either one left behind would still show as the failed task. Resolves false, touching
+   * nothing else, when the record was gone already (replayed or discarded meanwhile).
+   */
   async discard(letter: DeadLetter): Promise<boolean> {
-    return (await this.app.broker()).discardDeadLetter(letter.stored);
+    const removed = await (await this.app.broker()).discardDeadLetter(letter.stored);
+    const id = letter.task?.id ?? letter.record.task_id;
+    if (removed && id) await this.forgetFailure(id);
+    return removed;
   }
 
   async purgeDeadLetters(): Promise<number> {
@@ -171,6 +179,18 @@ export class Inspector {
   /** Remove a stored result. */
   async forgetResult(taskId: string): Promise<void> {
     await (await this.app.backend()).forget(taskId);
+  }
+
+  /**
+   * Remove a task's stored result if it is a FAILURE; any other outcome (a retry under the same id that has
+   * succeeded meanwhile, say) stays. Resolves true when a FAILURE was removed.
+   */
+  async forgetFailure(taskId: string): Promise<boolean> {
+    const backend = await this.app.backend();
+    const stored = await backend.get(taskId).catch(() => null);
+    if (stored?.status !== 'FAILURE') return false;
+    await backend.forget(taskId);
+    return true;
   }
 
   /**

@@ -1,27 +1,53 @@
 /**
- * Failed view: the dead-letter list (failed for good, unknown tasks, unreadable messages) and the FAILURE results
- * of workers that have no dead-letter list (Celery), with a count badge.
+ * Failed view: one row per failed task, from the dead-letter list (failed for good, unknown tasks, unreadable
+ * messages) and the FAILURE results of workers that have no dead-letter list (Celery), with a count badge. A Radish
+ * failure is in both places (its dead-letter record and its stored FAILURE): it is one row, holding both.
  */
 import * as vscode from 'vscode';
-import type { DeadLetter, ResultMeta } from '../../runner/index';
+import type { DeadLetter, Inspector, ResultMeta } from '../../runner/index';
 import type { Connection } from '../connection';
 import { ago, connectionErrorItem, summary } from './items';
 
-const SHOWN = 500;
+/** Rows listed at most (of each kind). */
+export const SHOWN = 500;
 
 export type FailedNode =
-  | { kind: 'letter'; letter: DeadLetter }
+  /** A dead-letter record, with the task's stored FAILURE result when there is one. */
+  | { kind: 'letter'; letter: DeadLetter; meta?: ResultMeta }
   | { kind: 'result'; meta: ResultMeta }
   | { kind: 'error'; item: vscode.TreeItem };
+
+/** A row that is a failed task (not an error item). */
+export type FailedTask = Exclude<FailedNode, { kind: 'error' }>;
+
+/** The failed tasks, one per task, newest dead letters first, then the other stored failures; and how many in all. */
+export async function listFailed(inspector: Inspector, limit = SHOWN): Promise<{ tasks: FailedTask[]; count: number }> {
+  const [letters, letterCount, results] = await Promise.all([inspector.deadLetters(0, limit), inspector.deadLetterCount(), inspector.failedResults(limit)]);
+  const unlettered = new Map(results.map((meta) => [meta.task_id, meta]));
+  const tasks: FailedTask[] = letters.map((letter) => {
+    const id = letter.task?.id ?? letter.record.task_id;
+    const meta = id === undefined ? undefined : unlettered.get(id);
+    if (id !== undefined) unlettered.delete(id);
+    return meta ? { kind: 'letter', letter, meta } : { kind: 'letter', letter };
+  });
+  for (const meta of unlettered.values()) tasks.push({ kind: 'result', meta });
+  return { tasks, count: letterCount + unlettered.size };
+}
+
+/** `tasks.fail[ab12cd34]`: the task's name and short id, as notifications name it. */
+export function failedLabel(node: FailedTask): string {
+  if (node.kind === 'result') return `${node.meta.name ?? 'task'}[${node.meta.task_id.slice(0, 8)}]`;
+  const { task, record } = node.letter;
+  const id = task?.id ?? record.task_id;
+  const name = task?.name ?? record.task ?? 'unreadable message';
+  return id ? `${name}[${id.slice(0, 8)}]` : name;
+}
 
 export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   private readonly changed = new vscode.EventEmitter<FailedNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   /** Set by the view's owner so the provider can keep the badge in step with what it lists. */
   onCount: ((count: number) => void) | undefined;
-  /** The records last listed (for Retry all). */
-  current: DeadLetter[] = [];
-
   constructor(private readonly connection: Connection) {}
 
   refresh(): void {
@@ -49,17 +75,11 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   async getChildren(node?: FailedNode): Promise<FailedNode[]> {
     if (node) return [];
     try {
-      const inspector = await this.connection.inspector();
-      const [letters, count, results] = await Promise.all([inspector.deadLetters(0, SHOWN), inspector.deadLetterCount(), inspector.failedResults(SHOWN)]);
-      this.current = letters;
-      // A Radish failure is in both places; the dead-letter record (with the whole message) is the one shown.
-      const lettered = new Set(letters.map((l) => l.task?.id ?? l.record.task_id));
-      const others = results.filter((r) => !lettered.has(r.task_id));
-      this.onCount?.(count + others.length);
-      return [...letters.map((letter) => ({ kind: 'letter', letter }) as FailedNode), ...others.map((meta) => ({ kind: 'result', meta }) as FailedNode)];
+      const { tasks, count } = await listFailed(await this.connection.inspector());
+      this.onCount?.(count);
+      return tasks;
     } catch (err) {
       await this.connection.failed(err);
-      this.current = [];
       this.onCount?.(0);
       return [{ kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
     }

@@ -115,6 +115,10 @@ describe('extension on a TypeScript tasks project', function () {
       node = (await s.failed.getChildren()).find((n) => n.kind === 'letter' && n.letter.task?.id === id);
       return node !== undefined;
     }, 'failed task listed');
+    // One row for the task, holding its dead-letter record and its stored FAILURE.
+    assert.equal(node!.kind === 'letter' && node!.meta?.status, 'FAILURE');
+    const rows = (await s.failed.getChildren()).filter((n) => (n.kind === 'letter' ? n.letter.task?.id : n.kind === 'result' ? n.meta.task_id : undefined) === id);
+    assert.equal(rows.length, 1);
     const item = s.failed.getTreeItem(node!);
     assert.equal(item.contextValue, 'failedTask');
     assert.match(String(item.description), /TypeError/);

@@ -94,6 +94,41 @@ describe('inspector', function () {
     assert.equal(await inspector.deadLetterCount(), 0);
   });
 
+  it("discards a failed task whole: its dead-letter record and its stored FAILURE, never another outcome", async () => {
+    app.task('tasks.div', (a: number, b: number) => {
+      if (b === 0) throw new RangeError('division by zero');
+      return a / b;
+    });
+    const worker = new Worker(app, { logger: createLogger('error', () => undefined) });
+    await worker.start();
+    let ids: string[];
+    try {
+      const sent = [await app.send('tasks.div', [1, 0]), await app.send('tasks.div', [2, 0])];
+      for (const r of sent) await assert.rejects(r.get({ timeout: 5000 }), /division by zero/);
+      await until(async () => (await inspector.deadLetterCount()) === 2, 'both dead letters');
+      ids = sent.map((r) => r.id);
+    } finally {
+      await worker.stop();
+    }
+    const backend = await app.backend();
+    const letters = await inspector.deadLetters();
+    const first = letters.find((l) => l.task?.id === ids[0])!;
+    const second = letters.find((l) => l.task?.id === ids[1])!;
+    assert.equal(await inspector.discard(first), true);
+    assert.equal(await backend.get(ids[0]!), null, 'the stored FAILURE goes with the record');
+    assert.equal(await inspector.deadLetterCount(), 1);
+    // Gone already: nothing else is touched (the FAILURE of a task that is not discarded stays).
+    await backend.store({ taskId: ids[0]!, state: 'SUCCESS', result: 1 });
+    assert.equal(await inspector.discard(first), false);
+    assert.equal((await backend.get(ids[0]!))?.status, 'SUCCESS');
+    // A newer outcome under the same id (a retry that succeeded) is not a failure to forget.
+    await backend.forget(ids[1]!);
+    await backend.store({ taskId: ids[1]!, state: 'SUCCESS', result: 2 });
+    assert.equal(await inspector.discard(second), true);
+    assert.equal((await backend.get(ids[1]!))?.status, 'SUCCESS');
+    assert.equal(await inspector.forgetFailure(ids[1]!), false);
+  });
+
   it('lists Radish workers with their presence and Celery nodes from the pidbox bindings', async () => {
     await h.redis.sadd('_kombu.binding.celery.pidbox', '\x06\x16\x06\x16w1@pyhost.celery.pidbox');
     const worker = new Worker(app, { hostname: 'ts@host', logger: createLogger('error', () => undefined) });

@@ -21,6 +21,9 @@ export async function openFailed(s: Services, node?: FailedNode): Promise<void> 
   }
   if (node?.kind !== 'letter') return;
   const { record, task, error } = node.letter;
+  // The stored FAILURE of the same task (merged into this row) fills in what the record lacks.
+  const exception = record.exception ?? node.meta?.result;
+  const traceback = record.traceback ?? node.meta?.traceback;
   const lines = [
     `${task ? `${task.name}[${task.id}]` : 'Unreadable message'}`,
     `reason:   ${record.reason}`,
@@ -31,8 +34,8 @@ export async function openFailed(s: Services, node?: FailedNode): Promise<void> 
     '',
     ...(task ? ['args:', JSON.stringify(task.args, null, 2), '', 'kwargs:', JSON.stringify(task.kwargs, null, 2)] : [`error: ${error}`, '', 'raw message:', record.raw]),
     '',
-    ...(record.exception ? ['exception:', JSON.stringify(record.exception, null, 2), ''] : []),
-    ...(record.traceback ? ['traceback:', record.traceback] : []),
+    ...(exception ? ['exception:', JSON.stringify(exception, null, 2), ''] : []),
+    ...(traceback ? ['traceback:', traceback] : []),
   ];
   await s.documents.show(`failed/${task ? `${task.name}-${task.id}` : 'message'}.txt`, lines.join('\n'));
 }

@@ -1,14 +1,45 @@
 import * as vscode from 'vscode';
 import type { Services } from '../../services';
+import { listFailed, SHOWN } from '../../views/failed';
+import { discardTask } from './discardFailed';
 
+/** Failed tasks discarded at once: enough to overlap round-trips, few enough not to flood the connection. */
+const BATCH = 100;
+
+/**
+ * Discard every failed task (the title bar's Discard All): each one's dead-letter record and stored FAILURE, after
+ * a modal that says how many (skipped when `confirmed` is true). Exactly the tasks counted are discarded, one by
+ * one, so a failure that arrives while the dialog is open is not lost unseen. Resolves to how many were discarded,
+ * or undefined when cancelled.
+ */
 export async function purgeFailed(s: Services, _node?: unknown, confirmed?: boolean): Promise<number | undefined> {
   const inspector = await s.connection.inspector();
-  if (confirmed !== true) {
-    const count = await inspector.deadLetterCount();
-    const answer = await vscode.window.showWarningMessage(`Delete all ${count} records of the dead-letter queue? This cannot be undone.`, { modal: true }, 'Purge');
-    if (answer !== 'Purge') return undefined;
+  // Every dead letter (the list is bounded by deadLetterMax), not only the rows on screen.
+  const { tasks } = await listFailed(inspector, Math.max(await inspector.deadLetterCount(), SHOWN));
+  if (tasks.length === 0) {
+    void vscode.window.showInformationMessage('Radish: there are no failed tasks to discard.');
+    s.refresh.refreshNow();
+    return 0;
   }
-  const removed = await inspector.purgeDeadLetters();
-  s.refresh.refreshNow();
-  return removed;
+  const many = `${tasks.length} failed task${tasks.length === 1 ? '' : 's'}`;
+  if (confirmed !== true) {
+    const answer = await vscode.window.showWarningMessage(`Discard all ${many}?`,
+      { modal: true, detail: 'Their dead-letter records and stored FAILURE results are deleted. This cannot be undone.' }, 'Discard All');
+    if (answer !== 'Discard All') return undefined;
+  }
+  let discarded = 0;
+  try {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Radish: discarding ${many}` }, async () => {
+      for (let i = 0; i < tasks.length; i += BATCH) {
+        const done = await Promise.all(tasks.slice(i, i + BATCH).map((node) => discardTask(inspector, node)));
+        discarded += done.filter(Boolean).length;
+      }
+    });
+  } finally {
+    s.refresh.refreshNow();
+  }
+  const gone = tasks.length - discarded;
+  void vscode.window.showInformationMessage(`Radish: Discarded ${discarded} failed task${discarded === 1 ? '' : 's'}` +
+    `${gone ? ` (${gone} had gone already: retried or discarded meanwhile)` : ''}.`);
+  return discarded;
 }

@@ -1,20 +1,52 @@
 import * as vscode from 'vscode';
+import { errorMessage } from '../../../runner/errors';
 import type { Services } from '../../services';
+import { failedLabel, listFailed, SHOWN } from '../../views/failed';
+import { notRetryable, sendAgain } from './retryFailed';
 
-/** Send every listed dead-lettered task again (unreadable messages stay: there is nothing to run). */
+/** Reasons named in the notification at most; the rest are counted. */
+const NAMED = 3;
+
+/**
+ * Send every failed task again that can be sent: the dead letters and the stored failures that kept their task name
+ * (`result_extended`), i.e. what the Failed view lists. Says how many were retried and, for the others, why not.
+ * Resolves to how many were retried.
+ */
 export async function retryAllFailed(s: Services): Promise<number> {
   const inspector = await s.connection.inspector();
-  const letters = (await inspector.deadLetters(0, 10_000)).filter((l) => l.task);
-  let retried = 0;
-  for (const letter of letters) {
-    try {
-      await inspector.replay(letter);
-      retried++;
-    } catch {
-      // replayed or discarded by someone else meanwhile
-    }
+  const { tasks } = await listFailed(inspector, Math.max(await inspector.deadLetterCount(), SHOWN));
+  if (tasks.length === 0) {
+    void vscode.window.showInformationMessage('Radish: there are no failed tasks to retry.');
+    s.refresh.refreshNow();
+    return 0;
   }
-  void vscode.window.showInformationMessage(`Radish: retried ${retried} failed task${retried === 1 ? '' : 's'}.`);
-  s.refresh.refreshNow();
+  let retried = 0;
+  const refused: string[] = [];
+  try {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Radish: retrying ${tasks.length} failed tasks` }, async () => {
+      for (const node of tasks) {
+        const why = notRetryable(node);
+        if (why) {
+          refused.push(`${failedLabel(node)}: ${why}`);
+          continue;
+        }
+        try {
+          await sendAgain(inspector, node);
+          retried++;
+        } catch (err) {
+          refused.push(`${failedLabel(node)}: ${errorMessage(err)}`);
+        }
+      }
+    });
+  } finally {
+    s.refresh.refreshNow();
+  }
+  const done = `Radish: Retried ${retried} failed task${retried === 1 ? '' : 's'}`;
+  if (refused.length === 0) {
+    void vscode.window.showInformationMessage(`${done}.`);
+  } else {
+    const named = refused.slice(0, NAMED).join('; ') + (refused.length > NAMED ? `; and ${refused.length - NAMED} more` : '');
+    void vscode.window.showWarningMessage(`${done}; ${refused.length} could not be retried: ${named}.`);
+  }
   return retried;
 }
