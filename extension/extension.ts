@@ -10,7 +10,7 @@ import { publishTaskFiles } from './discovery/context';
 import { TaskIndex } from './discovery/workspace';
 import { ReadOnlyDocuments, SCHEME } from './documents';
 import type { Services } from './services';
-import { createActivityStatus } from './activity';
+import { createActivityStatus, FailedCount } from './activity';
 import { Live } from './live';
 import { watchFailures } from './notifications';
 import { createStatusBar } from './statusBar';
@@ -44,7 +44,11 @@ export function activate(context: vscode.ExtensionContext): Services {
   const workersView = vscode.window.createTreeView('radish.workers', { treeDataProvider: workers });
   const failedView = vscode.window.createTreeView('radish.failed', { treeDataProvider: failed });
   const tasksView = vscode.window.createTreeView('radish.tasks', { treeDataProvider: taskView });
-  failed.onCount = (count) => { failedView.badge = count ? { value: count, tooltip: `${count} failed task${count === 1 ? '' : 's'}` } : undefined; };
+  const failedCount = new FailedCount(connection);
+  failed.onCount = (count) => {
+    failedView.badge = count ? { value: count, tooltip: `${count} failed task${count === 1 ? '' : 's'}` } : undefined;
+    failedCount.set(count);
+  };
   sub(queuesView, workersView, failedView, tasksView);
   refresh.register(queuesView, queues, 'radish.queues');
   refresh.register(workersView, workers, 'radish.workers');
@@ -71,7 +75,7 @@ export function activate(context: vscode.ExtensionContext): Services {
     [{ language: 'typescript' }, { language: 'javascript' }, { language: 'typescriptreact' }, { language: 'python' }], lenses));
   // The editor context menu's entry shows in files with task definitions (see discovery/context.ts).
   sub(publishTaskFiles(tasks));
-  sub(createStatusBar(supervisor), createActivityStatus(live, refresh), watchFailures(live));
+  sub(createStatusBar(supervisor), failedCount, createActivityStatus(live, refresh, failedCount), watchFailures(live));
 
   const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, activationMs: 0 };
   registerCommands(services);

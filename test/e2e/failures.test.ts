@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { TaskFailedError } from '../../runner/protocol/result';
-import { clearNotifications, e2e, projectWorkbench, rowsOf, statusBar, TIMEOUT, type Page } from '../support/workbench';
+import {
+  answerModal, clearNotifications, e2e, modalText, projectWorkbench, rowsOf, statusBar, TIMEOUT, viewMenuAction, type Page,
+} from '../support/workbench';
 
 /** The open quick pick's rows (label and description), once one matches `accept`. */
 async function quickRows(page: Page, what: string, accept: (text: string) => boolean): Promise<string[]> {
@@ -27,8 +29,8 @@ describe('failures where the user looks (UI, code-server + chromium)', function 
     await statusBar(page, /Radish: running/, 60_000);
     const sent = await s.client.send('tasks.fail', ['seven']);
     await assert.rejects(sent.get({ timeout: 30_000 }), TaskFailedError);
-    // The count the window saw, then a click on it.
-    await statusBar(page, /\d+ active\s+1\b/);
+    // The count, the same as the Failed view's, then a click on it.
+    await statusBar(page, /\d+ active · 1 failed/);
     await page.locator('.part.statusbar .statusbar-item', { hasText: /\d+ active/ }).first().click({ timeout: TIMEOUT });
     await page.locator('.quick-input-widget .quick-input-title', { hasText: /Recent failures/ }).waitFor({ timeout: TIMEOUT });
     const short = sent.id.slice(0, 8);
@@ -64,5 +66,19 @@ describe('failures where the user looks (UI, code-server + chromium)', function 
     await e2e.screenshot(page, 'radish-tasks-filtered');
     await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'Filtered: state:FAILURE' }).first().click({ timeout: TIMEOUT });
     await rowsOf(page, 'Tasks', 'the filter gone', (r) => r.length > 0 && !r.some((x) => x.label.startsWith('Filtered')));
+  });
+
+  it('counts what the Failed view lists, and clears when the failures are discarded', async () => {
+    const { page } = s;
+    // The retried tasks.fail failed again: two failed tasks now, in the view and in the status bar alike.
+    const item = page.locator('.part.statusbar .statusbar-item', { hasText: /\d+ active/ }).first();
+    await statusBar(page, /\d+ active · 2 failed/);
+    assert.match(await item.getAttribute('class') ?? '', /warning-kind/, 'amber while there are failures');
+    await e2e.focusView(page, 'Failed');
+    await viewMenuAction(page, 'Failed', 'Discard All Failed Tasks...');
+    assert.match(await modalText(page), /Discard all 2 failed tasks/);
+    await answerModal(page, 'Discard All');
+    await statusBar(page, /\d+ active · 0 failed/);
+    assert.doesNotMatch(await item.getAttribute('class') ?? '', /warning-kind/, 'no longer amber');
   });
 });
