@@ -216,9 +216,8 @@ export async function enqueue(s: Services, request: EnqueueRequest = {}): Promis
   const app = await s.connection.client();
   const result = await app.send(name, JSON.parse(argsText) as unknown[], JSON.parse(kwargsText) as Record<string, unknown>, { queue, priority, countdown });
   const where = queue ?? app.route(name).queue;
-  void vscode.window.showInformationMessage(`Radish: sent ${name}[${result.id}] to ${where}`);
   s.refresh.refreshSoon();
-  void announce(s, name, result);
+  void announce(s, name, result, where);
   return result.id;
 }
 
@@ -250,16 +249,23 @@ export function parseOptions(text: string): { queue: string; priority: number; c
   return { queue, priority, countdown };
 }
 
-/** Wait for the result in the background and say how it ended. */
-async function announce(s: Services, name: string, result: AsyncResult): Promise<void> {
+/**
+ * One notification per enqueue: progress while the task is on its way ("sent to <queue>, waiting for a worker"), then,
+ * in its place, how it ended, with Open. Tasks are named with the short id the views show.
+ */
+async function announce(s: Services, name: string, result: AsyncResult, queue: string): Promise<void> {
+  const label = `${name}[${result.id.slice(0, 8)}]`;
   try {
-    const value = await result.get({ timeout: 15 * 60_000 });
+    const value = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Radish: ${label}` }, (progress) => {
+      progress.report({ message: `sent to ${queue}, waiting for its result…` });
+      return result.get({ timeout: 15 * 60_000 });
+    });
     const text = JSON.stringify(value);
-    const choice = await vscode.window.showInformationMessage(`Radish: ${name}[${result.id}] succeeded: ${text.length > 80 ? text.slice(0, 79) + '…' : text}`, 'Open');
+    const choice = await vscode.window.showInformationMessage(`Radish: ${label} succeeded: ${text.length > 80 ? text.slice(0, 79) + '…' : text}`, 'Open');
     if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta(), null, 2));
   } catch (err) {
     const message = err instanceof runner().TaskFailedError ? `${err.state === 'REVOKED' ? 'was revoked' : 'failed'}: ${err.name}: ${err.message}` : `: ${errorMessage(err)}`;
-    const choice = await vscode.window.showErrorMessage(`Radish: ${name}[${result.id}] ${message}`, 'Open');
+    const choice = await vscode.window.showErrorMessage(`Radish: ${label} ${message}`, 'Open');
     if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta().catch(() => null), null, 2));
   } finally {
     s.refresh.refreshSoon();

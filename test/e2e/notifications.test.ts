@@ -4,7 +4,9 @@
  * "no worker is online" is information with a way to start one, not an error.
  */
 import assert from 'node:assert/strict';
-import { clearNotifications, clickToastButton, e2e, projectWorkbench, rowsOf, statusBar, toast, toastButtons } from '../support/workbench';
+import {
+  answerStep, clearNotifications, clickToastButton, e2e, projectWorkbench, rowsOf, statusBar, toast, toastButtons,
+} from '../support/workbench';
 
 describe('notifications (UI, code-server + chromium)', function () {
   this.timeout(300_000);
@@ -18,6 +20,23 @@ describe('notifications (UI, code-server + chromium)', function () {
     assert.deepEqual(await toastButtons(item), ['Start Worker']);
     await clickToastButton(item, 'Start Worker');
     await statusBar(page, /Radish: running/, 60_000);
+    await clearNotifications(page);
+  });
+
+  it('one notification per enqueue: progress while it runs, then its result in its place', async () => {
+    const { page } = s;
+    await e2e.runCommand(page, 'Radish: Enqueue Task...');
+    await e2e.pickQuickItem(page, 'tasks.slow');
+    await answerStep(page, /Enqueue tasks\.slow \(2\/4\): args/, '[3]');
+    await answerStep(page, /Enqueue tasks\.slow \(3\/4\): kwargs/);
+    await answerStep(page, /Enqueue tasks\.slow \(4\/4\): queue, priority, countdown/);
+    const progress = await toast(page, /sent to celery, waiting for its result/);
+    const short = /tasks\.slow\[([0-9a-f]{8})\]/.exec(await progress.innerText())?.[1];
+    assert.ok(short, 'the task named with its short id');
+    await e2e.screenshot(page, 'radish-enqueue-progress');
+    await toast(page, new RegExp(`tasks\\.slow\\[${short}\\] succeeded`), 30_000);
+    const shown = page.locator('.notifications-toasts .notification-toast', { hasText: short });
+    await e2e.retry('the progress notification to give way to the result', 10_000, async () => ((await shown.count()) === 1 ? true : undefined));
     await clearNotifications(page);
   });
 

@@ -116,10 +116,13 @@ describe('Radish in the workbench (UI, code-server + chromium)', function () {
     assert.equal(await answerStep(page, /Enqueue tasks\.add \(2\/4\): args/, '[2, 3]'), '[]', 'no args remembered yet');
     assert.equal(await answerStep(page, /Enqueue tasks\.add \(3\/4\): kwargs/), '{}');
     assert.equal(await answerStep(page, /Enqueue tasks\.add \(4\/4\): queue, priority, countdown/), 'celery 0 0');
-    const message = await e2e.waitForNotification(page, /tasks\.add\[[0-9a-f-]+\] succeeded: 5/, { timeout: 60_000 });
-    const id = /tasks\.add\[([0-9a-f-]+)\]/.exec(message)?.[1];
-    assert.ok(id, `a task id in "${message}"`);
-    // What the notification says is what the result backend holds.
+    const message = await e2e.waitForNotification(page, /tasks\.add\[[0-9a-f]{8}\] succeeded: 5/, { timeout: 60_000 });
+    const short = /tasks\.add\[([0-9a-f]{8})\]/.exec(message)?.[1];
+    assert.ok(short, `a short task id in "${message}"`);
+    // What the notification says is what the result backend holds, under the one id that starts so.
+    const stored = await (await client!.broker()).redis.keys(`celery-task-meta-${short}*`);
+    assert.equal(stored.length, 1, `one result for ${short}: ${JSON.stringify(stored)}`);
+    const id = stored[0]!.slice('celery-task-meta-'.length);
     assert.equal(await (await client!.asyncResult(id)).get({ timeout: 5000 }), 5);
     await toastsSettled(page);
     await e2e.screenshot(page, 'radish-enqueue');
