@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AsyncResult } from '../runner/index';
+import type { AsyncResult, WorkerDetails } from '../runner/index';
 import type { TaskDefinitionSite } from './discovery/types';
 import { runner } from './runner';
 import type { Services } from './services';
@@ -218,6 +218,7 @@ export async function enqueue(s: Services, request: EnqueueRequest = {}): Promis
   const where = queue ?? app.route(name).queue;
   s.refresh.refreshSoon();
   void announce(s, name, result, where);
+  void warnIfUnconsumed(s, where);
   return result.id;
 }
 
@@ -247,6 +248,28 @@ export function parseOptions(text: string): { queue: string; priority: number; c
   const countdown = Number(c);
   if (!queue || rest.length || !Number.isInteger(priority) || priority < 0 || priority > 9 || !Number.isFinite(countdown) || countdown < 0) return undefined;
   return { queue, priority, countdown };
+}
+
+/**
+ * A task sent to a queue no live worker consumes waits there, unseen: say so, with the fix (this window's worker
+ * takes the queue, or starts on it). Quiet when the workers cannot be asked (the views say why).
+ */
+async function warnIfUnconsumed(s: Services, queue: string): Promise<void> {
+  let workers: WorkerDetails[];
+  try {
+    workers = await runner().describeWorkers(await s.connection.inspector(), await s.connection.control());
+  } catch {
+    return;
+  }
+  if (workers.some((w) => !w.unreachable && w.queues.includes(queue))) return;
+  const pid = s.supervisor.pid;
+  const local = s.supervisor.state === 'running'
+    ? workers.find((w) => w.hostname === s.supervisor.nodeName || (pid !== undefined && w.pid === pid)) : undefined;
+  const fix = local ? `Add "${queue}" to This Window's Worker` : `Start Worker on "${queue}"`;
+  const choice = await vscode.window.showWarningMessage(`Radish: no live worker consumes "${queue}": the task waits there until one does.`, fix);
+  if (choice !== fix) return;
+  if (local) await vscode.commands.executeCommand('radish.addQueue', { kind: 'local', details: local }, queue);
+  else await vscode.commands.executeCommand('radish.startWorker', { queues: [queue] });
 }
 
 /**

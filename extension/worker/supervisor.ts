@@ -26,6 +26,8 @@ export class WorkerSupervisor implements vscode.Disposable {
   /** Node name the worker was started with. */
   hostname: string | undefined;
   private tail: string[] = [];
+  /** Queues consumed besides `radish.worker.queues`, as the last start was asked for. */
+  private extraQueues: readonly string[] = [];
   private lastLevel: 'info' | 'warn' | 'error' | 'debug' = 'info';
 
   constructor(
@@ -53,7 +55,7 @@ export class WorkerSupervisor implements vscode.Disposable {
    * Start the worker; refuses in an untrusted workspace (it runs workspace code). Rejects with a WorkerStartError
    * (what went wrong and what the user can do about it) when it cannot start.
    */
-  async start(): Promise<void> {
+  async start(options: { queues?: readonly string[] } = {}): Promise<void> {
     if (this.child) return;
     if (!vscode.workspace.isTrusted) {
       throw new WorkerStartError('Starting a worker runs code from this workspace, and this workspace is not trusted.', { kind: 'trust' });
@@ -62,7 +64,9 @@ export class WorkerSupervisor implements vscode.Disposable {
     if (plan.kind === 'none') throw new WorkerStartError(plan.reason, plan.folder ? { kind: 'taskModule', root: plan.folder } : { kind: 'openFolder' });
     this.plan = plan;
     const config = vscode.workspace.getConfiguration('radish');
-    const queues = (config.get<string[]>('worker.queues') ?? ['celery']).join(',');
+    // The configured queues, and those a caller added (a queue nobody consumed, say), kept for a restart.
+    this.extraQueues = options.queues ?? this.extraQueues;
+    const queues = [...new Set([...(config.get<string[]>('worker.queues') ?? ['celery']), ...this.extraQueues])].join(',');
     const concurrency = String(config.get<number>('worker.concurrency') ?? 4);
     const level = config.get<string>('worker.logLevel') ?? 'info';
     const url = await this.connection.urlWithPassword();

@@ -40,6 +40,22 @@ describe('notifications (UI, code-server + chromium)', function () {
     await clearNotifications(page);
   });
 
+  it('warns when no live worker consumes the chosen queue, and adds it to the local worker in one click', async () => {
+    const { page } = s;
+    await e2e.runCommand(page, 'Radish: Enqueue Task...');
+    await e2e.pickQuickItem(page, 'tasks.add');
+    await answerStep(page, /Enqueue tasks\.add \(2\/4\): args/, '[20, 22]');
+    await answerStep(page, /Enqueue tasks\.add \(3\/4\): kwargs/);
+    await answerStep(page, /Enqueue tasks\.add \(4\/4\): queue, priority, countdown/, 'invoices 0 0');
+    const warning = await toast(page, /no live worker consumes "invoices"/);
+    assert.deepEqual(await toastButtons(warning), ['Add "invoices" to This Window\'s Worker']);
+    await e2e.screenshot(page, 'radish-enqueue-no-consumer');
+    await clickToastButton(warning, 'Add "invoices" to This Window\'s Worker');
+    // The worker takes the queue and runs what waited there.
+    await toast(page, /tasks\.add\[[0-9a-f]{8}\] succeeded: 42/, 30_000);
+    await clearNotifications(page);
+  });
+
   it('says a crash in one line, with Restart and Show Log', async () => {
     const { page } = s;
     await e2e.focusView(page, 'Workers');
