@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AsyncResult, WorkerDetails } from '../runner/index';
+import type { AsyncResult, Radish, WorkerDetails } from '../runner/index';
 import type { TaskDefinitionSite } from './discovery/types';
 import { runner } from './runner';
 import type { Services } from './services';
@@ -208,23 +208,33 @@ export async function enqueue(s: Services, request: EnqueueRequest = {}): Promis
     if (k === undefined) return undefined;
     argsText = a;
     kwargsText = k;
-    const options = await askOptions(s, name, queue);
+    const options = await askOptions(s, name, site, queue);
     if (!options) return undefined;
     ({ queue, priority, countdown } = options);
   }
   await memory.set(name, { args: argsText, kwargs: kwargsText });
   const app = await s.connection.client();
-  const result = await app.send(name, JSON.parse(argsText) as unknown[], JSON.parse(kwargsText) as Record<string, unknown>, { queue, priority, countdown });
-  const where = queue ?? app.route(name).queue;
+  // The project's routes, not this window's client's (it has none): where the project's own code would send it.
+  const routed = routeOf(app, name, site);
+  const where = queue ?? routed.queue;
+  const result = await app.send(name, JSON.parse(argsText) as unknown[], JSON.parse(kwargsText) as Record<string, unknown>, {
+    queue: where, priority: priority ?? routed.priority, countdown,
+  });
   s.refresh.refreshSoon();
   void announce(s, name, result, where);
   void warnIfUnconsumed(s, where);
   return result.id;
 }
 
-async function askOptions(s: Services, name: string, preset?: string): Promise<{ queue: string; priority: number; countdown: number } | undefined> {
+/** Queue and priority as the task's app routes it: the routes found beside its definition, else the default queue. */
+function routeOf(app: Radish, name: string, site: TaskDefinitionSite | undefined, preset?: string): { queue: string; priority: number } {
+  const withRoutes = site?.appRoutes ? new (runner().Radish)({ routes: site.appRoutes, defaultQueue: app.defaultQueue }) : app;
+  return withRoutes.route(name, preset ? { queue: preset } : {});
+}
+
+async function askOptions(s: Services, name: string, site: TaskDefinitionSite | undefined, preset?: string): Promise<{ queue: string; priority: number; countdown: number } | undefined> {
   const app = await s.connection.client();
-  const route = app.route(name, preset ? { queue: preset } : {});
+  const route = routeOf(app, name, site, preset);
   let known: string[] = [];
   try {
     known = (await (await s.connection.inspector()).queues()).map((q) => q.queue);

@@ -49,4 +49,10 @@ export interface TaskDefinitionSite {
    * key spelled in the source. `params` is reported in `params`, not here.
    */
   options: Record<string, TaskOptionValue>;
+  /**
+   * The routes of the app defined in the same file (`new Radish({ routes: { 'reports.*': 'reports' } })`), as far as
+   * they are literals, in the runner's shape: what the app would route this task by. Absent when the file has no
+   * such app, or more than one.
+   */
+  appRoutes?: Record<string, string | { queue: string; priority?: number }>;
 }

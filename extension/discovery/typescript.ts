@@ -32,7 +32,11 @@ export function findTypeScriptTasks(file: string, text: string): TaskDefinitionS
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, kind);
   const lines = new LineMap(text);
   const sites: TaskDefinitionSite[] = [];
+  const apps: NonNullable<TaskDefinitionSite['appRoutes']>[] = [];
   const visit = (node: ts.Node): void => {
+    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'Radish') {
+      apps.push(literalRoutes(node.arguments?.[0]));
+    }
     if (ts.isCallExpression(node)) {
       const found = taskSite(node, source);
       if (found) {
@@ -52,7 +56,45 @@ export function findTypeScriptTasks(file: string, text: string): TaskDefinitionS
     ts.forEachChild(node, visit);
   };
   visit(source);
+  // One app in the file: its routes are the ones its tasks are sent by (with several, which is whose is unknown).
+  const [routes] = apps;
+  if (apps.length === 1 && routes && Object.keys(routes).length > 0) for (const site of sites) site.appRoutes = routes;
   return sites;
+}
+
+/** The literal entries of `routes` in `new Radish({ routes: {...} })`: `'pattern': 'queue'` or `{ queue, priority }`. */
+function literalRoutes(arg: ts.Expression | undefined): NonNullable<TaskDefinitionSite['appRoutes']> {
+  const routes: NonNullable<TaskDefinitionSite['appRoutes']> = {};
+  const options = arg && unwrap(arg);
+  if (!options || !ts.isObjectLiteralExpression(options)) return routes;
+  const table = options.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && propertyName(p.name) === 'routes');
+  const value = table && unwrap(table.initializer);
+  if (!value || !ts.isObjectLiteralExpression(value)) return routes;
+  for (const entry of value.properties) {
+    if (!ts.isPropertyAssignment(entry)) continue;
+    const pattern = propertyName(entry.name);
+    const target = unwrap(entry.initializer);
+    if (pattern === undefined) continue;
+    if (ts.isStringLiteral(target) || ts.isNoSubstitutionTemplateLiteral(target)) {
+      routes[pattern] = target.text;
+    } else if (ts.isObjectLiteralExpression(target)) {
+      let queue: string | undefined;
+      let priority: number | undefined;
+      for (const p of target.properties) {
+        if (!ts.isPropertyAssignment(p)) continue;
+        const v = unwrap(p.initializer);
+        if (propertyName(p.name) === 'queue' && (ts.isStringLiteral(v) || ts.isNoSubstitutionTemplateLiteral(v))) queue = v.text;
+        if (propertyName(p.name) === 'priority' && ts.isNumericLiteral(v)) priority = Number(v.text);
+      }
+      if (queue !== undefined) routes[pattern] = priority === undefined ? { queue } : { queue, priority };
+    }
+  }
+  return routes;
+}
+
+/** A property's name when it is written literally (`routes`, `'reports.*'`). */
+function propertyName(name: ts.PropertyName): string | undefined {
+  return ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name) || ts.isNumericLiteral(name) ? name.text : undefined;
 }
 
 interface FoundTask {

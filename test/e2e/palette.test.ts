@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { answers } from '../support/net';
 import { freePort } from '../support/redis';
-import { e2e, projectWorkbench, statusBar, TIMEOUT, type Page } from '../support/workbench';
+import { answerStep, e2e, projectWorkbench, rowsOf, statusBar, TIMEOUT, type Page } from '../support/workbench';
 
 /** The open quick pick's title, once it shows. */
 async function quickTitle(page: Page): Promise<string> {
@@ -20,6 +20,20 @@ async function quickTitle(page: Page): Promise<string> {
 describe('from the command palette (UI, code-server + chromium)', function () {
   this.timeout(300_000);
   const s = projectWorkbench('radish-e2e-palette');
+
+  it('proposes the queue the project routes a task to', async () => {
+    const { page } = s;
+    // examples/ts-tasks: new Radish({ routes: { 'reports.*': 'reports' } }), once its sources are scanned.
+    await e2e.focusView(page, 'Tasks');
+    await rowsOf(page, 'Tasks', 'the definitions found', (rows) => rows.some((r) => r.label === 'Definitions in this workspace' && Number(r.description) >= 5));
+    await e2e.runCommand(page, 'Radish: Enqueue Task...');
+    await e2e.pickQuickItem(page, 'reports.build');
+    await answerStep(page, /Enqueue reports\.build \(2\/4\): args/, '["daily"]');
+    await answerStep(page, /Enqueue reports\.build \(3\/4\): kwargs/);
+    assert.equal(await answerStep(page, /Enqueue reports\.build \(4\/4\): queue, priority, countdown/), 'reports 0 0');
+    await e2e.retry('reports.build waiting in reports', TIMEOUT, async () =>
+      ((await (await s.client.broker()).depths(['reports']))[0]?.total === 1 ? true : undefined));
+  });
 
   it('picks a recent task for a task command instead of asking for its id', async () => {
     const { page } = s;
