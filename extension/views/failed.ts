@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { DeadLetter, Inspector, ResultMeta } from '../../runner/index';
 import type { Connection } from '../connection';
-import { ago, connectionErrorItem, summary } from './items';
+import { ago, connectionErrorItem, MessageItem, summary } from './items';
 
 /** Rows listed at most (of each kind). */
 export const SHOWN = 500;
@@ -15,10 +15,11 @@ export type FailedNode =
   /** A dead-letter record, with the task's stored FAILURE result when there is one. */
   | { kind: 'letter'; letter: DeadLetter; meta?: ResultMeta }
   | { kind: 'result'; meta: ResultMeta }
-  | { kind: 'error'; item: vscode.TreeItem };
+  /** Not a task: what is wrong with the connection, or that there is nothing to list. */
+  | { kind: 'message'; item: vscode.TreeItem };
 
-/** A row that is a failed task (not an error item). */
-export type FailedTask = Exclude<FailedNode, { kind: 'error' }>;
+/** A row that is a failed task. */
+export type FailedTask = Exclude<FailedNode, { kind: 'message' }>;
 
 /** The failed tasks, one per task, newest dead letters first, then the other stored failures; and how many in all. */
 export async function listFailed(inspector: Inspector, limit = SHOWN): Promise<{ tasks: FailedTask[]; count: number }> {
@@ -55,7 +56,7 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   }
 
   getTreeItem(node: FailedNode): vscode.TreeItem {
-    if (node.kind === 'error') return node.item;
+    if (node.kind === 'message') return node.item;
     if (node.kind === 'result') return resultItem(node);
     const { letter } = node;
     const { record, task } = letter;
@@ -77,11 +78,13 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
     try {
       const { tasks, count } = await listFailed(await this.connection.inspector());
       this.onCount?.(count);
-      return tasks;
+      // The empty state is a row the list returns, not welcome content: that would show while the list loads too.
+      return tasks.length ? tasks : [{ kind: 'message', item: new MessageItem('No failed tasks', 'pass', undefined,
+        'Tasks that fail for good, unknown tasks and unreadable messages land here.') }];
     } catch (err) {
       await this.connection.failed(err);
       this.onCount?.(0);
-      return [{ kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
+      return [{ kind: 'message', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
     }
   }
 }

@@ -30,8 +30,8 @@ export class RefreshManager implements vscode.Disposable {
 
   /**
    * Track a view: it is polled while visible and refreshed at once when it becomes visible. Its first load shows
-   * progress in the view, and sets the context key `radish.<view>.loaded` (e.g. `radish.queues.loaded`) once it is
-   * done, so an empty state in package.json's viewsWelcome (gated on that key) says "empty" only once it is.
+   * progress in the view. (An empty state is a row the provider returns once it knows, never welcome content: that
+   * would also show while the view loads.)
    */
   register<T>(view: vscode.TreeView<T>, provider: Refreshable & vscode.TreeDataProvider<T>, viewId: string): void {
     trackFirstLoad(provider, viewId);
@@ -112,11 +112,7 @@ export class RefreshManager implements vscode.Disposable {
   }
 }
 
-/**
- * Wrap a provider's root `getChildren` so that its first call shows progress in the view and, once it settles, sets
- * `<viewId>.loaded` (`radish.queues` -> `radish.queues.loaded`). Before that the view is empty because it is
- * loading, not because there is nothing: the welcome content must not say otherwise.
- */
+/** Wrap a provider's root `getChildren` so that its first call shows progress in the view until it settles. */
 function trackFirstLoad<T>(provider: vscode.TreeDataProvider<T>, viewId: string): void {
   const getChildren = provider.getChildren.bind(provider);
   let first: Thenable<unknown> | undefined;
@@ -126,7 +122,6 @@ function trackFirstLoad<T>(provider: vscode.TreeDataProvider<T>, viewId: string)
     const settled = Promise.resolve(children).then(() => undefined, () => undefined);
     first = settled;
     void vscode.window.withProgress({ location: { viewId } }, () => settled);
-    void settled.then(() => vscode.commands.executeCommand('setContext', `${viewId}.loaded`, true));
     return children;
   };
 }

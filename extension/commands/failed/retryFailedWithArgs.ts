@@ -8,7 +8,7 @@ import { resend } from './retryFailed';
 export async function retryFailedWithArgs(s: Services, node?: FailedNode, preset?: { args: unknown[]; kwargs: Record<string, unknown> }): Promise<string | undefined> {
   const task = node?.kind === 'letter' ? node.letter.task
     : node?.kind === 'result' && node.meta.name ? { name: node.meta.name, args: node.meta.args ?? [], kwargs: node.meta.kwargs ?? {} } : undefined;
-  if (!node || node.kind === 'error' || !task) return undefined;
+  if (!node || node.kind === 'message' || !task) return undefined;
   let args = preset?.args;
   let kwargs = preset?.kwargs;
   if (!preset) {
