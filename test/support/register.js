@@ -11,5 +11,12 @@ exports.mochaHooks = {
     const { stopAllCeleryWorkers } = require('./celery');
     await stopAllCeleryWorkers();
     await stopAllRedis();
+    // A test that leaves a handle open would keep mocha (and CI) waiting for ever: say what is left, then end with
+    // the exit code mocha set. The timer is unref'd: a clean run exits at once, without waiting for it.
+    setTimeout(() => {
+      const left = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+      console.error(`mocha: still running 20 s after the last test; open handles: ${left.join(', ')}`);
+      process.exit();
+    }, 20_000).unref();
   },
 };
