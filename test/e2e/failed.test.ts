@@ -67,6 +67,8 @@ describe('the Failed view (UI, code-server + chromium)', function () {
   let wb: Workbench | undefined;
   let client: Radish | undefined;
   let server: Worker | undefined;
+  /** The app the server worker runs: closed after it, or its connections would retry a stopped Redis for ever. */
+  let serverApp: Radish | undefined;
   /** The seeded failures: Radish `tasks.fail` and `tasks.flaky`; Celery `tasks.flaky` with and without a name. */
   const ids = { fail: '', flaky: '', celery: '', bare: '' };
 
@@ -110,6 +112,7 @@ describe('the Failed view (UI, code-server + chromium)', function () {
   after(async () => {
     await wb?.close();
     await server?.stop();
+    await serverApp?.close();
     await client?.close();
     await redis?.stop();
     if (workspace) rmSync(workspace, { recursive: true, force: true });
@@ -148,7 +151,7 @@ describe('the Failed view (UI, code-server + chromium)', function () {
   it('Retry All retries what is listed (dead letters and retryable Celery failures) and reports what it did', async () => {
     const { page } = wb!;
     // A worker for the retried tasks: this time tasks.flaky succeeds.
-    const app = new Radish({ broker: redis!.url });
+    const app = (serverApp = new Radish({ broker: redis!.url }));
     app.task('tasks.flaky', (v: string) => `done ${v}`);
     app.task('tasks.fail', (v: string) => { throw new ValueError(`cannot use ${JSON.stringify(v)}`); });
     server = new Worker(app, { hostname: 'server@e2e', logger: createLogger('error', () => undefined) });
