@@ -35,6 +35,11 @@ export async function listFailed(inspector: Inspector, limit = SHOWN): Promise<{
   return { tasks, count: letterCount + unlettered.size };
 }
 
+/** Every failed task, not only the rows on screen: every dead letter (the list is bounded by deadLetterMax). */
+export async function listAllFailed(inspector: Inspector): Promise<{ tasks: FailedTask[]; count: number }> {
+  return listFailed(inspector, Math.max(await inspector.deadLetterCount(), SHOWN));
+}
+
 /** `tasks.fail[ab12cd34]`: the task's name and short id, as notifications name it. */
 export function failedLabel(node: FailedTask): string {
   if (node.kind === 'result') return `${node.meta.name ?? 'task'}[${node.meta.task_id.slice(0, 8)}]`;

@@ -115,12 +115,12 @@ export class RefreshManager implements vscode.Disposable {
 /** Wrap a provider's root `getChildren` so that its first call shows progress in the view until it settles. */
 function trackFirstLoad<T>(provider: vscode.TreeDataProvider<T>, viewId: string): void {
   const getChildren = provider.getChildren.bind(provider);
-  let first: Thenable<unknown> | undefined;
+  let loading = false;
   provider.getChildren = (node?: T) => {
     const children = getChildren(node);
-    if (node !== undefined || first) return children;
+    if (node !== undefined || loading) return children;
+    loading = true;
     const settled = Promise.resolve(children).then(() => undefined, () => undefined);
-    first = settled;
     void vscode.window.withProgress({ location: { viewId } }, () => settled);
     return children;
   };

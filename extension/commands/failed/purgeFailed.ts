@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Services } from '../../services';
-import { listFailed, SHOWN } from '../../views/failed';
+import { listAllFailed } from '../../views/failed';
 import { discardTask } from './discardFailed';
 
 /** Failed tasks discarded at once: enough to overlap round-trips, few enough not to flood the connection. */
@@ -14,8 +14,7 @@ const BATCH = 100;
  */
 export async function purgeFailed(s: Services, _node?: unknown, confirmed?: boolean): Promise<number | undefined> {
   const inspector = await s.connection.inspector();
-  // Every dead letter (the list is bounded by deadLetterMax), not only the rows on screen.
-  const { tasks } = await listFailed(inspector, Math.max(await inspector.deadLetterCount(), SHOWN));
+  const { tasks } = await listAllFailed(inspector);
   if (tasks.length === 0) {
     void vscode.window.showInformationMessage('Radish: there are no failed tasks to discard.');
     s.refresh.refreshNow();

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../../../runner/errors';
 import type { Services } from '../../services';
-import { failedLabel, listFailed, SHOWN } from '../../views/failed';
+import { failedLabel, listAllFailed } from '../../views/failed';
 import { notRetryable, sendAgain } from './retryFailed';
 
 /** Reasons named in the notification at most; the rest are counted. */
@@ -14,7 +14,7 @@ const NAMED = 3;
  */
 export async function retryAllFailed(s: Services): Promise<number> {
   const inspector = await s.connection.inspector();
-  const { tasks } = await listFailed(inspector, Math.max(await inspector.deadLetterCount(), SHOWN));
+  const { tasks } = await listAllFailed(inspector);
   if (tasks.length === 0) {
     void vscode.window.showInformationMessage('Radish: there are no failed tasks to retry.');
     s.refresh.refreshNow();
