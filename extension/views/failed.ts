@@ -3,6 +3,7 @@
  * messages) and the FAILURE results of workers that have no dead-letter list (Celery), with a count badge. A Radish
  * failure is in both places (its dead-letter record and its stored FAILURE): it is one row, holding both.
  */
+import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { DeadLetter, Inspector, ResultMeta } from '../../runner/index';
 import type { Connection } from '../connection';
@@ -49,6 +50,16 @@ export function failedLabel(node: FailedTask): string {
   return id ? `${name}[${id.slice(0, 8)}]` : name;
 }
 
+/**
+ * A row's stable id: the stored result's task id, or a digest of the dead-letter record (two records of one task
+ * stay two rows). Without ids the tree matches rows by position and label, and a refresh racing another can show a
+ * row twice.
+ */
+function failedRowId(node: FailedTask): string {
+  if (node.kind === 'result') return `failed/result/${node.meta.task_id}`;
+  return `failed/letter/${createHash('sha1').update(node.letter.stored).digest('hex')}`;
+}
+
 export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   private readonly changed = new vscode.EventEmitter<FailedNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -74,6 +85,7 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
       `${task ? `\nargs: ${summary(task.args, 200)}\nkwargs: ${summary(task.kwargs, 200)}` : ''}`);
     item.iconPath = new vscode.ThemeIcon(task ? 'error' : 'warning', new vscode.ThemeColor('errorForeground'));
     item.contextValue = task ? 'failedTask' : 'deadMessage';
+    item.id = failedRowId(node);
     item.command = { command: 'radish.openFailed', title: 'Open', arguments: [node] };
     return item;
   }
@@ -106,6 +118,7 @@ function resultItem(node: Extract<FailedNode, { kind: 'result' }>): vscode.TreeI
   item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
   // Retry needs the task name and arguments, which Celery keeps only with result_extended.
   item.contextValue = meta.name ? 'failedResult' : 'failedResultBare';
+  item.id = failedRowId(node);
   item.command = { command: 'radish.openFailed', title: 'Open', arguments: [node] };
   return item;
 }
