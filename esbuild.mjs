@@ -29,6 +29,8 @@ await Promise.all([
   // The VS Code extension: `vscode` is provided by the host. Task discovery (with the TypeScript compiler) is its
   // own bundle, required on first use, so activation does not pay for it.
   build({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode', 'esbuild'] }),
+  // The task view's page, run in its webview (a browser): plain DOM, no Node.
+  build({ ...common, platform: 'browser', format: 'iife', entryPoints: { 'task-view': 'extension/taskView/webview/main.ts' }, outdir: 'dist' }),
   // Minified, without a source map: it is mostly the TypeScript compiler (10 MB as written, 3 MB minified).
   build({ ...common, entryPoints: { discovery: 'extension/discovery/index.ts' }, outdir: 'dist', minify: true, sourcemap: false }),
   // Suites that run inside the VS Code extension host (test/extension/*.suite.ts), one file each.

@@ -5,7 +5,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AsyncResult, Radish, WorkerDetails } from '../runner/index';
+import type { Radish, WorkerDetails } from '../runner/index';
+import { announce } from './announce';
 import type { TaskDefinitionSite } from './discovery/types';
 import { runner } from './runner';
 import type { Services } from './services';
@@ -280,27 +281,4 @@ async function warnIfUnconsumed(s: Services, queue: string): Promise<void> {
   if (choice !== fix) return;
   if (local) await vscode.commands.executeCommand('radish.addQueue', { kind: 'local', details: local }, queue);
   else await vscode.commands.executeCommand('radish.startWorker', { queues: [queue] });
-}
-
-/**
- * One notification per enqueue: progress while the task is on its way ("sent to <queue>, waiting for a worker"), then,
- * in its place, how it ended, with Open. Tasks are named with the short id the views show.
- */
-async function announce(s: Services, name: string, result: AsyncResult, queue: string): Promise<void> {
-  const label = `${name}[${result.id.slice(0, 8)}]`;
-  try {
-    const value = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Radish: ${label}` }, (progress) => {
-      progress.report({ message: `sent to ${queue}, waiting for its result…` });
-      return result.get({ timeout: 15 * 60_000 });
-    });
-    const text = JSON.stringify(value);
-    const choice = await vscode.window.showInformationMessage(`Radish: ${label} succeeded: ${text.length > 80 ? text.slice(0, 79) + '…' : text}`, 'Open');
-    if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta(), null, 2));
-  } catch (err) {
-    const message = err instanceof runner().TaskFailedError ? `${err.state === 'REVOKED' ? 'was revoked' : 'failed'}: ${err.name}: ${err.message}` : `: ${errorMessage(err)}`;
-    const choice = await vscode.window.showErrorMessage(`Radish: ${label} ${message}`, 'Open');
-    if (choice) await s.documents.show(`results/${name}-${result.id}.json`, JSON.stringify(await result.meta().catch(() => null), null, 2));
-  } finally {
-    s.refresh.refreshSoon();
-  }
 }

@@ -14,6 +14,8 @@ import { createActivityStatus, FailedCount } from './activity';
 import { Live } from './live';
 import { watchFailures } from './notifications';
 import { createStatusBar } from './statusBar';
+import { RetryLinks } from './taskView/links';
+import { TaskPanels } from './taskView/panel';
 import { FailedProvider } from './views/failed';
 import { QueuesProvider } from './views/queues';
 import { RefreshManager } from './views/refresh';
@@ -77,7 +79,12 @@ export function activate(context: vscode.ExtensionContext): Services {
   sub(publishTaskFiles(tasks));
   sub(createStatusBar(supervisor), failedCount, createActivityStatus(live, refresh, failedCount), watchFailures(live));
 
-  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, activationMs: 0 };
+  const links = new RetryLinks(context.workspaceState);
+  // The task views act through the services, which hold them: read once activation has built them.
+  const panels = new TaskPanels(context.extensionUri, () => services);
+  panels.follow(live.onDidChange);
+  sub(panels);
+  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, panels, links, activationMs: 0 };
   registerCommands(services);
   void vscode.commands.executeCommand('setContext', 'radish.worker', 'stopped');
   // Scanning the sources is deferred so activation stays cheap.

@@ -7,6 +7,8 @@ import type { QueuesProvider } from './views/queues';
 import type { RefreshManager } from './views/refresh';
 import type { TaskIndex } from './discovery/workspace';
 import type { Live } from './live';
+import type { RetryLinks } from './taskView/links';
+import type { TaskPanels } from './taskView/panel';
 import type { TasksProvider } from './views/tasks';
 import type { WorkersProvider } from './views/workers';
 import type { WorkerSupervisor } from './worker/supervisor';
@@ -23,6 +25,10 @@ export interface Services {
   readonly live: Live;
   readonly workers: WorkersProvider;
   readonly taskView: TasksProvider;
+  /** The task views (webview tabs), one per task. */
+  readonly panels: TaskPanels;
+  /** Which task was retried as which. */
+  readonly links: RetryLinks;
   /** How long activate() took, in ms (reported by the tests and the benchmark, never asserted). */
   activationMs: number;
 }

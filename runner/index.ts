@@ -27,6 +27,7 @@ export { Beat, type BeatOptions, type SentTick } from './beat/beat';
 export { type ScheduleDeclaration, type ScheduleEntry } from './app';
 export { describeWorkers, type WorkerDetails, type RunningTask, type FleetOptions } from './fleet';
 export { parsePythonLiteral } from './protocol/pyliteral';
+export { parseCeleryDate } from './protocol/time';
 export {
   Monitor, EventReceiver, TaskHistory, HISTORY_DEFAULTS, isTaskEvent, type MonitorOptions, type MonitorConnection, type WorkerState,
   type TaskListener, type WorkerListener, type EventHandler, type EventReceiverOptions, type ReceiverStats, type TaskRecord,

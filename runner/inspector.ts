@@ -54,6 +54,12 @@ export interface ReplayOptions {
   args?: unknown[];
   /** Replace the keyword arguments (validated: must be an object). */
   kwargs?: JsonObject;
+  /**
+   * Send it as a new task under this id instead of its own, so the failed attempt stays on record beside the new
+   * one (a root task becomes its own root; a canvas member keeps its parent, root and group, so its chord still
+   * counts it). Without it the task keeps its id, and whoever waits on that id gets the new outcome.
+   */
+  taskId?: string;
 }
 
 function decode(raw: string): { task?: TaskMessage; error?: string } {
@@ -103,26 +109,26 @@ export class Inspector {
   }
 
   /**
-   * Publish a dead-lettered task again to its original queue, optionally with edited arguments, and remove the
-   * record, atomically. The task keeps its id (a caller waiting on the result gets the new outcome). Returns the
-   * task id; throws when the message cannot be decoded or the record is gone.
+   * Publish a dead-lettered task again to its original queue, optionally with edited arguments or as a new task
+   * (`taskId`), and remove the record, atomically. Under its own id, its stored FAILURE goes first so a caller
+   * waiting on that id gets the new outcome; under a new id it goes afterwards, so the task is not listed as failed
+   * any more. Returns the id sent; throws when the message cannot be decoded or the record is gone.
    */
   async replay(letter: DeadLetter, options: ReplayOptions = {}): Promise<string> {
     if (!letter.task) throw new Error(`cannot replay: ${letter.error ?? 'the message is not a task'}`);
-    if (options.args !== undefined && !Array.isArray(options.args)) throw new TypeError('args must be a JSON array');
-    if (options.kwargs !== undefined && (typeof options.kwargs !== 'object' || options.kwargs === null || Array.isArray(options.kwargs))) {
-      throw new TypeError('kwargs must be a JSON object');
-    }
+    checkArguments(options);
     const task = letter.task;
     const queue = letter.record.queue || task.routingKey || this.app.defaultQueue;
-    const message = options.args === undefined && options.kwargs === undefined
+    const id = options.taskId ?? task.id;
+    const message = options.args === undefined && options.kwargs === undefined && id === task.id
       ? letter.record.raw
-      : reencode(task, options.args ?? task.args, options.kwargs ?? task.kwargs);
-    // The old FAILURE goes first, so whoever waits on this id gets the outcome of the new run, not the old one.
-    await (await this.app.backend()).forget(task.id);
+      : reencode(task, options.args ?? task.args, options.kwargs ?? task.kwargs, id);
+    const backend = await this.app.backend();
+    if (id === task.id) await backend.forget(task.id);
     const ok = await (await this.app.broker()).replayDeadLetter(letter.stored, queue, task.priority, message);
     if (!ok) throw new Error(`task ${task.id} is no longer in the dead-letter queue (replayed or discarded meanwhile)`);
-    return task.id;
+    if (id !== task.id) await this.forgetFailure(task.id);
+    return id;
   }
 
   /**
@@ -164,16 +170,21 @@ export class Inspector {
 
   /**
    * Send a failed task again from its stored result (it needs Celery's `result_extended`, which keeps the name and
-   * arguments), under the same id, optionally with new arguments. Returns the task id.
+   * arguments), under the same id or as a new task (`taskId`), optionally with new arguments. The stored FAILURE is
+   * removed either way (before sending under the same id), so the task is not listed as failed any more. Returns
+   * the id sent.
    */
   async retryResult(meta: ResultMeta, options: ReplayOptions = {}): Promise<string> {
     if (!meta.name) throw new Error(`task ${meta.task_id} cannot be retried: its result has no task name (the worker needs result_extended)`);
+    checkArguments(options);
+    const id = options.taskId ?? meta.task_id;
     const backend = await this.app.backend();
-    await backend.forget(meta.task_id);
+    if (id === meta.task_id) await backend.forget(meta.task_id);
     await this.app.send(meta.name, options.args ?? meta.args ?? [], options.kwargs ?? meta.kwargs ?? {}, {
-      taskId: meta.task_id, queue: meta.queue || undefined,
+      taskId: id, queue: meta.queue || undefined,
     });
-    return meta.task_id;
+    if (id !== meta.task_id) await this.forgetFailure(meta.task_id);
+    return id;
   }
 
   /** Remove a stored result. */
@@ -227,12 +238,27 @@ export class Inspector {
   }
 }
 
-/** The same task message with new arguments (and their Python reprs), ready to publish. */
-function reencode(task: TaskMessage, args: unknown[], kwargs: JsonObject): string {
+function checkArguments(options: ReplayOptions): void {
+  if (options.args !== undefined && !Array.isArray(options.args)) throw new TypeError('args must be a JSON array');
+  if (options.kwargs !== undefined && (typeof options.kwargs !== 'object' || options.kwargs === null || Array.isArray(options.kwargs))) {
+    throw new TypeError('kwargs must be a JSON object');
+  }
+}
+
+/**
+ * The same task message with new arguments (and their Python reprs) under task id `id`, ready to publish. A new id
+ * is also the message's correlation id, and the root id of a task that was its own root.
+ */
+function reencode(task: TaskMessage, args: unknown[], kwargs: JsonObject, id: string): string {
   const envelope = structuredClone(task.envelope);
   envelope.body = Buffer.from(JSON.stringify([args, kwargs, task.embed]), 'utf8').toString('base64');
   envelope.headers.argsrepr = argsRepr(args);
   envelope.headers.kwargsrepr = kwargsRepr(kwargs);
+  if (id !== task.id) {
+    envelope.headers.id = id;
+    if (envelope.headers.root_id === task.id) envelope.headers.root_id = id;
+    envelope.properties.correlation_id = id;
+  }
   envelope.properties.body_encoding = 'base64';
   envelope.properties.delivery_tag = randomUUID();
   return JSON.stringify(envelope);

@@ -38,12 +38,12 @@ describe('failures where the user looks (UI, code-server + chromium)', function 
     assert.ok(rows.some((t) => t.includes('ValueError')), `the exception is shown: ${JSON.stringify(rows)}`);
     await e2e.screenshot(page, 'radish-failures-pick');
 
-    // Retry, from the row's button: a new task, and a notification that says so.
+    // Retry, from the row's button: a new task, announced as an enqueue is, linked to the failed one.
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: short }).first();
     await row.hover({ timeout: TIMEOUT });
     await row.locator('.action-label[aria-label="Retry"]').first().click({ timeout: TIMEOUT });
-    const retried = await e2e.waitForNotification(page, /sent tasks\.fail again as [0-9a-f]{8}/);
-    const newShort = /again as ([0-9a-f]{8})/.exec(retried)![1]!;
+    const retried = await e2e.waitForNotification(page, new RegExp(`tasks\\.fail\\[[0-9a-f]{8}\\] \\(retry of ${short}\\) failed: ValueError`));
+    const newShort = /tasks\.fail\[([0-9a-f]{8})\]/.exec(retried)![1]!;
     assert.notEqual(newShort, short, 'the retry is a new task');
     await clearNotifications(page);
 

@@ -64,7 +64,7 @@ describe('the walkthrough (UI, code-server + chromium)', function () {
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: failing.id.slice(0, 8) }).first();
     await row.hover({ timeout: TIMEOUT });
     await row.locator('.action-label[aria-label="Retry"]').first().click({ timeout: TIMEOUT });
-    await e2e.waitForNotification(page, /sent tasks\.fail again/);
+    await e2e.waitForNotification(page, /tasks\.fail\[[0-9a-f]{8}\] \(retry of [0-9a-f]{8}\)/);
     await showWalkthrough(page);
     await waitDone(page, 'See a failure and retry it');
     await e2e.screenshot(page, 'radish-walkthrough-done');

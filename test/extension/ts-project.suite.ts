@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Services } from '../../extension/services';
+import type { TaskModel } from '../../extension/taskView/protocol';
 import type { FailedNode } from '../../extension/views/failed';
 import type { QueueNode } from '../../extension/views/queues';
 import type { TaskNode } from '../../extension/views/tasks';
@@ -68,12 +69,11 @@ describe('extension on a TypeScript tasks project', function () {
     await vscode.commands.executeCommand('radish.filterTasks', `id:${ok.slice(0, 8)}`);
     assert.deepEqual((await s.taskView.getChildren()).filter((n) => n.kind === 'record').map((n) => n.kind === 'record' && n.record.id), [ok]);
     await vscode.commands.executeCommand('radish.clearTaskFilter');
-    await vscode.commands.executeCommand('radish.openTask', await record(bad));
-    const text = vscode.window.activeTextEditor?.document.getText() ?? '';
-    assert.match(text, /state: +FAILURE/);
-    assert.ok(text.includes('args (JSON, from the stored result):\n[\n  "seven"\n]'), `full JSON args in:\n${text}`);
-    assert.match(text, /ValueError/);
-    assert.match(text, /task-received/);
+    const view = await vscode.commands.executeCommand<TaskModel>('radish.openTask', await record(bad));
+    assert.equal(view?.state, 'FAILURE');
+    assert.deepEqual(view?.args, { json: ['seven'], source: 'the stored result' }, 'the full JSON args');
+    assert.match(view?.exception?.summary ?? '', /ValueError/);
+    assert.ok(view?.timeline.some((t) => t.type === 'task-received'), JSON.stringify(view?.timeline));
     // Retry sends it again as a new task; copy gives the command line that would.
     const again = await vscode.commands.executeCommand<string>('radish.retryTask', await record(ok));
     assert.ok(again && again !== ok);
@@ -123,8 +123,9 @@ describe('extension on a TypeScript tasks project', function () {
     assert.equal(item.contextValue, 'failedTask');
     assert.match(String(item.description), /TypeError/);
     const retried = await vscode.commands.executeCommand<string>('radish.retryFailedWithArgs', node, { args: [1, 2], kwargs: {} });
-    assert.equal(retried, id);
-    assert.equal(await (await app.asyncResult(id)).get({ timeout: 20_000 }), 3);
+    assert.ok(retried && retried !== id, 'sent as a new task');
+    assert.equal(s.links.retryOf(retried), id, 'linked to the failed attempt');
+    assert.equal(await (await app.asyncResult(retried)).get({ timeout: 20_000 }), 3);
     assert.ok(!(await s.failed.getChildren()).some((n) => n.kind === 'letter' && n.letter.task?.id === id), 'gone from Failed');
   });
 

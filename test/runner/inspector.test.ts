@@ -60,6 +60,40 @@ describe('inspector', function () {
     }
   });
 
+  it('replays a failed task as a new task: the new id runs, the failed attempt is no longer listed as failed', async () => {
+    app.task('tasks.div', (a: number, b: number) => {
+      if (b === 0) throw new RangeError('division by zero');
+      return a / b;
+    });
+    const worker = new Worker(app, { logger: createLogger('error', () => undefined) });
+    await worker.start();
+    try {
+      const r = await app.send('tasks.div', [8, 0], {}, { priority: 3 });
+      await assert.rejects(r.get({ timeout: 5000 }), /division by zero/);
+      await until(async () => (await inspector.deadLetterCount()) > 0, 'the dead letter');
+      const [letter] = await inspector.deadLetters();
+      const again = await inspector.replay(letter!, { args: [8, 2], taskId: 'second-attempt' });
+      assert.equal(again, 'second-attempt');
+      const next = await app.asyncResult<number>('second-attempt');
+      assert.equal(await next.get({ timeout: 5000 }), 4);
+      assert.equal(await inspector.deadLetterCount(), 0);
+      assert.equal(await inspector.result(r.id), null, 'the failed attempt is not listed as failed any more');
+      assert.deepEqual((await inspector.failedResults()).map((m) => m.task_id), []);
+
+      // From a stored FAILURE too (a Celery worker's failure).
+      await h.redis.set('celery-task-meta-py-9', encodeResult({
+        taskId: 'py-9', state: 'FAILURE', result: { exc_type: 'ZeroDivisionError', exc_message: ['x'], exc_module: 'builtins' },
+        extended: { name: 'tasks.div', args: [1, 0], kwargs: {}, worker: 'celery@py', retries: 0, queue: 'celery' },
+      }));
+      const [meta] = await inspector.failedResults();
+      assert.equal(await inspector.retryResult(meta!, { args: [9, 3], taskId: 'py-9-again' }), 'py-9-again');
+      assert.equal(await (await app.asyncResult('py-9-again')).get({ timeout: 5000 }), 3);
+      assert.equal(await inspector.result('py-9'), null);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it("lists FAILURE results (a Celery worker's failures) and retries one from its extended fields", async () => {
     const failure = (id: string, extended: boolean) => encodeResult({
       taskId: id, state: 'FAILURE', result: { exc_type: 'TypeError', exc_message: ['bad'], exc_module: 'builtins' },

@@ -1,15 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../../runner/errors';
 import type { Services } from '../../services';
 import { failedLabel, listAllFailed } from '../../views/failed';
-import { notRetryable, sendAgain } from './retryFailed';
+import { failedIdentity, notRetryable, sendFailedAgain } from '../../retry';
 
 /** Reasons named in the notification at most; the rest are counted. */
 const NAMED = 3;
 
 /**
  * Send every failed task again that can be sent: the dead letters and the stored failures that kept their task name
- * (`result_extended`), i.e. what the Failed view lists. Says how many were retried and, for the others, why not.
+ * (`result_extended`), i.e. what the Failed view lists, each as a new task linked to the failed one. Says how many were retried and, for the others, why not.
  * Resolves to how many were retried.
  */
 export async function retryAllFailed(s: Services): Promise<number> {
@@ -22,6 +23,7 @@ export async function retryAllFailed(s: Services): Promise<number> {
   }
   let retried = 0;
   const refused: string[] = [];
+  const links: [string, string][] = [];
   try {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Radish: retrying ${tasks.length} failed tasks` }, async () => {
       for (const node of tasks) {
@@ -31,7 +33,9 @@ export async function retryAllFailed(s: Services): Promise<number> {
           continue;
         }
         try {
-          await sendAgain(inspector, node);
+          const id = await sendFailedAgain(inspector, node, randomUUID());
+          const was = failedIdentity(node).id;
+          if (was) links.push([was, id]);
           retried++;
         } catch (err) {
           refused.push(`${failedLabel(node)}: ${errorMessage(err)}`);
@@ -39,7 +43,9 @@ export async function retryAllFailed(s: Services): Promise<number> {
       }
     });
   } finally {
+    await s.links.add(...links);
     s.refresh.refreshNow();
+    s.panels.refreshAll();
   }
   const done = `Radish: Retried ${retried} failed task${retried === 1 ? '' : 's'}`;
   if (refused.length === 0) {

@@ -2,9 +2,9 @@ import * as vscode from 'vscode';
 import { jsonProblem } from '../../enqueue';
 import type { Services } from '../../services';
 import type { FailedNode } from '../../views/failed';
-import { resend } from './retryFailed';
+import { retry } from '../../retry';
 
-/** Edit the args and kwargs of a dead-lettered task (validated JSON), then send it again. */
+/** Edit the args and kwargs of a failed task (validated JSON), then send it again as a new task linked to it. */
 export async function retryFailedWithArgs(s: Services, node?: FailedNode, preset?: { args: unknown[]; kwargs: Record<string, unknown> }): Promise<string | undefined> {
   const task = node?.kind === 'letter' ? node.letter.task
     : node?.kind === 'result' && node.meta.name ? { name: node.meta.name, args: node.meta.args ?? [], kwargs: node.meta.kwargs ?? {} } : undefined;
@@ -19,5 +19,5 @@ export async function retryFailedWithArgs(s: Services, node?: FailedNode, preset
     args = JSON.parse(a) as unknown[];
     kwargs = JSON.parse(k) as Record<string, unknown>;
   }
-  return resend(s, node, { args, kwargs });
+  return retry(s, { failed: node }, { args, kwargs });
 }
