@@ -1,5 +1,8 @@
-/** Python literal tokens to JavaScript values, for options such as `name='orders.charge'` or `max_retries=3`. */
-import type { Token } from './python-tokens';
+/**
+ * Python literal tokens to JavaScript values, for options such as `name='orders.charge'` or `max_retries=3`, and
+ * for literal structures such as a `task_routes` table (dicts, lists, tuples of literals).
+ */
+import { closingIndex, splitArguments, type Token } from './python-tokens';
 import type { TaskOptionValue } from './types';
 
 const SIMPLE_ESCAPES: Record<string, string> = {
@@ -62,4 +65,111 @@ export function literalValue(tokens: readonly Token[]): TaskOptionValue | undefi
     return n === undefined ? undefined : first.text === '-' ? -n : n;
   }
   return undefined;
+}
+
+/**
+ * A Python expression read as a literal structure, never evaluated. A bare name (`ROUTES`, `a.b`) is reported as
+ * such, for the caller to resolve against the assignments it knows; anything else that is not a literal (a call,
+ * an operator, a comprehension, `lambda`) is `other`.
+ */
+export type PythonValue =
+  | { kind: 'str'; value: string }
+  | { kind: 'num'; value: number }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'none' }
+  | { kind: 'dict'; entries: PythonDictEntry[] }
+  | { kind: 'list' | 'tuple'; items: PythonValue[] }
+  | { kind: 'name'; name: string }
+  | { kind: 'other' };
+
+/** One `key: value` of a dict display, in source order; a `**spread` has an `other` key. */
+export interface PythonDictEntry {
+  key: PythonValue;
+  value: PythonValue;
+}
+
+const OTHER: PythonValue = { kind: 'other' };
+
+/** `a`, `a.b.c` as written, or undefined when the tokens are anything else. */
+export function dottedName(tokens: readonly Token[]): string | undefined {
+  if (tokens.length % 2 === 0) return undefined;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (i % 2 === 0 ? t?.kind !== 'name' : t?.text !== '.') return undefined;
+  }
+  return tokens.map((t) => t.text).join('');
+}
+
+/** The first `:` outside any bracket (a dict entry's), or -1. */
+function topLevelColon(tokens: readonly Token[]): number {
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t?.kind !== 'op') continue;
+    if ('([{'.includes(t.text)) depth++;
+    else if (')]}'.includes(t.text)) depth--;
+    else if (t.text === ':' && depth === 0) return i;
+  }
+  return -1;
+}
+
+/** A comprehension (`[x for x in y]`, `{k: v for ...}`): a `for` outside any inner bracket. */
+function isComprehension(tokens: readonly Token[]): boolean {
+  let depth = 0;
+  for (const t of tokens) {
+    if (t.kind === 'op' && '([{'.includes(t.text)) depth++;
+    else if (t.kind === 'op' && ')]}'.includes(t.text)) depth--;
+    else if (depth === 0 && t.kind === 'name' && t.text === 'for') return true;
+  }
+  return false;
+}
+
+/**
+ * The literal structure `tokens` spell (see PythonValue): strings (adjacent ones joined), numbers, `True`,
+ * `False`, `None`, dict displays, `dict(key=value, ...)`, lists, tuples, parentheses, bare names. Never throws.
+ */
+export function pythonValue(tokens: readonly Token[]): PythonValue {
+  const first = tokens[0];
+  const last = tokens[tokens.length - 1];
+  if (!first || !last) return OTHER;
+  const literal = literalValue(tokens);
+  if (typeof literal === 'string') return { kind: 'str', value: literal };
+  if (typeof literal === 'number') return { kind: 'num', value: literal };
+  if (typeof literal === 'boolean') return { kind: 'bool', value: literal };
+  if (tokens.length === 1 && first.kind === 'name' && first.text === 'None') return { kind: 'none' };
+  const name = dottedName(tokens);
+  if (name !== undefined) return name === 'lambda' ? OTHER : { kind: 'name', name };
+  if (first.kind === 'op' && '([{'.includes(first.text) && closingIndex(tokens, 0) === tokens.length - 1) {
+    const inner = tokens.slice(1, -1);
+    if (isComprehension(inner)) return OTHER;
+    const parts = splitArguments(inner);
+    if (first.text === '[') return { kind: 'list', items: parts.map(pythonValue) };
+    if (first.text === '(') {
+      // `(x)` is x; `()`, `(x,)` and `(x, y)` are tuples.
+      const tuple = inner.length === 0 || parts.length > 1 || inner[inner.length - 1]?.text === ',';
+      return tuple ? { kind: 'tuple', items: parts.map(pythonValue) } : pythonValue(inner);
+    }
+    const entries: PythonDictEntry[] = [];
+    for (const part of parts) {
+      if (part[0]?.text === '**') {
+        entries.push({ key: OTHER, value: OTHER });
+        continue;
+      }
+      const colon = topLevelColon(part);
+      if (colon === -1) return OTHER; // a set display, or something mid-edit
+      entries.push({ key: pythonValue(part.slice(0, colon)), value: pythonValue(part.slice(colon + 1)) });
+    }
+    return { kind: 'dict', entries };
+  }
+  // dict(queue='q', priority=1): the builtin with keyword arguments only.
+  const open = tokens.findIndex((t) => t.kind === 'op' && t.text === '(');
+  if (open > 0 && dottedName(tokens.slice(0, open)) === 'dict' && closingIndex(tokens, open) === tokens.length - 1) {
+    const entries: PythonDictEntry[] = [];
+    for (const [key, eq, ...value] of splitArguments(tokens.slice(open + 1, -1))) {
+      if (key?.kind !== 'name' || eq?.text !== '=') return OTHER;
+      entries.push({ key: { kind: 'str', value: key.text }, value: pythonValue(value) });
+    }
+    return { kind: 'dict', entries };
+  }
+  return OTHER;
 }

@@ -195,3 +195,42 @@ export function logicalLines(text: string): LogicalLine[] {
   flush();
   return lines;
 }
+
+/** Index of the bracket closing the one at `open`, or undefined when it is never closed. */
+export function closingIndex(tokens: readonly Token[], open: number): number | undefined {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t?.kind !== 'op') continue;
+    if ('([{'.includes(t.text)) depth++;
+    else if (')]}'.includes(t.text) && --depth === 0) return i;
+  }
+  return undefined;
+}
+
+/**
+ * Comma-separated items at the top level. A default such as `key=lambda a, b: a` has commas of its own outside
+ * any bracket: they belong to the lambda until its `:`.
+ */
+export function splitArguments(tokens: readonly Token[]): Token[][] {
+  const parts: Token[][] = [];
+  let current: Token[] = [];
+  let depth = 0;
+  let lambdas = 0;
+  for (const t of tokens) {
+    if (t.kind === 'name' && t.text === 'lambda' && depth === 0) lambdas++;
+    if (t.kind === 'op') {
+      if ('([{'.includes(t.text)) depth++;
+      else if (')]}'.includes(t.text)) depth = Math.max(0, depth - 1);
+      else if (depth === 0 && t.text === ':' && lambdas > 0) lambdas--;
+      else if (depth === 0 && t.text === ',' && lambdas === 0) {
+        parts.push(current);
+        current = [];
+        continue;
+      }
+    }
+    current.push(t);
+  }
+  if (current.length) parts.push(current);
+  return parts;
+}

@@ -7,7 +7,8 @@
 import * as path from 'node:path';
 import { LineMap } from './positions';
 import { literalValue } from './python-literals';
-import { logicalLines, type LogicalLine, type Token } from './python-tokens';
+import { findPythonRoutes, mayDeclareRoutes, projectRoutes, routesForTask } from './python-routes';
+import { closingIndex, logicalLines, splitArguments, type LogicalLine, type Token } from './python-tokens';
 import type { TaskDefinitionSite, TaskOptionValue } from './types';
 
 interface Decorator {
@@ -62,6 +63,14 @@ export function findPythonTasks(file: string, text: string, moduleName?: string)
     }
     // Resume at the def: decorators of functions nested in its body are still to be seen.
     i = j - 1;
+  }
+  // An app configured in this file routes its tasks (the project's other files are the workspace index's to add).
+  if (sites.length && mayDeclareRoutes(text)) {
+    const table = projectRoutes([{ file, root: path.dirname(file), facts: findPythonRoutes(text, lines) }], file);
+    for (const site of sites) {
+      const routes = table && routesForTask(table, site.name);
+      if (routes && Object.keys(routes).length) site.appRoutes = routes;
+    }
   }
   return sites;
 }
@@ -149,45 +158,6 @@ function hasDefault(part: readonly Token[]): boolean {
     else if (t.text === '=' && depth === 0) return true;
   }
   return false;
-}
-
-/** Index of the bracket closing the one at `open`, or undefined when it is never closed. */
-function closingIndex(tokens: readonly Token[], open: number): number | undefined {
-  let depth = 0;
-  for (let i = open; i < tokens.length; i++) {
-    const t = tokens[i];
-    if (t?.kind !== 'op') continue;
-    if ('([{'.includes(t.text)) depth++;
-    else if (')]}'.includes(t.text) && --depth === 0) return i;
-  }
-  return undefined;
-}
-
-/**
- * Comma-separated items at the top level. A default such as `key=lambda a, b: a` has commas of its own outside
- * any bracket: they belong to the lambda until its `:`.
- */
-function splitArguments(tokens: readonly Token[]): Token[][] {
-  const parts: Token[][] = [];
-  let current: Token[] = [];
-  let depth = 0;
-  let lambdas = 0;
-  for (const t of tokens) {
-    if (t.kind === 'name' && t.text === 'lambda' && depth === 0) lambdas++;
-    if (t.kind === 'op') {
-      if ('([{'.includes(t.text)) depth++;
-      else if (')]}'.includes(t.text)) depth = Math.max(0, depth - 1);
-      else if (depth === 0 && t.text === ':' && lambdas > 0) lambdas--;
-      else if (depth === 0 && t.text === ',' && lambdas === 0) {
-        parts.push(current);
-        current = [];
-        continue;
-      }
-    }
-    current.push(t);
-  }
-  if (current.length) parts.push(current);
-  return parts;
 }
 
 /** `key=literal` arguments, with the source span of each value (for `name`'s range). */

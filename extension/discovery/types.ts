@@ -53,6 +53,11 @@ export interface TaskDefinitionSite {
    * The routes of the app defined in the same file (`new Radish({ routes: { 'reports.*': 'reports' } })`), as far as
    * they are literals, in the runner's shape: what the app would route this task by. Absent when the file has no
    * such app, or more than one.
+   *
+   * Python: Celery's `task_routes` of the task's project (its app's `conf`, Django's `CELERY_TASK_ROUTES`,
+   * `celeryconfig.py`; see python-routes.ts), in the runner's shape for this task's name (fnmatch patterns the
+   * runner cannot express are decided for it). The parser sees the task's own file; the workspace index adds the
+   * project's other files.
    */
   appRoutes?: Record<string, string | { queue: string; priority?: number }>;
 }

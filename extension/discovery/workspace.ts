@@ -2,9 +2,13 @@
  * The workspace's task definitions, kept current: a scan when the extension starts, then per file on save, create
  * or delete, and on unsaved edits of open documents (debounced). The parsers (and the TypeScript compiler they
  * use) live in a separate bundle, loaded on first use, so activation stays cheap.
+ *
+ * Python tasks also get their project's Celery routes (`appRoutes`), read from whichever files set them (the app
+ * module, Django settings, celeryconfig.py: see python-routes.ts), read by the same lazily loaded bundle.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { RouteSource } from './python-routes';
 import type { TaskDefinitionSite } from './types';
 
 type Parsers = typeof import('./index');
@@ -22,6 +26,8 @@ export class TaskIndex implements vscode.Disposable {
   private parsers: Parsers | undefined;
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly packageDirs = new Map<string, boolean>();
+  /** Python files that set task routes (or say where they are read from), by path. */
+  private readonly routeSources = new Map<string, RouteSource>();
   private scanned = false;
 
   /** Every task definition found, in no particular order. */
@@ -73,7 +79,7 @@ export class TaskIndex implements vscode.Disposable {
       watcher,
       watcher.onDidChange((uri) => void this.updateFromDisk(uri)),
       watcher.onDidCreate((uri) => void this.updateFromDisk(uri)),
-      watcher.onDidDelete((uri) => { if (this.byFile.delete(uri.fsPath)) this.changed.fire(); }),
+      watcher.onDidDelete((uri) => this.forget(uri.fsPath)),
       vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
     );
     const files = await vscode.workspace.findFiles(GLOB, EXCLUDE, 5000);
@@ -100,23 +106,76 @@ export class TaskIndex implements vscode.Disposable {
     }
   }
 
+  private forget(file: string): void {
+    const hadTasks = this.byFile.delete(file);
+    const hadRoutes = this.routeSources.delete(file);
+    if (hadRoutes) this.attachRoutesEverywhere();
+    if (hadTasks || hadRoutes) this.changed.fire();
+  }
+
   private async update(uri: vscode.Uri, text: string, notify = true): Promise<void> {
     const file = uri.fsPath;
+    const python = file.endsWith('.py');
+    const routesChanged = python && await this.updateRoutes(file, text);
     const before = this.byFile.get(file);
     if (!MAYBE_TASKS.test(text)) {
-      if (before && this.byFile.delete(file) && notify) this.changed.fire();
+      const removed = before !== undefined && this.byFile.delete(file);
+      if (routesChanged) this.attachRoutesEverywhere();
+      if ((removed || routesChanged) && notify) this.changed.fire();
       return;
     }
-    const moduleName = file.endsWith('.py') ? await this.pythonModule(file) : undefined;
+    const moduleName = python ? await this.pythonModule(file) : undefined;
     const sites = this.load().discoverInText(file, text, moduleName);
     if (sites.length) this.byFile.set(file, sites);
     else this.byFile.delete(file);
+    if (routesChanged) this.attachRoutesEverywhere();
+    else if (python) this.attachRoutes(file, sites);
     // Most edits do not touch a definition: listeners (CodeLens, views, the menu's context key) hear of real changes.
-    if (notify && JSON.stringify(before ?? []) !== JSON.stringify(sites)) this.changed.fire();
+    if (notify && (routesChanged || JSON.stringify(before ?? []) !== JSON.stringify(sites))) this.changed.fire();
+  }
+
+  /** Reads the routes a Python file sets; whether they changed. */
+  private async updateRoutes(file: string, text: string): Promise<boolean> {
+    const before = this.routeSources.get(file);
+    const parsers = this.load();
+    const facts = parsers.mayDeclareRoutes(text) ? parsers.findPythonRoutes(text) : undefined;
+    if (!facts || !parsers.hasRouteFacts(facts)) return this.routeSources.delete(file);
+    const root = await this.pythonRoot(file);
+    this.routeSources.set(file, { file, root, facts });
+    return JSON.stringify(before) !== JSON.stringify(this.routeSources.get(file));
+  }
+
+  /**
+   * A Python file's tasks get the routes of their project (projectRoutes: the sources under the deepest project root
+   * holding the file, the app's over the settings'). The parser's, from the file alone, are among them: a file that
+   * sets routes is a source itself.
+   */
+  private attachRoutes(file: string, sites: readonly TaskDefinitionSite[]): void {
+    const parsers = this.load();
+    const table = parsers.projectRoutes([...this.routeSources.values()], file);
+    for (const site of sites) {
+      if (site.language !== 'python') continue;
+      const routes = table && parsers.routesForTask(table, site.name);
+      if (routes && Object.keys(routes).length) site.appRoutes = routes;
+      else delete site.appRoutes;
+    }
+  }
+
+  private attachRoutesEverywhere(): void {
+    for (const [file, sites] of this.byFile) if (file.endsWith('.py')) this.attachRoutes(file, sites);
   }
 
   /** Celery's default task-name prefix: the dotted module path, from the first folder up without __init__.py. */
   private async pythonModule(file: string): Promise<string> {
+    return (await this.pythonPath(file)).module;
+  }
+
+  /** The project root of a Python file: the first folder up without __init__.py (on sys.path when it is imported). */
+  private async pythonRoot(file: string): Promise<string> {
+    return (await this.pythonPath(file)).root;
+  }
+
+  private async pythonPath(file: string): Promise<{ module: string; root: string }> {
     const parts = [path.basename(file, '.py')];
     let dir = path.dirname(file);
     while (await this.isPackage(dir)) {
@@ -125,7 +184,7 @@ export class TaskIndex implements vscode.Disposable {
       if (parent === dir) break;
       dir = parent;
     }
-    return parts.join('.');
+    return { module: parts.join('.'), root: dir };
   }
 
   private async isPackage(dir: string): Promise<boolean> {

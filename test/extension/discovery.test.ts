@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Radish } from '../../runner/app';
 import { discoverInText, findPythonTasks, findTaskAt, findTypeScriptTasks, languageOf, type TaskDefinitionSite } from '../../extension/discovery/index';
 import { pythonString } from '../../extension/discovery/python-literals';
+import { findPythonRoutes, projectRoutes, routesForTask, type CeleryRoute, type RouteSource } from '../../extension/discovery/python-routes';
 import { requireCelery } from '../support/celery';
 
 const ROOT = resolve(__dirname, '../..');
@@ -682,5 +683,291 @@ def bound(self, url, width=128):
     assert.deepEqual(required(findPythonTasks('/p/shop/tasks.py', text, 'shop.tasks')), {
       'shop.tasks.none': [0, 0], 'shop.tasks.two': [2, 2], 'shop.tasks.default': [2, 1], 'shop.tasks.keyword_only': [2, 1], 'shop.tasks.bound': [2, 1],
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Python task routes: Celery's `task_routes`, read as literals, in the runner's shape. Real Celery's router is the
+// judge: it routes the same names, and the runner's router given what discovery read must agree.
+
+/** Queue and priority per task name, as Celery's router decides them for the app `appModule` of `root`. */
+function routedByCelery(root: string, appModule: string, names: string[], env: Record<string, string> = {}): Record<string, [string, number]> {
+  const script = `
+import importlib, json, os, sys
+root, app_module, *names = sys.argv[1:]
+sys.path.insert(0, root)
+if os.environ.get('DJANGO_SETTINGS_MODULE'):
+    import django
+    django.setup()
+app = importlib.import_module(app_module).app
+out = {}
+for name in names:
+    options = app.amqp.router.route({}, name)
+    out[name] = [options['queue'].name, options.get('priority') or 0]
+print(json.dumps(out))
+`;
+  const r = spawnSync(PYTHON, ['-c', script, root, appModule, ...names], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  assert.equal(r.status, 0, `celery routing failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, [string, number]>;
+}
+
+/** Queue and priority per task name, as the runner's router (what the extension's enqueue uses) decides them. */
+function routedByRunner(table: readonly CeleryRoute[] | undefined, names: string[]): Record<string, [string, number]> {
+  return Object.fromEntries(names.map((name) => {
+    const { queue, priority } = new Radish({ routes: table ? routesForTask(table, name) : {}, defaultQueue: 'celery' }).route(name);
+    return [name, [queue, priority]];
+  }));
+}
+
+/** Every form a table takes: a tuple of maps, patterns across dots, fnmatch's ? and [!..], names, list of pairs. */
+const PY_ROUTED_APP = `from celery import Celery
+
+app = Celery('routed')
+REPORTS = 'reports'
+ORDERED = [
+    ('billing.*', {'queue': 'billing'}),
+    ('billing.refund', 'refunds'),  # an exact name, checked before the patterns of its map
+    ('*', {'queue': 'fallback', 'priority': 1}),
+]
+app.conf.task_routes = (
+    {
+        'proj.tasks.*': {'queue': 'proj', 'priority': 3},
+        'proj.tasks.add': 'math',  # exact: wins over the pattern before it
+        'proj.*.report?': {'queue': REPORTS, 'routing_key': 'reports.x'},
+        'proj.mail.[!x]*': {'queue': 'mail', 'routing_key': 'mail.send', 'exchange': 'mail'},
+        'proj.odd?': 'odd',  # no *: an exact name, the ? is no wildcard here
+        "proj.deep." "*": dict(queue='deep', priority=7),
+    },
+    ORDERED,
+)
+`;
+
+const ROUTED_NAMES = [
+  'proj.tasks.add', 'proj.tasks.mul', 'proj.tasks.sub.deeper', 'proj.x.report1', 'proj.x.y.reportZ', 'proj.x.report',
+  'proj.mail.send', 'proj.mail.xsend', 'proj.odd?', 'proj.odd1', 'proj.deep.a.b', 'billing.refund', 'billing.charge',
+  'other', 'proj',
+];
+
+describe('discovery: Python task routes', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'radish-discovery-routes-'));
+    const files: Record<string, string> = {
+      'routed/__init__.py': '',
+      'routed/celery.py': PY_ROUTED_APP,
+    };
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, name)), { recursive: true });
+      writeFileSync(join(root, name), text);
+    }
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reads app.conf.task_routes: maps, tuples of maps, lists of pairs, names of this file, dict(...)', () => {
+    const facts = findPythonRoutes(PY_ROUTED_APP);
+    assert.deepEqual(facts.app, [
+      // Celery looks a map's exact names up before its patterns.
+      { key: 'proj.tasks.add', target: 'math' },
+      { key: 'proj.odd?', target: 'odd' },
+      { key: 'proj.tasks.*', target: { queue: 'proj', priority: 3 } },
+      { key: 'proj.*.report?', target: { queue: 'reports' } },
+      { key: 'proj.mail.[!x]*', target: { queue: 'mail' } },
+      { key: 'proj.deep.*', target: { queue: 'deep', priority: 7 } },
+      { key: 'billing.refund', target: 'refunds' },
+      { key: 'billing.*', target: { queue: 'billing' } },
+      { key: '*', target: { queue: 'fallback', priority: 1 } },
+    ]);
+    assert.deepEqual(facts.settings, []);
+  });
+
+  it('routes every name as real Celery does', function () {
+    const table = projectRoutes([{ file: join(root, 'routed/celery.py'), root, facts: findPythonRoutes(PY_ROUTED_APP) }], join(root, 'routed/tasks.py'));
+    const ours = routedByRunner(table, ROUTED_NAMES);
+    // Written down too, so the test says something where Celery is missing.
+    assert.deepEqual(ours, {
+      'proj.tasks.add': ['math', 0], 'proj.tasks.mul': ['proj', 3], 'proj.tasks.sub.deeper': ['proj', 3],
+      'proj.x.report1': ['reports', 0], 'proj.x.y.reportZ': ['reports', 0], 'proj.x.report': ['fallback', 1],
+      'proj.mail.send': ['mail', 0], 'proj.mail.xsend': ['fallback', 1], 'proj.odd?': ['odd', 0], 'proj.odd1': ['fallback', 1],
+      'proj.deep.a.b': ['deep', 7], 'billing.refund': ['refunds', 0], 'billing.charge': ['billing', 0],
+      other: ['fallback', 1], proj: ['fallback', 1],
+    });
+    requireCelery(this);
+    assert.deepEqual(ours, routedByCelery(root, 'routed.celery', ROUTED_NAMES));
+  });
+
+  it('gives a task the runner routes of its app: fnmatch\'s ? and [..], which the runner has not, decided for its name', () => {
+    const table = findPythonRoutes(PY_ROUTED_APP).app ?? [];
+    const routes = routesForTask(table, 'proj.x.report1');
+    assert.deepEqual(routes, {
+      'proj.tasks.add': 'math',
+      'proj.odd?': 'odd',
+      'proj.tasks.*': { queue: 'proj', priority: 3 },
+      'proj.x.report1': { queue: 'reports' },
+      'proj.deep.*': { queue: 'deep', priority: 7 },
+      'billing.refund': 'refunds',
+      'billing.*': { queue: 'billing' },
+      '*': { queue: 'fallback', priority: 1 },
+    });
+    // The pattern that does not match this name is left out rather than misread by the runner's glob.
+    assert.equal(routesForTask(table, 'proj.mail.xsend')['proj.mail.[!x]*'], undefined);
+  });
+
+  it('reads app.conf.update(task_routes=...), app.conf.update({...}), Celery(..., task_routes=...), conf[...]: the last one wins', () => {
+    const update = `app = Celery('p')\napp.conf.update(\n    broker_url='redis://',\n    task_routes={'a.*': 'qa'},\n)\n`;
+    assert.deepEqual(findPythonRoutes(update).app, [{ key: 'a.*', target: 'qa' }]);
+    const updateDict = `app = Celery('p')\napp.conf.update({'result_expires': 10, 'task_routes': {'b.*': {'queue': 'qb'}}})\n`;
+    assert.deepEqual(findPythonRoutes(updateDict).app, [{ key: 'b.*', target: { queue: 'qb' } }]);
+    const ctor = `from celery import Celery\napp = Celery('p', broker='redis://', task_routes={'c': 'qc'})\n`;
+    assert.deepEqual(findPythonRoutes(ctor).app, [{ key: 'c', target: 'qc' }]);
+    const item = `app = celery.Celery('p')\napp.conf['task_routes'] = {'d': 'qd'}\n`;
+    assert.deepEqual(findPythonRoutes(item).app, [{ key: 'd', target: 'qd' }]);
+    const last = `app = Celery('p', task_routes={'x': 'first'})\napp.conf.task_routes = {'x': 'second'}\nif True:\n    app.conf.update(task_routes={'x': 'third'})\n`;
+    assert.deepEqual(findPythonRoutes(last).app, [{ key: 'x', target: 'third' }]);
+    // Set to something that cannot be read: the app has routes, unknown ones (they hide the settings'), none here.
+    assert.deepEqual(findPythonRoutes(`from .routing import ROUTES\napp = Celery('p')\napp.conf.task_routes = ROUTES\n`).app, []);
+    assert.equal(findPythonRoutes(`app = Celery('p')\napp.conf.broker_url = 'redis://'\n`).app, undefined);
+  });
+
+  it('reads settings modules: CELERY_TASK_ROUTES, a namespace of config_from_object, celeryconfig task_routes, CELERY_ROUTES', () => {
+    const django = findPythonRoutes(`CELERY_BROKER_URL = 'redis://'\nCELERY_TASK_ROUTES = {\n    'orders.*': {'queue': 'orders'},\n}\nMYAPP_TASK_ROUTES = {'x': 'y'}\n`);
+    assert.deepEqual(django.settings, [
+      { name: 'CELERY_TASK_ROUTES', routes: [{ key: 'orders.*', target: { queue: 'orders' } }] },
+      { name: 'MYAPP_TASK_ROUTES', routes: [{ key: 'x', target: 'y' }] },
+    ]);
+    assert.deepEqual(findPythonRoutes(`broker_url = 'redis://'\ntask_routes = {'a.*': 'qa'}\n`).settings, [{ name: 'task_routes', routes: [{ key: 'a.*', target: 'qa' }] }]);
+    assert.deepEqual(findPythonRoutes(`CELERY_ROUTES = {'old.*': 'legacy'}\n`).settings, [{ name: 'CELERY_ROUTES', routes: [{ key: 'old.*', target: 'legacy' }] }]);
+    // Only module-level assignments are settings.
+    assert.deepEqual(findPythonRoutes(`def f():\n    task_routes = {'a': 'b'}\n`).settings, []);
+    const app = findPythonRoutes(`app = Celery('p')\napp.config_from_object('django.conf:settings', namespace='MYAPP')\napp.config_from_object("proj.config.celery_settings")\n`);
+    assert.deepEqual(app.namespaces, ['MYAPP']);
+    assert.deepEqual(app.configModules, ['proj.config.celery_settings']);
+  });
+
+  it('skips what it cannot read literally, without failing: regex keys, routers, Queue objects, spreads', () => {
+    const text = `import re
+from kombu import Queue
+from proj.routers import route_task
+
+app = Celery('p')
+app.conf.task_routes = [
+    route_task,
+    'proj.routers.route_task',
+    {
+        re.compile(r'(video|image)\\.tasks\\..*'): {'queue': 'media'},
+        'media.tasks.*': {'queue': 'media'},
+        **EXTRA,
+        'video.tasks.encode': {'queue': Queue('video')},
+        'video.*': {'exchange': 'media', 'routing_key': 'video'},
+        'video.tasks.*': 'never-reached-for-video',
+        'lambda.*': lambda name: 'q',
+        f'{PREFIX}.*': 'computed',
+        'plain.*': 'plain',
+    },
+    [(re.compile('x'), 'y'), ('pair.*', 'pairs'), 'not-a-pair'],
+    {x: y for x, y in PAIRS},
+]
+`;
+    const table = findPythonRoutes(text).app;
+    assert.deepEqual(table, [
+      { key: 'video.tasks.encode' },
+      { key: 'media.tasks.*', target: { queue: 'media' } },
+      { key: 'video.*' },
+      { key: 'video.tasks.*', target: 'never-reached-for-video' },
+      { key: 'lambda.*' },
+      { key: 'plain.*', target: 'plain' },
+      { key: 'pair.*', target: 'pairs' },
+    ]);
+    // A route Celery would stop at but that says no readable queue leaves the task to the default queue.
+    const names = ['video.tasks.encode', 'video.tasks.cut', 'media.tasks.x', 'plain.a', 'pair.b', 'lambda.z', 'none'];
+    assert.deepEqual(routedByRunner(table, names), {
+      'video.tasks.encode': ['celery', 0], 'video.tasks.cut': ['celery', 0], 'media.tasks.x': ['media', 0],
+      'plain.a': ['plain', 0], 'pair.b': ['pairs', 0], 'lambda.z': ['celery', 0], none: ['celery', 0],
+    });
+    for (const garbage of ['app.conf.task_routes = {', 'app.conf.task_routes = {"a": {"queue": ', 'app.conf.update(task_routes=', 'CELERY_TASK_ROUTES = [(', 'task_routes = ((((', 'app.conf.task_routes = {1: 2, None: 3, "k": 4}', ')))= {', 'app.conf.task_routes = {"a": "b",, "c": "d"}']) {
+      assert.doesNotThrow(() => findPythonRoutes(garbage), garbage);
+    }
+    assert.deepEqual(findPythonRoutes('app.conf.task_routes = {1: 2, None: 3, "k": 4, "ok": "q"}').app, [{ key: 'k' }, { key: 'ok', target: 'q' }]);
+  });
+
+  it('picks the routes of the task\'s project: the deepest package root holding it, the app\'s over the settings\', none when two disagree', () => {
+    const source = (file: string, sourceRoot: string, text: string): RouteSource => ({ file, root: sourceRoot, facts: findPythonRoutes(text) });
+    const settings = source('/w/shop/settings.py', '/w', `CELERY_TASK_ROUTES = {'orders.*': 'orders'}\nOTHER_TASK_ROUTES = {'orders.*': 'other-ns'}\n`);
+    const celery = source('/w/shop/celery.py', '/w', `app = Celery('shop')\napp.config_from_object('django.conf:settings', namespace='CELERY')\n`);
+    assert.deepEqual(projectRoutes([settings, celery], '/w/orders/tasks.py'), [{ key: 'orders.*', target: 'orders' }]);
+    // Another namespace counts once an app of the project reads it.
+    const otherNs = source('/w/shop/celery.py', '/w', `app = Celery('shop')\napp.config_from_object('django.conf:settings', namespace='OTHER')\n`);
+    assert.deepEqual(projectRoutes([source('/w/shop/settings.py', '/w', `OTHER_TASK_ROUTES = {'orders.*': 'other-ns'}\n`), otherNs], '/w/orders/tasks.py'), [{ key: 'orders.*', target: 'other-ns' }]);
+    // Routes set on the app win over the settings it reads.
+    const onApp = source('/w/shop/celery.py', '/w', `app = Celery('shop')\napp.conf.task_routes = {'orders.*': 'app'}\n`);
+    assert.deepEqual(projectRoutes([settings, onApp], '/w/orders/tasks.py'), [{ key: 'orders.*', target: 'app' }]);
+    // Routes set on the app to something unreadable hide the settings' too: no routes rather than the wrong ones.
+    const unreadable = source('/w/shop/celery.py', '/w', `from .routing import ROUTES\napp = Celery('shop')\napp.conf.task_routes = ROUTES\n`);
+    assert.deepEqual(projectRoutes([settings, unreadable], '/w/orders/tasks.py'), []);
+    // Celery 3's CELERY_ROUTES counts only where no namespace is used (with one, Celery reads new names only).
+    const old = source('/w/shop/settings.py', '/w', `CELERY_ROUTES = {'orders.*': 'legacy'}\n`);
+    assert.deepEqual(projectRoutes([old], '/w/orders/tasks.py'), [{ key: 'orders.*', target: 'legacy' }]);
+    assert.equal(projectRoutes([old, celery], '/w/orders/tasks.py'), undefined);
+    // A task outside the project's root gets none of them.
+    assert.equal(projectRoutes([settings, onApp], '/elsewhere/tasks.py'), undefined);
+    // A project nested in another (its own root) uses its own routes.
+    const nested = source('/w/services/billing/billing/celery.py', '/w/services/billing', `app = Celery('billing')\napp.conf.task_routes = {'*': 'billing'}\n`);
+    assert.deepEqual(projectRoutes([settings, onApp, nested], '/w/services/billing/billing/tasks.py'), [{ key: '*', target: 'billing' }]);
+    assert.deepEqual(projectRoutes([settings, onApp, nested], '/w/orders/tasks.py'), [{ key: 'orders.*', target: 'app' }]);
+    // Two apps of one root with different routes: whose a task is cannot be told.
+    const second = source('/w/jobs/celery.py', '/w', `app = Celery('jobs')\napp.conf.task_routes = {'*': 'jobs'}\n`);
+    assert.equal(projectRoutes([onApp, second], '/w/orders/tasks.py'), undefined);
+    // ...unless the task is in the file of one of them.
+    assert.deepEqual(projectRoutes([onApp, second], '/w/jobs/celery.py'), [{ key: '*', target: 'jobs' }]);
+    // A lowercase task_routes is a setting in celeryconfig.py, or in a module an app names in config_from_object.
+    const celeryconfig = source('/p/celeryconfig.py', '/p', `task_routes = {'a.*': 'cfg'}\n`);
+    assert.deepEqual(projectRoutes([celeryconfig], '/p/tasks.py'), [{ key: 'a.*', target: 'cfg' }]);
+    const named = source('/p/proj/conf/celery_settings.py', '/p', `task_routes = {'a.*': 'named'}\n`);
+    assert.equal(projectRoutes([named], '/p/proj/tasks.py'), undefined);
+    const app = source('/p/proj/celery.py', '/p', `app = Celery('proj')\napp.config_from_object('proj.conf.celery_settings')\n`);
+    assert.deepEqual(projectRoutes([named, app], '/p/proj/tasks.py'), [{ key: 'a.*', target: 'named' }]);
+  });
+
+  it('gives each task of a file that configures its app the routes of that app', () => {
+    const text = `from celery import Celery
+
+app = Celery('single')
+app.conf.task_routes = {'single.slow*': {'queue': 'slow', 'priority': 2}, 'single.s?m*': 'short'}
+
+
+@app.task
+def slow_add(x, y):
+    return x + y
+
+
+@app.task
+def fast(x):
+    return x
+
+
+@app.task
+def sum(x):
+    return x
+`;
+    const sites = findPythonTasks('/p/single.py', text, 'single');
+    assert.deepEqual(Object.fromEntries(sites.map((s) => [s.name, s.appRoutes])), {
+      'single.slow_add': { 'single.slow*': { queue: 'slow', priority: 2 } },
+      'single.fast': { 'single.slow*': { queue: 'slow', priority: 2 } },
+      'single.sum': { 'single.slow*': { queue: 'slow', priority: 2 }, 'single.sum': 'short' },
+    });
+    assert.equal(findPythonTasks('/p/plain.py', '@shared_task\ndef f(): pass\n', 'plain')[0]?.appRoutes, undefined);
+  });
+
+  it('reads the Django example\'s CELERY_TASK_ROUTES and routes as its Celery app does', function () {
+    const projectRoot = join(ROOT, 'examples/django-celery');
+    const sources = ['shop/settings.py', 'shop/celery.py'].map((f) => ({ file: join(projectRoot, f), root: projectRoot, facts: findPythonRoutes(readFileSync(join(projectRoot, f), 'utf8')) }));
+    const table = projectRoutes(sources, join(projectRoot, 'orders/tasks.py'));
+    const names = ['tasks.add', 'emails.send', 'images.resize', 'reports.build', 'orders.charge', 'orders.tasks.send_confirmation'];
+    const ours = routedByRunner(table, names);
+    assert.deepEqual(ours, {
+      'tasks.add': ['radish', 0], 'emails.send': ['radish', 0], 'images.resize': ['radish', 0], 'reports.build': ['reports', 0],
+      'orders.charge': ['celery', 0], 'orders.tasks.send_confirmation': ['celery', 0],
+    });
+    requireCelery(this);
+    assert.deepEqual(ours, routedByCelery(projectRoot, 'shop.celery', names, { DJANGO_SETTINGS_MODULE: 'shop.settings' }));
   });
 });
