@@ -9,14 +9,11 @@
  * the test reads exactly what the extension sent. Screenshots go to test-results/radish-editor-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import { startRedis, type TestRedis } from '../support/redis';
 import {
-  clearNotifications, clickEditorText, copyExample, e2e, openFile, TIMEOUT, toastsSettled, type Page, type Workbench,
+  clearNotifications, clickEditorText, e2e, openFile, projectWorkbench, TIMEOUT, toastsSettled, type Page,
 } from '../support/workbench';
 
 /** The entry of the editor context menu that starts Radish's enqueue flow. */
@@ -75,21 +72,20 @@ function enqueueLens(page: Page, task: string) {
 
 describe('editor entries: context menu and CodeLens (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
-  const workspaces: string[] = [];
-  let wb: Workbench | undefined;
   let app: Radish | undefined;
   let worker: Worker | undefined;
   /** What `tasks.add` received, call by call. */
   const calls: unknown[][] = [];
+  const s = projectWorkbench('radish-editor', {
+    open: false,
+    cleanup: async () => {
+      await worker?.stop();
+      await app?.close();
+    },
+  });
 
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-    app = new Radish({ broker: redis.url });
+  before(async () => {
+    app = new Radish({ broker: s.redis.url });
     app.task('tasks.add', (...args: unknown[]) => {
       calls.push(args);
       return (args[0] as number) + (args[1] as number);
@@ -98,12 +94,9 @@ describe('editor entries: context menu and CodeLens (UI, code-server + chromium)
     await worker.start();
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'radish-editor-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
+  afterEach(async () => {
     // A menu or quick input left open by a failed step would swallow the next test's clicks.
+    const wb = s.current;
     if (wb) {
       for (const open of ['.context-view .monaco-menu', '.quick-input-widget']) {
         if (await wb.page.locator(open).isVisible()) await wb.page.keyboard.press('Escape');
@@ -111,29 +104,10 @@ describe('editor entries: context menu and CodeLens (UI, code-server + chromium)
     }
   });
 
-  after(async () => {
-    await wb?.close();
-    await worker?.stop();
-    await app?.close();
-    await redis?.stop();
-    for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function openWorkspace(example: string): Promise<Page> {
-    await wb?.close();
-    wb = undefined;
-    const workspace = copyExample(example);
-    workspaces.push(workspace);
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis!.url }, null, 2));
-    wb = await e2e.openWorkbench({ workspace });
-    return wb.page;
-  }
-
   describe('TypeScript (examples/ts-tasks)', () => {
     let page: Page;
     before(async () => {
-      page = await openWorkspace('ts-tasks');
+      page = await s.openWorkspace({ example: 'ts-tasks' });
       await openFile(page, 'tasks.ts');
     });
 
@@ -204,7 +178,7 @@ describe('editor entries: context menu and CodeLens (UI, code-server + chromium)
   describe('Python (examples/django-celery)', () => {
     let page: Page;
     before(async () => {
-      page = await openWorkspace('django-celery');
+      page = await s.openWorkspace({ example: 'django-celery' });
       await openFile(page, 'orders/tasks.py');
     });
 

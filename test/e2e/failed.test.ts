@@ -10,15 +10,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
-import { startRedis, type TestRedis } from '../support/redis';
 import {
-  activityBadge, answerModal, clearNotifications, copyExample, e2e, modalText, rowsOf, toastsSettled, viewMenuAction,
-  type Page, type Row, type Workbench,
+  activityBadge, answerModal, clearNotifications, e2e, modalText, projectWorkbench, settledRowsOf, toastsSettled, viewMenuAction,
+  type Page, type Row,
 } from '../support/workbench';
 
 class ValueError extends Error {
@@ -62,19 +59,29 @@ const short = (id: string) => id.slice(0, 8);
 
 describe('the Failed view (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
-  let workspace: string | undefined;
-  let wb: Workbench | undefined;
-  let client: Radish | undefined;
   let server: Worker | undefined;
   /** The app the server worker runs: closed after it, or its connections would retry a stopped Redis for ever. */
   let serverApp: Radish | undefined;
   /** The seeded failures: Radish `tasks.fail` and `tasks.flaky`; Celery `tasks.flaky` with and without a name. */
   const ids = { fail: '', flaky: '', celery: '', bare: '' };
+  const s = projectWorkbench('radish-failed-e2e', {
+    userSettings: { 'radish.refreshInterval': 600 },
+    showRadish: true,
+    beforeOpen: async (url) => {
+      ids.fail = await radishFailure(url, 'tasks.fail', 'seven');
+      ids.flaky = await radishFailure(url, 'tasks.flaky', 'b');
+      ids.celery = await celeryFailure(s.client, 'tasks.flaky', ['c']);
+      ids.bare = await celeryFailure(s.client, undefined, ['d']);
+    },
+    cleanup: async () => {
+      await server?.stop();
+      await serverApp?.close();
+    },
+  });
 
   /** The Failed view's rows, once `accept` holds. */
   function failedRows(page: Page, what: string, accept: (rows: Row[]) => boolean): Promise<Row[]> {
-    return rowsOf(page, 'Failed', what, accept, 10_000);
+    return settledRowsOf(page, 'Failed', what, accept, 10_000);
   }
 
   /** The Radish container's badge, once it is `expected` (undefined: no badge). */
@@ -83,43 +90,8 @@ describe('the Failed view (UI, code-server + chromium)', function () {
       .catch(async (err: Error) => { throw new Error(`${err.message}; it shows ${await activityBadge(page, 'Radish')}`); });
   }
 
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-    workspace = copyExample('ts-tasks');
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redis.url }, null, 2));
-    client = new Radish({ broker: redis.url });
-    ids.fail = await radishFailure(redis.url, 'tasks.fail', 'seven');
-    ids.flaky = await radishFailure(redis.url, 'tasks.flaky', 'b');
-    ids.celery = await celeryFailure(client, 'tasks.flaky', ['c']);
-    ids.bare = await celeryFailure(client, undefined, ['d']);
-    wb = await e2e.openWorkbench({ workspace, settings: { 'radish.refreshInterval': 600 } });
-    await wb.page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: 30_000 });
-    await wb.page.mouse.move(800, 300);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'radish-failed-e2e-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
-  });
-
-  after(async () => {
-    await wb?.close();
-    await server?.stop();
-    await serverApp?.close();
-    await client?.close();
-    await redis?.stop();
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-  });
-
   it('lists one row per failed task and counts them in the badge; Discard removes one in one go and says so', async () => {
-    const { page } = wb!;
+    const { page } = s;
     const rows = await failedRows(page, 'the four seeded failures', (r) => r.length >= 4);
     const labels = (list: Row[]) => list.map((r) => r.label).sort();
     assert.deepEqual(labels(rows), [ids.bare, 'tasks.fail', 'tasks.flaky', 'tasks.flaky'].sort(), `one row per failed task: ${JSON.stringify(rows)}`);
@@ -137,9 +109,9 @@ describe('the Failed view (UI, code-server + chromium)', function () {
     await toastsSettled(page);
     await e2e.screenshot(page, 'radish-failed-discarded');
     // Nothing of it is left in Redis: the dead-letter record and the stored FAILURE are both gone.
-    const broker = await client!.broker();
+    const broker = await s.client.broker();
     assert.ok(!(await broker.deadLetters(0, 100)).some((s) => s.includes(ids.fail)), 'the dead-letter record is gone');
-    assert.equal(await (await client!.backend()).get(ids.fail), null, 'the stored FAILURE is gone');
+    assert.equal(await (await s.client.backend()).get(ids.fail), null, 'the stored FAILURE is gone');
     // A refresh shows the same.
     await e2e.viewAction(page, 'Failed', 'Refresh');
     await new Promise((r) => setTimeout(r, 1000));
@@ -149,9 +121,9 @@ describe('the Failed view (UI, code-server + chromium)', function () {
   });
 
   it('Retry All retries what is listed (dead letters and retryable Celery failures) and reports what it did', async () => {
-    const { page } = wb!;
+    const { page } = s;
     // A worker for the retried tasks: this time tasks.flaky succeeds.
-    const app = (serverApp = new Radish({ broker: redis!.url }));
+    const app = (serverApp = new Radish({ broker: s.redis.url }));
     app.task('tasks.flaky', (v: string) => `done ${v}`);
     app.task('tasks.fail', (v: string) => { throw new ValueError(`cannot use ${JSON.stringify(v)}`); });
     server = new Worker(app, { hostname: 'server@e2e', logger: createLogger('error', () => undefined) });
@@ -166,18 +138,24 @@ describe('the Failed view (UI, code-server + chromium)', function () {
     await badgeIs(page, 1);
     await toastsSettled(page);
     await e2e.screenshot(page, 'radish-failed-retried-all');
-    // Both ran again, and succeeded.
-    assert.equal(await (await client!.asyncResult(ids.flaky)).get({ timeout: 15_000 }), 'done b');
-    assert.equal(await (await client!.asyncResult(ids.celery)).get({ timeout: 15_000 }), 'done c');
+    // Both ran again, as new tasks, and succeeded; the failed attempts are no longer stored as failures.
+    const outcomes = async () => {
+      const redis = (await s.client.broker()).redis;
+      const keys = await redis.keys('celery-task-meta-*');
+      const metas = await Promise.all(keys.map(async (k) => JSON.parse((await redis.get(k)) ?? 'null') as { task_id: string; status: string; result: unknown }));
+      return metas.filter((m) => m.status === 'SUCCESS').map((m) => m.result).sort();
+    };
+    await e2e.retry('both retries to succeed', 15_000, async () => (JSON.stringify(await outcomes()) === JSON.stringify(['done b', 'done c']) ? true : undefined));
+    for (const id of [ids.flaky, ids.celery]) assert.equal(await (await s.client.backend()).get(id), null, `the failed attempt ${id} is not listed as failed any more`);
     await clearNotifications(page);
   });
 
   it('Discard All asks first with the count: Cancel keeps everything, Discard All removes every listed task', async () => {
-    const { page } = wb!;
+    const { page } = s;
     // One more Radish failure (dead letter + result), beside the Celery one left.
-    const sent = await client!.send('tasks.fail', ['nine']);
+    const sent = await s.client.send('tasks.fail', ['nine']);
     await assert.rejects(sent.get({ timeout: 15_000 }), /cannot use/);
-    await e2e.retry('the new dead letter', 10_000, async () => ((await (await client!.broker()).deadLetterCount()) === 1 ? true : undefined));
+    await e2e.retry('the new dead letter', 10_000, async () => ((await (await s.client.broker()).deadLetterCount()) === 1 ? true : undefined));
     await e2e.viewAction(page, 'Failed', 'Refresh');
     await failedRows(page, 'the two failed tasks', (r) => r.length === 2);
     await badgeIs(page, 2);
@@ -188,8 +166,8 @@ describe('the Failed view (UI, code-server + chromium)', function () {
     await answerModal(page, 'Cancel');
     await new Promise((r) => setTimeout(r, 1000));
     await failedRows(page, 'both still listed', (r) => r.length === 2);
-    assert.equal(await (await client!.broker()).deadLetterCount(), 1);
-    assert.equal((await (await client!.backend()).get(ids.bare))?.status, 'FAILURE');
+    assert.equal(await (await s.client.broker()).deadLetterCount(), 1);
+    assert.equal((await (await s.client.backend()).get(ids.bare))?.status, 'FAILURE');
 
     await viewMenuAction(page, 'Failed', 'Discard All Failed Tasks...');
     await modalText(page);
@@ -197,9 +175,9 @@ describe('the Failed view (UI, code-server + chromium)', function () {
     await e2e.waitForNotification(page, /Discarded 2 failed tasks/);
     await page.locator('.pane', { hasText: 'No failed tasks' }).first().waitFor({ timeout: 10_000 });
     await badgeIs(page, undefined);
-    assert.equal(await (await client!.broker()).deadLetterCount(), 0);
-    assert.equal(await (await client!.backend()).get(ids.bare), null);
-    assert.equal(await (await client!.backend()).get(sent.id), null);
+    assert.equal(await (await s.client.broker()).deadLetterCount(), 0);
+    assert.equal(await (await s.client.backend()).get(ids.bare), null);
+    assert.equal(await (await s.client.backend()).get(sent.id), null);
     await toastsSettled(page);
     await e2e.screenshot(page, 'radish-failed-discarded-all');
   });

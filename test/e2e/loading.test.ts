@@ -5,12 +5,9 @@
  * MutationObserver, so a state that shows for a few milliseconds is caught too.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { Radish } from '../../runner/app';
-import { freePort, startRedis, type TestRedis } from '../support/redis';
-import { copyExample, e2e, rowsOf, TIMEOUT, type Page, type Workbench } from '../support/workbench';
+import { freePort } from '../support/redis';
+import { e2e, projectWorkbench, rowsOf, showRadish, TIMEOUT, type Page } from '../support/workbench';
 
 /** A TCP proxy to Redis that delays every reply by `delayMs`: a Redis far away. */
 class SlowProxy {
@@ -64,68 +61,24 @@ async function counted(page: Page, key: string): Promise<number> {
   return page.evaluate((k) => (globalThis as unknown as { radishCounts: Record<string, number> }).radishCounts[k] ?? 0, key);
 }
 
-function workspaceWith(settings: Record<string, unknown>): string {
-  const dir = copyExample('ts-tasks');
-  mkdirSync(join(dir, '.vscode'), { recursive: true });
-  writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
-  return dir;
-}
-
-async function openRadish(page: Page): Promise<void> {
-  await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
-}
-
 describe('loading states (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
   let proxy: SlowProxy | undefined;
-  const workspaces: string[] = [];
-  let wb: Workbench | undefined;
-
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'radish-e2e-loading-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
-    await wb?.close();
-    wb = undefined;
-  });
-
-  after(async () => {
-    await proxy?.stop();
-    await redis?.stop();
-    for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
-  });
+  const s = projectWorkbench('radish-e2e-loading', { open: false, cleanup: async () => { await proxy?.stop(); } });
 
   it('never says "empty" while a slow Redis is still answering', async () => {
-    const client = new Radish({ broker: redis!.url });
-    try {
-      for (const kind of ['daily', 'weekly', 'monthly']) await client.send('reports.build', [kind], {}, { queue: 'reports' });
-      // A failure as a Celery worker leaves it: only its stored result.
-      await (await client.backend()).store({
-        taskId: 'f00dfeed-0000-4000-8000-000000000001', state: 'FAILURE',
-        result: { exc_type: 'ValueError', exc_message: ['bad'], exc_module: 'builtins' }, traceback: 'Traceback ...\nValueError: bad',
-      });
-    } finally {
-      await client.close();
-    }
-    proxy = new SlowProxy(Number(new URL(redis!.url).port), 700);
+    for (const kind of ['daily', 'weekly', 'monthly']) await s.client.send('reports.build', [kind], {}, { queue: 'reports' });
+    // A failure as a Celery worker leaves it: only its stored result.
+    await (await s.client.backend()).store({
+      taskId: 'f00dfeed-0000-4000-8000-000000000001', state: 'FAILURE',
+      result: { exc_type: 'ValueError', exc_message: ['bad'], exc_module: 'builtins' }, traceback: 'Traceback ...\nValueError: bad',
+    });
+    proxy = new SlowProxy(s.redis.port, 700);
     await proxy.start();
-    const workspace = workspaceWith({ 'radish.redisUrl': `redis://127.0.0.1:${proxy.port}/0` });
-    workspaces.push(workspace);
-    wb = await e2e.openWorkbench({ workspace });
-    const { page } = wb;
+    const page = await s.openWorkspace({ settings: { 'radish.redisUrl': `redis://127.0.0.1:${proxy.port}/0` } });
     await watchPane(page, 'queues', 'Queues', 'No queues yet', 'hidden');
     await watchPane(page, 'failed', 'Failed', 'No failed tasks', 'hidden');
-    await openRadish(page);
+    await showRadish(page);
     await rowsOf(page, 'Queues', 'reports with 3 waiting', (rows) => rows.some((r) => r.label === 'reports' && r.description === '3 waiting'), 60_000);
     await rowsOf(page, 'Failed', 'the stored failure', (rows) => rows.some((r) => /ValueError/.test(r.description)), 60_000);
     assert.equal(await counted(page, 'queues'), 0, '"No queues yet" showed while the queues were loading');
@@ -133,11 +86,8 @@ describe('loading states (UI, code-server + chromium)', function () {
   });
 
   it('keeps "cannot reach Redis" on screen while Redis stays down, refresh after refresh', async () => {
-    const workspace = workspaceWith({ 'radish.redisUrl': `redis://127.0.0.1:${await freePort()}/0`, 'radish.refreshInterval': 1 });
-    workspaces.push(workspace);
-    wb = await e2e.openWorkbench({ workspace });
-    const { page } = wb;
-    await openRadish(page);
+    const page = await s.openWorkspace({ settings: { 'radish.redisUrl': `redis://127.0.0.1:${await freePort()}/0`, 'radish.refreshInterval': 1 } });
+    await showRadish(page);
     await e2e.viewPane(page, 'Queues').locator('.welcome-view-content', { hasText: 'cannot reach Redis' }).waitFor({ timeout: TIMEOUT });
     await watchPane(page, 'gone', 'Queues', 'cannot reach Redis', 'shown');
     // Several refreshes (one a second) and reconnect attempts.

@@ -109,6 +109,21 @@ export async function rowsOf(page: Page, view: string, what: string, accept: (ro
   });
 }
 
+/**
+ * Like {@link rowsOf}, but the rows must also stay the same for `quietMs`: what a user sees once a refresh has
+ * settled, not a frame of it.
+ */
+export async function settledRowsOf(page: Page, view: string, what: string, accept: (rows: Row[]) => boolean, timeout = TIMEOUT, quietMs = 500): Promise<Row[]> {
+  const started = Date.now();
+  for (;;) {
+    const first = await rowsOf(page, view, what, accept, Math.max(1000, timeout - (Date.now() - started)));
+    await new Promise((r) => setTimeout(r, quietMs));
+    const again = await rowsOf(page, view, what, () => true, 1000);
+    if (JSON.stringify(again) === JSON.stringify(first)) return again;
+    if (Date.now() - started > timeout) throw new Error(`view "${view}" did not settle on ${what}: ${JSON.stringify(first)} then ${JSON.stringify(again)}`);
+  }
+}
+
 /** The text of the Radish status-bar item, once it matches `state`. */
 export async function statusBar(page: Page, state: RegExp, timeout = TIMEOUT): Promise<string> {
   const item = page.locator('.part.statusbar .statusbar-item', { hasText: state }).first();
@@ -248,18 +263,37 @@ export function copyExample(name: string): string {
   return dir;
 }
 
-export interface ProjectWorkbenchOptions {
-  /** The example project copied for the workbench to open. Default `ts-tasks`. */
-  example?: string;
-  /** Workspace settings besides `radish.redisUrl` (the suite's own redis-server). */
+/** Shows the Radish container from its activity-bar icon, then moves the mouse off the icon (or its hover shows in screenshots). */
+export async function showRadish(page: Page): Promise<void> {
+  await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
+  await page.mouse.move(800, 300);
+}
+
+/** The workspace {@link projectWorkbench} opens the workbench on, and how. */
+export interface WorkspaceOptions {
+  /** The example project copied for the workbench to open, or `false` for an empty folder. Default `ts-tasks`. */
+  example?: string | false;
+  /** Workspace settings besides `radish.redisUrl` (the suite's own redis-server; set it here to point elsewhere). */
   settings?: Record<string, unknown>;
-  /** Runs before the workbench opens, with the suite's Redis URL (to seed queues, failures...). */
-  beforeOpen?: (redisUrl: string) => Promise<void>;
+  /** User settings, given to the workbench: those a workspace cannot set (workspace trust, say). */
+  userSettings?: Record<string, unknown>;
+  /** Runs before the workbench opens, with the suite's Redis URL and the workspace (to seed queues, failures, edit files...). */
+  beforeOpen?: (redisUrl: string, workspace: string) => Promise<void>;
+  /** Once the workbench is open, show the Radish container ({@link showRadish}). */
+  showRadish?: boolean;
+}
+
+export interface ProjectWorkbenchOptions extends WorkspaceOptions {
+  /** Open the workbench in `before` (default true). False: the tests open theirs with `openWorkspace()`. */
+  open?: boolean;
+  /** Runs in `after` once the workbench is closed, before the client and redis-server go: stop the suite's own workers and apps. */
+  cleanup?: () => Promise<void>;
 }
 
 /** What {@link projectWorkbench} gives a suite's tests (read inside them: it is set up in `before`). */
 export interface ProjectWorkbench {
   readonly redis: TestRedis;
+  /** The workspace of the workbench opened last. */
   readonly workspace: string;
   /** The workspace's .vscode/settings.json. */
   readonly settingsFile: string;
@@ -267,8 +301,15 @@ export interface ProjectWorkbench {
   readonly client: Radish;
   readonly wb: Workbench;
   readonly page: Page;
+  /** The open workbench, or undefined when there is none (for hooks, which must not throw). */
+  readonly current: Workbench | undefined;
   /** Close the workbench before the suite ends (a test of what happens when the window closes). */
   closeWorkbench(): Promise<void>;
+  /**
+   * Closes the open workbench, if any, and opens a new one on a new workspace (the suite's options do not apply:
+   * only these); removed after the suite like the first. Returns its page.
+   */
+  openWorkspace(options?: WorkspaceOptions): Promise<Page>;
 }
 
 /**
@@ -279,6 +320,7 @@ export interface ProjectWorkbench {
 export function projectWorkbench(name: string, options: ProjectWorkbenchOptions = {}): ProjectWorkbench {
   let redis: TestRedis | undefined;
   let workspace: string | undefined;
+  const workspaces: string[] = [];
   let client: Radish | undefined;
   let wb: Workbench | undefined;
   const need = <T>(value: T | undefined, what: string): T => {
@@ -292,9 +334,22 @@ export function projectWorkbench(name: string, options: ProjectWorkbenchOptions 
     get client() { return need(client, 'client'); },
     get wb() { return need(wb, 'the workbench'); },
     get page() { return need(wb, 'the workbench').page; },
+    get current() { return wb; },
     async closeWorkbench() {
       await wb?.close();
       wb = undefined;
+    },
+    async openWorkspace(opened: WorkspaceOptions = {}) {
+      await suite.closeWorkbench();
+      const url = suite.redis.url;
+      workspace = opened.example === false ? mkdtempSync(join(tmpdir(), 'radish-e2e-empty-')) : copyExample(opened.example ?? 'ts-tasks');
+      workspaces.push(workspace);
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      writeFileSync(suite.settingsFile, JSON.stringify({ 'radish.redisUrl': url, ...opened.settings }, null, 2));
+      await opened.beforeOpen?.(url, workspace);
+      wb = await e2e.openWorkbench({ workspace, settings: opened.userSettings });
+      if (opened.showRadish) await showRadish(wb.page);
+      return wb.page;
     },
   };
 
@@ -304,12 +359,8 @@ export function projectWorkbench(name: string, options: ProjectWorkbenchOptions 
       this.skip();
     }
     redis = await startRedis();
-    workspace = copyExample(options.example ?? 'ts-tasks');
-    mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(suite.settingsFile, JSON.stringify({ 'radish.redisUrl': redis.url, ...options.settings }, null, 2));
     client = new Radish({ broker: redis.url });
-    await options.beforeOpen?.(redis.url);
-    wb = await e2e.openWorkbench({ workspace });
+    if (options.open !== false) await suite.openWorkspace(options);
   });
 
   afterEach(async function () {
@@ -321,9 +372,10 @@ export function projectWorkbench(name: string, options: ProjectWorkbenchOptions 
 
   after(async () => {
     await wb?.close();
+    await options.cleanup?.();
     await client?.close();
     await redis?.stop();
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
+    for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
   });
   return suite;
 }
