@@ -344,9 +344,12 @@ export class Broker {
    * expired), and those of `self.worker` (the caller) that it does not hold in memory (`self.held`) and whose
    * `unacked_index` score is older than `self.graceSec`: left by an earlier process of the same name that died, or
    * reserved by a script whose reply never arrived (Redis stopped right after running it, and the client resent it).
+   * `graceSec: null` takes every one of them whatever its score: for a process that starts, when all its name holds
+   * was held by an earlier process of that name (the reserve scores in whole seconds rounded up, so what that
+   * process reserved in its last second is scored after now, and no age test would take it).
    * Returns how many were restored, per worker.
    */
-  async recover(self: { worker: string; held: ReadonlySet<string>; graceSec: number }, isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> {
+  async recover(self: { worker: string; held: ReadonlySet<string>; graceSec: number | null }, isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> {
     const owners = await this.redis.hgetall(this.keys.owners);
     const byWorker = new Map<string, string[]>();
     for (const [tag, worker] of Object.entries(owners)) {
@@ -354,14 +357,17 @@ export class Broker {
       if (!tags) byWorker.set(worker, (tags = []));
       tags.push(tag);
     }
-    const ceiling = Date.now() / 1000 - self.graceSec;
     const recovered = new Map<string, number>();
     for (const [worker, tags] of byWorker) {
       let restore = tags;
       if (worker === self.worker) {
         const strays = tags.filter((tag) => !self.held.has(tag));
-        const scores = strays.length ? await this.redis.zmscore(this.keys.unackedIndex, ...strays) : [];
-        restore = strays.filter((_, i) => scores[i] === null || Number(scores[i]) <= ceiling);
+        restore = strays;
+        if (self.graceSec !== null && strays.length) {
+          const ceiling = Date.now() / 1000 - self.graceSec;
+          const scores = await this.redis.zmscore(this.keys.unackedIndex, ...strays);
+          restore = strays.filter((_, i) => scores[i] === null || Number(scores[i]) <= ceiling);
+        }
       } else if (await isAlive(worker)) {
         continue;
       }

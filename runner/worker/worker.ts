@@ -195,8 +195,10 @@ export class Worker extends EventEmitter {
     }
     // What this name holds in Redis when the process starts was held by an earlier process of that name that died
     // (SIGKILL, OOM, power loss; claimName made sure no live one has it), and no live worker would restore it (this
-    // process is about to refresh the name's presence). Put it back now.
-    await this.recover(0);
+    // process is about to refresh the name's presence). Put it all back now, whatever its unacked_index score: the
+    // reserve scores in whole seconds rounded up, so what that process reserved in its last second looks newer than
+    // now, and an age test would leave it to the stray check, 15-20 s later.
+    await this.recover(null);
     this.revokedStore = new RevokedStore(this.broker.redis, this.broker.keys);
     await this.revokedStore.load();
     this.presence = new Presence(this.broker.redis, this.broker.keys, () => ({
@@ -272,17 +274,19 @@ export class Worker extends EventEmitter {
 
   /**
    * Put back the messages of Radish workers that are gone, and those recorded as this worker's that it does not hold
-   * (older than `graceSec`). Errors are logged, never thrown (it runs on a timer).
+   * (older than `graceSec`; all of them when it is null: at start-up). Errors are logged, never thrown (it runs on a timer).
    */
-  private async recover(graceSec = STRAY_GRACE_SEC): Promise<void> {
+  private async recover(graceSec: number | null = STRAY_GRACE_SEC): Promise<void> {
     try {
       const held = new Set(this.book.held().map((j) => j.delivery.tag));
       const recovered = await this.broker.recover({ worker: this.hostname, held, graceSec },
         (worker) => isPresent(this.broker.redis, this.broker.keys, worker));
       for (const [worker, n] of recovered) {
-        this.logger.log('warning', worker === this.hostname
-          ? `Restored ${n} message(s) recorded as held by ${this.hostname} that this process does not hold (left by an earlier process of this name, or a reply lost in a Redis restart)`
-          : `Worker ${worker} is gone: restored ${n} message(s) it had reserved or was running`);
+        this.logger.log('warning', worker !== this.hostname
+          ? `Worker ${worker} is gone: restored ${n} message(s) it had reserved or was running`
+          : graceSec === null
+            ? `Restored ${n} message(s) left by an earlier process of ${this.hostname} (it stopped without acking them)`
+            : `Restored ${n} message(s) recorded as held by ${this.hostname} that this process does not hold (left by an earlier process of this name, or a reply lost in a Redis restart)`);
       }
     } catch (err) {
       this.logger.log('error', `Could not check for dead workers' messages: ${errorMessage(err)}`);
