@@ -1,5 +1,5 @@
 /**
- * CodeLens "Enqueue" and "Enqueue with args..." above every task definition. "Enqueue" sends the args last used for
+ * CodeLens "Enqueue" and "Enqueue with Args..." above every task definition. "Enqueue" sends the args last used for
  * the task, and says which in its tooltip; a task with required parameters and no such args is asked for them first.
  */
 import * as vscode from 'vscode';
@@ -28,7 +28,7 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
           tooltip: quickEnqueueTooltip(site, this.memory.get(site.name)),
         }),
         new vscode.CodeLens(range, {
-          title: 'Enqueue with args...', command: 'radish.enqueueWithArgs', arguments: [site.name],
+          title: 'Enqueue with Args...', command: 'radish.enqueueWithArgs', arguments: [site.name],
           tooltip: `Ask for ${site.name}'s args, kwargs, queue, priority and countdown, then send it`,
         }),
       ];

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { DeadLetter, Inspector, ResultMeta } from '../../runner/index';
 import type { Connection } from '../connection';
+import { runner } from '../runner';
 import { ago, connectionErrorItem, MessageItem, summary } from './items';
 
 /** Rows listed at most (of each kind). */
@@ -60,6 +61,21 @@ function failedRowId(node: FailedTask): string {
   return `failed/letter/${createHash('sha1').update(node.letter.stored).digest('hex')}`;
 }
 
+/** The exception type a dead-letter record names (`ValueError`), if it has one. */
+function excType(exception: unknown): string | undefined {
+  const type = (exception as { exc_type?: unknown } | null | undefined)?.exc_type;
+  return typeof type === 'string' && type ? type : undefined;
+}
+
+/** Unix seconds of a stored `date_done`: Celery 5.2's naive UTC time or 5.5+'s with an offset. */
+function doneAt(dateDone: string): number {
+  try {
+    return (runner().parseCeleryDate(dateDone)?.getTime() ?? NaN) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
 export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   private readonly changed = new vscode.EventEmitter<FailedNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -77,9 +93,9 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
     const { letter } = node;
     const { record, task } = letter;
     const item = new vscode.TreeItem(task?.name ?? record.task ?? 'unreadable message', vscode.TreeItemCollapsibleState.None);
-    const reason = record.reason.replace(/^failed: /, '');
-    // Age first: the reason is long and the sidebar narrow.
-    item.description = `${ago(record.time)} · ${reason}`;
+    // What went wrong in a word (the exception's type, or the reason) and when: the sidebar is narrow, the full
+    // reason is in the tooltip and the task view.
+    item.description = `${excType(record.exception) ?? record.reason.replace(/^failed: /, '')} · ${ago(record.time)}`;
     item.tooltip = new vscode.MarkdownString(undefined, true);
     item.tooltip.appendText(`${task ? `${task.name}[${task.id}]` : 'message'}\n${record.reason}\nqueue ${record.queue} · worker ${record.worker}` +
       `${task ? `\nargs: ${summary(task.args, 200)}\nkwargs: ${summary(task.kwargs, 200)}` : ''}`);
@@ -110,9 +126,10 @@ function resultItem(node: Extract<FailedNode, { kind: 'result' }>): vscode.TreeI
   const { meta } = node;
   const exc = meta.result as { exc_type?: string; exc_message?: unknown } | null;
   const item = new vscode.TreeItem(meta.name ?? meta.task_id, vscode.TreeItemCollapsibleState.None);
-  const when = meta.date_done ? ago(Date.parse(meta.date_done + 'Z') / 1000) : '';
+  const done = meta.date_done ? doneAt(meta.date_done) : NaN;
+  const when = Number.isFinite(done) ? ago(done) : '';
   const message = Array.isArray(exc?.exc_message) ? exc.exc_message.map(String).join(', ') : String(exc?.exc_message ?? '');
-  item.description = `${when} · ${exc?.exc_type ?? 'failed'}: ${message}`;
+  item.description = `${exc?.exc_type ?? 'failed'}${when ? ` · ${when}` : ''}`;
   item.tooltip = `${meta.name ?? '(no name: the worker does not keep result_extended)'}[${meta.task_id}]\n${exc?.exc_type}: ${message}` +
     `${meta.worker ? `\nworker ${meta.worker}` : ''}${meta.args ? `\nargs: ${summary(meta.args, 200)}\nkwargs: ${summary(meta.kwargs, 200)}` : ''}`;
   item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));

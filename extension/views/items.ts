@@ -1,4 +1,8 @@
-/** Tree items and row formatting shared by the views: the error item that says what is wrong and offers the fix. */
+/**
+ * Tree items and row formatting shared by the views: the error item that says what is wrong and offers the fix, and
+ * the row rule every view follows: the state first (the icon and a short label), the detail after it in the
+ * description and the tooltip, so the state stays readable at the sidebar's default width.
+ */
 import * as vscode from 'vscode';
 
 export class MessageItem extends vscode.TreeItem {
@@ -11,12 +15,23 @@ export class MessageItem extends vscode.TreeItem {
   }
 }
 
-/** "Cannot reach Redis at ...: <cause>", clicking it offers to change the URL. */
+/** "Cannot reach Redis", then the cause and the URL; clicking it offers to change the URL. */
 export function connectionErrorItem(displayUrl: string, error: string): vscode.TreeItem {
-  const item = new MessageItem(`Cannot reach Redis at ${displayUrl}`, 'error',
-    { command: 'radish.setRedisUrl', title: 'Set Redis URL' }, `${error}\n\nClick to change the Redis URL.`);
-  item.description = /WRONGPASS|NOAUTH/.test(error) ? 'wrong or missing password' : error.replace(/^.*?: /, '');
+  const item = new MessageItem('Cannot reach Redis', 'error',
+    { command: 'radish.setRedisUrl', title: 'Set Redis URL' }, `Cannot reach Redis at ${displayUrl}: ${error}\n\nClick to change the Redis URL.`);
+  const cause = /WRONGPASS|NOAUTH/.test(error) ? 'wrong or missing password' : error.replace(/^.*?: /, '');
+  item.description = `${cause} · ${displayUrl}`;
   return item;
+}
+
+/**
+ * A task's name as a row's label: a name of three dotted parts or more (Celery's default, `package.module.function`)
+ * by its last part, so a long module path does not push the row's state out of a narrow sidebar; shorter names
+ * (`tasks.add`, `orders.charge`) whole. The row's tooltip has the whole name.
+ */
+export function taskLabel(name: string): string {
+  const parts = name.split('.');
+  return parts.length >= 3 && parts.every((p) => p !== '') ? parts[parts.length - 1]! : name;
 }
 
 /** Age of a unix time, short: "5s ago", "3m ago", "2h ago". */

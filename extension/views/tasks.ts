@@ -8,7 +8,7 @@ import type { TaskFilter, TaskRecord } from '../../runner/index';
 import type { TaskDefinitionSite } from '../discovery/types';
 import type { TaskIndex } from '../discovery/workspace';
 import type { Live } from '../live';
-import { ago, duration, MessageItem } from './items';
+import { ago, duration, MessageItem, taskLabel } from './items';
 
 export type TaskNode =
   | { kind: 'definitions' }
@@ -62,7 +62,8 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
       case 'definitions': {
         const count = this.index.sites().length;
         const item = new vscode.TreeItem('Definitions in this workspace', vscode.TreeItemCollapsibleState.Collapsed);
-        item.description = count ? String(count) : 'none found';
+        // Short: "none found" did not fit beside the label at the default width.
+        item.description = count ? String(count) : 'none';
         item.tooltip = count ? `${count} task definition${count === 1 ? '' : 's'} in this workspace's sources`
           : 'No task definitions found: Radish looks for app.task(\'name\', fn) in TypeScript/JavaScript and @app.task, @shared_task in Python. Any task can still be sent by name (Radish: Enqueue Task...).';
         item.iconPath = new vscode.ThemeIcon('symbol-namespace');
@@ -94,10 +95,12 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
     const limit = vscode.workspace.getConfiguration('radish').get<number>('taskHistory.limit') ?? 200;
     const records = await monitor.history.recent({ limit, filter: parseFilter(this.filterText) });
     if (records.length === 0) {
-      const text = this.filterText
-        ? `No recent task matches "${this.filterText}"`
-        : 'No tasks seen yet: task events come from workers started with -E (the local worker sends them)';
-      root.push({ kind: 'message', item: new MessageItem(text, 'info', undefined, text) });
+      const item = this.filterText
+        ? new MessageItem(`No recent task matches "${this.filterText}"`, 'info')
+        : new MessageItem('No tasks seen yet', 'info', undefined,
+          'No tasks seen yet: task events come from workers started with -E (the local worker sends them).');
+      if (!this.filterText) item.description = 'events come from workers run with -E';
+      root.push({ kind: 'message', item });
     }
     return [...root, ...records.map((record) => ({ kind: 'record', record }) as TaskNode)];
   }
@@ -110,19 +113,21 @@ function filterItem(text: string): vscode.TreeItem {
   return item;
 }
 
+/** A task definition: its name (short for a module path: the file beside it says the module), where it is. */
 function definitionItem(site: TaskDefinitionSite): vscode.TreeItem {
-  const item = new vscode.TreeItem(site.name, vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(taskLabel(site.name), vscode.TreeItemCollapsibleState.None);
   item.description = `${vscode.workspace.asRelativePath(site.file)}:${site.range.start.line + 1}`;
   item.tooltip = `${site.name}(${site.params.join(', ')})\n${site.file}`;
   item.iconPath = new vscode.ThemeIcon(site.language === 'python' ? 'symbol-method' : 'symbol-function');
   item.contextValue = 'taskDefinition';
   const { line, character } = site.nameRange.start;
-  item.command = { command: 'vscode.open', title: 'Open definition', arguments: [vscode.Uri.file(site.file), { selection: new vscode.Range(line, character, line, character) }] };
+  item.command = { command: 'vscode.open', title: 'Open Definition', arguments: [vscode.Uri.file(site.file), { selection: new vscode.Range(line, character, line, character) }] };
   return item;
 }
 
+/** A recent task: state icon and short name, then its state in words, runtime, worker and age; the rest in the tooltip. */
 function recordItem(r: TaskRecord): vscode.TreeItem {
-  const item = new vscode.TreeItem(r.name ?? r.id, vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(r.name ? taskLabel(r.name) : r.id.slice(0, 8), vscode.TreeItemCollapsibleState.None);
   const when = r.succeeded ?? r.failed ?? r.revoked ?? r.started ?? r.received ?? r.sent ?? r.updated;
   const runtime = r.runtime !== undefined ? duration(r.runtime)
     : r.state === 'STARTED' && r.started ? `running ${duration(Math.max(0, Date.now() / 1000 - r.started))}` : undefined;
@@ -136,7 +141,7 @@ function recordItem(r: TaskRecord): vscode.TreeItem {
   item.tooltip = md;
   item.id = `task:${r.id}`;
   item.contextValue = FINISHED.has(r.state) ? 'taskRecord.finished' : 'taskRecord.pending';
-  item.command = { command: 'radish.openTask', title: 'Open task', arguments: [{ kind: 'record', record: r }] };
+  item.command = { command: 'radish.openTask', title: 'Open Task', arguments: [{ kind: 'record', record: r }] };
   return item;
 }
 

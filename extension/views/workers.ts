@@ -2,13 +2,16 @@
  * Workers view: the worker this window started, and every Radish or Celery worker on the broker, with host, pid,
  * pool and concurrency, queues, processed and failed counts; expand one to see its running tasks with their
  * runtime. Radish workers describe themselves in Redis; Celery workers are asked over remote control.
+ * A row shows its state first ("Local worker: running"), the detail after it, so the state is readable at the
+ * sidebar's default width. A task the user terminates changes at once: "terminating" while the workers are asked,
+ * gone once one says it terminated it, without waiting for the worker's next heartbeat or the next poll.
  */
 import * as vscode from 'vscode';
 import type { RunningTask, WorkerDetails } from '../../runner/index';
 import { runner } from '../runner';
 import type { Connection } from '../connection';
 import type { WorkerSupervisor } from '../worker/supervisor';
-import { connectionErrorItem, duration } from './items';
+import { connectionErrorItem, duration, taskLabel } from './items';
 
 export type WorkerNode =
   | { kind: 'local'; details?: WorkerDetails }
@@ -33,14 +36,64 @@ function tooltip(d: WorkerDetails): string {
   ].join('\n');
 }
 
+/** How long a terminated task is kept apart (marked, or hidden once confirmed) while workers still list it. */
+const TERMINATING_MS = 60_000;
+
+/**
+ * Whether the replies to a revoke with terminate say a worker terminated `id` (Radish and Celery both answer
+ * `{ ok: 'terminate: <ids>' }` when they did, `terminate: tasks unknown` when they did not run it).
+ */
+export function terminatedBy(replies: Record<string, unknown> | undefined, id: string): boolean {
+  return Object.values(replies ?? {}).some((reply) => {
+    const ok = (reply as { ok?: unknown } | null)?.ok;
+    return typeof ok === 'string' && ok.startsWith('terminate:') && ok.includes(id);
+  });
+}
+
 export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
   private readonly changed = new vscode.EventEmitter<WorkerNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  /**
+   * Tasks the user terminated, by id: since when, and whether a worker confirmed it. A running task's record lags
+   * its worker by up to a heartbeat (and a Celery node's answer by a poll): meanwhile the row says "terminating",
+   * and is left out once confirmed. Forgotten as soon as no worker lists the task, or after TERMINATING_MS.
+   */
+  private readonly terminating = new Map<string, { since: number; confirmed: boolean }>();
 
   constructor(private readonly connection: Connection, private readonly supervisor: WorkerSupervisor) {}
 
   refresh(): void {
     this.changed.fire(undefined);
+  }
+
+  /** The user confirmed Terminate: the task's row says "terminating" from now on. */
+  markTerminating(id: string): void {
+    this.terminating.set(id, { since: Date.now(), confirmed: false });
+    this.refresh();
+  }
+
+  /**
+   * The workers answered the terminate: a task a worker says it terminated leaves the view now; one none claims
+   * stays marked until the workers stop listing it. `failed`: the request itself failed, the mark goes.
+   */
+  terminateAnswered(id: string, replies: Record<string, unknown> | undefined, failed = false): void {
+    const mark = this.terminating.get(id);
+    if (!mark) return;
+    if (failed) this.terminating.delete(id);
+    else if (terminatedBy(replies, id)) mark.confirmed = true;
+    this.refresh();
+  }
+
+  /** The workers as listed, less the tasks a worker confirmed it terminated; forgets marks no longer needed. */
+  private withoutTerminated(workers: WorkerDetails[]): WorkerDetails[] {
+    if (this.terminating.size === 0) return workers;
+    const listed = new Set(workers.flatMap((w) => w.active.map((t) => t.id)));
+    for (const [id, mark] of this.terminating) {
+      if (!listed.has(id) || Date.now() - mark.since > TERMINATING_MS) this.terminating.delete(id);
+    }
+    return workers.map((w) => (w.active.some((t) => this.terminating.get(t.id)?.confirmed)
+      ? { ...w, active: w.active.filter((t) => !this.terminating.get(t.id)?.confirmed) }
+      : w));
   }
 
   getTreeItem(node: WorkerNode): vscode.TreeItem {
@@ -50,17 +103,19 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       case 'local': {
         const s = this.supervisor;
         const d = node.details;
-        const item = new vscode.TreeItem('This window\'s worker', collapsible(d));
+        // The state in the label: the description is cut first in a narrow sidebar.
+        const item = new vscode.TreeItem(`Local worker: ${s.state}`, collapsible(d));
         item.id = rowId('local', d);
         const what = s.plan?.kind === 'typescript' ? s.plan.module : s.plan?.kind === 'python' ? `celery -A ${s.plan.app}` : '';
-        item.description = [s.state, s.pid ? `pid ${s.pid}` : undefined, d ? counts(d) : undefined, what || undefined].filter(Boolean).join(' · ');
-        item.tooltip = d ? tooltip(d) : undefined;
+        item.description = [s.pid ? `pid ${s.pid}` : undefined, d ? counts(d) : undefined, what || undefined].filter(Boolean).join(' · ');
+        item.tooltip = [`The worker this window starts and stops (it stops with the window): ${s.state}`
+          + `${what ? `, ${what}` : ''}${s.pid ? `, pid ${s.pid}` : ''}`, ...(d ? [tooltip(d)] : [])].join('\n\n');
         item.iconPath = new vscode.ThemeIcon(s.state === 'running' ? 'vm-running' : s.state === 'crashed' ? 'error' : 'vm-outline');
         // `+control`: remote-control actions apply (the worker is known on the broker).
         item.contextValue = s.state === 'running' ? `localWorker${d ? '+control' : ''}` : 'localWorkerStopped';
         item.command = s.state === 'running' || s.state === 'crashed'
-          ? { command: 'radish.showWorkerLog', title: 'Show log' }
-          : { command: 'radish.startWorker', title: 'Start worker' };
+          ? { command: 'radish.showWorkerLog', title: 'Show Worker Log' }
+          : { command: 'radish.startWorker', title: 'Start Worker' };
         return item;
       }
       case 'worker': {
@@ -77,13 +132,15 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       }
       case 'active': {
         const { task } = node;
-        const item = new vscode.TreeItem(task.name, vscode.TreeItemCollapsibleState.None);
-        const runtime = task.started ? `running ${duration(Math.max(0, Date.now() / 1000 - task.started))}` : 'running';
-        item.description = [runtime, task.pid ? `pid ${task.pid}` : undefined, task.id].filter(Boolean).join(' · ');
-        item.tooltip = `${task.name}[${task.id}]\non ${node.worker.hostname}${task.args === undefined ? '' : `\nargs ${JSON.stringify(task.args)}\nkwargs ${JSON.stringify(task.kwargs)}`}`;
-        item.iconPath = new vscode.ThemeIcon('loading~spin');
+        const terminating = this.terminating.has(task.id);
+        const item = new vscode.TreeItem(taskLabel(task.name), vscode.TreeItemCollapsibleState.None);
+        const runtime = task.started ? ` ${duration(Math.max(0, Date.now() / 1000 - task.started))}` : '';
+        const state = terminating ? 'terminating' : `running${runtime}`;
+        item.description = [state, task.pid ? `pid ${task.pid}` : undefined, task.id].filter(Boolean).join(' · ');
+        item.tooltip = `${task.name}[${task.id}]\n${state} on ${node.worker.hostname}${task.args === undefined ? '' : `\nargs ${JSON.stringify(task.args)}\nkwargs ${JSON.stringify(task.kwargs)}`}`;
+        item.iconPath = new vscode.ThemeIcon(terminating ? 'stop-circle' : 'loading~spin');
         item.contextValue = 'activeTask';
-        item.command = { command: 'radish.openTask', title: 'Open task', arguments: [node] };
+        item.command = { command: 'radish.openTask', title: 'Open Task', arguments: [node] };
         return item;
       }
     }
@@ -96,7 +153,7 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
     }
     if (node) return [];
     try {
-      const workers = await runner().describeWorkers(await this.connection.inspector(), await this.connection.control());
+      const workers = this.withoutTerminated(await runner().describeWorkers(await this.connection.inspector(), await this.connection.control()));
       // This window's worker is shown once, as its own row, with what the broker knows of it.
       const name = this.supervisor.nodeName;
       const pid = this.supervisor.pid;

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Connection } from '../connection';
-import { planWorker, type WorkerPlan } from './detect';
+import { describeInterpreter, interpreterLine, planWorker, type WorkerPlan } from './detect';
 import { errorMessage } from '../../runner/errors';
 import { reportStartError, startupCause, WorkerStartError } from './startError';
 
@@ -85,8 +85,12 @@ export class WorkerSupervisor implements vscode.Disposable {
     }
     this.tail = [];
     this.lastLevel = 'info';
-    this.log.info(`Starting: ${path.basename(command)} ${args.join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
     this.setState('starting');
+    // Which interpreter really runs (a bare `python3` may be a pyenv shim, or another venv's than the user thinks).
+    const interpreter = await describeInterpreter(plan.kind === 'python' ? 'python' : 'node', command, env, plan.cwd);
+    if (interpreter.file) this.log.info(interpreterLine(interpreter));
+    else this.log.warn(interpreterLine(interpreter));
+    this.log.info(`Starting: ${interpreter.file ?? command} ${args.join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
     const child = spawn(command, args, { cwd: plan.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const ready = new Promise<void>((resolve, reject) => {

@@ -58,8 +58,8 @@ describe('icons and confirmations (UI, code-server + chromium)', function () {
     await statusBar(page, /Radish: running/, 60_000);
     await s.client.send('tasks.slow', [60]);
     await page.locator('.pane-header', { hasText: /^Workers/i }).first().hover({ timeout: TIMEOUT });
-    await rowsOf(page, 'Workers', 'the local worker running tasks.slow', (rows) => rows.some((r) => r.label === 'This window\'s worker' && /1\/4 busy/.test(r.description)));
-    const worker = await e2e.treeRow(page, 'Workers', 'This window\'s worker');
+    await rowsOf(page, 'Workers', 'the local worker running tasks.slow', (rows) => rows.some((r) => r.label === 'Local worker: running' && /1\/4 busy/.test(r.description)));
+    const worker = await e2e.treeRow(page, 'Workers', 'Local worker: running');
     // The running task shows under its worker, unasked.
     const task = await e2e.treeRow(page, 'Workers', 'tasks.slow');
     const icons = [
@@ -91,6 +91,6 @@ describe('icons and confirmations (UI, code-server + chromium)', function () {
     await e2e.rowAction(page, await e2e.treeRow(page, 'Workers', 'tasks.slow'), 'Terminate Task');
     await dialog.waitFor({ timeout: TIMEOUT });
     await dialog.locator('.monaco-button', { hasText: /^Terminate$/ }).first().click({ timeout: TIMEOUT });
-    await rowsOf(page, 'Workers', 'tasks.slow gone', (rows) => rows.some((r) => r.label === 'This window\'s worker') && !rows.some((r) => r.label === 'tasks.slow'));
+    await rowsOf(page, 'Workers', 'tasks.slow gone', (rows) => rows.some((r) => r.label === 'Local worker: running') && !rows.some((r) => r.label === 'tasks.slow'));
   });
 });

@@ -59,8 +59,8 @@ describe('notifications (UI, code-server + chromium)', function () {
   it('says a crash in one line, with Restart and Show Log', async () => {
     const { page } = s;
     await e2e.focusView(page, 'Workers');
-    const rows = await rowsOf(page, 'Workers', 'the local worker with its pid', (r) => r.some((x) => x.label === 'This window\'s worker' && /pid \d+/.test(x.description)));
-    const pid = Number(/pid (\d+)/.exec(rows.find((x) => x.label === 'This window\'s worker')!.description)![1]);
+    const rows = await rowsOf(page, 'Workers', 'the local worker with its pid', (r) => r.some((x) => x.label === 'Local worker: running' && /pid \d+/.test(x.description)));
+    const pid = Number(/pid (\d+)/.exec(rows.find((x) => x.label === 'Local worker: running')!.description)![1]);
     process.kill(pid, 'SIGKILL');
     const item = await toast(page, /Radish worker crashed/);
     const text = (await item.locator('.notification-list-item-message').innerText()).trim();

@@ -41,8 +41,8 @@ describe('from the command palette (UI, code-server + chromium)', function () {
     await statusBar(page, /Radish: running/, 60_000);
     const sent = await s.client.send('tasks.add', [2, 3]);
     assert.equal(await sent.get({ timeout: 30_000 }), 5);
-    await e2e.runCommand(page, 'Radish: Copy as radish call');
-    assert.match(await quickTitle(page, /which task/), /Copy as radish call: which task/);
+    await e2e.runCommand(page, 'Radish: Copy as CLI Command');
+    assert.match(await quickTitle(page, /which task/), /Copy as CLI Command: which task/);
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: sent.id.slice(0, 8) }).first();
     await row.waitFor({ timeout: TIMEOUT });
     assert.match(await row.innerText(), /tasks\.add/);
@@ -71,7 +71,7 @@ describe('from the command palette (UI, code-server + chromium)', function () {
     await e2e.pickQuickItem(page, 'Workspace Settings');
     await e2e.waitForNotification(page, /Redis URL saved in the workspace settings/);
     assert.match(readFileSync(s.settingsFile, 'utf8'), new RegExp(`127\\.0\\.0\\.1:${port}`));
-    await e2e.runCommand(page, 'Radish: Start Local redis-server');
+    await e2e.runCommand(page, 'Radish: Start Local Redis Server');
     const message = await e2e.waitForNotification(page, new RegExp(`started redis-server on 127\\.0\\.0\\.1:${port}`));
     assert.match(message, /stops when this window closes/);
     assert.equal(await answers(port), true);

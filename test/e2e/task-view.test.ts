@@ -85,6 +85,14 @@ describe('the task view (UI, code-server + chromium)', function () {
     await frame.click({ timeout: TIMEOUT });
     await activeTab(page, /^tasks\.ts/);
     await page.locator('.part.statusbar .statusbar-item', { hasText: /Ln 49, Col \d+/ }).first().waitFor({ timeout: TIMEOUT });
+
+    // The same task from the Tasks view is the same tab, not a second one with the same title.
+    await e2e.focusView(page, 'Tasks');
+    await rowsOf(page, 'Tasks', 'the failed task', (r) => r.some((x) => x.label === 'tasks.fail'));
+    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().click({ timeout: TIMEOUT });
+    await activeTab(page, new RegExp(`tasks\\.fail\\[${short}\\]`));
+    assert.equal(await page.locator('.tabs-container .tab', { hasText: `tasks.fail[${short}]` }).count(), 1, 'one tab per task');
+    await viewText(page, /dead-lettered/);
   });
 
   it('Retry with Edited Args: checks the JSON as it is typed, sends a new task, announces it and links both attempts', async () => {

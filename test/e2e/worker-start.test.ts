@@ -6,21 +6,12 @@
  * Screenshots go to test-results/worker-start-*.png. Skipped, with the reason, when the VS Code host is not installed.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRedis, type TestRedis } from '../support/redis';
 import {
-  clearNotifications, clickToastButton, copyExample, e2e, statusBar, TIMEOUT, toast, toastButtons, toastsSettled, type Page,
-  type Workbench,
+  clearNotifications, clickToastButton, e2e, projectWorkbench, statusBar, TIMEOUT, toast, toastButtons, toastsSettled,
+  type Page,
 } from '../support/workbench';
-
-/** A workspace that points the extension at `redisUrl`. */
-function withRedis(dir: string, redisUrl: string): string {
-  mkdirSync(join(dir, '.vscode'), { recursive: true });
-  writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'radish.redisUrl': redisUrl }, null, 2));
-  return dir;
-}
 
 /** The line number and column the editor's status bar shows for the cursor ("Ln 9, Col 1"). */
 async function cursor(page: Page): Promise<string> {
@@ -44,47 +35,23 @@ async function activeTab(page: Page, title: string | RegExp): Promise<void> {
 
 describe('Starting the worker: what a user sees when it cannot start (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  let redis: TestRedis | undefined;
-  let wb: Workbench | undefined;
-  const dirs: string[] = [];
-
-  before(async function () {
-    if (!e2e.hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh)');
-      this.skip();
-    }
-    redis = await startRedis();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const shot = await e2e.screenshot(wb.page, 'worker-start-failure').catch(() => undefined);
-      if (shot) console.log(`      screenshot of the failure: ${shot}`);
-    }
-    await wb?.close();
-    wb = undefined;
-  });
-
-  after(async () => {
-    await redis?.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const s = projectWorkbench('worker-start', { open: false });
 
   it('a missing import in the task module: the toast names it, the log has it at error level, Open goes to the import', async () => {
-    const workspace = withRedis(copyExample('ts-tasks'), redis!.url);
-    dirs.push(workspace);
-    const tasksPath = join(workspace, 'tasks.ts');
-    const lines = readFileSync(tasksPath, 'utf8').split('\n');
-    const radishImport = lines.findIndex((l) => l.startsWith('import { Radish'));
-    assert.ok(radishImport > 0, 'the example imports radish');
-    // Used, so the import is not elided as a type-only one.
-    lines.splice(radishImport + 1, 0, "import { helper } from './helpers';");
-    lines.push('export const usesHelper = helper;', '');
-    writeFileSync(tasksPath, lines.join('\n'));
-    const importLine = radishImport + 2;
-
-    wb = await e2e.openWorkbench({ workspace });
-    const { page } = wb;
+    let importLine = 0;
+    const page = await s.openWorkspace({
+      beforeOpen: async (_url, workspace) => {
+        const tasksPath = join(workspace, 'tasks.ts');
+        const lines = readFileSync(tasksPath, 'utf8').split('\n');
+        const radishImport = lines.findIndex((l) => l.startsWith('import { Radish'));
+        assert.ok(radishImport > 0, 'the example imports radish');
+        // Used, so the import is not elided as a type-only one.
+        lines.splice(radishImport + 1, 0, "import { helper } from './helpers';");
+        lines.push('export const usesHelper = helper;', '');
+        writeFileSync(tasksPath, lines.join('\n'));
+        importLine = radishImport + 2;
+      },
+    });
     await e2e.runCommand(page, 'Radish: Start Worker');
     const failed = await toast(page, /Cannot find module '\.\/helpers'/, 60_000);
     const text = await failed.locator('.notification-list-item-message').innerText();
@@ -98,7 +65,7 @@ describe('Starting the worker: what a user sees when it cannot start (UI, code-s
     const shown = await panelText(page, "Cannot find module './helpers'");
     assert.match(shown, /Starting: .*radish\.js worker -A tasks\.ts/, 'the worker\'s own channel');
     assert.doesNotMatch(shown, /cannot find task module/);
-    const log = e2e.readOutputLog(wb, 'Radish Worker');
+    const log = e2e.readOutputLog(s.wb, 'Radish Worker');
     assert.match(log, new RegExp(`\\[error\\] radish: Cannot find module '\\./helpers' \\(imported from tasks\\.ts:${importLine}\\)`), `the cause at error level:\n${log}`);
     assert.match(log, /\[error\] Worker exited before it was ready \(exit code 1\)/, `the exit at error level:\n${log}`);
     assert.doesNotMatch(log, /\[(warning|info)\] radish: Cannot find module/);
@@ -116,10 +83,7 @@ describe('Starting the worker: what a user sees when it cannot start (UI, code-s
   });
 
   it('an empty folder: the toast says so in plain text, and Create tasks.ts gives a task module the worker runs', async () => {
-    const workspace = withRedis(mkdtempSync(join(tmpdir(), 'radish-e2e-empty-')), redis!.url);
-    dirs.push(workspace);
-    wb = await e2e.openWorkbench({ workspace });
-    const { page } = wb;
+    const page = await s.openWorkspace({ example: false });
 
     await e2e.runCommand(page, 'Radish: Start Worker');
     const none = await toast(page, /No task module/, 60_000);
@@ -138,7 +102,7 @@ describe('Starting the worker: what a user sees when it cannot start (UI, code-s
     const again = await toast(page, /No task module/, 60_000);
     await clickToastButton(again, 'Create tasks.ts');
     await activeTab(page, /^\s*tasks\.ts/);
-    assert.ok(existsSync(join(workspace, 'tasks.ts')), 'tasks.ts written into the folder');
+    assert.ok(existsSync(join(s.workspace, 'tasks.ts')), 'tasks.ts written into the folder');
     const created = await toast(page, /Created tasks\.ts/);
     assert.deepEqual(await toastButtons(created), ['Start Worker']);
     await toastsSettled(page);
@@ -150,17 +114,13 @@ describe('Starting the worker: what a user sees when it cannot start (UI, code-s
   });
 
   it('an untrusted folder: no Start Worker in the Workers view; from the palette the refusal offers Manage Workspace Trust', async () => {
-    const workspace = withRedis(copyExample('ts-tasks'), redis!.url);
-    dirs.push(workspace);
-    wb = await e2e.openWorkbench({
-      workspace,
-      settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' },
+    const page = await s.openWorkspace({
+      userSettings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' },
     });
-    const { page } = wb;
 
     const pane = await e2e.focusView(page, 'Workers');
     // The extension is up (its row is there), so the title bar shows what it offers.
-    await e2e.treeRow(page, 'Workers', 'This window\'s worker', { timeout: 60_000 });
+    await e2e.treeRow(page, 'Workers', 'Local worker: stopped', { timeout: 60_000 });
     const header = pane.locator('.pane-header');
     await header.hover({ timeout: TIMEOUT });
     // The view's other title action is there (so the title bar has rendered); Start Worker is not.

@@ -18,7 +18,7 @@ export function radishCallLine(call: Pick<TaskCallSpec, 'name' | 'args' | 'kwarg
 
 /** Copy the task as a `radish call` command line that sends it again with the same arguments. */
 export async function copyTaskAsCall(s: Services, node?: TaskTarget): Promise<string | undefined> {
-  const record = await recordOf(s, node, 'Copy as radish call');
+  const record = await recordOf(s, node, 'Copy as CLI Command');
   if (!record) return undefined;
   const line = radishCallLine(await (await s.connection.inspector()).callOf(record));
   await vscode.env.clipboard.writeText(line);

@@ -47,7 +47,7 @@ export async function recordOf(s: Services, node: TaskTarget | undefined, action
 
 async function pickTask(s: Services, action: string, scope: TaskScope): Promise<string | undefined> {
   const title = `Radish: ${action}: which task?`;
-  const typed: TaskPick = { label: '$(edit) Enter a task id...', alwaysShow: true };
+  const typed: TaskPick = { label: '$(edit) Enter a Task ID...', alwaysShow: true };
   const monitor = await s.live.ensure();
   const states = SCOPE_STATES[scope];
   const records = monitor ? (await monitor.history.recent({ limit: PICK_LIMIT })).filter((r) => !states || states.has(r.state)) : [];

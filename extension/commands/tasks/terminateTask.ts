@@ -11,7 +11,9 @@ export interface TerminateOptions {
 
 /**
  * Revoke a running task and stop it where it runs, once the user says so: it is killed mid-run. A tree menu passes
- * (node, selected nodes); a programmatic caller may pass (node, { confirm: false }).
+ * (node, selected nodes); a programmatic caller may pass (node, { confirm: false }). The Workers view shows the task
+ * as terminating at once, and drops it as soon as a worker says it terminated it: the worker's own record of its
+ * running tasks catches up only at its next heartbeat.
  */
 export async function terminateTask(s: Services, node?: TaskTarget, options?: TerminateOptions | unknown): Promise<Record<string, unknown> | undefined> {
   const id = await taskIdOf(s, node, 'Terminate task', 'running');
@@ -23,5 +25,14 @@ export async function terminateTask(s: Services, node?: TaskTarget, options?: Te
     detail: 'It is stopped where it runs (its abort signal, or SIGTERM to its process) and revoked on every worker, so it does not run again.',
   }, 'Terminate');
   if (choice !== 'Terminate') return undefined;
-  return revoke(s, id, true);
+  s.workers.markTerminating(id);
+  let replies: Record<string, unknown>;
+  try {
+    replies = await revoke(s, id, true);
+  } catch (err) {
+    s.workers.terminateAnswered(id, undefined, true);
+    throw err;
+  }
+  s.workers.terminateAnswered(id, replies);
+  return replies;
 }

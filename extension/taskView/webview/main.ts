@@ -167,7 +167,7 @@ function draw(): void {
       draw();
     }, m.cannot.retry),
     button('Revoke', () => send({ type: 'revoke' }), m.cannot.revoke),
-    button('Copy as radish call', () => send({ type: 'copy', as: 'call' }), m.cannot.copy),
+    button('Copy as CLI Command', () => send({ type: 'copy', as: 'call' }), m.cannot.copy),
     button('Copy as Python send_task', () => send({ type: 'copy', as: 'sendTask' }), m.cannot.copy));
   const status = el('p', { class: problem ? 'problem' : 'muted', role: 'status' }, problem ?? busy ?? '');
   const parts: Child[] = [header, related, actions, status, editing ? editor(m) : undefined];
