@@ -3,6 +3,9 @@
  * restarted worker runs a task revoked before, see WIRE_FORMAT.md section 4); Radish also writes it to a sorted set,
  * `radish.revoked`, scored by expiry, which every Radish worker loads when it starts. The worker asks `has()` for
  * every message, so that answers from memory; Redis is written only when something is revoked.
+ *
+ * Also the stamped headers revoked by `revoke_by_stamped_headers` (Celery 5.3+), which Celery keeps in memory only
+ * and so does Radish ({@link RevokedStamps}).
  */
 import type Redis from 'ioredis';
 import type { Keys } from './keys';
@@ -107,5 +110,99 @@ export class RevokedStore {
       if (this.live.size <= this.maxSize) break;
       this.live.delete(id);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revoked stamped headers (`revoke_by_stamped_headers`, Celery 5.3+)
+
+/** A stamp's value as a list of values: a list stamps each of its items (Celery's `maybe_list`). */
+function valuesOf(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Python's `==` on the JSON scalars stamps are: `'7'` is not `7`. Lists and objects compare by their JSON. */
+function sameStamp(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Which of a task's stamps a `revoke_by_stamped_headers` request names, as Celery's terminate rule reads them: for
+ * every requested header the task is stamped with, the values both have. Empty when none match.
+ * @param stamps the task's stamps (`messageStamps()`), name -> value or list of values
+ * @param headers the request's, name -> value or list of values
+ */
+export function matchStamps(stamps: Readonly<Record<string, unknown>>, headers: Readonly<Record<string, unknown>>): Map<string, unknown[]> {
+  const matched = new Map<string, unknown[]>();
+  for (const [name, wanted] of Object.entries(headers)) {
+    if (!Object.hasOwn(stamps, name)) continue;
+    const revoked = valuesOf(wanted);
+    const hits = valuesOf(stamps[name]).filter((v, i, all) =>
+      revoked.some((r) => sameStamp(r, v)) && all.findIndex((w) => sameStamp(w, v)) === i);
+    if (hits.length) matched.set(name, hits);
+  }
+  return matched;
+}
+
+export interface RevokedStampsOptions {
+  /** Most values kept per header; the oldest revoked go first. Default 50000 (Celery's REVOKES_MAX; Celery has no cap here). */
+  maxPerHeader?: number;
+}
+
+/**
+ * The stamped headers revoked on this worker (Celery's `worker_state.revoked_stamps`): header name -> values, added
+ * up by every `revoke_by_stamped_headers`. As in Celery they live in the worker's memory only: not in Redis, not
+ * expiring, not passed on by mingle.
+ */
+export class RevokedStamps {
+  private readonly maxPerHeader: number;
+  /** Header -> its revoked values, oldest first. */
+  private readonly byHeader = new Map<string, unknown[]>();
+
+  constructor(options: RevokedStampsOptions = {}) {
+    this.maxPerHeader = Math.max(1, options.maxPerHeader ?? REVOKES_MAX);
+  }
+
+  /** Revoked values, all headers together. */
+  get size(): number {
+    let n = 0;
+    for (const values of this.byHeader.values()) n += values.length;
+    return n;
+  }
+
+  /** Revoke `headers` (name -> value or list of values) on top of what was revoked before. */
+  add(headers: Readonly<Record<string, unknown>>): void {
+    for (const [name, value] of Object.entries(headers)) {
+      const values = this.byHeader.get(name) ?? [];
+      for (const v of valuesOf(value)) {
+        // Revoked again: moved to the young end, so the cap forgets the values revoked longest ago.
+        const at = values.findIndex((w) => sameStamp(w, v));
+        if (at >= 0) values.splice(at, 1);
+        values.push(v);
+      }
+      if (values.length > this.maxPerHeader) values.splice(0, values.length - this.maxPerHeader);
+      this.byHeader.set(name, values);
+    }
+  }
+
+  /**
+   * The first of a task's stamps that is revoked (a list stamp matches by any of its items), or undefined.
+   * @param stamps the task's stamps (`messageStamps()`)
+   */
+  match(stamps: Readonly<Record<string, unknown>>): { header: string; value: unknown } | undefined {
+    if (this.byHeader.size === 0) return undefined;
+    for (const [header, value] of Object.entries(stamps)) {
+      const revoked = this.byHeader.get(header);
+      if (!revoked) continue;
+      const hit = valuesOf(value).find((v) => revoked.some((r) => sameStamp(r, v)));
+      if (hit !== undefined) return { header, value: hit };
+    }
+    return undefined;
+  }
+
+  /** The revoked values by header (copies). */
+  entries(): Record<string, unknown[]> {
+    return Object.fromEntries([...this.byHeader].map(([name, values]) => [name, [...values]]));
   }
 }

@@ -133,3 +133,17 @@ export function decodeTaskMessageGeneral(raw: string): TaskMessage {
     throw err;
   }
 }
+
+/**
+ * A task's stamps as Celery's `Request.stamps` reads them (Celery 5.3+ messages): for each name the `stamped_headers`
+ * header lists, its value in the `stamps` header (null when absent). Read leniently from the envelope's headers, as
+ * Celery reads them: a message without stamps, or with malformed ones, has none; it is never refused for them.
+ */
+export function messageStamps(msg: Pick<TaskMessage, 'envelope'>): Record<string, unknown> {
+  const { stamped_headers: names, stamps } = msg.envelope.headers;
+  if (!Array.isArray(names) || names.length === 0) return {};
+  const values = isObject(stamps) ? stamps : {};
+  // fromEntries defines keys as data: a stamp called `__proto__` stays an ordinary key.
+  return Object.fromEntries(names.filter((name): name is string => typeof name === 'string')
+    .map((name) => [name, Object.hasOwn(values, name) ? values[name] : null]));
+}

@@ -1,14 +1,28 @@
 /**
- * What a Radish worker answers on Celery's remote-control channel (pidbox), so `celery inspect` / `celery control`
- * and Radish's `Control` treat it like a Celery worker. Each handler replies as Celery 5.2's worker does.
+ * What a Radish worker answers on Celery's remote-control channel (pidbox), so `celery inspect` / `celery control`,
+ * Flower, a starting Celery worker's mingle and Radish's `Control` treat it like a Celery worker. Each handler
+ * replies as Celery's worker does; where Celery 5.3 reworded a reply, as the Celery version the worker is set to
+ * (`celeryVersion`, see runner/protocol/pidbox-commands.ts).
  */
-import type { JsonObject } from '../protocol/message';
-import { nok, ok, PidboxError, revokeArguments, revokeReply, signalName } from '../protocol/pidbox';
+import { arch, release, type as osType } from 'node:os';
+import type { BackendOptions } from '../backend/backend';
+import type { BrokerOptions } from '../broker/broker';
+import { matchStamps, RevokedStamps } from '../broker/revoked';
+import type { Logger } from '../log';
+import type { JsonObject, TaskMessage } from '../protocol/message';
+import { messageStamps } from '../protocol/message-decode';
+import { nok, ok, PidboxError, revokeArguments, signalName } from '../protocol/pidbox';
+import {
+  bugreport, confReply, helloArguments, helloReply, monotonicSeconds, replyStyle, revokeReplyAs, stampedRevokeArguments,
+  stampedRevokeReply, withDefaultsArgument, type ReplyStyle, type Setting,
+} from '../protocol/pidbox-commands';
 import { pyRepr } from '../protocol/pyrepr';
 import type { TaskDefinition } from '../task';
+import { VERSION } from '../version';
 import type { ControlHandlers } from './mailbox';
 import { parseRate } from '../task';
 import type { HeldJobs } from './jobs';
+import { compileOptions, type CompiledWorkerOptions, type WorkerOptions } from './options';
 import type { PoolKind } from './pool';
 import type { Job } from './recorder';
 import { errorMessage } from '../errors';
@@ -39,7 +53,27 @@ export interface WorkerControlInfo {
  */
 export interface Controllable {
   readonly hostname: string;
-  readonly app: { readonly taskNames: string[]; lookup(name: string): TaskDefinition | undefined };
+  /** The options the worker was made with (`conf` and `report` read them; `celeryVersion` picks the wording). */
+  readonly options: WorkerOptions;
+  readonly logger: Logger;
+  readonly app: {
+    readonly taskNames: string[];
+    lookup(name: string): TaskDefinition | undefined;
+    readonly defaultQueue: string;
+    readonly brokerOptions: BrokerOptions;
+    readonly backendOptions: BackendOptions;
+    readonly options: { readonly sendEvents?: boolean };
+  };
+  /**
+   * The worker's `task-received` event (emitted for every task taken, before its revoke check): the handlers revoke
+   * there the tasks stamped with a revoked header.
+   */
+  on(event: 'task-received', listener: (id: string, msg: TaskMessage) => void): unknown;
+  /**
+   * Send a worker-heartbeat event now, if the worker sends events (the `heartbeat` command). Optional: without it
+   * the command is answered and nothing is sent.
+   */
+  sendHeartbeat?(): Promise<void>;
   revoke(ids: readonly string[], options: { terminate?: boolean; signal?: NodeJS.Signals }): Promise<{ terminated: string[] }>;
   revokedIds(): string[];
   heldJobs(): HeldJobs;
@@ -69,7 +103,8 @@ export interface RequestInfo {
   /** Unix seconds it started; null until it runs. */
   time_start: number | null;
   acknowledged: boolean;
-  delivery_info: { exchange: string; routing_key: string; priority: number; redelivered: true | null };
+  /** `redelivered`: true or false from Celery 5.3 on; true or null (kombu leaves it unset) before. */
+  delivery_info: { exchange: string; routing_key: string; priority: number; redelivered: boolean | null };
   worker_pid: number | null;
 }
 
@@ -107,8 +142,8 @@ export function pyIsoformat(date: Date): string {
   return `${base}${ms ? '.' + String(ms * 1000).padStart(6, '0') : ''}+00:00`;
 }
 
-/** One held job as Celery's `Request.info()` describes it. */
-export function requestInfo(job: Readonly<Job>, hostname: string, workerPid: number | null): RequestInfo {
+/** One held job as Celery's `Request.info()` describes it, in a Celery version's style (default 5.2's). */
+export function requestInfo(job: Readonly<Job>, hostname: string, workerPid: number | null, style: ReplyStyle = '5.2'): RequestInfo {
   const { msg } = job;
   return {
     id: msg.id,
@@ -125,8 +160,8 @@ export function requestInfo(job: Readonly<Job>, hostname: string, workerPid: num
       exchange: msg.exchange,
       routing_key: msg.routingKey || job.delivery.queue,
       priority: msg.priority,
-      // kombu's Redis transport leaves `redelivered` unset (null) on a first delivery.
-      redelivered: msg.redelivered ? true : null,
+      // Celery 5.3+ says false on a first delivery; before, kombu's Redis transport left it unset (null).
+      redelivered: msg.redelivered ? true : style === '5.3' ? false : null,
     },
     worker_pid: job.started === undefined ? null : workerPid,
   };
@@ -155,23 +190,28 @@ export function queueInfo(name: string): JsonObject {
   };
 }
 
-/** Celery's `stats` reply, with the keys Flower reads: total, pid, clock, uptime, pool, broker, prefetch_count, rusage. */
-export function statsReply(info: WorkerControlInfo, now = Date.now() / 1000): JsonObject {
+/**
+ * Celery's `stats` reply, with the keys Flower reads: total, pid, clock, uptime, pool, broker, prefetch_count, rusage.
+ * In Celery 5.3+'s style `pool.implementation` comes first and `broker` ends with `credential_provider`.
+ */
+export function statsReply(info: WorkerControlInfo, now = Date.now() / 1000, style: ReplyStyle = '5.2'): JsonObject {
   const usage = process.resourceUsage();
   const { broker, pool } = info;
+  // Celery 5.3+ names its pool class here; Radish names its pool (before 5.3 last, where Celery tools ignore it).
+  const implementation = `radish:${pool.kind}`;
   return {
     total: info.totals,
     pid: info.pid,
     clock: String(info.clock),
     uptime: Math.round(now - info.startedAt),
     pool: {
+      ...(style === '5.3' ? { implementation } : {}),
       'max-concurrency': info.concurrency,
       processes: pool.pids,
       'max-tasks-per-child': 'N/A',
       'put-guarded-by-semaphore': false,
       timeouts: [info.timeLimits.soft, info.timeLimits.hard],
-      // Not Celery's: says which Radish pool runs the tasks (Celery tools ignore keys they do not know).
-      implementation: `radish:${pool.kind}`,
+      ...(style === '5.3' ? {} : { implementation }),
     },
     // As Celery's consumer reports its connection: kombu's `Connection.info()` without the password.
     broker: {
@@ -179,6 +219,7 @@ export function statsReply(info: WorkerControlInfo, now = Date.now() / 1000): Js
       ssl: broker.tls, transport: 'redis', connect_timeout: 4,
       transport_options: broker.visibilityTimeout === null ? {} : { visibility_timeout: broker.visibilityTimeout },
       login_method: null, uri_prefix: null, heartbeat: null, failover_strategy: 'round-robin', alternates: [],
+      ...(style === '5.3' ? { credential_provider: null } : {}),
     },
     prefetch_count: info.prefetch,
     // getrusage(RUSAGE_SELF) in Python's units: seconds of CPU, kilobytes of RSS, counts.
@@ -232,18 +273,85 @@ function resize(worker: Controllable, delta: number, done: string): { ok: string
   return ok(done);
 }
 
+/**
+ * The worker's command table. Also starts watching the worker's `task-received` event, where a task stamped with a
+ * header revoked by `revoke_by_stamped_headers` is revoked before the worker checks it (so it is discarded as
+ * REVOKED): call it once per worker.
+ */
 export function controlHandlers(worker: Controllable): ControlHandlers {
-  const info = (job: Readonly<Job>, pid: number | null = null): RequestInfo => requestInfo(job, worker.hostname, pid);
+  const config = compileOptions(worker.options, worker.app.defaultQueue);
+  const style = replyStyle(config.celeryVersion);
+  const info = (job: Readonly<Job>, pid: number | null = null): RequestInfo => requestInfo(job, worker.hostname, pid, style);
   /** A running task as Celery describes it, with the pid of the process it runs in (a child's, in the process pool). */
   const activeInfo = (job: Readonly<Job>): RequestInfo => info(job, worker.taskPid(job.msg.id));
+  const revokedStamps = new RevokedStamps();
+  worker.on('task-received', (id, msg) => {
+    const hit = revokedStamps.match(messageStamps(msg));
+    if (!hit) return;
+    worker.logger.log('info', `Task ${msg.name}[${id}] revoked by stamped header ${pyRepr({ [hit.header]: hit.value })}`);
+    // Revoked by id: Worker.revoke() records the id in memory before it first waits, so the worker's own check,
+    // right after this event, discards the task as REVOKED (and a redelivery of it later too).
+    worker.revoke([id], {}).catch((err: unknown) =>
+      worker.logger.log('error', `Could not revoke ${msg.name}[${id}] by its stamps: ${errorMessage(err)}`));
+  });
+  const conf = (args: JsonObject): JsonObject => confReply(settingsOf(worker, config), withDefaultsArgument(args));
   return {
     ping: () => ok('pong'),
     revoke: async (args: JsonObject) => {
       const { ids, terminate, signal } = revokeArguments(args);
       const { terminated } = await worker.revoke(ids, { terminate, signal: signalName(signal) });
-      return terminate ? revokeReply(ids, terminated) : revokeReply(ids);
+      return revokeReplyAs(style, ids, terminate ? terminated : undefined);
+    },
+    // Celery 5.3+. Celery revokes a held task stamped so when it would start; Radish revokes those already held now
+    // (by id), and later ones as they arrive (above). With terminate, running ones that carry a requested stamp stop.
+    revoke_by_stamped_headers: async (args: JsonObject) => {
+      const { headers, terminate, signal } = stampedRevokeArguments(args);
+      // As Celery: a bad signal is refused before anything is recorded.
+      const signum = signalName(signal);
+      revokedStamps.add(headers);
+      const { active, reserved, scheduled } = worker.heldJobs();
+      const stamped = (job: Readonly<Job>): Map<string, unknown[]> => matchStamps(messageStamps(job.msg), headers);
+      const waiting = [...reserved, ...scheduled].filter((job) => stamped(job).size > 0).map((job) => job.msg.id);
+      if (waiting.length) await worker.revoke(waiting, {});
+      if (!terminate) return stampedRevokeReply(headers);
+      const terminated = new Map<string, unknown[]>();
+      const running: string[] = [];
+      for (const job of active) {
+        const matched = stamped(job);
+        if (matched.size === 0) continue;
+        running.push(job.msg.id);
+        for (const [name, values] of matched) {
+          const seen = terminated.get(name) ?? [];
+          terminated.set(name, [...seen, ...values.filter((v) => !seen.includes(v))]);
+        }
+      }
+      if (running.length) await worker.revoke(running, { terminate: true, signal: signum });
+      return stampedRevokeReply(headers, terminated);
     },
     revoked: () => worker.revokedIds(),
+    // A starting Celery worker's mingle: it sends its revoked ids, takes ours and our clock. Its own hello: null.
+    hello: async (args: JsonObject) => {
+      const { fromNode, revoked } = helloArguments(args);
+      if (fromNode === worker.hostname) return null;
+      worker.logger.log('info', `sync with ${fromNode}`);
+      if (revoked.length) await worker.revoke(revoked, {});
+      return helloReply(worker.revokedIds(), worker.controlInfo().clock, monotonicSeconds());
+    },
+    // `celery events` asks for a heartbeat at once; Celery replies nothing (null).
+    heartbeat: async () => {
+      worker.logger.log('debug', 'Heartbeat requested by remote.');
+      await worker.sendHeartbeat?.();
+      return null;
+    },
+    report: () => ok(bugreport({
+      software: `radish:${VERSION} node:${process.versions.node} celery-compat:${config.celeryVersion}`,
+      platform: { system: osType(), arch: arch(), kernel: release(), implementation: 'Node.js' },
+      loader: 'radish', transport: 'redis', results: worker.app.backendOptions.url ?? '',
+      settings: conf({}),
+    })),
+    conf,
+    // Celery's older name for conf, still answered.
+    dump_conf: conf,
     active: () => worker.heldJobs().active.map(activeInfo),
     // As Celery: waiting for a slot (or a rate limit's turn), not running and not an ETA wait.
     reserved: () => worker.heldJobs().reserved.map((job) => info(job)),
@@ -262,7 +370,7 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
         return def ? [taskInfo(def, items)] : [];
       });
     },
-    stats: () => statsReply(worker.controlInfo()),
+    stats: () => statsReply(worker.controlInfo(), Date.now() / 1000, style),
     // {id: [state, request]} for the asked ids held here. Celery 5.2 says 'active' or 'reserved' and does not find
     // ETA waits at all (they join its request table only when due); Radish lists those as 'scheduled'.
     query_task: (args: JsonObject) => {
@@ -323,4 +431,43 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
       return ok('shutting down');
     },
   };
+}
+
+/**
+ * The worker's configuration under Celery's setting names, with Celery's defaults (what `conf` leaves out unless
+ * `with_defaults`): only settings Radish has a notion of.
+ */
+function settingsOf(worker: Controllable, config: CompiledWorkerOptions): Setting[] {
+  const { app } = worker;
+  const broker = app.brokerOptions;
+  const backend = app.backendOptions;
+  const transportOptions: JsonObject = {
+    ...(broker.visibilityTimeout === undefined ? {} : { visibility_timeout: broker.visibilityTimeout }),
+    ...(broker.keyPrefix === undefined ? {} : { global_keyprefix: broker.keyPrefix }),
+  };
+  const seconds = (n: number): number | null => (n > 0 ? n : null);
+  return [
+    { key: 'broker_url', value: broker.url ?? null, celeryDefault: null, always: true },
+    { key: 'result_backend', value: backend.url ?? broker.url ?? null, celeryDefault: null, always: true },
+    { key: 'broker_transport_options', value: transportOptions, celeryDefault: {} },
+    { key: 'result_expires', value: backend.resultExpires ?? 86_400, celeryDefault: 86_400 },
+    { key: 'accept_content', value: ['json'], celeryDefault: ['json'] },
+    { key: 'task_serializer', value: 'json', celeryDefault: 'json' },
+    { key: 'result_serializer', value: 'json', celeryDefault: 'json' },
+    { key: 'event_serializer', value: 'json', celeryDefault: 'json' },
+    { key: 'enable_utc', value: true, celeryDefault: true },
+    { key: 'task_protocol', value: 2, celeryDefault: 2 },
+    { key: 'task_default_queue', value: app.defaultQueue, celeryDefault: 'celery' },
+    { key: 'task_send_sent_event', value: Boolean(app.options.sendEvents), celeryDefault: false },
+    { key: 'task_acks_late', value: config.acksLate, celeryDefault: false },
+    { key: 'task_track_started', value: config.trackStarted, celeryDefault: false },
+    { key: 'task_time_limit', value: seconds(config.timeLimit), celeryDefault: null },
+    { key: 'task_soft_time_limit', value: seconds(config.softTimeLimit), celeryDefault: null },
+    { key: 'result_extended', value: config.resultExtended, celeryDefault: false },
+    // Live: pool_grow/pool_shrink change it.
+    { key: 'worker_concurrency', value: worker.controlInfo().concurrency, celeryDefault: null },
+    { key: 'worker_prefetch_multiplier', value: config.prefetchMultiplier, celeryDefault: 4 },
+    { key: 'worker_pool', value: config.pool.kind, celeryDefault: 'prefork' },
+    { key: 'worker_send_task_events', value: config.events, celeryDefault: false },
+  ];
 }

@@ -3,8 +3,13 @@
  * ({@link CompiledWorkerOptions}): every default applied once, in {@link compileOptions}, and nowhere else.
  */
 import { hostname as osHostname } from 'node:os';
+import { errorMessage } from '../errors';
 import { createLogger, type Logger } from '../log';
+import { replyStyle } from '../protocol/pidbox-commands';
 import type { PoolKind } from './pool';
+
+/** The Celery version a worker's replies follow unless told otherwise: the Celery most users run. */
+export const DEFAULT_CELERY_VERSION = '5.6';
 
 export interface WorkerOptions {
   /** Queues to consume, in order. Default: the app's default queue (`celery`). */
@@ -54,6 +59,15 @@ export interface WorkerOptions {
    * Default false.
    */
   events?: boolean;
+  /**
+   * The Celery version of the workers and tools this worker runs beside (`'5.6'`, `'5.2.6'`), for the remote-control
+   * replies Celery reworded in 5.3: from 5.3 on, `revoke` answers `tasks {'<id>'} flagged as revoked`, `inspect
+   * active/reserved/scheduled` say `redelivered: false` for a first delivery and `inspect stats` puts
+   * `pool.implementation` first and adds `broker.credential_provider`; before 5.3, `tasks <id> flagged as revoked`
+   * and `redelivered: null`. Celery's tools read either (nothing parses these texts), so this only decides which
+   * Celery the replies look like. Default: the `RADISH_CELERY_VERSION` environment variable, else `'5.6'`.
+   */
+  celeryVersion?: string;
 }
 
 /** {@link WorkerOptions} with their defaults applied; see there for what each means. */
@@ -79,6 +93,22 @@ export interface CompiledWorkerOptions {
   readonly softTimeLimit: number;
   readonly shutdownTimeout: number;
   readonly events: boolean;
+  /** A valid Celery version (see {@link celeryVersionOf}). */
+  readonly celeryVersion: string;
+}
+
+/**
+ * The Celery version the worker's replies follow: the option, else `RADISH_CELERY_VERSION`, else
+ * {@link DEFAULT_CELERY_VERSION}. Throws when it is not a version (`'5.6'`, `'5.2.6'`).
+ */
+export function celeryVersionOf(options: Pick<WorkerOptions, 'celeryVersion'>): string {
+  const version = (options.celeryVersion ?? (process.env.RADISH_CELERY_VERSION || DEFAULT_CELERY_VERSION)).trim();
+  try {
+    replyStyle(version);
+  } catch (err) {
+    throw new Error(`celeryVersion: ${errorMessage(err)}`);
+  }
+  return version;
 }
 
 /**
@@ -107,5 +137,6 @@ export function compileOptions(options: WorkerOptions, defaultQueue: string): Co
     softTimeLimit: options.softTimeLimit ?? 0,
     shutdownTimeout: options.shutdownTimeout ?? 60,
     events: Boolean(options.events),
+    celeryVersion: celeryVersionOf(options),
   };
 }

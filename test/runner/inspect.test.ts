@@ -1,6 +1,7 @@
 /**
  * `celery inspect` against a Radish worker: active, reserved, scheduled, registered, stats, query_task and
- * active_queues answered as Celery 5.2 answers them, asked through Radish's Control and through Python's own
+ * active_queues answered as Celery answers them (5.6's `redelivered: false`, the worker's default celeryVersion;
+ * test/runner/control-compat.test.ts has 5.2's), asked through Radish's Control and through Python's own
  * `celery inspect` CLI (Debian's Celery 5.2.6).
  */
 import assert from 'node:assert/strict';
@@ -53,7 +54,7 @@ describe('inspect commands on a Radish worker', function () {
     const { time_start: started, ...rest } = info!;
     assert.deepEqual(rest, {
       id: running, name: 'tasks.block', args: ['hold'], kwargs: {}, type: 'tasks.block', hostname: NODE,
-      acknowledged: false, delivery_info: { exchange: '', routing_key: 'celery', priority: 0, redelivered: null },
+      acknowledged: false, delivery_info: { exchange: '', routing_key: 'celery', priority: 0, redelivered: false },
       worker_pid: process.pid,
     });
     assert.equal(typeof started, 'number');
@@ -68,7 +69,7 @@ describe('inspect commands on a Radish worker', function () {
     assert.deepEqual(replies, {
       [NODE]: [{
         id: waiting, name: 'tasks.add', args: [1, 2], kwargs: {}, type: 'tasks.add', hostname: NODE, time_start: null,
-        acknowledged: false, delivery_info: { exchange: '', routing_key: 'celery', priority: 0, redelivered: null },
+        acknowledged: false, delivery_info: { exchange: '', routing_key: 'celery', priority: 0, redelivered: false },
         worker_pid: null,
       }],
     });
@@ -83,7 +84,7 @@ describe('inspect commands on a Radish worker', function () {
         priority: 6,
         request: {
           id: later, name: 'tasks.add', args: [3], kwargs: { b: 4 }, type: 'tasks.add', hostname: NODE, time_start: null,
-          acknowledged: false, delivery_info: { exchange: '', routing_key: 'celery', priority: 5, redelivered: null },
+          acknowledged: false, delivery_info: { exchange: '', routing_key: 'celery', priority: 5, redelivered: false },
           worker_pid: null,
         },
       }],
