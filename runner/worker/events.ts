@@ -108,6 +108,11 @@ export class EventDispatcher {
     return Promise.all([flushed, offline]).then(() => undefined);
   }
 
+  /** A worker-heartbeat now, out of turn (the `heartbeat` control command, sent by `celery events`), when online. */
+  heartbeatNow(): Promise<void> {
+    return this.online ? this.sendWorker('worker-heartbeat') : Promise.resolve();
+  }
+
   /** Queue a task event; it goes out in the next `task.multi` batch. Ignored after close(). */
   task(type: TaskEventType, fields: JsonObject): void {
     if (this.closing) return;
@@ -249,6 +254,11 @@ export class WorkerEvents {
       await dispatcher.close();
     }
     return true;
+  }
+
+  /** A heartbeat now, if events are being sent. */
+  heartbeat(): Promise<void> {
+    return this.dispatcher?.heartbeatNow() ?? Promise.resolve();
   }
 
   /** Stop for good (the worker stops): buffered task events, then worker-offline. Idempotent. */

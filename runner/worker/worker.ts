@@ -605,6 +605,11 @@ export class Worker extends EventEmitter {
     return this.events?.disable() ?? Promise.resolve(false);
   }
 
+  /** A worker-heartbeat event now, if events are on (the `heartbeat` control command `celery events` sends). */
+  sendHeartbeat(): Promise<void> {
+    return this.events?.heartbeat() ?? Promise.resolve();
+  }
+
   /** The revoked ids this worker honours (what `inspect revoked` lists). */
   revokedIds(): string[] {
     return this.revokedStore?.ids() ?? [];

@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Keys } from '../../runner/broker/keys';
 import { Control } from '../../runner/control';
+import { decodeEventMessage } from '../../runner/protocol/event';
 import type { JsonObject } from '../../runner/protocol/json';
 import { monotonicSeconds } from '../../runner/protocol/pidbox-commands';
 import { pythonJson } from '../../runner/protocol/python-json';
@@ -52,7 +55,7 @@ describe('remote control commands of Celery 5.3+ workers, on a Radish worker', f
   });
 
   /** A worker (concurrency 1) with `cap.add` and `cap.block` (runs until aborted), and a Control to ask it. */
-  async function start(options: { celeryVersion?: string; hostname?: string } = {}): Promise<Worker> {
+  async function start(options: { celeryVersion?: string; hostname?: string; events?: boolean } = {}): Promise<Worker> {
     h.app.task('cap.add', (a: number, b: number) => a + b);
     h.app.task('cap.block', { bind: true }, (task) =>
       new Promise((done) => task.signal.addEventListener('abort', () => done(null))));
@@ -164,6 +167,25 @@ describe('remote control commands of Celery 5.3+ workers, on a Radish worker', f
       const handlers = controlHandlers(worker);
       assert.equal(await handlers.heartbeat!({}, undefined as never), null);
       assert.equal(sent, 1);
+    });
+
+    it('heartbeat: a real worker with events on publishes a worker-heartbeat per request, out of its 2 s turn', async () => {
+      await start({ events: true });
+      const sub = new Redis(h.server.url);
+      let beats = 0;
+      sub.on('pmessage', (_p: string, _c: string, text: string) => {
+        beats += decodeEventMessage(text).events.filter((e) => e.type === 'worker-heartbeat').length;
+      });
+      await sub.psubscribe(new Keys().eventPattern());
+      try {
+        const started = Date.now();
+        for (let i = 0; i < 5; i++) await control!.broadcast('heartbeat', {}, { reply: false });
+        // Its own timer gives at most one every 2 s: five in this window can only be the answers.
+        await until(async () => beats >= 5, 'five heartbeats', 3900);
+        assert.ok(Date.now() - started < 4000);
+      } finally {
+        sub.disconnect();
+      }
     });
 
     it('report: Celery\'s bugreport layout, about Radish; conf: the settings, more with with_defaults; dump_conf too', async () => {
