@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { TaskFailedError } from '../../runner/index';
-import { clearNotifications, clickToastButton, e2e, projectWorkbench, rowsOf, statusBar, TIMEOUT, toast, type Page } from '../support/workbench';
+import { clearNotifications, clickToastButton, e2e, projectWorkbench, rowsOf, settledRowsOf, statusBar, TIMEOUT, toast, type Page } from '../support/workbench';
 
 /** The parts of Playwright's frame API this suite uses (webviews are iframes in iframes). */
 interface Frame {
@@ -61,8 +61,8 @@ describe('the task view (UI, code-server + chromium)', function () {
     await assert.rejects(sent.get({ timeout: 30_000 }), TaskFailedError);
     const short = sent.id.slice(0, 8);
     await e2e.viewAction(page, 'Failed', 'Refresh');
-    await rowsOf(page, 'Failed', 'the failed task', (r) => r.some((x) => x.label === 'tasks.fail'));
-    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().click({ timeout: TIMEOUT });
+    await settledRowsOf(page, 'Failed', 'the failed task', (r) => r.some((x) => x.label === 'tasks.fail'));
+    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().locator('.label-name').click({ timeout: TIMEOUT });
     await activeTab(page, new RegExp(`tasks\\.fail\\[${short}\\]`));
     const text = await viewText(page, /dead-lettered/);
     assert.match(text, /tasks\.fail\s+FAILURE/);
@@ -88,8 +88,9 @@ describe('the task view (UI, code-server + chromium)', function () {
 
     // The same task from the Tasks view is the same tab, not a second one with the same title.
     await e2e.focusView(page, 'Tasks');
-    await rowsOf(page, 'Tasks', 'the failed task', (r) => r.some((x) => x.label === 'tasks.fail'));
-    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().click({ timeout: TIMEOUT });
+    // Clicked once the view has settled after being shown (a row re-rendered under the pointer can lose the click).
+    await settledRowsOf(page, 'Tasks', 'the failed task', (r) => r.some((x) => x.label === 'tasks.fail'));
+    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().locator('.label-name').click({ timeout: TIMEOUT });
     await activeTab(page, new RegExp(`tasks\\.fail\\[${short}\\]`));
     assert.equal(await page.locator('.tabs-container .tab', { hasText: `tasks.fail[${short}]` }).count(), 1, 'one tab per task');
     await viewText(page, /dead-lettered/);
@@ -101,8 +102,8 @@ describe('the task view (UI, code-server + chromium)', function () {
     await assert.rejects(sent.get({ timeout: 30_000 }), /unexpected keyword argument 'bogus'/);
     const short = sent.id.slice(0, 8);
     await e2e.viewAction(page, 'Failed', 'Refresh');
-    await rowsOf(page, 'Failed', 'the failed tasks.add', (r) => r.some((x) => x.label === 'tasks.add'));
-    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.add' }).first().click({ timeout: TIMEOUT });
+    await settledRowsOf(page, 'Failed', 'the failed tasks.add', (r) => r.some((x) => x.label === 'tasks.add'));
+    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.add' }).first().locator('.label-name').click({ timeout: TIMEOUT });
     await activeTab(page, new RegExp(`tasks\\.add\\[${short}\\]`));
     await viewText(page, /TypeError/);
     const view = taskPage(page);
@@ -156,7 +157,7 @@ describe('the task view (UI, code-server + chromium)', function () {
       seen = r;
       return r.some((x) => x.label === 'tasks.slow' && /^(RECEIVED|STARTED)/.test(x.description));
     }).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(seen)}`); });
-    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.slow' }).first().click({ timeout: TIMEOUT });
+    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.slow' }).first().locator('.label-name').click({ timeout: TIMEOUT });
     await activeTab(page, new RegExp(`tasks\\.slow\\[${short}\\]`));
     const running = await viewText(page, /tasks\.slow\s+STARTED/);
     assert.match(running, /live/);
