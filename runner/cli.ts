@@ -27,7 +27,8 @@ Commands:
            [--prefetch-multiplier N] [--time-limit S] [--soft-time-limit S] [--acks-early]
            [--shutdown-timeout S] [-E] [--result-extended] [--track-started]
                                                           run a worker on a task module (.ts or .js);
-                                                          SIGTERM: warm shutdown, a second one: cold
+                                                          SIGTERM: warm shutdown, a second one: cold (also
+                                                          over IPC: {"radish":"shutdown","mode":"warm|cold"})
   beat     -A MODULE [-l LEVEL] [--lock-timeout S]       send the module's periodic tasks (app.schedule) when
                                                           due; one active at a time, others stand by; SIGTERM stops
   call     NAME [--args JSON] [--kwargs JSON] [--queue Q] [--priority 0-9] [--countdown S]
@@ -124,6 +125,13 @@ async function resolveApp(values: { app?: string; broker?: string }): Promise<Ra
   return app;
 }
 
+/** The mode of a shutdown request sent over the IPC channel (`{ radish: 'shutdown', mode }`); undefined otherwise. */
+function shutdownRequest(message: unknown): 'warm' | 'cold' | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { radish, mode } = message as { radish?: unknown; mode?: unknown };
+  return radish === 'shutdown' && (mode === 'warm' || mode === 'cold') ? mode : undefined;
+}
+
 async function worker(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     queues: { type: 'string', short: 'Q' },
@@ -150,47 +158,83 @@ async function worker(argv: string[]): Promise<number> {
   const shutdownTimeout = number(values['shutdown-timeout'], '--shutdown-timeout', { min: 0 });
   const pool = values.pool ?? 'async';
   if (pool !== 'async' && pool !== 'process') throw new UsageError(`--pool must be async or process, got ${JSON.stringify(pool)}`);
-  const app = await resolveApp(values);
-  const w = new Worker(app, {
-    queues: list(values.queues),
-    concurrency,
-    prefetchMultiplier,
-    hostname: values.hostname?.replace('%h', hostname()),
-    logger: createLogger(level),
-    resultExtended: values['result-extended'],
-    trackStarted: values['track-started'],
-    pool,
-    appModule: values.app,
-    timeLimit,
-    softTimeLimit,
-    shutdownTimeout,
-    acksLate: values['acks-early'] ? false : undefined,
-    events: values.events,
-  });
-  try {
-    await w.start();
-  } catch (err) {
-    await app.close();
-    throw err;
+  const logger = createLogger(level);
+  // Stop requests are heard from here on, while the module loads and the worker starts too: a signal, or a message
+  // from the VS Code extension over the IPC channel it starts the worker with (Windows has no SIGTERM: kill() there is
+  // TerminateProcess), `{ radish: 'shutdown', mode: 'warm' | 'cold' }` (extension/worker/stop.ts). The first request
+  // stops warmly; a second one (or a cold one) turns the stop cold: running tasks aborted, messages given back. A
+  // third one exits at once (Redis unreachable and a stop waiting on it, say): what the worker held stays recorded in
+  // Redis and is restored by the next start or by other workers.
+  let w: Worker | undefined;
+  let ready = false;
+  let requests = 0;
+  let settle: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => { settle = resolve; });
+  const escalate = (cold: boolean) => {
+    requests = cold ? Math.max(requests + 1, 2) : requests + 1;
+    if (!w || !ready) {
+      // The worker takes messages only once it is ready: there is nothing to finish or give back yet.
+      logger.log('warning', 'Stopping before the worker was ready (nothing taken yet)');
+      process.exit(0);
+    }
+    if (requests > 2) {
+      logger.log('warning', 'Exiting at once (third signal): held messages are restored by the next start or by other workers');
+      process.exit(1);
+    }
+    void w.stop({ cold: requests > 1 }).then(done, done);
+  };
+  const onSignal = () => escalate(false);
+  const onMessage = (message: unknown) => {
+    const mode = shutdownRequest(message);
+    if (mode) escalate(mode === 'cold');
+  };
+  // The parent that started the worker is gone (its window closed, or crashed): a warm stop, unless one is under way.
+  const onDisconnect = () => { if (requests === 0) escalate(false); };
+  const done = () => {
+    // Without these listeners the channel no longer holds the process open: it ends as soon as the worker is done.
+    process.off('message', onMessage);
+    process.off('disconnect', onDisconnect);
+    settle();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  if (process.send) {
+    process.on('message', onMessage);
+    process.on('disconnect', onDisconnect);
   }
-  await new Promise<void>((resolve) => {
-    let signals = 0;
-    // The first signal stops warmly; a second one turns the stop cold (running tasks aborted, messages given back).
-    // A third one exits at once (Redis unreachable and a stop waiting on it, say): what the worker held stays recorded
-    // in Redis and is restored by the next start or by other workers.
-    const onSignal = () => {
-      signals++;
-      if (signals > 2) {
-        w.logger.log('warning', 'Exiting at once (third signal): held messages are restored by the next start or by other workers');
-        process.exit(1);
-      }
-      void w.stop({ cold: signals > 1 }).then(resolve, resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+  let app: Radish | undefined;
+  try {
+    app = await resolveApp(values);
+    w = new Worker(app, {
+      queues: list(values.queues),
+      concurrency,
+      prefetchMultiplier,
+      hostname: values.hostname?.replace('%h', hostname()),
+      logger,
+      resultExtended: values['result-extended'],
+      trackStarted: values['track-started'],
+      pool,
+      appModule: values.app,
+      timeLimit,
+      softTimeLimit,
+      shutdownTimeout,
+      acksLate: values['acks-early'] ? false : undefined,
+      events: values.events,
+    });
     // A remote `shutdown` (celery control shutdown): the same path as a first SIGTERM, a warm stop.
     w.on('shutdown-requested', onSignal);
-  });
+    await w.start();
+  } catch (err) {
+    // A module that does not load, a worker that cannot start: the listeners must not hold the process open.
+    done();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await app?.close();
+    throw err;
+  }
+  // Nothing runs between the worker's "ready." line and here: a request is never handled in between.
+  ready = true;
+  await stopped;
   await app.close();
   // Code the async pool gave up on (a hard time limit, a terminate) may still hold timers; the worker is done, so
   // the process ends shortly after, whatever they hold.

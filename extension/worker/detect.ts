@@ -1,11 +1,9 @@
 /**
  * What kind of worker this workspace wants: a Radish worker on a TypeScript/JavaScript task module, or a Celery
- * worker on a Python app (`celery.py`, or a Django project whose settings package has one); and which interpreter
- * really runs it (the file PATH finds, and what it says it is).
+ * worker on a Python app (`celery.py`, or a Django project whose settings package has one). Which interpreter really
+ * runs it (the file PATH finds, what it says it is, which Python when none is set) is ./interpreter.ts, free of
+ * VS Code so that it is tested on its own.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 export type WorkerPlan =
@@ -59,87 +57,11 @@ export async function planWorker(): Promise<WorkerPlan> {
 }
 
 /**
- * The file `command` runs, as spawn finds it: the command itself when it names a path (relative to `cwd`), else the
- * first executable file of that name on the PATH of `env`. Undefined when there is none.
+ * The Python interpreter the user set (`radish.python.interpreter` in the folder, workspace or user settings), or
+ * undefined when it is left at its default: then the platform's candidates are tried (interpreter.ts), since the
+ * default `python3` is rarely a real Python on Windows.
  */
-export function findExecutable(command: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  const runnable = (file: string): boolean => {
-    try {
-      accessSync(file, constants.X_OK);
-      return statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (command.includes('/') || command.includes(path.sep)) {
-    const file = path.resolve(cwd, command);
-    return runnable(file) ? file : undefined;
-  }
-  const extensions = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').split(';')] : [''];
-  for (const dir of (env.PATH ?? env.Path ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    for (const ext of extensions) {
-      const file = path.resolve(cwd, dir, command + ext);
-      if (runnable(file)) return file;
-    }
-  }
-  return undefined;
-}
-
-export interface Interpreter {
-  /** The command as configured (`python3`, `/usr/bin/python3`, `node`, VS Code's own runtime). */
-  command: string;
-  /** The file that is run: the command's path, or where PATH finds it; undefined when there is none. */
-  file?: string;
-  /**
-   * What the interpreter says it is (Python's `sys.executable`, Node's `process.execPath`): a pyenv shim or a
-   * symlink names the real interpreter, a venv's python its own path.
-   */
-  executable?: string;
-  /** `Python 3.11.2`, `Node.js v20.19.0`; undefined when it did not say within a few seconds. */
-  version?: string;
-}
-
-/** What each interpreter is asked: its executable, then its version, one a line. */
-const ASK: Record<'python' | 'node', string[]> = {
-  python: ['-c', 'import sys; print(sys.executable); print(sys.version.split()[0])'],
-  node: ['-p', 'process.execPath + "\\n" + process.version'],
-};
-
-/**
- * Which interpreter `command` really is, for the worker's log: found as spawn would find it (same PATH, same cwd),
- * then asked once (a few tens of ms; at most 3 s) for its own path and version. VS Code's own runtime is not asked.
- */
-export async function describeInterpreter(kind: 'python' | 'node', command: string, env: NodeJS.ProcessEnv, cwd: string): Promise<Interpreter> {
-  const file = findExecutable(command, env, cwd);
-  if (kind === 'node' && command === process.execPath) {
-    return { command, file: file ?? command, executable: process.execPath, version: `Node.js ${process.version}` };
-  }
-  if (!file) return { command };
-  const out = await new Promise<string>((resolve) => {
-    execFile(file, ASK[kind], { cwd, env, timeout: 3000, windowsHide: true }, (err, stdout) => resolve(err ? '' : String(stdout)));
-  });
-  const [executable, version] = out.trim().split(/\r?\n/);
-  return {
-    command, file,
-    ...(executable ? { executable } : {}),
-    ...(version ? { version: `${kind === 'python' ? 'Python' : 'Node.js'} ${version}` } : {}),
-  };
-}
-
-/**
- * One line for the log: the interpreter by its absolute path and version, and how it was found when that is not
- * plain (`Interpreter: /root/.pyenv/versions/3.11.7/bin/python3 (Python 3.11.7), started as
- * /root/.pyenv/shims/python3, python3 on PATH`).
- */
-export function interpreterLine(i: Interpreter): string {
-  if (!i.file) {
-    return `Interpreter: ${i.command} not found (${i.command.includes('/') || i.command.includes(path.sep) ? 'no such executable file' : 'not on PATH'})`;
-  }
-  const shown = i.executable ?? i.file;
-  const how = [
-    ...(shown !== i.file ? [`started as ${i.file}`] : []),
-    ...(i.command !== i.file && !path.isAbsolute(i.command) ? [`${i.command} on PATH`] : []),
-  ];
-  return `Interpreter: ${shown} (${i.version ?? 'version unknown'})${how.length ? `, ${how.join(', ')}` : ''}`;
+export function configuredPython(): string | undefined {
+  const i = vscode.workspace.getConfiguration('radish').inspect<string>('python.interpreter');
+  return (i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue)?.trim() || undefined;
 }

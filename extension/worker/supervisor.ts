@@ -1,18 +1,29 @@
 /**
  * The local worker this window starts: a Radish worker (the bundled runner CLI, run with VS Code's own Node or
  * `radish.nodePath`) or a Celery worker. Streams its output into the "Radish Worker" log channel with levels,
- * reports a crash with its exit code and last lines, and stops it (warm, then hard) when asked or on deactivate.
+ * reports a crash with its exit code and last lines, and stops it (warm, then cold, then a kill) when asked or on
+ * deactivate. How it is started and stopped on each OS (Windows has no signals) is ./launch.ts and ./stop.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Connection } from '../connection';
-import { describeInterpreter, interpreterLine, planWorker, type WorkerPlan } from './detect';
+import { configuredPython, planWorker, type WorkerPlan } from './detect';
+import { describeInterpreter, interpreterLine, launchCommand, pythonCandidates, resolveInterpreter, type Interpreter } from './interpreter';
+import { launchSpec, readyLine } from './launch';
+import { runStopPlan, stopPlan } from './stop';
 import { errorMessage } from '../../runner/errors';
 import { reportStartError, startupCause, WorkerStartError } from './startError';
 
 export type WorkerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed';
+
+export interface SupervisorOptions {
+  /** The OS whose ways of starting and stopping a process are used. Default `process.platform`. */
+  platform?: NodeJS.Platform;
+}
+
+/** An argument as a reader can paste it back: quoted when it has a space. */
+const shown = (arg: string) => (/[\s"]/.test(arg) ? JSON.stringify(arg) : arg);
 
 const LINE = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): (DEBUG|INFO|WARNING|ERROR|CRITICAL)\/([^\]]+)\] (.*)$/;
 const TAIL = 20;
@@ -25,6 +36,11 @@ export class WorkerSupervisor implements vscode.Disposable {
   plan: WorkerPlan | undefined;
   /** Node name the worker was started with. */
   hostname: string | undefined;
+  /** Node name the worker gave in its ready line (`%h` expanded by the worker itself). */
+  private reportedNode: string | undefined;
+  /** The stop under way, which a second stop() joins. */
+  private stopping: Promise<void> | undefined;
+  private readonly platform: NodeJS.Platform;
   private tail: string[] = [];
   /** Queues consumed besides `radish.worker.queues`, as the last start was asked for. */
   private extraQueues: readonly string[] = [];
@@ -34,7 +50,10 @@ export class WorkerSupervisor implements vscode.Disposable {
     private readonly extensionPath: string,
     private readonly connection: Connection,
     readonly log: vscode.LogOutputChannel,
-  ) {}
+    options: SupervisorOptions = {},
+  ) {
+    this.platform = options.platform ?? process.platform;
+  }
 
   private setState(state: WorkerState): void {
     this.state = state;
@@ -42,9 +61,9 @@ export class WorkerSupervisor implements vscode.Disposable {
     this.changed.fire();
   }
 
-  /** The worker's node name as it appears on the broker (`%h` expanded as the worker does). */
+  /** The worker's node name as it appears on the broker: as its ready line gave it, else `%h` expanded here. */
   get nodeName(): string | undefined {
-    return this.hostname?.replace('%h', os.hostname());
+    return this.reportedNode ?? this.hostname?.replace('%h', os.hostname());
   }
 
   get pid(): number | undefined {
@@ -67,35 +86,35 @@ export class WorkerSupervisor implements vscode.Disposable {
     // The configured queues, and those a caller added (a queue nobody consumed, say), kept for a restart.
     this.extraQueues = options.queues ?? this.extraQueues;
     const queues = [...new Set([...(config.get<string[]>('worker.queues') ?? ['celery']), ...this.extraQueues])].join(',');
-    const concurrency = String(config.get<number>('worker.concurrency') ?? 4);
+    const concurrency = config.get<number>('worker.concurrency') ?? 4;
     const level = config.get<string>('worker.logLevel') ?? 'info';
     const url = await this.connection.urlWithPassword();
     this.hostname = `vscode-${process.pid}@%h`;
-    let command: string;
-    let args: string[];
+    this.reportedNode = undefined;
     const env: NodeJS.ProcessEnv = { ...process.env, RADISH_BROKER_URL: url, CELERY_BROKER_URL: url };
-    if (plan.kind === 'typescript') {
-      command = config.get<string>('nodePath') || process.execPath;
-      // In desktop VS Code process.execPath is Electron: this makes it behave as plain Node.
-      env.ELECTRON_RUN_AS_NODE = '1';
-      args = [path.join(this.extensionPath, 'dist', 'radish.js'), 'worker', '-A', plan.module, '-Q', queues, '-c', concurrency, '-l', level, '-n', this.hostname, '-E', '--result-extended'];
-    } else {
-      command = config.get<string>('python.interpreter') || 'python3';
-      args = ['-m', 'celery', '-A', plan.app, 'worker', '-l', level, '-E', '-Q', queues, '-c', concurrency, '-n', this.hostname];
-    }
     this.tail = [];
     this.lastLevel = 'info';
     this.setState('starting');
-    // Which interpreter really runs (a bare `python3` may be a pyenv shim, or another venv's than the user thinks).
-    const interpreter = await describeInterpreter(plan.kind === 'python' ? 'python' : 'node', command, env, plan.cwd);
-    if (interpreter.file) this.log.info(interpreterLine(interpreter));
-    else this.log.warn(interpreterLine(interpreter));
-    this.log.info(`Starting: ${interpreter.file ?? command} ${args.join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
-    const child = spawn(command, args, { cwd: plan.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Which interpreter really runs (a bare `python3` may be a pyenv shim, or another venv's than the user thinks);
+    // with no Python set, the first of the platform's candidates that runs (`python`, `py -3`, `python3` on Windows).
+    const interpreter: Interpreter = plan.kind === 'typescript'
+      ? await describeInterpreter('node', config.get<string>('nodePath') || process.execPath, { ...env, ELECTRON_RUN_AS_NODE: '1' }, plan.cwd, { platform: this.platform })
+      : await resolveInterpreter('python', pythonCandidates(this.platform, configuredPython()), env, plan.cwd, this.platform);
+    const runtime = launchCommand(interpreter, this.platform);
+    const launch = launchSpec(plan, { platform: this.platform, extensionPath: this.extensionPath, runtime, queues, concurrency, level, hostname: this.hostname, env });
+    // On Windows the file the interpreter named itself is started, not the shim or launcher that found it.
+    const described = runtime.command === interpreter.executable && interpreter.file !== undefined ? { ...interpreter, file: interpreter.executable } : interpreter;
+    if (described.file) this.log.info(interpreterLine(described));
+    else this.log.warn(interpreterLine(described));
+    const command = launch.command;
+    this.log.info(`Starting: ${[described.file ?? command, ...launch.args].map(shown).join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
+    const child = spawn(command, launch.args, { cwd: plan.cwd, env: launch.env, stdio: launch.stdio, windowsHide: launch.windowsHide, shell: launch.shell });
     this.child = child;
     const ready = new Promise<void>((resolve, reject) => {
       const onLine = (line: string) => {
-        if (/ ready\.|celery@.* ready/.test(line) && this.state === 'starting') {
+        const ready = this.state === 'starting' ? readyLine(line) : undefined;
+        if (ready) {
+          this.reportedNode = ready.node;
           this.setState('running');
           resolve();
         }
@@ -178,21 +197,32 @@ export class WorkerSupervisor implements vscode.Disposable {
   }
 
   /**
-   * Warm shutdown (SIGTERM); after `graceMs` a cold one (a second SIGTERM for Radish, SIGQUIT for Celery), which
-   * gives the running tasks' messages back at once; SIGKILL only if the process is still there 5 s later.
-   * Resolves when the process is gone.
+   * Stop the worker: a warm shutdown (running tasks finish); after `graceMs` a cold one (their messages go back at
+   * once); a kill 5 s later if it is still there. How, per OS and kind of worker, is ./stop.ts: over the IPC channel
+   * for a Radish worker, signals for Celery on POSIX, remote control then taskkill for Celery on Windows. Resolves
+   * when the process is gone; a call while a stop is under way joins it.
    */
-  async stop(graceMs = 10_000): Promise<void> {
+  stop(graceMs = 10_000): Promise<void> {
     const child = this.child;
-    if (!child) return;
+    if (!child) return Promise.resolve();
+    this.stopping ??= this.takeStop(child, graceMs).finally(() => { this.stopping = undefined; });
+    return this.stopping;
+  }
+
+  private takeStop(child: ChildProcess, graceMs: number): Promise<void> {
+    const ready = this.state === 'running';
     this.setState('stopping');
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const cold = setTimeout(() => child.kill(this.plan?.kind === 'python' ? 'SIGQUIT' : 'SIGTERM'), graceMs);
-    const hard = setTimeout(() => child.kill('SIGKILL'), graceMs + 5000);
-    await exited;
-    clearTimeout(cold);
-    clearTimeout(hard);
+    if (child.pid === undefined || !this.plan || this.plan.kind === 'none') return Promise.resolve();
+    const steps = stopPlan({
+      kind: this.plan.kind, platform: this.platform, pid: child.pid, graceMs, node: this.nodeName, ready,
+      systemRoot: process.env.SystemRoot,
+    });
+    return runStopPlan(child, steps, {
+      remoteShutdown: async (node) => {
+        await (await this.connection.control()).broadcast('shutdown', {}, { destination: [node], reply: false });
+      },
+      log: (level, line) => this.log[level](line),
+    });
   }
 
   async restart(): Promise<void> {
@@ -201,8 +231,9 @@ export class WorkerSupervisor implements vscode.Disposable {
   }
 
   dispose(): void {
-    // The window is closing: the worker must not outlive it.
-    this.child?.kill('SIGTERM');
+    // The window is closing: the worker must not outlive it. Its warm stop is asked now, the rest follows while this
+    // process lives; a Radish worker also stops by itself when its IPC channel closes with this process.
+    if (this.child) void this.stop();
     this.changed.dispose();
   }
 }
