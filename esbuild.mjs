@@ -1,9 +1,15 @@
 // Bundles: the runner (library + `radish` CLI, one file so task modules share its classes) and the demo/bench
 // entry points. Type-checking is separate (`npm run typecheck`), as in vscode-extension-samples' esbuild-sample.
-import { readdirSync, readFileSync } from 'node:fs';
+//
+//   node esbuild.mjs                      every bundle into dist/, and the runner's declarations into dist/types
+//   node esbuild.mjs --npm-package [DIR]  the npm package, staged from that build into DIR (default out/npm)
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
-const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+const { version } = manifest;
 
 const common = {
   bundle: true,
@@ -16,38 +22,93 @@ const common = {
   define: { RADISH_VERSION: JSON.stringify(version) },
 };
 
-await Promise.all([
-  build({
-    ...common,
-    entryPoints: { radish: 'runner/index.ts' },
-    outdir: 'dist',
-    // esbuild ships a native binary per platform; it is loaded from node_modules, never bundled.
-    external: ['esbuild'],
-    banner: { js: '#!/usr/bin/env node' },
-    footer: { js: "if (require.main === module) { if (process.env.RADISH_POOL_CHILD === '1') module.exports.runPoolChild(); else module.exports.runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; }); }" },
-  }),
-  // The VS Code extension: `vscode` is provided by the host. Task discovery (with the TypeScript compiler) is its
-  // own bundle, required on first use, so activation does not pay for it.
-  build({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode', 'esbuild'] }),
-  // The task view's page, run in its webview (a browser): plain DOM, no Node.
-  build({ ...common, platform: 'browser', format: 'iife', entryPoints: { 'task-view': 'extension/taskView/webview/main.ts' }, outdir: 'dist' }),
-  // Minified, without a source map: it is mostly the TypeScript compiler (10 MB as written, 3 MB minified).
-  build({ ...common, entryPoints: { discovery: 'extension/discovery/index.ts' }, outdir: 'dist', minify: true, sourcemap: false }),
-  // Suites that run inside the VS Code extension host (test/extension/*.suite.ts), one file each.
-  // Each into a folder of its own (out/test/extension/<name>/suite.test.js), which the host harness runs with mocha.
-  build({
-    ...common,
-    entryPoints: Object.fromEntries(readdirSync('test/extension').filter((f) => f.endsWith('.suite.ts'))
-      .map((f) => [`${f.replace(/\.suite\.ts$/, '')}/suite.test`, `test/extension/${f}`])),
-    outdir: 'out/test/extension',
-    external: ['vscode'],
-  }),
-  build({
-    ...common,
-    entryPoints: { demo: 'examples/demo.ts', bench: 'bench/bench.ts' },
-    outdir: 'dist',
-    // The demo and bench drive the runner as a user would: through the built package. The bench's peers (BullMQ,
-    // bee-queue, celery-node) are required at run time from bench/node_modules (bench/peers.ts), never bundled.
-    external: ['esbuild', 'radish'],
-  }),
-]);
+/**
+ * The runner's .d.ts files (dist/types), beside the bundles: tsc without type-checking (`noCheck`, in
+ * tsconfig.types.json), which `npm run typecheck` does, so the build stays a few seconds.
+ */
+function emitDeclarations() {
+  rmSync('dist/types', { recursive: true, force: true });
+  return new Promise((resolve, reject) => {
+    const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
+    tsc.on('error', reject);
+    tsc.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tsc -p tsconfig.types.json exited with ${code}`))));
+  });
+}
+
+function buildAll() {
+  return Promise.all([
+    emitDeclarations(),
+    build({
+      ...common,
+      entryPoints: { radish: 'runner/index.ts' },
+      outdir: 'dist',
+      // Everything is bundled, the TypeScript loader's transpiler (sucrase, plain JavaScript) too: the file runs as it
+      // is on every OS and CPU, from the VSIX or the npm package, with no node_modules beside it.
+      banner: { js: '#!/usr/bin/env node' },
+      footer: { js: "if (require.main === module) { if (process.env.RADISH_POOL_CHILD === '1') module.exports.runPoolChild(); else module.exports.runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; }); }" },
+    }),
+    // The VS Code extension: `vscode` is provided by the host. Task discovery (with the TypeScript compiler) is its
+    // own bundle, required on first use, so activation does not pay for it.
+    build({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
+    // The task view's page, run in its webview (a browser): plain DOM, no Node.
+    build({ ...common, platform: 'browser', format: 'iife', entryPoints: { 'task-view': 'extension/taskView/webview/main.ts' }, outdir: 'dist' }),
+    // Minified, without a source map: it is mostly the TypeScript compiler (10 MB as written, 3 MB minified).
+    build({ ...common, entryPoints: { discovery: 'extension/discovery/index.ts' }, outdir: 'dist', minify: true, sourcemap: false }),
+    // Suites that run inside the VS Code extension host (test/extension/*.suite.ts), one file each.
+    // Each into a folder of its own (out/test/extension/<name>/suite.test.js), which the host harness runs with mocha.
+    build({
+      ...common,
+      entryPoints: Object.fromEntries(readdirSync('test/extension').filter((f) => f.endsWith('.suite.ts'))
+        .map((f) => [`${f.replace(/\.suite\.ts$/, '')}/suite.test`, `test/extension/${f}`])),
+      outdir: 'out/test/extension',
+      external: ['vscode'],
+    }),
+    build({
+      ...common,
+      entryPoints: { demo: 'examples/demo.ts', bench: 'bench/bench.ts' },
+      outdir: 'dist',
+      // The demo and bench drive the runner as a user would: through the built package. The bench's peers (BullMQ,
+      // bee-queue, celery-node) are required at run time from bench/node_modules (bench/peers.ts), never bundled.
+      external: ['radish'],
+    }),
+  ]);
+}
+
+/**
+ * The npm package: the runner bundle, its declarations, README and LICENSE, under the npm name. It is staged apart
+ * because package.json here is also the VS Code extension's manifest, whose `name` (the extension id is
+ * publisher.name, radish-dev.radish) cannot be scoped and whose files .vscodeignore picks (vsce refuses a `files`
+ * field beside it).
+ */
+function stageNpmPackage(dir) {
+  for (const built of ['dist/radish.js', 'dist/types/index.d.ts']) {
+    if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  cpSync('dist/radish.js', join(dir, 'dist/radish.js'));
+  cpSync('dist/types', join(dir, 'dist/types'), { recursive: true });
+  for (const file of ['README.md', 'LICENSE']) cpSync(file, join(dir, file));
+  const { description, license, repository, keywords, engines, bin, exports, types } = manifest;
+  const npm = {
+    name: manifest.npmPackage.name,
+    version,
+    description,
+    license,
+    repository,
+    keywords,
+    engines: { node: engines.node },
+    bin,
+    main: './dist/radish.js',
+    types,
+    exports,
+    files: ['dist/radish.js', 'dist/types/'],
+    // Only for the declarations, some of which name ioredis's types: at run time dist/radish.js uses its own copy.
+    dependencies: { ioredis: manifest.devDependencies.ioredis },
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(npm, null, 2) + '\n');
+}
+
+const npmAt = process.argv.indexOf('--npm-package');
+if (npmAt >= 0) stageNpmPackage(process.argv[npmAt + 1] ?? 'out/npm');
+else await buildAll();

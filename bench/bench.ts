@@ -19,6 +19,7 @@ import { killChildrenNow } from './child';
 import { consumerProcess } from './consumer-process';
 import { environment } from './environment';
 import { BenchError } from './errors';
+import { measureLoad } from './load';
 import { measureRun, warmUpClient, type RunResult } from './measure';
 import { measureMemory } from './memory';
 import { parseOptions, SYSTEMS, USAGE, type BenchOptions } from './options';
@@ -140,6 +141,13 @@ async function bench(argv: string[]): Promise<number> {
     } else {
       notes.push('Radish scaling: not measured (--sections)');
     }
+    let load;
+    if (sections.has('load')) {
+      load = measureLoad(join(ROOT, 'dist', 'radish.js'), ROOT, options.loadRuns);
+      progress(`load: ${load.projects.map((p) => `${p.project} ${p.loadMs.toFixed(0)} ms`).join(', ')}`);
+    } else {
+      notes.push('TypeScript task module load: not measured (--sections)');
+    }
 
     const report: BenchReport = {
       ...env,
@@ -152,6 +160,7 @@ async function bench(argv: string[]): Promise<number> {
       ...(memory ? { memory } : {}),
       ...(refresh ? { refresh } : {}),
       ...(scaling ? { scaling } : {}),
+      ...(load ? { load } : {}),
       targets: checkTargets({
         medians: Object.fromEntries(Object.entries(table.systems).map(([name, s]) => [name, s.median])),
         skipped: table.skipped,

@@ -5,7 +5,7 @@ import type { Plan } from './measure';
 import type { ConsumerMode } from './system';
 
 export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery'] as const;
-export const SECTIONS = ['table', 'memory', 'refresh', 'scaling'] as const;
+export const SECTIONS = ['table', 'memory', 'refresh', 'scaling', 'load'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -19,7 +19,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --systems a,b        systems in the table (default: all: ${SYSTEMS.join(', ')}); peers that are not
                        installed (npm ci --prefix bench) or without Python Celery are skipped, saying why
   --sections a,b       what to measure (default: all: ${SECTIONS.join(', ')}): the systems' table, a Radish
-                       worker's memory, the extension's Queues view refresh, Radish's scaling matrix
+                       worker's memory, the extension's Queues view refresh, Radish's scaling matrix, how long
+                       a worker takes to load TypeScript task modules
   -h, --help           this help
 `;
 
@@ -35,6 +36,8 @@ export interface BenchOptions {
   refresh: { messages: number; samples: number };
   /** Messages a worker holds in the memory measurement. */
   held: number;
+  /** Fresh processes per project in the TypeScript load measurement (the report shows medians). */
+  loadRuns: number;
 }
 
 function positiveInt(text: string | undefined, flag: string): number | undefined {
@@ -84,6 +87,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sections: sections as Section[],
     refresh: quick ? { messages: 50_000, samples: 10 } : { messages: 1_000_000, samples: 20 },
     held: 10_000,
+    loadRuns: quick ? 3 : 7,
     plan: {
       n: positiveInt(values.n, '--n') ?? (quick ? 2_000 : 20_000),
       inFlight: 100,

@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Environment } from './environment';
+import type { LoadResult } from './load';
 import type { Plan, RunResult } from './measure';
 import type { MemoryResult, Rss } from './memory';
 import type { BenchOptions } from './options';
@@ -37,6 +38,7 @@ export interface BenchReport extends Environment {
   memory?: MemoryResult;
   refresh?: RefreshResult;
   scaling?: ScalingResult;
+  load?: LoadResult;
   targets: TargetCheck[];
   /** What this run left out, said in the output too. */
   notes: string[];
@@ -144,6 +146,14 @@ function scalingLines(s: ScalingResult): string[] {
   return [head, ...grid(['', ...s.concurrency.map((c) => `c=${c}`)], rows).map((l) => `  ${l}`)];
 }
 
+function loadLines(l: LoadResult): string[] {
+  const rows = l.projects.map((p) => [p.project, `${p.loadMs.toFixed(0)} ms`, `${p.loadCpuMs.toFixed(0)} ms`, `${p.processMs.toFixed(0)} ms`]);
+  return [
+    `TypeScript task modules loaded by a fresh worker process (loadModule of dist/radish.js), median of ${l.runs}`,
+    ...grid(['', 'load', 'load CPU', 'Node start to loaded'], rows).map((line) => `  ${line}`),
+  ];
+}
+
 function targetLines(targets: TargetCheck[]): string[] {
   const width = Math.max(...targets.map((t) => t.target.length));
   return ['Radish vs targets', ...targets.map((t) => {
@@ -166,6 +176,7 @@ export function formatReport(report: BenchReport): string {
   if (report.memory) out.push('', ...memoryLines(report.memory));
   if (report.refresh) out.push('', ...refreshLines(report.refresh));
   if (report.scaling) out.push('', ...scalingLines(report.scaling));
+  if (report.load) out.push('', ...loadLines(report.load));
   if (report.notes.length) out.push('', ...report.notes);
   out.push('', ...targetLines(report.targets));
   return out.join('\n');
