@@ -1,6 +1,6 @@
 /**
  * A Radish worker's memory, as `ps` would show it (VmRSS of the `radish worker` process and of the processes it
- * keeps, e.g. esbuild's service after compiling a TypeScript task module): idle, and holding
+ * keeps, e.g. a process pool's children): idle, and holding
  * 10,000 messages it cannot run yet, either ETA tasks an hour ahead (held without a prefetch limit, as Celery
  * holds them) or tasks prefetched behind one that never ends (`-c 1 --prefetch-multiplier 10000`).
  */
@@ -30,7 +30,7 @@ export interface Rss {
   /** The worker and every process under it: what the machine pays for one worker. */
   totalMB: number;
   workerMB: number;
-  /** The processes under the worker, by command, e.g. `{ esbuild: 12.6 }`. */
+  /** The processes under the worker, by command, e.g. `{ node: 42.1 }`. */
   children: Record<string, number>;
 }
 
