@@ -61,8 +61,10 @@ export function activate(context: vscode.ExtensionContext): Services {
     // A running worker is worth following at once (status bar, failure notifications), views shown or not.
     if (local.state === 'running') void live.ensure();
   }), tasks.onDidChange(() => taskView.refresh()));
-  // Task events move the Tasks and Workers views: at most one refresh a second, however busy the fleet.
-  sub(refresh.follow(live.onDidChange, () => refresh.refreshVisible(taskView, workers), 1000));
+  // Task events move the Tasks view, task and worker events the Workers view: at most one refresh a second each,
+  // however busy the fleet (heartbeats alone leave the Tasks view as it is).
+  sub(refresh.follow(live.onDidChangeTasks, () => refresh.refreshVisible(taskView), 1000));
+  sub(refresh.follow(live.onDidChange, () => refresh.refreshVisible(workers), 1000));
   sub(vscode.workspace.onDidChangeConfiguration(async (e) => {
     if (e.affectsConfiguration('radish.redisUrl')) {
       await connection.reset();
@@ -82,7 +84,7 @@ export function activate(context: vscode.ExtensionContext): Services {
   const links = new RetryLinks(context.workspaceState);
   // The task views act through the services, which hold them: read once activation has built them.
   const panels = new TaskPanels(context.extensionUri, () => services);
-  panels.follow(live.onDidChange);
+  panels.follow(live.onDidChangeTasks);
   sub(panels);
   const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, panels, links, activationMs: 0 };
   registerCommands(services);

@@ -21,9 +21,15 @@ export class Live implements vscode.Disposable {
   private monitor: Monitor | undefined;
   private starting: Promise<Monitor | undefined> | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
+  private readonly tasksChanged = new vscode.EventEmitter<void>();
   private readonly failedEmitter = new vscode.EventEmitter<Failure>();
   /** Fires (at most a few times a second is up to listeners) when a task or worker event arrived. */
   readonly onDidChange = this.changed.event;
+  /**
+   * Fires when a task event arrived (not for worker heartbeats, which every worker sends every 2 s: a view that
+   * only shows tasks is not redrawn for them, and a click on it is not lost to a redraw under the pointer).
+   */
+  readonly onDidChangeTasks = this.tasksChanged.event;
   /** A task-failed event arrived. */
   readonly onDidFail = this.failedEmitter.event;
   /** Failures seen since the window opened (not counting a failure event twice). */
@@ -83,6 +89,7 @@ export class Live implements vscode.Disposable {
         });
       }
     }
+    this.tasksChanged.fire();
     this.changed.fire();
   }
 
@@ -116,6 +123,7 @@ export class Live implements vscode.Disposable {
     void this.stop();
     for (const d of this.disposables) d.dispose();
     this.changed.dispose();
+    this.tasksChanged.dispose();
     this.failedEmitter.dispose();
   }
 }

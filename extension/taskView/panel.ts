@@ -51,15 +51,17 @@ export class TaskPanels implements vscode.Disposable {
 
   /** Open (or bring forward) the tab of task `id`; `failed`: the Failed row it was opened from. */
   async show(id: string, failed?: FailedTask): Promise<TaskModel | undefined> {
-    let t = this.open.get(id);
+    const t = this.open.get(id);
     if (t) {
       if (failed) t.failed = failed;
-      t.panel.reveal(undefined, false);
+      // Read first, then brought forward, fresh. Revealed from inside a tree's click (still being handled), the
+      // tab could stay behind the editor that had focus; after the read, the click is over.
+      await this.load(id);
+      t.panel.reveal(t.panel.viewColumn, false);
     } else {
-      t = { panel: this.create(id), ...(failed ? { failed } : {}) };
-      this.open.set(id, t);
+      this.open.set(id, { panel: this.create(id), ...(failed ? { failed } : {}) });
+      await this.load(id);
     }
-    await this.load(id);
     return this.open.get(id)?.model;
   }
 

@@ -41,6 +41,9 @@ async function viewText(page: Page, expected: RegExp, timeout = TIMEOUT): Promis
   }).catch((err: Error) => { throw new Error(`${err.message}; it shows:\n${last}`); });
 }
 
+/** Where a row is clicked: on its label, left of the inline actions that show at its right end on hover. */
+const ON_LABEL = { x: 60, y: 10 };
+
 async function activeTab(page: Page, label: RegExp): Promise<void> {
   await page.locator('.tabs-container .tab.active', { hasText: label }).first().waitFor({ timeout: TIMEOUT });
 }
@@ -62,7 +65,7 @@ describe('the task view (UI, code-server + chromium)', function () {
     const short = sent.id.slice(0, 8);
     await e2e.viewAction(page, 'Failed', 'Refresh');
     await settledRowsOf(page, 'Failed', 'the failed task', (r) => r.some((x) => x.label === 'tasks.fail'));
-    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().locator('.label-name').click({ timeout: TIMEOUT });
+    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().click({ timeout: TIMEOUT, position: ON_LABEL });
     await activeTab(page, new RegExp(`tasks\\.fail\\[${short}\\]`));
     const text = await viewText(page, /dead-lettered/);
     assert.match(text, /tasks\.fail\s+FAILURE/);
@@ -86,11 +89,10 @@ describe('the task view (UI, code-server + chromium)', function () {
     await activeTab(page, /^tasks\.ts/);
     await page.locator('.part.statusbar .statusbar-item', { hasText: /Ln 49, Col \d+/ }).first().waitFor({ timeout: TIMEOUT });
 
-    // The same task from the Tasks view is the same tab, not a second one with the same title.
-    await e2e.focusView(page, 'Tasks');
-    // Clicked once the view has settled after being shown (a row re-rendered under the pointer can lose the click).
+    // The same task from the Tasks view (on screen in the sidebar: clicked as it is, no palette in between) is the
+    // same tab, not a second one with the same title.
     await settledRowsOf(page, 'Tasks', 'the failed task', (r) => r.some((x) => x.label === 'tasks.fail'));
-    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().locator('.label-name').click({ timeout: TIMEOUT });
+    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.fail' }).first().click({ timeout: TIMEOUT, position: ON_LABEL });
     await activeTab(page, new RegExp(`tasks\\.fail\\[${short}\\]`));
     assert.equal(await page.locator('.tabs-container .tab', { hasText: `tasks.fail[${short}]` }).count(), 1, 'one tab per task');
     await viewText(page, /dead-lettered/);
@@ -103,7 +105,7 @@ describe('the task view (UI, code-server + chromium)', function () {
     const short = sent.id.slice(0, 8);
     await e2e.viewAction(page, 'Failed', 'Refresh');
     await settledRowsOf(page, 'Failed', 'the failed tasks.add', (r) => r.some((x) => x.label === 'tasks.add'));
-    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.add' }).first().locator('.label-name').click({ timeout: TIMEOUT });
+    await e2e.viewPane(page, 'Failed').locator('.monaco-list-row', { hasText: 'tasks.add' }).first().click({ timeout: TIMEOUT, position: ON_LABEL });
     await activeTab(page, new RegExp(`tasks\\.add\\[${short}\\]`));
     await viewText(page, /TypeError/);
     const view = taskPage(page);
@@ -149,7 +151,6 @@ describe('the task view (UI, code-server + chromium)', function () {
 
   it('follows a running task live, from STARTED to SUCCESS, without a click', async () => {
     const { page } = s;
-    await e2e.focusView(page, 'Tasks');
     const sent = await s.client.send('tasks.slow', [6]);
     const short = sent.id.slice(0, 8);
     let seen: unknown;
@@ -157,7 +158,7 @@ describe('the task view (UI, code-server + chromium)', function () {
       seen = r;
       return r.some((x) => x.label === 'tasks.slow' && /^(RECEIVED|STARTED)/.test(x.description));
     }).catch((err: Error) => { throw new Error(`${err.message}: ${JSON.stringify(seen)}`); });
-    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.slow' }).first().locator('.label-name').click({ timeout: TIMEOUT });
+    await e2e.viewPane(page, 'Tasks').locator('.monaco-list-row', { hasText: 'tasks.slow' }).first().click({ timeout: TIMEOUT, position: ON_LABEL });
     await activeTab(page, new RegExp(`tasks\\.slow\\[${short}\\]`));
     const running = await viewText(page, /tasks\.slow\s+STARTED/);
     assert.match(running, /live/);
