@@ -16,6 +16,7 @@ import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
 import { Utf8Packer } from './broker/utf8-packer';
 import { applySignature, makeSignature, type ApplyExtras, type SignatureOptions } from './protocol/canvas';
+import { celeryLayout, resolveCeleryVersion, type CeleryLayout } from './protocol/celery-version';
 import { encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
 import { LamportClock } from './protocol/pidbox';
 import { encodeEvent, makeEvent, taskSentFields } from './protocol/event';
@@ -46,6 +47,14 @@ export interface RadishOptions {
    * as in Celery: a task that was sent is never reported as not sent because its event could not be. Default false.
    */
   sendEvents?: boolean;
+  /**
+   * The Celery version of the workers this app sends to (`'5.6'`, `'5.2.6'`), whose messages its own follow: from
+   * Celery 5.3 on they carry `replaced_task_nesting`, `stamped_headers` and `stamps`, a group's members are numbered
+   * (`group_index` 0, 1, ...) and a chord's callback names the chord's group (its `group_id` option); before 5.3,
+   * 5.2.6's layout. Celery 5.2 workers read either. Default: the `RADISH_CELERY_VERSION` environment variable, else
+   * `'5.6'` (as a Radish worker's `celeryVersion`).
+   */
+  celeryVersion?: string;
 }
 
 /** Options of a group or chord. */
@@ -100,6 +109,10 @@ type DropContext<P extends unknown[]> = P extends [TaskContext, ...infer Rest] ?
 
 export class Radish {
   readonly defaultQueue: string;
+  /** The Celery version this app's messages follow ({@link RadishOptions.celeryVersion}, defaults applied). */
+  readonly celeryVersion: string;
+  /** Its message layout. */
+  private readonly layout: CeleryLayout;
   private readonly registry = new Map<string, TaskDefinition>();
   private readonly periodic = new Map<string, ScheduleEntry>();
   private readonly routes: [RegExp, RouteTarget][];
@@ -110,6 +123,8 @@ export class Radish {
 
   constructor(readonly options: RadishOptions = {}) {
     this.defaultQueue = options.defaultQueue ?? 'celery';
+    this.celeryVersion = resolveCeleryVersion(options.celeryVersion);
+    this.layout = celeryLayout(this.celeryVersion);
     const routes = options.routes ?? {};
     const entries = Array.isArray(routes) ? routes : Object.entries(routes);
     this.routes = entries.map(([pattern, target]) => [typeof pattern === 'string' ? globToRegExp(pattern) : pattern, target]);
@@ -249,7 +264,7 @@ export class Radish {
       ignoreResult: req.ignoreResult ?? def.ignoreResult,
     };
     // Written out, not spread from this.sender: an object spread here cost more than the two UUIDs.
-    const sender: Sender = { origin: this.sender.origin, replyTo: this.sender.replyTo, deliveryTag: randomUUID() };
+    const sender: Sender = { origin: this.sender.origin, replyTo: this.sender.replyTo, deliveryTag: randomUUID(), layout: this.layout };
     return { id, queue, priority, body: encodeTaskMessage(call, sender), call };
   }
 
@@ -317,17 +332,18 @@ export class Radish {
   /** The message applying a signature as this app's own call (no parent, its own root), routed by this app. */
   private applied(sig: Signature, extras: ApplyExtras = {}, prepend: unknown[] = []): Outgoing {
     return applySignature(sig, prepend, { parentId: null, rootId: null, replyTo: this.sender.replyTo },
-      { origin: this.sender.origin, route: (name) => this.route(name) }, extras);
+      { origin: this.sender.origin, route: (name) => this.route(name), layout: this.layout }, extras);
   }
 
   /**
-   * Send a group: every signature at once, each message naming the group (Celery's `group([...]).apply_async()`).
+   * Send a group: every signature at once, each message naming the group (Celery's `group([...]).apply_async()`),
+   * numbered in order as Celery 5.3+ numbers them (not with `celeryVersion` 5.2, as 5.2 does not).
    * Resolves once all are sent, with a handle whose `get()` gathers their results in order. Rejects, sending
    * nothing, when a signature cannot be sent (no task name, or a nested group, chain or chord).
    */
   async group<R = unknown>(signatures: readonly Signature[], options: GroupOptions = {}): Promise<GroupResult<R>> {
     const groupId = options.groupId ?? randomUUID();
-    const messages = signatures.map((sig) => this.applied(sig, { groupId }));
+    const messages = signatures.map((sig, i) => this.applied(sig, { groupId, groupIndex: this.layout === '5.3' ? i : null }));
     const { broker, backend } = await this.connections();
     if (messages.length > 0) await this.publish(broker, messages);
     return new GroupResult<R>(groupId, messages.map((m) => m.id), backend);
@@ -343,7 +359,7 @@ export class Radish {
    */
   async chord<R = unknown>(header: readonly Signature[], callback: Signature, options: GroupOptions = {}): Promise<AsyncResult<R>> {
     const groupId = options.groupId ?? randomUUID();
-    const body = this.freeze(callback);
+    const body = this.freeze(callback, groupId);
     const bodyId = body.options.task_id as string;
     const { broker, backend } = await this.connections();
     if (header.length === 0) {
@@ -360,14 +376,16 @@ export class Radish {
   }
 
   /**
-   * A chord callback as Celery's client freezes it: its task id and this app's reply_to in its options. A callback
-   * this app routes away from the default queue also gets that queue: a Python worker may be the one sending it,
-   * and it does not know this app's routes.
+   * A chord callback as Celery's client freezes it: its task id and this app's reply_to in its options, and from
+   * Celery 5.3 on the chord's group id (so the callback's message names the group). A callback this app routes away
+   * from the default queue also gets that queue: a Python worker may be the one sending it, and it does not know
+   * this app's routes.
    */
-  private freeze(callback: Signature): Signature {
+  private freeze(callback: Signature, groupId: string): Signature {
     const options: JsonObject = { ...(typeof callback.options === 'object' && callback.options !== null ? callback.options : {}) };
     if (typeof options.task_id !== 'string' || options.task_id === '') options.task_id = randomUUID();
     if (typeof options.reply_to !== 'string') options.reply_to = this.sender.replyTo;
+    if (this.layout === '5.3' && options.group_id === undefined) options.group_id = groupId;
     if (options.queue === undefined && options.routing_key === undefined) {
       const routed = this.route(callback.task);
       if (routed.queue !== this.defaultQueue) options.queue = routed.queue;

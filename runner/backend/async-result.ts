@@ -1,5 +1,5 @@
 /** A handle on a task's result, like Celery's `AsyncResult`. */
-import { failureFromMeta, type ResultMeta, type TaskState } from '../protocol/result';
+import { dateDoneOf, failureFromMeta, type ResultMeta, type TaskState } from '../protocol/result';
 import type { ResultBackend } from './backend';
 import type { GroupResult } from './group-result';
 
@@ -24,6 +24,15 @@ export class AsyncResult<R = unknown> {
 
   async state(): Promise<TaskState> {
     return (await this.meta())?.status ?? 'PENDING';
+  }
+
+  /**
+   * When it became ready (Celery's `AsyncResult.date_done`), read from either Celery's form (5.2's naive UTC, 5.3+'s
+   * with an offset); null while it is not ready.
+   */
+  async dateDone(): Promise<Date | null> {
+    const meta = await this.meta();
+    return meta ? dateDoneOf(meta) : null;
   }
 
   /**

@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import { Keys } from '../broker/keys';
 import { connect, type ConnectionConfig } from '../broker/connection';
 import { scripts } from '../broker/scripts';
-import { decodeResult, encodeResult, READY_STATES, type ResultInput, type ResultMeta } from '../protocol/result';
+import { dateDoneOf, decodeResult, encodeResult, READY_STATES, type ResultInput, type ResultMeta } from '../protocol/result';
 import { GroupStore } from './groups';
 
 export interface BackendOptions extends ConnectionConfig {
@@ -95,7 +95,9 @@ export class ResultBackend {
         }
       }
     } while (cursor !== '0' && scanned < scanBudget);
-    return failed.sort((a, b) => (b.date_done ?? '').localeCompare(a.date_done ?? '')).slice(0, limit);
+    // By time, not by text: Celery 5.2 writes date_done naive, 5.3+ with its offset, and a fleet may hold both.
+    const time = (meta: ResultMeta): number => dateDoneOf(meta)?.getTime() ?? -Infinity;
+    return failed.map((meta) => ({ meta, at: time(meta) })).sort((a, b) => b.at - a.at).slice(0, limit).map(({ meta }) => meta);
   }
 
   /** Delete a stored result. */

@@ -10,11 +10,17 @@
  * - failure: each `errbacks` signature is applied with the failed task's id prepended (the "old-style" errback;
  *   new-style errbacks taking `(request, exc, traceback)` are Python functions a TypeScript worker cannot call);
  * - every follow-up has `parent_id` = the ended task's id and keeps its `root_id`.
+ * What Celery 5.3+ adds (5.6 today): each message carries the stamps its signature's options name
+ * (`stamped_headers` and a value per stamp, as Celery's stamping leaves them), and a signature's `group_id` option
+ * (which 5.6's client puts in a chord's callback) names the group of the message applying it. The messages are in
+ * the layout of the fleet's Celery (`layout`).
  */
 import { randomUUID } from 'node:crypto';
+import type { CeleryLayout } from './celery-version';
 import { isObject, type JsonObject } from './json';
 import { encodeTaskMessage } from './message-encode';
 import type { TaskMessage } from './message-types';
+import { signatureStamps, stampOptions } from './stamps';
 import type { Embed, Sender, Signature, TaskCall } from './task-call';
 import { isoWithOffset } from './time';
 
@@ -46,6 +52,8 @@ export interface FollowUpOptions {
    * others still go. Default: throw the CanvasError.
    */
   onSkip?: (sig: unknown, err: CanvasError) => void;
+  /** The message layout of the fleet's Celery (see runner/protocol/celery-version.ts). Default `'5.3'`. */
+  layout?: CeleryLayout;
 }
 
 /** Thrown for a signature this worker cannot apply (a nested group, chord or chain, or a malformed one). */
@@ -93,9 +101,9 @@ export function lineageOf(msg: TaskMessage): Lineage {
 export interface ApplyExtras {
   /** The rest of a chain (reversed, as Celery keeps it). */
   chain?: Signature[] | null;
-  /** Celery's `group` header: the group (or chord header) this message is a member of. */
+  /** Celery's `group` header: the group (or chord header) this message is a member of, unless the signature names one. */
   groupId?: string | null;
-  /** Its place in a chord header (null in a plain group, as Celery 5.2.6 sends it). */
+  /** Its place in its group (Celery 5.3+ numbers every group's members, 5.2 only a chord header's). */
   groupIndex?: number | null;
   /** The chord callback to apply once every header member has ended. */
   chord?: Signature | null;
@@ -104,7 +112,8 @@ export interface ApplyExtras {
 /**
  * The message applying one signature, as `sig.apply_async(prepend, parent_id=..., root_id=..., **extra)` would
  * send it. Honours the options a Python client can put in a signature: task_id, queue (or routing_key), priority,
- * countdown, eta, expires, time_limit, soft_time_limit, reply_to, shadow, ignore_result, link, link_error.
+ * countdown, eta, expires, time_limit, soft_time_limit, reply_to, shadow, ignore_result, link, link_error,
+ * group_id (which wins over `extras.groupId`, as in Celery 5.3+), group_index, stamped_headers and the stamps.
  */
 export function applySignature(sig: Signature, prepend: unknown[], from: Lineage, opts: FollowUpOptions, extras: ApplyExtras = {}): FollowUp {
   if (!isObject(sig) || typeof sig.task !== 'string' || sig.task === '') throw new CanvasError('signature has no task name');
@@ -126,11 +135,12 @@ export function applySignature(sig: Signature, prepend: unknown[], from: Lineage
     id, name: sig.task, args, kwargs: isObject(sig.kwargs) ? sig.kwargs : {}, queue,
     priority: num(o.priority) ?? routed.priority, eta, expires,
     timeLimit: num(o.time_limit) ?? null, softTimeLimit: num(o.soft_time_limit) ?? null,
-    parentId: from.parentId, rootId: from.rootId ?? id, groupId: extras.groupId ?? null, groupIndex: extras.groupIndex ?? null,
-    ignoreResult: o.ignore_result === true, shadow: str(o.shadow) ?? null, embed,
+    parentId: from.parentId, rootId: from.rootId ?? id,
+    groupId: str(o.group_id) ?? extras.groupId ?? null, groupIndex: extras.groupIndex ?? num(o.group_index) ?? null,
+    ignoreResult: o.ignore_result === true, shadow: str(o.shadow) ?? null, embed, stamps: signatureStamps(o),
   };
   // The chain's signatures carry the client's reply_to; a link has none, so it keeps the parent's.
-  const sender: Sender = { origin: opts.origin, replyTo: str(o.reply_to) ?? from.replyTo, deliveryTag: newId() };
+  const sender: Sender = { origin: opts.origin, replyTo: str(o.reply_to) ?? from.replyTo, deliveryTag: newId(), layout: opts.layout ?? '5.3' };
   return { id, name: sig.task, queue, priority: call.priority ?? 0, body: encodeTaskMessage(call, sender), call };
 }
 
@@ -217,6 +227,11 @@ export interface SignatureOptions extends CallOptions {
   linkError?: Signature | Signature[];
   /** Keep the args as given: not handed its parent's result or a chord's results (Celery's `.si()`). Default false. */
   immutable?: boolean;
+  /**
+   * Celery 5.3's stamps, name -> value: the message applying it carries them, and so its result (with
+   * result_extended); Celery's `revoke_by_stamped_headers` finds it by them. Default none.
+   */
+  stamps?: JsonObject;
 }
 
 /** A task signature as Celery serialises one (`sig.s(...)`), with its options under Celery's own names. */
@@ -235,5 +250,6 @@ export function makeSignature(task: string, args: unknown[] = [], kwargs: JsonOb
   set('ignore_result', options.ignoreResult);
   set('link', options.link === undefined ? undefined : [options.link].flat());
   set('link_error', options.linkError === undefined ? undefined : [options.linkError].flat());
+  if (options.stamps !== undefined) stampOptions(o, options.stamps);
   return { task, args, kwargs, options: o, subtask_type: null, immutable: options.immutable ?? false };
 }

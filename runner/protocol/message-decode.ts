@@ -12,6 +12,9 @@ import type { Embed } from './task-call';
 import { parseCeleryDate } from './time';
 import { errorMessage } from '../errors';
 
+/** Read here since Celery 5.3's stamps came in; their readers are in stamps.ts. */
+export { messageStamps } from './stamps';
+
 /** Task envelopes: UTF-8 only, and a body that is not UTF-8 is refused rather than read with U+FFFD in it. */
 const TASK_ENVELOPE: EnvelopeRules = {
   fail: (reason) => new ProtocolError(reason),
@@ -132,18 +135,4 @@ export function decodeTaskMessageGeneral(raw: string): TaskMessage {
     if (err instanceof ProtocolError) throw new ProtocolError(err.reason, idHint, nameHint);
     throw err;
   }
-}
-
-/**
- * A task's stamps as Celery's `Request.stamps` reads them (Celery 5.3+ messages): for each name the `stamped_headers`
- * header lists, its value in the `stamps` header (null when absent). Read leniently from the envelope's headers, as
- * Celery reads them: a message without stamps, or with malformed ones, has none; it is never refused for them.
- */
-export function messageStamps(msg: Pick<TaskMessage, 'envelope'>): Record<string, unknown> {
-  const { stamped_headers: names, stamps } = msg.envelope.headers;
-  if (!Array.isArray(names) || names.length === 0) return {};
-  const values = isObject(stamps) ? stamps : {};
-  // fromEntries defines keys as data: a stamp called `__proto__` stays an ordinary key.
-  return Object.fromEntries(names.filter((name): name is string => typeof name === 'string')
-    .map((name) => [name, Object.hasOwn(values, name) ? values[name] : null]));
 }

@@ -3,11 +3,13 @@
  * a retry's republished message, and a message marked redelivered. The headers come from the table in
  * task-headers.ts; the envelope and its properties are written here.
  */
+import type { CeleryLayout } from './celery-version';
 import { isObject, type JsonObject } from './json';
 import { EMPTY_CALL_BODY, EMPTY_EMBED, EMPTY_EMBED_JSON } from './message-body';
 import type { Envelope, MessageProperties, TaskMessage } from './message-types';
+import { requestStamps } from './stamps';
 import type { Embed, Sender, TaskCall } from './task-call';
-import { headersJson, standardHeaders } from './task-headers';
+import { celery53HeadersJson, headersJson, standardHeaders } from './task-headers';
 
 /** Clamp a priority to Celery's 0..9 (kombu's Redis transport does the same). */
 export function clampPriority(priority: unknown): number {
@@ -18,8 +20,8 @@ export function clampPriority(priority: unknown): number {
 /** Encode a task call as the JSON string a Python client would LPUSH (protocol 2, Celery's key order). */
 export function encodeTaskMessage(call: TaskCall, sender: Sender): string {
   // Extra headers may replace a standard header's value in place (object spread), which only the generic path
-  // reproduces; they are rare (none of Radish's own callers set them).
-  if (call.headers === undefined || call.headers === null) {
+  // reproduces; they are rare (none of Radish's own callers set them), and so are extra properties (a retry's).
+  if ((call.headers === undefined || call.headers === null) && (call.properties === undefined || call.properties === null)) {
     const fast = encodeTemplate(call, sender);
     if (fast !== undefined) return fast;
   }
@@ -36,6 +38,7 @@ function encodeGeneric(call: TaskCall, sender: Sender): string {
   const properties: MessageProperties = {
     correlation_id: call.id,
     reply_to: sender.replyTo,
+    ...call.properties,
     delivery_mode: 2,
     ...(expires ? { expiration: String(Math.max(0, expires.getTime() - Date.now())) } : {}),
     delivery_info: { exchange: '', routing_key: call.queue },
@@ -81,8 +84,14 @@ function encodeTemplate(call: TaskCall, sender: Sender): string | undefined {
     cache = senderCache = { origin: sender.origin, replyTo: sender.replyTo, originJson: JSON.stringify(sender.origin), replyToJson: JSON.stringify(sender.replyTo) };
   }
   const idJson = JSON.stringify(id);
-  const headers = headersJson(call, idJson, cache.originJson);
+  let headers = headersJson(call, idJson, cache.originJson);
   if (headers === undefined) return undefined;
+  // Celery 5.3's headers (the default layout), and a stamped call's in any (hasCelery53Headers, written out).
+  if (sender.layout !== '5.2' || (call.stamps !== undefined && call.stamps !== null)) {
+    const tail = celery53HeadersJson(call);
+    if (tail === undefined) return undefined;
+    headers += tail;
+  }
   const expires = call.expires ?? null;
   return '{"body":"' + body + '","content-encoding":"utf-8","content-type":"application/json","headers":{' + headers +
     '},"properties":{"correlation_id":' + idJson + ',"reply_to":' + cache.replyToJson + ',"delivery_mode":2,' +
@@ -93,16 +102,27 @@ function encodeTemplate(call: TaskCall, sender: Sender): string | undefined {
 
 /**
  * The message Celery's `retry()` republishes: the same call (id, arguments, callbacks, chain, chord, group, shadow,
- * reply-to, limits, expiry, priority) with one retry more, due at `eta`, sent by `origin` with a new delivery tag.
+ * reply-to, limits, expiry, priority, stamps) with one retry more, due at `eta`, with a new delivery tag. In Celery
+ * 5.3's layout (the default) it is sent as Celery 5.3+ sends it: with the request's own origin (`origin`, the
+ * worker's, when it has none) in the headers and, leaked from the retry's options, in the properties; in 5.2's with
+ * the worker's `origin` in the headers only (5.2.6 also leaks properties, which nothing reads).
  */
-export function encodeRetry(msg: TaskMessage, queue: string, eta: Date, origin: string, deliveryTag: string): string {
+export function encodeRetry(msg: TaskMessage, queue: string, eta: Date, origin: string, deliveryTag: string, layout: CeleryLayout = '5.3'): string {
   const headers = msg.envelope.headers;
-  return encodeTaskMessage({
+  const call: TaskCall = {
     id: msg.id, name: msg.name, args: msg.args, kwargs: msg.kwargs, embed: msg.embed, queue, priority: msg.priority,
     eta, expires: msg.expires, retries: msg.retries + 1, timeLimit: msg.timeLimit, softTimeLimit: msg.softTimeLimit,
     parentId: msg.id, rootId: msg.rootId, groupId: msg.groupId, groupIndex: msg.groupIndex,
     ignoreResult: msg.ignoreResult, shadow: typeof headers.shadow === 'string' ? headers.shadow : null,
-  }, { origin, replyTo: msg.envelope.properties.reply_to, deliveryTag });
+    stamps: requestStamps(msg),
+    replacedTaskNesting: typeof headers.replaced_task_nesting === 'number' ? headers.replaced_task_nesting : 0,
+  };
+  const replyTo = msg.envelope.properties.reply_to;
+  if (layout === '5.2') return encodeTaskMessage(call, { origin, replyTo, deliveryTag, layout });
+  // Celery's `Context.as_execution_options()` passes the request's origin on; a None one is dropped, and the
+  // message then names its sender.
+  if (typeof headers.origin !== 'string') return encodeTaskMessage(call, { origin, replyTo, deliveryTag, layout });
+  return encodeTaskMessage({ ...call, properties: { origin: headers.origin } }, { origin: headers.origin, replyTo, deliveryTag, layout });
 }
 
 /**

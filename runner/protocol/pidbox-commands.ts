@@ -4,6 +4,7 @@
  * (`revoke_by_stamped_headers`, `hello`, `conf`, `report`). Pure functions, no I/O; the worker's handlers
  * (runner/worker/control-handlers.ts) feed them. Celery's own words are in celery/worker/control.py.
  */
+import { celeryLayout, type CeleryLayout } from './celery-version';
 import { isObject, type JsonObject } from './json';
 import { ok, PidboxError, revokeReply } from './pidbox';
 import { pyRepr } from './pyrepr';
@@ -15,17 +16,14 @@ import { pyRepr } from './pyrepr';
  * Where Celery's replies changed, which wording a worker uses: `5.2` as Celery up to 5.2 (Debian's 5.2.6), `5.3` as
  * Celery 5.3 and later (5.6 today). Celery's tools read either; the style only decides whose replies ours look like.
  */
-export type ReplyStyle = '5.2' | '5.3';
+export type ReplyStyle = CeleryLayout;
 
 /**
- * The reply style of a Celery version (`'5.6'`, `'5.2.6'`, `'6'`). Throws RangeError for anything that is not
- * dot-separated numbers.
+ * The reply style of a Celery version (`'5.6'`, `'5.2.6'`, `'6'`): its {@link celeryLayout}. Throws RangeError for
+ * anything that is not dot-separated numbers.
  */
 export function replyStyle(celeryVersion: string): ReplyStyle {
-  const text = celeryVersion.trim();
-  if (!/^\d+(\.\d+)*$/.test(text)) throw new RangeError(`not a Celery version: ${JSON.stringify(celeryVersion)} (say e.g. '5.6' or '5.2.6')`);
-  const [major = 0, minor = 0] = text.split('.').map(Number);
-  return major > 5 || (major === 5 && minor >= 3) ? '5.3' : '5.2';
+  return celeryLayout(celeryVersion);
 }
 
 /** Python's repr() of a set of JSON scalars: `{'a', 'b'}`, or `set()` when empty (in the order given). */

@@ -1,6 +1,8 @@
 /** Celery result-backend values (`celery-task-meta-<id>`): states, encode, decode, exceptions. Pure. */
+import type { CeleryLayout } from './celery-version';
 import { pyRepr } from './pyrepr';
-import { naiveUtc } from './time';
+import type { ResultStamps } from './stamps';
+import { dateDoneText, parseCeleryDate } from './time';
 import { errorMessage } from '../errors';
 
 export type TaskState = 'PENDING' | 'RECEIVED' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'RETRY' | 'REVOKED' | 'REJECTED';
@@ -30,6 +32,8 @@ export interface ResultMeta {
   worker?: string;
   retries?: number;
   queue?: string;
+  /** A stamped task's stamp names (Celery 5.3+, with result_extended); each stamp is a field of its own. */
+  stamped_headers?: unknown;
   task_id: string;
 }
 
@@ -52,7 +56,12 @@ export interface ResultInput {
   groupId?: string | null;
   parentId?: string | null;
   extended?: ExtendedFields | null;
+  /** The task's stamps (`resultStamps()`), stored after the extended fields as Celery 5.3+ does; only with `extended`. */
+  stamps?: ResultStamps | null;
+  /** When it became ready. Default: now. */
   now?: Date;
+  /** Whose `date_done` to write: Celery 5.3+'s, with its offset (`...+00:00`, the default), or 5.2's, naive UTC. */
+  layout?: CeleryLayout;
 }
 
 /** Build the value Celery's Redis backend stores (and publishes) for a state change. */
@@ -63,11 +72,19 @@ export function encodeResult(input: ResultInput): string {
     result: input.result === undefined ? null : input.result,
     traceback: input.traceback ?? null,
     children: input.children ?? [],
-    date_done: READY_STATES.has(input.state) ? naiveUtc(input.now ?? new Date()) : null,
+    date_done: READY_STATES.has(input.state) ? dateDoneText(input.now ?? new Date(), input.layout) : null,
   };
   if (input.groupId) meta.group_id = input.groupId;
   if (input.parentId) meta.parent_id = input.parentId;
-  if (input.extended) Object.assign(meta, input.extended);
+  if (input.extended) {
+    Object.assign(meta, input.extended);
+    const stamps = input.stamps;
+    if (stamps) {
+      meta.stamped_headers = stamps.names;
+      // Celery's dict.update: a stamp named like a field takes its place; one called `__proto__` stays a field.
+      for (const [name, value] of Object.entries(stamps.values)) Object.defineProperty(meta, name, { value, enumerable: true, writable: true, configurable: true });
+    }
+  }
   meta.task_id = input.taskId;
   return JSON.stringify(meta);
 }
@@ -78,15 +95,28 @@ export function encodeResult(input: ResultInput): string {
  * Falls back to `encodeResult` for a value whose top-level JSON form may depend on the key it sits under (toJSON)
  * or that JSON leaves out (a function, a symbol), so the two can never differ.
  */
-export function encodeSuccess(taskId: string, value: unknown, groupId: string | null | undefined, parentId: string | null | undefined, now?: Date): string {
+export function encodeSuccess(taskId: string, value: unknown, groupId: string | null | undefined, parentId: string | null | undefined, now?: Date, layout?: CeleryLayout): string {
   let result: string | undefined;
   if (value === null || value === undefined) result = 'null';
   else if (typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON !== 'function') result = JSON.stringify(value) as string | undefined;
-  if (result === undefined) return encodeResult({ taskId, state: 'SUCCESS', result: value, groupId, parentId, ...(now ? { now } : {}) });
-  // naiveUtc keeps the text of the last millisecond: a busy worker ends many tasks in one.
-  return '{"status":"SUCCESS","result":' + result + ',"traceback":null,"children":[],"date_done":"' + naiveUtc(now ?? new Date()) + '"'
+  if (result === undefined) return encodeResult({ taskId, state: 'SUCCESS', result: value, groupId, parentId, ...(now ? { now } : {}), ...(layout ? { layout } : {}) });
+  // dateDoneText keeps the text of the last millisecond: a busy worker ends many tasks in one.
+  return '{"status":"SUCCESS","result":' + result + ',"traceback":null,"children":[],"date_done":"' + dateDoneText(now ?? new Date(), layout) + '"'
     + (groupId ? ',"group_id":' + JSON.stringify(groupId) : '') + (parentId ? ',"parent_id":' + JSON.stringify(parentId) : '')
     + ',"task_id":' + JSON.stringify(taskId) + '}';
+}
+
+/**
+ * When a stored result became ready: its `date_done` read in either form (Celery 5.2's naive UTC, 5.3+'s with an
+ * offset), or null when it has none or an unreadable one. Compare these, never the texts: the forms do not sort
+ * together, and Python refuses to compare a naive datetime with an aware one.
+ */
+export function dateDoneOf(meta: Pick<ResultMeta, 'date_done'>): Date | null {
+  try {
+    return parseCeleryDate(meta.date_done);
+  } catch {
+    return null;
+  }
 }
 
 export class ResultDecodeError extends Error {
@@ -159,3 +189,4 @@ export function failureFromMeta(meta: ResultMeta): TaskFailedError {
   const type = r && typeof r.exc_type === 'string' ? r.exc_type : meta.status === 'REVOKED' ? 'TaskRevokedError' : 'Exception';
   return new TaskFailedError(meta.task_id, type, r?.exc_module ?? null, r?.exc_message ?? String(meta.result), meta.traceback, meta.status);
 }
+

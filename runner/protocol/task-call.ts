@@ -2,6 +2,7 @@
  * What a client asks for when it sends a task: the call, who sends it, and the signatures (callbacks, chain, chord)
  * it carries in the body's embed. The encoder's input; the header table reads its values from here.
  */
+import type { CeleryLayout } from './celery-version';
 import type { JsonObject } from './json';
 
 /** A task signature as Celery serialises it in `callbacks`, `errbacks`, `chain` and `chord`. */
@@ -47,8 +48,21 @@ export interface TaskCall {
   ignoreResult?: boolean;
   shadow?: string | null;
   embed?: Partial<Embed>;
+  /**
+   * Celery 5.3's stamps, name -> value in order: written as `stamped_headers` (the names) and `stamps` (this
+   * object), in any layout. Default none: `stamped_headers: null, stamps: {}` in Celery 5.3's layout, neither
+   * header in 5.2's.
+   */
+  stamps?: JsonObject | null;
+  /** Celery 5.3's `replaced_task_nesting` (how many `Task.replace()` led to this call). Default 0. */
+  replacedTaskNesting?: number;
   /** Extra headers (kept as given). */
   headers?: JsonObject;
+  /**
+   * Extra properties, written after `reply_to` as kombu writes a publisher's own (Celery 5.3's retry leaks its
+   * request's `origin` there).
+   */
+  properties?: JsonObject;
 }
 
 /** Identity of the sending process (Celery's `origin` and the app's `reply_to` oid). */
@@ -56,4 +70,10 @@ export interface Sender {
   origin: string;
   replyTo: string;
   deliveryTag: string;
+  /**
+   * Whose layout the message has: `'5.3'`, Celery 5.3 and later's (`replaced_task_nesting`, `stamped_headers` and
+   * `stamps` after `ignore_result`), or `'5.2'`, Celery 5.2's (without them, unless the call has stamps). Default
+   * `'5.3'`.
+   */
+  layout?: CeleryLayout;
 }

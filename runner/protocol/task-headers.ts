@@ -2,23 +2,28 @@
  * The headers of a task message (protocol 2), in the order Celery writes them. Every place that names a header is
  * in this module:
  * - {@link TASK_HEADERS}, the table: each header's key, its value for a call (Celery's default when the call does not
- *   say) and what the fast decoder accepts there. The headers' type, the generic encoder and the fast decoder's
- *   expression are built from it.
- * - {@link headersJson} and {@link headersOf}, the two per-message hot paths (the template encoder's header text, the
- *   fast decoder's header object), written out by hand because a loop over the table costs ~100 ns per encode and
- *   ~200 ns per decode (15-20%). The module refuses to load when either disagrees with the table, so a header added
- *   to the table and not to them fails every test at once, with the place to fix.
+ *   say) and what the fast decoder accepts there; and {@link CELERY53_HEADERS}, the three Celery 5.3 added after
+ *   them (5.6 writes them on every message). The headers' type, the generic encoder and the fast decoder's
+ *   expression are built from them.
+ * - {@link headersJson} with {@link celery53HeadersJson}, {@link headersOf} and {@link headersOf53}, the per-message
+ *   hot paths (the template encoder's header text, the fast decoder's header object), written out by hand because a
+ *   loop over the table costs ~100 ns per encode and ~200 ns per decode (15-20%). The module refuses to load when
+ *   one disagrees with the tables, so a header added to a table and not to them fails every test at once, with the
+ *   place to fix.
  * A header the worker acts on also needs its TaskCall option and its TaskMessage field (message-decode.ts).
  */
+import type { CeleryLayout } from './celery-version';
+import type { JsonObject } from './json';
 import { argsRepr, kwargsRepr } from './pyrepr';
 import type { Sender, TaskCall } from './task-call';
 import { isoWithOffset } from './time';
 
 /**
  * What the fast decoder's expression accepts as the header's value: a JSON string, a JSON scalar (string, number,
- * true, false, null) or a pair of scalars. A message with anything else there is left to the general decoder.
+ * true, false, null), a pair of scalars, null or a list of strings (`names`), or an object whose values are scalars
+ * or lists of scalars (`stamps`). A message with anything else there is left to the general decoder.
  */
-export type FastValue = 'string' | 'scalar' | 'pair';
+export type FastValue = 'string' | 'scalar' | 'pair' | 'names' | 'stamps';
 
 /** One header: its key, its value for a call, and what the fast decoder accepts there. */
 export interface HeaderSpec<N extends string, V> {
@@ -62,18 +67,38 @@ export const TASK_HEADERS = [
   header({ name: 'ignore_result', value: (call): boolean => call.ignoreResult ?? false, fast: 'scalar' }),
 ] as const;
 
+/**
+ * The headers Celery 5.3 added after `ignore_result`, in its order (`as_task_v2`); Celery 5.6 writes them on every
+ * message, and Radish in 5.3's layout (and on a call with stamps in any).
+ */
+export const CELERY53_HEADERS = [
+  header({ name: 'replaced_task_nesting', value: (call): number => call.replacedTaskNesting ?? 0, fast: 'scalar' }),
+  // The stamps' names, then the stamps: `stamped_headers: null, stamps: {}` when there are none.
+  header({ name: 'stamped_headers', value: (call): string[] | null => (call.stamps ? Object.keys(call.stamps) : null), fast: 'names' }),
+  header({ name: 'stamps', value: (call): JsonObject => call.stamps ?? {}, fast: 'stamps' }),
+] as const;
+
 /** The standard headers and their value types, as the table writes them. */
 export type StandardHeaders = { -readonly [H in (typeof TASK_HEADERS)[number] as H['name']]: ReturnType<H['value']> };
+
+/** The headers Celery 5.3 added, and their value types. */
+export type Celery53Headers = { -readonly [H in (typeof CELERY53_HEADERS)[number] as H['name']]: ReturnType<H['value']> };
 
 /** A task message's headers: the standard ones, kombu's `redelivered` mark, and any a sender added. */
 export type TaskHeaders = StandardHeaders & { redelivered?: boolean; [extra: string]: unknown };
 
-/** The standard headers as the generic encoder writes them: each row's value, in table order. */
-export function standardHeaders(call: TaskCall, sender: Sender): StandardHeaders {
+/** Whether a message has the headers Celery 5.3 added: in 5.3's layout (the default), and for a call with stamps. */
+export function hasCelery53Headers(call: TaskCall, layout: CeleryLayout | undefined): boolean {
+  return layout !== '5.2' || (call.stamps !== undefined && call.stamps !== null);
+}
+
+/** The standard headers as the generic encoder writes them: each row's value, in table order (Celery 5.3's after). */
+export function standardHeaders(call: TaskCall, sender: Sender): StandardHeaders & Partial<Celery53Headers> {
   const headers: Record<string, unknown> = {};
   for (const spec of TASK_HEADERS) headers[spec.name] = spec.value(call, sender);
-  // Every row's key with its value's type: what StandardHeaders is made of.
-  return headers as StandardHeaders;
+  if (hasCelery53Headers(call, sender.layout)) for (const spec of CELERY53_HEADERS) headers[spec.name] = spec.value(call, sender);
+  // Every row's key with its value's type: what StandardHeaders (and Celery53Headers) are made of.
+  return headers as StandardHeaders & Partial<Celery53Headers>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,10 +116,29 @@ function isEmptyDict(value: unknown): boolean {
   return true;
 }
 
+/** Celery 5.3's headers of a call without stamps or nesting: what nearly every message ends its headers with. */
+const CELERY53_PLAIN = ',"replaced_task_nesting":0,"stamped_headers":null,"stamps":{}';
+
+/** Celery 5.3's headers as JSON.stringify writes them, with their leading comma; undefined as for headersJson. */
+export function celery53HeadersJson(call: TaskCall): string | undefined {
+  const nesting = call.replacedTaskNesting;
+  const stamps = call.stamps;
+  const plainNesting = nesting === undefined || nesting === null || nesting === 0;
+  if (plainNesting && (stamps === undefined || stamps === null)) return CELERY53_PLAIN;
+  const n = plainNesting ? '0' : JSON.stringify(nesting) as string | undefined;
+  if (n === undefined) return undefined;
+  if (stamps === undefined || stamps === null) return ',"replaced_task_nesting":' + n + ',"stamped_headers":null,"stamps":{}';
+  // A toJSON is called with its key, which differs here ('') from the generic path's ('stamps').
+  if (typeof (stamps as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  return ',"replaced_task_nesting":' + n + ',"stamped_headers":' + JSON.stringify(Object.keys(stamps)) + ',"stamps":' + JSON.stringify(stamps);
+}
+
 /**
- * The standard headers as JSON.stringify writes {@link standardHeaders} (without the braces), for the template
- * encoder: `idJson` and `originJson` are the id and origin it has already quoted. Undefined when a value is one
- * JSON.stringify leaves out of an object (undefined, a function): the generic encoder writes that message.
+ * The standard headers (Celery 5.2's) as JSON.stringify writes {@link standardHeaders} (without the braces), for the
+ * template encoder: `idJson` and `originJson` are the id and origin it has already quoted. Undefined when a value is
+ * one JSON.stringify leaves out of an object (undefined, a function): the generic encoder writes that message. The
+ * encoder adds {@link celery53HeadersJson} after them where {@link hasCelery53Headers} says (kept out of here: a
+ * branch in this function cost the 5.2 layout 5% of an encode).
  */
 export function headersJson(call: TaskCall, idJson: string, originJson: string): string | undefined {
   const shadow = orNull(call.shadow);
@@ -123,7 +167,7 @@ export function headersJson(call: TaskCall, idJson: string, originJson: string):
 }
 
 /** Where the fast decoder has read each header's value (a pair's second value is at the next place). */
-export type HeaderPlaces = Readonly<Record<keyof StandardHeaders, number>>;
+export type HeaderPlaces = Readonly<Record<keyof StandardHeaders | keyof Celery53Headers, number>>;
 
 /** The header object JSON.parse builds, from the values the fast decoder read (`values[at.<header>]`). */
 export function headersOf(values: readonly unknown[], at: HeaderPlaces): Record<keyof StandardHeaders, unknown> {
@@ -136,30 +180,50 @@ export function headersOf(values: readonly unknown[], at: HeaderPlaces): Record<
   };
 }
 
+/** {@link headersOf} of a message with Celery 5.3's headers. */
+export function headersOf53(values: readonly unknown[], at: HeaderPlaces): Record<keyof StandardHeaders | keyof Celery53Headers, unknown> {
+  return {
+    lang: values[at.lang], task: values[at.task], id: values[at.id], shadow: values[at.shadow], eta: values[at.eta],
+    expires: values[at.expires], group: values[at.group], group_index: values[at.group_index], retries: values[at.retries],
+    timelimit: [values[at.timelimit], values[at.timelimit + 1]], root_id: values[at.root_id], parent_id: values[at.parent_id],
+    argsrepr: values[at.argsrepr], kwargsrepr: values[at.kwargsrepr], origin: values[at.origin],
+    ignore_result: values[at.ignore_result], replaced_task_nesting: values[at.replaced_task_nesting],
+    stamped_headers: values[at.stamped_headers], stamps: values[at.stamps],
+  };
+}
+
 /**
- * Throws when headersJson or headersOf does not do what the table says: other keys, another order, another value.
- * Run once at load, on a call that sets nothing and one that sets everything.
+ * Throws when headersJson, headersOf or headersOf53 does not do what the tables say: other keys, another order,
+ * another value. Run once at load, in both layouts, on a call that sets nothing and calls that set everything.
  */
 function checkAgainstTable(): void {
-  const fix = (what: string): Error => new Error(`task-headers.ts: ${what} does not match TASK_HEADERS; update it with the table`);
+  const fix = (what: string): Error => new Error(`task-headers.ts: ${what} does not match TASK_HEADERS and CELERY53_HEADERS; update it with the tables`);
   const sender: Sender = { origin: 'o"rigin', replyTo: 'r', deliveryTag: 't' };
+  const all: TaskCall = {
+    id: 'i', name: 'n', queue: 'q', args: [1, 'a'], kwargs: { k: null }, eta: new Date(1e12), expires: new Date(2e12), retries: 2,
+    timeLimit: 3, softTimeLimit: 1.5, parentId: 'p', rootId: 'r', groupId: 'g', groupIndex: 4, ignoreResult: true, shadow: 's',
+  };
   const calls: TaskCall[] = [
     { id: 'i', name: 'n', queue: 'q' },
-    {
-      id: 'i', name: 'n', queue: 'q', args: [1, 'a'], kwargs: { k: null }, eta: new Date(1e12), expires: new Date(2e12), retries: 2,
-      timeLimit: 3, softTimeLimit: 1.5, parentId: 'p', rootId: 'r', groupId: 'g', groupIndex: 4, ignoreResult: true, shadow: 's',
-    },
+    all,
+    { ...all, stamps: { a: 'x"', b: [1, null] }, replacedTaskNesting: 1 },
+    { ...all, stamps: {}, replacedTaskNesting: 0 },
+    { ...all, replacedTaskNesting: 2 },
   ];
-  for (const call of calls) {
-    const text = headersJson(call, JSON.stringify(call.id), JSON.stringify(sender.origin));
-    if ('{' + text + '}' !== JSON.stringify(standardHeaders(call, sender))) throw fix('headersJson');
+  for (const layout of ['5.2', '5.3', undefined] as const) {
+    for (const call of calls) {
+      const tail = hasCelery53Headers(call, layout) ? celery53HeadersJson(call) : '';
+      const text = String(headersJson(call, JSON.stringify(call.id), JSON.stringify(sender.origin))) + String(tail);
+      if ('{' + text + '}' !== JSON.stringify(standardHeaders(call, { ...sender, ...(layout ? { layout } : {}) }))) throw fix('headersJson or celery53HeadersJson');
+    }
   }
-  const names = TASK_HEADERS.map((spec) => spec.name);
+  const rows: readonly HeaderSpec<string, unknown>[] = [...TASK_HEADERS, ...CELERY53_HEADERS];
   // Each header at its own place, two apart so that a pair's second value is its own too.
-  const at = Object.fromEntries(names.map((name, i) => [name, 2 * i])) as HeaderPlaces;
-  const values = Array.from({ length: 2 * names.length }, (_, i) => i);
-  const read = headersOf(values, at);
-  const expected = Object.fromEntries(TASK_HEADERS.map((spec, i) => [spec.name, spec.fast === 'pair' ? [2 * i, 2 * i + 1] : 2 * i]));
-  if (JSON.stringify(read) !== JSON.stringify(expected)) throw fix('headersOf');
+  const at = Object.fromEntries(rows.map((spec, i) => [spec.name, 2 * i])) as HeaderPlaces;
+  const values = Array.from({ length: 2 * rows.length }, (_, i) => i);
+  const expected = (table: readonly HeaderSpec<string, unknown>[]): string =>
+    JSON.stringify(Object.fromEntries(table.map((spec) => [spec.name, spec.fast === 'pair' ? [at[spec.name as keyof HeaderPlaces], at[spec.name as keyof HeaderPlaces] + 1] : at[spec.name as keyof HeaderPlaces]])));
+  if (JSON.stringify(headersOf(values, at)) !== expected(TASK_HEADERS)) throw fix('headersOf');
+  if (JSON.stringify(headersOf53(values, at)) !== expected(rows)) throw fix('headersOf53');
 }
 checkAgainstTable();

@@ -1,13 +1,35 @@
-/** Celery's date formats: ISO-8601 with an offset in message headers, naive UTC in results. */
+/**
+ * Celery's date formats: ISO-8601 with an offset in message headers; in results (`date_done`) naive UTC up to
+ * Celery 5.2, with an offset from 5.3 on.
+ */
+import type { CeleryLayout } from './celery-version';
 
 /** `2026-11-24T06:40:09.933000+00:00`, as Python's `datetime.isoformat()` writes an aware UTC time. */
 export function isoWithOffset(date: Date): string {
   return microsecondsUtc(date) + '+00:00';
 }
 
-/** `2026-11-24T06:40:22.533000`: Celery's `date_done` (naive UTC, microseconds). */
+/** `2026-11-24T06:40:22.533000`: Celery 5.2's `date_done` (naive UTC, microseconds). */
 export function naiveUtc(date: Date): string {
   return microsecondsUtc(date);
+}
+
+let lastAwareMs = NaN;
+let lastAware = '';
+
+/**
+ * A result's `date_done` as the layout's Celery writes it: `2026-11-24T06:40:22.533000+00:00` (5.3 and later, the
+ * default: `app.now().isoformat()` of an aware time) or `2026-11-24T06:40:22.533000` (5.2: naive UTC). The text of
+ * the last millisecond is kept, as for the naive form.
+ */
+export function dateDoneText(date: Date, layout?: CeleryLayout): string {
+  if (layout === '5.2') return microsecondsUtc(date);
+  const ms = date.getTime();
+  if (ms !== lastAwareMs) {
+    lastAware = microsecondsUtc(date) + '+00:00';
+    lastAwareMs = ms;
+  }
+  return lastAware;
 }
 
 let lastMs = NaN;

@@ -1,8 +1,9 @@
 /**
- * A worker's part in a chord, as Celery 5.2.6's Redis backend plays it (`on_chord_part_return`): every header member
- * that ends (SUCCESS, FAILURE or REVOKED) records its end in the group's join set; the one that completes the set
- * sends the callback with every result in header order, or, when a member failed, stores the callback's FAILURE
- * (ChordError) and applies its errbacks; then it deletes the group's chord keys. No `chord_unlock` task polls.
+ * A worker's part in a chord, as Celery's Redis backend plays it (`on_chord_part_return`, 5.2.6 to 5.6): every
+ * header member that ends (SUCCESS, FAILURE or REVOKED) records its end in the group's join set; the one that
+ * completes the set sends the callback with every result in header order, or, when a member failed, stores the
+ * callback's FAILURE (ChordError) and applies its errbacks; then it deletes the group's chord keys. No `chord_unlock`
+ * task polls.
  *
  * Delivery: the part is recorded before the member's message is acked, and the keys are deleted only after the
  * callback went out. A worker that dies in between runs the member again (its record is replaced, not doubled), so
@@ -52,7 +53,7 @@ async function failCallback(ctx: ChordContext, msg: TaskMessage, error: ChordErr
   await publish(ctx, errbacks);
   await ctx.backend.store({
     taskId: callbackId, state: 'FAILURE', result: info, traceback: error.stack ?? null,
-    children: errbacks.map((f) => [[f.id, null], null]),
+    children: errbacks.map((f) => [[f.id, null], null]), layout: ctx.followUps.layout ?? '5.3',
   });
 }
 

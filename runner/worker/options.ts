@@ -3,13 +3,11 @@
  * ({@link CompiledWorkerOptions}): every default applied once, in {@link compileOptions}, and nowhere else.
  */
 import { hostname as osHostname } from 'node:os';
-import { errorMessage } from '../errors';
 import { createLogger, type Logger } from '../log';
-import { replyStyle } from '../protocol/pidbox-commands';
+import { celeryLayout, resolveCeleryVersion, type CeleryLayout } from '../protocol/celery-version';
 import type { PoolKind } from './pool';
 
-/** The Celery version a worker's replies follow unless told otherwise: the Celery most users run. */
-export const DEFAULT_CELERY_VERSION = '5.6';
+export { DEFAULT_CELERY_VERSION } from '../protocol/celery-version';
 
 export interface WorkerOptions {
   /** Queues to consume, in order. Default: the app's default queue (`celery`). */
@@ -60,12 +58,15 @@ export interface WorkerOptions {
    */
   events?: boolean;
   /**
-   * The Celery version of the workers and tools this worker runs beside (`'5.6'`, `'5.2.6'`), for the remote-control
-   * replies Celery reworded in 5.3: from 5.3 on, `revoke` answers `tasks {'<id>'} flagged as revoked`, `inspect
-   * active/reserved/scheduled` say `redelivered: false` for a first delivery and `inspect stats` puts
-   * `pool.implementation` first and adds `broker.credential_provider`; before 5.3, `tasks <id> flagged as revoked`
-   * and `redelivered: null`. Celery's tools read either (nothing parses these texts), so this only decides which
-   * Celery the replies look like. Default: the `RADISH_CELERY_VERSION` environment variable, else `'5.6'`.
+   * The Celery version of the workers and tools this worker runs beside (`'5.6'`, `'5.2.6'`): what it writes follows
+   * that Celery where Celery 5.3 changed it. From 5.3 on (see runner/protocol/celery-version.ts): the messages it
+   * sends (retries, chain steps, callbacks, chord callbacks) carry `replaced_task_nesting`, `stamped_headers` and
+   * `stamps`, and a retry keeps its request's origin; `date_done` is written with its offset (`...+00:00`);
+   * `revoke` answers `tasks {'<id>'} flagged as revoked`, `inspect active/reserved/scheduled` say `redelivered:
+   * false` for a first delivery and `inspect stats` puts `pool.implementation` first and adds
+   * `broker.credential_provider`. Before 5.3: 5.2.6's messages (stamps only when a message had some), a naive
+   * `date_done`, `tasks <id> flagged as revoked` and `redelivered: null`. Default: the `RADISH_CELERY_VERSION`
+   * environment variable, else `'5.6'`.
    */
   celeryVersion?: string;
 }
@@ -95,20 +96,16 @@ export interface CompiledWorkerOptions {
   readonly events: boolean;
   /** A valid Celery version (see {@link celeryVersionOf}). */
   readonly celeryVersion: string;
+  /** What that Celery writes (see runner/protocol/celery-version.ts). */
+  readonly layout: CeleryLayout;
 }
 
 /**
- * The Celery version the worker's replies follow: the option, else `RADISH_CELERY_VERSION`, else
- * {@link DEFAULT_CELERY_VERSION}. Throws when it is not a version (`'5.6'`, `'5.2.6'`).
+ * The Celery version the worker follows: the option, else `RADISH_CELERY_VERSION`, else the default (`'5.6'`). Throws
+ * when it is not a version (`'5.6'`, `'5.2.6'`).
  */
 export function celeryVersionOf(options: Pick<WorkerOptions, 'celeryVersion'>): string {
-  const version = (options.celeryVersion ?? (process.env.RADISH_CELERY_VERSION || DEFAULT_CELERY_VERSION)).trim();
-  try {
-    replyStyle(version);
-  } catch (err) {
-    throw new Error(`celeryVersion: ${errorMessage(err)}`);
-  }
-  return version;
+  return resolveCeleryVersion(options.celeryVersion);
 }
 
 /**
@@ -116,6 +113,7 @@ export function celeryVersionOf(options: Pick<WorkerOptions, 'celeryVersion'>): 
  * together (the process pool without its module).
  */
 export function compileOptions(options: WorkerOptions, defaultQueue: string): CompiledWorkerOptions {
+  const celeryVersion = celeryVersionOf(options);
   let pool: CompiledWorkerOptions['pool'] = { kind: 'async' };
   if (options.pool === 'process') {
     if (!options.appModule) throw new Error('the process pool needs the task module (appModule, or -A)');
@@ -137,6 +135,7 @@ export function compileOptions(options: WorkerOptions, defaultQueue: string): Co
     softTimeLimit: options.softTimeLimit ?? 0,
     shutdownTimeout: options.shutdownTimeout ?? 60,
     events: Boolean(options.events),
-    celeryVersion: celeryVersionOf(options),
+    celeryVersion,
+    layout: celeryLayout(celeryVersion),
   };
 }

@@ -10,10 +10,12 @@ import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
 import { errorMessage, type RevokeReason } from '../errors';
 import type { Logger } from '../log';
 import { failureFollowUps, successFollowUps, type FollowUp, type FollowUpOptions, type FollowUpRouter } from '../protocol/canvas';
+import type { CeleryLayout } from '../protocol/celery-version';
 import { chordMember, type ChordPartState } from '../protocol/chord';
 import { encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, encodeSuccess, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
+import { resultStamps } from '../protocol/stamps';
 import type { Retry, TaskDefinition } from '../task';
 import { isChordPart, returnChordPart } from './chord';
 import type { Outcome } from './execute';
@@ -56,8 +58,16 @@ export interface RecorderContext {
    * Default: Celery's default queue `celery`, priority 0.
    */
   route?: FollowUpRouter;
-  /** Store name, args, kwargs, worker, retries and queue with results (Celery's `result_extended`). */
+  /**
+   * Store name, args, kwargs, worker, retries and queue with results (Celery's `result_extended`), and a stamped
+   * task's stamps as Celery 5.3+ does.
+   */
   resultExtended: boolean;
+  /**
+   * What the fleet's Celery writes (the worker's `celeryVersion`): the layout of the messages it sends (retries,
+   * callbacks, chain steps, chord callbacks) and the form of `date_done`. Default `'5.3'`.
+   */
+  layout?: CeleryLayout;
   /** Counters the recorder keeps up to date (processed, succeeded, failed, retried). */
   stats: WorkerStats;
   /** The worker's events (`task-succeeded`, `dead-letter`...). */
@@ -84,8 +94,14 @@ export class OutcomeRecorder {
       groupId: job.msg.groupId,
       parentId: job.msg.parentId,
       extended: this.extended(job),
+      stamps: this.ctx.resultExtended ? resultStamps(job.msg) : null,
+      layout: this.layout,
       ...partial,
     };
+  }
+
+  private get layout(): CeleryLayout {
+    return this.ctx.layout ?? '5.3';
   }
 
   /** Store STARTED (Celery's `task_track_started`). */
@@ -118,7 +134,7 @@ export class OutcomeRecorder {
         if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
         if (!def.options.ignoreResult && !msg.ignoreResult) {
           encoded = followUps.length === 0 && !this.ctx.resultExtended
-            ? encodeSuccess(msg.id, outcome.value, msg.groupId, msg.parentId)
+            ? encodeSuccess(msg.id, outcome.value, msg.groupId, msg.parentId, undefined, this.layout)
             : encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children: followUps.map((f) => [[f.id, null], null]) }));
         }
         // Encoded here too (a chord part is recorded even when the result is not stored), so that a value JSON
@@ -190,6 +206,7 @@ export class OutcomeRecorder {
   private followUpOptions(label: string): FollowUpOptions {
     return {
       origin: this.ctx.origin,
+      layout: this.layout,
       ...(this.ctx.route ? { route: this.ctx.route } : {}),
       // A signature the worker cannot apply is logged and skipped: the task itself did end as recorded.
       onSkip: (_sig, err) => this.ctx.logger.log('error', `${label}: follow-up not sent: ${err.message}`),
@@ -205,7 +222,7 @@ export class OutcomeRecorder {
   /** Republish the task as Celery's `retry()` does (same id, retries + 1, an ETA), store RETRY, then ack. */
   async retry(job: Job, retry: Retry): Promise<void> {
     const { msg, delivery } = job;
-    const next = encodeRetry(msg, delivery.queue, retry.when, this.ctx.origin, randomUUID());
+    const next = encodeRetry(msg, delivery.queue, retry.when, this.ctx.origin, randomUUID(), this.layout);
     const info: ExceptionInfo = retry.exc === undefined ? exceptionInfo(retry) : exceptionInfo(retry.exc);
     const traceback = retry.exc instanceof Error ? retry.exc.stack ?? null : retry.stack ?? null;
     this.ctx.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
@@ -254,7 +271,7 @@ export class OutcomeRecorder {
       const dropped = await this.ctx.broker.deadLetter(delivery.tag, record, delivery.bytes);
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       if (!msg) this.ctx.logger.log('error', `Rejected a message on queue ${delivery.queue}${taskId ? ` (task ${taskId})` : ''}: ${reason}; moved it to the dead-letter queue`);
-      if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null });
+      if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null, layout: this.layout });
       this.ctx.emit('dead-letter', taskId, reason);
     } catch (e) {
       this.ctx.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${errorMessage(e)}`);

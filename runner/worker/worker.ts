@@ -177,7 +177,7 @@ export class Worker extends EventEmitter {
     this.backend = await this.app.backend();
     this.recorder = new OutcomeRecorder({
       broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,
-      resultExtended: this.config.resultExtended, stats: this.stats, emit: this.emit.bind(this),
+      resultExtended: this.config.resultExtended, layout: this.config.layout, stats: this.stats, emit: this.emit.bind(this),
       route: (name) => this.app.route(name),
       ...(this.backend.redis === this.broker.redis ? { finisher: new Finisher(this.broker, this.backend.resultExpires) } : {}),
     });

@@ -131,8 +131,10 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
     log.length = 0;
     app = new Radish({ broker: h.server.url });
     defineTasks(app, h.redis, attempts);
-    // Concurrency 1 on both sides, so that a task holding the only slot would show.
-    radish = new Worker(app, { queues: ['ts'], concurrency: 1, hostname: 'radish@guarantees', logger: createLogger('info', (l) => log.push(l)) });
+    // Concurrency 1 on both sides, so that a task holding the only slot would show. Side by side with Celery 5.2.6,
+    // the Radish worker writes as one (celeryVersion 5.2: the retry's bytes are compared with 5.2.6's below); the
+    // other interop suites run the default, 5.6's layout, against the same Celery 5.2.6.
+    radish = new Worker(app, { queues: ['ts'], concurrency: 1, hostname: 'radish@guarantees', celeryVersion: '5.2.6', logger: createLogger('info', (l) => log.push(l)) });
     const [py] = await Promise.all([startCeleryWorker(h.server.url, { queues: ['py'], concurrency: 1, pool: 'solo' }), radish.start()]);
     celery.push(py);
   });

@@ -16,6 +16,8 @@ const raw = (name: string): string => readFileSync(join(FIXTURES, `${name}.json`
 const fixture = (name: string): TaskMessage => decodeTaskMessage(raw(name));
 /** The worker that published the captured follow-ups. */
 const CELERY_WORKER = 'gen8043@vm';
+/** Celery 5.2.6's layout, asked for as a 5.2 fleet does (celeryVersion 5.2): Radish writes 5.6's by default. */
+const AS_526 = { layout: '5.2' } as const;
 
 interface Parsed {
   body: unknown[];
@@ -56,23 +58,23 @@ const sig = (task: string, args: unknown[] = [], options: Record<string, unknown
 describe('canvas follow-ups', function () {
   describe('built from captured messages', function () {
     it('a chain head publishes the next member as Celery did (result prepended, chain popped, ids from options)', () => {
-      const next = only(successFollowUps(fixture('chain_first'), 3, { origin: CELERY_WORKER }));
+      const next = only(successFollowUps(fixture('chain_first'), 3, { origin: CELERY_WORKER, ...AS_526 }));
       assert.equal(next.id, '3ab5934b-aad0-41e3-83e4-a936a5ac3c8b');
       assert.equal(next.queue, 'celery');
       assertSameMessage(next.body, raw('worker_published_chain_second'), ['properties.delivery_tag']);
     });
 
     it('the second member publishes the last with an empty chain', () => {
-      const next = only(successFollowUps(fixture('worker_published_chain_second'), 9, { origin: CELERY_WORKER }));
+      const next = only(successFollowUps(fixture('worker_published_chain_second'), 9, { origin: CELERY_WORKER, ...AS_526 }));
       assertSameMessage(next.body, raw('worker_published_chain_last'), ['properties.delivery_tag']);
     });
 
     it('the last member publishes nothing', () => {
-      assert.deepEqual(successFollowUps(fixture('worker_published_chain_last'), 109, { origin: CELERY_WORKER }), []);
+      assert.deepEqual(successFollowUps(fixture('worker_published_chain_last'), 109, { origin: CELERY_WORKER, ...AS_526 }), []);
     });
 
     it('a link callback gets the result prepended, a fresh id, parent and root ids', () => {
-      const next = only(successFollowUps(fixture('link_errback'), 3, { origin: 'gen8042@vm' }));
+      const next = only(successFollowUps(fixture('link_errback'), 3, { origin: 'gen8042@vm', ...AS_526 }));
       // Celery's worker puts its own app oid in reply_to; it only matters to the rpc backend, so Radish keeps the
       // parent's. The id is new on every run.
       assertSameMessage(next.body, raw('worker_published_link_callback'), ['headers.id', 'properties.correlation_id', 'properties.reply_to', 'properties.delivery_tag']);
@@ -83,18 +85,18 @@ describe('canvas follow-ups', function () {
 
     it('an errback is sent with the failed task id prepended, and callbacks are not', () => {
       const msg = fixture('link_errback');
-      const errback = only(failureFollowUps(msg, { origin: CELERY_WORKER }));
+      const errback = only(failureFollowUps(msg, { origin: CELERY_WORKER, ...AS_526 }));
       const { body, headers } = parse(errback.body);
       assert.equal(errback.name, 'tasks.echo');
       assert.deepEqual(body[0], ['fixture-link-errback', 'err']);
       assert.equal(headers.parent_id, 'fixture-link-errback');
       assert.equal(headers.root_id, 'fixture-link-errback');
-      assert.deepEqual(failureFollowUps(fixture('chain_first'), { origin: CELERY_WORKER }), [], 'no errbacks, nothing sent');
+      assert.deepEqual(failureFollowUps(fixture('chain_first'), { origin: CELERY_WORKER, ...AS_526 }), [], 'no errbacks, nothing sent');
     });
 
     it('the chord header member that ends last publishes the callback as Celery did (all results as one argument)', () => {
       // chord([add(1, 1), add(2, 2)], xsum.s()): header member 1 ended last, so the callback is its child.
-      const callback = chordCallback(fixture('chord_header_1'), [2, 4], { origin: 'gen8042@vm' });
+      const callback = chordCallback(fixture('chord_header_1'), [2, 4], { origin: 'gen8042@vm', ...AS_526 });
       assert.equal(callback.id, '0c6433f6-8d2c-4352-b8ea-7324fe5eed8e', 'the id the client froze into the callback');
       assert.equal(callback.queue, 'celery');
       assertSameMessage(callback.body, raw('worker_published_chord_callback'), ['properties.delivery_tag']);
@@ -102,7 +104,7 @@ describe('canvas follow-ups', function () {
 
     it("a chord callback's errbacks get the callback's id, with the callback as parent and root", () => {
       const callback = makeSignature('tasks.xsum', [], {}, { taskId: 'cb-1', linkError: makeSignature('tasks.echo', ['eb']) });
-      const errback = only(chordErrbacks(callback, 'cb-1', 'reply-1', { origin: CELERY_WORKER }));
+      const errback = only(chordErrbacks(callback, 'cb-1', 'reply-1', { origin: CELERY_WORKER, ...AS_526 }));
       const { body, headers, properties } = parse(errback.body);
       assert.deepEqual(body[0], ['cb-1', 'eb']);
       assert.deepEqual([headers.parent_id, headers.root_id, properties.reply_to], ['cb-1', 'cb-1', 'reply-1']);

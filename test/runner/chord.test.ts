@@ -135,11 +135,18 @@ describe('chords', function () {
 
   describe('messages the client sends', function () {
     const h = workerHarness();
+    /** An app sending as Celery 5.2.6's client does (celeryVersion 5.2: the default is 5.6's layout). */
+    let app526: Radish | undefined;
+    const as526 = (): Radish => (app526 ??= new Radish({ broker: h.server.url, celeryVersion: '5.2.6' }));
+    afterEach(async () => {
+      await app526?.close();
+      app526 = undefined;
+    });
 
     it('sends chord header members as Celery\'s client does (group, group_index, chord embed) and sets the size first', async () => {
       const captured = decodeBody(raw('chord_header_0'));
       const header = [makeSignature('tasks.add', [1, 1]), makeSignature('tasks.add', [2, 2])];
-      const result = await h.app.chord(header, makeSignature('tasks.xsum'));
+      const result = await as526().chord(header, makeSignature('tasks.xsum'));
       const queued = (await h.redis.lrange('celery', 0, -1)).reverse().map(decodeBody);
       assert.equal(queued.length, 2);
       const gid = queued[0]!.headers.group as string;
@@ -161,7 +168,7 @@ describe('chords', function () {
 
     it('sends group members with the group id and no group_index, as Celery 5.2.6 does', async () => {
       const captured = decodeBody(raw('group_children_0'));
-      const group = await h.app.group([makeSignature('tasks.add', [0, 0]), makeSignature('tasks.add', [1, 1], {}, { queue: 'other', priority: 9 })]);
+      const group = await as526().group([makeSignature('tasks.add', [0, 0]), makeSignature('tasks.add', [1, 1], {}, { queue: 'other', priority: 9 })]);
       const [first] = (await h.redis.lrange('celery', 0, -1)).map(decodeBody);
       assert.deepEqual(first!.embed, captured.embed);
       assert.deepEqual([first!.headers.group, first!.headers.group_index], [group.id, null]);
@@ -202,7 +209,8 @@ describe('chords', function () {
       const gid = decodeTaskMessage(captured[0]!).groupId!;
       await h.redis.set(Keys.group(gid).size, '2');
       await h.redis.lpush('headers', ...captured);
-      await h.startWorker({ queues: ['headers'], concurrency: 1 });
+      // As a worker beside Celery 5.2.6 sends it (celeryVersion 5.2: the default is 5.6's layout).
+      await h.startWorker({ queues: ['headers'], concurrency: 1, celeryVersion: '5.2.6' });
       await until(async () => (await h.redis.llen('celery')) === 1, 'the callback');
       const text = (await h.redis.lindex('celery', 0))!;
       const sent = JSON.parse(text) as Record<string, Record<string, unknown>>;

@@ -23,6 +23,11 @@ const captured = capturedFiles.map((f) => readFileSync(join(messageDir, f), 'utf
  */
 const GENERAL_ONLY = ['restored_after_sigkill_visibility_timeout.json', 'restored_after_warm_shutdown_redelivered.json', 'retry_republished_retries1.json'];
 
+/** Celery 5.6.3's captures (test/fixtures/captures-5.6.3), as bases for the variants: the 5.3 headers, stamps, a chord, a retry. */
+const captured56 = (JSON.parse(readFileSync(join(__dirname, '../fixtures/captures-5.6.3/task-messages-raw.json'), 'utf8')) as { section: string; raw: string }[])
+  .filter((r, i, all) => ['msg.plain', 'msg.expires', 'msg.chord', 'msg.stamped', 'msg.stamped_chain'].includes(r.section) || (r.section === 'res.retry' && all.findIndex((x) => x.section === r.section) !== i))
+  .map((r) => r.raw);
+
 const SENDER = { origin: 'gen1@test', replyTo: '00000000-0000-4000-8000-000000000000', deliveryTag: '11111111-1111-4111-8111-111111111111' };
 
 /** Messages as Radish writes them: every header a call can set, and strings that need escapes. */
@@ -35,8 +40,11 @@ const radishCalls: TaskCall[] = [
     retries: 3, timeLimit: 30, softTimeLimit: 25.5, parentId: 'p', rootId: 'r', groupId: 'g', groupIndex: 2, ignoreResult: true,
     shadow: 'alias', embed: { callbacks: [{ task: 'cb', args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false }] },
   },
+  { id: 'a5', name: 'tasks.stamped', queue: 'celery', stamps: { m: 'x"y', n: [1, 'é'], o: null }, replacedTaskNesting: 2, properties: { origin: 'gen2@test' } },
+  { id: 'a6', name: 'tasks.stamped', queue: 'celery', stamps: {}, expires: new Date('2031-01-01T00:00:00Z'), properties: { origin: 'gen2@test' } },
 ];
-const radishMessages = radishCalls.map((call) => encodeTaskMessage(call, SENDER));
+/** Each call in Celery 5.3+'s layout (the default) and in 5.2's. */
+const radishMessages = radishCalls.flatMap((call) => [encodeTaskMessage(call, SENDER), encodeTaskMessage(call, { ...SENDER, layout: '5.2' })]);
 
 /** json.dumps with Python's default separators (', ' and ': '), as Celery writes a message. */
 function pythonDumps(v: Json): string {
@@ -138,13 +146,13 @@ function outcome(decode: (raw: string) => unknown, raw: string): Outcome {
 }
 
 describe('protocol: the fast decode agrees with the general one', () => {
-  const bases = [...captured, ...radishMessages];
+  const bases = [...captured, ...captured56, ...radishMessages];
 
   it('reads every message a Celery client or Radish sends on the fast path, as the general decoder does', () => {
     assert.ok(captured.length >= 25, `expected Celery's captures, found ${captured.length}`);
     assert.deepEqual(capturedFiles.filter((_, i) => decodeFast(captured[i]!) === undefined), GENERAL_ONLY);
     for (const raw of bases) assert.deepEqual(decodeTaskMessage(raw), decodeTaskMessageGeneral(raw));
-    for (const raw of radishMessages) assert.ok(decodeFast(raw) !== undefined, `not read by the fast path: ${raw}`);
+    for (const raw of [...radishMessages, ...captured56]) assert.ok(decodeFast(raw) !== undefined, `not read by the fast path: ${raw}`);
   });
 
   it('decodes each variant as the general decoder does (same TaskMessage, or the same ProtocolError)', () => {

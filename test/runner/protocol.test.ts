@@ -69,7 +69,8 @@ describe('protocol: task messages (golden, Celery 5.2.6 captures)', () => {
       const raw = read(join(messageDir, file));
       const python = JSON.parse(raw) as Envelope;
       const msg = decodeTaskMessage(raw);
-      const ours = JSON.parse(encodeTaskMessage(callOf(msg), { origin: 'gen1@test', replyTo: 'r', deliveryTag: 't' })) as Envelope;
+      // Celery 5.2.6's layout, asked for as a 5.2 fleet does (celeryVersion 5.2): Radish writes 5.6's by default.
+      const ours = JSON.parse(encodeTaskMessage(callOf(msg), { origin: 'gen1@test', replyTo: 'r', deliveryTag: 't', layout: '5.2' })) as Envelope;
 
       assert.deepEqual(Object.keys(ours), Object.keys(python), 'envelope keys and their order');
       assert.equal(ours['content-type'], python['content-type']);
@@ -196,11 +197,13 @@ describe('protocol: results (golden)', () => {
         ? { name: python.name, args: python.args ?? [], kwargs: python.kwargs ?? {}, worker: python.worker ?? '', retries: python.retries ?? 0, queue: python.queue ?? '' }
         : null;
       const now = python.date_done ? new Date(python.date_done + 'Z') : undefined;
+      // Celery 5.2.6's naive date_done, asked for as a 5.2 fleet does (celeryVersion 5.2): 5.6's has an offset.
       const ours = JSON.parse(encodeResult({
         taskId: python.task_id, state: python.status, result: python.result, traceback: python.traceback,
-        children: python.children, groupId: python.group_id, parentId: python.parent_id, extended, now,
+        children: python.children, groupId: python.group_id, parentId: python.parent_id, extended, now, layout: '5.2',
       })) as ResultMeta;
       assert.deepEqual(Object.keys(ours), Object.keys(python), `${f}: field order`);
+      if (python.date_done !== null) assert.match(ours.date_done ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/, `${f}: naive date_done`);
       const strip = (m: ResultMeta) => ({ ...m, date_done: m.date_done?.slice(0, 23) ?? null });
       assert.deepEqual(strip(ours), strip(python), f);
     }
@@ -254,6 +257,10 @@ describe('protocol: the SUCCESS fast path', () => {
         for (const parentId of [null, undefined, '', 'p"1']) {
           const slow = encodeResult({ taskId: 'id"1', state: 'SUCCESS', result: value, groupId, parentId, children: [], extended: null, now });
           assert.equal(encodeSuccess('id"1', value, groupId, parentId, now), slow);
+          for (const layout of ['5.2', '5.3'] as const) {
+            const slowIn = encodeResult({ taskId: 'id"1', state: 'SUCCESS', result: value, groupId, parentId, children: [], extended: null, now, layout });
+            assert.equal(encodeSuccess('id"1', value, groupId, parentId, now, layout), slowIn);
+          }
         }
       }
     }
