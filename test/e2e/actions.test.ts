@@ -37,8 +37,11 @@ describe('icons and confirmations (UI, code-server + chromium)', function () {
   it('gives different actions different icons, and definitions an icon, not text', async () => {
     const { page } = s;
     await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
-    const start = (await titleActions(page, 'Workers')).find((a) => a.label.startsWith('Start Worker'));
-    const retryAll = (await titleActions(page, 'Failed')).find((a) => a.label.startsWith('Retry All'));
+    // The title bars get their actions once the extension has activated (on startup finished): wait for them.
+    const action = (view: string, label: string) => e2e.retry(`"${label}" in the ${view} title bar`, TIMEOUT,
+      async () => (await titleActions(page, view)).find((a) => a.label.startsWith(label)));
+    const start = await action('Workers', 'Start Worker');
+    const retryAll = await action('Failed', 'Retry All');
     assert.ok(start?.icon && retryAll?.icon, `both have icons: ${JSON.stringify({ start, retryAll })}`);
     // Start Worker is a play triangle; Retry All must not be one too (run-all is two of them).
     const triangles = ['play', 'run', 'run-all', 'debug-start', 'debug-continue', 'run-above', 'run-below'];
