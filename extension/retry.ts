@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Inspector, ReplayOptions, TaskRecord } from '../runner/index';
 import { announce } from './announce';
 import type { Services } from './services';
-import { listFailed, type FailedTask } from './views/failed';
+import { failedIdentity, listFailed, type FailedTask } from './views/failed';
 import { stepDone } from './walkthrough';
 
 /** New arguments for the retry (absent: as they were). */
@@ -16,13 +16,6 @@ export type RetryEdits = Pick<ReplayOptions, 'args' | 'kwargs'>;
 
 /** A Failed row, or a task known by its id (and its history record, when the caller has it). */
 export type RetryTarget = { failed: FailedTask } | { id: string; record?: TaskRecord };
-
-/** A failed task's id and name, whichever kind of row it is. */
-export function failedIdentity(node: FailedTask): { id: string | undefined; name: string | undefined; queue: string | undefined } {
-  if (node.kind === 'result') return { id: node.meta.task_id, name: node.meta.name, queue: node.meta.queue || undefined };
-  const { task, record } = node.letter;
-  return { id: task?.id ?? record.task_id, name: task?.name ?? record.task, queue: record.queue || task?.routingKey || undefined };
-}
 
 /**
  * Why a failed task cannot be sent again, or undefined when it can: an unreadable message has no task to run, and a

@@ -7,7 +7,7 @@ export { Keys, PRIORITY_STEPS } from './broker/keys';
 export { RedisUnavailableError, redactUrl, redisOptions, type ConnectionConfig } from './broker/connection';
 export { createLogger, formatLine, parseLogLevel, type Logger, type LogLevel } from './log';
 export { decodeTaskMessage, encodeTaskMessage, ProtocolError, type TaskMessage, type TaskCall, type Envelope } from './protocol/message';
-export { decodeResult, encodeResult, TaskFailedError, READY_STATES, type ResultMeta, type TaskState, type ExceptionInfo } from './protocol/result';
+export { dateDoneOf, decodeResult, encodeResult, TaskFailedError, READY_STATES, type ResultMeta, type TaskState, type ExceptionInfo } from './protocol/result';
 export { MaxRetriesExceededError, Retry, type Task, type TaskContext, type TaskOptions, type TaskRequest, type RetryOptions } from './task';
 export { Worker, type WorkerOptions } from './worker/worker';
 export type { WorkerEventListeners } from './worker/listener';
@@ -27,7 +27,6 @@ export { Beat, type BeatOptions, type SentTick } from './beat/beat';
 export { type ScheduleDeclaration, type ScheduleEntry } from './app';
 export { describeWorkers, type WorkerDetails, type RunningTask, type FleetOptions } from './fleet';
 export { parsePythonLiteral } from './protocol/pyliteral';
-export { parseCeleryDate } from './protocol/time';
 export {
   Monitor, EventReceiver, TaskHistory, HISTORY_DEFAULTS, isTaskEvent, type MonitorOptions, type MonitorConnection, type WorkerState,
   type TaskListener, type WorkerListener, type EventHandler, type EventReceiverOptions, type ReceiverStats, type TaskRecord,

@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { TaskCallSpec, TaskHistory } from '../../runner/index';
 import { jsonProblem } from '../enqueue';
-import { retry, findFailed, failedIdentity } from '../retry';
+import { findFailed, notRetryable, retry } from '../retry';
 import { runner } from '../runner';
 import type { Services } from '../services';
-import type { FailedTask } from '../views/failed';
+import { failedIdentity, type FailedTask } from '../views/failed';
 import { revoke } from '../commands/tasks/revokeTask';
 import { radishCallLine } from '../commands/tasks/copyTaskAsCall';
 import { buildModel, type TaskSources } from './model';
@@ -165,11 +165,8 @@ export class TaskPanels implements vscode.Disposable {
       call,
       isUserFile,
       parseDate: (text) => {
-        try {
-          return (runner().parseCeleryDate(text)?.getTime() ?? NaN) / 1000 || undefined;
-        } catch {
-          return undefined;
-        }
+        const done = runner().dateDoneOf({ date_done: text });
+        return done ? done.getTime() / 1000 : undefined;
       },
     };
     if (record?.parentId) sources.parent = await link(record.parentId);
@@ -258,13 +255,15 @@ function linker(history: TaskHistory | undefined): (id: string) => Promise<TaskL
 
 /** The call a Failed row holds: its message's, or its stored result's (result_extended). */
 function failedCall(node: FailedTask): TaskSources['call'] {
-  const { name, queue } = failedIdentity(node);
+  const problem = notRetryable(node);
+  if (problem) return { problem };
+  const { queue } = failedIdentity(node);
+  // notRetryable vouched for these: a readable message, or a result that kept its task name.
   if (node.kind === 'letter') {
-    const task = node.letter.task;
-    return task ? { name: task.name, args: task.args, kwargs: task.kwargs, queue, source: 'result' } : { problem: `the message cannot be read (${node.letter.error ?? 'not a task'})` };
+    const task = node.letter.task!;
+    return { name: task.name, args: task.args, kwargs: task.kwargs, queue, source: 'result' };
   }
-  return name ? { name, args: node.meta.args ?? [], kwargs: (node.meta.kwargs ?? {}) as TaskCallSpec['kwargs'], queue, source: 'result' }
-    : { problem: 'its result has no task name (the worker does not keep result_extended)' };
+  return { name: node.meta.name!, args: node.meta.args ?? [], kwargs: (node.meta.kwargs ?? {}) as TaskCallSpec['kwargs'], queue, source: 'result' };
 }
 
 /** `app.send_task('tasks.add', args=[2, 3], kwargs={}, queue='celery')`: the same call from Python. */

@@ -28,7 +28,7 @@ export async function listFailed(inspector: Inspector, limit = SHOWN): Promise<{
   const [letters, letterCount, results] = await Promise.all([inspector.deadLetters(0, limit), inspector.deadLetterCount(), inspector.failedResults(limit)]);
   const unlettered = new Map(results.map((meta) => [meta.task_id, meta]));
   const tasks: FailedTask[] = letters.map((letter) => {
-    const id = letter.task?.id ?? letter.record.task_id;
+    const { id } = failedIdentity({ kind: 'letter', letter });
     const meta = id === undefined ? undefined : unlettered.get(id);
     if (id !== undefined) unlettered.delete(id);
     return meta ? { kind: 'letter', letter, meta } : { kind: 'letter', letter };
@@ -44,11 +44,15 @@ export async function listAllFailed(inspector: Inspector): Promise<{ tasks: Fail
 
 /** `tasks.fail[ab12cd34]`: the task's name and short id, as notifications name it. */
 export function failedLabel(node: FailedTask): string {
-  if (node.kind === 'result') return `${node.meta.name ?? 'task'}[${node.meta.task_id.slice(0, 8)}]`;
-  const { task, record } = node.letter;
-  const id = task?.id ?? record.task_id;
-  const name = task?.name ?? record.task ?? 'unreadable message';
+  const { id, name = node.kind === 'result' ? 'task' : 'unreadable message' } = failedIdentity(node);
   return id ? `${name}[${id.slice(0, 8)}]` : name;
+}
+
+/** A failed task's id and name, whichever kind of row it is. */
+export function failedIdentity(node: FailedTask): { id: string | undefined; name: string | undefined; queue: string | undefined } {
+  if (node.kind === 'result') return { id: node.meta.task_id, name: node.meta.name, queue: node.meta.queue || undefined };
+  const { task, record } = node.letter;
+  return { id: task?.id ?? record.task_id, name: task?.name ?? record.task, queue: record.queue || task?.routingKey || undefined };
 }
 
 /**
@@ -65,15 +69,6 @@ function failedRowId(node: FailedTask): string {
 function excType(exception: unknown): string | undefined {
   const type = (exception as { exc_type?: unknown } | null | undefined)?.exc_type;
   return typeof type === 'string' && type ? type : undefined;
-}
-
-/** Unix seconds of a stored `date_done`: Celery 5.2's naive UTC time or 5.5+'s with an offset. */
-function doneAt(dateDone: string): number {
-  try {
-    return (runner().parseCeleryDate(dateDone)?.getTime() ?? NaN) / 1000;
-  } catch {
-    return NaN;
-  }
 }
 
 export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
@@ -126,7 +121,7 @@ function resultItem(node: Extract<FailedNode, { kind: 'result' }>): vscode.TreeI
   const { meta } = node;
   const exc = meta.result as { exc_type?: string; exc_message?: unknown } | null;
   const item = new vscode.TreeItem(meta.name ?? meta.task_id, vscode.TreeItemCollapsibleState.None);
-  const done = meta.date_done ? doneAt(meta.date_done) : NaN;
+  const done = (runner().dateDoneOf(meta)?.getTime() ?? NaN) / 1000;
   const when = Number.isFinite(done) ? ago(done) : '';
   const message = Array.isArray(exc?.exc_message) ? exc.exc_message.map(String).join(', ') : String(exc?.exc_message ?? '');
   item.description = `${exc?.exc_type ?? 'failed'}${when ? ` · ${when}` : ''}`;

@@ -1,7 +1,6 @@
 import type { Services } from '../../services';
-import { failedIdentity } from '../../retry';
 import type { TaskModel } from '../../taskView/protocol';
-import type { FailedNode } from '../../views/failed';
+import { failedIdentity, type FailedNode } from '../../views/failed';
 
 /**
  * Open a failed task in the task view. An unreadable message (no task id) is shown as its dead-letter record: its

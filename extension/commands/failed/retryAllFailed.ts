@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { errorMessage } from '../../../runner/errors';
 import type { Services } from '../../services';
-import { failedLabel, listAllFailed } from '../../views/failed';
-import { failedIdentity, notRetryable, sendFailedAgain } from '../../retry';
+import { failedIdentity, failedLabel, listAllFailed } from '../../views/failed';
+import { notRetryable, sendFailedAgain } from '../../retry';
 
 /** Reasons named in the notification at most; the rest are counted. */
 const NAMED = 3;
