@@ -69,6 +69,9 @@ function buildAll() {
       outdir: 'dist',
       // The demo and bench drive the runner as a user would: through the built package. The bench's peers (BullMQ,
       // bee-queue, celery-node) are required at run time from bench/node_modules (bench/peers.ts), never bundled.
+      // The package's published name is this manifest's `radish` here (the extension's name), which Node resolves
+      // to this package itself.
+      alias: { '@radish-queue/radish': 'radish' },
       external: ['radish'],
     }),
   ]);

@@ -4,7 +4,7 @@
  * log, cleans up after itself, exits 0 (or 1 with one line saying what went wrong).
  */
 import { resolve } from 'node:path';
-import { TaskFailedError, type AsyncResult } from 'radish';
+import { dateDoneOf, TaskFailedError, type AsyncResult } from '@radish-queue/radish';
 import { chooseRedis, type DemoRedis } from './demo/redis';
 import { WorkerProcess } from './demo/worker';
 import { add, app, buildReport, fail, flaky, sendEmail, thumbnail, urgent } from './ts-tasks/tasks';
@@ -64,7 +64,11 @@ async function main(): Promise<void> {
   say(`Priority: 8 × emails.send sent at priority 9, then tasks.urgent at priority 0, all before the worker started.`);
   await Promise.all(queued.map((q) => q.result.get({ timeout: RESULT_TIMEOUT_MS })));
   // Ordered by the date_done the worker stored, not by when this process heard back; ties keep sending order.
-  const done = await Promise.all(queued.map(async (q, i) => ({ ...q, sent: i + 1, at: Date.parse(`${(await q.result.meta())?.date_done}Z`) })));
+  const done = await Promise.all(queued.map(async (q, i) => {
+    const at = dateDoneOf((await q.result.meta()) ?? { date_done: null });
+    if (!at) throw new Error(`${q.label} has no date_done in its result`);
+    return { ...q, sent: i + 1, at: at.getTime() };
+  }));
   const finished = [...done].sort((a, b) => a.at - b.at);
   const first = finished[0]?.at ?? 0;
   say('Completion order (4 at a time, as the worker runs with -c 4):');

@@ -262,6 +262,7 @@ export class Radish {
       parentId: req.parentId,
       rootId: req.rootId,
       ignoreResult: req.ignoreResult ?? def.ignoreResult,
+      stamps: req.stamps,
     };
     // Written out, not spread from this.sender: an object spread here cost more than the two UUIDs.
     const sender: Sender = { origin: this.sender.origin, replyTo: this.sender.replyTo, deliveryTag: randomUUID(), layout: this.layout };

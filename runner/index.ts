@@ -1,4 +1,4 @@
-/** Radish's public API: `import { Radish } from 'radish'`. */
+/** Radish's public API: `import { Radish } from '@radish-queue/radish'`. */
 export { Radish, type RadishOptions, type SendRequest, type Routes, type RouteTarget } from './app';
 export { AsyncResult, type GetOptions } from './backend/async-result';
 export { ResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';

@@ -11,6 +11,12 @@ export interface SendOptions extends CallOptions {
   retries?: number;
   parentId?: string;
   rootId?: string;
+  /**
+   * Celery 5.3's stamps, name -> value, sent as its `stamped_headers` and `stamps` headers: the task's result keeps
+   * them (with result_extended), the messages it leads to carry them on (retries, chain steps, callbacks), and
+   * Celery's `revoke_by_stamped_headers` finds it by them. Default none.
+   */
+  stamps?: JsonObject;
 }
 
 /** Seconds per unit of a rate limit. */

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answers, freePort } from '../../test/support/net';
-import { Radish, redactUrl } from 'radish';
+import { Radish, redactUrl } from '@radish-queue/radish';
 
 export interface DemoRedis {
   url: string;

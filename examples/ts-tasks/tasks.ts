@@ -5,7 +5,7 @@
  * service calls these tasks by name, and renaming a function must not break its callers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Radish, type TaskContext } from 'radish';
+import { Radish, type TaskContext } from '@radish-queue/radish';
 
 /** The broker is `RADISH_BROKER_URL` (default `redis://127.0.0.1:6379/0`); reports get a queue of their own. */
 export const app = new Radish({

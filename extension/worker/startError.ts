@@ -37,10 +37,10 @@ const TEMPLATE = `/**
  * Radish tasks: each app.task(name, fn) is a task the worker runs. Start the worker with
  * "Radish: Start Worker", then send it a task with "Radish: Enqueue Task...".
  *
- * The worker started from VS Code runs this file as it is; \`npm install radish\` gives the
- * editor its types.
+ * The worker started from VS Code runs this file as it is; \`npm install @radish-queue/radish\`
+ * gives the editor its types.
  */
-import { Radish } from 'radish';
+import { Radish } from '@radish-queue/radish';
 
 // Its broker: the "radish.redisUrl" setting, when the worker is started from VS Code.
 export const app = new Radish();

@@ -1,5 +1,6 @@
 /**
- * Retries, ETA and expiry as a Python caller sees them: the same calls, sent by Celery 5.2.6's own client
+ * Retries, ETA and expiry as a Python caller sees them: the same calls, sent by Celery's own client (Debian's 5.2.6, or
+ * the Celery of `CELERY_PYTHON`)
  * (`app.send_task`), go to a Radish worker (queue `ts`) and to a real Celery worker (queue `py`) running twin tasks
  * of the same names (celery_app/tasks.py). Python polls `AsyncResult` and records every published state; each test
  * checks what a Python caller must see on Radish, and that it is what it sees on Celery.
@@ -11,8 +12,9 @@ import { resolve } from 'node:path';
 import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
+import { celeryLayout } from '../../runner/protocol/celery-version';
 import { Worker } from '../../runner/worker/worker';
-import { type CeleryInfo, celerySend, celeryWatch, type CeleryWatched, type CeleryWatchRequest, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
+import { type CeleryInfo, celerySend, celeryVersion, celeryWatch, type CeleryWatched, type CeleryWatchRequest, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
 import { redisHarness } from '../support/redis';
 import { poll, until } from '../support/wait';
 
@@ -25,8 +27,15 @@ PyConnectionError.prototype.name = 'ConnectionError';
 /** JS ms timestamps against Python's µs ones: an ETA is "not missed" within this much (seconds). */
 const CLOCK_SLACK = 0.005;
 
-/** The retry message Celery 5.2.6 itself republished (WIRE_FORMAT.md §2). */
-const FIXTURE = JSON.parse(readFileSync(resolve(__dirname, '../fixtures/messages/retry_republished_retries1.json'), 'utf8')) as Envelope;
+/**
+ * The retry message the peers' Celery itself republished: 5.2.6's (WIRE_FORMAT.md §2), or from 5.3 on 5.6.3's, which
+ * carries the three headers 5.3 added.
+ */
+function retryFixture(layout: '5.2' | '5.3'): Envelope {
+  if (layout === '5.2') return JSON.parse(readFileSync(resolve(__dirname, '../fixtures/messages/retry_republished_retries1.json'), 'utf8')) as Envelope;
+  const captured = JSON.parse(readFileSync(resolve(__dirname, '../fixtures/captures-5.6.3/task-messages.json'), 'utf8')) as { section: string; envelope: Envelope }[];
+  return captured.find((c) => c.section === 'res.retry' && c.envelope.headers.retries === 1)!.envelope;
+}
 
 interface Envelope {
   body: string;
@@ -113,8 +122,10 @@ function value(w: CeleryWatched): unknown {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 5.2.6', function () {
+describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery', function () {
   this.timeout(120_000);
+  /** The peers' Celery version; the Radish worker writes for it, and its retry is compared with that Celery's bytes. */
+  let version = '5.2.6';
   let app: Radish;
   let radish: Worker | undefined;
   const celery: CeleryWorker[] = [];
@@ -123,6 +134,7 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
 
   before(function () {
     requireCelery(this);
+    version = celeryVersion()!;
   });
   const h = redisHarness();
 
@@ -131,10 +143,10 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
     log.length = 0;
     app = new Radish({ broker: h.server.url });
     defineTasks(app, h.redis, attempts);
-    // Concurrency 1 on both sides, so that a task holding the only slot would show. Side by side with Celery 5.2.6,
-    // the Radish worker writes as one (celeryVersion 5.2: the retry's bytes are compared with 5.2.6's below); the
-    // other interop suites run the default, 5.6's layout, against the same Celery 5.2.6.
-    radish = new Worker(app, { queues: ['ts'], concurrency: 1, hostname: 'radish@guarantees', celeryVersion: '5.2.6', logger: createLogger('info', (l) => log.push(l)) });
+    // Concurrency 1 on both sides, so that a task holding the only slot would show. The Radish worker writes as the
+    // Celery beside it (the retry's bytes are compared with that Celery's below); the other interop suites run the
+    // default, 5.6's layout, whatever the Celery beside them.
+    radish = new Worker(app, { queues: ['ts'], concurrency: 1, hostname: 'radish@guarantees', celeryVersion: version, logger: createLogger('info', (l) => log.push(l)) });
     const [py] = await Promise.all([startCeleryWorker(h.server.url, { queues: ['py'], concurrency: 1, pool: 'solo' }), radish.start()]);
     celery.push(py);
   });
@@ -227,7 +239,8 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
       const c = fromCelery.envelope;
       assert.deepEqual(Object.keys(r), Object.keys(c));
       assert.deepEqual(Object.keys(r.headers), Object.keys(c.headers));
-      assert.deepEqual(Object.keys(r.headers), Object.keys(FIXTURE.headers));
+      const layout = celeryLayout(version);
+      assert.deepEqual(Object.keys(r.headers), Object.keys(retryFixture(layout).headers));
       const headers = (e: Envelope, id: string) => {
         assert.match(String(e.headers.eta), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$/, 'eta is ISO-8601 with an offset');
         assert.match(String(e.headers.origin), /^gen\d+@/);
@@ -238,9 +251,11 @@ describe('retries, ETA and expiry: Python sees on Radish what it sees on Celery 
         lang: 'py', task: 'tasks.retry_handoff', id: '<id>', shadow: null, eta: '<eta>', expires: null, group: null,
         group_index: null, retries: 1, timelimit: [null, null], root_id: '<id>', parent_id: '<id>', argsrepr: '(7,)',
         kwargsrepr: "{'tag': 'x'}", origin: '<origin>', ignore_result: false,
+        ...(layout === '5.3' ? { replaced_task_nesting: 0, stamped_headers: null, stamps: {} } : {}),
       });
-      // Properties: Celery's, less the two request fields Celery leaks into them (WIRE_FORMAT.md §2).
-      const leaked = new Set(['replaced_task_nesting', 'origin']);
+      // Properties: Celery's. Celery 5.2 leaks two request fields into them (WIRE_FORMAT.md §2), which Radish leaves
+      // out; from 5.3 on only `origin` leaks, and Radish writes it there too.
+      const leaked = new Set(layout === '5.2' ? ['replaced_task_nesting', 'origin'] : []);
       assert.deepEqual(Object.keys(r.properties).filter((k) => k !== 'expiration'), Object.keys(c.properties).filter((k) => !leaked.has(k)));
       assert.equal(r.properties.correlation_id, tsId);
       assert.deepEqual(r.properties.delivery_info, { exchange: '', routing_key: 'ts' });

@@ -2,8 +2,9 @@
  * Celery's own clients (Debian's Celery 5.2.6, `/usr/bin/python3`) with a Radish worker on the broker: the commands a
  * Radish node answered with KeyError before (hello, heartbeat, report, conf, revoke_by_stamped_headers) parse where
  * Celery reads them, a starting Celery worker's mingle syncs with the Radish node, and `inspect ping` sees both kinds
- * of node. Celery 5.2.6 has no `app.control.revoke_by_stamped_headers` (5.3+): its broadcast is sent by hand, with
- * the arguments 5.6's client sends, and the reply read the way 5.6's client reads it.
+ * of node. Celery 5.2.6 has no `app.control.revoke_by_stamped_headers` (5.3+): there its broadcast is sent by hand,
+ * with the arguments 5.6's client sends, and the reply read the way 5.6's client reads it; with a newer Celery
+ * (`CELERY_PYTHON`) its own call is used.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -43,7 +44,7 @@ function python(brokerUrl: string, code: string): Promise<unknown> {
   });
 }
 
-describe('Celery 5.2.6 clients and workers beside a Radish worker: hello, heartbeat, report, conf, stamped revokes', function () {
+describe('Celery clients and workers beside a Radish worker: hello, heartbeat, report, conf, stamped revokes', function () {
   this.timeout(120_000);
   before(function () {
     requireCelery(this);
@@ -134,16 +135,19 @@ out({
     assert.equal((JSON.parse(conf.stdout) as Record<string, Record<string, unknown>>)[NODE]!.task_acks_late, true);
   });
 
-  it('revoke_by_stamped_headers (sent by hand as 5.6\'s client sends it): an {ok} reply, and the stamped task is revoked', async () => {
+  it('revoke_by_stamped_headers (Celery 5.3+\'s call, or its broadcast sent by hand on 5.2): an {ok} reply, and the stamped task is revoked', async () => {
     await radish();
     const result = await python(h.server.url, `
-assert not hasattr(app.control, 'revoke_by_stamped_headers'), 'this Celery has it: call it instead'
-result = app.control.broadcast('revoke_by_stamped_headers', destination=[NODE], reply=True, timeout=2,
-                               arguments={'headers': {'monitoring_id': 'mon-42'}, 'terminate': False, 'signal': 'SIGTERM'})
-# What Celery 5.6's app.control.revoke_by_stamped_headers does with the replies (KeyError: 'ok' on an error reply).
-for host in result:
-    for response in host.values():
-        isinstance(response['ok'], set)
+if hasattr(app.control, 'revoke_by_stamped_headers'):
+    # Celery 5.3+ (CELERY_PYTHON): its own call, which raises KeyError: 'ok' on an error reply.
+    result = app.control.revoke_by_stamped_headers({'monitoring_id': 'mon-42'}, destination=[NODE], reply=True, timeout=2)
+else:
+    result = app.control.broadcast('revoke_by_stamped_headers', destination=[NODE], reply=True, timeout=2,
+                                   arguments={'headers': {'monitoring_id': 'mon-42'}, 'terminate': False, 'signal': 'SIGTERM'})
+    # What Celery 5.6's app.control.revoke_by_stamped_headers does with the replies.
+    for host in result:
+        for response in host.values():
+            isinstance(response['ok'], set)
 stamped = app.send_task('tasks.add', args=[1, 2], task_id='py-stamped',
                         headers={'stamped_headers': ['monitoring_id'], 'stamps': {'monitoring_id': 'mon-42'}})
 plain = app.send_task('tasks.add', args=[3, 4], task_id='py-plain')
@@ -158,7 +162,7 @@ out({'replies': result, 'plain': {'state': plain.state, 'value': value}, 'stampe
     assert.equal((await h.stored('py-stamped'))?.status, 'REVOKED');
   });
 
-  it('revoke through Celery 5.2.6\'s client gets the wording of the Celery the worker is set to (default 5.6)', async () => {
+  it('revoke through Celery\'s client gets the wording of the Celery the worker is set to (default 5.6)', async () => {
     await radish();
     const replies = await python(h.server.url, `
 out(app.control.revoke('py-revoke-text', reply=True, timeout=2, destination=[NODE]))`);

@@ -257,6 +257,15 @@ describe('Celery 5.6.3 captures (golden; 5.2.6 beside them)', function () {
         });
       }
 
+      it('sends a call with stamps as 5.6.3 does (send(..., { stamps }))', async () => {
+        const app = appFor('5.6.3');
+        const expected = captured('5.6.3', 'msg.stamped');
+        await app.send('cap.add', [7, 8], {}, { taskId: 'cap-stamped', queue: 'capq', stamps: { monitoring_id: 'mon-42' } });
+        const [ours] = await sent('capq', envelopeOf(expected).properties.reply_to as string);
+        assertSameMessage(ours!, expected, ['headers.origin', 'properties.delivery_tag']);
+        assert.deepEqual(envelopeOf(ours!).headers.stamps, { monitoring_id: 'mon-42' });
+      });
+
       it('sends in the fleet\'s layout: RADISH_CELERY_VERSION, else 5.6', () => {
         const before = process.env.RADISH_CELERY_VERSION;
         try {

@@ -20,14 +20,15 @@ const STOP_GRACE_MS = 10_000;
 /** Seconds a `send`/`get` child may run beyond its own wait before it is killed. */
 const PEER_SLACK_S = 60;
 
-export type CeleryAvailability = { ok: true } | { ok: false; reason: string };
+/** `version`: the Celery that {@link PYTHON} imports, e.g. `'5.2.6'`. */
+export type CeleryAvailability = { ok: true; version: string } | { ok: false; reason: string };
 
 let availability: CeleryAvailability | undefined;
 
 /** Whether Celery (and redis-py) can be imported by {@link PYTHON}. Synchronous and cached. */
 export function celeryAvailable(): CeleryAvailability {
   if (!availability) {
-    const r = spawnSync(PYTHON, ['-c', 'import celery, redis'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(PYTHON, ['-c', 'import celery, redis; print(celery.__version__)'], { encoding: 'utf8', timeout: 30_000 });
     if (r.error) {
       availability = { ok: false, reason: `cannot run ${PYTHON}: ${r.error.message} (run setup.sh)` };
     } else if (r.status !== 0) {
@@ -37,10 +38,20 @@ export function celeryAvailable(): CeleryAvailability {
         reason: `${PYTHON} cannot import celery and redis (${last}); run setup.sh or set CELERY_PYTHON`,
       };
     } else {
-      availability = { ok: true };
+      availability = { ok: true, version: r.stdout.trim() };
     }
   }
   return availability;
+}
+
+/**
+ * The Celery version the interop tests run against (`'5.2.6'` from Debian; another with `CELERY_PYTHON`), or
+ * undefined when there is none. Tests whose expectations differ by version (bytes of a message, a reply's wording)
+ * pick them with it.
+ */
+export function celeryVersion(): string | undefined {
+  const available = celeryAvailable();
+  return available.ok ? available.version : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
