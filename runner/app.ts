@@ -15,7 +15,8 @@ import { GroupResult } from './backend/group-result';
 import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
 import { Utf8Packer } from './broker/utf8-packer';
-import { applySignature, makeSignature, type ApplyExtras, type SignatureOptions } from './protocol/canvas';
+import { makeSignature, type SignatureOptions } from './protocol/canvas';
+import { Canvas, chordSignature, groupSignature } from './protocol/canvas-apply';
 import { celeryLayout, resolveCeleryVersion, type CeleryLayout } from './protocol/celery-version';
 import { encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
 import { LamportClock } from './protocol/pidbox';
@@ -330,24 +331,34 @@ export class Radish {
     return makeSignature(name, args, kwargs, options);
   }
 
-  /** The message applying a signature as this app's own call (no parent, its own root), routed by this app. */
-  private applied(sig: Signature, extras: ApplyExtras = {}, prepend: unknown[] = []): Outgoing {
-    return applySignature(sig, prepend, { parentId: null, rootId: null, replyTo: this.sender.replyTo },
-      { origin: this.sender.origin, route: (name) => this.route(name), layout: this.layout }, extras);
+  /** Apply signatures as this app's own calls (no parent, their own roots), routed by this app, as Celery's client does. */
+  private canvas(): Canvas {
+    return new Canvas({ origin: this.sender.origin, replyTo: this.sender.replyTo, route: (name) => this.route(name), layout: this.layout, current: null });
+  }
+
+  /** Perform what applying signatures asked for: chord sizes and saved groups, then the messages. */
+  private async perform(canvas: Canvas): Promise<{ broker: Broker; backend: ResultBackend }> {
+    const connections = await this.connections();
+    for (const effect of canvas.effects) {
+      if (effect.kind === 'chord-size') await connections.backend.groups.setChordSize(effect.groupId, effect.size);
+      else if (effect.kind === 'save-group') await connections.backend.groups.saveGroupTuple(effect.groupId, effect.result);
+    }
+    const messages = canvas.messages;
+    if (messages.length > 0) await this.publish(connections.broker, messages);
+    return connections;
   }
 
   /**
    * Send a group: every signature at once, each message naming the group (Celery's `group([...]).apply_async()`),
-   * numbered in order as Celery 5.3+ numbers them (not with `celeryVersion` 5.2, as 5.2 does not).
-   * Resolves once all are sent, with a handle whose `get()` gathers their results in order. Rejects, sending
-   * nothing, when a signature cannot be sent (no task name, or a nested group, chain or chord).
+   * numbered in order as Celery 5.3+ numbers them (not with `celeryVersion` 5.2, as 5.2 does not). A member may be
+   * a chain, a group (flattened into this one) or a chord, as in Celery. Resolves once all are sent, with a handle
+   * whose `get()` gathers their results in order. Rejects, sending nothing, when a signature cannot be sent.
    */
   async group<R = unknown>(signatures: readonly Signature[], options: GroupOptions = {}): Promise<GroupResult<R>> {
-    const groupId = options.groupId ?? randomUUID();
-    const messages = signatures.map((sig, i) => this.applied(sig, { groupId, groupIndex: this.layout === '5.3' ? i : null }));
-    const { broker, backend } = await this.connections();
-    if (messages.length > 0) await this.publish(broker, messages);
-    return new GroupResult<R>(groupId, messages.map((m) => m.id), backend);
+    const canvas = this.canvas();
+    const frozen = canvas.applyWhole(groupSignature([...signatures]), [], {}, { task_id: options.groupId ?? randomUUID() });
+    const { backend } = await this.perform(canvas);
+    return new GroupResult<R>(frozen.id, (frozen.members ?? []).map((m) => m.id), backend);
   }
 
   /**
@@ -360,33 +371,19 @@ export class Radish {
    */
   async chord<R = unknown>(header: readonly Signature[], callback: Signature, options: GroupOptions = {}): Promise<AsyncResult<R>> {
     const groupId = options.groupId ?? randomUUID();
-    const body = this.freeze(callback, groupId);
-    const bodyId = body.options.task_id as string;
-    const { broker, backend } = await this.connections();
-    if (header.length === 0) {
-      const msg = this.applied(body, {}, [[]]);
-      await this.publish(broker, [msg]);
-      return new AsyncResult<R>(msg.id, backend, new GroupResult(groupId, [], backend));
-    }
-    const messages = header.map((sig, i) => this.applied(sig, { groupId, groupIndex: i, chord: body }));
-    // Set before any member is sent, so the member that ends last always finds it (Celery's client sets it just
-    // before sending the last member, to the same effect).
-    await backend.groups.setChordSize(groupId, messages.length);
-    await this.publish(broker, messages);
-    return new AsyncResult<R>(bodyId, backend, new GroupResult(groupId, messages.map((m) => m.id), backend));
+    const canvas = this.canvas();
+    const frozen = canvas.applyWhole(chordSignature(groupSignature([...header], { task_id: groupId }), this.routed(callback)));
+    const { backend } = await this.perform(canvas);
+    const members = frozen.parent?.members ?? [];
+    return new AsyncResult<R>(frozen.id, backend, new GroupResult(groupId, members.map((m) => m.id), backend));
   }
 
   /**
-   * A chord callback as Celery's client freezes it: its task id and this app's reply_to in its options, and from
-   * Celery 5.3 on the chord's group id (so the callback's message names the group). A callback this app routes away
-   * from the default queue also gets that queue: a Python worker may be the one sending it, and it does not know
-   * this app's routes.
+   * A chord callback this app routes away from the default queue gets that queue in its options: a Python worker
+   * may be the one sending it, and it does not know this app's routes.
    */
-  private freeze(callback: Signature, groupId: string): Signature {
+  private routed(callback: Signature): Signature {
     const options: JsonObject = { ...(typeof callback.options === 'object' && callback.options !== null ? callback.options : {}) };
-    if (typeof options.task_id !== 'string' || options.task_id === '') options.task_id = randomUUID();
-    if (typeof options.reply_to !== 'string') options.reply_to = this.sender.replyTo;
-    if (this.layout === '5.3' && options.group_id === undefined) options.group_id = groupId;
     if (options.queue === undefined && options.routing_key === undefined) {
       const routed = this.route(callback.task);
       if (routed.queue !== this.defaultQueue) options.queue = routed.queue;

@@ -5,6 +5,7 @@
 import type Redis from 'ioredis';
 import { Keys } from '../broker/keys';
 import { scripts } from '../broker/scripts';
+import type { ResultTuple } from '../protocol/canvas-apply';
 import { pythonJson } from '../protocol/python-json';
 import { errorMessage } from '../errors';
 
@@ -72,6 +73,38 @@ export class GroupStore {
   saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
     const tuple = [[groupId, null], taskIds.map((id) => [[id, null], null])];
     return this.set(Keys.group(groupId).meta, pythonJson({ result: tuple }));
+  }
+
+  /**
+   * Save a group in any shape (`GroupResult.save()` of a chord header holding groups, as Celery's `apply_chord`
+   * saves it): `{"result": <its as_tuple()>}`.
+   */
+  saveGroupTuple(groupId: string, result: ResultTuple): Promise<void> {
+    return this.set(Keys.group(groupId).meta, pythonJson({ result }));
+  }
+
+  /**
+   * A saved group as its tuple (`[[id, parent], members]`, a member `[[id, parent], null]` or a nested group), or
+   * null when none is saved. Throws on a saved group that is not Celery's format.
+   */
+  async restoreGroupTuple(groupId: string): Promise<ResultTuple | null> {
+    const raw = await this.redis.get(Keys.group(groupId).meta);
+    if (raw === null) return null;
+    let saved: unknown;
+    try {
+      saved = JSON.parse(raw);
+    } catch (err) {
+      throw new Error(`saved group ${groupId} cannot be read: not JSON (${errorMessage(err)})`);
+    }
+    const check = (t: unknown): ResultTuple => {
+      if (!Array.isArray(t) || !Array.isArray(t[0]) || typeof t[0][0] !== 'string') {
+        throw new Error(`saved group ${groupId} cannot be read: not a result tuple: ${JSON.stringify(t)?.slice(0, 200)}`);
+      }
+      const members = t[1];
+      if (members !== null && members !== undefined && !Array.isArray(members)) throw new Error(`saved group ${groupId} cannot be read: members are not a list`);
+      return [[t[0][0], null], members ? members.map(check) : null];
+    };
+    return check((saved as { result?: unknown } | null)?.result);
   }
 
   /** Delete a saved group. */

@@ -1,9 +1,9 @@
 /**
  * A worker's part in a chord, as Celery's Redis backend plays it (`on_chord_part_return`, 5.2.6 to 5.6): every
  * header member that ends (SUCCESS, FAILURE or REVOKED) records its end in the group's join set; the one that
- * completes the set sends the callback with every result in header order, or, when a member failed, stores the
- * callback's FAILURE (ChordError) and applies its errbacks; then it deletes the group's chord keys. No `chord_unlock`
- * task polls.
+ * completes the set applies the callback with every result in header order (nested, when the chord saved its
+ * header because it holds groups), or, when a member failed, stores the callback's FAILURE (ChordError) and applies
+ * its errbacks; then it deletes the group's chord keys. No `chord_unlock` task polls.
  *
  * Delivery: the part is recorded before the member's message is acked, and the keys are deleted only after the
  * callback went out. A worker that dies in between runs the member again (its record is replaced, not doubled), so
@@ -12,11 +12,13 @@
 import type { ResultBackend } from '../backend/backend';
 import type { Broker } from '../broker/broker';
 import type { Logger } from '../log';
-import { CanvasError, chordCallback, chordErrbacks, signatureId, type FollowUp, type FollowUpOptions } from '../protocol/canvas';
-import { ChordError, joinChordMembers } from '../protocol/chord';
-import type { TaskMessage } from '../protocol/message';
+import type { ResultTuple } from '../protocol/canvas-apply';
+import { CanvasError, chordCallback, chordErrbacks, signatureId, type FollowUpOptions, type FollowUps } from '../protocol/canvas';
+import { ChordError, exceptionReprOf, joinChordMembers, type ChordJoin } from '../protocol/chord';
+import type { Signature, TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
 import { exceptionInfo, exceptionRepr } from '../protocol/result';
+import { errorMessage } from '../errors';
 
 export interface ChordContext {
   broker: Broker;
@@ -26,47 +28,90 @@ export interface ChordContext {
   followUps: FollowUpOptions;
 }
 
-/** Whether a message is a chord header member (a Celery worker ignores a chord without a group id too). */
-export function isChordPart(msg: TaskMessage): boolean {
-  return msg.embed.chord !== null && msg.groupId !== null;
+/** A header member's end to report: the task's own, or a chain step's that its failure also fails. */
+export interface ChordPart {
+  id: string;
+  groupId: string;
+  groupIndex: number | null;
+  chord: Signature;
+  /** reply_to of the callback and errbacks, unless their signatures say. */
+  replyTo: string;
+  /** The task running (whose end reports): the callback's parent when its signature names none. */
+  current: { id: string; rootId: string | null };
 }
 
-async function publish(ctx: ChordContext, followUps: FollowUp[]): Promise<void> {
-  if (followUps.length === 0) return;
-  await ctx.broker.publishMany(followUps.map((f) => ({ queue: f.queue, priority: f.priority, message: f.body })));
+/** The chord part of a message, if it is a chord header member (a Celery worker ignores a chord without a group id too). */
+export function chordPartOf(msg: TaskMessage): ChordPart | null {
+  if (msg.embed.chord === null || msg.groupId === null) return null;
+  return {
+    id: msg.id, groupId: msg.groupId, groupIndex: msg.groupIndex, chord: msg.embed.chord,
+    replyTo: msg.envelope.properties.reply_to, current: { id: msg.id, rootId: msg.rootId },
+  };
+}
+
+/** Perform what a task's end asks for: the backend's effects (chord sizes, saved groups), then the messages. */
+export async function performFollowUps(broker: Broker, backend: ResultBackend, followUps: FollowUps): Promise<void> {
+  for (const effect of followUps.effects) {
+    if (effect.kind === 'chord-size') await backend.groups.setChordSize(effect.groupId, effect.size);
+    else if (effect.kind === 'save-group') await backend.groups.saveGroupTuple(effect.groupId, effect.result);
+  }
+  if (followUps.messages.length === 0) return;
+  await broker.publishMany(followUps.messages.map((f) => ({ queue: f.queue, priority: f.priority, message: f.body })));
 }
 
 /**
  * The callback will not run: apply its errbacks (with its id), then store its FAILURE, as Celery's
  * `chord_error_from_stack` does. A callback without a task id has no result to fail; that is logged.
  */
-async function failCallback(ctx: ChordContext, msg: TaskMessage, error: ChordError): Promise<void> {
-  const callback = msg.embed.chord!;
+async function failCallback(ctx: ChordContext, part: ChordPart, error: ChordError): Promise<void> {
+  const callback = part.chord;
   const info = exceptionInfo(error);
-  ctx.logger.log('error', `Chord '${msg.groupId}' raised: ${exceptionRepr(info)}`);
+  ctx.logger.log('error', `Chord '${part.groupId}' raised: ${exceptionRepr(info)}`);
   const callbackId = signatureId(callback);
   if (!callbackId) {
-    ctx.logger.log('error', `Chord '${msg.groupId}': its callback has no task_id, so no FAILURE could be stored for it`);
+    ctx.logger.log('error', `Chord '${part.groupId}': its callback has no task_id, so no FAILURE could be stored for it`);
     return;
   }
-  const errbacks = chordErrbacks(callback, callbackId, msg.envelope.properties.reply_to, ctx.followUps);
-  await publish(ctx, errbacks);
+  const errbacks = chordErrbacks(callback, callbackId, part.replyTo, ctx.followUps);
+  await performFollowUps(ctx.broker, ctx.backend, errbacks);
   await ctx.backend.store({
     taskId: callbackId, state: 'FAILURE', result: info, traceback: error.stack ?? null,
-    children: errbacks.map((f) => [[f.id, null], null]), layout: ctx.followUps.layout ?? '5.3',
+    children: errbacks.messages.map((f) => [[f.id, null], null]), layout: ctx.followUps.layout ?? '5.3',
   });
 }
 
 /**
- * Record that `msg`, a chord header member, ended; `member` is its encoded record (`chordMember()`, with its state
- * and result). When it completes the chord, send the callback (or fail it) and delete the chord's keys; a message
- * that is no chord member is left alone. Throws only for Redis errors, leaving the keys in place, so that the
- * member's redelivery completes the chord.
+ * The join of a chord whose header was saved (it holds groups): every result read back in the saved shape (a
+ * group's as a list), as Celery's `GroupResult.join` gives them; a member that failed or was revoked fails the join
+ * with its exception, as Celery's `Join error: <exception>`.
  */
-export async function returnChordPart(ctx: ChordContext, msg: TaskMessage, member: string): Promise<void> {
-  if (!isChordPart(msg)) return;
-  const groupId = msg.groupId!;
-  const progress = await ctx.backend.groups.recordPart({ groupId, taskId: msg.id, groupIndex: msg.groupIndex, member });
+async function joinSaved(backend: ResultBackend, saved: ResultTuple): Promise<ChordJoin> {
+  const ids: string[] = [];
+  const collect = (t: ResultTuple): void => {
+    if (t[1]) t[1].forEach(collect);
+    else ids.push(t[0][0]);
+  };
+  collect(saved);
+  const metas = new Map((await backend.getMany(ids)).map((m, i) => [ids[i]!, m]));
+  let failed: ChordError | undefined;
+  const value = (t: ResultTuple): unknown => {
+    if (t[1]) return t[1].map(value);
+    const meta = metas.get(t[0][0]);
+    if (!failed && (meta?.status === 'FAILURE' || meta?.status === 'REVOKED')) failed = new ChordError(`Join error: ${exceptionReprOf(meta.result)}`);
+    return meta?.result ?? null;
+  };
+  const results = (saved[1] ?? []).map(value);
+  return failed ? { ok: false, error: failed } : { ok: true, results };
+}
+
+/**
+ * Record that a chord header member ended; `member` is its encoded record (`chordMember()`, with its state and
+ * result). When it completes the chord, apply the callback (or fail it) and delete the chord's keys. Throws only
+ * for Redis errors, leaving the keys in place, so that the member's redelivery completes the chord.
+ */
+export async function returnChordPart(ctx: ChordContext, part: ChordPart, member: string): Promise<void> {
+  const { groupId } = part;
+  const progress = await ctx.backend.groups.recordPart({ groupId, taskId: part.id, groupIndex: part.groupIndex, member });
   let error: ChordError | undefined;
   if ('badSize' in progress) {
     // Celery's int() of the size fails in the same place, and it fails the callback for it.
@@ -74,12 +119,19 @@ export async function returnChordPart(ctx: ChordContext, msg: TaskMessage, membe
   } else if (!progress.complete) {
     return;
   } else {
-    const joined = joinChordMembers(progress.members);
+    let joined: ChordJoin;
+    try {
+      const saved = await ctx.backend.groups.restoreGroupTuple(groupId);
+      joined = saved ? await joinSaved(ctx.backend, saved) : joinChordMembers(progress.members);
+    } catch (err) {
+      joined = { ok: false, error: new ChordError(`Join error: ${err instanceof Error ? err.name : 'Error'}(${pyRepr(errorMessage(err))})`) };
+    }
     if (joined.ok) {
       try {
-        const callback = chordCallback(msg, joined.results, ctx.followUps);
-        await publish(ctx, [callback]);
-        ctx.logger.log('info', `Chord '${groupId}' complete: sent its callback ${callback.name}[${callback.id}] to queue ${callback.queue}`);
+        const callback = chordCallback(part, joined.results, ctx.followUps);
+        await performFollowUps(ctx.broker, ctx.backend, callback);
+        const sent = callback.messages.map((m) => `${m.name}[${m.id}]`).join(', ') || 'nothing';
+        ctx.logger.log('info', `Chord '${groupId}' complete: applied its callback (sent ${sent})`);
       } catch (err) {
         if (!(err instanceof CanvasError)) throw err;
         error = new ChordError(`Callback error: ${err.name}(${pyRepr(err.message)})`);
@@ -88,6 +140,6 @@ export async function returnChordPart(ctx: ChordContext, msg: TaskMessage, membe
       error = joined.error;
     }
   }
-  if (error) await failCallback(ctx, msg, error);
+  if (error) await failCallback(ctx, part, error);
   await ctx.backend.groups.clearChord(groupId);
 }

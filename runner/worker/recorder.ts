@@ -9,7 +9,7 @@ import type { ResultBackend } from '../backend/backend';
 import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
 import { errorMessage, type RevokeReason } from '../errors';
 import type { Logger } from '../log';
-import { failureFollowUps, successFollowUps, type FollowUp, type FollowUpOptions, type FollowUpRouter } from '../protocol/canvas';
+import { failedChainSteps, failureFollowUps, successFollowUps, type FollowUpOptions, type FollowUpRouter, type FollowUps } from '../protocol/canvas';
 import type { CeleryLayout } from '../protocol/celery-version';
 import { chordMember, type ChordPartState } from '../protocol/chord';
 import { encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
@@ -17,7 +17,7 @@ import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, encodeSuccess, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import { resultStamps } from '../protocol/stamps';
 import type { Retry, TaskDefinition } from '../task';
-import { isChordPart, returnChordPart } from './chord';
+import { chordPartOf, performFollowUps, returnChordPart, type ChordPart } from './chord';
 import type { Outcome } from './execute';
 import type { Finisher } from './finisher';
 import type { EmitWorkerEvent } from './listener';
@@ -126,22 +126,22 @@ export class OutcomeRecorder {
     }
     let encoded: string | undefined;
     let chordPart: string | undefined;
-    let followUps: FollowUp[] = [];
+    let followUps: FollowUps = NO_FOLLOW_UPS;
     if (outcome.kind === 'success') {
       try {
         // Built before the result so that it names them as children, as Celery's does.
         // Most tasks have no callbacks and no chain: skip building the follow-up options for them.
         if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
         if (!def.options.ignoreResult && !msg.ignoreResult) {
-          encoded = followUps.length === 0 && !this.ctx.resultExtended
+          encoded = followUps.messages.length === 0 && !this.ctx.resultExtended
             ? encodeSuccess(msg.id, outcome.value, msg.groupId, msg.parentId, undefined, this.layout)
-            : encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children: followUps.map((f) => [[f.id, null], null]) }));
+            : encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children: followUps.messages.map((f) => [[f.id, null], null]) }));
         }
         // Encoded here too (a chord part is recorded even when the result is not stored), so that a value JSON
         // cannot hold fails the task rather than the recording.
-        if (isChordPart(msg)) chordPart = chordMember(msg.id, 'SUCCESS', outcome.value);
+        if (chordPartOf(msg)) chordPart = chordMember(msg.id, 'SUCCESS', outcome.value);
       } catch (err) {
-        followUps = [];
+        followUps = NO_FOLLOW_UPS;
         chordPart = undefined;
         // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
         outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${errorMessage(err)}`), runtime: outcome.runtime };
@@ -155,7 +155,7 @@ export class OutcomeRecorder {
         this.ctx.logger.log('info', `${label} succeeded in ${outcome.runtime.toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0')}s: ${shortRepr(outcome.value)}`);
       }
       const finisher = this.ctx.finisher;
-      if (finisher && followUps.length === 0 && chordPart === undefined) {
+      if (finisher && followUps.effects.length === 0 && chordPart === undefined) {
         // Nothing to send in between: result and ack in one atomic step, batched with the tasks ending now.
         if (encoded !== undefined || !job.acked) await finisher.finish({ taskId: msg.id, tag: job.acked ? '' : delivery.tag, result: encoded ?? '' });
       } else {
@@ -163,7 +163,7 @@ export class OutcomeRecorder {
         // follow-up at worst), it never loses the result or the rest of the chain.
         if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded);
         await this.publishFollowUps(followUps);
-        if (chordPart !== undefined) await this.recordChordPart(msg, chordPart);
+        if (chordPart !== undefined) await this.recordChordPart(chordPartOf(msg)!, chordPart);
         if (!job.acked) await this.ctx.broker.ack(delivery.tag);
       }
       this.ctx.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
@@ -185,6 +185,7 @@ export class OutcomeRecorder {
       };
       await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
       await this.chordEnded(msg, 'FAILURE', info);
+      await this.failChainSteps(msg, info, traceback);
       // Errbacks go after the FAILURE is stored (Celery calls them from mark_as_failure) and before the ack.
       await this.publishFollowUps(failureFollowUps(msg, this.followUpOptions(label)));
       const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
@@ -195,12 +196,31 @@ export class OutcomeRecorder {
 
   /** Record a chord header member's end (see ./chord.ts); a no-op for any other message. */
   private async chordEnded(msg: TaskMessage, state: ChordPartState, result: unknown): Promise<void> {
-    if (isChordPart(msg)) await this.recordChordPart(msg, chordMember(msg.id, state, result));
+    const part = chordPartOf(msg);
+    if (part) await this.recordChordPart(part, chordMember(msg.id, state, result));
   }
 
-  private recordChordPart(msg: TaskMessage, member: string): Promise<void> {
+  private recordChordPart(part: ChordPart, member: string): Promise<void> {
     const { broker, backend, logger } = this.ctx;
-    return returnChordPart({ broker, backend, logger, followUps: this.followUpOptions(`Chord callback of ${msg.name}[${msg.id}]`) }, msg, member);
+    return returnChordPart({ broker, backend, logger, followUps: this.followUpOptions(`Chord callback of task ${part.id}`) }, part, member);
+  }
+
+  /**
+   * A failed task fails the chain steps still to come, as Celery's `mark_as_failure` does: each step's FAILURE is
+   * stored under its id, and a step that is a chord header member reports to its chord, so that whoever waits on
+   * the chain's (or the chord's) result gets the error instead of waiting for ever.
+   */
+  private async failChainSteps(msg: TaskMessage, info: ExceptionInfo, traceback: string | null): Promise<void> {
+    for (const step of failedChainSteps(msg)) {
+      await this.ctx.backend.store({ taskId: step.id, state: 'FAILURE', result: info, traceback, groupId: step.groupId, layout: this.layout });
+      if (step.chord && step.groupId) {
+        const part: ChordPart = {
+          id: step.id, groupId: step.groupId, groupIndex: step.groupIndex, chord: step.chord,
+          replyTo: msg.envelope.properties.reply_to, current: { id: msg.id, rootId: msg.rootId },
+        };
+        await this.recordChordPart(part, chordMember(step.id, 'FAILURE', info));
+      }
+    }
   }
 
   private followUpOptions(label: string): FollowUpOptions {
@@ -213,10 +233,10 @@ export class OutcomeRecorder {
     };
   }
 
-  private async publishFollowUps(followUps: FollowUp[]): Promise<void> {
-    if (followUps.length === 0) return;
-    await this.ctx.broker.publishMany(followUps.map((f) => ({ queue: f.queue, priority: f.priority, message: f.body })));
-    for (const f of followUps) this.ctx.logger.log('debug', `Sent follow-up ${f.name}[${f.id}] to queue ${f.queue}`);
+  private async publishFollowUps(followUps: FollowUps): Promise<void> {
+    if (followUps.effects.length === 0) return;
+    await performFollowUps(this.ctx.broker, this.ctx.backend, followUps);
+    for (const f of followUps.messages) this.ctx.logger.log('debug', `Sent follow-up ${f.name}[${f.id}] to queue ${f.queue}`);
   }
 
   /** Republish the task as Celery's `retry()` does (same id, retries + 1, an ETA), store RETRY, then ack. */
@@ -283,6 +303,8 @@ export class OutcomeRecorder {
     return this.ctx.broker.giveBack(jobs.map((j) => ({ tag: j.delivery.tag, raw: j.delivery.raw, queue: j.delivery.queue, priority: j.msg.priority })));
   }
 }
+
+const NO_FOLLOW_UPS: FollowUps = { effects: [], messages: [] };
 
 function shortRepr(value: unknown): string {
   const r = pyRepr(value);

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applySignature, CanvasError, chordCallback, chordErrbacks, failureFollowUps, lineageOf, makeSignature, successFollowUps, type FollowUp } from '../../runner/protocol/canvas';
+import { CanvasError, chordCallback, chordErrbacks, failureFollowUps, makeSignature, successFollowUps, type FollowUp, type FollowUps } from '../../runner/protocol/canvas';
+import { Canvas } from '../../runner/protocol/canvas-apply';
+import { chordPartOf } from '../../runner/worker/chord';
 import { decodeTaskMessage, encodeTaskMessage, type Signature, type TaskMessage } from '../../runner/protocol/message';
 import { until, workerHarness } from '../support/worker-harness';
 
@@ -46,9 +48,10 @@ function assertSameMessage(actual: string, expected: string, ignore: string[]): 
   }
 }
 
-function only(followUps: FollowUp[]): FollowUp {
-  assert.equal(followUps.length, 1, `one follow-up, got ${followUps.map((f) => f.name).join(', ')}`);
-  return followUps[0]!;
+function only(followUps: FollowUps): FollowUp {
+  const { messages } = followUps;
+  assert.equal(messages.length, 1, `one follow-up, got ${messages.map((f) => f.name).join(', ')}`);
+  return messages[0]!;
 }
 
 const sig = (task: string, args: unknown[] = [], options: Record<string, unknown> = {}, immutable = false): Signature => ({
@@ -70,7 +73,7 @@ describe('canvas follow-ups', function () {
     });
 
     it('the last member publishes nothing', () => {
-      assert.deepEqual(successFollowUps(fixture('worker_published_chain_last'), 109, { origin: CELERY_WORKER, ...AS_526 }), []);
+      assert.deepEqual(successFollowUps(fixture('worker_published_chain_last'), 109, { origin: CELERY_WORKER, ...AS_526 }).effects, []);
     });
 
     it('a link callback gets the result prepended, a fresh id, parent and root ids', () => {
@@ -91,12 +94,12 @@ describe('canvas follow-ups', function () {
       assert.deepEqual(body[0], ['fixture-link-errback', 'err']);
       assert.equal(headers.parent_id, 'fixture-link-errback');
       assert.equal(headers.root_id, 'fixture-link-errback');
-      assert.deepEqual(failureFollowUps(fixture('chain_first'), { origin: CELERY_WORKER, ...AS_526 }), [], 'no errbacks, nothing sent');
+      assert.deepEqual(failureFollowUps(fixture('chain_first'), { origin: CELERY_WORKER, ...AS_526 }).effects, [], 'no errbacks, nothing sent');
     });
 
     it('the chord header member that ends last publishes the callback as Celery did (all results as one argument)', () => {
       // chord([add(1, 1), add(2, 2)], xsum.s()): header member 1 ended last, so the callback is its child.
-      const callback = chordCallback(fixture('chord_header_1'), [2, 4], { origin: 'gen8042@vm', ...AS_526 });
+      const callback = only(chordCallback(chordPartOf(fixture('chord_header_1'))!, [2, 4], { origin: 'gen8042@vm', ...AS_526 }));
       assert.equal(callback.id, '0c6433f6-8d2c-4352-b8ea-7324fe5eed8e', 'the id the client froze into the callback');
       assert.equal(callback.queue, 'celery');
       assertSameMessage(callback.body, raw('worker_published_chord_callback'), ['properties.delivery_tag']);
@@ -113,20 +116,26 @@ describe('canvas follow-ups', function () {
 
   describe('signature options', function () {
     const basic = fixture('add_basic');
-    const parent = lineageOf(basic);
     let n = 0;
     const opts = { origin: 'gen1@test', newId: () => `id-${++n}`, route: (name: string) => ({ queue: name === 'ts.routed' ? 'routed' : 'celery', priority: 3 }) };
+    /** The one message applying `s` with `prepend` as `basic`'s follow-up. */
+    const applied = (s: Signature, prepend: unknown[]): FollowUp => {
+      const canvas = new Canvas({ ...opts, replyTo: 'reply-1', current: { id: basic.id, rootId: basic.rootId } });
+      canvas.apply(s, prepend);
+      assert.equal(canvas.messages.length, 1);
+      return canvas.messages[0]!;
+    };
 
     it('an immutable signature keeps its own args', () => {
-      const f = applySignature(sig('ts.x', [1], {}, true), [99], parent, opts);
+      const f = applied(sig('ts.x', [1], {}, true), [99]);
       assert.deepEqual(parse(f.body).body[0], [1]);
     });
 
     it('honours queue, priority, task_id, time limits, countdown and its own links', () => {
-      const f = applySignature(sig('ts.x', [], {
+      const f = applied(sig('ts.x', [], {
         queue: 'high', priority: 7, task_id: 'fixed', time_limit: 30, soft_time_limit: 20, countdown: 60,
         link: sig('ts.cb'), link_error: [sig('ts.eb')],
-      }), [5], parent, opts);
+      }), [5]);
       assert.equal(f.queue, 'high');
       assert.equal(f.priority, 7);
       assert.equal(f.id, 'fixed');
@@ -158,19 +167,19 @@ describe('canvas follow-ups', function () {
     });
 
     it('a signature without a queue is routed by the app', () => {
-      const f = applySignature(sig('ts.routed'), [], parent, opts);
+      const f = applied(sig('ts.routed'), []);
       assert.equal(f.queue, 'routed');
       assert.equal(f.priority, 3);
     });
 
-    it('skips a nested canvas it cannot apply, and says so', () => {
-      const msg = { ...basic, embed: { ...basic.embed, callbacks: [{ ...sig('celery.group'), subtask_type: 'group' }, sig('ts.ok')] } };
+    it('skips a malformed signature, and says so, still applying the others', () => {
+      const msg = { ...basic, embed: { ...basic.embed, callbacks: [{ ...sig('celery.group'), subtask_type: 'group', kwargs: {} }], chain: [sig('ts.ok')] } };
       assert.throws(() => successFollowUps(msg, 1, opts), CanvasError);
       const skipped: string[] = [];
       const sent = successFollowUps(msg, 1, { ...opts, onSkip: (_s, err) => skipped.push(err.message) });
-      assert.deepEqual(sent.map((f) => f.name), ['ts.ok']);
+      assert.deepEqual(sent.messages.map((f) => f.name), ['ts.ok']);
       assert.equal(skipped.length, 1);
-      assert.match(skipped[0]!, /nested group/);
+      assert.match(skipped[0]!, /group signature without tasks/);
     });
   });
 

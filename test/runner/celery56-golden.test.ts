@@ -16,7 +16,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Radish } from '../../runner/app';
-import { successFollowUps, chordCallback, failureFollowUps, makeSignature, type FollowUp } from '../../runner/protocol/canvas';
+import { successFollowUps, chordCallback, failureFollowUps, makeSignature, type FollowUp, type FollowUps } from '../../runner/protocol/canvas';
+import { chordPartOf } from '../../runner/worker/chord';
 import { celeryLayout, type CeleryLayout } from '../../runner/protocol/celery-version';
 import {
   decodeFast, decodeTaskMessage, decodeTaskMessageGeneral, encodeRetry, encodeTaskMessage, type TaskCall, type TaskMessage,
@@ -114,9 +115,10 @@ const EMPTY_EMBED = { callbacks: null, errbacks: null, chain: null, chord: null 
 const WORKER = 'gen4242@radish';
 const TAG = 'radish-delivery-tag';
 
-function only(followUps: FollowUp[]): FollowUp {
-  assert.equal(followUps.length, 1, `one follow-up, got ${followUps.map((f) => f.name).join(', ')}`);
-  return followUps[0]!;
+function only(followUps: FollowUps): FollowUp {
+  const { messages } = followUps;
+  assert.equal(messages.length, 1, `one follow-up, got ${messages.map((f) => f.name).join(', ')}`);
+  return messages[0]!;
 }
 
 describe('Celery 5.6.3 captures (golden; 5.2.6 beside them)', function () {
@@ -340,7 +342,7 @@ describe('Celery 5.6.3 captures (golden; 5.2.6 beside them)', function () {
       it(`sends a chord's callback as ${version} does (celeryVersion ${layout}; 5.6 names the chord's group)`, () => {
         const last = captured(version, 'msg.chord', 1);
         const groupId = envelopeOf(last).headers.group as string;
-        const callback = chordCallback(decodeTaskMessage(last), [1, 2], options);
+        const callback = only(chordCallback(chordPartOf(decodeTaskMessage(last))!, [1, 2], options));
         assert.deepEqual([callback.id, callback.queue], ['cap-chord-cb', 'capq']);
         assertSameMessage(callback.body, sentLike(last, {
           task: 'cap.xsum', id: 'cap-chord-cb', group: version === '5.6.3' ? groupId : null, group_index: null,
