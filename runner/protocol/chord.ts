@@ -12,7 +12,7 @@
  */
 import { pyRepr } from './pyrepr';
 import { pythonJson } from './python-json';
-import type { ExceptionInfo, TaskState } from './result';
+import { exceptionRepr, type ExceptionInfo, type TaskState } from './result';
 import { errorMessage } from '../errors';
 
 /** Celery's `celery.exceptions.ChordError`: the callback cannot run. Stored as the callback's FAILURE. */
@@ -40,9 +40,7 @@ export function chordMember(taskId: string, state: ChordPartState, result: unkno
 /** Python's repr of the exception Celery rebuilds from `{exc_type, exc_message, exc_module}`: `ValueError('kaboom')`. */
 export function exceptionReprOf(value: unknown): string {
   if (typeof value !== 'object' || value === null || typeof (value as ExceptionInfo).exc_type !== 'string') return pyRepr(value);
-  const info = value as ExceptionInfo;
-  const args = Array.isArray(info.exc_message) ? info.exc_message : [info.exc_message];
-  return `${info.exc_type}(${args.map(pyRepr).join(', ')})`;
+  return exceptionRepr(value as ExceptionInfo);
 }
 
 /** What the join of a complete chord gives: the callback's argument, or why the callback fails. */

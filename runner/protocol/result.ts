@@ -147,15 +147,19 @@ const PYTHON_BUILTIN_ERRORS = new Set([
 /**
  * A thrown JS value as Celery's `{exc_type, exc_message, exc_module}`. The type is the error's `name`;
  * `exc_module` is `builtins` where Python has an exception of that name, otherwise `radish` (Python then
- * makes up a class of that name, as it does for any unknown exception type).
+ * makes up a class of that name, as it does for any unknown exception type), or the error's own `excModule`.
+ * The message is the error's `args` when it has an array of them (Python's `Exception.args`, so that
+ * `new ExpectedException('failed', 'test')` reaches Python as `ExpectedException('failed', 'test')`), else its
+ * message alone.
  */
 export function exceptionInfo(err: unknown): ExceptionInfo {
   if (err instanceof Error) {
     const type = err.name && err.name !== 'Error' ? err.name : err.constructor?.name || 'Error';
     const excModule = (err as { excModule?: unknown }).excModule;
+    const args = (err as { args?: unknown }).args;
     return {
       exc_type: type,
-      exc_message: [err.message],
+      exc_message: Array.isArray(args) ? args : [err.message],
       exc_module: typeof excModule === 'string' ? excModule : PYTHON_BUILTIN_ERRORS.has(type) ? 'builtins' : 'radish',
     };
   }
@@ -164,8 +168,8 @@ export function exceptionInfo(err: unknown): ExceptionInfo {
 
 /** `ValueError('kaboom')`-style text, as Celery logs and events show an exception. */
 export function exceptionRepr(info: ExceptionInfo): string {
-  const message = Array.isArray(info.exc_message) ? info.exc_message.map(String).join(', ') : String(info.exc_message);
-  return `${info.exc_type}(${pyRepr(message)})`;
+  const args = Array.isArray(info.exc_message) ? info.exc_message : [info.exc_message];
+  return `${info.exc_type}(${args.map(pyRepr).join(', ')})`;
 }
 
 /** A failure read from the backend, thrown by `AsyncResult.get()` with the remote type, message and traceback. */

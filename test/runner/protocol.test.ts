@@ -223,11 +223,24 @@ describe('protocol: results (golden)', () => {
     class PaymentDeclined extends Error { override name = 'PaymentDeclined'; }
     assert.deepEqual(exceptionInfo(new PaymentDeclined('no')), { exc_type: 'PaymentDeclined', exc_message: ['no'], exc_module: 'radish' });
     assert.equal(exceptionInfo('plain string').exc_message[0], 'plain string');
+    // Python's Exception.args: several arguments stay several, as Python compares and reprs them.
+    class ExpectedException extends Error {
+      override name = 'ExpectedException';
+      readonly args: unknown[];
+      constructor(...args: unknown[]) {
+        super(args.map(String).join(', '));
+        this.args = args;
+      }
+    }
+    assert.deepEqual(exceptionInfo(new ExpectedException('Task expected to fail', 'test')).exc_message, ['Task expected to fail', 'test']);
   });
 
   it('shows exceptions the way Python reprs them', () => {
     assert.equal(exceptionRepr({ exc_type: 'ValueError', exc_message: ["it's"], exc_module: 'builtins' }), `ValueError("it's")`);
     assert.equal(exceptionRepr({ exc_type: 'ValueError', exc_message: ['say "hi"'], exc_module: 'builtins' }), `ValueError('say "hi"')`);
+    assert.equal(exceptionRepr({ exc_type: 'ExpectedException', exc_message: ['Task expected to fail', 'test'], exc_module: 't' }), `ExpectedException('Task expected to fail', 'test')`);
+    assert.equal(exceptionRepr({ exc_type: 'KeyError', exc_message: [42], exc_module: 'builtins' }), 'KeyError(42)');
+    assert.equal(exceptionRepr({ exc_type: 'StopIteration', exc_message: [], exc_module: 'builtins' }), 'StopIteration()');
   });
 
   it('writes dates as Celery does', () => {

@@ -101,3 +101,39 @@ def xsum(numbers):
 def collect(results, tag=None):
     """A chord callback that returns what it was given, so a test sees the order and the values."""
     return {'results': results, 'tag': tag, 'by': 'celery'}
+
+
+# Twins of the TypeScript tasks in test/interop/nested-canvas.test.ts (same names under `tasks.`, same results), so
+# that one canvas run on Celery and on Radish can be compared value for value.
+
+class ExpectedException(Exception):
+    """Raised on purpose, with several arguments (Python keeps them apart in .args)."""
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.args == self.args
+
+    def __hash__(self):
+        return hash(self.args)
+
+
+@app.task(name='tasks.fail_args')
+def fail_args(*args):
+    raise ExpectedException(*args)
+
+
+@app.task(name='tasks.ids', bind=True)
+def ids(self, i):
+    """Where it ran in its canvas: [root_id, parent_id, i]."""
+    return [self.request.root_id, self.request.parent_id, i]
+
+
+@app.task(name='tasks.collect_ids', bind=True)
+def collect_ids(self, results, i):
+    """A chord callback reporting what it got and where it ran: [results, [root_id, parent_id, i]]."""
+    return [results, [self.request.root_id, self.request.parent_id, i]]
+
+
+@app.task(name='tasks.seen')
+def seen(task_id):
+    """An old-style errback (one argument): returns the id of the task that failed."""
+    return task_id
