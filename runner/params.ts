@@ -7,12 +7,17 @@
  * - a kwarg for a parameter already given by position, or one that names no parameter, fails the task with a
  *   TypeError worded as Python's, unless the function ends in a rest parameter (`...rest`): such a function
  *   takes anything, and reads extra keywords from `task.request.kwargs` (with `bind: true`).
+ * - a parameter before the first one with a default (JavaScript's `fn.length`) is required, as in Python: a call
+ *   that gives it no value fails with Python's TypeError ("missing 1 required positional argument: 'y'"). An
+ *   optional parameter needs a default (`cc: string | null = null`); TypeScript's `cc?: string` alone is erased.
  */
 
 /** Parameter names of a function, in order; null where a parameter is destructured; stops at a rest parameter. */
 export interface ParamInfo {
   names: (string | null)[];
   rest: boolean;
+  /** How many leading parameters have no default (JavaScript's `fn.length`): each must be given a value. */
+  required: number;
 }
 
 function splitTopLevel(list: string): string[] {
@@ -60,11 +65,18 @@ export function paramInfo(fn: (...args: never[]) => unknown): ParamInfo {
   const names: (string | null)[] = [];
   for (const raw of splitTopLevel(parameterList(Function.prototype.toString.call(fn)))) {
     const p = raw.trim();
-    if (p.startsWith('...')) return { names, rest: true };
+    if (p.startsWith('...')) return { names, rest: true, required: fn.length };
     const name = /^([A-Za-z_$][\w$]*)/.exec(p);
     names.push(name ? (name[1] ?? null) : null);
   }
-  return { names, rest: false };
+  return { names, rest: false, required: fn.length };
+}
+
+/** Python's list of names: `'x'`, `'x' and 'y'`, `'x', 'y', and 'z'`. */
+function pyNames(names: string[]): string {
+  const quoted = names.map((n) => `'${n}'`);
+  if (quoted.length <= 2) return quoted.join(' and ');
+  return `${quoted.slice(0, -1).join(', ')}, and ${quoted[quoted.length - 1]}`;
 }
 
 /** Python's wording, so a Python caller reads the same error it would get from a Python task. */
@@ -75,8 +87,12 @@ export class ArgumentError extends TypeError {
 /** Positional arguments for the call, from Celery's args and kwargs. */
 export function bindArguments(taskName: string, params: ParamInfo, args: readonly unknown[], kwargs: Record<string, unknown>): unknown[] {
   const keys = Object.keys(kwargs);
-  if (keys.length === 0) return [...args];
+  if (keys.length === 0) {
+    if (args.length < params.required) missing(taskName, params, new Set(args.keys()));
+    return [...args];
+  }
   const bound: unknown[] = [...args];
+  const given = new Set(args.keys());
   for (const key of keys) {
     const at = params.names.indexOf(key);
     if (at === -1) {
@@ -86,6 +102,17 @@ export function bindArguments(taskName: string, params: ParamInfo, args: readonl
     if (at < args.length) throw new ArgumentError(`${taskName}() got multiple values for argument '${key}'`);
     while (bound.length < at) bound.push(undefined);
     bound[at] = kwargs[key];
+    given.add(at);
   }
+  if (given.size < params.required || bound.length < params.required) missing(taskName, params, given);
   return bound;
+}
+
+/** Throw Python's TypeError for the required parameters not in `given`, if any. */
+function missing(taskName: string, params: ParamInfo, given: Set<number>): void {
+  const names: string[] = [];
+  for (let i = 0; i < params.required; i++) if (!given.has(i)) names.push(params.names[i] ?? `arg${i}`);
+  if (names.length === 0) return;
+  const plural = names.length === 1 ? 'argument' : 'arguments';
+  throw new ArgumentError(`${taskName}() missing ${names.length} required positional ${plural}: ${pyNames(names)}`);
 }

@@ -176,8 +176,8 @@ export function defineTask(name: string, fn: TaskFunction, options: TaskOptions)
   if (typeof fn !== 'function') throw new TypeError(`task ${name}: expected a function`);
   if (options.rateLimit !== undefined) parseRate(options.rateLimit);
   let params = paramInfo(fn);
-  if (options.bind) params = { names: params.names.slice(1), rest: params.rest };
-  if (options.params) params = { names: [...options.params], rest: params.rest };
+  if (options.bind) params = { names: params.names.slice(1), rest: params.rest, required: Math.max(0, params.required - 1) };
+  if (options.params) params = { ...params, names: [...options.params] };
   return { name, fn, options: { ...options }, params };
 }
 

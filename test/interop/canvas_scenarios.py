@@ -9,6 +9,7 @@ the task ids replaced by what they are (`<first>`, `<second>`...) so that both r
 """
 import json
 import sys
+import time
 import traceback
 
 from celery import chain, chord, group
@@ -51,6 +52,19 @@ def without_by(value):
     if isinstance(value, list):
         return [without_by(v) for v in value]
     return value
+
+
+def stored_value(task_id):
+    """The value stored for a task, read from the backend until it is ready. Celery 5.2.6's AsyncResult.get() now
+    and then misses a result stored while its client subscribes, so the tasks no caller waits on (links, errbacks)
+    are read this way."""
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        meta = app.backend.get_task_meta(task_id)
+        if meta['status'] in ('SUCCESS', 'FAILURE', 'REVOKED'):
+            return meta['result']
+        time.sleep(0.05)
+    raise TimeoutError('no result for %s' % task_id)
 
 
 def failure(exc):
@@ -157,7 +171,7 @@ def chord_member_fails():
     res = chord([t('add', 1, 1), t('fail_args', 'member failed', 'x')])(body)
     member = res.parent.results[1].id
     exc = res.get(timeout=TIMEOUT, propagate=False)
-    echoed = app.AsyncResult(errback_id).get(timeout=TIMEOUT)
+    echoed = stored_value(errback_id)
     return {
         'callback': {**failure(exc), 'args': [a.replace(member, '<member>') for a in failure(exc)['args']]},
         'errback_got_callback_id': echoed == res.id,
@@ -198,7 +212,7 @@ def errbacks_get_the_failed_id():
     ids = [e.freeze().id for e in errbacks]
     res = t('fail_args', 'x').apply_async(link_error=errbacks)
     res.get(timeout=TIMEOUT, propagate=False)
-    return [app.AsyncResult(i).get(timeout=TIMEOUT) == res.id for i in ids]
+    return [stored_value(i) == res.id for i in ids]
 
 
 @scenario
@@ -207,7 +221,7 @@ def several_links_get_the_result():
     ids = [l.freeze().id for l in links]
     res = t('add', 2, 2).apply_async(link=links)
     res.get(timeout=TIMEOUT)
-    return [app.AsyncResult(i).get(timeout=TIMEOUT) for i in ids]
+    return [stored_value(i) for i in ids]
 
 
 @scenario
@@ -225,8 +239,16 @@ def mixed_nested_chord_header():
 names = sys.argv[2:] or list(SCENARIOS)
 out = {}
 for name in names:
-    try:
-        out[name] = SCENARIOS[name]()
-    except Exception as exc:  # reported, not raised: the test says which scenario failed and how
-        out[name] = {'raised': type(exc).__name__, 'message': str(exc), 'traceback': traceback.format_exc()[-2000:]}
+    # A wait that times out is tried once more, as Celery's own suite reruns its flaky canvas tests: Celery 5.2.6's
+    # client now and then misses a result published while it subscribes (seen with Celery workers too). Said on
+    # stderr, which the test prints.
+    for attempt in (1, 2):
+        try:
+            out[name] = SCENARIOS[name]()
+            break
+        except Exception as exc:  # reported, not raised: the test says which scenario failed and how
+            out[name] = {'raised': type(exc).__name__, 'message': str(exc), 'traceback': traceback.format_exc()[-2000:]}
+            if type(exc).__name__ != 'TimeoutError' or attempt == 2:
+                break
+            print('canvas_scenarios: %s %s timed out; trying once more' % (PREFIX, name), file=sys.stderr, flush=True)
 print(json.dumps(out))

@@ -34,8 +34,9 @@ function scenarios(brokerUrl: string, prefix: string, names: string[] = []): Pro
       cwd: __dirname, timeout: 300_000, maxBuffer: 16 * 1024 * 1024,
       env: { ...process.env, RADISH_TEST_BROKER: brokerUrl, PYTHONIOENCODING: 'utf-8', PYTHONDONTWRITEBYTECODE: '1' },
     }, (err, stdout, stderr) => {
-      if (err) fail(new Error(`canvas_scenarios.py ${prefix} failed: ${err.message}\n${stderr}`));
-      else ok(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
+      if (err) return fail(new Error(`canvas_scenarios.py ${prefix} failed: ${err.message}\n${stderr}`));
+      for (const line of stderr.split('\n')) if (line.startsWith('canvas_scenarios:')) console.log(`      ${line}`);
+      ok(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
     });
   });
 }
