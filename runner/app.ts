@@ -16,7 +16,7 @@ import { Broker, type BrokerOptions } from './broker/broker';
 import { DEFAULT_BROKER_URL } from './broker/connection';
 import { Utf8Packer } from './broker/utf8-packer';
 import { makeSignature, type SignatureOptions } from './protocol/canvas';
-import { Canvas, chordSignature, groupSignature } from './protocol/canvas-apply';
+import { Canvas, chainSignature, chordSignature, groupSignature, type FrozenResult } from './protocol/canvas-apply';
 import { celeryLayout, resolveCeleryVersion, type CeleryLayout } from './protocol/celery-version';
 import { encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
 import { LamportClock } from './protocol/pidbox';
@@ -379,17 +379,47 @@ export class Radish {
   }
 
   /**
-   * A chord callback this app routes away from the default queue gets that queue in its options: a Python worker
-   * may be the one sending it, and it does not know this app's routes.
+   * Send a chain: each signature runs with the previous one's result prepended to its args (unless immutable), on
+   * whichever worker serves its queue. A step may itself be a group (the next step then gets the list of its
+   * results, as a chord), a chord or a chain, as in Celery. Resolves with a handle on the last step's result.
    */
-  private routed(callback: Signature): Signature {
-    const options: JsonObject = { ...(typeof callback.options === 'object' && callback.options !== null ? callback.options : {}) };
+  async chain<R = unknown>(signatures: readonly Signature[]): Promise<AsyncResult<R>> {
+    return this.apply(chainSignature([...signatures])) as Promise<AsyncResult<R>>;
+  }
+
+  /**
+   * Send any signature (a task, or a chain, group or chord built with `chain()`, `group()`, `chord()`, nested as
+   * deep as needed), as Celery's `sig.apply_async()`. Resolves with its result: a `GroupResult` for a group, else
+   * the `AsyncResult` of what runs last.
+   */
+  async apply<R = unknown>(signature: Signature): Promise<AsyncResult<R> | GroupResult<R>> {
+    const canvas = this.canvas();
+    const frozen = canvas.applyWhole(this.routed(signature));
+    const { backend } = await this.perform(canvas);
+    const ids = (r: FrozenResult): string[] => r.members?.map((m) => m.id) ?? [];
+    if (frozen.members) return new GroupResult<R>(frozen.id, ids(frozen), backend);
+    return new AsyncResult<R>(frozen.id, backend, frozen.parent?.members ? new GroupResult(frozen.parent.id, ids(frozen.parent), backend) : undefined);
+  }
+
+  /**
+   * A signature whose tasks this app routes away from the default queue, with that queue in their options, nested
+   * ones included: another worker (a Python one too) may be the one sending them, and it does not know these routes.
+   */
+  private routed(sig: Signature): Signature {
+    const options: JsonObject = { ...(typeof sig.options === 'object' && sig.options !== null ? sig.options : {}) };
+    const all = (v: unknown): unknown => (Array.isArray(v) ? v.map(all) : typeof v === 'object' && v !== null && 'task' in v ? this.routed(v as Signature) : v);
+    for (const key of ['link', 'link_error']) if (options[key] !== undefined) options[key] = all(options[key]);
+    if (sig.subtask_type) {
+      const kwargs: JsonObject = { ...sig.kwargs };
+      for (const key of ['tasks', 'header', 'body']) if (kwargs[key] !== undefined) kwargs[key] = all(kwargs[key]);
+      return { ...sig, kwargs, options };
+    }
     if (options.queue === undefined && options.routing_key === undefined) {
-      const routed = this.route(callback.task);
+      const routed = this.route(sig.task);
       if (routed.queue !== this.defaultQueue) options.queue = routed.queue;
       if (options.priority === undefined && routed.priority !== 0) options.priority = routed.priority;
     }
-    return { ...callback, options };
+    return { ...sig, options };
   }
 
   /**

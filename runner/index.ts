@@ -37,6 +37,7 @@ export { decodeEventMessage, EventError, type CeleryEvent, type EventMessage } f
 export { GroupResult } from './backend/group-result';
 export { type GroupOptions } from './app';
 export { makeSignature, CanvasError, type SignatureOptions } from './protocol/canvas';
+export { chainSignature as chain, chordSignature as chord, groupSignature as group } from './protocol/canvas-apply';
 export { type Signature } from './protocol/message';
 export { ChordError } from './protocol/chord';
 export { pyRepr } from './protocol/pyrepr';

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CanvasError, chordCallback, chordErrbacks, failureFollowUps, makeSignature, successFollowUps, type FollowUp, type FollowUps } from '../../runner/protocol/canvas';
-import { Canvas } from '../../runner/protocol/canvas-apply';
+import { Canvas, chainSignature as chain, chordSignature as chord, groupSignature as group } from '../../runner/protocol/canvas-apply';
 import { chordPartOf } from '../../runner/worker/chord';
 import { decodeTaskMessage, encodeTaskMessage, type Signature, type TaskMessage } from '../../runner/protocol/message';
 import { until, workerHarness } from '../support/worker-harness';
@@ -221,6 +221,24 @@ describe('canvas follow-ups', function () {
       assert.deepEqual(sorted, [JSON.stringify([3, 'ok']), JSON.stringify(['fixed']), JSON.stringify([bad, 'err'])].sort());
       assert.equal((await h.stored(ok))?.children.length, 2);
       assert.equal((await h.stored(bad))?.status, 'FAILURE');
+    });
+
+    it('runs chains, groups and chords nested in each other, sent with app.chain() and app.apply()', async () => {
+      h.app.task('ts.add', (a: number, b: number) => a + b);
+      h.app.task('ts.xsum', (numbers: number[]) => numbers.reduce((a, b) => a + b, 0));
+      h.app.task('ts.list', (value: unknown) => value);
+      await h.startWorker();
+      const s = h.app.signature.bind(h.app);
+      // 1 + 2, then (3 + 1, 3 + 2) as a group, then their sum: a group followed by a step is a chord.
+      assert.equal(await (await h.app.chain([s('ts.add', [1, 2]), group([s('ts.add', [1]), s('ts.add', [2])]), s('ts.xsum')])).get({ timeout: 5000 }), 9);
+      // A chord whose header holds a chain and a group: the group's members count in the chord size.
+      const nested = chord([chain([s('ts.add', [1, 1]), s('ts.add', [1])]), group([s('ts.add', [2, 2]), s('ts.add', [3, 3])])], s('ts.xsum'));
+      assert.equal(await (await h.app.apply(nested)).get({ timeout: 5000 }), 13);
+      // A header member ending in a group: the chord saves its header, and the callback gets the nested results.
+      const saved = chord([chain([s('ts.add', [1, 1]), group([s('ts.add', [1]), s('ts.add', [2])])]), s('ts.add', [5, 5])], s('ts.list'));
+      assert.deepEqual(await (await h.app.apply(saved)).get({ timeout: 5000 }), [[3, 4], 10]);
+      const g = await h.app.apply(group([s('ts.add', [1, 1]), chain([s('ts.add', [2, 2]), s('ts.add', [1])])]));
+      assert.deepEqual(await g.get({ timeout: 5000 }), [2, 5]);
     });
   });
 });
