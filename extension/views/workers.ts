@@ -60,16 +60,74 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
    */
   private readonly terminating = new Map<string, { since: number; confirmed: boolean }>();
 
+  /** The rows as last loaded, and what they showed: the view is redrawn only when that changes. */
+  private rows: Promise<WorkerNode[]> | undefined;
+  private shown: string | undefined;
+  /** Rows a refresh loaded for the redraw it asked for: the view's next getChildren takes them. */
+  private handedOver: Promise<WorkerNode[]> | undefined;
+  private loading: Promise<void> | undefined;
+  private again = false;
+
   constructor(private readonly connection: Connection, private readonly supervisor: WorkerSupervisor) {}
 
+  /**
+   * Load the workers again (polled, and on every heartbeat) and redraw the view only if a row would read
+   * differently. A redraw replaces every row, and a click on a row's inline action (Terminate) that lands while
+   * its row is being replaced reaches the command without its task: so nothing is redrawn for nothing.
+   */
   refresh(): void {
+    if (this.loading) {
+      this.again = true;
+      return;
+    }
+    this.loading = (async () => {
+      try {
+        do {
+          this.again = false;
+          const rows = this.load();
+          if (this.redrawIfChanged(await rows)) {
+            this.rows = rows;
+            this.handedOver = rows;
+          }
+        } while (this.again);
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+  }
+
+  /** Redraw from the rows already loaded, when what only this window knows changed (a task being terminated). */
+  private rerender(): void {
+    void this.rows?.then((rows) => this.redrawIfChanged(rows));
+  }
+
+  private redrawIfChanged(rows: WorkerNode[]): boolean {
+    const shown = this.fingerprint(rows);
+    if (shown === this.shown) return false;
+    this.shown = shown;
     this.changed.fire(undefined);
+    return true;
+  }
+
+  /** What the rows show (not their tooltips, read when hovered): ids, labels, descriptions, icons, menus. */
+  private fingerprint(rows: WorkerNode[]): string {
+    const seen: unknown[] = [];
+    const add = (node: WorkerNode): void => {
+      const item = this.getTreeItem(node);
+      const icon = item.iconPath instanceof vscode.ThemeIcon ? item.iconPath.id : undefined;
+      seen.push([item.id, item.label, item.description, item.contextValue, icon, item.collapsibleState]);
+    };
+    for (const row of rows) {
+      add(row);
+      if ((row.kind === 'local' || row.kind === 'worker') && row.details) for (const child of activeRows(row.details)) add(child);
+    }
+    return JSON.stringify(seen);
   }
 
   /** The user confirmed Terminate: the task's row says "terminating" from now on. */
   markTerminating(id: string): void {
     this.terminating.set(id, { since: Date.now(), confirmed: false });
-    this.refresh();
+    this.rerender();
   }
 
   /**
@@ -81,6 +139,7 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
     if (!mark) return;
     if (failed) this.terminating.delete(id);
     else if (terminatedBy(replies, id)) mark.confirmed = true;
+    // A confirmed terminate takes the task's row away: the rows are read again without it.
     this.refresh();
   }
 
@@ -134,10 +193,9 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
         const { task } = node;
         const terminating = this.terminating.has(task.id);
         const item = new vscode.TreeItem(taskLabel(task.name), vscode.TreeItemCollapsibleState.None);
-        const runtime = task.started ? ` ${duration(Math.max(0, Date.now() / 1000 - task.started))}` : '';
-        const state = terminating ? 'terminating' : `running${runtime}`;
+        // Minutes in the row (it changes once a minute, not on every heartbeat); to the tenth of a second on hover.
+        const state = terminating ? 'terminating' : `running${task.started ? ` ${minutes(Date.now() / 1000 - task.started)}` : ''}`;
         item.description = [state, task.pid ? `pid ${task.pid}` : undefined, task.id].filter(Boolean).join(' · ');
-        item.tooltip = `${task.name}[${task.id}]\n${state} on ${node.worker.hostname}${task.args === undefined ? '' : `\nargs ${JSON.stringify(task.args)}\nkwargs ${JSON.stringify(task.kwargs)}`}`;
         item.iconPath = new vscode.ThemeIcon(terminating ? 'stop-circle' : 'loading~spin');
         item.contextValue = 'activeTask';
         item.command = { command: 'radish.openTask', title: 'Open Task', arguments: [node] };
@@ -146,12 +204,27 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
     }
   }
 
+  /** The tooltip of a running task, read when hovered: how long it has run, now. */
+  resolveTreeItem(item: vscode.TreeItem, node: WorkerNode): vscode.TreeItem {
+    if (node.kind !== 'active') return item;
+    const { task } = node;
+    const state = this.terminating.has(task.id) ? 'terminating' : `running${task.started ? ` ${duration(Math.max(0, Date.now() / 1000 - task.started))}` : ''}`;
+    item.tooltip = `${task.name}[${task.id}]\n${state} on ${node.worker.hostname}${task.args === undefined ? '' : `\nargs ${JSON.stringify(task.args)}\nkwargs ${JSON.stringify(task.kwargs)}`}`;
+    return item;
+  }
+
   async getChildren(node?: WorkerNode): Promise<WorkerNode[]> {
-    if (node?.kind === 'worker' || node?.kind === 'local') {
-      const worker = node.details;
-      return worker ? worker.active.map((task) => ({ kind: 'active', worker, task })) : [];
-    }
+    if (node?.kind === 'worker' || node?.kind === 'local') return node.details ? activeRows(node.details) : [];
     if (node) return [];
+    // The rows a refresh loaded for this redraw; loaded now otherwise (the view opening, a caller asking).
+    const rows = this.handedOver ?? this.load();
+    this.handedOver = undefined;
+    this.rows = rows;
+    void rows.then((r) => { if (this.rows === rows) this.shown = this.fingerprint(r); });
+    return rows;
+  }
+
+  private async load(): Promise<WorkerNode[]> {
     try {
       const workers = this.withoutTerminated(await runner().describeWorkers(await this.connection.inspector(), await this.connection.control()));
       // This window's worker is shown once, as its own row, with what the broker knows of it.
@@ -165,6 +238,18 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
     }
   }
+}
+
+function activeRows(worker: WorkerDetails): WorkerNode[] {
+  return worker.active.map((task) => ({ kind: 'active', worker, task }));
+}
+
+/** How long a task has run, to the minute: `<1 min`, `12 min`, `2 h 05 min`. */
+function minutes(seconds: number): string {
+  const m = Math.floor(Math.max(0, seconds) / 60);
+  if (m < 1) return '<1 min';
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
 /** A worker row is expanded while it runs tasks (its children), a leaf otherwise. */
