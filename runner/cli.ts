@@ -25,10 +25,12 @@ const USAGE = `Usage: radish <command> [options]
 Commands:
   worker   -A MODULE [-Q q1,q2] [-c N] [-P async|process] [-l LEVEL] [-n name@host]
            [--prefetch-multiplier N] [--time-limit S] [--soft-time-limit S] [--acks-early]
-           [--shutdown-timeout S] [-E] [--result-extended] [--track-started]
+           [--shutdown-timeout S] [-E] [--result-extended] [--track-started] [--debug]
                                                           run a worker on a task module (.ts or .js);
                                                           SIGTERM: warm shutdown, a second one: cold (also
                                                           over IPC: {"radish":"shutdown","mode":"warm|cold"})
+                                                          --debug: one task process that waits for a debugger
+                                                          (its address is logged), no time limits
   beat     -A MODULE [-l LEVEL] [--lock-timeout S]       send the module's periodic tasks (app.schedule) when
                                                           due; one active at a time, others stand by; SIGTERM stops
   call     NAME [--args JSON] [--kwargs JSON] [--queue Q] [--priority 0-9] [--countdown S]
@@ -143,6 +145,7 @@ async function worker(argv: string[]): Promise<number> {
     'time-limit': { type: 'string' },
     'soft-time-limit': { type: 'string' },
     'acks-early': { type: 'boolean' },
+    debug: { type: 'boolean' },
     'shutdown-timeout': { type: 'string' },
     events: { type: 'boolean', short: 'E' },
     'result-extended': { type: 'boolean' },
@@ -220,6 +223,7 @@ async function worker(argv: string[]): Promise<number> {
       shutdownTimeout,
       acksLate: values['acks-early'] ? false : undefined,
       events: values.events,
+      debug: values.debug,
     });
     // A remote `shutdown` (celery control shutdown): the same path as a first SIGTERM, a warm stop.
     w.on('shutdown-requested', onSignal);

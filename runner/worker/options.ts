@@ -42,6 +42,12 @@ export interface WorkerOptions {
   /** Ack after the task ends (at-least-once) unless a task says otherwise; false acks before running. Default true. */
   acksLate?: boolean;
   /** Hard time limit in seconds for tasks whose message and definition set none. Default none. */
+  /**
+   * Debug mode: the tasks run in one task process (`-P process -c 1`) that waits for a debugger (its inspector's
+   * address is logged), with no time limit of any kind, so a task paused at a breakpoint is neither failed, killed
+   * nor redelivered; heartbeats go on from the main process meanwhile. What it relaxes is logged at start.
+   */
+  debug?: boolean;
   timeLimit?: number;
   /** Soft time limit in seconds for tasks whose message and definition set none. Default none. */
   softTimeLimit?: number;
@@ -89,6 +95,7 @@ export interface CompiledWorkerOptions {
   readonly pool: { readonly kind: 'async' } | { readonly kind: 'process'; readonly appModule: string };
   readonly acksLate: boolean;
   /** Seconds; 0 (or less): none. */
+  readonly debug: boolean;
   readonly timeLimit: number;
   /** Seconds; 0 (or less): none. */
   readonly softTimeLimit: number;
@@ -115,13 +122,13 @@ export function celeryVersionOf(options: Pick<WorkerOptions, 'celeryVersion'>): 
 export function compileOptions(options: WorkerOptions, defaultQueue: string): CompiledWorkerOptions {
   const celeryVersion = celeryVersionOf(options);
   let pool: CompiledWorkerOptions['pool'] = { kind: 'async' };
-  if (options.pool === 'process') {
+  if (options.pool === 'process' || options.debug) {
     if (!options.appModule) throw new Error('the process pool needs the task module (appModule, or -A)');
     pool = { kind: 'process', appModule: options.appModule };
   }
   return {
     queues: options.queues?.length ? [...options.queues] : [defaultQueue],
-    concurrency: Math.max(1, options.concurrency ?? 10),
+    concurrency: options.debug ? 1 : Math.max(1, options.concurrency ?? 10),
     prefetchMultiplier: Math.max(1, options.prefetchMultiplier ?? 4),
     hostname: options.hostname ?? `radish@${osHostname()}`,
     logger: options.logger ?? createLogger('info'),
@@ -131,8 +138,9 @@ export function compileOptions(options: WorkerOptions, defaultQueue: string): Co
     recoveryInterval: options.recoveryInterval ?? 5,
     pool,
     acksLate: options.acksLate ?? true,
-    timeLimit: options.timeLimit ?? 0,
-    softTimeLimit: options.softTimeLimit ?? 0,
+    debug: Boolean(options.debug),
+    timeLimit: options.debug ? 0 : options.timeLimit ?? 0,
+    softTimeLimit: options.debug ? 0 : options.softTimeLimit ?? 0,
     shutdownTimeout: options.shutdownTimeout ?? 60,
     events: Boolean(options.events),
     celeryVersion,

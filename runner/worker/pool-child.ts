@@ -7,6 +7,7 @@
  * Everything crosses the channel as JSON: outcomes as plain data (an error as its Celery type, message, module
  * and stack), rebuilt by the parent (pool-process.ts).
  */
+import * as inspector from 'node:inspector';
 import { Radish } from '../app';
 import { SoftTimeLimitExceeded, errorMessage } from '../errors';
 import { exceptionInfo } from '../protocol/result';
@@ -19,7 +20,7 @@ export const POOL_CHILD_ENV = 'RADISH_POOL_CHILD';
 
 /** A thrown value as data: an Error by what `exceptionInfo()` reads of it, anything else as its text. */
 export type WireThrown =
-  | { type: string; message: string; module: string | null; stack: string | null }
+  | { type: string; message: string; module: string | null; stack: string | null; args?: unknown[] }
   | { text: string };
 
 /** TaskRequest with its dates as epoch milliseconds (JSON has no Date). */
@@ -39,13 +40,16 @@ export type ParentMessage =
 
 export type ChildMessage =
   | { type: 'ready' }
+  /** Debug mode: the child's inspector address; it takes no task until a debugger attaches there. */
+  | { type: 'debuggee'; url: string }
   | { type: 'init-error'; error: WireThrown }
   | { type: 'done'; id: string; outcome: WireOutcome };
 
 export function toWireThrown(err: unknown): WireThrown {
   if (!(err instanceof Error)) return { text: String(err) };
   const info = exceptionInfo(err);
-  return { type: info.exc_type, message: err.message, module: info.exc_module, stack: err.stack ?? null };
+  const args = (err as { args?: unknown }).args;
+  return { type: info.exc_type, message: err.message, module: info.exc_module, stack: err.stack ?? null, ...(Array.isArray(args) ? { args } : {}) };
 }
 
 export function toWireRequest(request: TaskRequest): WireRequest {
@@ -117,6 +121,16 @@ export function runPoolChild(): void {
       const loaded = findApp(await loadModule(msg.module), isApp, msg.attr ?? undefined);
       if (msg.brokerUrl) loaded.useBroker(msg.brokerUrl);
       app = loaded;
+      const url = inspector.url();
+      if (url && process.connected) {
+        // Debug mode (started with --inspect): say where to attach, and once that has been sent, wait for the
+        // debugger, so that its breakpoints are set before the first task runs.
+        process.send!({ type: 'debuggee', url } satisfies ChildMessage, () => {
+          inspector.waitForDebugger();
+          reply({ type: 'ready' });
+        });
+        return;
+      }
       reply({ type: 'ready' });
     } catch (err) {
       reply({ type: 'init-error', error: toWireThrown(err) });

@@ -41,6 +41,11 @@ export interface ProcessPoolOptions {
   maxTasksPerChild?: number;
   /** Seconds a child may take to load the task module before it counts as failed. Default 30. */
   startTimeout?: number;
+  /**
+   * Debug mode: each child listens with its inspector on a free local port, logs its address (`... waits for a
+   * debugger at ws://...`) and takes no task before a debugger attaches; no start timeout then. Default false.
+   */
+  debug?: boolean;
   /** Seconds a child asked to stop (close, terminate) may take to exit before it is SIGKILLed. Default 10. */
   exitTimeout?: number;
 }
@@ -82,6 +87,7 @@ function rebuildThrown(wire: WireThrown): unknown {
   err.name = wire.type;
   err.stack = wire.stack ?? `${wire.type}: ${wire.message}`;
   if (wire.module !== null) Object.defineProperty(err, 'excModule', { value: wire.module, enumerable: true });
+  if (wire.args) Object.defineProperty(err, 'args', { value: wire.args, enumerable: true });
   return err;
 }
 
@@ -375,9 +381,10 @@ export class ProcessPool implements Pool {
 
   private spawn(): Child {
     const name = `ForkPoolWorker-${++this.spawned}`;
+    const debug = Boolean(this.options.debug);
     const proc = fork(this.entry, [], {
       env: { ...process.env, [POOL_CHILD_ENV]: '1' },
-      execArgv: this.options.execArgv ?? childExecArgv(process.execArgv),
+      execArgv: [...(this.options.execArgv ?? childExecArgv(process.execArgv)), ...(debug ? ['--inspect=127.0.0.1:0'] : [])],
       serialization: 'json',
     });
     let settleReady!: (err?: Error) => void;
@@ -390,7 +397,8 @@ export class ProcessPool implements Pool {
     this.children.add(child);
     const spec = this.options.module;
 
-    const loadTimer = setTimeout(() => {
+    // A child in debug mode waits for the user's debugger, for as long as that takes.
+    const loadTimer = debug ? undefined : setTimeout(() => {
       settleReady(new Error(`process pool: ${name} did not load the task module ${spec} within ${this.options.startTimeout ?? 30} s`));
       this.retire(child, 'SIGKILL');
     }, (this.options.startTimeout ?? 30) * 1000);
@@ -407,6 +415,8 @@ export class ProcessPool implements Pool {
         settleReady();
         this.trimSurplus();
         this.dispatch();
+      } else if (msg.type === 'debuggee') {
+        this.options.logger?.log('warning', `${name} pid:${proc.pid} waits for a debugger at ${msg.url}`);
       } else if (msg.type === 'init-error') {
         clearTimeout(loadTimer);
         const why = 'text' in msg.error ? msg.error.text : msg.error.message;

@@ -132,7 +132,13 @@ export class Worker extends EventEmitter {
     if (pool.kind !== 'process') return this.pool;
     // Loaded only when asked for: the async pool's workers never pay for it.
     const { ProcessPool } = await import('./pool-process');
-    return new ProcessPool({ concurrency: this.concurrency, module: pool.appModule, brokerUrl: this.app.brokerOptions.url, logger: this.logger });
+    const debug = this.config.debug;
+    if (debug) {
+      this.logger.log('warning', 'Debug mode: tasks run one at a time in a task process that waits for a debugger; no time limits'
+        + ' (soft or hard, the task\'s, the message\'s or the worker\'s), so a task paused at a breakpoint is not failed or killed;'
+        + ' heartbeats go on from this process, so no other worker takes its task back');
+    }
+    return new ProcessPool({ concurrency: this.concurrency, module: pool.appModule, brokerUrl: this.app.brokerOptions.url, logger: this.logger, debug });
   }
 
   /** The one place the lifecycle state changes; a move the lifecycle does not allow throws. */
@@ -476,11 +482,13 @@ export class Worker extends EventEmitter {
       ran = true;
       // Limits set by remote control replace the task's own (as Celery sets the task's attributes); the message's win.
       const override = this.timeLimitOverrides.get(def.name);
+      // Debug mode: no limit at all, a task paused at a breakpoint must not be failed underneath the user.
+      const debug = this.config.debug;
       const outcome = await this.pool.run({
         def,
         request: requestOf(msg, delivery.queue, this.hostname),
-        softTimeLimit: Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.config.softTimeLimit),
-        timeLimit: Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.config.timeLimit),
+        softTimeLimit: debug ? null : Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.config.softTimeLimit),
+        timeLimit: debug ? null : Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.config.timeLimit),
       });
       // The task no longer runs: its concurrency slot goes to the next one while its outcome is written. The
       // message is still held (it counts against prefetch, and recovery and refresh see it) until it is acked.
