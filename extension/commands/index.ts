@@ -32,6 +32,8 @@ import { terminateTask } from './tasks/terminateTask';
 import { restartWorker } from './worker/restartWorker';
 import { showWorkerLog } from './worker/showWorkerLog';
 import { startWorker } from './worker/startWorker';
+import { startWorkerDebug } from './worker/startWorkerDebug';
+import { debugTask } from './debugTask';
 import { stopWorker } from './worker/stopWorker';
 import { addQueue } from './workers/addQueue';
 import { cancelQueue } from './workers/cancelQueue';
@@ -46,6 +48,8 @@ const ENQUEUE_FAILED = 'could not enqueue';
 const COMMANDS: Record<string, Command> = {
   'radish.refresh': refresh,
   'radish.startWorker': { run: startWorker, showLog: true },
+  'radish.startWorkerDebug': { run: startWorkerDebug, showLog: true },
+  'radish.debugTask': { run: debugTask, failure: ENQUEUE_FAILED, showLog: true },
   'radish.stopWorker': stopWorker,
   'radish.restartWorker': restartWorker,
   'radish.showWorkerLog': showWorkerLog,

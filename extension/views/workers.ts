@@ -163,11 +163,11 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
         const s = this.supervisor;
         const d = node.details;
         // The state in the label: the description is cut first in a narrow sidebar.
-        const item = new vscode.TreeItem(`Local worker: ${s.state}`, collapsible(d));
+        const item = new vscode.TreeItem(`Local worker: ${s.state === 'running' && s.debugging ? 'debugging' : s.state}`, collapsible(d));
         item.id = rowId('local', d);
         const what = s.plan?.kind === 'typescript' ? s.plan.module : s.plan?.kind === 'python' ? `celery -A ${s.plan.app}` : '';
         item.description = [s.pid ? `pid ${s.pid}` : undefined, d ? counts(d) : undefined, what || undefined].filter(Boolean).join(' · ');
-        item.tooltip = [`The worker this window starts and stops (it stops with the window): ${s.state}`
+        item.tooltip = [`The worker this window starts and stops (it stops with the window): ${s.state}${s.debugging ? ', under the debugger' : ''}`
           + `${what ? `, ${what}` : ''}${s.pid ? `, pid ${s.pid}` : ''}`, ...(d ? [tooltip(d)] : [])].join('\n\n');
         item.iconPath = new vscode.ThemeIcon(s.state === 'running' ? 'vm-running' : s.state === 'crashed' ? 'error' : 'vm-outline');
         // `+control`: remote-control actions apply (the worker is known on the broker).

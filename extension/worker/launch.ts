@@ -29,6 +29,8 @@ export interface LaunchSettings {
   hostname: string;
   /** The environment it inherits (the broker URL in it). */
   env: NodeJS.ProcessEnv;
+  /** Run under the debugger: a Radish worker's `--debug` (one task process waiting for a debugger, no time limits). */
+  debug?: boolean;
 }
 
 export interface Launch {
@@ -55,7 +57,7 @@ export function launchSpec(plan: LaunchPlan, s: LaunchSettings): Launch {
       ...common,
       command: s.runtime.command,
       args: [...s.runtime.args, path.join(s.extensionPath, 'dist', 'radish.js'), 'worker', '-A', plan.module, '-Q', s.queues,
-        '-c', String(s.concurrency), '-l', s.level, '-n', s.hostname, '-E', '--result-extended'],
+        '-c', String(s.concurrency), '-l', s.level, '-n', s.hostname, '-E', '--result-extended', ...(s.debug ? ['--debug'] : [])],
       // In desktop VS Code process.execPath is Electron: this makes it behave as plain Node.
       env: { ...s.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

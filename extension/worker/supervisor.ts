@@ -45,6 +45,14 @@ export class WorkerSupervisor implements vscode.Disposable {
   /** Queues consumed besides `radish.worker.queues`, as the last start was asked for. */
   private extraQueues: readonly string[] = [];
   private lastLevel: 'info' | 'warn' | 'error' | 'debug' = 'info';
+  /** Whether the worker runs (or starts) under VS Code's debugger ("Start Worker (Debug)", "Debug Task"). */
+  debugging = false;
+  /** The debug session attached to the worker's task process. */
+  private session: vscode.DebugSession | undefined;
+  private readonly attached = new vscode.EventEmitter<vscode.DebugSession>();
+  /** A debug session attached to the worker's task process (once per task process it starts). */
+  readonly onDidAttachDebugger = this.attached.event;
+  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly extensionPath: string,
@@ -53,6 +61,48 @@ export class WorkerSupervisor implements vscode.Disposable {
     options: SupervisorOptions = {},
   ) {
     this.platform = options.platform ?? process.platform;
+    // Stopping the debug session stops the debug worker; the worker stopping ends its session (see exit below).
+    this.disposables.push(vscode.debug.onDidTerminateDebugSession((session) => {
+      if (session !== this.session) return;
+      this.session = undefined;
+      if (this.debugging && this.child && this.state !== 'stopping') {
+        this.log.info('The debug session ended: stopping the debug worker');
+        void this.stop();
+      }
+    }));
+  }
+
+  /** The debug session attached to the worker's task process, if any. */
+  get debugSession(): vscode.DebugSession | undefined {
+    return this.session;
+  }
+
+  /**
+   * Attach VS Code's JavaScript debugger to the task process at `url` (its inspector): breakpoints in the task
+   * modules bind through their source maps; the runner's own frames are skipped.
+   */
+  private async attach(url: string, cwd: string): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.find((f) => cwd.startsWith(f.uri.fsPath)) ?? vscode.workspace.workspaceFolders?.[0];
+    const config: vscode.DebugConfiguration = {
+      type: 'pwa-node',
+      request: 'attach',
+      name: 'Radish: task process',
+      websocketAddress: url,
+      continueOnAttach: true,
+      sourceMaps: true,
+      skipFiles: ['<node_internals>/**', `${this.extensionPath.split('\\').join('/')}/dist/**`],
+    };
+    const listening = vscode.debug.onDidStartDebugSession((session) => {
+      if (session.configuration.websocketAddress !== url) return;
+      listening.dispose();
+      this.session = session;
+      this.attached.fire(session);
+    });
+    const ok = await vscode.debug.startDebugging(folder, config);
+    if (!ok) {
+      listening.dispose();
+      this.log.error(`Could not attach the debugger to ${url}: VS Code's JavaScript debugger did not start`);
+    }
   }
 
   private setState(state: WorkerState): void {
@@ -74,14 +124,18 @@ export class WorkerSupervisor implements vscode.Disposable {
    * Start the worker; refuses in an untrusted workspace (it runs workspace code). Rejects with a WorkerStartError
    * (what went wrong and what the user can do about it) when it cannot start.
    */
-  async start(options: { queues?: readonly string[] } = {}): Promise<void> {
+  async start(options: { queues?: readonly string[]; debug?: boolean } = {}): Promise<void> {
     if (this.child) return;
     if (!vscode.workspace.isTrusted) {
       throw new WorkerStartError('Starting a worker runs code from this workspace, and this workspace is not trusted.', { kind: 'trust' });
     }
     const plan = await planWorker();
     if (plan.kind === 'none') throw new WorkerStartError(plan.reason, plan.folder ? { kind: 'taskModule', root: plan.folder } : { kind: 'openFolder' });
+    if (options.debug && plan.kind === 'python') {
+      throw new WorkerStartError('Debugging a Celery worker (under debugpy) is not available yet: Radish debugs TypeScript task projects.', { kind: 'log' });
+    }
     this.plan = plan;
+    this.debugging = Boolean(options.debug);
     const config = vscode.workspace.getConfiguration('radish');
     // The configured queues, and those a caller added (a queue nobody consumed, say), kept for a restart.
     this.extraQueues = options.queues ?? this.extraQueues;
@@ -101,7 +155,7 @@ export class WorkerSupervisor implements vscode.Disposable {
       ? await describeInterpreter('node', config.get<string>('nodePath') || process.execPath, { ...env, ELECTRON_RUN_AS_NODE: '1' }, plan.cwd, { platform: this.platform })
       : await resolveInterpreter('python', pythonCandidates(this.platform, configuredPython()), env, plan.cwd, this.platform);
     const runtime = launchCommand(interpreter, this.platform);
-    const launch = launchSpec(plan, { platform: this.platform, extensionPath: this.extensionPath, runtime, queues, concurrency, level, hostname: this.hostname, env });
+    const launch = launchSpec(plan, { platform: this.platform, extensionPath: this.extensionPath, runtime, queues, concurrency, level, hostname: this.hostname, env, debug: this.debugging });
     // On Windows the file the interpreter named itself is started, not the shim or launcher that found it.
     const described = runtime.command === interpreter.executable && interpreter.file !== undefined ? { ...interpreter, file: interpreter.executable } : interpreter;
     if (described.file) this.log.info(interpreterLine(described));
@@ -112,6 +166,8 @@ export class WorkerSupervisor implements vscode.Disposable {
     this.child = child;
     const ready = new Promise<void>((resolve, reject) => {
       const onLine = (line: string) => {
+        const debuggee = this.debugging ? /waits for a debugger at (ws:\/\/\S+)/.exec(line) : null;
+        if (debuggee) void this.attach(debuggee[1]!, plan.cwd);
         const ready = this.state === 'starting' ? readyLine(line) : undefined;
         if (ready) {
           this.reportedNode = ready.node;
@@ -129,6 +185,9 @@ export class WorkerSupervisor implements vscode.Disposable {
       });
       child.once('exit', (code, signal) => {
         this.child = undefined;
+        // The worker is gone: so is what its debug session was attached to.
+        if (this.session) void vscode.debug.stopDebugging(this.session);
+        this.session = undefined;
         const expected = this.state === 'stopping';
         const wasRunning = this.state === 'running';
         const wasStarting = this.state === 'starting';
@@ -235,5 +294,7 @@ export class WorkerSupervisor implements vscode.Disposable {
     // process lives; a Radish worker also stops by itself when its IPC channel closes with this process.
     if (this.child) void this.stop();
     this.changed.dispose();
+    this.attached.dispose();
+    for (const d of this.disposables) d.dispose();
   }
 }

@@ -199,4 +199,49 @@ describe('extension on a TypeScript tasks project', function () {
     await vscode.commands.executeCommand('radish.stopWorker');
     assert.equal(s.supervisor.state, 'stopped');
   });
+
+  it('debugs a task: the debugger stops at a breakpoint in its TypeScript, with its args in scope; Continue, and the result arrives', async () => {
+    const uri = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'tasks.ts'));
+    const line = readFileSync(uri.fsPath, 'utf8').split('\n').findIndex((l) => l.includes('const height = '));
+    assert.ok(line > 0, 'the line to stop at');
+    const breakpoint = new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(line, 0)));
+    vscode.debug.addBreakpoints([breakpoint]);
+    // Every debug adapter's `stopped` event, with the session that sent it.
+    const stops: { session: vscode.DebugSession; threadId: number }[] = [];
+    const tracking = vscode.debug.registerDebugAdapterTrackerFactory('*', {
+      createDebugAdapterTracker: (session) => ({
+        onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
+          if (m.type === 'event' && m.event === 'stopped') stops.push({ session, threadId: m.body?.threadId ?? 0 });
+        },
+      }),
+    });
+    try {
+      const id = await vscode.commands.executeCommand<string>('radish.debugTask', 'images.thumbnail', ['https://example.com/cat.jpg', 64]);
+      assert.ok(id, 'the task was sent');
+      assert.equal(s.supervisor.debugging, true);
+      const workers = await s.workers.getChildren();
+      assert.equal(s.workers.getTreeItem(workers.find((n) => n.kind === 'local')!).label, 'Local worker: debugging');
+      await waitFor(async () => stops.length > 0, 'the debugger stopped in the task', 30_000);
+      const { session, threadId } = stops[0]!;
+      const trace = await session.customRequest('stackTrace', { threadId, startFrame: 0, levels: 1 }) as { stackFrames: { id: number; line: number; source?: { path?: string } }[] };
+      const top = trace.stackFrames[0]!;
+      assert.equal(top.line, line + 1, `stopped at ${top.source?.path}:${top.line}`);
+      assert.match(top.source?.path ?? '', /tasks\.ts$/);
+      const { scopes } = await session.customRequest('scopes', { frameId: top.id }) as { scopes: { name: string; variablesReference: number }[] };
+      const local = scopes.find((sc) => /local/i.test(sc.name))!;
+      const { variables } = await session.customRequest('variables', { variablesReference: local.variablesReference }) as { variables: { name: string; value: string }[] };
+      const value = (name: string) => variables.find((v) => v.name === name)?.value;
+      assert.equal(value('url'), "'https://example.com/cat.jpg'");
+      assert.equal(value('width'), '64');
+      await session.customRequest('continue', { threadId });
+      const app = await s.connection.client();
+      assert.deepEqual(await (await app.asyncResult(id)).get({ timeout: 30_000 }), { url: 'https://example.com/cat.jpg', width: 64, height: 48, thumbnail: 'https://example.com/cat.jpg?w=64&h=48' });
+    } finally {
+      tracking.dispose();
+      vscode.debug.removeBreakpoints([breakpoint]);
+    }
+    // Stopping the debug session stops the worker.
+    await vscode.debug.stopDebugging(s.supervisor.debugSession);
+    await waitFor(async () => s.supervisor.state === 'stopped', 'the debug worker stopped with its session', 30_000);
+  });
 });
