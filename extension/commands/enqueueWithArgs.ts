@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
-import { enqueue } from '../enqueue';
+import { enqueue, type EnqueueRequest } from '../enqueue';
 import type { Services } from '../services';
 
 /** What VS Code passes: a task name (CodeLens), a Tasks view definition node, the document's URI (editor context menu). */
-type Target = string | { name: string } | { site: { name: string } } | vscode.Uri;
+export type Target = string | { name: string } | { site: { name: string } } | vscode.Uri;
 
 /**
  * "Enqueue with Args...": the whole flow for one task. From a CodeLens or a Tasks view row, that task. From the editor
@@ -12,17 +12,22 @@ type Target = string | { name: string } | { site: { name: string } } | vscode.Ur
  * task, a pick of this file's tasks; in a file without tasks, of every task.
  */
 export async function enqueueWithArgs(s: Services, target?: Target): Promise<string | undefined> {
+  return enqueue(s, await targetRequest(s, target));
+}
+
+/** Which task a command was invoked for (see {@link enqueueWithArgs}): the task, this file's tasks, or any. */
+export async function targetRequest(s: Services, target?: Target): Promise<EnqueueRequest> {
   const task = typeof target === 'string' ? target
     : target && 'site' in target ? target.site.name
     : target && 'name' in target && typeof target.name === 'string' ? target.name
     : undefined;
-  if (task) return enqueue(s, { task });
+  if (task) return { task };
   const editor = editorOf(target instanceof vscode.Uri ? target : undefined);
-  if (!editor) return enqueue(s, {});
+  if (!editor) return {};
   const sites = await s.tasks.ofDocument(editor.document);
   const site = s.tasks.around(sites, editor.selection.active);
-  if (site) return enqueue(s, { task: site.name });
-  return enqueue(s, sites.length ? { file: editor.document.uri.fsPath } : {});
+  if (site) return { task: site.name };
+  return sites.length ? { file: editor.document.uri.fsPath } : {};
 }
 
 /** The editor showing `uri` (the one the menu was opened on), else the active one. */

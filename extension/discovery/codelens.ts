@@ -1,5 +1,5 @@
 /**
- * CodeLens "Enqueue" and "Enqueue with Args..." above every task definition. "Enqueue" sends the args last used for
+ * CodeLens "Enqueue", "Enqueue with Args..." and "Debug" above every task definition. "Enqueue" sends the args last used for
  * the task, and says which in its tooltip; a task with required parameters and no such args is asked for them first.
  */
 import * as vscode from 'vscode';
@@ -31,6 +31,11 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
           title: 'Enqueue with Args...', command: 'radish.enqueueWithArgs', arguments: [site.name],
           tooltip: `Ask for ${site.name}'s args, kwargs, queue, priority and countdown, then send it`,
         }),
+        // Debugging runs the TypeScript worker under VS Code's JavaScript debugger (not a Celery worker yet).
+        ...(document.languageId === 'python' ? [] : [new vscode.CodeLens(range, {
+          title: '$(debug-alt) Debug', command: 'radish.debugTask', arguments: [{ task: site.name, quick: true }],
+          tooltip: `Under the debugger (it stops at your breakpoints): ${quickEnqueueTooltip(site, this.memory.get(site.name))}`,
+        })]),
       ];
     });
   }

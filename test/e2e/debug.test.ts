@@ -1,0 +1,55 @@
+/**
+ * Debug a task as a user does it, in the real workbench (code-server + chromium, with VS Code's built-in JavaScript
+ * debugger): a breakpoint toggled with F9 on a line of a task in examples/ts-tasks, a click on the task's "Debug"
+ * CodeLens, its args typed; the debugger stops on that line, the Variables view shows the args, the Workers view
+ * says the local worker is debugging; Continue (F5), and the result's notification comes. The screenshot of the
+ * paused debugger is the README's (test-results/radish-debug-paused.png).
+ */
+import assert from 'node:assert/strict';
+import { clickEditorText, e2e, openFile, projectWorkbench, rowsOf, showRadish, TIMEOUT, type Page } from '../support/workbench';
+
+describe('debug a task from its CodeLens (UI, code-server + chromium)', function () {
+  this.timeout(300_000);
+  const s = projectWorkbench('radish-debug', { showRadish: true });
+
+  it('stops at the breakpoint in the task with its args, and Continue delivers the result', async () => {
+    const page: Page = s.page;
+    await openFile(page, 'tasks.ts');
+    // A breakpoint on a line of images.thumbnail, as a user sets one: the cursor there, F9.
+    await clickEditorText(page, 'const height = Math.round');
+    await page.keyboard.press('F9');
+    await page.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: TIMEOUT });
+
+    const lens = page.locator('.contentWidgets .codelens-decoration a[title*="images.thumbnail"]', { hasText: /Debug/ }).first();
+    await lens.waitFor({ timeout: TIMEOUT });
+    await lens.click();
+    // No args were used for images.thumbnail yet and it has a required parameter: it asks, as Enqueue does.
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: /images\.thumbnail.*args/ }).first().waitFor({ timeout: 60_000 });
+    await e2e.typeIntoQuickInput(page, '["https://example.com/cat.jpg", 64]');
+
+    // Paused on the line: the debug toolbar, the line marked as the top stack frame, the args in Variables.
+    await page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
+    await page.locator('.monaco-editor .debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
+    // The line under the top-stack-frame decoration (the decoration and the text lines are laid out at the same tops).
+    const [top] = await page.locator('.monaco-editor .debug-top-stack-frame-line').evaluateAll((els) => els.map((el) => el.getBoundingClientRect().y));
+    const lines = await page.locator('.monaco-editor .view-line').evaluateAll((els) => els.map((el) => ({ y: el.getBoundingClientRect().y, text: el.textContent ?? '' })));
+    const current = lines.find((l) => Math.abs(l.y - top!) < 3)?.text ?? '';
+    // (The editor renders the line in spans with its own spacing characters: compared by its letters.)
+    assert.match(current.replace(/[^A-Za-z]/g, ''), /^constheightMathroundwidth$/, `paused on: ${current}`);
+    const variables = e2e.viewPane(page, 'Variables');
+    // The args are the function's locals (the Block scope above them holds `height`): expand Local.
+    await variables.locator('.monaco-list-row', { hasText: /^Local$/ }).first().click({ timeout: TIMEOUT });
+    await e2e.retry('the args in the Variables view', TIMEOUT, async () => {
+      const text = await variables.innerText().catch(() => '');
+      return /url\s*=\s*'https:\/\/example\.com\/cat/.test(text) && /width\s*=\s*64\b/.test(text) ? true : undefined;
+    });
+    await page.locator('.debug-toolbar').hover({ timeout: TIMEOUT });
+    await e2e.screenshot(page, 'radish-debug-paused');
+    await showRadish(page);
+    await rowsOf(page, 'Workers', 'the local worker debugging', (rows) => rows.some((r) => r.label === 'Local worker: debugging'));
+
+    await page.keyboard.press('F5');
+    await e2e.waitForNotification(page, /images\.thumbnail.*succeeded/, { timeout: 60_000 });
+    await page.locator('.monaco-editor .debug-top-stack-frame-line').first().waitFor({ state: 'detached', timeout: TIMEOUT });
+  });
+});
