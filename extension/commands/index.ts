@@ -11,6 +11,7 @@ import { registerCommand, type ErrorReport, type Handler } from './register';
 import { setPassword } from './connection/setPassword';
 import { setRedisUrl } from './connection/setRedisUrl';
 import { startLocalRedis } from './connection/startLocalRedis';
+import { debugFailed } from './failed/debugFailed';
 import { discardFailed } from './failed/discardFailed';
 import { openFailed } from './failed/openFailed';
 import { purgeFailed } from './failed/purgeFailed';
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
   'radish.startWorker': { run: startWorker, showLog: true },
   'radish.startWorkerDebug': { run: startWorkerDebug, showLog: true },
   'radish.debugTask': { run: debugTask, failure: ENQUEUE_FAILED, showLog: true },
+  'radish.debugFailed': { run: debugFailed, showLog: true },
   'radish.stopWorker': stopWorker,
   'radish.restartWorker': restartWorker,
   'radish.showWorkerLog': showWorkerLog,

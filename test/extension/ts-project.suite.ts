@@ -244,4 +244,59 @@ describe('extension on a TypeScript tasks project', function () {
     await vscode.debug.stopDebugging(s.supervisor.debugSession);
     await waitFor(async () => s.supervisor.state === 'stopped', 'the debug worker stopped with its session', 30_000);
   });
+
+  it('debugs a failed task: replayed from the Failed view into the worker, restarted under the debugger, it stops in the task with the args it failed with', async () => {
+    await vscode.commands.executeCommand('radish.startWorker');
+    assert.equal(s.supervisor.debugging, false);
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'tasks.fail', args: ['seven'] });
+    const app = await s.connection.client();
+    await assert.rejects((await app.asyncResult(id)).get({ timeout: 20_000 }), /invalid literal/);
+    let node: FailedNode | undefined;
+    await waitFor(async () => {
+      node = (await s.failed.getChildren()).find((n) => n.kind === 'letter' && n.letter.task?.id === id);
+      return node !== undefined;
+    }, 'the failure listed in the Failed view');
+    const uri = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'tasks.ts'));
+    const line = readFileSync(uri.fsPath, 'utf8').split('\n').findIndex((l) => l.includes('throw new ValueError('));
+    const breakpoint = new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(line, 0)));
+    vscode.debug.addBreakpoints([breakpoint]);
+    const stops: { session: vscode.DebugSession; threadId: number }[] = [];
+    const tracking = vscode.debug.registerDebugAdapterTrackerFactory('*', {
+      createDebugAdapterTracker: (session) => ({
+        onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
+          if (m.type === 'event' && m.event === 'stopped') stops.push({ session, threadId: m.body?.threadId ?? 0 });
+        },
+      }),
+    });
+    try {
+      const again = await vscode.commands.executeCommand<string>('radish.debugFailed', node, { args: ['seven'], kwargs: {} });
+      assert.ok(again && again !== id, 'sent again as a new task');
+      assert.equal(s.links.retryOf(again), id, 'linked to the failed attempt');
+      assert.equal(s.supervisor.debugging, true, 'the worker was restarted under the debugger');
+      await waitFor(async () => stops.length > 0, 'the debugger stopped in tasks.fail', 30_000);
+      const { session, threadId } = stops[0]!;
+      const trace = await session.customRequest('stackTrace', { threadId, startFrame: 0, levels: 1 }) as { stackFrames: { id: number; line: number }[] };
+      assert.equal(trace.stackFrames[0]!.line, line + 1);
+      const { scopes } = await session.customRequest('scopes', { frameId: trace.stackFrames[0]!.id }) as { scopes: { name: string; variablesReference: number }[] };
+      const local = scopes.find((sc) => /local/i.test(sc.name))!;
+      const { variables } = await session.customRequest('variables', { variablesReference: local.variablesReference }) as { variables: { name: string; value: string }[] };
+      assert.equal(variables.find((v) => v.name === 'value')?.value, "'seven'", 'the arg it failed with');
+      await session.customRequest('continue', { threadId });
+      await assert.rejects((await app.asyncResult(again)).get({ timeout: 30_000 }), /invalid literal/);
+    } finally {
+      tracking.dispose();
+      vscode.debug.removeBreakpoints([breakpoint]);
+    }
+    // Stopping the worker ends its debug session.
+    const session = s.supervisor.debugSession;
+    assert.ok(session, 'the worker had its debug session');
+    let ended = false;
+    const watching = vscode.debug.onDidTerminateDebugSession((t) => { if (t.id === session.id) ended = true; });
+    try {
+      await vscode.commands.executeCommand('radish.stopWorker');
+      await waitFor(async () => ended, 'the debug session ended with the worker', 30_000);
+    } finally {
+      watching.dispose();
+    }
+  });
 });
