@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 say() { printf 'setup: %s\n' "$*"; }
 
-APT_PACKAGES=(redis-server python3-celery python3-redis python3-django openssl unzip)
+APT_PACKAGES=(redis-server python3-celery python3-redis python3-django python3-debugpy openssl unzip)
 # Debian's Celery lives in /usr/bin/python3's dist-packages; a pyenv or venv python3 on PATH
 # does not see it. The test harness uses the same variable.
 CELERY_PYTHON="${CELERY_PYTHON:-/usr/bin/python3}"

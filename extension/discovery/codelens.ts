@@ -31,11 +31,10 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
           title: 'Enqueue with Args...', command: 'radish.enqueueWithArgs', arguments: [site.name],
           tooltip: `Ask for ${site.name}'s args, kwargs, queue, priority and countdown, then send it`,
         }),
-        // Debugging runs the TypeScript worker under VS Code's JavaScript debugger (not a Celery worker yet).
-        ...(document.languageId === 'python' ? [] : [new vscode.CodeLens(range, {
+        new vscode.CodeLens(range, {
           title: '$(debug-alt) Debug', command: 'radish.debugTask', arguments: [{ task: site.name, quick: true }],
           tooltip: `Under the debugger (it stops at your breakpoints): ${quickEnqueueTooltip(site, this.memory.get(site.name))}`,
-        })]),
+        }),
       ];
     });
   }

@@ -31,6 +31,11 @@ export interface LaunchSettings {
   env: NodeJS.ProcessEnv;
   /** Run under the debugger: a Radish worker's `--debug` (one task process waiting for a debugger, no time limits). */
   debug?: boolean;
+  /**
+   * A Celery worker under the debugger: debugpy listening on this local port, waiting for VS Code's debugger before
+   * Celery starts, with the solo pool (one task at a time, in the process debugpy watches).
+   */
+  debugPort?: number;
 }
 
 export interface Launch {
@@ -63,16 +68,36 @@ export function launchSpec(plan: LaunchPlan, s: LaunchSettings): Launch {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     };
   }
+  const start = s.debugPort === undefined ? ['-m', 'celery'] : ['-c', DEBUGPY_BOOT, String(s.debugPort)];
+  const pool = s.debugPort !== undefined ? ['-P', 'solo'] : windows ? ['-P', 'threads'] : [];
   return {
     ...common,
     command: s.runtime.command,
-    args: [...s.runtime.args, '-m', 'celery', '-A', plan.app, 'worker', '-l', s.level, '-E', '-Q', s.queues,
-      '-c', String(s.concurrency), ...(windows ? ['-P', 'threads'] : []), '-n', s.hostname],
+    args: [...s.runtime.args, ...start, '-A', plan.app, 'worker', '-l', s.level, '-E', '-Q', s.queues,
+      '-c', s.debugPort !== undefined ? '1' : String(s.concurrency), ...pool, '-n', s.hostname],
     // The log channel reads UTF-8; on Windows a pipe would otherwise get the ANSI code page. A user's choice stays.
     env: { PYTHONIOENCODING: 'utf-8', ...s.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   };
 }
+
+/**
+ * Celery under debugpy: listen on the port given first, say so on stderr (the line {@link DEBUGPY_LISTENING} reads:
+ * debugpy takes one client, so nothing may probe the port), wait for the debugger, then run `celery` with the rest
+ * of the arguments, as `python -m celery` would.
+ */
+export const DEBUGPY_BOOT = [
+  'import runpy, sys, debugpy',
+  'port = int(sys.argv[1])',
+  "debugpy.listen(('127.0.0.1', port))",
+  "print('radish: debugpy listens on 127.0.0.1:%d; Celery starts once the debugger attaches' % port, file=sys.stderr, flush=True)",
+  'debugpy.wait_for_client()',
+  "sys.argv = ['celery'] + sys.argv[2:]",
+  "runpy.run_module('celery', run_name='__main__', alter_sys=True)",
+].join('\n');
+
+/** The line of the Celery worker started under debugpy that says where the debugger may attach: its port. */
+export const DEBUGPY_LISTENING = /^radish: debugpy listens on 127\.0\.0\.1:(\d+)/;
 
 const READY = /(?:^|\s)(\S+@\S+) ready\./;
 

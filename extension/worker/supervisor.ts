@@ -5,12 +5,13 @@
  * deactivate. How it is started and stopped on each OS (Windows has no signals) is ./launch.ts and ./stop.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { Connection } from '../connection';
 import { configuredPython, planWorker, type WorkerPlan } from './detect';
 import { describeInterpreter, interpreterLine, launchCommand, pythonCandidates, resolveInterpreter, type Interpreter } from './interpreter';
-import { launchSpec, readyLine } from './launch';
+import { DEBUGPY_LISTENING, launchSpec, readyLine } from './launch';
 import { runStopPlan, stopPlan } from './stop';
 import { errorMessage } from '../../runner/errors';
 import { reportStartError, startupCause, WorkerStartError } from './startError';
@@ -24,6 +25,21 @@ export interface SupervisorOptions {
 
 /** An argument as a reader can paste it back: quoted when it has a space. */
 const shown = (arg: string) => (/[\s"]/.test(arg) ? JSON.stringify(arg) : arg);
+
+/** The extensions that bring VS Code's Python debugger (the `debugpy` debug type). */
+const PYTHON_DEBUGGERS = ['ms-python.debugpy', 'ms-python.python'];
+
+/** A free local TCP port (for debugpy to listen on). */
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = net.createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => ok(port));
+    });
+  });
+}
 
 const LINE = /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): (DEBUG|INFO|WARNING|ERROR|CRITICAL)\/([^\]]+)\] (.*)$/;
 const TAIL = 20;
@@ -72,6 +88,26 @@ export class WorkerSupervisor implements vscode.Disposable {
     }));
   }
 
+  /**
+   * Why this workspace's worker cannot run under the debugger, if it cannot: checked before a running worker is
+   * stopped for it, so that nothing half-starts.
+   */
+  async debugRefusal(): Promise<WorkerStartError | undefined> {
+    const plan = await planWorker();
+    return plan.kind === 'python' ? this.pythonDebugRefusal() : undefined;
+  }
+
+  /** A Celery worker waiting for a debugger nobody can attach would hang: the Python Debugger must be there. */
+  private pythonDebugRefusal(): WorkerStartError | undefined {
+    if (PYTHON_DEBUGGERS.some((id) => vscode.extensions.getExtension(id))) return undefined;
+    return new WorkerStartError('Debugging a Celery worker needs the Python Debugger extension (ms-python.debugpy, which the Python extension installs). Install it from the Extensions view, then debug again.', { kind: 'log' });
+  }
+
+  /** Attach VS Code's Python debugger to debugpy, which listens on `port` (the worker waits for it). */
+  private async attachPython(port: number, cwd: string): Promise<void> {
+    await this.startSession({ type: 'debugpy', request: 'attach', name: 'Radish: Celery worker', connect: { host: '127.0.0.1', port }, justMyCode: true }, cwd, (session) => session.configuration.connect?.port === port);
+  }
+
   /** The debug session attached to the worker's task process, if any. */
   get debugSession(): vscode.DebugSession | undefined {
     return this.session;
@@ -82,7 +118,6 @@ export class WorkerSupervisor implements vscode.Disposable {
    * modules bind through their source maps; the runner's own frames are skipped.
    */
   private async attach(url: string, cwd: string): Promise<void> {
-    const folder = vscode.workspace.workspaceFolders?.find((f) => cwd.startsWith(f.uri.fsPath)) ?? vscode.workspace.workspaceFolders?.[0];
     const config: vscode.DebugConfiguration = {
       type: 'pwa-node',
       request: 'attach',
@@ -92,16 +127,22 @@ export class WorkerSupervisor implements vscode.Disposable {
       sourceMaps: true,
       skipFiles: ['<node_internals>/**', `${this.extensionPath.split('\\').join('/')}/dist/**`],
     };
-    const listening = vscode.debug.onDidStartDebugSession((session) => {
-      if (session.configuration.websocketAddress !== url) return;
-      listening.dispose();
+    await this.startSession(config, cwd, (session) => session.configuration.websocketAddress === url);
+  }
+
+  /** Start a debug session attaching to the worker; `ours` tells it among the sessions that start. */
+  private async startSession(config: vscode.DebugConfiguration, cwd: string, ours: (session: vscode.DebugSession) => boolean): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.find((f) => cwd.startsWith(f.uri.fsPath)) ?? vscode.workspace.workspaceFolders?.[0];
+    const started = vscode.debug.onDidStartDebugSession((session) => {
+      if (!ours(session)) return;
+      started.dispose();
       this.session = session;
       this.attached.fire(session);
     });
     const ok = await vscode.debug.startDebugging(folder, config);
     if (!ok) {
-      listening.dispose();
-      this.log.error(`Could not attach the debugger to ${url}: VS Code's JavaScript debugger did not start`);
+      started.dispose();
+      this.log.error(`Could not attach the debugger (${config.type}): VS Code did not start the debug session`);
     }
   }
 
@@ -132,7 +173,8 @@ export class WorkerSupervisor implements vscode.Disposable {
     const plan = await planWorker();
     if (plan.kind === 'none') throw new WorkerStartError(plan.reason, plan.folder ? { kind: 'taskModule', root: plan.folder } : { kind: 'openFolder' });
     if (options.debug && plan.kind === 'python') {
-      throw new WorkerStartError('Debugging a Celery worker (under debugpy) is not available yet: Radish debugs TypeScript task projects.', { kind: 'log' });
+      const refused = this.pythonDebugRefusal();
+      if (refused) throw refused;
     }
     this.plan = plan;
     this.debugging = Boolean(options.debug);
@@ -155,7 +197,10 @@ export class WorkerSupervisor implements vscode.Disposable {
       ? await describeInterpreter('node', config.get<string>('nodePath') || process.execPath, { ...env, ELECTRON_RUN_AS_NODE: '1' }, plan.cwd, { platform: this.platform })
       : await resolveInterpreter('python', pythonCandidates(this.platform, configuredPython()), env, plan.cwd, this.platform);
     const runtime = launchCommand(interpreter, this.platform);
-    const launch = launchSpec(plan, { platform: this.platform, extensionPath: this.extensionPath, runtime, queues, concurrency, level, hostname: this.hostname, env, debug: this.debugging });
+    // A Celery worker is debugged through debugpy, listening on a free local port for VS Code's Python debugger.
+    const debugPort = this.debugging && plan.kind === 'python' ? await freePort() : undefined;
+    if (debugPort !== undefined) this.log.warn('Debug mode: the Celery worker runs under debugpy with the solo pool (one task at a time); it waits for the debugger before it starts');
+    const launch = launchSpec(plan, { platform: this.platform, extensionPath: this.extensionPath, runtime, queues, concurrency, level, hostname: this.hostname, env, debug: this.debugging, debugPort });
     // On Windows the file the interpreter named itself is started, not the shim or launcher that found it.
     const described = runtime.command === interpreter.executable && interpreter.file !== undefined ? { ...interpreter, file: interpreter.executable } : interpreter;
     if (described.file) this.log.info(interpreterLine(described));
@@ -164,10 +209,13 @@ export class WorkerSupervisor implements vscode.Disposable {
     this.log.info(`Starting: ${[described.file ?? command, ...launch.args].map(shown).join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
     const child = spawn(command, launch.args, { cwd: plan.cwd, env: launch.env, stdio: launch.stdio, windowsHide: launch.windowsHide, shell: launch.shell });
     this.child = child;
+
     const ready = new Promise<void>((resolve, reject) => {
       const onLine = (line: string) => {
         const debuggee = this.debugging ? /waits for a debugger at (ws:\/\/\S+)/.exec(line) : null;
         if (debuggee) void this.attach(debuggee[1]!, plan.cwd);
+        const debugpy = this.debugging ? DEBUGPY_LISTENING.exec(line) : null;
+        if (debugpy) void this.attachPython(Number(debugpy[1]), plan.cwd);
         const ready = this.state === 'starting' ? readyLine(line) : undefined;
         if (ready) {
           this.reportedNode = ready.node;

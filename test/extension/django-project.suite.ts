@@ -3,6 +3,8 @@
  * app, starts a real Celery worker, enqueues Python tasks and reads their results and failures.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Services } from '../../extension/services';
 import type { FailedNode } from '../../extension/views/failed';
@@ -103,6 +105,19 @@ describe('extension on a Django + Celery project', function () {
     const retried = await vscode.commands.executeCommand<string>('radish.retryFailedWithArgs', node, { args: [[{ price: 10, qty: 2 }]], kwargs: {} });
     assert.ok(retried && retried !== id, 'sent as a new task');
     assert.equal(await (await app.asyncResult(retried)).get({ timeout: 30_000 }), 20);
+  });
+
+  it('Debug Task without the Python Debugger extension says what to install, and leaves the running worker alone', async () => {
+    // This host has no Python Debugger (code-server cannot install it here); the debugpy side is tested in
+    // test/interop/debugpy.test.ts.
+    assert.equal(vscode.extensions.getExtension('ms-python.debugpy'), undefined);
+    assert.equal(s.supervisor.state, 'running');
+    const pid = s.supervisor.pid;
+    const id = await vscode.commands.executeCommand<string | undefined>('radish.debugTask', 'orders.tasks.send_confirmation', [7, 'a@b.c']);
+    assert.equal(id, undefined, 'nothing sent');
+    assert.deepEqual([s.supervisor.state, s.supervisor.pid, s.supervisor.debugging], ['running', pid, false], 'the worker was not stopped for it');
+    const logs = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? logs(join(dir, e.name)) : e.name.endsWith('.log') ? [join(dir, e.name)] : [])) : []);
+    await waitFor(async () => logs(s.context.logUri.fsPath).some((f) => /Cannot debug: Debugging a Celery worker needs the Python Debugger extension \(ms-python\.debugpy/.test(readFileSync(f, 'utf8'))), 'the reason in the worker log');
   });
 
   it('stops the Celery worker', async () => {

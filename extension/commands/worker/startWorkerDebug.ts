@@ -11,6 +11,12 @@ export async function startWorkerDebug(s: Services): Promise<boolean> {
   const { supervisor } = s;
   if (supervisor.state === 'running' && supervisor.debugging && supervisor.debugSession) return true;
   try {
+    // Refused before the running worker is stopped for it: nothing half-starts.
+    const refused = await supervisor.debugRefusal();
+    if (refused) {
+      supervisor.log.error(`Cannot debug: ${refused.message}`);
+      throw refused;
+    }
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Radish: starting the worker under the debugger' }, async () => {
       if (supervisor.state === 'running' || supervisor.state === 'starting') await supervisor.stop();
       await supervisor.start({ debug: true });
