@@ -274,6 +274,13 @@ interface FreezeAt {
  */
 export class Canvas {
   readonly effects: CanvasEffect[] = [];
+  /**
+   * What Celery adds to the running task's trail (`add_trail`), which its stored result lists as `children`: each
+   * task sent and each group applied, not a group's members one by one.
+   */
+  readonly trail: FrozenResult[] = [];
+  /** Above 0 while a group's members are applied (Celery applies them with `add_to_parent=False`). */
+  private inGroup = 0;
   private readonly newId: () => string;
   private readonly route: FollowUpRouter;
 
@@ -305,10 +312,12 @@ export class Canvas {
   /** {@link apply}, all or nothing: a signature that cannot be applied leaves no effect behind. */
   applyWhole(sig: Signature, args: unknown[] = [], kwargs: JsonObject = {}, options: JsonObject = {}): FrozenResult {
     const mark = this.effects.length;
+    const trailMark = this.trail.length;
     try {
       return this.apply(sig, args, kwargs, options);
     } catch (err) {
       this.effects.length = mark;
+      this.trail.length = trailMark;
       throw err;
     }
   }
@@ -460,7 +469,9 @@ export class Canvas {
     // Celery 5.3 on keeps a group_index given to the group from its members (they have their own).
     if (this.layout === '5.3') delete o.group_index;
     const results = this.applyTasks(groupId, members, chord, args, kwargs, o);
-    return { id: groupId, members: results };
+    const result = { id: groupId, members: results };
+    if (this.inGroup === 0) this.trail.push(result);
+    return result;
   }
 
   /**
@@ -486,7 +497,12 @@ export class Canvas {
       const chordOf = chord ?? (isObject(sig.options.chord) ? asSignature(sig.options.chord) : null);
       size += chordSizeOf(sig);
       if (chordOf && i === members.length - 1) this.effects.push({ kind: 'chord-size', groupId, size });
-      this.apply(sig, args, kwargs, { ...options, chord: chordOf });
+      this.inGroup++;
+      try {
+        this.apply(sig, args, kwargs, { ...options, chord: chordOf });
+      } finally {
+        this.inGroup--;
+      }
     });
     return members.map(([, res]) => res);
   }
@@ -600,6 +616,7 @@ export class Canvas {
     const sender: Sender = { origin: this.opts.origin, replyTo: str(o.reply_to) ?? this.opts.replyTo, deliveryTag: this.newId(), layout: this.layout };
     const message: FollowUp = { id, name, queue, priority: call.priority ?? 0, body: encodeTaskMessage(call, sender), call };
     this.effects.push({ kind: 'publish', message });
+    if (this.inGroup === 0) this.trail.push({ id });
     return message;
   }
 }

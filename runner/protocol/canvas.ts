@@ -15,7 +15,7 @@ import { isObject, type JsonObject } from './json';
 import type { TaskMessage } from './message-types';
 import { stampOptions } from './stamps';
 import type { Signature } from './task-call';
-import { asSignature, Canvas, CanvasError, groupSignature, type CanvasEffect, type CurrentTask, type FollowUp, type FollowUpRouter } from './canvas-apply';
+import { asSignature, Canvas, CanvasError, groupSignature, resultTuple, type CanvasEffect, type CurrentTask, type FollowUp, type FollowUpRouter, type ResultTuple } from './canvas-apply';
 import type { CeleryLayout } from './celery-version';
 import { isoWithOffset } from './time';
 
@@ -41,6 +41,8 @@ export interface FollowUpOptions {
 export interface FollowUps {
   effects: CanvasEffect[];
   messages: FollowUp[];
+  /** The `children` the ended task's result lists for them, as Celery stores them (a group as one entry). */
+  children: ResultTuple[];
 }
 
 /** A canvas applying follow-ups of `msg`: the task it ran is their parent, its reply_to theirs unless they say. */
@@ -64,7 +66,11 @@ function applyEach(canvas: Canvas, items: [unknown, unknown[], JsonObject][], op
       opts.onSkip(sig, err);
     }
   }
-  return { effects: canvas.effects, messages: canvas.messages };
+  return followUpsOf(canvas);
+}
+
+function followUpsOf(canvas: Canvas): FollowUps {
+  return { effects: canvas.effects, messages: canvas.messages, children: canvas.trail.map(resultTuple) };
 }
 
 /** The `parent_id` and `root_id` options of what `msg`'s end applies. */
@@ -131,7 +137,7 @@ export function chordCallback(part: { chord: Signature; replyTo: string; current
     origin: opts.origin, replyTo: part.replyTo, route: opts.route, newId: opts.newId, layout: opts.layout, current: part.current,
   });
   canvas.applyWhole(asSignature(part.chord), [results]);
-  return { effects: canvas.effects, messages: canvas.messages };
+  return followUpsOf(canvas);
 }
 
 /** The id a signature will run under (`options.task_id`, set by Celery's `freeze()`), if it has one. */

@@ -2,8 +2,9 @@
  * A worker's part in a chord, as Celery's Redis backend plays it (`on_chord_part_return`, 5.2.6 to 5.6): every
  * header member that ends (SUCCESS, FAILURE or REVOKED) records its end in the group's join set; the one that
  * completes the set applies the callback with every result in header order (nested, when the chord saved its
- * header because it holds groups), or, when a member failed, stores the callback's FAILURE (ChordError) and applies
- * its errbacks; then it deletes the group's chord keys. No `chord_unlock` task polls.
+ * header because it holds groups), then deletes the group's chord keys; when a member failed, it stores the
+ * callback's FAILURE (ChordError) and applies its errbacks, and the keys stay (until they expire), as Celery leaves
+ * them. No `chord_unlock` task polls.
  *
  * Delivery: the part is recorded before the member's message is acked, and the keys are deleted only after the
  * callback went out. A worker that dies in between runs the member again (its record is replaced, not doubled), so
@@ -76,7 +77,7 @@ async function failCallback(ctx: ChordContext, part: ChordPart, error: ChordErro
   await performFollowUps(ctx.broker, ctx.backend, errbacks);
   await ctx.backend.store({
     taskId: callbackId, state: 'FAILURE', result: info, traceback: error.stack ?? null,
-    children: errbacks.messages.map((f) => [[f.id, null], null]), layout: ctx.followUps.layout ?? '5.3',
+    children: errbacks.children, layout: ctx.followUps.layout ?? '5.3',
   });
 }
 
@@ -113,6 +114,8 @@ export async function returnChordPart(ctx: ChordContext, part: ChordPart, member
   const { groupId } = part;
   const progress = await ctx.backend.groups.recordPart({ groupId, taskId: part.id, groupIndex: part.groupIndex, member });
   let error: ChordError | undefined;
+  /** Whether the callback's application was tried (its keys go then, whatever came of it). */
+  let applied = false;
   if ('badSize' in progress) {
     // Celery's int() of the size fails in the same place, and it fails the callback for it.
     error = new ChordError(`Join error: ValueError(${pyRepr(`invalid literal for int() with base 10: ${pyRepr(progress.badSize)}`)})`);
@@ -127,6 +130,7 @@ export async function returnChordPart(ctx: ChordContext, part: ChordPart, member
       joined = { ok: false, error: new ChordError(`Join error: ${err instanceof Error ? err.name : 'Error'}(${pyRepr(errorMessage(err))})`) };
     }
     if (joined.ok) {
+      applied = true;
       try {
         const callback = chordCallback(part, joined.results, ctx.followUps);
         await performFollowUps(ctx.broker, ctx.backend, callback);
@@ -141,5 +145,7 @@ export async function returnChordPart(ctx: ChordContext, part: ChordPart, member
     }
   }
   if (error) await failCallback(ctx, part, error);
-  await ctx.backend.groups.clearChord(groupId);
+  // Celery deletes the chord's keys once its callback was applied (or failed to be); a chord whose join failed keeps
+  // them (until they expire), and its join set tells which member failed.
+  if (!error || applied) await ctx.backend.groups.clearChord(groupId);
 }

@@ -135,7 +135,7 @@ export class OutcomeRecorder {
         if (!def.options.ignoreResult && !msg.ignoreResult) {
           encoded = followUps.messages.length === 0 && !this.ctx.resultExtended
             ? encodeSuccess(msg.id, outcome.value, msg.groupId, msg.parentId, undefined, this.layout)
-            : encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children: followUps.messages.map((f) => [[f.id, null], null]) }));
+            : encodeResult(this.resultInput(job, { state: 'SUCCESS', result: outcome.value, children: followUps.children }));
         }
         // Encoded here too (a chord part is recorded even when the result is not stored), so that a value JSON
         // cannot hold fails the task rather than the recording.
@@ -304,7 +304,7 @@ export class OutcomeRecorder {
   }
 }
 
-const NO_FOLLOW_UPS: FollowUps = { effects: [], messages: [] };
+const NO_FOLLOW_UPS: FollowUps = { effects: [], messages: [], children: [] };
 
 function shortRepr(value: unknown): string {
   const r = pyRepr(value);

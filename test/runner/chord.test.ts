@@ -284,7 +284,14 @@ describe('chords', function () {
       assert.deepEqual(ran, [], 'the callback never ran');
       const meta = await h.stored(result.id);
       assert.equal(meta?.parent_id, undefined, 'stored without a request, as Celery does');
-      await until(async () => (await h.redis.keys('celery-taskset-meta-*')).length === 0, 'the chord keys to be deleted');
+      // Its children: the errbacks' group, as Celery's trail has it (a test of Celery's reads the errback through it).
+      const children = meta?.children as [[string, null], [[string, null], null][]][];
+      assert.equal(children.length, 1);
+      assert.deepEqual(children[0]![1].map((c) => c[1]), [null], 'one errback in the group');
+      // The join set stays (until it expires), as Celery leaves a chord whose join failed: it tells which member failed.
+      const members = await h.redis.zrange(Keys.group(result.parent!.id).join, '0', '-1');
+      assert.equal(members.length, 3);
+      assert.ok(members.some((m) => m.includes(failedId) && m.includes('FAILURE')));
       assert.equal((await h.stored(failedId))?.status, 'FAILURE');
     });
 
