@@ -5,6 +5,7 @@
  * out what the user asks: Retry, Retry with Edited Args, Revoke, Copy as `radish call` / Python `send_task`, open a
  * linked task or a traceback frame.
  */
+import { startWorkerDebug } from '../commands/worker/startWorkerDebug';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { TaskCallSpec, TaskHistory } from '../../runner/index';
@@ -206,6 +207,12 @@ export class TaskPanels implements vscode.Disposable {
           break;
         case 'retry':
           this.post(id, { type: 'busy', what: 'sending it again…' });
+          await retry(s, t.failed ? { failed: t.failed } : { id });
+          break;
+        case 'debug':
+          // The same call again, into the worker under the debugger: it stops at the breakpoints in the task.
+          this.post(id, { type: 'busy', what: 'starting the worker under the debugger…' });
+          if (!(await startWorkerDebug(s))) break;
           await retry(s, t.failed ? { failed: t.failed } : { id });
           break;
         case 'retryEdited': {

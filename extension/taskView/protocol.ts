@@ -82,6 +82,8 @@ export interface TaskModel {
 export type ViewRequest =
   | { type: 'ready' }
   | { type: 'retry' }
+  /** Send it again (as a retry does) to the local worker started under the debugger. */
+  | { type: 'debug' }
   | { type: 'retryEdited'; args: string; kwargs: string }
   | { type: 'revoke' }
   | { type: 'copy'; as: 'call' | 'sendTask' }

@@ -1,3 +1,12 @@
+/** The text of the editor line the debugger is paused on (under the top-stack-frame decoration), by its letters. */
+async function pausedLine(page: Page): Promise<string> {
+  await page.locator('.monaco-editor .debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
+  const [top] = await page.locator('.monaco-editor .debug-top-stack-frame-line').evaluateAll((els) => els.map((el) => el.getBoundingClientRect().y));
+  const lines = await page.locator('.monaco-editor .view-line').evaluateAll((els) => els.map((el) => ({ y: el.getBoundingClientRect().y, text: el.textContent ?? '' })));
+  // (The editor renders the line in spans with its own spacing characters: compared by its letters.)
+  return (lines.find((l) => Math.abs(l.y - top!) < 3)?.text ?? '').replace(/[^A-Za-z]/g, '');
+}
+
 /**
  * Debug a task as a user does it, in the real workbench (code-server + chromium, with VS Code's built-in JavaScript
  * debugger): a breakpoint toggled with F9 on a line of a task in examples/ts-tasks, a click on the task's "Debug"
@@ -6,6 +15,9 @@
  * paused debugger is the README's (test-results/radish-debug-paused.png).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { taskPage } from '../support/webview';
 import { clickEditorText, e2e, openFile, projectWorkbench, rowsOf, showRadish, TIMEOUT, type Page } from '../support/workbench';
 
 describe('debug a task from its CodeLens (UI, code-server + chromium)', function () {
@@ -15,13 +27,15 @@ describe('debug a task from its CodeLens (UI, code-server + chromium)', function
   it('stops at the breakpoint in the task with its args, and Continue delivers the result', async () => {
     const page: Page = s.page;
     await openFile(page, 'tasks.ts');
+    // The lenses first: they push the lines down as they come, and a click before them would land above its line.
+    const lens = page.locator('.contentWidgets .codelens-decoration a[title*="images.thumbnail"]', { hasText: /Debug/ }).first();
+    await lens.waitFor({ timeout: TIMEOUT });
     // A breakpoint on a line of images.thumbnail, as a user sets one: the cursor there, F9.
     await clickEditorText(page, 'const height = Math.round');
     await page.keyboard.press('F9');
     await page.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: TIMEOUT });
-
-    const lens = page.locator('.contentWidgets .codelens-decoration a[title*="images.thumbnail"]', { hasText: /Debug/ }).first();
-    await lens.waitFor({ timeout: TIMEOUT });
+    const line = readFileSync(join(s.workspace, 'tasks.ts'), 'utf8').split('\n').findIndex((l) => l.includes('const height = Math.round')) + 1;
+    assert.match(await page.locator('.part.statusbar').innerText(), new RegExp(`Ln ${line},`), 'the cursor (and the breakpoint) on the line');
     await lens.click();
     // No args were used for images.thumbnail yet and it has a required parameter: it asks, as Enqueue does.
     await page.locator('.quick-input-widget .quick-input-title', { hasText: /images\.thumbnail.*args/ }).first().waitFor({ timeout: 60_000 });
@@ -29,13 +43,7 @@ describe('debug a task from its CodeLens (UI, code-server + chromium)', function
 
     // Paused on the line: the debug toolbar, the line marked as the top stack frame, the args in Variables.
     await page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
-    await page.locator('.monaco-editor .debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
-    // The line under the top-stack-frame decoration (the decoration and the text lines are laid out at the same tops).
-    const [top] = await page.locator('.monaco-editor .debug-top-stack-frame-line').evaluateAll((els) => els.map((el) => el.getBoundingClientRect().y));
-    const lines = await page.locator('.monaco-editor .view-line').evaluateAll((els) => els.map((el) => ({ y: el.getBoundingClientRect().y, text: el.textContent ?? '' })));
-    const current = lines.find((l) => Math.abs(l.y - top!) < 3)?.text ?? '';
-    // (The editor renders the line in spans with its own spacing characters: compared by its letters.)
-    assert.match(current.replace(/[^A-Za-z]/g, ''), /^constheightMathroundwidth$/, `paused on: ${current}`);
+    assert.equal(await pausedLine(page), 'constheightMathroundwidth');
     const variables = e2e.viewPane(page, 'Variables');
     // The args are the function's locals (the Block scope above them holds `height`): expand Local.
     await variables.locator('.monaco-list-row', { hasText: /^Local$/ }).first().click({ timeout: TIMEOUT });
@@ -51,5 +59,20 @@ describe('debug a task from its CodeLens (UI, code-server + chromium)', function
     await page.keyboard.press('F5');
     await e2e.waitForNotification(page, /images\.thumbnail.*succeeded/, { timeout: 60_000 });
     await page.locator('.monaco-editor .debug-top-stack-frame-line').first().waitFor({ state: 'detached', timeout: TIMEOUT });
+  });
+
+  it('Debug in a failed task\'s view sends it again, linked, into the worker under the debugger', async () => {
+    const page: Page = s.page;
+    const failed = await s.client.send('tasks.fail', ['seven']);
+    await failed.get({ timeout: 30_000 }).catch(() => undefined);
+    await showRadish(page);
+    const row = await e2e.treeRow(page, 'Failed', 'tasks.fail');
+    await row.click({ timeout: TIMEOUT, position: { x: 60, y: 10 } });
+    const view = taskPage(page);
+    await view.locator('button', { hasText: /^Debug$/ }).first().click({ timeout: 60_000 });
+    // Sent again as a new task linked to this one, to the worker still under the debugger (no breakpoint in
+    // tasks.fail: it fails again).
+    await e2e.retry('the task view to say it was retried', 60_000, async () => (/Retried as tasks\.fail\[/.test(await view.locator('main#task').innerText({ timeout: 2000 }).catch(() => '')) ? true : undefined));
+    await rowsOf(page, 'Workers', 'the local worker still debugging', (rows) => rows.some((r) => r.label === 'Local worker: debugging'));
   });
 });

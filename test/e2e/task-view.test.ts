@@ -8,28 +8,7 @@
 import assert from 'node:assert/strict';
 import { TaskFailedError } from '../../runner/index';
 import { clearNotifications, clickToastButton, e2e, projectWorkbench, rowsOf, settledRowsOf, statusBar, TIMEOUT, toast, type Page } from '../support/workbench';
-
-/** The parts of Playwright's frame API this suite uses (webviews are iframes in iframes). */
-interface Frame {
-  locator(selector: string, options?: { hasText?: string | RegExp }): FrameLocator;
-}
-interface FrameLocator {
-  first(): FrameLocator;
-  locator(selector: string, options?: { hasText?: string | RegExp }): FrameLocator;
-  waitFor(options?: { state?: 'attached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
-  click(options?: { timeout?: number }): Promise<void>;
-  fill(text: string, options?: { timeout?: number }): Promise<void>;
-  innerText(options?: { timeout?: number }): Promise<string>;
-  isDisabled(options?: { timeout?: number }): Promise<boolean>;
-  count(): Promise<number>;
-  contentFrame(): Frame;
-}
-
-/** The page inside the visible webview tab (VS Code nests the extension's page in a second iframe). */
-function taskPage(page: Page): Frame {
-  const outer = (page.locator('iframe.webview.ready') as unknown as FrameLocator).first();
-  return outer.contentFrame().locator('iframe#active-frame').contentFrame();
-}
+import { taskPage } from '../support/webview';
 
 /** The task view's text once it matches `expected`. */
 async function viewText(page: Page, expected: RegExp, timeout = TIMEOUT): Promise<string> {

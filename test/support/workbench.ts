@@ -265,7 +265,10 @@ export function copyExample(name: string): string {
 
 /** Shows the Radish container from its activity-bar icon, then moves the mouse off the icon (or its hover shows in screenshots). */
 export async function showRadish(page: Page): Promise<void> {
-  await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
+  // Shown already: a click on its icon would hide the side bar.
+  const item = page.locator('.part.activitybar .action-item').filter({ has: page.locator('.action-label[aria-label^="Radish"]') }).first();
+  const shown = /\bchecked\b/.test((await item.getAttribute('class', { timeout: TIMEOUT })) ?? '') && await page.locator('.part.sidebar').isVisible();
+  if (!shown) await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
   await page.mouse.move(800, 300);
 }
 

@@ -166,6 +166,7 @@ function draw(): void {
       draft = { args: m.editable?.args ?? '[]', kwargs: m.editable?.kwargs ?? '{}' };
       draw();
     }, m.cannot.retry),
+    button('Debug', () => send({ type: 'debug' }), m.cannot.retry),
     button('Revoke', () => send({ type: 'revoke' }), m.cannot.revoke),
     button('Copy as CLI Command', () => send({ type: 'copy', as: 'call' }), m.cannot.copy),
     button('Copy as Python send_task', () => send({ type: 'copy', as: 'sendTask' }), m.cannot.copy));
