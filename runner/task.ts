@@ -124,6 +124,11 @@ export interface TaskRequest {
   /** Node name of the worker running it. */
   hostname: string;
   redelivered: boolean;
+  /**
+   * The message's properties, as Celery's `request.properties`: correlation_id, reply_to, delivery_info, priority,
+   * and any a client added (`apply_async(app_id=...)` puts `app_id` there).
+   */
+  properties: Readonly<Record<string, unknown>>;
 }
 
 export interface RetryOptions {

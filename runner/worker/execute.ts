@@ -30,6 +30,7 @@ export function requestOf(msg: TaskMessage, queue: string, hostname: string): Ta
     groupId: msg.groupId,
     hostname,
     redelivered: msg.redelivered,
+    properties: msg.envelope.properties,
   };
 }
 

@@ -42,7 +42,7 @@ function request(name: string, args: unknown[], fields: Partial<TaskRequest> = {
   const id = randomUUID();
   return {
     id, task: name, args, kwargs: {}, retries: 0, queue: 'celery', priority: 0, eta: null, expires: null,
-    parentId: null, rootId: id, groupId: null, hostname: 'pool@test', redelivered: false, ...fields,
+    parentId: null, rootId: id, groupId: null, hostname: 'pool@test', redelivered: false, properties: {}, ...fields,
   };
 }
 

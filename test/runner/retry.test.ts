@@ -11,7 +11,7 @@ class BadInput extends Error { override readonly name = 'BadInput'; }
 function request(retries: number): TaskRequest {
   return {
     id: 'id-1', task: 't', args: [], kwargs: {}, retries, queue: 'celery', priority: 0, eta: null, expires: null,
-    parentId: null, rootId: 'id-1', groupId: null, hostname: 'w@test', redelivered: false,
+    parentId: null, rootId: 'id-1', groupId: null, hostname: 'w@test', redelivered: false, properties: {},
   };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { ResultTimeoutError } from '../../runner/backend/backend';
 import { SEP } from '../../runner/broker/keys';
-import { decodeTaskMessage } from '../../runner/protocol/message';
+import { decodeTaskMessage, encodeTaskMessage } from '../../runner/protocol/message';
 import { TaskFailedError, type ResultMeta } from '../../runner/protocol/result';
 import { delay, until, workerHarness } from '../support/worker-harness';
 
@@ -63,6 +63,17 @@ describe('worker', function () {
       (err: TaskFailedError) => err.name === 'TypeError' && /unexpected keyword argument 'z'/.test(err.message));
     await assert.rejects((await h.app.send('tasks.sub', [1], { x: 1 })).get({ timeout: 5000 }),
       /multiple values for argument 'x'/);
+  });
+
+  it('gives a bound task its message\'s properties (request.properties), those a client added included', async () => {
+    h.app.task('tasks.props', { bind: true }, (task) => task.request.properties);
+    await h.startWorker();
+    const broker = await h.app.broker();
+    await broker.publish('celery', 0, encodeTaskMessage({ id: 'props-1', name: 'tasks.props', args: [], queue: 'celery', properties: { app_id: '1234' } },
+      { origin: 'gen1@test', replyTo: 'reply-1', deliveryTag: 'tag-1' }));
+    const properties = await (await h.app.asyncResult('props-1')).get({ timeout: 5000 }) as Record<string, unknown>;
+    assert.equal(properties.app_id, '1234');
+    assert.deepEqual([properties.correlation_id, properties.reply_to], ['props-1', 'reply-1']);
   });
 
   it('stores a failure with type, message, module and the JS stack as traceback', async () => {
