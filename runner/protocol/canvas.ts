@@ -35,6 +35,24 @@ export interface FollowUpOptions {
   onSkip?: (sig: unknown, err: CanvasError) => void;
   /** The message layout of the fleet's Celery (see runner/protocol/celery-version.ts). Default `'5.3'`. */
   layout?: CeleryLayout;
+  /**
+   * Whether an errback is a "new-style" one this worker calls itself with `(request, exc, traceback)` (Celery: a task
+   * registered in the worker whose function takes more than one argument): left out of the errbacks sent as
+   * messages. Default: none is.
+   */
+  newStyle?: (errback: Signature) => boolean;
+}
+
+/** The errbacks among `errbacks` that `opts.newStyle` says the worker calls itself, and the others (sent, old-style). */
+export function splitErrbacks(errbacks: readonly unknown[], opts: FollowUpOptions): { newStyle: Signature[]; oldStyle: unknown[] } {
+  const newStyle: Signature[] = [];
+  const oldStyle: unknown[] = [];
+  for (const e of errbacks) {
+    const sig = isObject(e) && !e.subtask_type && typeof e.task === 'string' ? asSignature(e) : undefined;
+    if (sig && opts.newStyle?.(sig)) newStyle.push(sig);
+    else oldStyle.push(e);
+  }
+  return { newStyle, oldStyle };
 }
 
 /** What a task's end asks for: the backend's effects (chord sizes, saved groups) and the messages, in order. */
@@ -100,10 +118,13 @@ export function successFollowUps(msg: TaskMessage, result: unknown, opts: Follow
   return applyEach(canvasFor(msg, opts), items, opts);
 }
 
-/** What to apply after `msg` failed for good: its errbacks, as one group, each called with the failed task's id. */
+/**
+ * What to apply after `msg` failed for good: its old-style errbacks, as one group, each called with the failed
+ * task's id (the new-style ones, `opts.newStyle`, are the worker's to call).
+ */
 export function failureFollowUps(msg: TaskMessage, opts: FollowUpOptions): FollowUps {
-  const errbacks = msg.embed.errbacks ?? [];
-  const items: [unknown, unknown[], JsonObject][] = errbacks.length ? [[groupSignature(errbacks), [msg.id], lineage(msg)]] : [];
+  const errbacks = splitErrbacks(msg.embed.errbacks ?? [], opts).oldStyle;
+  const items: [unknown, unknown[], JsonObject][] = errbacks.length ? [[groupSignature(errbacks as Signature[]), [msg.id], lineage(msg)]] : [];
   return applyEach(canvasFor(msg, opts), items, opts);
 }
 
@@ -152,10 +173,10 @@ export function signatureId(sig: Signature): string | undefined {
  */
 export function chordErrbacks(callback: Signature, callbackId: string, replyTo: string, opts: FollowUpOptions): FollowUps {
   const o = isObject(callback) && isObject(callback.options) ? callback.options : {};
-  const errbacks = o.link_error === undefined || o.link_error === null ? [] : [o.link_error].flat();
+  const errbacks = splitErrbacks(o.link_error === undefined || o.link_error === null ? [] : [o.link_error].flat(), opts).oldStyle;
   const canvas = new Canvas({ origin: opts.origin, replyTo, route: opts.route, newId: opts.newId, layout: opts.layout, current: null });
   const items: [unknown, unknown[], JsonObject][] = errbacks.length
-    ? [[groupSignature(errbacks.map(asSignature)), [callbackId], { parent_id: callbackId, root_id: callbackId }]]
+    ? [[groupSignature(errbacks.map(asSignature)), [callbackId], { parent_id: callbackId, root_id: callbackId }] as [unknown, unknown[], JsonObject]]
     : [];
   return applyEach(canvas, items, opts);
 }

@@ -14,12 +14,23 @@ import type { ResultBackend } from '../backend/backend';
 import type { Broker } from '../broker/broker';
 import type { Logger } from '../log';
 import type { ResultTuple } from '../protocol/canvas-apply';
-import { CanvasError, chordCallback, chordErrbacks, signatureId, type FollowUpOptions, type FollowUps } from '../protocol/canvas';
+import { CanvasError, chordCallback, chordErrbacks, signatureId, splitErrbacks, type FollowUpOptions, type FollowUps } from '../protocol/canvas';
+import type { TaskRequest } from '../task';
 import { ChordError, exceptionReprOf, joinChordMembers, type ChordJoin } from '../protocol/chord';
 import type { Signature, TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
-import { exceptionInfo, exceptionRepr } from '../protocol/result';
+import { exceptionInfo, exceptionRepr, type ExceptionInfo } from '../protocol/result';
 import { errorMessage } from '../errors';
+
+/**
+ * The worker's side of new-style errbacks (Celery's: a task registered in the worker whose function takes more than
+ * one argument is called by the worker with `(request, exc, traceback)` instead of being sent with the failed id).
+ */
+export interface NewStyleErrbacks {
+  isNewStyle(errback: Signature): boolean;
+  /** Run `errback` in this worker with the failed task's request, its exception (as stored) and traceback. */
+  call(errback: Signature, request: TaskRequest, exc: ExceptionInfo, traceback: string | null): Promise<void>;
+}
 
 export interface ChordContext {
   broker: Broker;
@@ -27,6 +38,10 @@ export interface ChordContext {
   logger: Logger;
   /** How follow-ups are built (origin, routes, what to do with a signature that cannot be applied). */
   followUps: FollowUpOptions;
+  /** New-style errbacks of a callback that will not run, called in this worker (see recorder.ts). */
+  errbacks?: NewStyleErrbacks;
+  /** This worker's node name (the made-up request of a callback that will not run names it). */
+  hostname?: string;
 }
 
 /** A header member's end to report: the task's own, or a chain step's that its failure also fails. */
@@ -72,6 +87,17 @@ async function failCallback(ctx: ChordContext, part: ChordPart, error: ChordErro
   if (!callbackId) {
     ctx.logger.log('error', `Chord '${part.groupId}': its callback has no task_id, so no FAILURE could be stored for it`);
     return;
+  }
+  // Celery calls them with a request made up from the callback (`chord_error_from_stack`): new-style ones here,
+  // the others sent with the callback's id.
+  const o = callback.options ?? {};
+  const { newStyle } = splitErrbacks(o.link_error === undefined || o.link_error === null ? [] : [o.link_error].flat(), ctx.followUps);
+  for (const errback of newStyle) {
+    const request: TaskRequest = {
+      id: callbackId, task: callback.task, args: callback.args ?? [], kwargs: callback.kwargs ?? {}, retries: 0, queue: '', priority: 0,
+      eta: null, expires: null, parentId: null, rootId: callbackId, groupId: null, hostname: ctx.hostname ?? '', redelivered: false, properties: {},
+    };
+    await ctx.errbacks?.call(errback, request, info, error.stack ?? null);
   }
   const errbacks = chordErrbacks(callback, callbackId, part.replyTo, ctx.followUps);
   await performFollowUps(ctx.broker, ctx.backend, errbacks);

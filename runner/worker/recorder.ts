@@ -9,7 +9,7 @@ import type { ResultBackend } from '../backend/backend';
 import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
 import { errorMessage, type RevokeReason } from '../errors';
 import type { Logger } from '../log';
-import { failedChainSteps, failureFollowUps, successFollowUps, type FollowUpOptions, type FollowUpRouter, type FollowUps } from '../protocol/canvas';
+import { failedChainSteps, failureFollowUps, splitErrbacks, successFollowUps, type FollowUpOptions, type FollowUpRouter, type FollowUps } from '../protocol/canvas';
 import type { CeleryLayout } from '../protocol/celery-version';
 import { chordMember, type ChordPartState } from '../protocol/chord';
 import { encodeRetry, ProtocolError, type TaskMessage } from '../protocol/message';
@@ -17,7 +17,9 @@ import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, encodeSuccess, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import { resultStamps } from '../protocol/stamps';
 import type { Retry, TaskDefinition } from '../task';
-import { chordPartOf, performFollowUps, returnChordPart, type ChordPart } from './chord';
+import type { Signature } from '../protocol/task-call';
+import { requestOf } from './execute';
+import { chordPartOf, performFollowUps, returnChordPart, type ChordPart, type NewStyleErrbacks } from './chord';
 import type { Outcome } from './execute';
 import type { Finisher } from './finisher';
 import type { EmitWorkerEvent } from './listener';
@@ -77,6 +79,12 @@ export interface RecorderContext {
    * connection (a backend elsewhere cannot share a script with the broker's keys).
    */
   finisher?: Finisher;
+  /**
+   * New-style errbacks (Celery's, and Radish's own: a task of this worker whose function takes more than one
+   * argument): which errbacks they are, and how to call one with `(request, exc, traceback)`. Default: none, every
+   * errback is sent with the failed task's id.
+   */
+  errbacks?: NewStyleErrbacks;
 }
 
 export class OutcomeRecorder {
@@ -186,6 +194,9 @@ export class OutcomeRecorder {
       await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
       await this.chordEnded(msg, 'FAILURE', info);
       await this.failChainSteps(msg, info, traceback);
+      // New-style errbacks are called here, in order, as Celery's worker calls them; the others are sent below.
+      const { newStyle } = splitErrbacks(msg.embed.errbacks ?? [], this.followUpOptions(label));
+      for (const errback of newStyle) await this.ctx.errbacks?.call(errback, requestOf(msg, delivery.queue, this.ctx.hostname), info, traceback);
       // Errbacks go after the FAILURE is stored (Celery calls them from mark_as_failure) and before the ack.
       await this.publishFollowUps(failureFollowUps(msg, this.followUpOptions(label)));
       const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
@@ -201,8 +212,8 @@ export class OutcomeRecorder {
   }
 
   private recordChordPart(part: ChordPart, member: string): Promise<void> {
-    const { broker, backend, logger } = this.ctx;
-    return returnChordPart({ broker, backend, logger, followUps: this.followUpOptions(`Chord callback of task ${part.id}`) }, part, member);
+    const { broker, backend, logger, errbacks } = this.ctx;
+    return returnChordPart({ broker, backend, logger, errbacks, hostname: this.ctx.hostname, followUps: this.followUpOptions(`Chord callback of task ${part.id}`) }, part, member);
   }
 
   /**
@@ -230,6 +241,7 @@ export class OutcomeRecorder {
       ...(this.ctx.route ? { route: this.ctx.route } : {}),
       // A signature the worker cannot apply is logged and skipped: the task itself did end as recorded.
       onSkip: (_sig, err) => this.ctx.logger.log('error', `${label}: follow-up not sent: ${err.message}`),
+      ...(this.ctx.errbacks ? { newStyle: (sig: Signature) => this.ctx.errbacks!.isNewStyle(sig) } : {}),
     };
   }
 

@@ -4,6 +4,7 @@
  * and are never lost: they go to the dead-letter list with the reason. `stop()` is a warm shutdown that turns cold
  * after a timeout or when asked again.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Radish } from '../app';
@@ -28,6 +29,8 @@ import { Mailbox } from './mailbox';
 import { compileOptions, type CompiledWorkerOptions, type WorkerOptions } from './options';
 import { isPresent, Presence, readPresence, type WorkerPresence } from '../broker/presence';
 import { OutcomeRecorder, type Job } from './recorder';
+import type { NewStyleErrbacks } from './chord';
+import { exceptionInfo, exceptionRepr } from '../protocol/result';
 import { RevokedStore } from '../broker/revoked';
 import { parseRate } from '../task';
 import { RateLimiter } from './rate-limit';
@@ -141,6 +144,37 @@ export class Worker extends EventEmitter {
     return new ProcessPool({ concurrency: this.concurrency, module: pool.appModule, brokerUrl: this.app.brokerOptions.url, logger: this.logger, debug });
   }
 
+  /**
+   * New-style errbacks, as Celery's worker treats them: an errback that is a task of this worker whose function takes
+   * more than one argument (or any number) is called here, through the pool, with `(request, exc, traceback)` and
+   * the errback's own args after them; its return value is not stored. The others are sent with the failed id.
+   */
+  private newStyleErrbacks(): NewStyleErrbacks {
+    return {
+      isNewStyle: (errback) => {
+        const def = this.app.lookup(errback.task);
+        return def !== undefined && (def.params.rest || def.params.names.length > 1);
+      },
+      call: async (errback, request, exc, traceback) => {
+        const def = this.app.lookup(errback.task);
+        if (!def) return;
+        const id = typeof errback.options?.task_id === 'string' && errback.options.task_id ? errback.options.task_id : randomUUID();
+        const outcome = await this.pool.run({
+          def,
+          request: {
+            id, task: def.name, args: [request, exc, traceback, ...(errback.args ?? [])], kwargs: errback.kwargs ?? {}, retries: 0,
+            queue: request.queue, priority: 0, eta: null, expires: null, parentId: request.id, rootId: request.rootId,
+            groupId: null, hostname: this.hostname, redelivered: false, properties: {},
+          },
+          softTimeLimit: null,
+          timeLimit: null,
+        });
+        if (outcome.kind === 'failure') this.logger.log('error', `Errback ${def.name} of task ${request.id} raised: ${exceptionRepr(exceptionInfo(outcome.error))}`);
+        else this.logger.log('info', `Errback ${def.name} of task ${request.id} called`);
+      },
+    };
+  }
+
   /** The one place the lifecycle state changes; a move the lifecycle does not allow throws. */
   private moveTo(next: WorkerLifecycle): void {
     this.state = transition(this.state, next);
@@ -185,6 +219,7 @@ export class Worker extends EventEmitter {
       broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,
       resultExtended: this.config.resultExtended, layout: this.config.layout, stats: this.stats, emit: this.emit.bind(this),
       route: (name) => this.app.route(name),
+      errbacks: this.newStyleErrbacks(),
       ...(this.backend.redis === this.broker.redis ? { finisher: new Finisher(this.broker, this.backend.resultExpires) } : {}),
     });
     const [major, minor] = await this.broker.serverVersion();

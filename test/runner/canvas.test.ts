@@ -208,17 +208,24 @@ describe('canvas follow-ups', function () {
       assert.equal(lastMeta?.parent_id, second);
     });
 
-    it('fires link callbacks on success and link_error errbacks (with the task id) on failure', async () => {
+    it('fires link callbacks on success, and errbacks on failure: old-style with the task id, new-style called with (request, exc, traceback)', async () => {
       const seen: unknown[][] = [];
+      const failedIds: string[] = [];
       h.app.task('ts.add', (a: number, b: number) => a + b);
       h.app.task('ts.boom', () => { throw new Error('boom'); });
       h.app.task('ts.record', (...args: unknown[]) => { seen.push(args); return args.length; });
+      h.app.task('ts.failed', (taskId: string) => { failedIds.push(taskId); });
       await h.startWorker();
-      const ok = await publish('ts.add', [1, 2], { callbacks: [sig('ts.record', ['ok']), sig('ts.record', ['fixed'], {}, true)], errbacks: [sig('ts.record', ['never'])] });
-      const bad = await publish('ts.boom', [], { callbacks: [sig('ts.record', ['never'])], errbacks: [sig('ts.record', ['err'])] });
-      await until(() => seen.length === 3, 'three callbacks', 5000);
-      const sorted = seen.map((a) => JSON.stringify(a)).sort();
-      assert.deepEqual(sorted, [JSON.stringify([3, 'ok']), JSON.stringify(['fixed']), JSON.stringify([bad, 'err'])].sort());
+      const ok = await publish('ts.add', [1, 2], { callbacks: [sig('ts.record', ['ok']), sig('ts.record', ['fixed'], {}, true)], errbacks: [sig('ts.failed')] });
+      // ts.record takes any number of arguments: a new-style errback (Celery's rule), called by the worker itself.
+      const bad = await publish('ts.boom', [], { callbacks: [sig('ts.record', ['never'])], errbacks: [sig('ts.record', ['err']), sig('ts.failed')] });
+      await until(() => seen.length === 3 && failedIds.length === 1, 'two callbacks and two errbacks', 5000);
+      const callbacks = seen.filter((a) => a[a.length - 1] !== 'err').map((a) => JSON.stringify(a)).sort();
+      assert.deepEqual(callbacks, [JSON.stringify([3, 'ok']), JSON.stringify(['fixed'])].sort());
+      const [request, exc, traceback, extra] = seen.find((a) => a[a.length - 1] === 'err') as [{ id: string; task: string }, { exc_type: string; exc_message: unknown[] }, string, string];
+      assert.deepEqual([request.id, request.task, exc.exc_type, exc.exc_message, extra], [bad, 'ts.boom', 'Error', ['boom'], 'err']);
+      assert.match(traceback, /boom/);
+      assert.deepEqual(failedIds, [bad], 'the old-style errback got the failed task id');
       // Two links go out as one group, the one child Celery's trail records for them.
       const children = (await h.stored(ok))?.children as [[string, null], unknown[]][];
       assert.equal(children.length, 1);

@@ -264,23 +264,28 @@ describe('chords', function () {
       assert.deepEqual(await empty.get({ timeout: 5000 }), [[]]);
     });
 
-    it('a failed member fails the callback with ChordError, as Celery does, and calls its errbacks with its id', async () => {
+    it('a failed member fails the callback with ChordError, as Celery does, and calls its errbacks with its id (new-style ones with a request)', async () => {
       const ran: string[] = [];
       const errbacks: unknown[][] = [];
+      const newStyle: unknown[][] = [];
       h.app.task('ts.add', (x: number, y: number) => x + y);
       h.app.task('ts.boom', (msg: string) => { throw new Error(msg); });
       h.app.task('ts.collect', (results: unknown[]) => { ran.push('callback'); return results; });
-      h.app.task('ts.record', (...args: unknown[]) => { errbacks.push(args); });
+      h.app.task('ts.failed', (taskId: string) => { errbacks.push([taskId]); });
+      h.app.task('ts.record', (...args: unknown[]) => { newStyle.push(args); });
       await h.startWorker({ concurrency: 1 });
-      const callback = h.app.signature('ts.collect', [], {}, { linkError: h.app.signature('ts.record', ['eb']) });
+      const callback = h.app.signature('ts.collect', [], {}, { linkError: [h.app.signature('ts.failed'), h.app.signature('ts.record', ['eb'])] });
       const result = await h.app.chord([h.app.signature('ts.add', [1, 1]), h.app.signature('ts.boom', ['kaboom']), h.app.signature('ts.add', [2, 2])], callback);
       const failedId = result.parent!.ids[1]!;
       const err = await result.get({ timeout: 5000 }).then(() => assert.fail('the callback must fail'), (e: TaskFailedError) => e);
       assert.equal(err.excType, 'ChordError');
       assert.equal(err.excModule, 'celery.exceptions');
       assert.equal(err.message, `Dependency ${failedId} raised Error('kaboom')`);
-      await until(() => errbacks.length === 1, 'the errback');
-      assert.deepEqual(errbacks, [[result.id, 'eb']]);
+      await until(() => errbacks.length === 1 && newStyle.length === 1, 'the errbacks');
+      assert.deepEqual(errbacks, [[result.id]]);
+      // The new-style one gets a request made up from the callback (its id), the ChordError and a traceback.
+      const [request, exc, , extra] = newStyle[0] as [{ id: string }, { exc_type: string }, unknown, string];
+      assert.deepEqual([request.id, exc.exc_type, extra], [result.id, 'ChordError', 'eb']);
       assert.deepEqual(ran, [], 'the callback never ran');
       const meta = await h.stored(result.id);
       assert.equal(meta?.parent_id, undefined, 'stored without a request, as Celery does');
