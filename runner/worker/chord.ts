@@ -10,7 +10,7 @@
  * callback went out. A worker that dies in between runs the member again (its record is replaced, not doubled), so
  * the callback is sent at least once, never lost.
  */
-import type { ResultBackend } from '../backend/backend';
+import { ResultTimeoutError, type ResultBackend } from '../backend/backend';
 import type { Broker } from '../broker/broker';
 import type { Logger } from '../log';
 import type { ResultTuple } from '../protocol/canvas-apply';
@@ -19,7 +19,7 @@ import type { TaskRequest } from '../task';
 import { ChordError, exceptionReprOf, joinChordMembers, type ChordJoin } from '../protocol/chord';
 import type { Signature, TaskMessage } from '../protocol/message';
 import { pyRepr } from '../protocol/pyrepr';
-import { exceptionInfo, exceptionRepr, type ExceptionInfo } from '../protocol/result';
+import { exceptionInfo, exceptionRepr, READY_STATES, type ExceptionInfo } from '../protocol/result';
 import { errorMessage } from '../errors';
 
 /**
@@ -112,6 +112,9 @@ async function failCallback(ctx: ChordContext, part: ChordPart, error: ChordErro
  * group's as a list), as Celery's `GroupResult.join` gives them; a member that failed or was revoked fails the join
  * with its exception, as Celery's `Join error: <exception>`.
  */
+/** How long the join of a saved chord header waits for its results (Celery's `result_chord_join_timeout`). */
+const JOIN_TIMEOUT_MS = 3000;
+
 async function joinSaved(backend: ResultBackend, saved: ResultTuple): Promise<ChordJoin> {
   const ids: string[] = [];
   const collect = (t: ResultTuple): void => {
@@ -120,6 +123,19 @@ async function joinSaved(backend: ResultBackend, saved: ResultTuple): Promise<Ch
   };
   collect(saved);
   const metas = new Map((await backend.getMany(ids)).map((m, i) => [ids[i]!, m]));
+  // Celery's join waits for each result (result_chord_join_timeout, 3 s): a group nested in the header sets its own
+  // chord size when it is applied, so the set can count complete before every nested member has ended.
+  const deadline = Date.now() + JOIN_TIMEOUT_MS;
+  for (const id of ids) {
+    const meta = metas.get(id);
+    if (meta && READY_STATES.has(meta.status)) continue;
+    try {
+      metas.set(id, await backend.waitFor(id, Math.max(1, deadline - Date.now())));
+    } catch (err) {
+      if (!(err instanceof ResultTimeoutError)) throw err;
+      return { ok: false, error: new ChordError("Join error: TimeoutError('The operation timed out.')") };
+    }
+  }
   let failed: ChordError | undefined;
   const value = (t: ResultTuple): unknown => {
     if (t[1]) return t[1].map(value);

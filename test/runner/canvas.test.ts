@@ -237,6 +237,7 @@ describe('canvas follow-ups', function () {
       h.app.task('ts.add', (a: number, b: number) => a + b);
       h.app.task('ts.xsum', (numbers: number[]) => numbers.reduce((a, b) => a + b, 0));
       h.app.task('ts.list', (value: unknown) => value);
+      h.app.task('ts.slowAdd', async (a: number, b: number) => { await new Promise((r) => setTimeout(r, 400)); return a + b; });
       await h.startWorker();
       const s = h.app.signature.bind(h.app);
       // 1 + 2, then (3 + 1, 3 + 2) as a group, then their sum: a group followed by a step is a chord.
@@ -247,6 +248,10 @@ describe('canvas follow-ups', function () {
       // A header member ending in a group: the chord saves its header, and the callback gets the nested results.
       const saved = chord([chain([s('ts.add', [1, 1]), group([s('ts.add', [1]), s('ts.add', [2])])]), s('ts.add', [5, 5])], s('ts.list'));
       assert.deepEqual(await (await h.app.apply(saved)).get({ timeout: 5000 }), [[3, 4], 10]);
+      // The nested group sets its own chord size when it is applied (as Celery's does), so the set can count complete
+      // while a slow nested member still runs: the join waits for it, as Celery's does.
+      const slow = chord([chain([s('ts.add', [1, 1]), group([s('ts.slowAdd', [1]), s('ts.add', [2])])]), s('ts.add', [5, 5])], s('ts.list'));
+      assert.deepEqual(await (await h.app.apply(slow)).get({ timeout: 5000 }), [[3, 4], 10]);
       const g = await h.app.apply(group([s('ts.add', [1, 1]), chain([s('ts.add', [2, 2]), s('ts.add', [1])])]));
       assert.deepEqual(await g.get({ timeout: 5000 }), [2, 5]);
     });
