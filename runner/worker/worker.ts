@@ -162,7 +162,8 @@ export class Worker extends EventEmitter {
         const outcome = await this.pool.run({
           def,
           request: {
-            id, task: def.name, args: [request, exc, traceback, ...(errback.args ?? [])], kwargs: errback.kwargs ?? {}, retries: 0,
+            // An immutable errback (`.si()`) keeps its own args, as Celery's call of the signature merges none in.
+            id, task: def.name, args: errback.immutable ? errback.args ?? [] : [request, exc, traceback, ...(errback.args ?? [])], kwargs: errback.kwargs ?? {}, retries: 0,
             queue: request.queue, priority: 0, eta: null, expires: null, parentId: request.id, rootId: request.rootId,
             groupId: null, hostname: this.hostname, redelivered: false, properties: {},
           },

@@ -218,9 +218,11 @@ describe('canvas follow-ups', function () {
       await h.startWorker();
       const ok = await publish('ts.add', [1, 2], { callbacks: [sig('ts.record', ['ok']), sig('ts.record', ['fixed'], {}, true)], errbacks: [sig('ts.failed')] });
       // ts.record takes any number of arguments: a new-style errback (Celery's rule), called by the worker itself.
-      const bad = await publish('ts.boom', [], { callbacks: [sig('ts.record', ['never'])], errbacks: [sig('ts.record', ['err']), sig('ts.failed')] });
-      await until(() => seen.length === 3 && failedIds.length === 1, 'two callbacks and two errbacks', 5000);
-      const callbacks = seen.filter((a) => a[a.length - 1] !== 'err').map((a) => JSON.stringify(a)).sort();
+      const bad = await publish('ts.boom', [], { callbacks: [sig('ts.record', ['never'])], errbacks: [sig('ts.record', ['err']), sig('ts.failed'), sig('ts.record', ['own'], {}, true)] });
+      await until(() => seen.length === 4 && failedIds.length === 1, 'two callbacks and three errbacks', 5000);
+      // An immutable new-style errback (`.si()`) is called with its own args only, as Celery merges none into it.
+      assert.equal(seen.filter((a) => JSON.stringify(a) === JSON.stringify(['own'])).length, 1);
+      const callbacks = seen.filter((a) => a[a.length - 1] !== 'err' && a[0] !== 'own').map((a) => JSON.stringify(a)).sort();
       assert.deepEqual(callbacks, [JSON.stringify([3, 'ok']), JSON.stringify(['fixed'])].sort());
       const [request, exc, traceback, extra] = seen.find((a) => a[a.length - 1] === 'err') as [{ id: string; task: string }, { exc_type: string; exc_message: unknown[] }, string, string];
       assert.deepEqual([request.id, request.task, exc.exc_type, exc.exc_message, extra], [bad, 'ts.boom', 'Error', ['boom'], 'err']);
