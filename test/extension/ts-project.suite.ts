@@ -20,6 +20,40 @@ function logFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? logFiles(join(dir, e.name)) : e.name.endsWith('.log') ? [join(dir, e.name)] : []));
 }
 
+/** A stop of a debug adapter (its `stopped` event), with the session that sent it. */
+interface Stop { session: vscode.DebugSession; threadId: number }
+
+/**
+ * A breakpoint on the first line of the workspace's tasks.ts that holds `text` (0-based `line`), and every debug
+ * adapter's `stopped` event from now on; `dispose()` removes both.
+ */
+function breakAt(text: string): { line: number; stops: Stop[]; dispose(): void } {
+  const uri = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'tasks.ts'));
+  const line = readFileSync(uri.fsPath, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  assert.ok(line > 0, `the line to stop at (${text})`);
+  const breakpoint = new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(line, 0)));
+  vscode.debug.addBreakpoints([breakpoint]);
+  const stops: Stop[] = [];
+  const tracking = vscode.debug.registerDebugAdapterTrackerFactory('*', {
+    createDebugAdapterTracker: (session) => ({
+      onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
+        if (m.type === 'event' && m.event === 'stopped') stops.push({ session, threadId: m.body?.threadId ?? 0 });
+      },
+    }),
+  });
+  return { line, stops, dispose: () => { tracking.dispose(); vscode.debug.removeBreakpoints([breakpoint]); } };
+}
+
+/** Where a stop paused: the top frame's line and source path, and the value of each of its Local variables. */
+async function pausedFrame({ session, threadId }: Stop): Promise<{ line: number; path: string; value(name: string): string | undefined }> {
+  const trace = await session.customRequest('stackTrace', { threadId, startFrame: 0, levels: 1 }) as { stackFrames: { id: number; line: number; source?: { path?: string } }[] };
+  const top = trace.stackFrames[0]!;
+  const { scopes } = await session.customRequest('scopes', { frameId: top.id }) as { scopes: { name: string; variablesReference: number }[] };
+  const local = scopes.find((sc) => /local/i.test(sc.name))!;
+  const { variables } = await session.customRequest('variables', { variablesReference: local.variablesReference }) as { variables: { name: string; value: string }[] };
+  return { line: top.line, path: top.source?.path ?? '', value: (name) => variables.find((v) => v.name === name)?.value };
+}
+
 describe('extension on a TypeScript tasks project', function () {
   this.timeout(60_000);
   let s: Services;
@@ -201,20 +235,7 @@ describe('extension on a TypeScript tasks project', function () {
   });
 
   it('debugs a task: the debugger stops at a breakpoint in its TypeScript, with its args in scope; Continue, and the result arrives', async () => {
-    const uri = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'tasks.ts'));
-    const line = readFileSync(uri.fsPath, 'utf8').split('\n').findIndex((l) => l.includes('const height = '));
-    assert.ok(line > 0, 'the line to stop at');
-    const breakpoint = new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(line, 0)));
-    vscode.debug.addBreakpoints([breakpoint]);
-    // Every debug adapter's `stopped` event, with the session that sent it.
-    const stops: { session: vscode.DebugSession; threadId: number }[] = [];
-    const tracking = vscode.debug.registerDebugAdapterTrackerFactory('*', {
-      createDebugAdapterTracker: (session) => ({
-        onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
-          if (m.type === 'event' && m.event === 'stopped') stops.push({ session, threadId: m.body?.threadId ?? 0 });
-        },
-      }),
-    });
+    const { line, stops, dispose } = breakAt('const height = ');
     try {
       const id = await vscode.commands.executeCommand<string>('radish.debugTask', 'images.thumbnail', ['https://example.com/cat.jpg', 64]);
       assert.ok(id, 'the task was sent');
@@ -222,23 +243,16 @@ describe('extension on a TypeScript tasks project', function () {
       const workers = await s.workers.getChildren();
       assert.equal(s.workers.getTreeItem(workers.find((n) => n.kind === 'local')!).label, 'Local worker: debugging');
       await waitFor(async () => stops.length > 0, 'the debugger stopped in the task', 30_000);
-      const { session, threadId } = stops[0]!;
-      const trace = await session.customRequest('stackTrace', { threadId, startFrame: 0, levels: 1 }) as { stackFrames: { id: number; line: number; source?: { path?: string } }[] };
-      const top = trace.stackFrames[0]!;
-      assert.equal(top.line, line + 1, `stopped at ${top.source?.path}:${top.line}`);
-      assert.match(top.source?.path ?? '', /tasks\.ts$/);
-      const { scopes } = await session.customRequest('scopes', { frameId: top.id }) as { scopes: { name: string; variablesReference: number }[] };
-      const local = scopes.find((sc) => /local/i.test(sc.name))!;
-      const { variables } = await session.customRequest('variables', { variablesReference: local.variablesReference }) as { variables: { name: string; value: string }[] };
-      const value = (name: string) => variables.find((v) => v.name === name)?.value;
-      assert.equal(value('url'), "'https://example.com/cat.jpg'");
-      assert.equal(value('width'), '64');
-      await session.customRequest('continue', { threadId });
+      const top = await pausedFrame(stops[0]!);
+      assert.equal(top.line, line + 1, `stopped at ${top.path}:${top.line}`);
+      assert.match(top.path, /tasks\.ts$/);
+      assert.equal(top.value('url'), "'https://example.com/cat.jpg'");
+      assert.equal(top.value('width'), '64');
+      await stops[0]!.session.customRequest('continue', { threadId: stops[0]!.threadId });
       const app = await s.connection.client();
       assert.deepEqual(await (await app.asyncResult(id)).get({ timeout: 30_000 }), { url: 'https://example.com/cat.jpg', width: 64, height: 48, thumbnail: 'https://example.com/cat.jpg?w=64&h=48' });
     } finally {
-      tracking.dispose();
-      vscode.debug.removeBreakpoints([breakpoint]);
+      dispose();
     }
     // Stopping the debug session stops the worker.
     await vscode.debug.stopDebugging(s.supervisor.debugSession);
@@ -256,36 +270,20 @@ describe('extension on a TypeScript tasks project', function () {
       node = (await s.failed.getChildren()).find((n) => n.kind === 'letter' && n.letter.task?.id === id);
       return node !== undefined;
     }, 'the failure listed in the Failed view');
-    const uri = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'tasks.ts'));
-    const line = readFileSync(uri.fsPath, 'utf8').split('\n').findIndex((l) => l.includes('throw new ValueError('));
-    const breakpoint = new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(line, 0)));
-    vscode.debug.addBreakpoints([breakpoint]);
-    const stops: { session: vscode.DebugSession; threadId: number }[] = [];
-    const tracking = vscode.debug.registerDebugAdapterTrackerFactory('*', {
-      createDebugAdapterTracker: (session) => ({
-        onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number } }) => {
-          if (m.type === 'event' && m.event === 'stopped') stops.push({ session, threadId: m.body?.threadId ?? 0 });
-        },
-      }),
-    });
+    const { line, stops, dispose } = breakAt('throw new ValueError(');
     try {
       const again = await vscode.commands.executeCommand<string>('radish.debugFailed', node, { args: ['seven'], kwargs: {} });
       assert.ok(again && again !== id, 'sent again as a new task');
       assert.equal(s.links.retryOf(again), id, 'linked to the failed attempt');
       assert.equal(s.supervisor.debugging, true, 'the worker was restarted under the debugger');
       await waitFor(async () => stops.length > 0, 'the debugger stopped in tasks.fail', 30_000);
-      const { session, threadId } = stops[0]!;
-      const trace = await session.customRequest('stackTrace', { threadId, startFrame: 0, levels: 1 }) as { stackFrames: { id: number; line: number }[] };
-      assert.equal(trace.stackFrames[0]!.line, line + 1);
-      const { scopes } = await session.customRequest('scopes', { frameId: trace.stackFrames[0]!.id }) as { scopes: { name: string; variablesReference: number }[] };
-      const local = scopes.find((sc) => /local/i.test(sc.name))!;
-      const { variables } = await session.customRequest('variables', { variablesReference: local.variablesReference }) as { variables: { name: string; value: string }[] };
-      assert.equal(variables.find((v) => v.name === 'value')?.value, "'seven'", 'the arg it failed with');
-      await session.customRequest('continue', { threadId });
+      const top = await pausedFrame(stops[0]!);
+      assert.equal(top.line, line + 1);
+      assert.equal(top.value('value'), "'seven'", 'the arg it failed with');
+      await stops[0]!.session.customRequest('continue', { threadId: stops[0]!.threadId });
       await assert.rejects((await app.asyncResult(again)).get({ timeout: 30_000 }), /invalid literal/);
     } finally {
-      tracking.dispose();
-      vscode.debug.removeBreakpoints([breakpoint]);
+      dispose();
     }
     // Stopping the worker ends its debug session.
     const session = s.supervisor.debugSession;
