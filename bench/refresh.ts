@@ -116,7 +116,7 @@ export async function measureRefresh(admin: Redis, url: string, total: number, s
     const messages = (await Promise.all(names.map((q) => admin.llen(new Keys().queue(q))))).reduce((a, b) => a + b, 0);
     const inspector = new Inspector(app);
     const counter = new WriteCounter();
-    counter.watch((await app.broker()).redis as unknown as Redis);
+    counter.watch((await app.backend()).redis as unknown as Redis);
 
     // The extension's process is long-lived: the first calls (connection, JIT) are not what a refresh costs.
     for (let i = 0; i < 3; i++) await inspector.queues();

@@ -12,8 +12,10 @@ import { hostname } from 'node:os';
 import { AsyncResult } from './backend/async-result';
 import { ResultBackend, type BackendOptions } from './backend/backend';
 import { GroupResult } from './backend/group-result';
-import { Broker, type BrokerOptions } from './broker/broker';
-import { DEFAULT_BROKER_URL } from './broker/connection';
+import { connectBroker, isAmqpBroker } from './broker/connect';
+import { sharedStore, type SharedStore } from './broker/shared-store';
+import type { Broker, BrokerOptions } from './broker/transport';
+import { DEFAULT_BROKER_URL, redactUrl } from './broker/connection';
 import { Utf8Packer } from './broker/utf8-packer';
 import { makeSignature, type SignatureOptions } from './protocol/canvas';
 import { Canvas, chainSignature, chordSignature, groupSignature, type FrozenResult } from './protocol/canvas-apply';
@@ -145,10 +147,33 @@ export class Radish {
     return typeof b === 'string' ? { url: b } : { url: fallback, ...b };
   }
 
+  /**
+   * Result backend options after defaults: the option, else `RADISH_RESULT_BACKEND`, else the broker when it is
+   * Redis. RabbitMQ carries tasks but keeps no results: with it, a backend must be named.
+   */
   get backendOptions(): BackendOptions {
-    const b = this.options.backend;
-    if (b === undefined) return { ...this.brokerOptions };
+    const b = this.options.backend ?? process.env.RADISH_RESULT_BACKEND;
+    if (b === undefined) {
+      const broker = this.brokerOptions;
+      if (isAmqpBroker(broker.url)) {
+        throw new Error(`the broker ${redactUrl(broker.url ?? '')} is RabbitMQ, which keeps no results: name a result backend `
+          + "(backend: 'redis://127.0.0.1:6379/0' in new Radish(), --result-backend, or RADISH_RESULT_BACKEND)");
+      }
+      return { ...broker };
+    }
     return typeof b === 'string' ? { url: b } : b;
+  }
+
+  /** The result backend's URL when one was named (option or `useBackend`), not followed from the broker. */
+  get explicitBackendUrl(): string | undefined {
+    const b = this.options.backend;
+    return typeof b === 'string' ? b : b?.url;
+  }
+
+  /** Point the app at another result backend before it connects (`--result-backend`). */
+  useBackend(url: string): void {
+    if (this.connecting) throw new Error('useBackend() must be called before the app connects');
+    this.options.backend = url;
   }
 
   /**
@@ -216,12 +241,18 @@ export class Radish {
 
   private async connections(): Promise<{ broker: Broker; backend: ResultBackend }> {
     this.connecting ??= (async () => {
-      const broker = await Broker.connect(this.brokerOptions);
-      const same = this.options.backend === undefined;
-      const backend = same
-        ? new ResultBackend(broker.redis, this.backendOptions)
-        : await ResultBackend.connect(this.backendOptions);
-      return { broker, backend };
+      const backendOptions = this.backendOptions;
+      const broker = await connectBroker(this.brokerOptions);
+      try {
+        // Results on the broker's own Redis share its connection (and let a worker store and ack in one step).
+        const own = sharedStore(broker, {});
+        const same = own !== undefined && this.options.backend === undefined && process.env.RADISH_RESULT_BACKEND === undefined;
+        const backend = same ? new ResultBackend(own.redis, backendOptions) : await ResultBackend.connect(backendOptions);
+        return { broker, backend };
+      } catch (err) {
+        await broker.close();
+        throw err;
+      }
     })();
     try {
       return await this.connecting;
@@ -234,6 +265,19 @@ export class Radish {
   /** The broker connection (opened on first use). */
   async broker(): Promise<Broker> {
     return (await this.connections()).broker;
+  }
+
+  /** Where Radish's workers, beat and monitor share records beyond Celery's (see {@link sharedStore}). */
+  async sharedStore(): Promise<SharedStore | undefined> {
+    const { broker, backend } = await this.connections();
+    return sharedStore(broker, backend);
+  }
+
+  /** {@link sharedStore}, for what cannot work without it (beat's lock, the task history). */
+  async requireSharedStore(what: string): Promise<SharedStore> {
+    const store = await this.sharedStore();
+    if (!store) throw new Error(`${what} needs Redis beside the broker (as the broker, or as the result backend)`);
+    return store;
   }
 
   /** The result backend (opened on first use). */
@@ -285,7 +329,7 @@ export class Radish {
    */
   private async publishTaskSent(broker: Broker, call: TaskCall): Promise<void> {
     const event = makeEvent('task-sent', { hostname: this.sender.origin, pid: process.pid }, { clock: this.clock.forward() }, taskSentFields(call));
-    await broker.redis.publish(broker.keys.eventChannel('task.sent'), encodeEvent(event));
+    await broker.fanout.publishEvent('task.sent', encodeEvent(event));
   }
 
   /** Send any task by name (a TypeScript or a Python one) and get a handle on its result. */

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Radish } from './app';
+import { AmqpUnavailableError } from './broker/amqp/connection';
 import { RedisUnavailableError } from './broker/connection';
 import { createLogger, parseLogLevel, type LogLevel } from './log';
 import { TaskFailedError } from './protocol/result';
@@ -52,7 +53,10 @@ Commands:
            | discard N | purge -f                         the dead-letter queue (N: position in list)
 
 Common options:
-  --broker URL      Redis URL (default: $RADISH_BROKER_URL, the app's broker, or redis://127.0.0.1:6379/0)
+  --broker URL      redis://, rediss://, sentinel://, amqp:// or amqps:// (default: $RADISH_BROKER_URL, the
+                    app's broker, or redis://127.0.0.1:6379/0)
+  --result-backend URL  redis:// URL of the result backend (default: $RADISH_RESULT_BACKEND, the app's, or the
+                    broker when it is Redis; needed with amqp://)
   -A, --app MODULE  task module, as MODULE or MODULE:export
   -h, --help        this help;  --version  the version
 `;
@@ -62,6 +66,7 @@ class UsageError extends Error {}
 
 const COMMON = {
   broker: { type: 'string', short: 'b' },
+  'result-backend': { type: 'string' },
   app: { type: 'string', short: 'A' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -115,7 +120,7 @@ function isApp(v: unknown): v is Radish {
 }
 
 /** The app: from -A when given (its broker unless --broker says otherwise), else a bare client app. */
-async function resolveApp(values: { app?: string; broker?: string }): Promise<Radish> {
+async function resolveApp(values: { app?: string; broker?: string; 'result-backend'?: string }): Promise<Radish> {
   let app: Radish;
   if (values.app) {
     const [spec, attr] = splitAppSpec(values.app);
@@ -124,6 +129,7 @@ async function resolveApp(values: { app?: string; broker?: string }): Promise<Ra
     app = new Radish();
   }
   if (values.broker) app.useBroker(values.broker);
+  if (values['result-backend']) app.useBackend(values['result-backend']);
   return app;
 }
 
@@ -506,7 +512,7 @@ async function inspect(argv: string[]): Promise<number> {
       const cols = [d.total, d.byPriority[0], d.byPriority[3], d.byPriority[6], d.byPriority[9]].map((n) => String(n ?? 0).padStart(8));
       process.stdout.write(`${d.queue.padEnd(width)}  ${cols.join('  ')}\n`);
     }
-    process.stdout.write(`unacked: ${unacked}\n`);
+    process.stdout.write(`unacked: ${unacked ?? 'unknown (the broker does not say: enable RabbitMQ\'s management plugin)'}\n`);
     return 0;
   } finally {
     await app.close();
@@ -594,7 +600,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`radish: error: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof RedisUnavailableError) {
+    if (err instanceof RedisUnavailableError || err instanceof AmqpUnavailableError) {
       process.stderr.write(`radish: ${err.message}\n`);
       return 1;
     }

@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Radish } from './app';
-import type { BrokerOptions } from './broker/broker';
+import { RedisBroker } from './broker/redis-broker';
+import type { BrokerOptions } from './broker/transport';
 import { connect, type ConnectionConfig } from './broker/connection';
 import { Keys, REPLY_EXCHANGE } from './broker/keys';
 import type { JsonObject } from './protocol/message';
@@ -77,7 +78,7 @@ export class Control {
     options: ControlOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.revoked = new RevokedStore(redis, keys, options.revoked);
+    this.revoked = new RevokedStore({ redis, keys }, options.revoked);
   }
 
   /** A Control with connections of its own to the broker `config` describes (`keyPrefix` included). */
@@ -89,6 +90,7 @@ export class Control {
   /** A Control on an app's broker: shares the app's connection, opens its own only to wait for replies. */
   static async forApp(app: Radish, options: ControlOptions = {}): Promise<Control> {
     const broker = await app.broker();
+    if (!(broker instanceof RedisBroker)) throw new Error('remote control through RabbitMQ is not available in this version of Radish');
     return new Control(broker.redis, broker.keys, broker.config, false, options);
   }
 

@@ -2,7 +2,12 @@
 export { Radish, type RadishOptions, type SendRequest, type Routes, type RouteTarget } from './app';
 export { AsyncResult, type GetOptions } from './backend/async-result';
 export { ResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';
-export { Broker, type BrokerOptions, type DeadLetterRecord, type Delivery, type QueueDepth } from './broker/broker';
+export type { Broker, BrokerOptions, DeadLetterRecord, Delivery, QueueDepth } from './broker/transport';
+export { BrowseUnsupportedError } from './broker/transport';
+export { RedisBroker } from './broker/redis-broker';
+export { AmqpBroker } from './broker/amqp/amqp-broker';
+export { AmqpUnavailableError } from './broker/amqp/connection';
+export { connectBroker, isAmqpBroker } from './broker/connect';
 export { Keys, PRIORITY_STEPS } from './broker/keys';
 export { RedisUnavailableError, redactUrl, redisOptions, type ConnectionConfig } from './broker/connection';
 export { createLogger, formatLine, parseLogLevel, type Logger, type LogLevel } from './log';

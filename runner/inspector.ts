@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Radish } from './app';
-import type { DeadLetterRecord, QueueDepth } from './broker/broker';
+import type { DeadLetterRecord, QueueDepth } from './broker/transport';
 import { decodeTaskMessage, ProtocolError, type JsonObject, type TaskMessage } from './protocol/message';
 import { argsRepr, kwargsRepr } from './protocol/pyrepr';
 import type { ResultMeta } from './protocol/result';
@@ -150,8 +150,9 @@ export class Inspector {
   /** Radish workers (from their presence records) and Celery nodes (from kombu's pidbox bindings). */
   async workers(): Promise<WorkerInfo[]> {
     const broker = await this.app.broker();
+    const store = await this.app.sharedStore();
     const found = new Map<string, WorkerInfo>();
-    for (const presence of await listPresences(broker.redis, broker.keys)) {
+    for (const presence of store ? await listPresences(store.redis, store.keys) : []) {
       found.set(presence.hostname, { hostname: presence.hostname, kind: 'radish', presence });
     }
     for (const node of await broker.pidboxNodes()) {

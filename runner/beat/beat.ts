@@ -17,7 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Radish, ScheduleEntry } from '../app';
-import type { Broker } from '../broker/broker';
+import type { SharedStore } from '../broker/shared-store';
 import { scripts } from '../broker/scripts';
 import { createLogger, type Logger } from '../log';
 import { dueNow, nextDue } from '../schedule';
@@ -119,20 +119,20 @@ export class Beat {
    */
   async tick(): Promise<number> {
     if (!(await this.holdLock())) return this.maxInterval;
-    const broker = await this.app.broker();
+    const store = await this.app.requireSharedStore('radish beat');
     const now = this.now();
-    const lastRuns = await broker.redis.hgetall(broker.keys.beatLastRun);
+    const lastRuns = await store.redis.hgetall(store.keys.beatLastRun);
     let wait = Math.min(this.maxInterval, this.lockTimeout / 3);
     for (const entry of this.app.schedules) {
-      const last = await this.process(broker, entry, lastRuns[entry.name], now);
+      const last = await this.process(store, entry, lastRuns[entry.name], now);
       if (last !== undefined) wait = Math.min(wait, nextDue(entry.timing, last) - now);
     }
     return Math.max(10, wait);
   }
 
   /** Send one schedule's tick if due; resolves with its last run time after that (undefined: someone else moved it). */
-  private async process(broker: Broker, entry: ScheduleEntry, raw: string | undefined, now: number): Promise<number | undefined> {
-    const claim = (due: number) => scripts.beatClaim.run<number>(broker.redis, [broker.keys.beatLastRun], [entry.name, raw ?? '', due]);
+  private async process(store: SharedStore, entry: ScheduleEntry, raw: string | undefined, now: number): Promise<number | undefined> {
+    const claim = (due: number) => scripts.beatClaim.run<number>(store.redis, [store.keys.beatLastRun], [entry.name, raw ?? '', due]);
     if (raw === undefined) return (await claim(now)) === 1 ? now : undefined;
     const last = Number(raw);
     const due = dueNow(entry.timing, last, now);
@@ -151,7 +151,7 @@ export class Beat {
   }
 
   private async holdLock(): Promise<boolean> {
-    const { redis, keys } = await this.app.broker();
+    const { redis, keys } = await this.app.requireSharedStore('radish beat');
     if (this.holding) {
       if ((await scripts.refreshLock.run<number>(redis, [keys.beatLock], [this.token, this.lockTimeout])) === 1) return true;
       this.holding = false;
@@ -179,7 +179,7 @@ export class Beat {
       await this.loop;
       if (this.holding) {
         this.holding = false;
-        const { redis, keys } = await this.app.broker();
+        const { redis, keys } = await this.app.requireSharedStore('radish beat');
         await scripts.releaseLock.run<number>(redis, [keys.beatLock], [this.token]).catch(() => 0);
         this.logger.log('info', 'beat: released the scheduler lock');
       }

@@ -7,8 +7,7 @@
  * Also the stamped headers revoked by `revoke_by_stamped_headers` (Celery 5.3+), which Celery keeps in memory only
  * and so does Radish ({@link RevokedStamps}).
  */
-import type Redis from 'ioredis';
-import type { Keys } from './keys';
+import type { SharedStore } from './shared-store';
 
 /** Celery's `REVOKE_EXPIRES`: a revoke is honoured for 3 hours. */
 export const REVOKE_EXPIRES_SEC = 10_800;
@@ -32,7 +31,8 @@ export class RevokedStore {
   /** id -> expiry (unix ms), in insertion order, so the memory cap forgets the oldest first. */
   private readonly live = new Map<string, number>();
 
-  constructor(private readonly redis: Redis, private readonly keys: Keys, options: RevokedStoreOptions = {}) {
+  /** @param shared where revokes outlive this process; undefined keeps them in memory only, as Celery does. */
+  constructor(private readonly shared: SharedStore | undefined, options: RevokedStoreOptions = {}) {
     this.ttlSec = options.ttlSec ?? REVOKE_EXPIRES_SEC;
     this.maxSize = Math.max(1, options.maxSize ?? REVOKES_MAX);
     this.now = options.now ?? Date.now;
@@ -51,12 +51,14 @@ export class RevokedStore {
     const now = this.now();
     const expires = now + ttlSec * 1000;
     this.remember(list, expires);
+    if (!this.shared) return;
+    const { redis, keys } = this.shared;
     const members = list.flatMap((id) => [expires / 1000, id]);
-    await this.redis.multi()
-      .zadd(this.keys.revoked, ...members)
-      .zremrangebyscore(this.keys.revoked, '-inf', now / 1000)
+    await redis.multi()
+      .zadd(keys.revoked, ...members)
+      .zremrangebyscore(keys.revoked, '-inf', now / 1000)
       // Past the cap, the ids closest to expiry go (lowest scores), as Celery's LimitedSet drops its oldest.
-      .zremrangebyrank(this.keys.revoked, 0, -(this.maxSize + 1))
+      .zremrangebyrank(keys.revoked, 0, -(this.maxSize + 1))
       .exec();
   }
 
@@ -65,10 +67,12 @@ export class RevokedStore {
    * A worker calls it when it starts, and again after a Redis outage (a revoke broadcast meanwhile was missed).
    */
   async load(): Promise<string[]> {
+    if (!this.shared) return this.ids();
+    const { redis, keys } = this.shared;
     const now = this.now() / 1000;
-    const replies = await this.redis.multi()
-      .zremrangebyscore(this.keys.revoked, '-inf', now)
-      .zrangebyscore(this.keys.revoked, `(${now}`, '+inf', 'WITHSCORES')
+    const replies = await redis.multi()
+      .zremrangebyscore(keys.revoked, '-inf', now)
+      .zrangebyscore(keys.revoked, `(${now}`, '+inf', 'WITHSCORES')
       .exec();
     const failed = replies?.find(([err]) => err)?.[0];
     const ranged = replies?.[1];

@@ -121,7 +121,7 @@ export class Monitor {
    */
   static forApp(app: Radish, options: MonitorOptions = {}): Monitor {
     const config = app.brokerOptions;
-    const redis = async (): Promise<Redis> => (await app.broker()).redis;
+    const redis = async (): Promise<Redis> => (await app.requireSharedStore('the task history')).redis;
     return new Monitor({ redis, keys: new Keys(config.keyPrefix ?? '', redisOptions(config).db ?? 0), config }, options);
   }
 

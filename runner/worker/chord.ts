@@ -11,7 +11,7 @@
  * the callback is sent at least once, never lost.
  */
 import { ResultTimeoutError, type ResultBackend } from '../backend/backend';
-import type { Broker } from '../broker/broker';
+import type { Broker } from '../broker/transport';
 import type { Logger } from '../log';
 import type { ResultTuple } from '../protocol/canvas-apply';
 import { CanvasError, chordCallback, chordErrbacks, signatureId, splitErrbacks, type FollowUpOptions, type FollowUps } from '../protocol/canvas';

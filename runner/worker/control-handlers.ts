@@ -6,7 +6,7 @@
  */
 import { arch, release, type as osType } from 'node:os';
 import type { BackendOptions } from '../backend/backend';
-import type { BrokerOptions } from '../broker/broker';
+import type { BrokerConnectionInfo, BrokerOptions } from '../broker/transport';
 import { matchStamps, RevokedStamps } from '../broker/revoked';
 import type { Logger } from '../log';
 import type { JsonObject, TaskMessage } from '../protocol/message';
@@ -44,7 +44,7 @@ export interface WorkerControlInfo {
   /** The worker's default time limits in seconds, 0 for none. */
   timeLimits: { soft: number; hard: number };
   /** Where the broker connection goes (null before start). */
-  broker: { host: string | null; port: number | null; db: number; username: string | null; tls: boolean; visibilityTimeout: number | null };
+  broker: BrokerConnectionInfo | null;
 }
 
 /**
@@ -215,10 +215,10 @@ export function statsReply(info: WorkerControlInfo, now = Date.now() / 1000, sty
     },
     // As Celery's consumer reports its connection: kombu's `Connection.info()` without the password.
     broker: {
-      hostname: broker.host, userid: broker.username, virtual_host: String(broker.db), port: broker.port, insist: false,
-      ssl: broker.tls, transport: 'redis', connect_timeout: 4,
-      transport_options: broker.visibilityTimeout === null ? {} : { visibility_timeout: broker.visibilityTimeout },
-      login_method: null, uri_prefix: null, heartbeat: null, failover_strategy: 'round-robin', alternates: [],
+      hostname: broker?.hostname ?? null, userid: broker?.userid ?? null, virtual_host: broker?.virtual_host ?? '0', port: broker?.port ?? null, insist: false,
+      ssl: broker?.ssl ?? false, transport: broker?.transport ?? 'redis', connect_timeout: 4,
+      transport_options: broker?.transport_options ?? {},
+      login_method: broker?.transport === 'amqp' ? 'AMQPLAIN' : null, uri_prefix: null, heartbeat: broker?.heartbeat ?? null, failover_strategy: 'round-robin', alternates: [],
       ...(style === '5.3' ? { credential_provider: null } : {}),
     },
     prefetch_count: info.prefetch,

@@ -6,8 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { loadavg, type as osType } from 'node:os';
-import type Redis from 'ioredis';
-import { Keys } from '../broker/keys';
+import type { Fanout } from '../broker/transport';
 import {
   encodeEvent, encodeEventBatch, makeEvent, routingKeyOf, taskFailedFields, taskReceivedFields, taskRetriedFields, taskRevokedFields,
   taskStartedFields, taskSucceededFields, TASK_MULTI, workerFields, type CeleryEvent,
@@ -27,14 +26,12 @@ export interface WorkerLoad {
 }
 
 export interface EventDispatcherOptions {
-  /** A connection to publish on; it must not be in subscriber mode. The dispatcher never closes it. */
-  redis: Redis;
+  /** The broker's fanout, events are published through (`celeryev`). */
+  fanout: Pick<Fanout, 'publishEvent'>;
   /** The worker's node name (`name@host`). */
   hostname: string;
   /** Default `process.pid`. */
   pid?: number;
-  /** Key names (kombu's `global_keyprefix`, and the database number kombu puts in fanout channel names). Default `new Keys()`. */
-  keys?: Keys;
   /** The worker's Lamport clock, shared with its mailbox so Celery tools can order both. Default a new one. */
   clock?: LamportClock;
   /** Heartbeat interval in seconds (Celery's `freq`). Default 2.0. */
@@ -55,9 +52,8 @@ export interface EventDispatcherOptions {
 export class EventDispatcher {
   readonly hostname: string;
   readonly clock: LamportClock;
-  private readonly redis: Redis;
+  private readonly fanout: Pick<Fanout, 'publishEvent'>;
   private readonly pid: number;
-  private readonly keys: Keys;
   private readonly frequency: number;
   private readonly flushIntervalMs: number;
   private readonly bufferLimit: number;
@@ -73,10 +69,9 @@ export class EventDispatcher {
   private last: Promise<unknown> = Promise.resolve();
 
   constructor(options: EventDispatcherOptions) {
-    this.redis = options.redis;
+    this.fanout = options.fanout;
     this.hostname = options.hostname;
     this.pid = options.pid ?? process.pid;
-    this.keys = options.keys ?? new Keys();
     this.clock = options.clock ?? new LamportClock();
     this.frequency = options.frequency ?? 2.0;
     this.flushIntervalMs = options.flushIntervalMs ?? 100;
@@ -153,7 +148,7 @@ export class EventDispatcher {
   }
 
   private publish(routingKey: string, message: string): Promise<void> {
-    const sent = this.redis.publish(this.keys.eventChannel(routingKey), message).then(
+    const sent = this.fanout.publishEvent(routingKey, message).then(
       () => undefined,
       (err: unknown) => this.onError(err instanceof Error ? err : new Error(String(err))),
     );

@@ -4,7 +4,9 @@
  * At full drain tens of tasks end together, so a worker's Redis round-trips, socket writes and client-side command
  * objects per task fall by that much; a lone task goes out at once (on the next tick), so latency does not suffer.
  */
-import type { Broker, FinishedTask } from '../broker/broker';
+import type Redis from 'ioredis';
+import { RedisBroker, type FinishedTask } from '../broker/redis-broker';
+import type { Broker } from '../broker/transport';
 
 /** Tasks per script call at most: one call keeps Redis busy for about a microsecond per task. */
 const MAX_BATCH = 256;
@@ -19,7 +21,17 @@ export class Finisher {
   private batch: Pending[] = [];
 
   /** @param resultExpires seconds a result is kept (0: for ever), as the result backend keeps them. */
-  constructor(private readonly broker: Broker, private readonly resultExpires: number) {}
+  constructor(private readonly broker: RedisBroker, private readonly resultExpires: number) {}
+
+  /**
+   * A finisher when results are stored on the broker's own Redis (one script can then do both), else undefined:
+   * results and acks then go their own ways.
+   */
+  static for(broker: Broker, backend: { redis?: Redis | undefined; resultExpires: number }): Finisher | undefined {
+    return broker instanceof RedisBroker && backend.redis !== undefined && backend.redis === broker.redis
+      ? new Finisher(broker, backend.resultExpires)
+      : undefined;
+  }
 
   /** Store the task's result (if any) and ack its message (if not acked yet). Resolves once both are done. */
   finish(task: FinishedTask): Promise<void> {

@@ -41,7 +41,11 @@ export class JobBook {
   /** The worker's counters; `active`, `reserved` and `scheduled` are read live from this book. */
   readonly stats: LiveWorkerStats;
 
-  constructor() {
+  /**
+   * @param etaWaits told how many ETA waits start (+) or end (-), for a broker that bounds unacked messages per
+   *   consumer and must let that many more through (AMQP's QoS, raised for ETA tasks as Celery raises it).
+   */
+  constructor(private readonly etaWaits: (delta: number) => void = () => undefined) {
     const { running, ready, scheduled } = this;
     this.stats = {
       processed: 0, succeeded: 0, failed: 0, retried: 0,
@@ -78,12 +82,14 @@ export class JobBook {
 
   /** Hold a job until its ETA. */
   schedule(job: Job): void {
+    if (this.scheduled.has(job)) return;
     this.scheduled.add(job);
+    this.etaWaits(1);
   }
 
   /** Its ETA came: no longer an ETA wait (it takes a slot next). */
   unschedule(job: Job): void {
-    this.scheduled.delete(job);
+    if (this.scheduled.delete(job)) this.etaWaits(-1);
   }
 
   /** Hold a job until its rate limit's turn. */
@@ -133,7 +139,7 @@ export class JobBook {
       if (!ids.has(job.msg.id)) continue;
       clearTimeout(job.timer);
       const slot = this.throttled.delete(job);
-      this.scheduled.delete(job);
+      if (this.scheduled.delete(job)) this.etaWaits(-1);
       removed.push({ job, slot });
     }
     return removed;
@@ -146,6 +152,7 @@ export class JobBook {
   drainWaiting(): Job[] {
     for (const job of [...this.scheduled, ...this.throttled]) clearTimeout(job.timer);
     const pending = [...this.ready.splice(0), ...this.throttled, ...this.scheduled];
+    if (this.scheduled.size) this.etaWaits(-this.scheduled.size);
     this.scheduled.clear();
     this.throttled.clear();
     return pending;

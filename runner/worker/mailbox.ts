@@ -1,12 +1,12 @@
 /**
- * A worker's remote-control mailbox, the Redis side of Celery's pidbox: it hears the commands broadcast on
- * `/<db>.celery.pidbox` (from `celery inspect`/`celery control`, Flower, or Radish's own Control), runs the ones
- * meant for this node through the owner's handler table, and answers on the sender's reply list. It knows no
- * command itself: the worker decides what `ping`, `revoke`, `active`... mean.
+ * A worker's remote-control mailbox, the worker side of Celery's pidbox: it hears the commands broadcast to workers
+ * (from `celery inspect`/`celery control`, Flower, or Radish's own Control) through the broker's fanout, runs the
+ * ones meant for this node through the owner's handler table, and answers where the sender waits. It knows no
+ * command itself: the worker decides what `ping`, `revoke`, `active`... mean, and no transport: the broker's
+ * {@link Fanout} carries requests and replies.
  */
-import type Redis from 'ioredis';
-import { connect, type ConnectionConfig } from '../broker/connection';
-import { Keys, REPLY_EXCHANGE } from '../broker/keys';
+import { REPLY_EXCHANGE } from '../broker/keys';
+import type { Fanout, PidboxSubscription } from '../broker/transport';
 import { createLogger, type Logger } from '../log';
 import type { JsonObject } from '../protocol/message';
 import {
@@ -29,22 +29,15 @@ export interface MailboxOptions {
   /** This node's name, as `celery inspect -d` and replies spell it (`radish@host`). */
   hostname: string;
   handlers: ControlHandlers;
-  /**
-   * Connection for ordinary commands (binding set, reply lookup, LPUSH); the worker passes its broker's. The mailbox
-   * never closes it.
-   */
-  redis: Redis;
-  /** Key names; the worker passes its broker's (same `global_keyprefix`). */
-  keys: Keys;
-  /** Settings for the mailbox's own subscriber connection: the broker's (URL, password, TLS, Sentinel). */
-  connection: ConnectionConfig;
+  /** The broker's events and remote control; the mailbox listens and replies through it. */
+  fanout: Fanout;
   /** Default: Celery-shaped lines on stderr at `info`. */
   logger?: Logger;
   /** A Lamport clock to share (e.g. with the worker's events). Default: the mailbox's own. */
   clock?: LamportClock;
   /**
-   * Called when the subscriber is back after an outage. Commands broadcast meanwhile were lost (pub/sub keeps
-   * nothing), so a worker reloads what it can from Redis here, e.g. `RevokedStore.load()`. Errors are logged.
+   * Called when the mailbox hears requests again after an outage. Commands broadcast meanwhile were lost, so a
+   * worker reloads what it can here, e.g. `RevokedStore.load()`. Errors are logged.
    */
   onReconnect?: () => void | Promise<void>;
   /** How long `stop()` waits for replies in progress and for leaving the binding set. Default 2000 ms. */
@@ -65,7 +58,7 @@ export class Mailbox {
   readonly clock: LamportClock;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private subscriber: Redis | undefined;
+  private subscription: PidboxSubscription | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<void>>();
@@ -78,8 +71,6 @@ export class Mailbox {
     this.now = options.now ?? Date.now;
   }
 
-  private get member(): string { return Keys.pidboxBindingMember(this.hostname); }
-
   /** Subscribe and announce the node in kombu's pidbox binding set. Resolves once commands are heard. Idempotent. */
   async start(): Promise<void> {
     if (this.stopping) await this.stopping;
@@ -91,46 +82,26 @@ export class Mailbox {
   }
 
   private async open(): Promise<void> {
-    const { keys, redis, connection } = this.options;
-    const subscriber = await connect(connection, {
-      name: 'radish-pidbox',
-      autoPipelining: false,
-      onError: (err) => this.lost(err.message),
-      onReconnect: () => void this.resume(),
+    this.subscription = await this.options.fanout.listenPidbox(this.hostname, {
+      request: (raw) => { if (!this.stopping) this.track(this.receive(raw)); },
+      lost: (reason) => this.lost(reason),
+      back: () => void this.resume(),
     });
-    // A clean close (Redis shut down) comes without an error event.
-    subscriber.on('reconnecting', () => this.lost('connection closed'));
-    subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => this.track(this.receive(message)));
-    try {
-      // kombu PSUBSCRIBEs the fanout channel (no wildcard in it), so Radish does too. ioredis subscribes again by
-      // itself after a reconnect.
-      await subscriber.psubscribe(keys.pidboxChannel);
-      await redis.sadd(keys.pidboxBinding, this.member);
-    } catch (err) {
-      subscriber.disconnect();
-      throw err;
-    }
-    this.subscriber = subscriber;
   }
 
   /** Log an outage once, not on every reconnection attempt. */
   private lost(reason: string): void {
-    if (this.down || !this.subscriber) return;
+    if (this.down || !this.subscription) return;
     this.down = true;
     // Debug only: the worker already says once, at warning, that the broker connection is lost and back.
-    this.logger.log('debug', `pidbox: lost the connection to Redis (${reason}); reconnecting`);
+    this.logger.log('debug', `pidbox: lost the connection to the broker (${reason}); reconnecting`);
   }
 
-  /** After an outage: Redis may have restarted empty, so the node announces itself again. */
+  /** After an outage (the fanout has announced the node again): catch up on what was missed. */
   private async resume(): Promise<void> {
-    if (!this.subscriber) return;
+    if (!this.subscription) return;
     this.down = false;
-    this.logger.log('debug', 'pidbox: connection to Redis is back');
-    try {
-      await this.options.redis.sadd(this.options.keys.pidboxBinding, this.member);
-    } catch (err) {
-      this.logger.log('error', `pidbox: could not announce ${this.hostname} again: ${errorMessage(err)}`);
-    }
+    this.logger.log('debug', 'pidbox: connection to the broker is back');
     try {
       await this.options.onReconnect?.();
     } catch (err) {
@@ -144,20 +115,18 @@ export class Mailbox {
     if (!starting) return Promise.resolve();
     this.stopping ??= (async () => {
       await starting.catch(() => undefined);
-      const subscriber = this.subscriber;
-      this.subscriber = undefined;
-      // While Redis is down commands wait for it to come back (a connection may not know yet that it is gone): stop()
-      // waits a grace period at most.
+      const subscription = this.subscription;
+      // While the broker is down commands wait for it to come back (a connection may not know yet that it is gone):
+      // stop() waits a grace period at most. Requests in progress finish (their replies are sent) before the node
+      // withdraws; none is taken after stop() began.
       const grace = this.options.stopGraceMs ?? 2000;
-      if (subscriber) await within(subscriber.punsubscribe().catch(() => undefined), grace);
-      subscriber?.disconnect();
       await within(Promise.allSettled([...this.inflight]), grace);
-      const removed = await within(this.options.redis.srem(this.options.keys.pidboxBinding, this.member), grace)
-        .catch((err: Error) => err);
+      this.subscription = undefined;
+      const removed = subscription ? await within(subscription.close(), grace).catch((err: Error) => err) : undefined;
       if (removed === 'timed out' || removed instanceof Error) {
-        // A stale member only makes tools list a node that does not answer, as after a killed Celery worker.
-        const why = removed instanceof Error ? removed.message : 'Redis did not answer in time';
-        this.logger.log('warning', `pidbox: ${this.hostname} is still listed in the pidbox bindings (${why})`);
+        // A stale announcement only makes tools list a node that does not answer, as after a killed Celery worker.
+        const why = removed instanceof Error ? removed.message : 'the broker did not answer in time';
+        this.logger.log('warning', `pidbox: ${this.hostname} is still listed as a remote-control node (${why})`);
       }
       this.starting = undefined;
       this.stopping = undefined;
@@ -235,24 +204,8 @@ export class Mailbox {
       const refused = commandError(new TypeError(`reply is not JSON serializable: ${errorMessage(err)}`));
       payload = encodeReply(this.hostname, refused, { ticket, replyTo }, meta);
     }
-    const { redis, keys } = this.options;
-    const queues = await this.replyQueues(replyTo.routing_key);
-    // As kombu: no bound reply queue means nobody waits (the client gave up and deleted it), so nothing is pushed.
-    if (queues.length === 0) {
-      this.logger.log('debug', `pidbox: nobody waits for replies on ${replyTo.routing_key} any more`);
-      return;
-    }
-    await Promise.all(queues.map((queue) => redis.lpush(keys.queue(queue), payload)));
-  }
-
-  /** kombu's direct-exchange lookup: the queues bound to the reply exchange with the reply's routing key. */
-  private async replyQueues(routingKey: string): Promise<string[]> {
-    const { redis, keys } = this.options;
-    const queues = new Set<string>();
-    for (const member of await redis.smembers(keys.replyBinding)) {
-      const parts = Keys.bindingParts(member);
-      if (parts?.routingKey === routingKey && parts.queue) queues.add(parts.queue);
-    }
-    return [...queues];
+    const delivered = await this.options.fanout.replyPidbox(replyTo, payload);
+    // As kombu: nobody bound to the reply exchange under that key means the client gave up; nothing is pushed.
+    if (!delivered) this.logger.log('debug', `pidbox: nobody waits for replies on ${replyTo.routing_key} any more`);
   }
 }

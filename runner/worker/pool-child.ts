@@ -34,7 +34,7 @@ export type WireOutcome =
 
 export type ParentMessage =
   /** First message: which module to load; `attr` as in `-A path:attr`. */
-  | { type: 'init'; module: string; attr: string | null; brokerUrl: string | null }
+  | { type: 'init'; module: string; attr: string | null; brokerUrl: string | null; backendUrl?: string | null }
   | { type: 'run'; request: WireRequest }
   | { type: 'soft'; id: string; limit: number };
 
@@ -120,6 +120,7 @@ export function runPoolChild(): void {
     try {
       const loaded = findApp(await loadModule(msg.module), isApp, msg.attr ?? undefined);
       if (msg.brokerUrl) loaded.useBroker(msg.brokerUrl);
+      if (msg.backendUrl) loaded.useBackend(msg.backendUrl);
       app = loaded;
       const url = inspector.url();
       if (url && process.connected) {

@@ -25,6 +25,8 @@ export interface ProcessPoolOptions {
   concurrency?: number;
   /** Broker URL for the children's app (`app.useBroker()`), as `--broker` sets it for the worker's. Default: the app's own. */
   brokerUrl?: string;
+  /** Result backend URL for the children's app, when the worker's app was given one (`--result-backend`). */
+  backendUrl?: string | undefined;
   /** Where children starting, dying and time limits are logged. Default: nowhere. */
   logger?: Logger;
   /**
@@ -459,7 +461,7 @@ export class ProcessPool implements Pool {
       if (proc.connected) setTimeout(() => gone(code, signal), 2000);
     });
     proc.on('disconnect', maybeGone);
-    this.send(child, { type: 'init', module: this.modulePath, attr: this.attr, brokerUrl: this.options.brokerUrl ?? null });
+    this.send(child, { type: 'init', module: this.modulePath, attr: this.attr, brokerUrl: this.options.brokerUrl ?? null, backendUrl: this.options.backendUrl ?? null });
     return child;
   }
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ResultBackend } from '../backend/backend';
-import type { Broker, DeadLetterRecord, Delivery } from '../broker/broker';
+import type { Broker, DeadLetterRecord, Delivery } from '../broker/transport';
 import { errorMessage, type RevokeReason } from '../errors';
 import type { Logger } from '../log';
 import { failedChainSteps, failureFollowUps, splitErrbacks, successFollowUps, type FollowUpOptions, type FollowUpRouter, type FollowUps } from '../protocol/canvas';

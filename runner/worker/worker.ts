@@ -9,8 +9,9 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Radish } from '../app';
 import type { ResultBackend } from '../backend/backend';
-import type { Broker, Delivery } from '../broker/broker';
+import type { Broker, Delivery } from '../broker/transport';
 import { redactUrl } from '../broker/connection';
+import { sharedStore, type SharedStore } from '../broker/shared-store';
 import type { Logger } from '../log';
 import { decodeTaskMessage, ProtocolError, type TaskMessage } from '../protocol/message';
 import { errorMessage, type RevokeReason } from '../errors';
@@ -84,7 +85,7 @@ export class Worker extends EventEmitter {
   private stopped: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   /** Every job held here, where it is, and the prefetch slots they take. */
-  private readonly book = new JobBook();
+  private readonly book = new JobBook((delta) => this.broker?.holdOutsidePrefetch(delta));
   private wakeFetcher: (() => void) | undefined;
   private readonly idle: (() => void)[] = [];
   private pool: Pool;
@@ -100,6 +101,8 @@ export class Worker extends EventEmitter {
   private readonly fetchEnded: (() => void)[] = [];
   /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
   private revokedStore: RevokedStore | undefined;
+  /** Where Radish workers share presence and revokes (the Redis broker, or the Redis backend beside RabbitMQ). */
+  private store: SharedStore | undefined;
   private mailbox: Mailbox | undefined;
   private events: WorkerEvents | undefined;
   private connectionLost = false;
@@ -141,7 +144,7 @@ export class Worker extends EventEmitter {
         + ' (soft or hard, the task\'s, the message\'s or the worker\'s), so a task paused at a breakpoint is not failed or killed;'
         + ' heartbeats go on from this process, so no other worker takes its task back');
     }
-    return new ProcessPool({ concurrency: this.concurrency, module: pool.appModule, brokerUrl: this.app.brokerOptions.url, logger: this.logger, debug });
+    return new ProcessPool({ concurrency: this.concurrency, module: pool.appModule, brokerUrl: this.app.brokerOptions.url, backendUrl: this.app.explicitBackendUrl, logger: this.logger, debug });
   }
 
   /**
@@ -182,20 +185,19 @@ export class Worker extends EventEmitter {
   }
 
   /**
-   * Log a lost broker connection once, not per reconnection attempt, and its return once. Commands issued
-   * meanwhile (results, acks) wait in the client's offline queue and are sent when Redis is back.
+   * Log a lost broker connection once, not per reconnection attempt, and its return once. Work issued meanwhile
+   * (results, acks) waits for the connection and goes out when it is back.
    */
   private watchConnection(): void {
-    const redis = this.broker.redis;
-    redis.on('close', () => {
-      if (this.state !== 'running' || this.connectionLost) return;
-      this.connectionLost = true;
-      this.logger.log('warning', 'consumer: Connection to broker lost. Trying to re-establish the connection...');
-    });
-    redis.on('ready', () => {
-      if (!this.connectionLost) return;
-      this.connectionLost = false;
-      this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')} again`);
+    this.broker.watch((change, reason) => {
+      if (change === 'lost') {
+        if (this.state !== 'running' || this.connectionLost) return;
+        this.connectionLost = true;
+        this.logger.log('warning', `consumer: Connection to broker lost${reason ? ` (${reason})` : ''}. Trying to re-establish the connection...`);
+      } else if (this.connectionLost) {
+        this.connectionLost = false;
+        this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')} again`);
+      }
     });
   }
 
@@ -221,12 +223,11 @@ export class Worker extends EventEmitter {
       resultExtended: this.config.resultExtended, layout: this.config.layout, stats: this.stats, emit: this.emit.bind(this),
       route: (name) => this.app.route(name),
       errbacks: this.newStyleErrbacks(),
-      ...(this.backend.redis === this.broker.redis ? { finisher: new Finisher(this.broker, this.backend.resultExpires) } : {}),
+      ...finisherOf(Finisher.for(this.broker, this.backend)),
     });
-    const [major, minor] = await this.broker.serverVersion();
-    if (major < 6 || (major === 6 && minor < 2)) {
-      throw new Error(`Redis ${major}.${minor} is too old for a Radish worker: it needs Redis 6.2 or newer (BLMOVE, ZMSCORE)`);
-    }
+    await this.broker.checkServer();
+    this.broker.setPrefetch(this.prefetch);
+    this.store = sharedStore(this.broker, this.backend);
     await this.claimName();
     this.pool = await this.createPool();
     await this.pool.start();
@@ -241,9 +242,9 @@ export class Worker extends EventEmitter {
     // reserve scores in whole seconds rounded up, so what that process reserved in its last second looks newer than
     // now, and an age test would leave it to the stray check, 15-20 s later.
     await this.recover(null);
-    this.revokedStore = new RevokedStore(this.broker.redis, this.broker.keys);
+    this.revokedStore = new RevokedStore(this.store);
     await this.revokedStore.load();
-    this.presence = new Presence(this.broker.redis, this.broker.keys, () => ({
+    this.presence = this.store && new Presence(this.store.redis, this.store.keys, () => ({
       hostname: this.hostname, host: osHostname(), pid: process.pid, queues: this.queues, concurrency: this.concurrency,
       pool: this.pool.kind, started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed,
       sw_ident: 'radish', sw_ver: VERSION, tasks: this.app.taskNames,
@@ -252,22 +253,25 @@ export class Worker extends EventEmitter {
         return { id: j.msg.id, name: j.msg.name, started: j.started ?? 0, ...(pid === null ? {} : { pid }) };
       }),
     }));
-    await this.presence.start();
+    await this.presence?.start();
     const every = this.config.recoveryInterval;
-    if (every > 0) {
+    // Where the broker redelivers by itself (AMQP), there is nothing to recover or keep fresh.
+    const visibility = this.broker.visibilityTimeout;
+    if (every > 0 && visibility !== null) {
       this.recoveryTimer = setInterval(() => void this.recover(), every * 1000);
       this.recoveryTimer.unref();
     }
     // Keep the unacked_index score of every message held here fresh, so that no kombu consumer (a Python worker
     // included) takes a long ETA wait for a lost message and restores it in a loop: Celery's visibility trap.
-    const refreshEvery = Math.max(1, Math.min(30, this.broker.visibilityTimeout / 3));
-    this.refreshTimer = setInterval(() => void this.refreshHeld(), refreshEvery * 1000);
-    this.refreshTimer.unref();
+    if (visibility !== null) {
+      const refreshEvery = Math.max(1, Math.min(30, visibility / 3));
+      this.refreshTimer = setInterval(() => void this.refreshHeld(), refreshEvery * 1000);
+      this.refreshTimer.unref();
+    }
     const store = this.revokedStore;
     this.mailbox = new Mailbox({
-      hostname: this.hostname, redis: this.broker.redis, keys: this.broker.keys, connection: this.broker.config,
-      logger: this.logger, handlers: controlHandlers(this),
-      // A revoke broadcast while the connection was down was missed; the store in Redis has it.
+      hostname: this.hostname, fanout: this.broker.fanout, logger: this.logger, handlers: controlHandlers(this),
+      // A revoke broadcast while the connection was down was missed; the shared store has it.
       onReconnect: async () => { await store.load(); },
     });
     const clock = this.mailbox.clock;
@@ -275,8 +279,7 @@ export class Worker extends EventEmitter {
     this.events = new WorkerEvents({
       emitter: this,
       createDispatcher: () => new EventDispatcher({
-        redis: this.broker.redis, hostname: this.hostname, keys: this.broker.keys,
-        clock, load: () => ({ active: this.stats.active, processed: this.stats.processed }),
+        fanout: this.broker.fanout, hostname: this.hostname, clock, load: () => ({ active: this.stats.active, processed: this.stats.processed }),
         onError: (err) => this.logger.log('warning', `An event could not be sent: ${err.message}`),
       }),
       log: (message) => this.logger.log('info', message),
@@ -295,7 +298,8 @@ export class Worker extends EventEmitter {
    * dead predecessor's and run them again. A record left by a process of this host that is gone does not count.
    */
   private async claimName(): Promise<void> {
-    const other: Partial<WorkerPresence> | null = await readPresence(this.broker.redis, this.broker.keys, this.hostname);
+    if (!this.store) return;
+    const other: Partial<WorkerPresence> | null = await readPresence(this.store.redis, this.store.keys, this.hostname);
     if (other === null) return;
     const here = other.host === osHostname();
     if (here && (other.pid === process.pid || !processAlive(other.pid))) return;
@@ -321,8 +325,9 @@ export class Worker extends EventEmitter {
   private async recover(graceSec: number | null = STRAY_GRACE_SEC): Promise<void> {
     try {
       const held = new Set(this.book.held().map((j) => j.delivery.tag));
+      const store = this.store;
       const recovered = await this.broker.recover({ worker: this.hostname, held, graceSec },
-        (worker) => isPresent(this.broker.redis, this.broker.keys, worker));
+        async (worker) => (store ? isPresent(store.redis, store.keys, worker) : true));
       for (const [worker, n] of recovered) {
         this.logger.log('warning', worker !== this.hostname
           ? `Worker ${worker} is gone: restored ${n} message(s) it had reserved or was running`
@@ -618,6 +623,7 @@ export class Worker extends EventEmitter {
     this.slots = Math.max(1, this.slots + Math.trunc(delta));
     this.pool.resize(this.slots);
     this.logger.log('info', `Pool concurrency is now ${this.slots} (prefetch ${this.prefetch})`);
+    this.broker?.setPrefetch(this.prefetch);
     // More room: fetch and start at once. Less: running tasks finish; fewer start until under the new limit.
     this.wakeFetcher?.();
     this.pump();
@@ -669,16 +675,12 @@ export class Worker extends EventEmitter {
 
   /** Facts for `inspect stats` and `active_queues`. The broker's password is never part of them. */
   controlInfo(): WorkerControlInfo {
-    const conn = this.broker?.redis.options;
     return {
       pid: process.pid, startedAt: this.startedAt, clock: this.mailbox?.clock.value ?? 0, prefetch: this.prefetch,
       concurrency: this.concurrency, queues: [...this.queues], totals: Object.fromEntries(this.totals),
       pool: { kind: this.pool.kind, pids: this.pool.pids() },
       timeLimits: { soft: this.config.softTimeLimit, hard: this.config.timeLimit },
-      broker: {
-        host: conn?.host ?? null, port: conn?.port ?? null, db: conn?.db ?? 0, username: conn?.username || null,
-        tls: Boolean(conn?.tls), visibilityTimeout: this.broker?.visibilityTimeout ?? null,
-      },
+      broker: this.broker?.connectionInfo() ?? null,
     };
   }
 
@@ -743,4 +745,8 @@ function processAlive(pid: number | undefined): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function finisherOf(finisher: Finisher | undefined): { finisher?: Finisher } {
+  return finisher ? { finisher } : {};
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Broker } from '../../runner/broker/broker';
+import { RedisBroker as Broker } from '../../runner/broker/redis-broker';
 import { Keys, SEP } from '../../runner/broker/keys';
 import { decodeTaskMessage, encodeTaskMessage } from '../../runner/protocol/message';
 import { redisHarness } from '../support/redis';

@@ -4,7 +4,7 @@
  * it holds fresh, so nothing it holds is restored, while a dead worker's messages still are.
  */
 import assert from 'node:assert/strict';
-import { Broker } from '../../runner/broker/broker';
+import { RedisBroker as Broker } from '../../runner/broker/redis-broker';
 import { delay, until, workerHarness } from '../support/worker-harness';
 
 describe('ETA and the visibility timeout', function () {

@@ -3,6 +3,7 @@
  * shared/celery/fixtures/events), the EventDispatcher on a real Redis as a monitor subscribed to `/0.celeryev/*`
  * sees it, and Python Celery's own event Receiver (what Flower and `celery events` use) reading Radish's events.
  */
+import { RedisFanout } from '../../runner/broker/redis-fanout';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -200,7 +201,7 @@ describe('EventDispatcher on Redis', () => {
     const worker = new EventEmitter();
     const stats = { active: 1, processed: 7 };
     const clock = new LamportClock(10);
-    const dispatcher = new EventDispatcher({ redis: h.redis, hostname: 'w9@test', frequency: 0.2, clock, load: () => stats });
+    const dispatcher = new EventDispatcher({ fanout: new RedisFanout(h.redis, new Keys(), {}), hostname: 'w9@test', frequency: 0.2, clock, load: () => stats });
     const detach = attachWorkerEvents(worker, dispatcher);
     try {
       await dispatcher.workerOnline();
@@ -253,7 +254,7 @@ describe('EventDispatcher on Redis', () => {
 
   it('flushes a full buffer at once, and what is left on close before worker-offline', async () => {
     const mon = await monitor(h.server.url);
-    const dispatcher = new EventDispatcher({ redis: h.redis, hostname: 'w8@test', flushIntervalMs: 60_000, bufferLimit: 3 });
+    const dispatcher = new EventDispatcher({ fanout: new RedisFanout(h.redis, new Keys(), {}), hostname: 'w8@test', flushIntervalMs: 60_000, bufferLimit: 3 });
     try {
       await dispatcher.workerOnline();
       for (const id of ['a', 'b', 'c', 'd']) dispatcher.task('task-started', taskStartedFields(id));
@@ -286,7 +287,7 @@ describe('EventDispatcher on Redis', () => {
     const broken = new Redis(h.server.url, { lazyConnect: true, enableOfflineQueue: false });
     broken.on('error', () => undefined);
     const errors: Error[] = [];
-    const dispatcher = new EventDispatcher({ redis: broken, hostname: 'w7@test', onError: (e) => errors.push(e) });
+    const dispatcher = new EventDispatcher({ fanout: new RedisFanout(broken, new Keys(), {}), hostname: 'w7@test', onError: (e) => errors.push(e) });
     await dispatcher.workerOnline();
     await dispatcher.close();
     assert.equal(errors.length, 2);
@@ -321,7 +322,7 @@ describe('EventDispatcher on Redis', () => {
         // Events are PUBLISHed, not queued: wait until the receiver has subscribed.
         await until(async () => ((await h.redis.call('PUBSUB', 'NUMPAT')) as number) >= 1, () => `the receiver to subscribe; its stderr: ${err}`, 30_000, 50);
         const worker = new EventEmitter();
-        const dispatcher = new EventDispatcher({ redis: h.redis, hostname: 'radish1@test', frequency: 0.3 });
+        const dispatcher = new EventDispatcher({ fanout: new RedisFanout(h.redis, new Keys(), {}), hostname: 'radish1@test', frequency: 0.3 });
         attachWorkerEvents(worker, dispatcher);
         await dispatcher.workerOnline();
         runTask(worker, 'py-sees-this');

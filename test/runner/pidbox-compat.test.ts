@@ -118,7 +118,7 @@ describe('pidbox replies (golden, Celery 5.6.3 captures beside 5.2.6)', () => {
       const info: WorkerControlInfo = {
         pid: 1, startedAt: 0, clock: 17, prefetch: 8, concurrency: 2, queues: ['capw'], totals: {},
         pool: { kind: 'process', pids: [2, 3] }, timeLimits: { soft: 0, hard: 0 },
-        broker: { host: '127.0.0.1', port: 6379, db: 0, username: null, tls: false, visibilityTimeout: null },
+        broker: { hostname: '127.0.0.1', port: 6379, virtual_host: '0', userid: null, ssl: false, transport: 'redis', transport_options: {}, heartbeat: null },
       };
       const got = statsReply(info, 10, style) as Record<string, JsonObject>;
       assert.deepEqual(Object.keys(got), Object.keys(want));

@@ -4,6 +4,7 @@
  * a real Redis, Python's `celery inspect` against a Radish mailbox, Control against a real Python Celery worker, and
  * the persistent revoked list.
  */
+import { RedisFanout } from '../../runner/broker/redis-fanout';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -210,7 +211,7 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
   ): Promise<Mailbox> {
     const commands = connectTo(url);
     const box = new Mailbox({
-      hostname: 'radish@test', handlers, redis: commands, keys: new Keys(keyPrefix, commands.options.db ?? 0), connection: { url }, logger: quiet, ...extra,
+      hostname: 'radish@test', handlers, fanout: new RedisFanout(commands, new Keys(keyPrefix, commands.options.db ?? 0), { url }), logger: quiet, ...extra,
     });
     open.push({ close: async () => { await box.stop(); commands.disconnect(); } });
     await box.start();
@@ -398,7 +399,7 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
       { 'radish@test': { ok: 'tasks t1, t2 flagged as revoked' } });
     assert.deepEqual(heard, [{ task_id: ['t1', 't2'], terminate: false, signal: 'SIGTERM' }]);
     await c.revoke('t3', { reply: false, terminate: true, signal: 'SIGKILL' });
-    const later = new RevokedStore(h.redis, new Keys());
+    const later = new RevokedStore({ redis: h.redis, keys: new Keys() });
     assert.deepEqual((await later.load()).sort(), ['t1', 't2', 't3']);
     await assert.rejects(c.revoke([]), TypeError);
   });
@@ -412,7 +413,7 @@ describe('RevokedStore', () => {
   it('survives a restart: a new store loads the live ids, and expired ones are pruned', async () => {
     let now = 1_800_000_000_000;
     const keys = new Keys('p:');
-    const first = new RevokedStore(h.redis, keys, { now: () => now });
+    const first = new RevokedStore({ redis: h.redis, keys }, { now: () => now });
     await first.add(['a', 'b']);
     await first.add('short', 60);
     assert.equal(first.has('a'), true);
@@ -420,7 +421,7 @@ describe('RevokedStore', () => {
     assert.equal(await h.redis.zscore('p:radish.revoked', 'a'), String(now / 1000 + 10_800), 'scored by expiry, 3 h by default');
 
     now += 120_000; // the worker is down for two minutes
-    const restarted = new RevokedStore(h.redis, keys, { now: () => now });
+    const restarted = new RevokedStore({ redis: h.redis, keys }, { now: () => now });
     assert.equal(restarted.has('a'), false, 'nothing before load()');
     assert.deepEqual((await restarted.load()).sort(), ['a', 'b']);
     assert.equal(restarted.has('a'), true);
@@ -430,13 +431,13 @@ describe('RevokedStore', () => {
     now += 10_800_000; // three hours later every revoke has lapsed, in memory too
     assert.equal(restarted.has('a'), false);
     assert.deepEqual(restarted.ids(), []);
-    assert.deepEqual(await new RevokedStore(h.redis, keys, { now: () => now }).load(), []);
+    assert.deepEqual(await new RevokedStore({ redis: h.redis, keys }, { now: () => now }).load(), []);
     assert.equal(await h.redis.exists('p:radish.revoked'), 0);
   });
 
   it('keeps at most maxSize ids, dropping the oldest revokes', async () => {
     let now = 1_800_000_000_000;
-    const store = new RevokedStore(h.redis, new Keys(), { maxSize: 3, now: () => now });
+    const store = new RevokedStore({ redis: h.redis, keys: new Keys() }, { maxSize: 3, now: () => now });
     for (const id of ['1', '2', '3', '4', '5']) {
       await store.add(id);
       now += 1000;
@@ -478,10 +479,10 @@ describe('pidbox interop with real Celery 5.2.6', function () {
   /** A mailbox wired the way a worker wires it: ping, and revoke/revoked on a RevokedStore. */
   async function radishNode(): Promise<Mailbox> {
     const keys = new Keys();
-    const store = new RevokedStore(commands, keys);
+    const store = new RevokedStore({ redis: commands, keys });
     await store.load();
     const node = new Mailbox({
-      hostname: 'radish@interop', redis: commands, keys, connection: { url: h.server.url }, logger: quiet,
+      hostname: 'radish@interop', fanout: new RedisFanout(commands, keys, { url: h.server.url }), logger: quiet,
       onReconnect: () => void store.load(),
       handlers: {
         ping: () => ok('pong'),
@@ -543,7 +544,7 @@ describe('pidbox interop with real Celery 5.2.6', function () {
     assert.ok(outcome?.state === 'REVOKED' && outcome.exc_type === 'TaskRevokedError', JSON.stringify(outcome));
     await celery.waitForLog(new RegExp(`Discarding revoked task: tasks\\.add\\[${id}\\]`));
     // And Radish's own list has it, for Radish workers that start later.
-    assert.equal(new RevokedStore(h.redis, new Keys()).has(id), false);
-    assert.ok((await new RevokedStore(h.redis, new Keys()).load()).includes(id));
+    assert.equal(new RevokedStore({ redis: h.redis, keys: new Keys() }).has(id), false);
+    assert.ok((await new RevokedStore({ redis: h.redis, keys: new Keys() }).load()).includes(id));
   });
 });

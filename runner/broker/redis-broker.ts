@@ -6,58 +6,15 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { markRedelivered, clampPriority } from '../protocol/message';
-import { connect, type ConnectionConfig, type ConnectOptions } from './connection';
+import { connect, type ConnectOptions } from './connection';
+import { encodeDeadLetter } from './dead-letter';
 import { Keys, PRIORITY_STEPS } from './keys';
+import { RedisFanout } from './redis-fanout';
 import { scripts } from './scripts';
+import type { Broker, BrokerConnectionInfo, BrokerOptions, Fanout, DeadLetterRecord, Delivery, HeldMessage, QueueDepth, RecoveringWorker } from './transport';
 import { Utf8Packer } from './utf8-packer';
 
-export interface BrokerOptions extends ConnectionConfig {
-  /** kombu's `global_keyprefix`, put before every broker key. Default none. */
-  keyPrefix?: string;
-  /** Seconds after which another consumer may restore an unacked message (kombu's default 3600). */
-  visibilityTimeout?: number;
-  /** Most records kept in the dead-letter list; the oldest are dropped beyond it. Default 10,000. */
-  deadLetterMax?: number;
-}
-
-/** A message taken from a queue and recorded as unacked, not yet decoded. */
-export interface Delivery {
-  /** kombu delivery tag; empty when the message was dead-lettered on arrival (undecodable). */
-  tag: string;
-  raw: string;
-  queue: string;
-  /**
-   * The message's bytes, only when they are not valid UTF-8 (`raw` then has them replaced): such a message cannot
-   * be a task, and is dead-lettered with these bytes.
-   */
-  bytes?: Buffer;
-}
-
-export interface QueueDepth {
-  queue: string;
-  /** Messages waiting, all priorities. */
-  total: number;
-  /** Waiting per priority step (0, 3, 6, 9). */
-  byPriority: Record<number, number>;
-}
-
-/** A record in the dead-letter list: why, where from, and the original message byte for byte. */
-export interface DeadLetterRecord {
-  reason: string;
-  queue: string;
-  worker: string;
-  /** Unix seconds. */
-  time: number;
-  raw: string;
-  task_id?: string;
-  task?: string;
-  exception?: unknown;
-  traceback?: string | null;
-  /** How many times the task ran (retries + 1), for failures. */
-  attempts?: number;
-}
-
-/** A task that ran, as {@link Broker.finish} ends it. */
+/** A task that ran, as {@link RedisBroker.finish} ends it. */
 export interface FinishedTask {
   taskId: string;
   /** Its delivery tag, or '' when it was acked already (early ack). */
@@ -75,7 +32,8 @@ interface Waiter {
   pending?: Promise<unknown>;
 }
 
-export class Broker {
+export class RedisBroker implements Broker {
+  readonly transport = 'redis';
   readonly keys: Keys;
   readonly visibilityTimeout: number;
   readonly deadLetterMax: number;
@@ -85,15 +43,18 @@ export class Broker {
   private closed = false;
   private interrupted = false;
 
+  readonly fanout: Fanout;
+
   private constructor(readonly redis: Redis, readonly config: BrokerOptions, private readonly connectOptions: ConnectOptions) {
     this.keys = new Keys(config.keyPrefix ?? '', redis.options.db ?? 0);
+    this.fanout = new RedisFanout(redis, this.keys, config);
     this.visibilityTimeout = config.visibilityTimeout ?? DEFAULTS.visibilityTimeout;
     this.deadLetterMax = config.deadLetterMax ?? DEFAULTS.deadLetterMax;
   }
 
-  static async connect(config: BrokerOptions = {}, options: ConnectOptions = {}): Promise<Broker> {
+  static async connect(config: BrokerOptions = {}, options: ConnectOptions = {}): Promise<RedisBroker> {
     const redis = await connect(config, { name: 'radish', ...options });
-    return new Broker(redis, config, options);
+    return new RedisBroker(redis, config, options);
   }
 
   /**
@@ -161,7 +122,7 @@ export class Broker {
     // would wait behind the results and acks in flight (the client sends one pipeline at a time).
     const waiter = queues.length === 1 ? this.waiters.get(this.keys.queue(queues[0]!, 0)) : undefined;
     const redis = waiter && !waiter.pending && waiter.redis.status === 'ready' ? waiter.redis : this.redis;
-    return Broker.deliveries(await scripts.reserve.runBuffer(redis, keys, args), names);
+    return RedisBroker.deliveries(await scripts.reserve.runBuffer(redis, keys, args), names);
   }
 
   /**
@@ -199,7 +160,7 @@ export class Broker {
     const reserved = scripts.reserve.runBuffer<(Buffer | number)[]>(waiter.redis, keys, args);
     // Both replies come back together; a failed wait (connection lost) fails the reserve too, which the caller retries.
     const [, reply] = await Promise.all([tracked, reserved]);
-    return Broker.deliveries(reply, names);
+    return RedisBroker.deliveries(reply, names);
   }
 
   /** The pending wait on one list, started when none is (a wait outliving one call serves the next). */
@@ -248,6 +209,41 @@ export class Broker {
     return [major, minor];
   }
 
+  /** Commands issued while the connection is down wait in the client's offline queue and go out once it is back. */
+  watch(listener: (change: 'lost' | 'restored', reason?: string) => void): void {
+    let lost = false;
+    this.redis.on('close', () => {
+      if (lost) return;
+      lost = true;
+      listener('lost', 'connection closed');
+    });
+    this.redis.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      listener('restored');
+    });
+  }
+
+  connectionInfo(): BrokerConnectionInfo {
+    const o = this.redis.options;
+    return {
+      hostname: o.host ?? null, userid: o.username || null, virtual_host: String(o.db ?? 0), port: o.port ?? null,
+      ssl: Boolean(o.tls), transport: 'redis', transport_options: { visibility_timeout: this.visibilityTimeout }, heartbeat: null,
+    };
+  }
+
+  /** A worker needs Redis 6.2 (BLMOVE, ZMSCORE). */
+  async checkServer(): Promise<void> {
+    const [major, minor] = await this.serverVersion();
+    if (major < 6 || (major === 6 && minor < 2)) {
+      throw new Error(`Redis ${major}.${minor} is too old for a Radish worker: it needs Redis 6.2 or newer (BLMOVE, ZMSCORE)`);
+    }
+  }
+
+  /** Redis bounds nothing per consumer: the worker's own count is the prefetch. */
+  setPrefetch(_count: number): void {}
+  holdOutsidePrefetch(_delta: number): void {}
+
   /**
    * Acknowledge: forget the message as unacked (it has been handled). Two plain commands rather than kombu's
    * MULTI: they ride the auto-pipeline with everything else (a MULTI is written on its own, which costs a quarter
@@ -291,26 +287,14 @@ export class Broker {
    */
   async deadLetter(tag: string, record: DeadLetterRecord, bytes?: Buffer): Promise<number> {
     return scripts.deadLetter.run<number>(this.redis, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetter, this.keys.owners],
-      [tag, bytes ? Broker.recordWithBytes(record, bytes) : JSON.stringify(record), this.deadLetterMax]);
-  }
-
-  /**
-   * A dead-letter record whose `raw` holds bytes that are not UTF-8, kept byte for byte: JSON.stringify escapes
-   * only quotes, backslashes and control characters, so the bytes read as Latin-1, written back as Latin-1, are the
-   * message's own (a reader of the record reads its `raw` back the same way).
-   */
-  private static recordWithBytes(record: DeadLetterRecord, bytes: Buffer): Buffer {
-    const rest = JSON.stringify({ ...record, raw: undefined });
-    return Buffer.concat([
-      Buffer.from(`${rest.slice(0, -1)},"raw":`), Buffer.from(JSON.stringify(bytes.toString('latin1')), 'latin1'), Buffer.from('}'),
-    ]);
+      [tag, encodeDeadLetter(record, bytes), this.deadLetterMax]);
   }
 
   /**
    * Give back messages this process reserved but will not run (warm shutdown): each goes back to the consuming
    * end of its queue marked redelivered, as kombu's restore does.
    */
-  async giveBack(deliveries: readonly { tag: string; raw: string; queue: string; priority: number }[]): Promise<number> {
+  async giveBack(deliveries: readonly HeldMessage[]): Promise<number> {
     let restored = 0;
     for (const d of deliveries) {
       if (!d.tag) continue;
@@ -349,7 +333,7 @@ export class Broker {
    * process reserved in its last second is scored after now, and no age test would take it).
    * Returns how many were restored, per worker.
    */
-  async recover(self: { worker: string; held: ReadonlySet<string>; graceSec: number | null }, isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> {
+  async recover(self: RecoveringWorker, isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> {
     const owners = await this.redis.hgetall(this.keys.owners);
     const byWorker = new Map<string, string[]>();
     for (const [tag, worker] of Object.entries(owners)) {
@@ -552,7 +536,7 @@ export class Broker {
   }
 
   /** Messages currently unacked (reserved by some consumer and not yet acked). */
-  async unackedCount(): Promise<number> {
+  async unackedCount(): Promise<number | null> {
     return this.redis.hlen(this.keys.unacked);
   }
 

@@ -1,0 +1,464 @@
+/**
+ * Celery's AMQP 0-9-1 transport (kombu + py-amqp on RabbitMQ), as the transport contract: task queues declared as
+ * Celery declares them (a durable direct exchange named after the queue, a durable queue bound by its name),
+ * messages as AMQP frames (headers table, raw JSON body, persistent, priority), consumption with native acks under
+ * basic.qos, publisher confirms, and a dead-letter queue `radish.dlq`. A Celery worker and a Radish worker share
+ * every queue this class touches.
+ *
+ * What RabbitMQ does by itself, this class does not: a message held by a connection that dies goes back to its
+ * queue, so there is no visibility timeout, no restore and no recovery scan.
+ */
+import type * as amqp from 'amqplib';
+import { amqpToEnvelope, envelopeToAmqp, type AmqpProperties } from '../../protocol/amqp-envelope';
+import { errorMessage } from '../../errors';
+import { redactUrl } from '../connection';
+import { encodeDeadLetter } from '../dead-letter';
+import {
+  BrowseUnsupportedError, type Broker, type BrokerConnectionInfo, type BrokerOptions, type DeadLetterRecord, type Delivery, type HeldMessage,
+  type Fanout, type QueueDepth, type RecoveringWorker,
+} from '../transport';
+import { AmqpConnection, type AmqpConnectionOptions } from './connection';
+import { ManagementApi } from './management';
+import { AmqpFanout } from './fanout';
+import { DEAD_LETTER_QUEUE, isTaskQueueName, publishOptionsOf, taskQueueArguments } from './topology';
+import { amqpEndpoints, managementUrlOf } from './url';
+
+/** A message handed to this process and not yet acked or given back. */
+interface Held {
+  channel: amqp.Channel;
+  message: amqp.Message;
+  generation: number;
+}
+
+/** What a consumer channel is taking from, with the prefetch it was given. */
+interface Consuming {
+  channel: amqp.Channel;
+  generation: number;
+  /** queue -> consumer tag */
+  tags: Map<string, string>;
+  /** The QoS last sent, so it is sent again only when it changes. */
+  qos: number;
+}
+
+export interface AmqpBrokerHooks {
+  /** Warnings the broker has for a human (a queue declared with other arguments, say). Default: stderr. */
+  warn?: (message: string) => void;
+}
+
+const DEFAULT_DEAD_LETTER_MAX = 10_000;
+
+export class AmqpBroker implements Broker {
+  readonly transport = 'amqp';
+  readonly visibilityTimeout = null;
+  readonly deadLetterMax: number;
+  readonly fanout: Fanout;
+  private readonly declared = new Set<string>();
+  private readonly held = new Map<string, Held>();
+  private readonly arrived: { message: amqp.ConsumeMessage; queue: string; generation: number }[] = [];
+  private consuming: Consuming | undefined;
+  private consumingChange: Promise<void> = Promise.resolve();
+  private prefetch = 0;
+  private outsidePrefetch = 0;
+  private wake: (() => void) | undefined;
+  private interrupted = false;
+  private closed = false;
+  private readonly management: ManagementApi | undefined;
+  private readonly warn: (message: string) => void;
+
+  private constructor(readonly connection: AmqpConnection, readonly config: BrokerOptions, hooks: AmqpBrokerHooks) {
+    this.deadLetterMax = config.deadLetterMax ?? DEFAULT_DEAD_LETTER_MAX;
+    this.fanout = new AmqpFanout(connection);
+    this.warn = hooks.warn ?? ((message) => process.stderr.write(`radish: ${message}\n`));
+    const endpoint = connection.endpoint;
+    const mgmt = config.managementUrl ?? managementUrlOf(endpoint);
+    this.management = mgmt === false ? undefined : new ManagementApi(mgmt, endpoint.vhost);
+    connection.on('restored', () => {
+      // Declarations made on the lost connection may be gone (a node restarted empty): make them again as needed.
+      this.declared.clear();
+    });
+  }
+
+  static async connect(config: BrokerOptions, options: Partial<AmqpConnectionOptions> & AmqpBrokerHooks = {}): Promise<AmqpBroker> {
+    const endpoints = amqpEndpoints(config.url ?? '', { ...(config.password ? { password: config.password } : {}), ...(config.tls ? { tls: config.tls } : {}) });
+    const connection = await AmqpConnection.open(endpoints, {
+      name: options.name ?? 'radish',
+      ...(config.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: config.connectTimeoutMs }),
+      ...(config.heartbeat === undefined ? {} : { heartbeat: config.heartbeat }),
+      ...(config.offlineQueue === undefined ? {} : { offline: config.offlineQueue }),
+    });
+    return new AmqpBroker(connection, config, options);
+  }
+
+  connectionInfo(): BrokerConnectionInfo {
+    const e = this.connection.endpoint;
+    return {
+      hostname: e.hostname, userid: e.username, virtual_host: e.vhost, port: e.port, ssl: e.protocol === 'amqps',
+      transport: 'amqp', transport_options: {}, heartbeat: this.config.heartbeat ?? 60,
+    };
+  }
+
+  /** RabbitMQ 3.8 or newer (quorum queues, per-consumer QoS as Celery relies on). */
+  async checkServer(): Promise<void> {
+    const version = String(this.connection.serverProperties.version ?? '');
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    const product = String(this.connection.serverProperties.product ?? 'the broker');
+    if (product === 'RabbitMQ' && (major < 3 || (major === 3 && minor < 8))) {
+      throw new Error(`RabbitMQ ${version} is too old for a Radish worker: it needs RabbitMQ 3.8 or newer`);
+    }
+  }
+
+  /** RabbitMQ keeps nothing for a lost connection: what it held goes back to its queues, declarations are made again. */
+  watch(listener: (change: 'lost' | 'restored', reason?: string) => void): void {
+    this.connection.on('lost', (reason) => listener('lost', reason));
+    this.connection.on('restored', () => listener('restored'));
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Declarations
+
+  /**
+   * Declare a task queue as Celery does (its exchange, the queue, the binding), once per connection. A queue that
+   * exists with other arguments (declared by a Celery app with other settings) is a channel error on RabbitMQ: it
+   * is then used as it is, checked passively, and the difference is said once.
+   */
+  async declareQueue(queue: string): Promise<void> {
+    if (this.declared.has(queue)) return;
+    const args = taskQueueArguments(this.config);
+    try {
+      await this.connection.withChannel(async (ch) => {
+        await ch.assertExchange(queue, 'direct', { durable: true, autoDelete: false });
+        await ch.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false, arguments: args });
+        await ch.bindQueue(queue, queue, queue);
+      });
+    } catch (err) {
+      if (!/PRECONDITION_FAILED|inequivalent/i.test(errorMessage(err))) throw err;
+      await this.connection.withChannel(async (ch) => {
+        await ch.checkQueue(queue);
+        await ch.checkExchange(queue).catch(() => undefined);
+      });
+      this.warn(`queue ${queue} exists on the broker with other settings than Radish's (${errorMessage(err)}); `
+        + 'using it as declared. Set queueMaxPriority / queueType as the Celery app that declared it does (task_queue_max_priority, task_default_queue_type) to match.');
+    }
+    this.declared.add(queue);
+  }
+
+  private async declareDeadLetterQueue(): Promise<void> {
+    if (this.declared.has(DEAD_LETTER_QUEUE)) return;
+    await this.connection.withChannel(async (ch) => {
+      await ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-max-length': this.deadLetterMax } });
+    }).catch(async (err: unknown) => {
+      if (!/PRECONDITION_FAILED|inequivalent/i.test(errorMessage(err))) throw err;
+      await this.connection.withChannel((ch) => ch.checkQueue(DEAD_LETTER_QUEUE));
+    });
+    this.declared.add(DEAD_LETTER_QUEUE);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Publishing
+
+  /** Publish an envelope to a task queue (through its exchange, as Celery routes), confirmed by the broker. */
+  async publish(queue: string, _priority: number, message: string): Promise<void> {
+    await this.declareQueue(queue);
+    const { content, properties } = envelopeToAmqp(message);
+    await this.connection.publish(queue, queue, content, publishOptionsOf(properties));
+  }
+
+  async publishMany(items: readonly { queue: string; priority: number; message: string | Buffer }[]): Promise<void> {
+    for (const queue of new Set(items.map((i) => i.queue))) await this.declareQueue(queue);
+    // Published back to back on one channel (in order), the confirms awaited together.
+    await Promise.all(items.map(({ queue, message }) => {
+      const { content, properties } = envelopeToAmqp(typeof message === 'string' ? message : message.toString('utf8'));
+      return this.connection.publish(queue, queue, content, publishOptionsOf(properties));
+    }));
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Consuming
+
+  /** The QoS the consumer asks for: the worker's prefetch, plus one per message held for its ETA. */
+  private get qos(): number {
+    return this.prefetch > 0 ? this.prefetch + this.outsidePrefetch : 0;
+  }
+
+  /** The worker's prefetch (concurrency x multiplier): the most unacked messages RabbitMQ hands this consumer. */
+  setPrefetch(count: number): void {
+    this.prefetch = Math.max(1, count);
+    void this.applyQos();
+  }
+
+  holdOutsidePrefetch(delta: number): void {
+    this.outsidePrefetch = Math.max(0, this.outsidePrefetch + delta);
+    void this.applyQos();
+  }
+
+  /** basic.qos, global for the channel as Celery sets it on classic queues; per consumer on quorum queues. */
+  private async applyQos(): Promise<void> {
+    const c = this.consuming;
+    if (!c || c.qos === this.qos) return;
+    c.qos = this.qos;
+    await c.channel.prefetch(c.qos, this.config.queueType !== 'quorum').catch(() => undefined);
+  }
+
+  /**
+   * Consume exactly `queues` (consumers started or cancelled as the list changes: remote control's add_consumer and
+   * cancel_consumer). Serialized, so two calls never race to open consumers.
+   */
+  private ensureConsuming(queues: readonly string[]): Promise<void> {
+    const change = this.consumingChange.then(() => this.consume(queues));
+    this.consumingChange = change.catch(() => undefined);
+    return change;
+  }
+
+  private async consume(queues: readonly string[]): Promise<void> {
+    if (this.closed) return;
+    let c = this.consuming;
+    if (c && c.generation !== this.connection.generation) c = this.consuming = undefined;
+    if (!c) {
+      const channel = await this.connection.channel();
+      const made: Consuming = { channel, generation: this.connection.generation, tags: new Map(), qos: 0 };
+      channel.on('close', () => {
+        if (this.consuming === made) this.consuming = undefined;
+        // Whatever the channel delivered and nobody took yet went back to the queue with it.
+        for (let i = this.arrived.length - 1; i >= 0; i--) if (this.arrived[i]!.generation === made.generation) this.arrived.splice(i, 1);
+        this.wake?.();
+      });
+      c = this.consuming = made;
+      if (this.prefetch > 0) {
+        c.qos = this.qos;
+        await channel.prefetch(c.qos, this.config.queueType !== 'quorum');
+      }
+    }
+    const wanted = new Set(queues);
+    for (const [queue, tag] of c.tags) {
+      if (wanted.has(queue)) continue;
+      c.tags.delete(queue);
+      await c.channel.cancel(tag).catch(() => undefined);
+    }
+    for (const queue of wanted) {
+      if (c.tags.has(queue)) continue;
+      await this.declareQueue(queue);
+      const consumer = c;
+      const { consumerTag } = await c.channel.consume(queue, (message) => {
+        if (message === null) {
+          // Cancelled by the broker (queue deleted): consumed again, declared anew, on the next reserve.
+          consumer.tags.delete(queue);
+          this.declared.delete(queue);
+          return;
+        }
+        this.arrived.push({ message, queue, generation: consumer.generation });
+        this.wake?.();
+      }, { noAck: false });
+      c.tags.set(queue, consumerTag);
+    }
+  }
+
+  private sameQueues(queues: readonly string[]): boolean {
+    const c = this.consuming;
+    if (!c || c.generation !== this.connection.generation || c.tags.size !== queues.length) return false;
+    return queues.every((q) => c.tags.has(q));
+  }
+
+  private take(max: number): Delivery[] {
+    const out: Delivery[] = [];
+    const c = this.consuming;
+    while (out.length < max && this.arrived.length > 0) {
+      const { message, queue, generation } = this.arrived.shift()!;
+      if (!c || generation !== c.generation) continue; // its channel is gone: the broker has it back
+      const tag = `${generation}.${message.fields.deliveryTag}`;
+      this.held.set(tag, { channel: c.channel, message, generation });
+      const { raw, bytes } = amqpToEnvelope({
+        content: message.content, properties: message.properties as AmqpProperties,
+        exchange: message.fields.exchange, routingKey: message.fields.routingKey, redelivered: message.fields.redelivered,
+      }, tag);
+      out.push(bytes ? { tag, raw, queue, bytes } : { tag, raw, queue });
+    }
+    return out;
+  }
+
+  async reserve(queues: readonly string[], max: number, _worker: string): Promise<Delivery[]> {
+    if (!this.sameQueues(queues)) await this.ensureConsuming(queues);
+    return this.take(max);
+  }
+
+  async waitAndReserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
+    if (this.interrupted) return [];
+    if (!this.sameQueues(queues)) await this.ensureConsuming(queues);
+    if (this.arrived.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 100);
+        function done(): void { clearTimeout(timer); resolve(); }
+        this.wake = done;
+      });
+      this.wake = undefined;
+    }
+    if (this.interrupted) return [];
+    return this.reserve(queues, max, worker);
+  }
+
+  /** The held message, unless the channel it came on is gone (RabbitMQ has put it back then; acking it is an error). */
+  private release(tag: string): Held | undefined {
+    const h = this.held.get(tag);
+    if (!h) return undefined;
+    this.held.delete(tag);
+    return h.generation === this.consuming?.generation ? h : undefined;
+  }
+
+  async ack(tag: string): Promise<void> {
+    const h = this.release(tag);
+    h?.channel.ack(h.message);
+  }
+
+  async giveBack(deliveries: readonly HeldMessage[]): Promise<number> {
+    let n = 0;
+    for (const d of deliveries) {
+      const h = this.release(d.tag);
+      if (!h) continue;
+      h.channel.nack(h.message, false, true);
+      n++;
+    }
+    return n;
+  }
+
+  async deadLetter(tag: string, record: DeadLetterRecord, bytes?: Buffer): Promise<number> {
+    await this.declareDeadLetterQueue();
+    const encoded = encodeDeadLetter(record, bytes);
+    await this.connection.publish('', DEAD_LETTER_QUEUE, Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded),
+      { deliveryMode: 2, contentType: 'application/json', contentEncoding: 'utf-8' });
+    const h = this.release(tag);
+    h?.channel.ack(h.message);
+    return 0;
+  }
+
+  async restoreVisible(): Promise<number> { return 0; }
+  async recover(_self: RecoveringWorker, _isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> { return new Map(); }
+  async touch(_tags: readonly string[]): Promise<void> {}
+
+  async interrupt(): Promise<void> {
+    this.interrupted = true;
+    this.wake?.();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    await this.connection.close();
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Inspection and admin
+
+  async purge(queue: string): Promise<number> {
+    try {
+      return await this.connection.withChannel(async (ch) => (await ch.purgeQueue(queue)).messageCount);
+    } catch (err) {
+      if (/NOT_FOUND/.test(errorMessage(err))) return 0;
+      throw err;
+    }
+  }
+
+  /** Ready messages per queue by passive declare (one channel; a missing queue is 0 and costs a new channel). */
+  async depths(queues: readonly string[]): Promise<QueueDepth[]> {
+    const managed = await this.management?.queues();
+    if (managed) {
+      const byName = new Map(managed.map((q) => [q.name, q.messages_ready ?? 0]));
+      return queues.map((queue) => ({ queue, total: byName.get(queue) ?? 0, byPriority: {} }));
+    }
+    const out: QueueDepth[] = [];
+    for (const queue of queues) {
+      let total = 0;
+      try {
+        total = await this.connection.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
+      } catch (err) {
+        if (!/NOT_FOUND/.test(errorMessage(err))) throw err;
+      }
+      out.push({ queue, total, byPriority: {} });
+    }
+    return out;
+  }
+
+  /** Every durable task queue of the vhost (management API); without it, none beyond those the caller knows. */
+  async declaredQueues(): Promise<string[]> {
+    const managed = await this.management?.queues();
+    if (!managed) return [];
+    return managed.filter((q) => q.durable && !q.auto_delete && !q.exclusive && isTaskQueueName(q.name)).map((q) => q.name).sort();
+  }
+
+  async peek(queue: string, _offset: number, _limit: number): Promise<{ raw: string; priority: number }[]> {
+    throw new BrowseUnsupportedError(`RabbitMQ cannot show the messages waiting in ${queue} without taking them off the queue `
+      + '(they would be held from the workers and come back marked redelivered), so Radish shows its depth only');
+  }
+
+  /**
+   * Every record of the dead-letter queue, oldest first, read without taking them: each is got unacked on a channel
+   * of its own, which is then closed, and RabbitMQ puts them all back in their places. `pick` may choose one to
+   * settle (ack) before the channel closes; it is called with each record in order.
+   */
+  private async readDeadLetters(pick?: (record: string) => boolean, settle?: (record: string) => Promise<void>): Promise<{ records: string[]; picked: boolean }> {
+    await this.declareDeadLetterQueue();
+    return this.connection.withChannel(async (ch) => {
+      const records: string[] = [];
+      let picked = false;
+      for (;;) {
+        const m = await ch.get(DEAD_LETTER_QUEUE, { noAck: false });
+        if (!m) break;
+        const record = m.content.toString('latin1');
+        const text = m.content.toString('utf8');
+        records.push(text);
+        if (!picked && pick?.(text) === true) {
+          picked = true;
+          await settle?.(record);
+          ch.ack(m);
+        }
+      }
+      return { records, picked };
+    });
+  }
+
+  async deadLetters(offset: number, limit: number): Promise<string[]> {
+    const { records } = await this.readDeadLetters();
+    return records.reverse().slice(offset, offset + limit);
+  }
+
+  async deadLetterCount(): Promise<number> {
+    await this.declareDeadLetterQueue();
+    return this.connection.withChannel(async (ch) => (await ch.checkQueue(DEAD_LETTER_QUEUE)).messageCount);
+  }
+
+  async replayDeadLetter(record: string, queue: string, priority: number, message: string): Promise<boolean> {
+    const { picked } = await this.readDeadLetters((r) => r === record, () => this.publish(queue, priority, message));
+    return picked;
+  }
+
+  async discardDeadLetter(record: string): Promise<boolean> {
+    return (await this.readDeadLetters((r) => r === record)).picked;
+  }
+
+  async purgeDeadLetters(): Promise<number> {
+    await this.declareDeadLetterQueue();
+    return this.purge(DEAD_LETTER_QUEUE);
+  }
+
+  /** Workers with a pidbox queue that has a consumer (management API), as `celery inspect` would reach. */
+  async pidboxNodes(): Promise<string[]> {
+    const managed = await this.management?.queues();
+    if (!managed) return [];
+    const nodes: string[] = [];
+    for (const q of managed) {
+      const node = /^(.+)\.celery\.pidbox$/.exec(q.name)?.[1];
+      if (node && !q.name.endsWith('.reply.celery.pidbox') && (q.consumers ?? 0) > 0) nodes.push(node);
+    }
+    return nodes.sort();
+  }
+
+  async unackedCount(): Promise<number | null> {
+    const managed = await this.management?.queues();
+    if (!managed) return null;
+    return managed.filter((q) => isTaskQueueName(q.name)).reduce((n, q) => n + (q.messages_unacknowledged ?? 0), 0);
+  }
+
+  /** The URL this broker is connected to now (password hidden), for logs. */
+  get display(): string {
+    return redactUrl(this.connection.endpoint.display);
+  }
+}

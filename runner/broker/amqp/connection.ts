@@ -1,0 +1,225 @@
+/**
+ * One AMQP connection that outlives outages: it connects to the first host of the list that answers, and when the
+ * connection drops (broker restarted, node of a cluster stopped, network) it connects again, trying each host in
+ * turn with capped exponential backoff, and runs the owner's set-up again (declarations, consumers). Operations
+ * issued meanwhile wait for it, as Redis commands wait in ioredis's offline queue.
+ */
+import { EventEmitter } from 'node:events';
+import * as amqp from 'amqplib';
+import { errorMessage } from '../../errors';
+import type { AmqpEndpoint } from './url';
+
+/** The broker could not be reached at all; the message names the URL(s) (passwords hidden) and the cause. */
+export class AmqpUnavailableError extends Error {
+  override readonly name = 'AmqpUnavailableError';
+}
+
+export interface AmqpConnectionOptions {
+  /** Shown in the RabbitMQ management UI's connection list (`connection_name`). */
+  name: string;
+  /** How long one host may take to answer before the next is tried. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Heartbeat in seconds; 0 turns it off. Default 60. */
+  heartbeat?: number;
+  /**
+   * Hold operations while the connection is down (default true: a worker rides out an outage). False makes them
+   * fail at once instead, which suits an interactive tool (the extension).
+   */
+  offline?: boolean;
+}
+
+/** Runs after every (re)connection, before operations waiting for it go on; its failure drops the connection. */
+export type SetupHook = (model: amqp.ChannelModel) => Promise<void>;
+
+export interface AmqpConnectionEvents {
+  /** The connection dropped; operations wait until `restored`. */
+  lost: [reason: string];
+  /** Connected again (to `endpoint`), set-up hooks run. */
+  restored: [endpoint: AmqpEndpoint];
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
+  /** Bumped on every (re)connection: delivery tags and channels of an earlier one are no longer valid. */
+  generation = 0;
+  endpoint: AmqpEndpoint;
+  private model: amqp.ChannelModel | undefined;
+  private waiting: Promise<amqp.ChannelModel> | undefined;
+  private readonly hooks: SetupHook[] = [];
+  private publisher: Promise<amqp.ConfirmChannel> | undefined;
+  private closed = false;
+  private next = 0;
+
+  private constructor(private readonly endpoints: readonly AmqpEndpoint[], private readonly options: AmqpConnectionOptions) {
+    super();
+    this.endpoint = endpoints[0]!;
+  }
+
+  /** Connect to the first host that answers; throws AmqpUnavailableError naming each host's failure. */
+  static async open(endpoints: readonly AmqpEndpoint[], options: AmqpConnectionOptions): Promise<AmqpConnection> {
+    const conn = new AmqpConnection(endpoints, options);
+    const failures: string[] = [];
+    for (let i = 0; i < endpoints.length; i++) {
+      try {
+        await conn.attach(await conn.dial(i), i);
+        return conn;
+      } catch (err) {
+        failures.push(`${endpoints[i]!.display}: ${errorMessage(err)}`);
+      }
+    }
+    throw new AmqpUnavailableError(`cannot connect to RabbitMQ at ${failures.join('; ')}`);
+  }
+
+  get serverProperties(): Record<string, unknown> {
+    return (this.model?.connection.serverProperties ?? {}) as Record<string, unknown>;
+  }
+
+  get connected(): boolean {
+    return this.model !== undefined;
+  }
+
+  /** Add a set-up step run now (when connected) and after every reconnection. */
+  async setup(hook: SetupHook): Promise<void> {
+    this.hooks.push(hook);
+    if (this.model) await hook(this.model);
+  }
+
+  private async dial(index: number): Promise<amqp.ChannelModel> {
+    const e = this.endpoints[index]!;
+    const timeout = this.options.connectTimeoutMs ?? 5000;
+    const socket: Record<string, unknown> = { timeout, clientProperties: { connection_name: this.options.name } };
+    if (e.tls) Object.assign(socket, e.tls);
+    const connecting = amqp.connect({
+      protocol: e.protocol, hostname: e.hostname, port: e.port, username: e.username, password: e.password,
+      vhost: e.vhost, heartbeat: this.options.heartbeat ?? 60, locale: 'en_US',
+    }, socket);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout); });
+    try {
+      return await Promise.race([connecting, late]);
+    } catch (err) {
+      // A connection that opens after the deadline is closed, not leaked.
+      void connecting.then((m) => m.close(), () => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async attach(model: amqp.ChannelModel, index: number): Promise<void> {
+    model.on('error', () => undefined); // 'close' follows with the reason
+    model.on('close', (err?: Error) => this.dropped(model, err ? errorMessage(err) : 'connection closed'));
+    this.generation++;
+    this.publisher = undefined;
+    try {
+      for (const hook of this.hooks) await hook(model);
+    } catch (err) {
+      await model.close().catch(() => undefined);
+      throw err;
+    }
+    this.model = model;
+    this.endpoint = this.endpoints[index]!;
+    this.next = index;
+  }
+
+  private dropped(model: amqp.ChannelModel, reason: string): void {
+    if (this.model !== model) return;
+    this.model = undefined;
+    this.publisher = undefined;
+    if (this.closed) return;
+    this.emit('lost', reason);
+    void this.reconnect();
+  }
+
+  private reconnect(): Promise<amqp.ChannelModel> {
+    this.waiting ??= (async () => {
+      for (let attempt = 0; !this.closed; attempt++) {
+        // The host that was lost is tried again last: in a cluster, another node is most likely up.
+        const index = (this.next + 1 + attempt) % this.endpoints.length;
+        try {
+          const model = await this.dial(index);
+          if (this.closed) {
+            await model.close().catch(() => undefined);
+            break;
+          }
+          await this.attach(model, index);
+          this.emit('restored', this.endpoints[index]!);
+          return model;
+        } catch {
+          await delay(Math.min(100 * 2 ** Math.min(attempt, 6), 5000));
+        }
+      }
+      throw new Error('the AMQP connection is closed');
+    })().finally(() => { this.waiting = undefined; });
+    return this.waiting;
+  }
+
+  /** The open connection, waiting for it while it is down (or failing at once with `offline: false`). */
+  async ready(): Promise<amqp.ChannelModel> {
+    if (this.model) return this.model;
+    if (this.closed) throw new Error('the AMQP connection is closed');
+    if (this.options.offline === false) throw new AmqpUnavailableError(`RabbitMQ at ${this.endpoint.display} is not reachable`);
+    return this.waiting ?? this.reconnect();
+  }
+
+  /** The confirm channel messages are published on (made again after a channel error or reconnection). */
+  async publishing(): Promise<amqp.ConfirmChannel> {
+    this.publisher ??= (async () => {
+      const model = await this.ready();
+      const ch = await model.createConfirmChannel();
+      ch.on('error', () => undefined);
+      ch.on('close', () => { if (this.publisher === made) this.publisher = undefined; });
+      return ch;
+    })();
+    const made = this.publisher;
+    try {
+      return await made;
+    } catch (err) {
+      if (this.publisher === made) this.publisher = undefined;
+      throw err;
+    }
+  }
+
+  /** Publish and wait for the broker's confirm (the message is then stored, if persistent, in a durable queue). */
+  async publish(exchange: string, routingKey: string, content: Buffer, options: amqp.Options.Publish): Promise<void> {
+    const ch = await this.publishing();
+    await new Promise<void>((resolve, reject) => {
+      ch.publish(exchange, routingKey, content, options, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+    });
+  }
+
+  /**
+   * Run `work` on a channel of its own, closed after: for operations that may fail with a channel error (a passive
+   * declare of a missing queue, a declaration that does not match), which would otherwise close a shared channel.
+   */
+  async withChannel<T>(work: (ch: amqp.Channel) => Promise<T>): Promise<T> {
+    const model = await this.ready();
+    const ch = await model.createChannel();
+    let broken = false;
+    ch.on('error', () => { broken = true; });
+    try {
+      return await work(ch);
+    } finally {
+      if (!broken) await ch.close().catch(() => undefined);
+    }
+  }
+
+  /** A long-lived channel (a consumer's); its owner watches its `close`. */
+  async channel(): Promise<amqp.Channel> {
+    const ch = await (await this.ready()).createChannel();
+    ch.on('error', () => undefined);
+    return ch;
+  }
+
+  /** Close the connection; idempotent. Messages delivered and not acked go back to their queues (the broker does it). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const model = this.model;
+    this.model = undefined;
+    await model?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * A kombu envelope on AMQP 0-9-1. On Redis a message is one JSON document (`{body, content-type, headers,
+ * properties}`, the body base64); on AMQP kombu (py-amqp) sends the same parts as the frame's own fields: the
+ * body's bytes as the content, the headers as the AMQP headers table, `correlation_id`, `reply_to`,
+ * `delivery_mode` and `priority` as basic properties. Everything above the transport reads and writes envelopes;
+ * these two functions are the whole translation, so the worker, client and monitor never see the difference.
+ *
+ * Priorities: Radish's (and Celery on Redis's) priority puts 0 first; AMQP serves the highest number first. An
+ * envelope's priority `p` (0..9) travels as AMQP priority `9 - p`, and an AMQP priority `q` reads back as `9 - q`
+ * (clamped to 0..9), so a message keeps its meaning through a round trip, and a Celery client's AMQP priority 9
+ * (its highest) reads as Radish's 0 (its highest).
+ */
+import { isUtf8 } from 'node:buffer';
+import { isObject, type JsonObject } from './json';
+import { clampPriority } from './message-encode';
+
+/** The highest priority step; an envelope priority p is AMQP priority MAX - p. */
+export const AMQP_PRIORITY_MAX = 9;
+
+/** The basic properties kombu sets, as amqplib names them. */
+export interface AmqpProperties {
+  contentType?: string | undefined;
+  contentEncoding?: string | undefined;
+  headers?: JsonObject | undefined;
+  deliveryMode?: number | undefined;
+  priority?: number | undefined;
+  correlationId?: string | undefined;
+  replyTo?: string | undefined;
+  expiration?: string | undefined;
+}
+
+/** A message as it arrives: content, properties and where it was delivered from. */
+export interface AmqpArrival {
+  content: Buffer;
+  properties: AmqpProperties;
+  exchange: string;
+  routingKey: string;
+  redelivered: boolean;
+}
+
+/** A Radish envelope priority as the AMQP priority that serves it in the same order. */
+export function toAmqpPriority(priority: unknown): number {
+  return AMQP_PRIORITY_MAX - clampPriority(priority);
+}
+
+/** An AMQP priority (0..255, highest first) as an envelope priority (0..9, lowest first). */
+export function fromAmqpPriority(priority: number): number {
+  return AMQP_PRIORITY_MAX - Math.min(Math.max(Math.trunc(priority), 0), AMQP_PRIORITY_MAX);
+}
+
+function stringOrUndefined(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * The body and basic properties an envelope is published with. Throws on an envelope that is not JSON (Radish
+ * only publishes envelopes it wrote or read).
+ */
+export function envelopeToAmqp(raw: string): { content: Buffer; properties: AmqpProperties } {
+  const envelope = JSON.parse(raw) as JsonObject;
+  const props = isObject(envelope.properties) ? envelope.properties : {};
+  const body = typeof envelope.body === 'string' ? envelope.body : '';
+  const content = props.body_encoding === 'base64' ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  const properties: AmqpProperties = {
+    contentType: stringOrUndefined(envelope['content-type']),
+    contentEncoding: stringOrUndefined(envelope['content-encoding']),
+    headers: isObject(envelope.headers) ? withoutTransportMarks(envelope.headers) : {},
+    deliveryMode: typeof props.delivery_mode === 'number' ? props.delivery_mode : 2,
+    correlationId: stringOrUndefined(props.correlation_id),
+    replyTo: stringOrUndefined(props.reply_to),
+  };
+  if (props.priority !== undefined && props.priority !== null) properties.priority = toAmqpPriority(props.priority);
+  return { content, properties };
+}
+
+/** kombu's Redis transport marks a restored message in its headers; on AMQP the broker's own flag says it. */
+function withoutTransportMarks(headers: JsonObject): JsonObject {
+  if (!('redelivered' in headers)) return headers;
+  const { redelivered: _mark, ...rest } = headers;
+  return rest;
+}
+
+/** A header value as JSON: AMQP byte arrays (py-amqp's `bytes`) read as UTF-8 text, tables and arrays inside too. */
+function jsonValue(v: unknown): unknown {
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (typeof v === 'bigint') return Number(v);
+  if (isObject(v)) {
+    const out: JsonObject = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonValue(x) as JsonObject[string];
+    return out;
+  }
+  return v;
+}
+
+/**
+ * The envelope of a delivered message, as the Redis transport would have stored it (body as text, not base64:
+ * kombu's envelope allows both), so one decoder serves both brokers. `bytes` is set when the content is not UTF-8
+ * (it cannot be a task; it is dead-lettered byte for byte).
+ */
+export function amqpToEnvelope(arrival: AmqpArrival, deliveryTag: string): { raw: string; bytes?: Buffer } {
+  const { content, properties: p } = arrival;
+  const text = content.toString('utf8');
+  const bytes = isUtf8(content) ? undefined : content;
+  const properties: JsonObject = {
+    correlation_id: p.correlationId ?? null,
+    reply_to: p.replyTo ?? null,
+    delivery_mode: p.deliveryMode ?? 1,
+    delivery_info: { exchange: arrival.exchange, routing_key: arrival.routingKey, ...(arrival.redelivered ? { redelivered: true } : {}) },
+    priority: fromAmqpPriority(p.priority ?? 0),
+    delivery_tag: deliveryTag,
+  };
+  const envelope: JsonObject = {
+    body: text,
+    'content-encoding': p.contentEncoding ?? null,
+    'content-type': p.contentType ?? null,
+    headers: jsonValue(p.headers ?? {}) as JsonObject,
+    properties,
+  };
+  return bytes ? { raw: JSON.stringify(envelope), bytes } : { raw: JSON.stringify(envelope) };
+}
