@@ -1,8 +1,8 @@
 /**
  * The client side of Celery's remote control, for the CLI and the VS Code extension: broadcast a command to
- * worker nodes (Radish's and Python Celery's alike) and collect their replies, exactly as kombu's client does on
- * Redis: SADD a reply binding, PUBLISH the request, BRPOP the reply list until the wait runs out or enough nodes
- * answered, then SREM the binding and delete the list.
+ * worker nodes (Radish's and Python Celery's alike) and collect their replies, exactly as kombu's client does: open
+ * a reply queue, broadcast the request, take replies until the wait runs out or enough nodes answered, then delete
+ * the queue. The broker's {@link Fanout} carries it (a binding set and lists on Redis, exchanges on RabbitMQ).
  *
  *     const control = await Control.forApp(app);
  *     await control.ping();                        // { 'radish@host': { ok: 'pong' }, 'w1@vm': { ok: 'pong' } }
@@ -11,12 +11,11 @@
  *     await control.close();
  */
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import type { Radish } from './app';
-import { RedisBroker } from './broker/redis-broker';
-import type { BrokerOptions } from './broker/transport';
-import { connect, type ConnectionConfig } from './broker/connection';
-import { Keys, REPLY_EXCHANGE } from './broker/keys';
+import { connectBroker } from './broker/connect';
+import { REPLY_EXCHANGE } from './broker/keys';
+import { sharedStore, type SharedStore } from './broker/shared-store';
+import type { Broker, BrokerOptions, Fanout, ReplyInbox } from './broker/transport';
 import type { JsonObject } from './protocol/message';
 import { decodeReply, encodeRequest, LamportClock, PidboxError, type PidboxReply } from './protocol/pidbox';
 import { RevokedStore, type RevokedStoreOptions } from './broker/revoked';
@@ -61,39 +60,29 @@ export class Control {
   readonly revoked: RevokedStore;
   readonly clock = new LamportClock();
   private readonly now: () => number;
-  /** Connections for BRPOP, which blocks its connection: one per broadcast in progress, kept for the next. */
-  private readonly idle: Redis[] = [];
-  private readonly busy = new Set<Redis>();
   private closed = false;
 
   /**
-   * @param redis connection for PUBLISH and the binding set; `owned` says whether `close()` closes it.
-   * @param config settings for the extra connections that wait for replies (the broker's).
+   * @param fanout the broker's remote control.
+   * @param store where revokes are recorded for Radish workers that start later (none: broadcast only, as Celery).
+   * @param owned a broker this Control opened, closed by `close()`.
    */
-  constructor(
-    readonly redis: Redis,
-    readonly keys: Keys,
-    private readonly config: ConnectionConfig,
-    private readonly owned = false,
-    options: ControlOptions = {},
-  ) {
+  constructor(readonly fanout: Fanout, store: SharedStore | undefined, private readonly owned?: Broker, options: ControlOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.revoked = new RevokedStore({ redis, keys }, options.revoked);
+    this.revoked = new RevokedStore(store, options.revoked);
   }
 
-  /** A Control with connections of its own to the broker `config` describes (`keyPrefix` included). */
+  /** A Control with a connection of its own to the broker `config` describes (`keyPrefix` included). */
   static async connect(config: BrokerOptions = {}, options: ControlOptions = {}): Promise<Control> {
-    const redis = await connect(config, { name: 'radish-control' });
-    return new Control(redis, new Keys(config.keyPrefix ?? '', redis.options.db ?? 0), config, true, options);
+    const broker = await connectBroker(config, { name: 'radish-control' });
+    return new Control(broker.fanout, sharedStore(broker, {}), broker, options);
   }
 
-  /** A Control on an app's broker: shares the app's connection, opens its own only to wait for replies. */
+  /** A Control on an app's broker: shares the app's connections, opens its own only to wait for replies. */
   static async forApp(app: Radish, options: ControlOptions = {}): Promise<Control> {
     const broker = await app.broker();
-    if (!(broker instanceof RedisBroker)) throw new Error('remote control through RabbitMQ is not available in this version of Radish');
-    return new Control(broker.redis, broker.keys, broker.config, false, options);
+    return new Control(broker.fanout, await app.sharedStore(), undefined, options);
   }
-
 
   /**
    * Send `method` with keyword arguments `args` to the nodes, and with `reply` (the default) collect their replies.
@@ -114,72 +103,48 @@ export class Control {
     const expires = this.now() / 1000 + timeout;
     const request = { method, arguments: args, destination: destination ?? null };
     if (options.reply === false) {
-      await this.redis.publish(this.keys.pidboxChannel, encodeRequest(request, { clock: this.clock.forward(), expires }));
+      await this.fanout.broadcastPidbox(encodeRequest(request, { clock: this.clock.forward(), expires }));
       return {};
     }
     // A reply queue per broadcast: concurrent broadcasts never take each other's replies.
     const oid = randomUUID();
     const ticket = randomUUID();
-    const member = Keys.replyBindingMember(oid);
-    await this.redis.sadd(this.keys.replyBinding, member);
+    const inbox = await this.fanout.openReplies(oid);
     try {
       const replyTo = { exchange: REPLY_EXCHANGE, routing_key: oid };
       const message = encodeRequest({ ...request, ticket, replyTo }, { clock: this.clock.forward(), expires });
-      await this.redis.publish(this.keys.pidboxChannel, message);
-      return await this.collect<T>(oid, ticket, timeout, limit, options.onReply);
+      await this.fanout.broadcastPidbox(message);
+      return await this.collect<T>(inbox, ticket, timeout, limit, options.onReply);
     } finally {
-      // As kombu's queue_delete: unbind first, so a late worker pushes nothing, then drop what arrived too late.
-      await this.redis.multi()
-        .srem(this.keys.replyBinding, member)
-        .del(...this.keys.replyLists(oid))
-        .exec()
-        .catch(() => undefined);
+      await inbox.close().catch(() => undefined);
     }
   }
 
-  private async collect<T>(oid: string, ticket: string, timeout: number, limit: number | undefined,
+  private async collect<T>(inbox: ReplyInbox, ticket: string, timeout: number, limit: number | undefined,
     onReply: BroadcastOptions['onReply']): Promise<NodeReplies<T>> {
-    const lists = this.keys.replyLists(oid);
     const replies: [string, unknown][] = [];
     let received = 0;
-    const conn = await this.acquire();
-    try {
-      while (limit === undefined || received < limit) {
-        const popped = await conn.brpop(...lists, timeout);
-        if (!popped) break;
-        let reply: PidboxReply;
-        try {
-          reply = decodeReply(popped[1]);
-        } catch (err) {
-          if (err instanceof PidboxError) continue; // kombu drops what it cannot decode and keeps waiting
-          throw err;
-        }
-        this.clock.adjust(reply.clock);
-        if (reply.expires > 0 && this.now() / 1000 > reply.expires) continue;
-        if (reply.ticket !== null && reply.ticket !== ticket) continue;
-        received++;
-        for (const [node, value] of Object.entries(reply.replies)) {
-          replies.push([node, value]);
-          onReply?.(node, value);
-        }
+    while (limit === undefined || received < limit) {
+      const popped = await inbox.next(timeout);
+      if (popped === null) break;
+      let reply: PidboxReply;
+      try {
+        reply = decodeReply(popped);
+      } catch (err) {
+        if (err instanceof PidboxError) continue; // kombu drops what it cannot decode and keeps waiting
+        throw err;
       }
-    } finally {
-      this.release(conn);
+      this.clock.adjust(reply.clock);
+      if (reply.expires > 0 && this.now() / 1000 > reply.expires) continue;
+      if (reply.ticket !== null && reply.ticket !== ticket) continue;
+      received++;
+      for (const [node, value] of Object.entries(reply.replies)) {
+        replies.push([node, value]);
+        onReply?.(node, value);
+      }
     }
     // As Celery's flatten_reply: a node that answered twice (two workers sharing a name) keeps its last reply.
     return Object.fromEntries(replies) as NodeReplies<T>;
-  }
-
-  private async acquire(): Promise<Redis> {
-    const conn = this.idle.pop() ?? await connect(this.config, { name: 'radish-control-reply', autoPipelining: false });
-    this.busy.add(conn);
-    return conn;
-  }
-
-  private release(conn: Redis): void {
-    this.busy.delete(conn);
-    if (this.closed || conn.status !== 'ready') conn.disconnect();
-    else this.idle.push(conn);
   }
 
   /** Ask nodes for `{"ok": "pong"}`. */
@@ -213,12 +178,10 @@ export class Control {
     return this.broadcast('revoke', { task_id: typeof ids === 'string' ? ids : list, terminate, signal }, broadcast);
   }
 
-  /** Close the connections this Control opened (and the one it was given only if it owns it). Idempotent. */
+  /** Close the broker connection this Control opened, if it opened one. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const conn of [...this.idle.splice(0), ...this.busy]) conn.disconnect();
-    this.busy.clear();
-    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.owned?.close();
   }
 }

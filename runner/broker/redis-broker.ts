@@ -544,8 +544,11 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.fanout.close();
     for (const w of this.waiters.values()) w.redis.disconnect();
     this.waiters.clear();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // QUIT would wait in the offline queue for a server that is down: then just drop the socket.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
   }
 }

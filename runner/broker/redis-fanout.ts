@@ -6,9 +6,16 @@
 import type Redis from 'ioredis';
 import { connect, type ConnectionConfig } from './connection';
 import { Keys } from './keys';
-import type { Fanout, PidboxListener, PidboxReplyTo, PidboxSubscription } from './transport';
+import type { EventListener, Fanout, PidboxListener, PidboxReplyTo, PidboxSubscription, ReplyInbox } from './transport';
 
 export class RedisFanout implements Fanout {
+  /** Connections for BRPOP, which blocks its connection: one per broadcast in progress, kept for the next. */
+  private readonly idle: Redis[] = [];
+  private readonly busy = new Set<Redis>();
+  /** Subscriber connections open for event listeners. */
+  private readonly subscribers = new Set<Redis>();
+  private closed = false;
+
   /**
    * @param redis connection for ordinary commands (PUBLISH, binding set, LPUSH); never closed here.
    * @param connection settings for the subscriber connections this opens (the broker's URL, password, TLS, Sentinel).
@@ -68,6 +75,83 @@ export class RedisFanout implements Fanout {
     if (queues.length === 0) return false;
     await Promise.all(queues.map((queue) => this.redis.lpush(this.keys.queue(queue), message)));
     return true;
+  }
+
+  async broadcastPidbox(message: string): Promise<void> {
+    await this.redis.publish(this.keys.pidboxChannel, message);
+  }
+
+  /** kombu's client side: SADD a reply binding, then BRPOP the reply lists; on close SREM it and delete the lists. */
+  async openReplies(oid: string): Promise<ReplyInbox> {
+    const member = Keys.replyBindingMember(oid);
+    const lists = this.keys.replyLists(oid);
+    await this.redis.sadd(this.keys.replyBinding, member);
+    let conn: Redis | undefined;
+    return {
+      next: async (timeoutSec) => {
+        conn ??= await this.acquire();
+        const popped = await conn.brpop(...lists, timeoutSec);
+        return popped ? popped[1] : null;
+      },
+      close: async () => {
+        if (conn) this.release(conn);
+        conn = undefined;
+        // As kombu's queue_delete: unbind first, so a late worker pushes nothing, then drop what arrived too late.
+        await this.redis.multi().srem(this.keys.replyBinding, member).del(...lists).exec().catch(() => undefined);
+      },
+    };
+  }
+
+  private async acquire(): Promise<Redis> {
+    const conn = this.idle.pop() ?? await connect(this.connection, { name: 'radish-control-reply', autoPipelining: false });
+    this.busy.add(conn);
+    return conn;
+  }
+
+  private release(conn: Redis): void {
+    this.busy.delete(conn);
+    if (this.closed || conn.status !== 'ready') conn.disconnect();
+    else this.idle.push(conn);
+  }
+
+  /**
+   * PSUBSCRIBE `/<db>.celeryev/<pattern>` on a connection of its own (a subscribed connection can run no other
+   * command), as Flower and `celery events` do. Commands wait while it is down: the re-subscription after an outage
+   * must not be refused, whatever the caller chose for its own connection.
+   */
+  async subscribeEvents(pattern: string, listener: EventListener): Promise<{ close(): Promise<void> }> {
+    const subscriber = await connect({ ...this.connection, offlineQueue: true }, {
+      name: 'radish-events', autoPipelining: false,
+      onError: (err) => listener.lost?.(err.message),
+      onReconnect: () => listener.back?.(),
+    });
+    this.subscribers.add(subscriber);
+    // A clean close (Redis shut down) comes without an error event.
+    subscriber.on('reconnecting', () => listener.lost?.('connection closed'));
+    subscriber.on('pmessage', (_pattern: string, _channel: string, raw: string) => listener.event(raw));
+    try {
+      await subscriber.psubscribe(this.keys.eventPattern(pattern.replace(/#/g, '*')));
+    } catch (err) {
+      this.subscribers.delete(subscriber);
+      subscriber.disconnect();
+      throw err;
+    }
+    return {
+      close: async () => {
+        this.subscribers.delete(subscriber);
+        // QUIT would wait in the offline queue for a server that is down: then just drop the socket.
+        if (subscriber.status === 'ready') await subscriber.quit().catch(() => subscriber.disconnect());
+        else subscriber.disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const conn of [...this.idle.splice(0), ...this.busy, ...this.subscribers]) conn.disconnect();
+    this.busy.clear();
+    this.subscribers.clear();
   }
 
   /** kombu's direct-exchange lookup: the queues bound to the reply exchange with the reply's routing key. */

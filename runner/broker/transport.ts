@@ -207,6 +207,22 @@ export interface PidboxSubscription {
   close(): Promise<void>;
 }
 
+/** A requester's reply queue, open for one broadcast. */
+export interface ReplyInbox {
+  /** The next reply envelope, or null when none came within `timeoutSec`. */
+  next(timeoutSec: number): Promise<string | null>;
+  /** Stop taking replies and delete the queue with what arrived too late. */
+  close(): Promise<void>;
+}
+
+/** What a monitor hears. */
+export interface EventListener {
+  /** One event envelope (a single event, or a `task.multi` batch). */
+  event(raw: string): void;
+  lost?(reason: string): void;
+  back?(): void;
+}
+
 /**
  * Celery's broadcasts: events (`celeryev`) and remote control (`celery.pidbox`, replies on `reply.celery.pidbox`), as
  * the transport carries them: pub/sub channels and binding sets on Redis, exchanges and queues on AMQP.
@@ -218,4 +234,15 @@ export interface Fanout {
   listenPidbox(node: string, listener: PidboxListener): Promise<PidboxSubscription>;
   /** Send a reply envelope to a requester. False when nobody waits for replies there any more. */
   replyPidbox(replyTo: PidboxReplyTo, message: string): Promise<boolean>;
+  /** Broadcast a remote-control request envelope to every worker node. */
+  broadcastPidbox(message: string): Promise<void>;
+  /** Open the reply queue of requester `oid` (routing key `oid` on the reply exchange), before its request goes out. */
+  openReplies(oid: string): Promise<ReplyInbox>;
+  /**
+   * Hear events whose routing key matches `pattern` (`*` every one; `worker.*`, `task.#` as AMQP topics). Resolves once
+   * listening.
+   */
+  subscribeEvents(pattern: string, listener: EventListener): Promise<{ close(): Promise<void> }>;
+  /** Close connections the fanout opened for itself (reply waits, subscriptions); idempotent. */
+  close(): Promise<void>;
 }

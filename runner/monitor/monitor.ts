@@ -110,7 +110,6 @@ export class Monitor {
     this.onError = options.onError ?? (() => undefined);
     this.history = new TaskHistory(connection.redis, connection.keys, options.history);
     this.receiver = new EventReceiver(connection.config, (event) => this.handle(event), {
-      keys: connection.keys,
       onError: (err) => this.report(err),
     });
   }

@@ -1,28 +1,26 @@
 /**
  * Receives Celery events (from Radish workers and from Python Celery workers started with `-E`) the way Flower and
- * `celery events` do on Redis: PSUBSCRIBE `/<db>.celeryev/*` on a connection of its own (a subscribed connection
- * can run no other command), decode each message, and hand over its events one by one, a `task.multi` batch in
- * order. A message that is not an event is reported and skipped: a monitor never stops on bad input.
+ * `celery events` do: through the broker's fanout (PSUBSCRIBE `/<db>.celeryev/*` on Redis, a `celeryev.<id>` queue
+ * bound to the `celeryev` topic exchange on RabbitMQ) on a connection of its own, decode each message, and hand
+ * over its events one by one, a `task.multi` batch in order. A message that is not an event is reported and
+ * skipped: a monitor never stops on bad input.
  *
  *     const receiver = await EventReceiver.forApp(app, (event) => console.log(event.type, event.uuid));
  *     ...
  *     await receiver.close();
  *
- * Events are PUBLISHed, not queued: what is sent while the connection is down is lost (as for every Celery monitor).
- * After an outage ioredis reconnects and subscribes again by itself.
+ * Events are broadcast, not kept: what is sent while the connection is down is lost (as for every Celery monitor).
+ * After an outage the receiver listens again by itself.
  */
-import type Redis from 'ioredis';
 import type { Radish } from '../app';
-import { connect, redisOptions, type ConnectionConfig } from '../broker/connection';
-import { Keys } from '../broker/keys';
+import { connectBroker } from '../broker/connect';
+import type { Broker, BrokerOptions } from '../broker/transport';
 import { decodeEventMessage, EventError, type CeleryEvent, type EventMessage } from '../protocol/event';
 
 /** Called for each event, in the order sent; `message` is the whole message it came in (a batch for task.multi). */
 export type EventHandler = (event: CeleryEvent, message: EventMessage) => void | Promise<void>;
 
 export interface EventReceiverOptions {
-  /** Key names (kombu's `global_keyprefix`). Default: no prefix. */
-  keys?: Keys;
   /** Routing-key glob to listen to: `*` for every event (default), `worker.*`, `task.*`... */
   routingKeys?: string;
   /**
@@ -50,43 +48,37 @@ function isValidEvent(event: CeleryEvent): boolean {
 
 export class EventReceiver {
   readonly stats: ReceiverStats = { messages: 0, events: 0, errors: 0 };
-  readonly keys: Keys;
   private readonly routingKeys: string;
   private readonly onError: (err: Error, raw?: string) => void;
-  private redis: Redis | undefined;
+  private broker: Broker | undefined;
+  private subscription: { close(): Promise<void> } | undefined;
+  private down = false;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
   /**
-   * @param config the broker connection settings; the receiver opens its own connection with them.
+   * @param config the broker connection settings (key prefix included); the receiver opens its own connection.
    * @param handler called for each event.
    */
-  constructor(private readonly config: ConnectionConfig, private readonly handler: EventHandler,
+  constructor(private readonly config: BrokerOptions, private readonly handler: EventHandler,
     private readonly options: EventReceiverOptions = {}) {
-    this.keys = options.keys ?? new Keys('', redisOptions(config).db ?? 0);
     this.routingKeys = options.routingKeys ?? '*';
     this.onError = options.onError ?? (() => undefined);
   }
 
   /** A started receiver on an app's broker (its URL, password and key prefix). */
   static async forApp(app: Radish, handler: EventHandler, options: EventReceiverOptions = {}): Promise<EventReceiver> {
-    const config = app.brokerOptions;
-    const receiver = new EventReceiver(config, handler, { keys: new Keys(config.keyPrefix ?? '', redisOptions(config).db ?? 0), ...options });
+    const receiver = new EventReceiver(app.brokerOptions, handler, options);
     await receiver.start();
     return receiver;
   }
 
-  /** The pattern subscribed to, `/<db>.celeryev/<routingKeys>`: kombu puts the database number in the channel name. */
-  get pattern(): string {
-    return this.keys.eventPattern(this.routingKeys);
-  }
-
   /** Whether the connection is up and subscribed. */
   get connected(): boolean {
-    return this.redis?.status === 'ready';
+    return this.subscription !== undefined && !this.down;
   }
 
-  /** Connect and subscribe; resolves once subscribed. Idempotent. Throws RedisUnavailableError when Redis cannot be reached. */
+  /** Connect and subscribe; resolves once subscribed. Idempotent. Throws when the broker cannot be reached. */
   start(): Promise<void> {
     if (this.closing) return Promise.reject(new Error('this EventReceiver is closed'));
     this.starting ??= this.subscribe().catch((err: unknown) => {
@@ -97,20 +89,22 @@ export class EventReceiver {
   }
 
   private async subscribe(): Promise<void> {
-    // Its own connection: a subscribed connection can send nothing else. Commands wait while it is down (the
-    // re-subscription after an outage must not be refused), whatever the app chose for its own connection.
-    const redis = await connect({ ...this.config, offlineQueue: true }, {
-      name: 'radish-events',
-      autoPipelining: false,
-      onReconnect: () => this.options.onReconnect?.(),
-    });
+    // Its own connection: events never wait behind the app's commands. Work waits while it is down (listening again
+    // after an outage must not be refused), whatever the app chose for its own connection.
+    const broker = await connectBroker({ ...this.config, offlineQueue: true }, { name: 'radish-events' });
     if (this.closing) {
-      redis.disconnect();
+      await broker.close();
       return;
     }
-    this.redis = redis;
-    redis.on('pmessage', (_pattern: string, _channel: string, raw: string) => this.receive(raw));
-    await redis.psubscribe(this.pattern);
+    this.broker = broker;
+    this.subscription = await broker.fanout.subscribeEvents(this.routingKeys, {
+      event: (raw) => this.receive(raw),
+      lost: () => { this.down = true; },
+      back: () => {
+        this.down = false;
+        this.options.onReconnect?.();
+      },
+    });
   }
 
   private report(err: Error, raw?: string): void {
@@ -150,11 +144,11 @@ export class EventReceiver {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.starting?.catch(() => undefined);
-      const redis = this.redis;
-      this.redis = undefined;
-      // QUIT would wait in the offline queue for a server that is down: then just drop the socket.
-      if (redis?.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis?.disconnect();
+      const { broker, subscription } = this;
+      this.broker = undefined;
+      this.subscription = undefined;
+      await subscription?.close().catch(() => undefined);
+      await broker?.close().catch(() => undefined);
     })();
     return this.closing;
   }

@@ -156,11 +156,14 @@ export class AmqpBroker implements Broker {
   // -----------------------------------------------------------------------------------------------
   // Publishing
 
-  /** Publish an envelope to a task queue (through its exchange, as Celery routes), confirmed by the broker. */
+  /**
+   * Publish an envelope to a task queue, confirmed by the broker. As Celery's client does: to the default exchange
+   * with the queue's name as routing key, after declaring the queue's own exchange, the queue and their binding.
+   */
   async publish(queue: string, _priority: number, message: string): Promise<void> {
     await this.declareQueue(queue);
     const { content, properties } = envelopeToAmqp(message);
-    await this.connection.publish(queue, queue, content, publishOptionsOf(properties));
+    await this.connection.publish('', queue, content, publishOptionsOf(properties));
   }
 
   async publishMany(items: readonly { queue: string; priority: number; message: string | Buffer }[]): Promise<void> {
@@ -168,7 +171,7 @@ export class AmqpBroker implements Broker {
     // Published back to back on one channel (in order), the confirms awaited together.
     await Promise.all(items.map(({ queue, message }) => {
       const { content, properties } = envelopeToAmqp(typeof message === 'string' ? message : message.toString('utf8'));
-      return this.connection.publish(queue, queue, content, publishOptionsOf(properties));
+      return this.connection.publish('', queue, content, publishOptionsOf(properties));
     }));
   }
 
@@ -342,6 +345,7 @@ export class AmqpBroker implements Broker {
     if (this.closed) return;
     this.closed = true;
     this.wake?.();
+    await this.fanout.close();
     await this.connection.close();
   }
 

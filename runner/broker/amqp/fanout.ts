@@ -4,63 +4,143 @@
  * `<node>.celery.pidbox`; replies through the `reply.celery.pidbox` direct exchange to the requester's queue, routed
  * by its oid.
  */
+import { randomUUID } from 'node:crypto';
 import type * as amqp from 'amqplib';
 import { envelopeToAmqp, amqpToEnvelope, type AmqpProperties } from '../../protocol/amqp-envelope';
 import { errorMessage } from '../../errors';
-import type { Fanout, PidboxListener, PidboxReplyTo, PidboxSubscription } from '../transport';
+import type { EventListener, Fanout, PidboxListener, PidboxReplyTo, PidboxSubscription, ReplyInbox } from '../transport';
 import type { AmqpConnection } from './connection';
-import { EVENT_EXCHANGE_DECLARATION, PIDBOX_EXCHANGE_DECLARATION, pidboxNodeQueue, publishOptionsOf, REPLY_EXCHANGE_DECLARATION } from './topology';
+import {
+  EVENT_EXCHANGE_DECLARATION, eventQueue, PIDBOX_EXCHANGE_DECLARATION, pidboxNodeQueue, publishOptionsOf, REPLY_EXCHANGE_DECLARATION, replyQueue,
+  type ExchangeDeclaration,
+} from './topology';
+
+/** Stop hearing, on one channel that is made again after every reconnection. */
+type Listening = { close(): Promise<void> };
 
 export class AmqpFanout implements Fanout {
-  private eventsDeclared = -1;
+  /** Exchange name -> the connection generation it was declared on. */
+  private readonly declared = new Map<string, number>();
+  private readonly open = new Set<Listening>();
 
   constructor(private readonly connection: AmqpConnection) {}
 
-  async publishEvent(routingKey: string, message: string): Promise<void> {
-    const { name, type, options } = EVENT_EXCHANGE_DECLARATION;
-    if (this.eventsDeclared !== this.connection.generation) {
-      await this.connection.withChannel(async (ch) => { await ch.assertExchange(name, type, options); });
-      this.eventsDeclared = this.connection.generation;
-    }
-    const { content, properties } = envelopeToAmqp(message);
-    await this.connection.publish(name, routingKey, content, publishOptionsOf(properties));
+  private async declare(exchange: ExchangeDeclaration): Promise<void> {
+    if (this.declared.get(exchange.name) === this.connection.generation) return;
+    await this.connection.withChannel(async (ch) => { await ch.assertExchange(exchange.name, exchange.type, exchange.options); });
+    this.declared.set(exchange.name, this.connection.generation);
   }
 
-  async listenPidbox(node: string, listener: PidboxListener): Promise<PidboxSubscription> {
-    const queue = pidboxNodeQueue(node);
+  async publishEvent(routingKey: string, message: string): Promise<void> {
+    await this.declare(EVENT_EXCHANGE_DECLARATION);
+    const { content, properties } = envelopeToAmqp(message);
+    await this.connection.publish(EVENT_EXCHANGE_DECLARATION.name, routingKey, content, publishOptionsOf(properties));
+  }
+
+  async broadcastPidbox(message: string): Promise<void> {
+    await this.declare(PIDBOX_EXCHANGE_DECLARATION);
+    const { content, properties } = envelopeToAmqp(message);
+    await this.connection.publish(PIDBOX_EXCHANGE_DECLARATION.name, '', content, publishOptionsOf(properties));
+  }
+
+  /**
+   * Consume `queue` (declared, bound) on a channel of its own with `onMessage`, again after every reconnection (the
+   * queues are transient: a restarted broker has none), until closed.
+   */
+  private async listen(
+    setup: (ch: amqp.Channel) => Promise<string>, onMessage: (raw: string) => void, hooks: { lost?(reason: string): void; back?(): void } = {},
+  ): Promise<Listening> {
     let channel: amqp.Channel | undefined;
     let closed = false;
-    const { name: exchange, type, options } = PIDBOX_EXCHANGE_DECLARATION;
-    // Declared and consumed on every (re)connection: the node queue is auto-deleted with its consumer.
-    const listen = async (): Promise<void> => {
-      if (closed) return;
+    const start = async (): Promise<void> => {
       const ch = await this.connection.channel();
-      await ch.assertExchange(exchange, type, options);
-      await ch.assertQueue(queue.name, queue.options);
-      await ch.bindQueue(queue.name, exchange, '');
-      await ch.consume(queue.name, (m) => {
+      const queue = await setup(ch);
+      await ch.consume(queue, (m) => {
         if (!m) return;
-        listener.request(amqpToEnvelope({
+        onMessage(amqpToEnvelope({
           content: m.content, properties: m.properties as AmqpProperties,
           exchange: m.fields.exchange, routingKey: m.fields.routingKey, redelivered: m.fields.redelivered,
         }, '').raw);
       }, { noAck: true });
-      channel = ch;
+      if (closed) await ch.close().catch(() => undefined);
+      else channel = ch;
     };
-    const onLost = (reason: string) => { if (!closed) listener.lost?.(reason); };
-    const onRestored = () => { if (!closed) void listen().then(() => listener.back?.(), (err: unknown) => listener.lost?.(errorMessage(err))); };
-    await listen();
+    const onLost = (reason: string) => { if (!closed) hooks.lost?.(reason); };
+    const onRestored = () => {
+      if (!closed) void start().then(() => hooks.back?.(), (err: unknown) => hooks.lost?.(errorMessage(err)));
+    };
+    await start();
     this.connection.on('lost', onLost);
     this.connection.on('restored', onRestored);
-    return {
+    const listening: Listening = {
       close: async () => {
         closed = true;
+        this.open.delete(listening);
         this.connection.off('lost', onLost);
         this.connection.off('restored', onRestored);
         // Closing the channel cancels the consumer; the broker deletes the auto-delete queue with it.
         await channel?.close().catch(() => undefined);
       },
     };
+    this.open.add(listening);
+    return listening;
+  }
+
+  async listenPidbox(node: string, listener: PidboxListener): Promise<PidboxSubscription> {
+    const queue = pidboxNodeQueue(node);
+    const { name: exchange, type, options } = PIDBOX_EXCHANGE_DECLARATION;
+    return this.listen(async (ch) => {
+      await ch.assertExchange(exchange, type, options);
+      await ch.assertQueue(queue.name, queue.options);
+      await ch.bindQueue(queue.name, exchange, '');
+      return queue.name;
+    }, (raw) => listener.request(raw), listener);
+  }
+
+  /** A reply queue `<oid>.reply.celery.pidbox` bound by the oid, as kombu's client declares it; replies buffered. */
+  async openReplies(oid: string): Promise<ReplyInbox> {
+    const queue = replyQueue(oid);
+    const { name: exchange, type, options } = REPLY_EXCHANGE_DECLARATION;
+    const arrived: string[] = [];
+    let wake: (() => void) | undefined;
+    const listening = await this.listen(async (ch) => {
+      await ch.assertExchange(exchange, type, options);
+      await ch.assertQueue(queue.name, queue.options);
+      await ch.bindQueue(queue.name, exchange, oid);
+      return queue.name;
+    }, (raw) => { arrived.push(raw); wake?.(); });
+    return {
+      next: async (timeoutSec) => {
+        if (arrived.length === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(done, timeoutSec * 1000);
+            function done(): void { clearTimeout(timer); resolve(); }
+            wake = done;
+          });
+          wake = undefined;
+        }
+        return arrived.shift() ?? null;
+      },
+      close: () => listening.close(),
+    };
+  }
+
+  /** An event queue `celeryev.<uuid>` bound to `celeryev` with the pattern, as Celery's event receiver declares one. */
+  async subscribeEvents(pattern: string, listener: EventListener): Promise<{ close(): Promise<void> }> {
+    const queue = eventQueue(randomUUID());
+    const { name: exchange, type, options } = EVENT_EXCHANGE_DECLARATION;
+    // `*` is "every event" to Radish's callers (a Redis glob); on a topic exchange that is `#`.
+    const topic = pattern === '*' ? '#' : pattern;
+    return this.listen(async (ch) => {
+      await ch.assertExchange(exchange, type, options);
+      await ch.assertQueue(queue.name, queue.options);
+      await ch.bindQueue(queue.name, exchange, topic);
+      return queue.name;
+    }, (raw) => listener.event(raw), listener);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.open].map((l) => l.close()));
   }
 
   /**

@@ -56,6 +56,28 @@ export function pidboxNodeQueue(node: string): { name: string; options: amqp.Opt
   };
 }
 
+/**
+ * A requester's reply queue, as kombu's Mailbox declares it with Celery's control settings: transient, deleted with
+ * its consumer or 10 s after it was last used, replies older than 5 minutes dropped.
+ */
+export function replyQueue(oid: string): { name: string; options: amqp.Options.AssertQueue } {
+  return {
+    name: `${oid}.reply.celery.pidbox`,
+    options: { durable: false, autoDelete: true, exclusive: false, arguments: { 'x-message-ttl': 300_000, 'x-expires': 10_000 } },
+  };
+}
+
+/**
+ * A monitor's event queue, as Celery's EventReceiver declares one (`event_queue_ttl` 5 s, `event_queue_expires`
+ * 60 s): transient and deleted with its consumer, so a monitor that goes away leaves nothing to fill up.
+ */
+export function eventQueue(id: string): { name: string; options: amqp.Options.AssertQueue } {
+  return {
+    name: `celeryev.${id}`,
+    options: { durable: false, autoDelete: true, exclusive: false, arguments: { 'x-message-ttl': 5000, 'x-expires': 60_000 } },
+  };
+}
+
 /** amqplib's publish options for an envelope's basic properties. */
 export function publishOptionsOf(properties: AmqpProperties): amqp.Options.Publish {
   const options: amqp.Options.Publish = { headers: properties.headers ?? {}, deliveryMode: properties.deliveryMode ?? 2 };
