@@ -29,6 +29,30 @@ export interface AmqpProperties {
   expiration?: string | undefined;
 }
 
+/**
+ * A value typed for amqplib's field-table encoder: `{'!': type, value}`. amqplib picks the smallest integer type that
+ * holds a number (a byte for 0); py-amqp writes Python ints as int32 (`I`) and larger ones as int64, so headers are
+ * typed here the same way and a Radish message is Celery's byte for byte.
+ */
+export interface TypedValue {
+  '!': 'int' | 'long';
+  value: number;
+}
+
+/** A header value with its integers typed as py-amqp types them (int32, else int64); everything else as amqplib does. */
+export function amqpFieldValue(v: unknown): unknown {
+  if (typeof v === 'number' && Number.isInteger(v)) {
+    return { '!': v >= -0x80000000 && v < 0x80000000 ? 'int' : 'long', value: v } satisfies TypedValue;
+  }
+  if (Array.isArray(v)) return v.map(amqpFieldValue);
+  if (isObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = amqpFieldValue(x);
+    return out;
+  }
+  return v;
+}
+
 /** A message as it arrives: content, properties and where it was delivered from. */
 export interface AmqpArrival {
   content: Buffer;
@@ -64,12 +88,14 @@ export function envelopeToAmqp(raw: string): { content: Buffer; properties: Amqp
   const properties: AmqpProperties = {
     contentType: stringOrUndefined(envelope['content-type']),
     contentEncoding: stringOrUndefined(envelope['content-encoding']),
-    headers: isObject(envelope.headers) ? withoutTransportMarks(envelope.headers) : {},
+    headers: isObject(envelope.headers) ? amqpFieldValue(withoutTransportMarks(envelope.headers)) as JsonObject : {},
     deliveryMode: typeof props.delivery_mode === 'number' ? props.delivery_mode : 2,
     correlationId: stringOrUndefined(props.correlation_id),
     replyTo: stringOrUndefined(props.reply_to),
   };
   if (props.priority !== undefined && props.priority !== null) properties.priority = toAmqpPriority(props.priority);
+  // Celery sets it from `expires`: RabbitMQ then drops the message once it expires, as it does Celery's.
+  if (typeof props.expiration === 'string' || typeof props.expiration === 'number') properties.expiration = String(props.expiration);
   return { content, properties };
 }
 

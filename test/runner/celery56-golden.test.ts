@@ -20,7 +20,7 @@ import { successFollowUps, chordCallback, failureFollowUps, makeSignature, type 
 import { chordPartOf } from '../../runner/worker/chord';
 import { celeryLayout, type CeleryLayout } from '../../runner/protocol/celery-version';
 import {
-  decodeFast, decodeTaskMessage, decodeTaskMessageGeneral, encodeRetry, encodeTaskMessage, type TaskCall, type TaskMessage,
+  decodeFast, decodeTaskMessage, decodeTaskMessageGeneral, encodeRetry, encodeTaskMessage, type TaskCall,
 } from '../../runner/protocol/message';
 import { messageStamps } from '../../runner/protocol/message-decode';
 import { argsRepr, pyRepr } from '../../runner/protocol/pyrepr';
@@ -28,6 +28,7 @@ import { dateDoneOf, encodeResult, type ResultMeta } from '../../runner/protocol
 import { resultStamps } from '../../runner/protocol/stamps';
 import { parseCeleryDate } from '../../runner/protocol/time';
 import { until, workerHarness } from '../support/worker-harness';
+import { callOf } from '../support/calls';
 
 type Version = '5.6.3' | '5.2.6';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -51,18 +52,6 @@ function captured(version: Version, section: string, n = 0): string {
 const envelopeOf = (raw: string): Envelope => JSON.parse(raw) as Envelope;
 const bodyOf = (e: Envelope): Json => JSON.parse(Buffer.from(e.body, 'base64').toString('utf8')) as Json;
 const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64');
-
-/** The call a client made, read back from its message (with its stamps). */
-function callOf(msg: TaskMessage): TaskCall {
-  const h = msg.envelope.headers;
-  return {
-    id: msg.id, name: msg.name, args: msg.args, kwargs: msg.kwargs, queue: msg.routingKey, priority: msg.priority,
-    eta: msg.eta, expires: msg.expires, retries: msg.retries, timeLimit: msg.timeLimit, softTimeLimit: msg.softTimeLimit,
-    parentId: msg.parentId, rootId: msg.rootId, groupId: msg.groupId, groupIndex: msg.groupIndex,
-    ignoreResult: msg.ignoreResult, shadow: h.shadow, embed: msg.embed,
-    stamps: Array.isArray(h.stamped_headers) ? messageStamps(msg) : null,
-  };
-}
 
 /**
  * Field by field: the envelope's keys in order, the body decoded, every header and property in order and value.

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  decodeTaskMessage, encodeTaskMessage, markRedelivered, ProtocolError, type Envelope, type TaskCall, type TaskMessage,
+  decodeTaskMessage, encodeTaskMessage, markRedelivered, ProtocolError, type Envelope,
 } from '../../runner/protocol/message';
 import { argsRepr, kwargsRepr, pyRepr } from '../../runner/protocol/pyrepr';
 import { decodeResult, encodeResult, encodeSuccess, exceptionInfo, exceptionRepr, failureFromMeta, type ResultMeta } from '../../runner/protocol/result';
 import { isoWithOffset, naiveUtc, parseCeleryDate } from '../../runner/protocol/time';
+import { callOf } from '../support/calls';
 
 const FIXTURES = join(__dirname, '../fixtures');
 const messageDir = join(FIXTURES, 'messages');
@@ -19,20 +20,6 @@ const rawMessages = readdirSync(messageDir).filter((f) => f.endsWith('.json') &&
 
 function read(path: string): string {
   return readFileSync(path, 'utf8').trim();
-}
-
-/** The call a Python client made, read back from its message. */
-function callOf(msg: TaskMessage): TaskCall {
-  const h = msg.envelope.headers;
-  const known = new Set(['lang', 'task', 'id', 'shadow', 'eta', 'expires', 'group', 'group_index', 'retries', 'timelimit',
-    'root_id', 'parent_id', 'argsrepr', 'kwargsrepr', 'origin', 'ignore_result', 'redelivered']);
-  const extra = Object.fromEntries(Object.entries(h).filter(([k]) => !known.has(k)));
-  return {
-    id: msg.id, name: msg.name, args: msg.args, kwargs: msg.kwargs, queue: msg.routingKey, priority: msg.priority,
-    eta: msg.eta, expires: msg.expires, retries: msg.retries, timeLimit: msg.timeLimit, softTimeLimit: msg.softTimeLimit,
-    parentId: msg.parentId, rootId: msg.rootId, groupId: msg.groupId, groupIndex: msg.groupIndex,
-    ignoreResult: msg.ignoreResult, shadow: h.shadow, embed: msg.embed, headers: extra,
-  };
 }
 
 describe('protocol: task messages (golden, Celery 5.2.6 captures)', () => {

@@ -86,5 +86,6 @@ export function publishOptionsOf(properties: AmqpProperties): amqp.Options.Publi
   if (properties.correlationId) options.correlationId = properties.correlationId;
   if (properties.replyTo) options.replyTo = properties.replyTo;
   if (properties.priority !== undefined) options.priority = properties.priority;
+  if (properties.expiration !== undefined) options.expiration = properties.expiration;
   return options;
 }
