@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Set up a fresh clone: system packages (Redis, Celery for the interop tests, OpenSSL for the
-# TLS tests), node modules, and the build. Safe to run again; CI runs it before `npm test`.
+# Set up a fresh clone: system packages (Redis, RabbitMQ, Celery for the interop tests, OpenSSL for
+# the TLS tests), node modules, and the build. Safe to run again; CI runs it before `npm test`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 say() { printf 'setup: %s\n' "$*"; }
 
-APT_PACKAGES=(redis-server python3-celery python3-redis python3-django python3-debugpy openssl unzip)
+APT_PACKAGES=(redis-server rabbitmq-server python3-celery python3-redis python3-django python3-debugpy openssl unzip)
 # Debian's Celery lives in /usr/bin/python3's dist-packages; a pyenv or venv python3 on PATH
 # does not see it. The test harness uses the same variable.
 CELERY_PYTHON="${CELERY_PYTHON:-/usr/bin/python3}"
@@ -32,10 +32,38 @@ if [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null; then
 else
   # Not Debian: check for what the tests actually use.
   command -v redis-server >/dev/null || say "missing: redis-server (e.g. brew install redis)"
+  command -v rabbitmq-server >/dev/null || say "missing: rabbitmq-server (e.g. brew install rabbitmq; RabbitMQ tests are skipped without it)"
   command -v openssl >/dev/null || say "missing: openssl (TLS tests are skipped without it)"
   if ! "$CELERY_PYTHON" -c 'import celery, redis' >/dev/null 2>&1; then
     say "missing: Celery 5.2 for $CELERY_PYTHON (interop tests are skipped without it)"
     say "  e.g. python3 -m pip install 'celery[redis]>=5.2,<5.3' django, then export CELERY_PYTHON=\$(command -v python3)"
+  fi
+fi
+
+# RabbitMQ: the tests make a vhost per suite on the local service (guest/guest on 127.0.0.1:5672) through its
+# management API on 127.0.0.1:15672, about 50 ms, where rabbitmqctl takes about a second (test/support/rabbitmq.ts
+# falls back to it). Debian's rabbitmqctl works for root only (it runs as the rabbitmq user, with its cookie).
+if command -v rabbitmqctl >/dev/null; then
+  rabbit_up() { rabbitmqctl -q await_startup --timeout 60 >/dev/null 2>&1; }
+  if ! rabbit_up && [ "$(id -u)" -eq 0 ] && command -v service >/dev/null; then
+    say "RabbitMQ is not running: service rabbitmq-server start"
+    service rabbitmq-server start >/dev/null 2>&1 || say "  could not start it"
+  fi
+  if rabbit_up; then
+    if rabbitmq-plugins -q is_enabled rabbitmq_management >/dev/null 2>&1; then
+      say "RabbitMQ management plugin already enabled (API on http://127.0.0.1:15672)"
+    elif out=$(rabbitmq-plugins -q enable rabbitmq_management 2>&1); then
+      say "RabbitMQ: enabled the management plugin (API on http://127.0.0.1:15672)"
+    else
+      say "RabbitMQ: could not enable the management plugin: $(printf '%s' "$out" | grep . | tail -n1 | cut -c1-200)"
+      say "  (continuing: the tests use rabbitmqctl instead, about a second a call)"
+    fi
+  elif rabbitmq-plugins -q enable --offline rabbitmq_management >/dev/null 2>&1; then
+    say "RabbitMQ: rabbitmqctl cannot reach the local node; enabled the management plugin for its next start"
+    say "  (continuing: the tests that need RabbitMQ say why they were skipped)"
+  else
+    say "RabbitMQ: rabbitmqctl cannot reach the local node$([ "$(id -u)" -eq 0 ] || echo ' (not root)'): management plugin left as it is"
+    say "  (continuing: the tests that need RabbitMQ say why they were skipped)"
   fi
 fi
 

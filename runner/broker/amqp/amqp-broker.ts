@@ -346,6 +346,9 @@ export class AmqpBroker implements Broker {
     this.closed = true;
     this.wake?.();
     await this.fanout.close();
+    // The consumer channel first: its acks go out before its close (a connection's close may overtake them, and
+    // RabbitMQ would then deliver again what was acked). What it still holds goes back to the queues.
+    await this.consuming?.channel.close().catch(() => undefined);
     await this.connection.close();
   }
 
@@ -361,22 +364,30 @@ export class AmqpBroker implements Broker {
     }
   }
 
-  /** Ready messages per queue by passive declare (one channel; a missing queue is 0 and costs a new channel). */
+  /**
+   * Ready messages per queue by passive declare, exact at the moment (the management API's counts lag by its
+   * statistics interval, 5 s by default). One channel for all; a queue that does not exist is 0 and closes it, so
+   * the next gets a new one.
+   */
   async depths(queues: readonly string[]): Promise<QueueDepth[]> {
-    const managed = await this.management?.queues();
-    if (managed) {
-      const byName = new Map(managed.map((q) => [q.name, q.messages_ready ?? 0]));
-      return queues.map((queue) => ({ queue, total: byName.get(queue) ?? 0, byPriority: {} }));
-    }
     const out: QueueDepth[] = [];
-    for (const queue of queues) {
-      let total = 0;
-      try {
-        total = await this.connection.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
-      } catch (err) {
-        if (!/NOT_FOUND/.test(errorMessage(err))) throw err;
-      }
-      out.push({ queue, total, byPriority: {} });
+    let rest = [...queues];
+    while (rest.length > 0) {
+      const done = await this.connection.withChannel(async (ch) => {
+        const counted: QueueDepth[] = [];
+        for (const queue of rest) {
+          try {
+            counted.push({ queue, total: (await ch.checkQueue(queue)).messageCount, byPriority: {} });
+          } catch (err) {
+            if (!/NOT_FOUND/.test(errorMessage(err))) throw err;
+            counted.push({ queue, total: 0, byPriority: {} });
+            break; // the channel is closed now
+          }
+        }
+        return counted;
+      });
+      out.push(...done);
+      rest = rest.slice(done.length);
     }
     return out;
   }
@@ -443,14 +454,15 @@ export class AmqpBroker implements Broker {
     return this.purge(DEAD_LETTER_QUEUE);
   }
 
-  /** Workers with a pidbox queue that has a consumer (management API), as `celery inspect` would reach. */
+  /** Workers with a pidbox queue (management API), as `celery inspect` would reach them. */
   async pidboxNodes(): Promise<string[]> {
     const managed = await this.management?.queues();
     if (!managed) return [];
     const nodes: string[] = [];
     for (const q of managed) {
       const node = /^(.+)\.celery\.pidbox$/.exec(q.name)?.[1];
-      if (node && !q.name.endsWith('.reply.celery.pidbox') && (q.consumers ?? 0) > 0) nodes.push(node);
+      // Auto-deleted with its consumer: a node queue exists while its worker is connected.
+      if (node && !q.name.endsWith('.reply.celery.pidbox')) nodes.push(node);
     }
     return nodes.sort();
   }

@@ -1,0 +1,120 @@
+/**
+ * The RabbitMQ harness itself (test/support/rabbitmq.ts): a vhost of a suite's own on the shared broker, an own node
+ * that keeps a persistent message through a crash, and (with RADISH_RABBIT_CLUSTER=1, as it takes a while) a
+ * three-node cluster whose quorum queue outlives one node.
+ */
+import assert from 'node:assert/strict';
+import * as amqp from 'amqplib';
+import { answers } from '../support/net';
+import {
+  checkQueue, createVhost, rabbitCluster, rabbitNode, rabbitVhost, requireRabbit,
+} from '../support/rabbitmq';
+import { until } from '../support/wait';
+
+/** Publish with a publisher confirm, so the broker has the message when this resolves. */
+async function publish(connection: amqp.ChannelModel, queue: string, body: string, options: amqp.Options.AssertQueue = {}): Promise<void> {
+  const channel = await connection.createConfirmChannel();
+  await channel.assertQueue(queue, { durable: true, ...options });
+  channel.sendToQueue(queue, Buffer.from(body), { persistent: true });
+  await channel.waitForConfirms();
+  await channel.close();
+}
+
+async function take(url: string, queue: string): Promise<string | undefined> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    const message = await channel.get(queue, { noAck: true });
+    return message ? message.content.toString() : undefined;
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('RabbitMQ harness', function () {
+  describe('a vhost per suite', function () {
+    const rabbit = rabbitVhost();
+
+    it('round-trips a message in the suite\'s vhost and lists its queues', async function () {
+      assert.match(rabbit.vhost.name, new RegExp(`^radish-test-${process.pid}-\\d+$`));
+      const connection = await rabbit.connect();
+      await publish(connection, 'harness', 'hello', { arguments: { 'x-max-priority': 5 } });
+      const [queue] = await rabbit.vhost.listQueues();
+      assert.deepEqual(queue && { ...queue, consumers: undefined }, {
+        name: 'harness', messages: 1, messagesReady: 1, messagesUnacknowledged: 0, consumers: undefined,
+        arguments: { 'x-max-priority': 5 }, durable: true, type: 'classic',
+      });
+      assert.equal(await take(rabbit.url, 'harness'), 'hello');
+      assert.deepEqual(await checkQueue(rabbit.url, 'harness'), { messages: 0, consumers: 0 });
+      assert.equal(await checkQueue(rabbit.url, 'no-such-queue'), undefined);
+    });
+
+    for (const via of ['management', 'rabbitmqctl'] as const) {
+      it(`makes and deletes a vhost through ${via}`, async function () {
+        requireRabbit(this);
+        let vhost;
+        try {
+          vhost = await createVhost(undefined, { via });
+        } catch (err) {
+          if (via === 'management' && err instanceof Error && /no management API/.test(err.message)) {
+            console.log(`      skipped: ${err.message}`);
+            this.skip();
+          }
+          throw err;
+        }
+        const connection = await amqp.connect(vhost.url);
+        await publish(connection, 'q', 'x');
+        await connection.close();
+        assert.deepEqual((await vhost.listQueues()).map((q) => [q.name, q.messages]), [['q', 1]]);
+        await vhost.delete();
+        // amqplib's error says only "Expected ConnectionOpenOk; got <ConnectionClose channel:0>" (530 NOT_ALLOWED).
+        await assert.rejects(amqp.connect(vhost.url), /ConnectionClose|NOT_ALLOWED/);
+      });
+    }
+  });
+
+  describe('an own node', function () {
+    const rabbit = rabbitNode();
+
+    it('keeps a persistent message on a durable queue through a kill and a restart', async function () {
+      const { node } = rabbit;
+      assert.ok(node.rss(), 'the node reports its memory');
+      await publish(await rabbit.connect(), 'durable', 'survives');
+      await node.kill();
+      assert.equal(node.running, false);
+      assert.equal(await answers(node.port), false);
+      await node.start();
+      assert.deepEqual(await checkQueue(node.url, 'durable'), { messages: 1, consumers: 0 });
+      assert.equal(await take(node.url, 'durable'), 'survives');
+      console.log(`      (node restarted in ${(node.lastStartMs / 1000).toFixed(1)} s, RSS ${Math.round((node.rss() ?? 0) / 2 ** 20)} MiB)`);
+    });
+  });
+
+  describe('a three-node cluster (RADISH_RABBIT_CLUSTER=1)', function () {
+    before(function () {
+      if (process.env.RADISH_RABBIT_CLUSTER !== '1') {
+        console.log('      skipped: slow; set RADISH_RABBIT_CLUSTER=1 to run it');
+        this.skip();
+      }
+    });
+    const rabbit = rabbitCluster(3);
+
+    it('keeps a quorum queue\'s message while one node is down', async function () {
+      this.timeout(120_000);
+      const { cluster } = rabbit;
+      const names = cluster.nodes.map((n) => n.name).sort();
+      assert.deepEqual(await cluster.runningNodes(), names);
+      await publish(await rabbit.connect(0), 'qq', 'replicated', { arguments: { 'x-queue-type': 'quorum' } });
+      await cluster.killNode(0);
+      assert.deepEqual(await cluster.runningNodes(1), names.filter((n) => n !== cluster.nodes[0]?.name));
+      // A new leader is elected among the two left (a moment after the kill is noticed).
+      let message: string | undefined;
+      await until(async () => (message = await take(cluster.urls[1] ?? '', 'qq').catch(() => undefined)) !== undefined,
+        'the quorum queue to serve its message from node 1', 30_000, 200);
+      assert.equal(message, 'replicated');
+      await cluster.startNode(0);
+      await until(async () => (await cluster.runningNodes(1)).length === 3, 'node 0 to rejoin', 30_000, 250);
+      console.log(`      (RSS per node: ${cluster.nodes.map((n) => `${Math.round((n.rss() ?? 0) / 2 ** 20)} MiB`).join(', ')})`);
+    });
+  });
+});
