@@ -213,7 +213,7 @@ export class AmqpBroker implements Broker {
   }
 
   private async consume(queues: readonly string[]): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.interrupted) return;
     let c = this.consuming;
     if (c && c.generation !== this.connection.generation) c = this.consuming = undefined;
     if (!c) {
@@ -336,9 +336,24 @@ export class AmqpBroker implements Broker {
   async recover(_self: RecoveringWorker, _isAlive: (worker: string) => Promise<boolean>): Promise<Map<string, number>> { return new Map(); }
   async touch(_tags: readonly string[]): Promise<void> {}
 
+  /**
+   * Stop consuming for good (a worker stopping): the consumers are cancelled, so RabbitMQ pushes nothing more, and
+   * what it pushed that nobody took goes straight back to its queue. What the worker holds it gives back itself.
+   */
   async interrupt(): Promise<void> {
     this.interrupted = true;
     this.wake?.();
+    const c = this.consuming;
+    if (!c || c.generation !== this.connection.generation) return;
+    await this.consumingChange;
+    for (const [queue, tag] of [...c.tags]) {
+      c.tags.delete(queue);
+      await c.channel.cancel(tag).catch(() => undefined);
+    }
+    // After cancel-ok nothing more arrives: everything buffered can go back, in the order it came.
+    for (const { message, generation } of this.arrived.splice(0)) {
+      if (generation === c.generation) c.channel.nack(message, false, true);
+    }
   }
 
   async close(): Promise<void> {
