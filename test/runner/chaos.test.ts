@@ -12,18 +12,13 @@
  * `RADISH_CHAOS_SEED=<n>` replays a schedule.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
 import { delay, poll, prng, until } from '../support/wait';
+import { taskModule, Workers } from '../support/chaos-workers';
 import { redisHarness } from '../support/redis';
-
-const CLI = resolve(__dirname, '../../dist/radish.js');
 
 const TASKS = 3000;
 const KILLS = 5;
@@ -32,91 +27,6 @@ const WAVES = KILLS + 1;
 const WORKERS = ['w1@test', 'w2@test'];
 const QUEUE_KEYS = ['celery', 'celery\x06\x163', 'celery\x06\x166', 'celery\x06\x169'];
 const expected = (i: number) => i * 3 + 1;
-
-function taskModule(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'radish-chaos-'));
-  writeFileSync(join(dir, 'tasks.ts'), `
-import { Radish } from 'radish';
-export const app = new Radish();
-app.task('tasks.chaos', async (i: number) => {
-  await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 6)));
-  return i * 3 + 1;
-});
-`);
-  return join(dir, 'tasks.ts');
-}
-
-interface Incarnation {
-  child: ChildProcess;
-  exited: Promise<void>;
-  /** Killed or stopped by the test (any other exit is reported as a crash). */
-  expected: boolean;
-  tail: string[];
-}
-
-/** Two CLI workers kept running: restarted at once when killed, and after any other exit (reported). */
-class Workers {
-  readonly current = new Map<string, Incarnation>();
-  /** How many times each task id was logged as succeeded, by every incarnation of every worker. */
-  readonly runs = new Map<string, number>();
-  readonly crashes: string[] = [];
-  /** Every warning and error the workers logged (recoveries, Redis outages), for the report of a failure. */
-  readonly warnings: string[] = [];
-  spawned = 0;
-  private stopping = false;
-
-  constructor(private readonly tasks: string, private readonly url: string) {}
-
-  start(name: string): void {
-    this.spawned++;
-    const child = spawn(process.execPath, [CLI, 'worker', '-A', this.tasks, '-c', '20', '-n', name, '-l', 'info'],
-      { env: { ...process.env, RADISH_BROKER_URL: this.url }, stdio: ['ignore', 'ignore', 'pipe'] });
-    const inc: Incarnation = { child, exited: new Promise((r) => child.once('exit', () => r())), expected: false, tail: [] };
-    let partial = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /\] Task tasks\.chaos\[([^\]]+)\] succeeded in /.exec(line);
-        if (m) this.runs.set(m[1]!, (this.runs.get(m[1]!) ?? 0) + 1);
-        else if (!/\] Task tasks\.chaos\[[^\]]+\] received$/.test(line)) {
-          if (/: (WARNING|ERROR|CRITICAL)\//.test(line)) this.warnings.push(`${name}: ${line}`);
-          inc.tail.push(line);
-          if (inc.tail.length > 40) inc.tail.shift();
-        }
-      }
-    });
-    child.once('exit', (code, signal) => {
-      if (inc.expected || this.stopping) return;
-      this.crashes.push(`${name} exited by itself (code ${code}, signal ${signal}):\n${inc.tail.join('\n')}`);
-      setTimeout(() => { if (!this.stopping) this.start(name); }, 250);
-    });
-    this.current.set(name, inc);
-  }
-
-  /** SIGKILL the worker and start it again under the same node name. */
-  async kill(name: string): Promise<void> {
-    const inc = this.current.get(name)!;
-    inc.expected = true;
-    inc.child.kill('SIGKILL');
-    await inc.exited;
-    this.start(name);
-  }
-
-  /** Warm shutdown of every worker (SIGTERM), SIGKILL after 10 s. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await Promise.all([...this.current.values()].map(async (inc) => {
-      inc.expected = true;
-      if (inc.child.exitCode !== null || inc.child.signalCode !== null) return;
-      inc.child.kill('SIGTERM');
-      const timer = setTimeout(() => inc.child.kill('SIGKILL'), 10_000);
-      await inc.exited;
-      clearTimeout(timer);
-    }));
-  }
-}
 
 describe('chaos', function () {
   this.timeout(180_000);
@@ -137,7 +47,7 @@ describe('chaos', function () {
     }
     events.splice(Math.floor(random() * WAVES), 0, 'redis');
 
-    const workers = new Workers(taskModule(), h.server.url);
+    const workers = new Workers(taskModule(), { RADISH_BROKER_URL: h.server.url });
     const app = new Radish({ broker: h.server.url });
     const ids: string[] = [];
     const started = Date.now();
