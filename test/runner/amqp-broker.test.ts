@@ -179,6 +179,40 @@ describe('AMQP broker (RabbitMQ)', function () {
     assert.equal((await checkQueue(rabbit.url, 'q-mismatch'))?.messages, 1, 'published all the same');
   });
 
+  it('quorum queues: declared with x-queue-type, consumed with a per-consumer QoS that an ETA wait does not block', async () => {
+    const b = await broker({ queueType: 'quorum' });
+    b.setPrefetch(2);
+    await b.publishMany(Array.from({ length: 5 }, (_, i) => ({ queue: 'q-quorum', priority: 0, message: message(`qq${i}`) })));
+    assert.deepEqual((await rabbit.vhost.queue('q-quorum'))?.type, 'quorum');
+    const first = await take(b, ['q-quorum'], 5, 5, 500);
+    assert.equal(first.length, 2, 'two delivered under prefetch 2 (a global QoS would have closed the connection)');
+    b.holdOutsidePrefetch(1);
+    // The consumer is started again with prefetch 3; what it held before no longer counts (see applyQos).
+    const more = await take(b, ['q-quorum'], 3, 3, 500);
+    assert.equal(more.length, 3, 'an ETA wait does not block the consumer');
+    // What was delivered before the consumer was started again is still held, and acks as usual.
+    for (const d of [...first, ...more]) await b.ack(d.tag);
+    await b.close();
+    assert.deepEqual(await checkQueue(rabbit.url, 'q-quorum'), { messages: 0, consumers: 0 }, 'every ack counted');
+  });
+
+  it('consumes a quorum queue someone else declared (a Celery 5.5 app) without being told, warning once', async () => {
+    const raw = await rabbit.connect();
+    const ch = await raw.createChannel();
+    await ch.assertQueue('q-their-quorum', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    ch.sendToQueue('q-their-quorum', Buffer.from(JSON.stringify([[1, 2], {}, {}])), {
+      contentType: 'application/json', contentEncoding: 'utf-8', headers: { task: 'tasks.add', id: 'their-1', lang: 'py' },
+    });
+    await ch.close();
+    const b = await broker();
+    b.setPrefetch(4);
+    const [d] = await take(b, ['q-their-quorum'], 1);
+    assert.equal(decodeTaskMessage(d!.raw).id, 'their-1');
+    await b.ack(d!.tag);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /x-queue-type/);
+  });
+
   it('reports depths (and 0 for a queue that does not exist), purges, and refuses to browse, saying why', async () => {
     const b = await broker();
     await b.publishMany(['d1', 'd2', 'd3'].map((id) => ({ queue: 'q-depth', priority: 0, message: message(id) })));

@@ -23,21 +23,30 @@ import { AmqpFanout } from './fanout';
 import { DEAD_LETTER_QUEUE, isTaskQueueName, publishOptionsOf, taskQueueArguments } from './topology';
 import { amqpEndpoints, managementUrlOf } from './url';
 
-/** A message handed to this process and not yet acked or given back. */
-interface Held {
-  channel: amqp.Channel;
-  message: amqp.Message;
-  generation: number;
-}
-
 /** What a consumer channel is taking from, with the prefetch it was given. */
 interface Consuming {
   channel: amqp.Channel;
+  /** The connection's generation it was opened on. */
   generation: number;
+  /** Numbers this channel among the process's consumer channels: delivery tags are `<seq>.<tag>`. */
+  seq: number;
+  /** Until the channel closes: then what it delivered is back in the queues, and acking it would be an error. */
+  open: boolean;
+  /**
+   * The prefetch is the channel's, shared by its consumers (`basic.qos` global, as Celery sets it on classic queues),
+   * or each consumer's (quorum queues refuse a global QoS; Celery 5.5 then sets it per consumer, as here).
+   */
+  global: boolean;
   /** queue -> consumer tag */
   tags: Map<string, string>;
   /** The QoS last sent, so it is sent again only when it changes. */
   qos: number;
+}
+
+/** A message handed to this process and not yet acked or given back. */
+interface Held {
+  consumer: Consuming;
+  message: amqp.Message;
 }
 
 export interface AmqpBrokerHooks {
@@ -53,8 +62,12 @@ export class AmqpBroker implements Broker {
   readonly deadLetterMax: number;
   readonly fanout: Fanout;
   private readonly declared = new Set<string>();
+  /** Task queues known to be quorum queues (declared so here, or found so when declared by someone else). */
+  private readonly quorum = new Set<string>();
+  private qosPending = false;
+  private channels = 0;
   private readonly held = new Map<string, Held>();
-  private readonly arrived: { message: amqp.ConsumeMessage; queue: string; generation: number }[] = [];
+  private readonly arrived: { message: amqp.ConsumeMessage; queue: string; consumer: Consuming }[] = [];
   private consuming: Consuming | undefined;
   private consumingChange: Promise<void> = Promise.resolve();
   private prefetch = 0;
@@ -130,12 +143,16 @@ export class AmqpBroker implements Broker {
         await ch.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false, arguments: args });
         await ch.bindQueue(queue, queue, queue);
       });
+      if (this.config.queueType === 'quorum') this.quorum.add(queue);
     } catch (err) {
       if (!/PRECONDITION_FAILED|inequivalent/i.test(errorMessage(err))) throw err;
       await this.connection.withChannel(async (ch) => {
         await ch.checkQueue(queue);
         await ch.checkExchange(queue).catch(() => undefined);
       });
+      // RabbitMQ names the argument that differs and its value: a quorum queue must be consumed without global QoS.
+      if (/x-queue-type.*quorum/.test(errorMessage(err))) this.quorum.add(queue);
+      else if (/x-queue-type/.test(errorMessage(err))) this.quorum.delete(queue);
       this.warn(`queue ${queue} exists on the broker with other settings than Radish's (${errorMessage(err)}); `
         + 'using it as declared. Set queueMaxPriority / queueType as the Celery app that declared it does (task_queue_max_priority, task_default_queue_type) to match.');
     }
@@ -194,12 +211,36 @@ export class AmqpBroker implements Broker {
     void this.applyQos();
   }
 
-  /** basic.qos, global for the channel as Celery sets it on classic queues; per consumer on quorum queues. */
-  private async applyQos(): Promise<void> {
-    const c = this.consuming;
-    if (!c || c.qos === this.qos) return;
-    c.qos = this.qos;
-    await c.channel.prefetch(c.qos, this.config.queueType !== 'quorum').catch(() => undefined);
+  /**
+   * basic.qos, once per turn of the event loop however many ETA waits began or ended in it. A channel-wide QoS
+   * applies at once; a per-consumer one only to consumers started after it, so on quorum queues the consumers are
+   * started again. What the old consumers delivered stays held, unacked, on the channel, and no longer counts against
+   * a prefetch: until it is acked the worker may hold up to that many more than its prefetch (the surplus waits in
+   * this process, unacked, nothing lost). Counting it against the new consumers instead would leave them starved
+   * once it is acked, until the next ETA task came or went.
+   */
+  private applyQos(): void {
+    if (this.qosPending) return;
+    this.qosPending = true;
+    setImmediate(() => {
+      this.qosPending = false;
+      const change = this.consumingChange.then(async () => {
+        const c = this.consuming;
+        if (!c || !c.open || c.qos === this.qos) return;
+        c.qos = this.qos;
+        if (c.global) {
+          await c.channel.prefetch(c.qos, true);
+          return;
+        }
+        await c.channel.prefetch(c.qos, false);
+        for (const queue of [...c.tags.keys()]) {
+          await c.channel.cancel(c.tags.get(queue)!);
+          c.tags.delete(queue);
+          await this.startConsumer(c, queue);
+        }
+      });
+      this.consumingChange = change.catch(() => undefined);
+    });
   }
 
   /**
@@ -214,21 +255,32 @@ export class AmqpBroker implements Broker {
 
   private async consume(queues: readonly string[]): Promise<void> {
     if (this.closed || this.interrupted) return;
+    // Declared first: whether any is a quorum queue decides the channel's QoS (a global one on a channel consuming
+    // a quorum queue is a connection error).
+    for (const queue of queues) await this.declareQueue(queue);
+    const global = !queues.some((q) => this.quorum.has(q));
     let c = this.consuming;
-    if (c && c.generation !== this.connection.generation) c = this.consuming = undefined;
+    if (c && (!c.open || c.generation !== this.connection.generation)) c = this.consuming = undefined;
+    if (c && c.global !== global) {
+      // A quorum queue added to a channel with a global QoS (or the other way): a new channel. What the old one
+      // delivered and the worker still holds goes back to the queues; its acks are skipped (see release()).
+      await c.channel.close().catch(() => undefined);
+      c = this.consuming = undefined;
+    }
     if (!c) {
       const channel = await this.connection.channel();
-      const made: Consuming = { channel, generation: this.connection.generation, tags: new Map(), qos: 0 };
+      const made: Consuming = { channel, generation: this.connection.generation, seq: ++this.channels, open: true, global, tags: new Map(), qos: 0 };
       channel.on('close', () => {
+        made.open = false;
         if (this.consuming === made) this.consuming = undefined;
         // Whatever the channel delivered and nobody took yet went back to the queue with it.
-        for (let i = this.arrived.length - 1; i >= 0; i--) if (this.arrived[i]!.generation === made.generation) this.arrived.splice(i, 1);
+        for (let i = this.arrived.length - 1; i >= 0; i--) if (this.arrived[i]!.consumer === made) this.arrived.splice(i, 1);
         this.wake?.();
       });
       c = this.consuming = made;
       if (this.prefetch > 0) {
         c.qos = this.qos;
-        await channel.prefetch(c.qos, this.config.queueType !== 'quorum');
+        await channel.prefetch(c.qos, global);
       }
     }
     const wanted = new Set(queues);
@@ -237,38 +289,36 @@ export class AmqpBroker implements Broker {
       c.tags.delete(queue);
       await c.channel.cancel(tag).catch(() => undefined);
     }
-    for (const queue of wanted) {
-      if (c.tags.has(queue)) continue;
-      await this.declareQueue(queue);
-      const consumer = c;
-      const { consumerTag } = await c.channel.consume(queue, (message) => {
-        if (message === null) {
-          // Cancelled by the broker (queue deleted): consumed again, declared anew, on the next reserve.
-          consumer.tags.delete(queue);
-          this.declared.delete(queue);
-          return;
-        }
-        this.arrived.push({ message, queue, generation: consumer.generation });
-        this.wake?.();
-      }, { noAck: false });
-      c.tags.set(queue, consumerTag);
-    }
+    for (const queue of wanted) if (!c.tags.has(queue)) await this.startConsumer(c, queue);
+  }
+
+  private async startConsumer(c: Consuming, queue: string): Promise<void> {
+    const { consumerTag } = await c.channel.consume(queue, (message) => {
+      if (message === null) {
+        // Cancelled by the broker (queue deleted): consumed again, declared anew, on the next reserve.
+        c.tags.delete(queue);
+        this.declared.delete(queue);
+        return;
+      }
+      this.arrived.push({ message, queue, consumer: c });
+      this.wake?.();
+    }, { noAck: false });
+    c.tags.set(queue, consumerTag);
   }
 
   private sameQueues(queues: readonly string[]): boolean {
     const c = this.consuming;
-    if (!c || c.generation !== this.connection.generation || c.tags.size !== queues.length) return false;
+    if (!c || !c.open || c.generation !== this.connection.generation || c.tags.size !== queues.length) return false;
     return queues.every((q) => c.tags.has(q));
   }
 
   private take(max: number): Delivery[] {
     const out: Delivery[] = [];
-    const c = this.consuming;
     while (out.length < max && this.arrived.length > 0) {
-      const { message, queue, generation } = this.arrived.shift()!;
-      if (!c || generation !== c.generation) continue; // its channel is gone: the broker has it back
-      const tag = `${generation}.${message.fields.deliveryTag}`;
-      this.held.set(tag, { channel: c.channel, message, generation });
+      const { message, queue, consumer } = this.arrived.shift()!;
+      if (!consumer.open) continue; // its channel is gone: the broker has it back
+      const tag = `${consumer.seq}.${message.fields.deliveryTag}`;
+      this.held.set(tag, { consumer, message });
       const { raw, bytes } = amqpToEnvelope({
         content: message.content, properties: message.properties as AmqpProperties,
         exchange: message.fields.exchange, routingKey: message.fields.routingKey, redelivered: message.fields.redelivered,
@@ -303,12 +353,12 @@ export class AmqpBroker implements Broker {
     const h = this.held.get(tag);
     if (!h) return undefined;
     this.held.delete(tag);
-    return h.generation === this.consuming?.generation ? h : undefined;
+    return h.consumer.open ? h : undefined;
   }
 
   async ack(tag: string): Promise<void> {
     const h = this.release(tag);
-    h?.channel.ack(h.message);
+    h?.consumer.channel.ack(h.message);
   }
 
   async giveBack(deliveries: readonly HeldMessage[]): Promise<number> {
@@ -316,7 +366,7 @@ export class AmqpBroker implements Broker {
     for (const d of deliveries) {
       const h = this.release(d.tag);
       if (!h) continue;
-      h.channel.nack(h.message, false, true);
+      h.consumer.channel.nack(h.message, false, true);
       n++;
     }
     return n;
@@ -328,7 +378,7 @@ export class AmqpBroker implements Broker {
     await this.connection.publish('', DEAD_LETTER_QUEUE, Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded),
       { deliveryMode: 2, contentType: 'application/json', contentEncoding: 'utf-8' });
     const h = this.release(tag);
-    h?.channel.ack(h.message);
+    h?.consumer.channel.ack(h.message);
     return 0;
   }
 
@@ -343,16 +393,16 @@ export class AmqpBroker implements Broker {
   async interrupt(): Promise<void> {
     this.interrupted = true;
     this.wake?.();
-    const c = this.consuming;
-    if (!c || c.generation !== this.connection.generation) return;
     await this.consumingChange;
+    const c = this.consuming;
+    if (!c || !c.open) return;
     for (const [queue, tag] of [...c.tags]) {
       c.tags.delete(queue);
       await c.channel.cancel(tag).catch(() => undefined);
     }
     // After cancel-ok nothing more arrives: everything buffered can go back, in the order it came.
-    for (const { message, generation } of this.arrived.splice(0)) {
-      if (generation === c.generation) c.channel.nack(message, false, true);
+    for (const { message, consumer } of this.arrived.splice(0)) {
+      if (consumer.open) consumer.channel.nack(message, false, true);
     }
   }
 
