@@ -5,14 +5,40 @@
 //   node esbuild.mjs --npm-package [DIR]  the npm package, staged from that build into DIR (default out/npm)
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
 const { version } = manifest;
 
+/**
+ * amqplib reads AMQP field tables with a decoder that throws on the int64 tag py-amqp writes (`L`) and on any tag it
+ * does not know, which closes the whole connection (see runner/broker/amqp/field-table.ts). Its codec module is
+ * bundled with Radish's decoder put in place of its own, before anything that captures it (defs.js) loads. The
+ * build fails if the module is not where expected, so an amqplib upgrade cannot drop the fix silently.
+ */
+const amqpFieldTables = {
+  name: 'amqp-field-tables',
+  setup(b) {
+    let patched = false;
+    b.onLoad({ filter: /[\\/]amqplib[\\/]lib[\\/]codec\.js$/ }, (args) => {
+      patched = true;
+      const decoder = JSON.stringify(resolve('runner/broker/amqp/field-table.ts'));
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes('module.exports.decodeFields')) throw new Error(`${args.path} no longer exports decodeFields`);
+      return { contents: `${source}\nmodule.exports.decodeFields = require(${decoder}).decodeFieldTable;\n`, loader: 'js' };
+    });
+    b.onEnd((result) => {
+      const usesAmqp = Object.keys(result.metafile?.inputs ?? {}).some((f) => f.includes('amqplib'));
+      if (usesAmqp && !patched) throw new Error('amqplib was bundled without Radish\'s field-table decoder');
+    });
+  },
+};
+
 const common = {
   bundle: true,
+  plugins: [amqpFieldTables],
+  metafile: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',

@@ -54,6 +54,8 @@ export interface Delivery {
    * be a task, and is dead-lettered with these bytes.
    */
   bytes?: Buffer;
+  /** Why the message cannot be read at all (its AMQP headers could not be decoded): it is dead-lettered as it is. */
+  invalid?: string;
 }
 
 export interface QueueDepth {

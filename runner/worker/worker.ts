@@ -393,6 +393,11 @@ export class Worker extends EventEmitter {
       this.emit('dead-letter', undefined, 'not a valid task message');
       return;
     }
+    if (delivery.invalid) {
+      this.logger.log('error', `Received a message on queue ${delivery.queue} that cannot be read (${delivery.invalid}); moved it to the dead-letter queue`);
+      void this.recorder.deadLetter(delivery, delivery.invalid);
+      return;
+    }
     if (delivery.bytes) {
       void this.recorder.deadLetter(delivery, 'message is not valid UTF-8');
       return;

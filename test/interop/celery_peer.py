@@ -1,28 +1,40 @@
 #!/usr/bin/python3
 """Real Celery on the other end of Radish's interop tests. Run with Debian's /usr/bin/python3.
 
-  worker --broker URL -Q q1,q2 [-c N] [--pool solo|prefork|threads] [-n name@host]
+Every subcommand takes --broker URL (redis:// or amqp://) and --backend URL (the result backend,
+default the broker URL, which must then be Redis; with an amqp:// broker name a redis:// backend).
+
+  worker --broker URL [--backend URL] -Q q1,q2 [-c N] [--pool solo|prefork|threads] [-n name@host]
          [--loglevel info] [--result-extended] [--track-started] [-- extra celery worker args]
       A real Celery worker running celery_app's tasks. Everything goes to stderr, including
       a line `celery_peer: ready <nodename>` once it consumes (whatever the log level).
       SIGTERM = Celery's warm shutdown. Exits by itself when its parent process dies.
 
-  send --broker URL [--wait SECONDS]
+  send --broker URL [--backend URL] [--wait SECONDS]
       Reads JSON lines {"task", "args"?, "kwargs"?, "queue"?, "priority"?, "countdown"?,
       "eta_in"?, "expires_in"?, "task_id"?, "options"?} from stdin and sends them all, in order,
       with app.send_task. eta_in / expires_in are seconds from now (negative: in the past).
       Prints one JSON line per request: {"id"}, or with --wait the outcome (see outcome()).
       --wait is one deadline for all the results, not per result.
 
-  get --broker URL [--timeout SECONDS] ID [ID...]
+  get --broker URL [--backend URL] [--timeout SECONDS] ID [ID...]
       Waits for results sent by someone else; prints outcomes like `send --wait`.
 
-  watch --broker URL [--wait SECONDS] [--interval SECONDS]
+  watch --broker URL [--backend URL] [--wait SECONDS] [--interval SECONDS]
       Sends like `send`, then watches every result until it is ready, the way a Python
       caller would: the distinct states `AsyncResult.state` showed when polled (with `.info`
       and `.traceback`), every value the backend PUBLISHed on celery-task-meta-<id> (subscribed
-      before sending, so none is missed), `date_done`, and what `AsyncResult.get()` returned or
-      raised. Prints one JSON line per request (see watch_report()).
+      on the backend's Redis before sending, so none is missed), `date_done`, and what
+      `AsyncResult.get()` returned or raised. Prints one JSON line per request (see watch_report()).
+
+  events --broker URL [--backend URL] [--seconds SECONDS] [--no-wakeup]
+      Celery's own event receiver (app.events.Receiver, bound to every routing key, as `celery
+      events` and Flower use it). Prints `{"ready": true}` once it consumes, then one JSON line per
+      event as it arrives (a task.multi batch as its events), for SECONDS (default 30) or until
+      stdin closes. Unless --no-wakeup, it broadcasts the pidbox `heartbeat` on start, as `celery
+      events` does, and workers answer with a worker-heartbeat.
+
+Environment: CELERY_QUEUE_MAX_PRIORITY=N sets task_queue_max_priority on every app (see celery_app/app.py).
 
 Exit status: 0 when the peer did its job (a task failing or timing out is an outcome, not an
 error), 2 for bad input, 1 for anything else (e.g. no broker).
@@ -42,9 +54,13 @@ def emit(obj):
     print(json.dumps(obj, ensure_ascii=False, default=repr), flush=True)
 
 
-def load_app(broker, result_extended=False, track_started=False):
+def load_app(broker, result_extended=False, track_started=False, backend=None):
     """Import celery_app after setting its environment: it reads the config at import time."""
     os.environ['RADISH_TEST_BROKER'] = broker
+    if backend:
+        os.environ['RADISH_TEST_BACKEND'] = backend
+    else:
+        os.environ.pop('RADISH_TEST_BACKEND', None)
     if result_extended:
         os.environ['CELERY_RESULT_EXTENDED'] = '1'
     if track_started:
@@ -70,7 +86,7 @@ def cmd_worker(ns, extra):
     # Celery prints its banner on stdout; stdout is for JSON in the other commands,
     # so the worker keeps all of its output on stderr.
     os.dup2(2, 1)
-    mod = load_app(ns.broker, ns.result_extended, ns.track_started)
+    mod = load_app(ns.broker, ns.result_extended, ns.track_started, ns.backend)
     import celery_app.tasks  # noqa: F401  (register the tasks before the worker starts)
     from celery.signals import worker_ready
 
@@ -141,7 +157,7 @@ def send_options(req):
 def cmd_send(ns):
     requests = read_requests()
     # A client app with no tasks, like a service that only knows task names.
-    app = load_app(ns.broker).make_app('radish-peer-client')
+    app = load_app(ns.broker, backend=ns.backend).make_app('radish-peer-client')
     results = [app.send_task(req['task'], args=req.get('args') or [], kwargs=req.get('kwargs') or {},
                              **send_options(req))
                for req in requests]
@@ -210,13 +226,14 @@ def cmd_watch(ns):
     import redis
     from celery import states
     requests = read_requests()
-    app = load_app(ns.broker).make_app('radish-peer-client')
+    app = load_app(ns.broker, backend=ns.backend).make_app('radish-peer-client')
     for req in requests:
         req.setdefault('task_id', str(uuid.uuid4()))
     ids = [req['task_id'] for req in requests]
 
-    # Subscribe before sending, and wait for Redis to confirm it, so that no published state is missed.
-    pubsub = redis.Redis.from_url(ns.broker).pubsub()
+    # Subscribe before sending, and wait for Redis to confirm it, so that no published state is missed. The
+    # states are published by the result backend, on its own Redis (the broker's only when it is the backend).
+    pubsub = redis.Redis.from_url(app.conf.result_backend).pubsub()
     channels = {'celery-task-meta-' + i: i for i in ids}
     pubsub.subscribe(*channels)
     confirmed = 0
@@ -269,10 +286,40 @@ def cmd_watch(ns):
 
 
 def cmd_get(ns):
-    app = load_app(ns.broker).make_app('radish-peer-client')
+    app = load_app(ns.broker, backend=ns.backend).make_app('radish-peer-client')
     deadline = time.monotonic() + ns.timeout
     for task_id in ns.ids:
         emit(outcome(app.AsyncResult(task_id), deadline))
+    return 0
+
+
+def cmd_events(ns):
+    """Celery's own event receiver: one JSON line per event, until --seconds pass or stdin closes."""
+    app = load_app(ns.broker, backend=ns.backend).make_app('radish-peer-events')
+    deadline = time.monotonic() + ns.seconds
+    stop = threading.Event()
+
+    def stdin_closed():
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=stdin_closed, name='stdin-closed', daemon=True).start()
+
+    with app.connection_for_read() as conn:
+        class Receiver(app.events.Receiver):
+            def on_consume_ready(self, connection, channel, consumers, wakeup=True, **kwargs):
+                emit({'ready': True})
+                super().on_consume_ready(connection, channel, consumers, wakeup=wakeup, **kwargs)
+
+            def on_iteration(self):
+                if stop.is_set() or time.monotonic() > deadline:
+                    self.should_stop = True
+
+        receiver = Receiver(conn, handlers={'*': emit})
+        try:
+            receiver.capture(limit=None, timeout=None, wakeup=not ns.no_wakeup)
+        except KeyboardInterrupt:
+            pass
     return 0
 
 
@@ -283,8 +330,12 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest='cmd', required=True)
 
+    def connection_args(parser):
+        parser.add_argument('--broker', required=True)
+        parser.add_argument('--backend', help='result backend URL, default the broker URL')
+
     w = sub.add_parser('worker')
-    w.add_argument('--broker', required=True)
+    connection_args(w)
     w.add_argument('-Q', '--queues', default='celery', help='comma-separated')
     w.add_argument('-c', '--concurrency', type=int, default=1)
     w.add_argument('--pool', '-P', default='solo', choices=('solo', 'prefork', 'threads'))
@@ -294,18 +345,23 @@ def main(argv=None):
     w.add_argument('--track-started', action='store_true')
 
     s = sub.add_parser('send')
-    s.add_argument('--broker', required=True)
+    connection_args(s)
     s.add_argument('--wait', type=float, help='seconds to wait for all the results')
 
     wa = sub.add_parser('watch')
-    wa.add_argument('--broker', required=True)
+    connection_args(wa)
     wa.add_argument('--wait', type=float, default=30.0, help='seconds to wait for all the results')
     wa.add_argument('--interval', type=float, default=0.02, help='seconds between polls')
 
     g = sub.add_parser('get')
-    g.add_argument('--broker', required=True)
+    connection_args(g)
     g.add_argument('--timeout', type=float, default=10.0)
     g.add_argument('ids', nargs='+')
+
+    e = sub.add_parser('events')
+    connection_args(e)
+    e.add_argument('--seconds', type=float, default=30.0, help='stop after this long')
+    e.add_argument('--no-wakeup', action='store_true', help='do not broadcast the pidbox heartbeat on start')
 
     # Anything the worker parser does not know (e.g. -E, --without-mingle,
     # --prefetch-multiplier 1) goes to `celery worker` as is.
@@ -314,7 +370,7 @@ def main(argv=None):
         return cmd_worker(ns, [a for a in extra if a != '--'])
     if extra:
         p.error('unrecognized arguments: %s' % ' '.join(extra))
-    return {'send': cmd_send, 'get': cmd_get, 'watch': cmd_watch}[ns.cmd](ns)
+    return {'send': cmd_send, 'get': cmd_get, 'watch': cmd_watch, 'events': cmd_events}[ns.cmd](ns)
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { amqpToEnvelope, envelopeToAmqp, fromAmqpPriority, toAmqpPriority, type AmqpProperties } from '../../runner/protocol/amqp-envelope';
 import { decodeTaskMessage, encodeTaskMessage, type TaskMessage } from '../../runner/protocol/message';
+import { decodeFieldTable, UNDECODABLE } from '../../runner/broker/amqp/field-table';
 import { publishOptionsOf } from '../../runner/broker/amqp/topology';
 import { parseCeleryDate } from '../../runner/protocol/time';
 import { callOf } from '../support/calls';
@@ -142,5 +143,33 @@ describe('AMQP task messages (golden, Celery 5.2.6 on RabbitMQ)', () => {
     const priority5 = (captures.s2_apply_async_variants!.publishes as Publish[])[1]!;
     assert.equal(priority5.properties.priority, 5);
     assert.equal(decodeTaskMessage(amqpToEnvelope(arrivalOf(priority5), 't').raw).priority, 4, 'a Celery client\'s AMQP 5 is Radish\'s 4');
+  });
+});
+
+describe('AMQP field tables (the decoder amqplib is given)', () => {
+  /** A table entry: short key, tag, value bytes. */
+  const entry = (key: string, tag: string, bytes: Buffer) => Buffer.concat([Buffer.from([key.length]), Buffer.from(key), Buffer.from(tag), bytes]);
+  const int64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigInt64BE(n); return b; };
+  const longstr = (s: string) => { const b = Buffer.alloc(4); b.writeUInt32BE(Buffer.byteLength(s)); return Buffer.concat([b, Buffer.from(s)]); };
+
+  it('reads py-amqp\'s int64 `L` as amqplib reads `l`, in tables and arrays', () => {
+    const array = Buffer.concat([Buffer.from('L'), int64(-5n), Buffer.from('l'), int64(2n ** 40n)]);
+    const arrayLen = Buffer.alloc(4);
+    arrayLen.writeUInt32BE(array.length);
+    const table = Buffer.concat([entry('big', 'L', int64(2n ** 40n)), entry('list', 'A', Buffer.concat([arrayLen, array])), entry('task', 'S', longstr('tasks.add'))]);
+    assert.deepEqual(decodeFieldTable(table), { big: 2 ** 40, list: [-5, 2 ** 40], task: 'tasks.add' });
+  });
+
+  it('stops at a type nobody defines, keeps what came before, and says why (the worker dead-letters the message)', () => {
+    const table = Buffer.concat([entry('task', 'S', longstr('tasks.add')), entry('odd', 'Z', Buffer.from([1, 2, 3])), entry('id', 'S', longstr('x'))]);
+    const fields = decodeFieldTable(table);
+    assert.equal(fields.task, 'tasks.add');
+    assert.equal(fields.id, undefined);
+    assert.match(String(fields[UNDECODABLE]), /"odd".*"Z"/);
+  });
+
+  it('is the decoder amqplib uses here (installed by test/support/register.js, as esbuild.mjs does for the bundles)', () => {
+    const codec = amqplibRequire('./lib/codec.js') as { decodeFields: unknown };
+    assert.equal(codec.decodeFields, decodeFieldTable);
   });
 });

@@ -66,7 +66,23 @@ export function requireCelery(ctx: Mocha.Context): void {
   }
 }
 
-export interface CeleryWorkerOptions {
+/**
+ * How a Celery app connects beside its broker URL (every function here takes one broker URL first): redis:// as
+ * both broker and result backend by default; with an amqp:// broker, name a redis:// `backend`.
+ */
+export interface CeleryConnectionOptions {
+  /** The result backend URL (`result_backend`). Default: the broker URL. */
+  backend?: string;
+  /** Celery's `task_queue_max_priority`: task queues are declared with `x-max-priority` (AMQP). Default none. */
+  queueMaxPriority?: number;
+}
+
+/** `--backend URL` for a celery_peer.py subcommand, when one was named. */
+function backendArgs(options: CeleryConnectionOptions): string[] {
+  return options.backend ? ['--backend', options.backend] : [];
+}
+
+export interface CeleryWorkerOptions extends CeleryConnectionOptions {
   /** Queues to consume, e.g. `['celery', 'high']`. */
   queues: string[];
   /** Pool size. Default 1. */
@@ -166,10 +182,13 @@ function killGroup(pid: number): void {
 const workers = new Set<PeerWorker>();
 let exitHookInstalled = false;
 
-/** Start a real Celery worker on `brokerUrl` (also the result backend); resolves once it consumes. */
+/**
+ * Start a real Celery worker on `brokerUrl` (also the result backend unless `options.backend` names one); resolves
+ * once it consumes.
+ */
 export async function startCeleryWorker(brokerUrl: string, options: CeleryWorkerOptions): Promise<CeleryWorker> {
   const args = [
-    PEER, 'worker', '--broker', brokerUrl, '-Q', options.queues.join(','),
+    PEER, 'worker', '--broker', brokerUrl, ...backendArgs(options), '-Q', options.queues.join(','),
     '-c', String(options.concurrency ?? 1), '--pool', options.pool ?? 'solo',
     '--loglevel', options.loglevel ?? 'info',
   ];
@@ -178,7 +197,7 @@ export async function startCeleryWorker(brokerUrl: string, options: CeleryWorker
   if (options.trackStarted) args.push('--track-started');
   if (options.extraArgs?.length) args.push('--', ...options.extraArgs);
 
-  const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: peerEnv() });
+  const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: peerEnv(options) });
   const worker = new PeerWorker(child);
   workers.add(worker);
   if (!exitHookInstalled) {
@@ -252,16 +271,17 @@ export type CeleryOutcome = CelerySent | CelerySuccess | CeleryFailure | CeleryT
  * Send `requests` in order with Celery's client. Without `wait` the outcomes only carry ids;
  * with `wait` (seconds, one deadline for all) they carry results, failures or timeouts.
  */
-export function celerySend(brokerUrl: string, requests: CeleryRequest[], options: { wait?: number } = {}): Promise<CeleryOutcome[]> {
-  const args = ['send', '--broker', brokerUrl];
+export function celerySend(brokerUrl: string, requests: CeleryRequest[], options: { wait?: number } & CeleryConnectionOptions = {}): Promise<CeleryOutcome[]> {
+  const args = ['send', '--broker', brokerUrl, ...backendArgs(options)];
   if (options.wait !== undefined) args.push('--wait', String(options.wait));
   const input = requests.map((r) => JSON.stringify(r) + '\n').join('');
-  return runPeer(args, input, requests.length, options.wait ?? 0);
+  return runPeer(args, input, requests.length, options.wait ?? 0, parseOutcome, options);
 }
 
 /** Wait up to `timeoutSec` (one deadline for all) for results of tasks someone else sent. */
-export function celeryGet(brokerUrl: string, ids: string[], timeoutSec: number): Promise<CeleryOutcome[]> {
-  return runPeer(['get', '--broker', brokerUrl, '--timeout', String(timeoutSec), ...ids], '', ids.length, timeoutSec);
+export function celeryGet(brokerUrl: string, ids: string[], timeoutSec: number, options: CeleryConnectionOptions = {}): Promise<CeleryOutcome[]> {
+  return runPeer(['get', '--broker', brokerUrl, ...backendArgs(options), '--timeout', String(timeoutSec), ...ids], '', ids.length, timeoutSec,
+    parseOutcome, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,10 +334,10 @@ export interface CeleryWatched {
  * Send `requests` with Celery's client and watch each result until it is ready (or `wait` seconds, one deadline
  * for all, pass): the states a Python caller sees while polling, every published state, and what `get()` does.
  */
-export function celeryWatch(brokerUrl: string, requests: CeleryWatchRequest[], options: { wait?: number } = {}): Promise<CeleryWatched[]> {
+export function celeryWatch(brokerUrl: string, requests: CeleryWatchRequest[], options: { wait?: number } & CeleryConnectionOptions = {}): Promise<CeleryWatched[]> {
   const wait = options.wait ?? 30;
   const input = requests.map((r) => JSON.stringify(r) + '\n').join('');
-  return runPeer(['watch', '--broker', brokerUrl, '--wait', String(wait)], input, requests.length, wait, parseWatched);
+  return runPeer(['watch', '--broker', brokerUrl, ...backendArgs(options), '--wait', String(wait)], input, requests.length, wait, parseWatched, options);
 }
 
 function parseWatched(line: string): CeleryWatched {
@@ -328,12 +348,11 @@ function parseWatched(line: string): CeleryWatched {
   return value as CeleryWatched;
 }
 
-function runPeer(args: string[], input: string, expected: number, waitSec: number): Promise<CeleryOutcome[]>;
-function runPeer<T>(args: string[], input: string, expected: number, waitSec: number, parse: (line: string) => T): Promise<T[]>;
-function runPeer(args: string[], input: string, expected: number, waitSec: number, parse: (line: string) => unknown = parseOutcome): Promise<unknown[]> {
+function runPeer<T>(args: string[], input: string, expected: number, waitSec: number, parse: (line: string) => T,
+  connection: CeleryConnectionOptions): Promise<T[]> {
   const what = `celery_peer ${args[0]}`;
   return new Promise((ok, fail) => {
-    const child = spawn(PYTHON, [PEER, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv() });
+    const child = spawn(PYTHON, [PEER, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv(connection) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -368,20 +387,119 @@ function parseOutcome(line: string): CeleryOutcome {
   return value as CeleryOutcome;
 }
 
-function peerEnv(): NodeJS.ProcessEnv {
+/** The environment of a Python child: celery_app's settings (celery_app/app.py) from `connection`, nothing inherited. */
+function peerEnv(connection: CeleryConnectionOptions): NodeJS.ProcessEnv {
   // UTF-8 both ways whatever the locale; unbuffered so a worker's log arrives as it is written.
-  return { ...process.env, PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' };
+  delete env.RADISH_TEST_BACKEND;
+  delete env.CELERY_QUEUE_MAX_PRIORITY;
+  if (connection.backend) env.RADISH_TEST_BACKEND = connection.backend;
+  if (connection.queueMaxPriority !== undefined) env.CELERY_QUEUE_MAX_PRIORITY = String(connection.queueMaxPriority);
+  return env;
 }
 
-/** Python's own `celery -A celery_app <args>` CLI (test/interop/celery_app) on `brokerUrl`: exit code and output. */
-export function celeryCli(brokerUrl: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Python's own `celery -A celery_app <args>` CLI (test/interop/celery_app) on `brokerUrl` (and `options.backend`):
+ * exit code and output.
+ */
+export function celeryCli(brokerUrl: string, args: string[], options: CeleryConnectionOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(PYTHON, ['-m', 'celery', '-A', 'celery_app', ...args], {
       cwd: resolve(__dirname, '../interop'), timeout: 60_000,
-      env: { ...process.env, RADISH_TEST_BROKER: brokerUrl, PYTHONIOENCODING: 'utf-8' },
+      env: { ...peerEnv(options), RADISH_TEST_BROKER: brokerUrl },
     }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       done({ code, stdout, stderr });
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events: Celery's own receiver
+
+/** One event as Celery's `EventReceiver` handed it over (a `task.multi` batch arrives event by event). */
+export interface CeleryReceivedEvent {
+  type: string;
+  hostname: string;
+  timestamp: number;
+  uuid?: string;
+  [key: string]: unknown;
+}
+
+export interface CeleryEventStream {
+  /** Every event received so far, in order. */
+  readonly events: readonly CeleryReceivedEvent[];
+  /** Resolves with the first event (past or coming) that `match` accepts; rejects after `timeoutMs` (default 10 s). */
+  waitFor(match: (e: CeleryReceivedEvent) => boolean, what: string, timeoutMs?: number): Promise<CeleryReceivedEvent>;
+  /** Stop the receiver (closes its stdin, SIGKILL after 5 s). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Celery's own event receiver (`app.events.Receiver` bound to every event, as `celery events` and Flower use it; see
+ * `celery_peer.py events`), running until stopped; resolves once it consumes. Unless `wakeup` is false it broadcasts
+ * the pidbox `heartbeat` on start, as `celery events` does.
+ */
+export async function celeryEvents(brokerUrl: string, options: CeleryConnectionOptions & { wakeup?: boolean; seconds?: number } = {}): Promise<CeleryEventStream> {
+  const args = [PEER, 'events', '--broker', brokerUrl, ...backendArgs(options), '--seconds', String(options.seconds ?? 120)];
+  if (options.wakeup === false) args.push('--no-wakeup');
+  const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], env: peerEnv(options) });
+  const events: CeleryReceivedEvent[] = [];
+  const listeners = new Set<() => void>();
+  let stderr = '';
+  let ready = false;
+  let exited = false;
+  let buffered = '';
+  const notify = (): void => { for (const l of [...listeners]) l(); };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    buffered += d;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (!line) continue;
+      const value = JSON.parse(line) as CeleryReceivedEvent | { ready: true };
+      if ('ready' in value) ready = true;
+      else events.push(value);
+    }
+    notify();
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const closed = new Promise<void>((done) => child.once('close', () => { exited = true; notify(); done(); }));
+  child.stdin.on('error', () => undefined);
+  const wait = (check: () => boolean, what: () => string, timeoutMs: number): Promise<void> => new Promise((ok, fail) => {
+    const timer = setTimeout(() => finish(() => fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`))), timeoutMs);
+    const finish = (settle: () => void): void => { clearTimeout(timer); listeners.delete(test); settle(); };
+    const test = (): void => {
+      if (check()) finish(ok);
+      else if (exited) finish(() => fail(new Error(`celery_peer events exited before ${what()}; stderr:\n${stderr}`)));
+    };
+    listeners.add(test);
+    test();
+  });
+  let stopping: Promise<void> | undefined;
+  const stream: CeleryEventStream = {
+    events,
+    async waitFor(match, what, timeoutMs = 10_000) {
+      await wait(() => events.some(match), () => `${what}; received: ${events.map((e) => `${e.type}@${e.hostname}`).join(', ') || 'none'}`, timeoutMs);
+      return events.find(match)!;
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (exited) return;
+        child.stdin.end();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await closed;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+  try {
+    await wait(() => ready, () => `celery_peer events to consume; stderr:\n${stderr}`, READY_TIMEOUT_MS);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return stream;
 }

@@ -5,6 +5,11 @@ const { registerLoader } = require('../../dist/radish.js');
 
 registerLoader({ radishPath: path.resolve(__dirname, '../../runner/index.ts') });
 
+// What esbuild.mjs does for the bundles: amqplib reads AMQP field tables with Radish's decoder (see
+// runner/broker/amqp/field-table.ts), put in place before amqplib's defs.js captures its own.
+const amqplibCodec = path.join(path.dirname(require.resolve('amqplib')), 'lib', 'codec.js');
+require(amqplibCodec).decodeFields = require('../../runner/broker/amqp/field-table').decodeFieldTable;
+
 exports.mochaHooks = {
   async afterAll() {
     const { stopAllRedis } = require('./redis');

@@ -20,6 +20,7 @@ import {
 import { AmqpConnection, type AmqpConnectionOptions } from './connection';
 import { ManagementApi } from './management';
 import { AmqpFanout } from './fanout';
+import { UNDECODABLE } from './field-table';
 import { DEAD_LETTER_QUEUE, isTaskQueueName, publishOptionsOf, taskQueueArguments } from './topology';
 import { amqpEndpoints, managementUrlOf } from './url';
 
@@ -55,6 +56,24 @@ export interface AmqpBrokerHooks {
 }
 
 const DEFAULT_DEAD_LETTER_MAX = 10_000;
+
+/** Why a table (or a table or array inside it) could not be read whole, if it could not (see field-table.ts). */
+function undecodable(v: unknown): string | undefined {
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const found = undecodable(item);
+      if (found) return found;
+    }
+  } else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+    const record = v as Record<string, unknown>;
+    if (typeof record[UNDECODABLE] === 'string') return record[UNDECODABLE];
+    for (const item of Object.values(record)) {
+      const found = undecodable(item);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
 
 export class AmqpBroker implements Broker {
   readonly transport = 'amqp';
@@ -323,7 +342,10 @@ export class AmqpBroker implements Broker {
         content: message.content, properties: message.properties as AmqpProperties,
         exchange: message.fields.exchange, routingKey: message.fields.routingKey, redelivered: message.fields.redelivered,
       }, tag);
-      out.push(bytes ? { tag, raw, queue, bytes } : { tag, raw, queue });
+      const delivery: Delivery = bytes ? { tag, raw, queue, bytes } : { tag, raw, queue };
+      const invalid = undecodable(message.properties.headers);
+      if (invalid) delivery.invalid = invalid;
+      out.push(delivery);
     }
     return out;
   }

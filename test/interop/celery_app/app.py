@@ -1,7 +1,9 @@
 """Celery configuration shared by the peer's worker app and its task-less client app.
 
 Environment (read when this module is imported):
-  RADISH_TEST_BROKER      broker and result backend URL (default redis://127.0.0.1:6379/0)
+  RADISH_TEST_BROKER      broker URL (default redis://127.0.0.1:6379/0): redis:// or amqp://
+  RADISH_TEST_BACKEND     result backend URL (default: the broker URL, which must then be Redis)
+  CELERY_QUEUE_MAX_PRIORITY  an integer -> task_queue_max_priority (queues declared with x-max-priority on AMQP)
   CELERY_RESULT_EXTENDED  '1' -> result_extended=True (name, args, worker... in celery-task-meta-*)
   CELERY_TRACK_STARTED    '1' -> task_track_started=True (a STARTED state before the result)
 """
@@ -19,7 +21,8 @@ def _flag(name):
 def make_app(main, include=()):
     """A Celery app on the configured broker. `include` names the task modules the worker imports."""
     url = os.environ.get('RADISH_TEST_BROKER', DEFAULT_BROKER)
-    app = Celery(main, broker=url, backend=url, include=list(include))
+    backend = os.environ.get('RADISH_TEST_BACKEND') or url
+    app = Celery(main, broker=url, backend=backend, include=list(include))
     app.conf.update(
         # JSON only, like Radish: a pickle message must be refused, never run.
         task_serializer='json',
@@ -35,6 +38,9 @@ def make_app(main, include=()):
         enable_utc=True,
         timezone='UTC',
     )
+    max_priority = os.environ.get('CELERY_QUEUE_MAX_PRIORITY')
+    if max_priority:
+        app.conf.task_queue_max_priority = int(max_priority)
     return app
 
 

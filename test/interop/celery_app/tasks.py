@@ -38,9 +38,9 @@ def who(i):
 
 @app.task(name='tasks.count')
 def count(i):
-    """Counts each run in Redis (HINCRBY interop:runs i), so a test can see every task ran exactly once."""
+    """Counts each run in Redis (HINCRBY interop:runs i, on the result backend's Redis), so a test can see every task ran exactly once."""
     import redis
-    redis.Redis.from_url(app.conf.broker_url).hincrby('interop:runs', str(i), 1)
+    redis.Redis.from_url(app.conf.result_backend).hincrby('interop:runs', str(i), 1)
     return {'i': i, 'by': 'celery'}
 
 
@@ -83,9 +83,9 @@ def stamp(tag):
 
 @app.task(name='tasks.mark')
 def mark(key):
-    """Counts its runs in Redis (HINCRBY interop:ran key), so a test can tell that it never ran."""
+    """Counts its runs in Redis (HINCRBY interop:ran key, on the result backend's Redis), so a test can tell that it never ran."""
     import redis
-    redis.Redis.from_url(app.conf.broker_url).hincrby('interop:ran', key, 1)
+    redis.Redis.from_url(app.conf.result_backend).hincrby('interop:ran', key, 1)
     return 'ran'
 
 
