@@ -14,8 +14,10 @@ exports.mochaHooks = {
   async afterAll() {
     const { stopAllRedis } = require('./redis');
     const { stopAllCeleryWorkers } = require('./celery');
+    const { stopAllRabbit } = require('./rabbitmq');
     await stopAllCeleryWorkers();
     await stopAllRedis();
+    await stopAllRabbit();
     // A test that leaves a handle open would keep mocha (and CI) waiting for ever: say what is left, then end with
     // the exit code mocha set. The timer is unref'd: a clean run exits at once, without waiting for it.
     setTimeout(() => {

@@ -289,6 +289,10 @@ export class AmqpBroker implements Broker {
     if (!c) {
       const channel = await this.connection.channel();
       const made: Consuming = { channel, generation: this.connection.generation, seq: ++this.channels, open: true, global, tags: new Map(), qos: 0 };
+      channel.on('error', (err: Error) => {
+        // A channel error with the connection up: RabbitMQ's consumer_timeout, a queue deleted under a consumer...
+        this.warn(`the broker closed the consumer channel (${errorMessage(err)}); what it held goes back to the queues, consuming again`);
+      });
       channel.on('close', () => {
         made.open = false;
         if (this.consuming === made) this.consuming = undefined;
