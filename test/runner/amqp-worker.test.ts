@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { Radish } from '../../runner/app';
+import { Beat, type SentTick } from '../../runner/beat/beat';
 import type { AmqpBroker } from '../../runner/broker/amqp/amqp-broker';
 import { Control } from '../../runner/control';
 import { createLogger } from '../../runner/log';
@@ -123,6 +124,24 @@ describe('a Radish worker on RabbitMQ (results on Redis)', function () {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('radish beat sends its schedule through RabbitMQ (its lock and last runs in the Redis backend), a worker runs it', async () => {
+    const ran: number[] = [];
+    app.task('tasks.tick', (n: number) => { ran.push(n); return n; });
+    app.schedule('tick', { task: 'tasks.tick', every: 0.5, args: [7] });
+    const sent: SentTick[] = [];
+    const beat = new Beat(app, { logger: createLogger('critical'), lockTimeout: 1000, maxInterval: 50, onSent: (t) => sent.push(t) });
+    await start();
+    await beat.start();
+    try {
+      await until(() => ran.length >= 2, 'two ticks run');
+    } finally {
+      await beat.stop();
+    }
+    assert.deepEqual(ran.slice(0, 2), [7, 7]);
+    assert.ok(await redis.redis.hexists('radish.beat.last_run', 'tick'), 'the last run is kept in the Redis backend');
+    assert.equal(new Set(sent.map((t) => t.taskId)).size, sent.length, 'no tick sent twice');
   });
 
   it('warm shutdown gives back the ETA task it held; a cold one the task it ran: nothing lost', async () => {
