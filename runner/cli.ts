@@ -507,10 +507,13 @@ async function inspect(argv: string[]): Promise<number> {
       return 0;
     }
     const width = Math.max(5, ...queues.map((q) => q.length));
-    process.stdout.write(`${'queue'.padEnd(width)}  ${'total'.padStart(8)}  ${'p0-2'.padStart(8)}  ${'p3-5'.padStart(8)}  ${'p6-8'.padStart(8)}  ${'p9'.padStart(8)}\n`);
+    // RabbitMQ keeps one queue whatever the priorities in it: no per-priority columns then.
+    const steps = depths.some((d) => Object.keys(d.byPriority).length > 0);
+    const head = steps ? ['total', 'p0-2', 'p3-5', 'p6-8', 'p9'] : ['total'];
+    process.stdout.write(`${'queue'.padEnd(width)}  ${head.map((h) => h.padStart(8)).join('  ')}\n`);
     for (const d of depths) {
-      const cols = [d.total, d.byPriority[0], d.byPriority[3], d.byPriority[6], d.byPriority[9]].map((n) => String(n ?? 0).padStart(8));
-      process.stdout.write(`${d.queue.padEnd(width)}  ${cols.join('  ')}\n`);
+      const values = steps ? [d.total, d.byPriority[0], d.byPriority[3], d.byPriority[6], d.byPriority[9]] : [d.total];
+      process.stdout.write(`${d.queue.padEnd(width)}  ${values.map((n) => String(n ?? 0).padStart(8)).join('  ')}\n`);
     }
     process.stdout.write(`unacked: ${unacked ?? 'unknown (the broker does not say: enable RabbitMQ\'s management plugin)'}\n`);
     return 0;
