@@ -120,14 +120,14 @@ function jsonValue(v: unknown): unknown {
 }
 
 /**
- * The envelope of a delivered message, as the Redis transport would have stored it (body as text, not base64:
- * kombu's envelope allows both), so one decoder serves both brokers. `bytes` is set when the content is not UTF-8
- * (it cannot be a task; it is dead-lettered byte for byte).
+ * The envelope of a delivered message, as the Redis transport would have stored it, so one decoder serves both
+ * brokers. The body is its text (kombu's envelope allows text or base64); a body that is not UTF-8 goes in base64,
+ * byte for byte, with the headers and properties beside it: such a message cannot be a task (the decoder refuses it,
+ * saying so), and its dead-letter record keeps all of it, so nothing is lost and it can be replayed as it came.
  */
-export function amqpToEnvelope(arrival: AmqpArrival, deliveryTag: string): { raw: string; bytes?: Buffer } {
+export function amqpToEnvelope(arrival: AmqpArrival, deliveryTag: string): { raw: string } {
   const { content, properties: p } = arrival;
-  const text = content.toString('utf8');
-  const bytes = isUtf8(content) ? undefined : content;
+  const utf8 = isUtf8(content);
   const properties: JsonObject = {
     correlation_id: p.correlationId ?? null,
     reply_to: p.replyTo ?? null,
@@ -135,13 +135,14 @@ export function amqpToEnvelope(arrival: AmqpArrival, deliveryTag: string): { raw
     delivery_info: { exchange: arrival.exchange, routing_key: arrival.routingKey, ...(arrival.redelivered ? { redelivered: true } : {}) },
     priority: fromAmqpPriority(p.priority ?? 0),
     delivery_tag: deliveryTag,
+    ...(utf8 ? {} : { body_encoding: 'base64' }),
   };
   const envelope: JsonObject = {
-    body: text,
+    body: utf8 ? content.toString('utf8') : content.toString('base64'),
     'content-encoding': p.contentEncoding ?? null,
     'content-type': p.contentType ?? null,
     headers: jsonValue(p.headers ?? {}) as JsonObject,
     properties,
   };
-  return bytes ? { raw: JSON.stringify(envelope), bytes } : { raw: JSON.stringify(envelope) };
+  return { raw: JSON.stringify(envelope) };
 }

@@ -342,11 +342,11 @@ export class AmqpBroker implements Broker {
       if (!consumer.open) continue; // its channel is gone: the broker has it back
       const tag = `${consumer.seq}.${message.fields.deliveryTag}`;
       this.held.set(tag, { consumer, message });
-      const { raw, bytes } = amqpToEnvelope({
+      const { raw } = amqpToEnvelope({
         content: message.content, properties: message.properties as AmqpProperties,
         exchange: message.fields.exchange, routingKey: message.fields.routingKey, redelivered: message.fields.redelivered,
       }, tag);
-      const delivery: Delivery = bytes ? { tag, raw, queue, bytes } : { tag, raw, queue };
+      const delivery: Delivery = { tag, raw, queue };
       const invalid = undecodable(message.properties.headers);
       if (invalid) delivery.invalid = invalid;
       out.push(delivery);
