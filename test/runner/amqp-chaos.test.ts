@@ -109,4 +109,40 @@ describe('chaos on RabbitMQ', function () {
       await app.close();
     }
   });
+
+  it('a client sending while the broker is killed and restarts: every send resolves once the broker is back, and each message is there', async () => {
+    const node = rabbit.node;
+    const app = new Radish({ broker: node.url, backend: h.server.url });
+    const ids: string[] = [];
+    try {
+      await app.send('tasks.outage', [0]); // connected, queue declared
+      await node.syncMetadata();
+      // Twenty sends in flight at a time, so some await their confirm when the node is killed.
+      const sending = (async () => {
+        for (let i = 0; i < 10; i++) {
+          const batch = await Promise.all(Array.from({ length: 20 }, (_, k) => app.send('tasks.outage', [i * 20 + k], {}, { queue: 'outage' })));
+          ids.push(...batch.map((r) => r.id));
+        }
+      })();
+      await delay(30);
+      await node.kill();
+      await delay(300);
+      await node.start();
+      await sending;
+      // Every send resolved: each message is in the queue (a send retried after a lost confirm may be there twice).
+      const seen = new Set<string>();
+      const connection = await rabbit.connect();
+      const ch = await connection.createChannel();
+      for (;;) {
+        const m = await ch.get('outage', { noAck: true });
+        if (!m) break;
+        seen.add(String(m.properties.headers?.id));
+      }
+      await ch.close();
+      assert.equal(ids.length, 200);
+      assert.deepEqual(ids.filter((id) => !seen.has(id)), [], 'every confirmed send is in the queue');
+    } finally {
+      await app.close();
+    }
+  });
 });

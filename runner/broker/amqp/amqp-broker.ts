@@ -197,18 +197,21 @@ export class AmqpBroker implements Broker {
    * with the queue's name as routing key, after declaring the queue's own exchange, the queue and their binding.
    */
   async publish(queue: string, _priority: number, message: string): Promise<void> {
-    await this.declareQueue(queue);
     const { content, properties } = envelopeToAmqp(message);
-    await this.connection.publish('', queue, content, publishOptionsOf(properties));
+    await this.connection.retrying(async () => {
+      await this.declareQueue(queue);
+      await this.connection.publish('', queue, content, publishOptionsOf(properties));
+    });
   }
 
   async publishMany(items: readonly { queue: string; priority: number; message: string | Buffer }[]): Promise<void> {
-    for (const queue of new Set(items.map((i) => i.queue))) await this.declareQueue(queue);
-    // Published back to back on one channel (in order), the confirms awaited together.
-    await Promise.all(items.map(({ queue, message }) => {
-      const { content, properties } = envelopeToAmqp(typeof message === 'string' ? message : message.toString('utf8'));
-      return this.connection.publish('', queue, content, publishOptionsOf(properties));
-    }));
+    const messages = items.map(({ queue, message }) => ({ queue, ...envelopeToAmqp(typeof message === 'string' ? message : message.toString('utf8')) }));
+    await this.connection.retrying(async () => {
+      for (const queue of new Set(items.map((i) => i.queue))) await this.declareQueue(queue);
+      // Published back to back on one channel (in order), the confirms awaited together. A retry sends them all
+      // again: at-least-once, as for one.
+      await Promise.all(messages.map(({ queue, content, properties }) => this.connection.publish('', queue, content, publishOptionsOf(properties))));
+    });
   }
 
   // -----------------------------------------------------------------------------------------------

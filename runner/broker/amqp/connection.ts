@@ -38,6 +38,16 @@ export interface AmqpConnectionEvents {
   restored: [endpoint: AmqpEndpoint];
 }
 
+/** How many times a publish whose confirm was lost with its channel is tried in all. */
+const PUBLISH_ATTEMPTS = 8;
+
+/** An answer of the broker itself, which trying again would not change: a nack, or a channel error with a reply code. */
+function refused(err: unknown): boolean {
+  if (/nack/i.test(errorMessage(err))) return true;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' && [403, 404, 405, 406].includes(code);
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -189,6 +199,23 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     await new Promise<void>((resolve, reject) => {
       ch.publish(exchange, routingKey, content, options, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
     });
+  }
+
+  /**
+   * Run `work` (declarations and publishes) until it completes, again when the channel or the connection it used went
+   * down under it (a broker restarted, a node of a cluster stopped): a publish whose confirm was lost may or may not
+   * have been stored, so it is sent again once the connection is back, as kombu's producer retries (at-least-once).
+   * What the broker refused (a nack, a missing or mismatched queue, a refused access) is thrown at once.
+   */
+  async retrying<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (this.closed || attempt >= PUBLISH_ATTEMPTS || refused(err)) throw err;
+        await delay(Math.min(50 * 2 ** attempt, 1000));
+      }
+    }
   }
 
   /**
