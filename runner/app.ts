@@ -10,8 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AsyncResult } from './backend/async-result';
-import { ResultBackend, type BackendOptions } from './backend/backend';
+import { RedisResultBackend, type BackendOptions } from './backend/backend';
 import { GroupResult } from './backend/group-result';
+import { BackendUnsupportedError, type ResultStore } from './backend/result-store';
+import { isRpcBackendUrl, RPC_NO_CHORDS, RpcBackend } from './backend/rpc-backend';
+import { AmqpBroker } from './broker/amqp/amqp-broker';
 import { connectBroker, isAmqpBroker } from './broker/connect';
 import { sharedStore, type SharedStore } from './broker/shared-store';
 import type { Broker, BrokerOptions } from './broker/transport';
@@ -38,7 +41,11 @@ export type Routes = Record<string, RouteTarget> | [string | RegExp, RouteTarget
 export interface RadishOptions {
   /** Broker URL or options. Default `RADISH_BROKER_URL`, else `redis://127.0.0.1:6379/0`. */
   broker?: string | BrokerOptions;
-  /** Result backend URL or options. Default: the broker's server. */
+  /**
+   * Result backend URL or options: `redis://...` (Celery's Redis backend), or `rpc://` (Celery's rpc backend: each
+   * result is a message to the client that sent the task, on an AMQP broker). Default: the broker's server when it is
+   * Redis.
+   */
   backend?: string | BackendOptions;
   /** Queue for tasks no route or option places. Default `celery` (Celery's default). */
   defaultQueue?: string;
@@ -79,6 +86,16 @@ export interface SendRequest extends SendOptions {
   name: string;
   args?: unknown[];
   kwargs?: JsonObject;
+}
+
+/**
+ * Whether applying a canvas needs a backend that runs chords, where Celery's client asks for one: a chord to start
+ * (a size to set, a header to save), or a chord among the chain steps a message carries (Celery's `prepare_steps`
+ * checks every step of a chain it applies, a group followed by a task included, as that is a chord).
+ */
+function needsChords(canvas: Canvas): boolean {
+  if (canvas.effects.some((e) => e.kind === 'chord-size' || e.kind === 'save-group')) return true;
+  return canvas.messages.some((m) => (m.call.embed?.chain ?? []).some((step) => step.subtask_type === 'chord'));
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -122,7 +139,7 @@ export class Radish {
   private readonly sender = { origin: `gen${process.pid}@${hostname()}`, replyTo: randomUUID() };
   /** Lamport clock of this app's task-sent events. */
   private readonly clock = new LamportClock();
-  private connecting: Promise<{ broker: Broker; backend: ResultBackend }> | undefined;
+  private connecting: Promise<{ broker: Broker; backend: ResultStore }> | undefined;
 
   constructor(readonly options: RadishOptions = {}) {
     this.defaultQueue = options.defaultQueue ?? 'celery';
@@ -149,7 +166,7 @@ export class Radish {
 
   /**
    * Result backend options after defaults: the option, else `RADISH_RESULT_BACKEND`, else the broker when it is
-   * Redis. RabbitMQ carries tasks but keeps no results: with it, a backend must be named.
+   * Redis. RabbitMQ carries tasks but keeps no results: with it, a backend must be named (Redis, or `rpc://`).
    */
   get backendOptions(): BackendOptions {
     const b = this.options.backend ?? process.env.RADISH_RESULT_BACKEND;
@@ -157,7 +174,8 @@ export class Radish {
       const broker = this.brokerOptions;
       if (isAmqpBroker(broker.url)) {
         throw new Error(`the broker ${redactUrl(broker.url ?? '')} is RabbitMQ, which keeps no results: name a result backend `
-          + "(backend: 'redis://127.0.0.1:6379/0' in new Radish(), --result-backend, or RADISH_RESULT_BACKEND)");
+          + "(backend: 'redis://127.0.0.1:6379/0', or 'rpc://' for results sent back as messages, in new Radish(), "
+          + '--result-backend, or RADISH_RESULT_BACKEND)');
       }
       return { ...broker };
     }
@@ -239,15 +257,31 @@ export class Radish {
     return { queue: queue ?? this.defaultQueue, priority: priority ?? 0 };
   }
 
-  private async connections(): Promise<{ broker: Broker; backend: ResultBackend }> {
+  private async connections(): Promise<{ broker: Broker; backend: ResultStore }> {
     this.connecting ??= (async () => {
       const backendOptions = this.backendOptions;
+      const rpc = isRpcBackendUrl(backendOptions.url);
+      if (rpc && !isAmqpBroker(this.brokerOptions.url)) {
+        throw new Error(`the rpc:// result backend sends results as messages on RabbitMQ: it needs an amqp:// broker, not `
+          + `${redactUrl(this.brokerOptions.url ?? DEFAULT_BROKER_URL)} (use the Redis result backend there)`);
+      }
       const broker = await connectBroker(this.brokerOptions);
       try {
-        // Results on the broker's own Redis share its connection (and let a worker store and ack in one step).
-        const own = sharedStore(broker, {});
-        const same = own !== undefined && this.options.backend === undefined && process.env.RADISH_RESULT_BACKEND === undefined;
-        const backend = same ? new ResultBackend(own.redis, backendOptions) : await ResultBackend.connect(backendOptions);
+        let backend: ResultStore;
+        if (rpc) {
+          if (!(broker instanceof AmqpBroker)) throw new Error('the rpc:// result backend needs an AMQP broker');
+          // On the broker's connection; the reply queue is this app's oid, the reply_to of every task it sends.
+          backend = new RpcBackend(broker.connection, {
+            replyTo: this.sender.replyTo,
+            ...(backendOptions.resultExpires === undefined ? {} : { resultExpires: backendOptions.resultExpires }),
+            ...(backendOptions.resultPersistent === undefined ? {} : { resultPersistent: backendOptions.resultPersistent }),
+          });
+        } else {
+          // Results on the broker's own Redis share its connection (and let a worker store and ack in one step).
+          const own = sharedStore(broker, {});
+          const same = own !== undefined && this.options.backend === undefined && process.env.RADISH_RESULT_BACKEND === undefined;
+          backend = same ? new RedisResultBackend(own.redis, backendOptions) : await RedisResultBackend.connect(backendOptions);
+        }
         return { broker, backend };
       } catch (err) {
         await broker.close();
@@ -267,7 +301,10 @@ export class Radish {
     return (await this.connections()).broker;
   }
 
-  /** Where Radish's workers, beat and monitor share records beyond Celery's (see {@link sharedStore}). */
+  /**
+   * Where Radish's workers, beat and monitor share records beyond Celery's (see {@link sharedStore}); none with
+   * RabbitMQ and the rpc:// backend (there is no Redis).
+   */
   async sharedStore(): Promise<SharedStore | undefined> {
     const { broker, backend } = await this.connections();
     return sharedStore(broker, backend);
@@ -281,7 +318,7 @@ export class Radish {
   }
 
   /** The result backend (opened on first use). */
-  async backend(): Promise<ResultBackend> {
+  async backend(): Promise<ResultStore> {
     return (await this.connections()).backend;
   }
 
@@ -336,6 +373,7 @@ export class Radish {
   async send<R = unknown>(name: string, args: unknown[] = [], kwargs: JsonObject = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
     const { broker, backend } = await this.connections();
     const msg = this.message({ ...options, name, args, kwargs });
+    if (!msg.call.ignoreResult) await backend.beforeSend();
     await this.publish(broker, [msg]);
     return new AsyncResult<R>(msg.id, backend);
   }
@@ -349,6 +387,7 @@ export class Radish {
     if (this.options.sendEvents) {
       // The task-sent events are built from the message text, so keep it.
       const messages = requests.map((r) => this.message(r));
+      if (messages.some((m) => !m.call.ignoreResult)) await backend.beforeSend();
       if (messages.length > 0) await this.publish(broker, messages);
       return messages.map((m) => new AsyncResult<R>(m.id, backend));
     }
@@ -357,11 +396,14 @@ export class Radish {
     const packer = new Utf8Packer();
     const items: { queue: string; priority: number; message: Buffer }[] = [];
     const results: AsyncResult<R>[] = [];
+    let wanted = false;
     for (const r of requests) {
       const m = this.message(r);
       items.push({ queue: m.queue, priority: m.priority, message: packer.add(m.body) });
       results.push(new AsyncResult<R>(m.id, backend));
+      wanted ||= !m.call.ignoreResult;
     }
+    if (wanted) await backend.beforeSend();
     if (items.length > 0) await broker.publishMany(items);
     return results;
   }
@@ -381,8 +423,11 @@ export class Radish {
   }
 
   /** Perform what applying signatures asked for: chord sizes and saved groups, then the messages. */
-  private async perform(canvas: Canvas): Promise<{ broker: Broker; backend: ResultBackend }> {
+  private async perform(canvas: Canvas): Promise<{ broker: Broker; backend: ResultStore }> {
     const connections = await this.connections();
+    // As Celery's client: a chord on a backend that cannot run one is refused before anything is sent.
+    if (!connections.backend.supportsChords && needsChords(canvas)) throw new BackendUnsupportedError(RPC_NO_CHORDS);
+    if (canvas.messages.some((m) => !m.call.ignoreResult)) await connections.backend.beforeSend();
     for (const effect of canvas.effects) {
       if (effect.kind === 'chord-size') await connections.backend.groups.setChordSize(effect.groupId, effect.size);
       else if (effect.kind === 'save-group') await connections.backend.groups.saveGroupTuple(effect.groupId, effect.result);

@@ -55,7 +55,7 @@ Commands:
 Common options:
   --broker URL      redis://, rediss://, sentinel://, amqp:// or amqps:// (default: $RADISH_BROKER_URL, the
                     app's broker, or redis://127.0.0.1:6379/0)
-  --result-backend URL  redis:// URL of the result backend (default: $RADISH_RESULT_BACKEND, the app's, or the
+  --result-backend URL  redis:// or rpc:// (results as messages, with amqp://) (default: $RADISH_RESULT_BACKEND, the app's, or the
                     broker when it is Redis; needed with amqp://)
   -A, --app MODULE  task module, as MODULE or MODULE:export
   -h, --help        this help;  --version  the version

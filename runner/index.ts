@@ -1,7 +1,9 @@
 /** Radish's public API: `import { Radish } from '@radish-queue/radish'`. */
 export { Radish, type RadishOptions, type SendRequest, type Routes, type RouteTarget } from './app';
 export { AsyncResult, type GetOptions } from './backend/async-result';
-export { ResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';
+export { ResultBackend, RedisResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';
+export { BackendUnsupportedError, type ResultDestination, type ResultStore } from './backend/result-store';
+export { RpcBackend, isRpcBackendUrl } from './backend/rpc-backend';
 export type { Broker, BrokerOptions, DeadLetterRecord, Delivery, QueueDepth } from './broker/transport';
 export { BrowseUnsupportedError } from './broker/transport';
 export { RedisBroker } from './broker/redis-broker';

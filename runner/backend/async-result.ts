@@ -1,6 +1,6 @@
 /** A handle on a task's result, like Celery's `AsyncResult`. */
 import { dateDoneOf, failureFromMeta, type ResultMeta, type TaskState } from '../protocol/result';
-import type { ResultBackend } from './backend';
+import type { ResultStore } from './result-store';
 import type { GroupResult } from './group-result';
 
 export interface GetOptions {
@@ -15,9 +15,12 @@ export class AsyncResult<R = unknown> {
    * @param parent what it was sent after, when the sender knows: a chord callback's header group (Celery's
    *   `AsyncResult.parent`).
    */
-  constructor(readonly id: string, private readonly backend: ResultBackend, readonly parent?: GroupResult) {}
+  constructor(readonly id: string, private readonly backend: ResultStore, readonly parent?: GroupResult) {}
 
-  /** The stored meta, or null while PENDING (nothing stored yet). */
+  /**
+   * The stored meta, or null while PENDING (nothing stored yet). With rpc://, the latest state this client received:
+   * a task another client sent stays PENDING here, as in Celery.
+   */
   meta(): Promise<ResultMeta | null> {
     return this.backend.get(this.id);
   }
@@ -36,9 +39,9 @@ export class AsyncResult<R = unknown> {
   }
 
   /**
-   * Wait for the result (on the backend's subscription, not by polling). Resolves with the return value;
-   * rejects with a `TaskFailedError` carrying the remote type, message and traceback when the task failed or
-   * was revoked, or a `TimeoutError` when `timeout` passes first.
+   * Wait for the result (on the backend's subscription or, with rpc://, the client's reply queue; never by polling).
+   * Resolves with the return value; rejects with a `TaskFailedError` carrying the remote type, message and traceback
+   * when the task failed or was revoked, or a `TimeoutError` when `timeout` passes first.
    */
   async get(options: GetOptions = {}): Promise<R> {
     const meta = await this.backend.waitFor(this.id, options.timeout ?? Infinity);
@@ -46,7 +49,7 @@ export class AsyncResult<R = unknown> {
     throw failureFromMeta(meta);
   }
 
-  /** Remove the stored result. */
+  /** Remove the stored result (rpc://: this client's copy). */
   forget(): Promise<void> {
     return this.backend.forget(this.id);
   }

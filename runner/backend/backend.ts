@@ -1,6 +1,9 @@
 /**
  * Celery's Redis result backend: `celery-task-meta-<id>` values written with SETEX and announced with PUBLISH on
  * the channel of the same name. Waiting for a result subscribes to that channel; it never polls.
+ *
+ * `ResultBackend` names two things, as before the rpc backend came: the type is the contract every result backend
+ * implements ({@link ResultStore}), the value is this class (`ResultBackend.connect()`, `new ResultBackend(redis)`).
  */
 import type Redis from 'ioredis';
 import { Keys } from '../broker/keys';
@@ -8,15 +11,26 @@ import { connect, type ConnectionConfig } from '../broker/connection';
 import { scripts } from '../broker/scripts';
 import { dateDoneOf, decodeResult, encodeResult, READY_STATES, type ResultInput, type ResultMeta } from '../protocol/result';
 import { GroupStore } from './groups';
+import { ResultTimeoutError, type ResultDestination, type ResultStore } from './result-store';
+
+export { ResultTimeoutError } from './result-store';
 
 export interface BackendOptions extends ConnectionConfig {
-  /** Seconds a result is kept (Celery's `result_expires`). Default 86,400 (one day); 0 keeps it for ever. */
+  /**
+   * `redis://...` (also `rediss://`, `sentinel://`) for Celery's Redis backend, or `rpc://` for Celery's rpc backend,
+   * which sends each result as a message to the client that sent the task (it needs an AMQP broker).
+   */
+  url?: string;
+  /**
+   * Seconds a result is kept (Celery's `result_expires`). Default 86,400 (one day); 0 keeps it for ever. With rpc://,
+   * how long the client's reply queue lives unused (its `x-expires`).
+   */
   resultExpires?: number;
-}
-
-/** A result that did not become ready in time. */
-export class ResultTimeoutError extends Error {
-  override readonly name = 'TimeoutError';
+  /**
+   * rpc:// only: send results as persistent messages (delivery mode 2), as Celery's `result_persistent`. Default
+   * false (delivery mode 1). The reply queue is not durable either way, as Celery declares it.
+   */
+  resultPersistent?: boolean;
 }
 
 interface Waiter {
@@ -30,7 +44,9 @@ interface Channel {
   subscribed: Promise<void>;
 }
 
-export class ResultBackend {
+export class RedisResultBackend implements ResultStore {
+  readonly kind = 'redis';
+  readonly supportsChords = true;
   readonly resultExpires: number;
   /** Saved groups and chord keys (`celery-taskset-meta-*`), kept as long as results. */
   readonly groups: GroupStore;
@@ -45,17 +61,20 @@ export class ResultBackend {
     this.groups = new GroupStore(redis, this.resultExpires);
   }
 
-  static async connect(config: BackendOptions): Promise<ResultBackend> {
-    return new ResultBackend(await connect(config, { name: 'radish-backend' }), config, true);
+  static async connect(config: BackendOptions): Promise<RedisResultBackend> {
+    return new RedisResultBackend(await connect(config, { name: 'radish-backend' }), config, true);
   }
 
-  /** Store a state change (never replacing a stored SUCCESS). Resolves true when written. */
-  store(input: ResultInput): Promise<boolean> {
+  /** Nothing to prepare: results are stored by task id, for whoever reads them. */
+  async beforeSend(): Promise<void> {}
+
+  /** Store a state change (never replacing a stored SUCCESS). Resolves true when written. `_to` is for rpc://. */
+  store(input: ResultInput, _to?: ResultDestination): Promise<boolean> {
     return this.storeEncoded(input.taskId, encodeResult(input));
   }
 
   /** Store a value already encoded with `encodeResult` (so encoding errors surface before anything is written). */
-  async storeEncoded(taskId: string, json: string): Promise<boolean> {
+  async storeEncoded(taskId: string, json: string, _to?: ResultDestination): Promise<boolean> {
     const stored = await scripts.storeResult.run<number>(this.redis, [Keys.result(taskId)], [json, this.resultExpires]);
     return stored === 1;
   }
@@ -198,3 +217,7 @@ export class ResultBackend {
     if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
+
+/** The result backend contract (the type), and the Redis backend (the value), as `ResultBackend` always named them. */
+export type ResultBackend = ResultStore;
+export const ResultBackend = RedisResultBackend;

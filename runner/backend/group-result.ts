@@ -1,13 +1,13 @@
 /** A handle on the results of a group's members, like Celery's `GroupResult`. */
 import { failureFromMeta, READY_STATES, type ResultMeta } from '../protocol/result';
 import { AsyncResult, type GetOptions } from './async-result';
-import type { ResultBackend } from './backend';
+import type { ResultStore } from './result-store';
 
 export class GroupResult<R = unknown> {
   /** One handle per member, in the order they were given. */
   readonly results: AsyncResult<R>[];
 
-  constructor(readonly id: string, taskIds: readonly string[], private readonly backend: ResultBackend) {
+  constructor(readonly id: string, taskIds: readonly string[], private readonly backend: ResultStore) {
     this.results = taskIds.map((taskId) => new AsyncResult<R>(taskId, backend));
   }
 
@@ -50,6 +50,7 @@ export class GroupResult<R = unknown> {
   /**
    * Store the group's member ids as Celery's `GroupResult.save()` does (`celery-taskset-meta-<id>`), so that any
    * process, Python's `GroupResult.restore(id)` included, can find its members again. Kept as long as results.
+   * Rejects with a `NotImplementedError` on the rpc:// backend, which keeps no groups (as Celery's).
    */
   save(): Promise<void> {
     return this.backend.groups.saveGroup(this.id, this.ids);

@@ -202,6 +202,10 @@ export class RedisBroker implements Broker {
     await Promise.all([...this.waiters.values()].map((w) => (w.id === undefined ? undefined : this.redis.client('UNBLOCK', w.id))));
   }
 
+  resume(): void {
+    this.interrupted = false;
+  }
+
   /** The Redis server's version, as [major, minor]. */
   async serverVersion(): Promise<[number, number]> {
     const info = await this.redis.info('server');

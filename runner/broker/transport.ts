@@ -152,8 +152,10 @@ export interface Broker {
   /** Mark held messages as alive, so nobody restores them for lost. No-op where nothing can. */
   touch(tags: readonly string[]): Promise<void>;
 
-  /** End waiting for good (a worker stopping). */
+  /** End waiting (a worker stopping): waits return [] at once until {@link resume}. */
   interrupt(): Promise<void>;
+  /** Wait and consume again after {@link interrupt}: a worker starting on a broker an earlier worker stopped. */
+  resume(): void;
   /** Close every connection; idempotent. */
   close(): Promise<void>;
 

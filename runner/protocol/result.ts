@@ -1,6 +1,7 @@
 /** Celery result-backend values (`celery-task-meta-<id>`): states, encode, decode, exceptions. Pure. */
 import type { CeleryLayout } from './celery-version';
 import { pyRepr } from './pyrepr';
+import { pythonJson } from './python-json';
 import type { ResultStamps } from './stamps';
 import { dateDoneText, parseCeleryDate } from './time';
 import { errorMessage } from '../errors';
@@ -117,6 +118,46 @@ export function dateDoneOf(meta: Pick<ResultMeta, 'date_done'>): Date | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The body of a result message of Celery's rpc backend: `{"task_id", "status", "result", "traceback", "children"}` in
+ * that order, written as kombu's JSON writes it (Python's separators), so it is Celery's byte for byte. Nothing else:
+ * no date_done, group_id, parent_id or extended fields (Celery's rpc backend sends none).
+ */
+export function encodeRpcResult(input: Pick<ResultInput, 'taskId' | 'state' | 'result' | 'traceback' | 'children'>): string {
+  return pythonJson({
+    task_id: input.taskId,
+    status: input.state,
+    result: input.result === undefined ? null : input.result,
+    traceback: input.traceback ?? null,
+    children: input.children ?? [],
+  });
+}
+
+/** {@link encodeRpcResult} of a value stored in the Redis form (`encodeResult`/`encodeSuccess`): its five fields. */
+export function rpcResultOf(stored: string): string {
+  const meta = decodeResult(stored);
+  return encodeRpcResult({ taskId: meta.task_id, state: meta.status, result: meta.result, traceback: meta.traceback, children: meta.children });
+}
+
+/**
+ * A result message of the rpc backend (Celery's or Radish's) as a meta: `taskId` is the message's correlation id (what
+ * the result is matched by; the body's `task_id` when it has none). There is no `date_done` in such a message: null.
+ * Throws ResultDecodeError on a body that is not a JSON result.
+ */
+export function decodeRpcResult(body: string, correlationId: string | undefined): ResultMeta {
+  const meta = decodeResult(body) as Partial<ResultMeta> & { status: TaskState };
+  const taskId = correlationId || (typeof meta.task_id === 'string' ? meta.task_id : '');
+  if (!taskId) throw new ResultDecodeError('result message has neither a correlation_id nor a task_id');
+  return {
+    status: meta.status,
+    result: meta.result === undefined ? null : meta.result,
+    traceback: typeof meta.traceback === 'string' ? meta.traceback : null,
+    children: Array.isArray(meta.children) ? meta.children : [],
+    date_done: typeof meta.date_done === 'string' ? meta.date_done : null,
+    task_id: taskId,
+  };
 }
 
 export class ResultDecodeError extends Error {

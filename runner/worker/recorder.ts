@@ -5,7 +5,8 @@
  * one script.
  */
 import { randomUUID } from 'node:crypto';
-import type { ResultBackend } from '../backend/backend';
+import { BackendUnsupportedError, type ResultDestination, type ResultStore } from '../backend/result-store';
+import { RPC_NO_CHORDS } from '../backend/rpc-backend';
 import type { Broker, DeadLetterRecord, Delivery } from '../broker/transport';
 import { errorMessage, type RevokeReason } from '../errors';
 import type { Logger } from '../log';
@@ -49,7 +50,7 @@ export interface WorkerStats {
 /** What the recorder needs of its worker. */
 export interface RecorderContext {
   broker: Broker;
-  backend: ResultBackend;
+  backend: ResultStore;
   logger: Logger;
   /** Node name, named in results, dead letters and logs. */
   hostname: string;
@@ -112,9 +113,18 @@ export class OutcomeRecorder {
     return this.ctx.layout ?? '5.3';
   }
 
+  /**
+   * Where the task's results go on a backend that sends them as messages (rpc://): its `reply_to` and
+   * `correlation_id` (else its id), as Celery's rpc backend `destination_for` reads them from the request.
+   */
+  private destination(msg: TaskMessage): ResultDestination {
+    const p = msg.envelope.properties;
+    return { replyTo: p.reply_to || null, correlationId: p.correlation_id || msg.id };
+  }
+
   /** Store STARTED (Celery's `task_track_started`). */
   async started(job: Job): Promise<void> {
-    await this.ctx.backend.store(this.resultInput(job, { state: 'STARTED', result: { pid: process.pid, hostname: this.ctx.hostname } }));
+    await this.ctx.backend.store(this.resultInput(job, { state: 'STARTED', result: { pid: process.pid, hostname: this.ctx.hostname } }), this.destination(job.msg));
   }
 
   async settle(job: Job, ran: Outcome): Promise<void> {
@@ -140,6 +150,9 @@ export class OutcomeRecorder {
         // Built before the result so that it names them as children, as Celery's does.
         // Most tasks have no callbacks and no chain: skip building the follow-up options for them.
         if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
+        // A chord to apply (a chain's next step, a callback) on a backend that cannot run one fails the task, as
+        // Celery's worker fails it (its apply_chord raises NotImplementedError there).
+        if (!this.ctx.backend.supportsChords && needsChords(followUps)) throw new BackendUnsupportedError(RPC_NO_CHORDS);
         if (!def.options.ignoreResult && !msg.ignoreResult) {
           encoded = followUps.messages.length === 0 && !this.ctx.resultExtended
             ? encodeSuccess(msg.id, outcome.value, msg.groupId, msg.parentId, undefined, this.layout)
@@ -152,7 +165,8 @@ export class OutcomeRecorder {
         followUps = NO_FOLLOW_UPS;
         chordPart = undefined;
         // The value cannot be stored as JSON (a BigInt, a cycle): that is the task's failure, not the worker's.
-        outcome = { kind: 'failure', error: new TypeError(`result is not JSON serializable: ${errorMessage(err)}`), runtime: outcome.runtime };
+        const error = err instanceof BackendUnsupportedError ? err : new TypeError(`result is not JSON serializable: ${errorMessage(err)}`);
+        outcome = { kind: 'failure', error, runtime: outcome.runtime };
       }
     }
     this.ctx.stats.processed++;
@@ -169,7 +183,7 @@ export class OutcomeRecorder {
       } else {
         // Stored, then the follow-ups published, then acked: a crash in between redelivers the task (a duplicate
         // follow-up at worst), it never loses the result or the rest of the chain.
-        if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded);
+        if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded, this.destination(msg));
         await this.publishFollowUps(followUps);
         if (chordPart !== undefined) await this.recordChordPart(chordPartOf(msg)!, chordPart);
         if (!job.acked) await this.ctx.broker.ack(delivery.tag);
@@ -191,7 +205,7 @@ export class OutcomeRecorder {
         reason: `failed: ${exceptionRepr(info)}`, queue: delivery.queue, worker: this.ctx.hostname, time: Date.now() / 1000,
         raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
       };
-      await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }));
+      await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }), this.destination(msg));
       await this.chordEnded(msg, 'FAILURE', info);
       await this.failChainSteps(msg, info, traceback);
       // New-style errbacks are called here, in order, as Celery's worker calls them; the others are sent below.
@@ -213,6 +227,12 @@ export class OutcomeRecorder {
 
   private recordChordPart(part: ChordPart, member: string): Promise<void> {
     const { broker, backend, logger, errbacks } = this.ctx;
+    if (!backend.supportsChords) {
+      // Celery's worker on rpc:// drops a header member's end without a word; the callback never runs. Say so.
+      logger.log('error', `Chord '${part.groupId}': header member ${part.id} ended, but its callback ${part.chord.task}`
+        + `${part.chord.options?.task_id ? `[${String(part.chord.options.task_id)}]` : ''} will never run: ${RPC_NO_CHORDS}`);
+      return Promise.resolve();
+    }
     return returnChordPart({ broker, backend, logger, errbacks, hostname: this.ctx.hostname, followUps: this.followUpOptions(`Chord callback of task ${part.id}`) }, part, member);
   }
 
@@ -222,8 +242,12 @@ export class OutcomeRecorder {
    * the chain's (or the chord's) result gets the error instead of waiting for ever.
    */
   private async failChainSteps(msg: TaskMessage, info: ExceptionInfo, traceback: string | null): Promise<void> {
-    for (const step of failedChainSteps(msg)) {
-      await this.ctx.backend.store({ taskId: step.id, state: 'FAILURE', result: info, traceback, groupId: step.groupId, layout: this.layout });
+    const steps = failedChainSteps(msg);
+    // On rpc:// each step's FAILURE goes to the step's own reply_to (Celery's request made from the step's options).
+    const replyTo = steps.length ? chainReplyTo(msg) : undefined;
+    for (const step of steps) {
+      const to: ResultDestination = { replyTo: replyTo?.get(step.id) ?? null, correlationId: step.id };
+      await this.ctx.backend.store({ taskId: step.id, state: 'FAILURE', result: info, traceback, groupId: step.groupId, layout: this.layout }, to);
       if (step.chord && step.groupId) {
         const part: ChordPart = {
           id: step.id, groupId: step.groupId, groupIndex: step.groupIndex, chord: step.chord,
@@ -247,6 +271,12 @@ export class OutcomeRecorder {
 
   private async publishFollowUps(followUps: FollowUps): Promise<void> {
     if (followUps.effects.length === 0) return;
+    if (!this.ctx.backend.supportsChords && needsChords(followUps)) {
+      // Errbacks holding a chord, on a backend that cannot run one: not sent (the task's own end is recorded).
+      const names = followUps.messages.map((m) => `${m.name}[${m.id}]`).join(', ') || 'nothing';
+      this.ctx.logger.log('error', `Follow-ups not sent (${names}): ${RPC_NO_CHORDS}`);
+      return;
+    }
     await performFollowUps(this.ctx.broker, this.ctx.backend, followUps);
     for (const f of followUps.messages) this.ctx.logger.log('debug', `Sent follow-up ${f.name}[${f.id}] to queue ${f.queue}`);
   }
@@ -260,7 +290,7 @@ export class OutcomeRecorder {
     this.ctx.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
     // Publish before the ack: a crash in between gives a duplicate, never a lost task.
     await this.ctx.broker.publish(delivery.queue, msg.priority, next);
-    await this.ctx.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] }));
+    await this.ctx.backend.store(this.resultInput(job, { state: 'RETRY', result: info, traceback, children: [[[msg.id, null], null]] }), this.destination(msg));
     if (!job.acked) await this.ctx.broker.ack(delivery.tag);
     this.ctx.stats.retried++;
     this.ctx.emit('task-retried', msg.id, info);
@@ -271,7 +301,7 @@ export class OutcomeRecorder {
     const { msg, delivery } = job;
     try {
       const result = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
-      await this.ctx.backend.store(this.resultInput(job, { state: 'REVOKED', result }));
+      await this.ctx.backend.store(this.resultInput(job, { state: 'REVOKED', result }), this.destination(msg));
       // Celery's mark_as_revoked counts a revoked header member as a chord part: the callback then fails.
       await this.chordEnded(msg, 'REVOKED', result);
       if (!job.acked) await this.ctx.broker.ack(delivery.tag);
@@ -303,7 +333,7 @@ export class OutcomeRecorder {
       const dropped = await this.ctx.broker.deadLetter(delivery.tag, record, delivery.bytes);
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       if (!msg) this.ctx.logger.log('error', `Rejected a message on queue ${delivery.queue}${taskId ? ` (task ${taskId})` : ''}: ${reason}; moved it to the dead-letter queue`);
-      if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null, layout: this.layout });
+      if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null, layout: this.layout }, msg ? this.destination(msg) : envelopeDestination(delivery.raw, taskId));
       this.ctx.emit('dead-letter', taskId, reason);
     } catch (e) {
       this.ctx.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${errorMessage(e)}`);
@@ -317,6 +347,33 @@ export class OutcomeRecorder {
 }
 
 const NO_FOLLOW_UPS: FollowUps = { effects: [], messages: [], children: [] };
+
+/** Whether performing follow-ups needs a backend that runs chords (a chord size to set, a chord header to save). */
+function needsChords(followUps: FollowUps): boolean {
+  return followUps.effects.some((e) => e.kind === 'chord-size' || e.kind === 'save-group');
+}
+
+/** The `reply_to` of each step still to come in a task's chain, by the step's task id. */
+function chainReplyTo(msg: TaskMessage): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const step of msg.embed.chain ?? []) {
+    const o = (step as { options?: unknown } | null)?.options as { task_id?: unknown; reply_to?: unknown } | undefined;
+    if (typeof o?.task_id === 'string' && typeof o.reply_to === 'string' && o.reply_to) out.set(o.task_id, o.reply_to);
+  }
+  return out;
+}
+
+/** The destination named by a message that could not be read as a task, if its envelope can be (rpc://). */
+function envelopeDestination(raw: string, taskId: string): ResultDestination | undefined {
+  try {
+    const properties = (JSON.parse(raw) as { properties?: { reply_to?: unknown; correlation_id?: unknown } } | null)?.properties;
+    const replyTo = typeof properties?.reply_to === 'string' ? properties.reply_to : null;
+    const correlationId = typeof properties?.correlation_id === 'string' && properties.correlation_id ? properties.correlation_id : taskId;
+    return replyTo ? { replyTo, correlationId } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function shortRepr(value: unknown): string {
   const r = pyRepr(value);

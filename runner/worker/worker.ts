@@ -217,6 +217,8 @@ export class Worker extends EventEmitter {
   private async open(): Promise<void> {
     this.moveTo('starting');
     this.broker = await this.app.broker();
+    // An earlier worker on this app may have stopped, which ended the broker's waits: this one waits again.
+    this.broker.resume();
     this.backend = await this.app.backend();
     this.recorder = new OutcomeRecorder({
       broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,

@@ -140,7 +140,7 @@ describe('the Failed view (UI, code-server + chromium)', function () {
     await e2e.screenshot(page, 'radish-failed-retried-all');
     // Both ran again, as new tasks, and succeeded; the failed attempts are no longer stored as failures.
     const outcomes = async () => {
-      const redis = (await s.client.backend()).redis;
+      const redis = (await s.client.backend()).redis!;
       const keys = await redis.keys('celery-task-meta-*');
       const metas = await Promise.all(keys.map(async (k) => JSON.parse((await redis.get(k)) ?? 'null') as { task_id: string; status: string; result: unknown }));
       return metas.filter((m) => m.status === 'SUCCESS').map((m) => m.result).sort();

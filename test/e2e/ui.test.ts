@@ -84,7 +84,7 @@ describe('Radish in the workbench (UI, code-server + chromium)', function () {
     const short = /tasks\.add\[([0-9a-f]{8})\]/.exec(message)?.[1];
     assert.ok(short, `a short task id in "${message}"`);
     // What the notification says is what the result backend holds, under the one id that starts so.
-    const stored = await (await s.client.backend()).redis.keys(`celery-task-meta-${short}*`);
+    const stored = await (await s.client.backend()).redis!.keys(`celery-task-meta-${short}*`);
     assert.equal(stored.length, 1, `one result for ${short}: ${JSON.stringify(stored)}`);
     const id = stored[0]!.slice('celery-task-meta-'.length);
     assert.equal(await (await s.client.asyncResult(id)).get({ timeout: 5000 }), 5);

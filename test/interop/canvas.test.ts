@@ -187,7 +187,7 @@ describe('interop: canvas (chain, link, link_error) across Celery and Radish wor
 
   /** The chord keys (`.j`, `.t`, `.s`) left of these groups. */
   async function chordKeys(...groupIds: string[]): Promise<string[]> {
-    const redis = (await app.backend()).redis;
+    const redis = (await app.backend()).redis!;
     return (await Promise.all(groupIds.map((gid) => redis.keys(`celery-taskset-meta-${gid}.*`)))).flat();
   }
 });

@@ -435,6 +435,10 @@ export class AmqpBroker implements Broker {
     }
   }
 
+  resume(): void {
+    this.interrupted = false;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
