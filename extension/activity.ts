@@ -24,12 +24,12 @@ export class FailedCount implements vscode.Disposable {
     this.changed.fire();
   }
 
-  /** Count again from Redis (the Failed view may be hidden, so its own count would wait). */
+  /** Count again (the Failed view may be hidden, so its own count would wait). */
   async recount(): Promise<void> {
     try {
       this.set((await listFailed(await this.connection.inspector())).count);
     } catch {
-      // Redis unreachable: the views say so; the count stays as it was.
+      // Unreachable: the views say so; the count stays as it was.
     }
   }
 

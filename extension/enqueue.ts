@@ -238,7 +238,7 @@ async function askOptions(s: Services, name: string, site: TaskDefinitionSite | 
   const route = routeOf(app, name, site, preset);
   let known: string[] = [];
   try {
-    known = (await (await s.connection.inspector()).queues()).map((q) => q.queue);
+    known = (await s.queues.depths()).map((q) => q.queue);
   } catch {
     known = [];
   }
@@ -268,7 +268,7 @@ export function parseOptions(text: string): { queue: string; priority: number; c
 async function warnIfUnconsumed(s: Services, queue: string): Promise<void> {
   let workers: WorkerDetails[];
   try {
-    workers = await runner().describeWorkers(await s.connection.inspector(), await s.connection.control());
+    workers = await s.connection.workers();
   } catch {
     return;
   }

@@ -1,13 +1,15 @@
 /**
  * activate(): wiring only. Every registration goes into context.subscriptions, so everything is disposed (and the
- * local worker stopped) when the window closes. Nothing connects to Redis until a view is shown.
+ * local worker stopped) when the window closes. Nothing connects to the broker until a view is shown.
  */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands/index';
 import { Connection } from './connection';
 import { TaskCodeLensProvider } from './discovery/codelens';
 import { publishTaskFiles } from './discovery/context';
+import { ProjectBroker } from './discovery/projectBroker';
 import { TaskIndex } from './discovery/workspace';
+import { ENDPOINT_SETTINGS } from './endpoints';
 import { ReadOnlyDocuments, SCHEME } from './documents';
 import type { Services } from './services';
 import { createActivityStatus, FailedCount } from './activity';
@@ -28,19 +30,20 @@ let supervisor: WorkerSupervisor | undefined;
 export function activate(context: vscode.ExtensionContext): Services {
   const started = performance.now();
   const sub = (...d: vscode.Disposable[]) => context.subscriptions.push(...d);
-  const connection = new Connection(context.secrets);
+  const project = new ProjectBroker();
+  const connection = new Connection(context.secrets, project);
   const log = vscode.window.createOutputChannel('Radish Worker', { log: true });
   const local = new WorkerSupervisor(context.extensionPath, connection, log);
   supervisor = local;
   const refresh = new RefreshManager();
   const documents = new ReadOnlyDocuments();
   const tasks = new TaskIndex();
-  const queues = new QueuesProvider(connection);
+  const queues = new QueuesProvider(connection, tasks);
   const failed = new FailedProvider(connection);
   const workers = new WorkersProvider(connection, supervisor);
   const live = new Live(connection);
-  const taskView = new TasksProvider(tasks, live);
-  sub(connection, live, log, supervisor, refresh, documents, tasks);
+  const taskView = new TasksProvider(tasks, live, connection);
+  sub(project, connection, live, log, supervisor, refresh, documents, tasks);
 
   const queuesView = vscode.window.createTreeView('radish.queues', { treeDataProvider: queues, showCollapseAll: true });
   const workersView = vscode.window.createTreeView('radish.workers', { treeDataProvider: workers });
@@ -65,12 +68,15 @@ export function activate(context: vscode.ExtensionContext): Services {
   // however busy the fleet (heartbeats alone leave the Tasks view as it is).
   sub(refresh.follow(live.onDidChangeTasks, () => refresh.refreshVisible(taskView), 1000));
   sub(refresh.follow(live.onDidChange, () => refresh.refreshVisible(workers), 1000));
+  const reconnect = async () => {
+    await connection.reset();
+    refresh.refreshNow();
+  };
   sub(vscode.workspace.onDidChangeConfiguration(async (e) => {
-    if (e.affectsConfiguration('radish.redisUrl')) {
-      await connection.reset();
-      refresh.refreshNow();
-    }
+    if (ENDPOINT_SETTINGS.some((key) => e.affectsConfiguration(key))) await reconnect();
   }));
+  // The project's own broker settings, when no Radish setting names the broker (or the backend): edited, it is followed.
+  sub(project.onDidChange(() => void reconnect()));
 
   sub(vscode.workspace.registerTextDocumentContentProvider(SCHEME, documents));
   sub(vscode.languages.registerDocumentLinkProvider({ scheme: SCHEME }, documents));

@@ -1,6 +1,8 @@
 /**
  * The window's live link to the fleet: one runner Monitor on the current connection, which follows Celery's event
- * stream (Radish workers and Celery workers started with -E), records it into the task history kept in Redis, and
+ * stream (Radish workers and Celery workers started with -E, heard through the broker: Redis pub/sub or RabbitMQ's
+ * celeryev exchange), records it into the task history kept in Redis (the broker, or the result backend beside
+ * RabbitMQ), and
  * keeps the counters the status bar shows. It runs while the connection is up and is rebuilt after a reconnect;
  * the counters cover the whole window's life ("since the window opened"), across reconnects.
  */
@@ -8,6 +10,7 @@ import * as vscode from 'vscode';
 import type { CeleryEvent, Monitor, TaskHistory, TaskRecord } from '../runner/index';
 import { runner } from './runner';
 import type { Connection } from './connection';
+import { errorMessage } from '../runner/errors';
 
 /** A task that failed, as the notification and the status bar need it. */
 export interface Failure {
@@ -45,7 +48,7 @@ export class Live implements vscode.Disposable {
     }));
   }
 
-  /** The monitor on the current connection, started on first use; undefined while Redis cannot be reached. */
+  /** The monitor on the current connection, started on first use; undefined while the broker or the history's Redis cannot be reached. */
   async ensure(): Promise<Monitor | undefined> {
     if (this.monitor) return this.monitor;
     this.starting ??= this.start();
@@ -59,10 +62,16 @@ export class Live implements vscode.Disposable {
   private async start(): Promise<Monitor | undefined> {
     let monitor: Monitor | undefined;
     try {
-      monitor = runner().Monitor.forApp(await this.connection.client());
+      const app = await this.connection.client();
+      // The history lives where the workers keep their shared records (the Redis broker, or the Redis result backend
+      // beside RabbitMQ), under that store's keys: not under keys made from the broker's URL, which need not be Redis.
+      const store = await app.requireSharedStore('the task history');
+      monitor = new (runner().Monitor)({ redis: store.redis, keys: store.keys, config: app.brokerOptions });
       await monitor.start();
-    } catch {
+      this.startError = undefined;
+    } catch (err) {
       // The connection reports what is wrong in the views; the monitor comes back with it.
+      this.startError = errorMessage(err);
       await monitor?.close().catch(() => undefined);
       return undefined;
     }
@@ -92,6 +101,9 @@ export class Live implements vscode.Disposable {
     this.tasksChanged.fire();
     this.changed.fire();
   }
+
+  /** Why the monitor did not start, when the connection itself is fine (the events could not be subscribed to, say). */
+  startError: string | undefined;
 
   /** The task history in Redis (once the monitor runs). */
   get history(): TaskHistory | undefined {

@@ -9,7 +9,8 @@ import { enqueueWithArgs } from './enqueueWithArgs';
 import { refresh } from './refresh';
 import { registerCommand, type ErrorReport, type Handler } from './register';
 import { setPassword } from './connection/setPassword';
-import { setRedisUrl } from './connection/setRedisUrl';
+import { setBrokerUrl } from './connection/setBrokerUrl';
+import { setResultBackendUrl } from './connection/setResultBackendUrl';
 import { startLocalRedis } from './connection/startLocalRedis';
 import { debugFailed } from './failed/debugFailed';
 import { discardFailed } from './failed/discardFailed';
@@ -58,7 +59,10 @@ const COMMANDS: Record<string, Command> = {
   'radish.enqueue': { run: enqueue, failure: ENQUEUE_FAILED },
   'radish.enqueueWithArgs': { run: enqueueWithArgs, failure: ENQUEUE_FAILED },
   'radish.enqueueIntoQueue': { run: enqueueIntoQueue, failure: ENQUEUE_FAILED },
-  'radish.setRedisUrl': setRedisUrl,
+  'radish.setBrokerUrl': setBrokerUrl,
+  // The command's name from when the broker could only be Redis: kept for keybindings and links (hidden in the palette).
+  'radish.setRedisUrl': setBrokerUrl,
+  'radish.setResultBackendUrl': setResultBackendUrl,
   'radish.setPassword': setPassword,
   'radish.startLocalRedis': startLocalRedis,
   'radish.purgeQueue': purgeQueue,

@@ -10,6 +10,7 @@ import type { TaskDefinitionSite } from './types';
 export { findPythonTasks } from './python';
 export { findTypeScriptTasks } from './typescript';
 export { findPythonRoutes, hasRouteFacts, mayDeclareRoutes, projectRoutes, routesForTask } from './python-routes';
+export { chooseProjectBroker, findPythonBroker, hasBrokerFacts, mayNameBroker } from './python-broker';
 export type { SourcePosition, SourceRange, TaskDefinitionSite, TaskOptionValue } from './types';
 
 const LANGUAGES: Record<string, TaskDefinitionSite['language']> = {

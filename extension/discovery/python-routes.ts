@@ -20,7 +20,8 @@
  */
 import * as path from 'node:path';
 import { dottedName, pythonValue, type PythonValue } from './python-literals';
-import { closingIndex, logicalLines, splitArguments, type LogicalLine, type Token } from './python-tokens';
+import { logicalLines, type LogicalLine, type Token } from './python-tokens';
+import { assignment, calls, confItemKey, keyword, statements } from './python-statements';
 import type { TaskDefinitionSite } from './types';
 
 /** Where a route sends a task, in the runner's shape: a queue, or a queue and a priority. */
@@ -139,7 +140,7 @@ export function findPythonRoutes(text: string, lines: readonly LogicalLine[] = l
           if (SETTING.test(name)) settings.set(name, readTable(bound));
         } else if (name?.endsWith('conf.task_routes') && (name === 'conf.task_routes' || name.endsWith('.conf.task_routes'))) {
           facts.app = readTable(bound);
-        } else if (isConfItem(target)) {
+        } else if (confItemKey(target) === 'task_routes') {
           facts.app = readTable(bound);
         }
       }
@@ -147,81 +148,6 @@ export function findPythonRoutes(text: string, lines: readonly LogicalLine[] = l
   }
   facts.settings = [...settings].map(([name, routes]) => ({ name, routes }));
   return facts;
-}
-
-/** A logical line's statements: split at `;` outside brackets. */
-function statements(tokens: readonly Token[]): Token[][] {
-  const out: Token[][] = [];
-  let current: Token[] = [];
-  let depth = 0;
-  for (const t of tokens) {
-    if (t.kind === 'op' && '([{'.includes(t.text)) depth++;
-    else if (t.kind === 'op' && ')]}'.includes(t.text)) depth = Math.max(0, depth - 1);
-    else if (t.kind === 'op' && t.text === ';' && depth === 0) {
-      if (current.length) out.push(current);
-      current = [];
-      continue;
-    }
-    current.push(t);
-  }
-  if (current.length) out.push(current);
-  return out;
-}
-
-/**
- * `a = b = value`: the targets and the value, or no value when the statement is no plain assignment. An annotated
- * target (`X: dict = ...`) counts without its annotation.
- */
-function assignment(tokens: readonly Token[]): [Token[][], Token[] | undefined] {
-  const parts: Token[][] = [];
-  let current: Token[] = [];
-  let depth = 0;
-  for (const t of tokens) {
-    if (t.kind === 'op' && '([{'.includes(t.text)) depth++;
-    else if (t.kind === 'op' && ')]}'.includes(t.text)) depth = Math.max(0, depth - 1);
-    else if (t.kind === 'op' && t.text === '=' && depth === 0) {
-      parts.push(current);
-      current = [];
-      continue;
-    }
-    current.push(t);
-  }
-  if (!parts.length) return [[], undefined];
-  const targets = parts.map((target) => {
-    const colon = target.findIndex((t) => t.kind === 'op' && t.text === ':');
-    return colon === -1 ? target : target.slice(0, colon);
-  });
-  return [targets, current];
-}
-
-/** `x.conf['task_routes']` as an assignment target. */
-function isConfItem(target: readonly Token[]): boolean {
-  const n = target.length;
-  if (n < 4 || target[n - 3]?.text !== '[' || target[n - 1]?.text !== ']') return false;
-  const key = pythonValue(target.slice(n - 2, n - 1));
-  const owner = dottedName(target.slice(0, n - 3));
-  return key.kind === 'str' && key.value === 'task_routes' && (owner === 'conf' || owner?.endsWith('.conf') === true);
-}
-
-/** Calls of a dotted name among `tokens` (`app.conf.update(...)`, `Celery(...)`), with their arguments' tokens. */
-function calls(tokens: readonly Token[]): { callee: string; args: Token[][] }[] {
-  const found: { callee: string; args: Token[][] }[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    if (tokens[i]?.kind !== 'name' || tokens[i - 1]?.text === '.') continue;
-    let j = i;
-    while (tokens[j + 1]?.text === '.' && tokens[j + 2]?.kind === 'name') j += 2;
-    if (tokens[j + 1]?.text !== '(') continue;
-    const close = closingIndex(tokens, j + 1);
-    if (close === undefined) continue;
-    found.push({ callee: tokens.slice(i, j + 1).map((t) => t.text).join(''), args: splitArguments(tokens.slice(j + 2, close)) });
-  }
-  return found;
-}
-
-/** `name=value` as a call argument. */
-function keyword(arg: readonly Token[]): { name: string; value: Token[] } | undefined {
-  const [name, eq, ...value] = arg;
-  return name?.kind === 'name' && eq?.kind === 'op' && eq.text === '=' ? { name: name.text, value } : undefined;
 }
 
 /** A `task_routes` value (already resolved) as Celery's `prepare` expands it, flattened in lookup order. */

@@ -112,7 +112,7 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
     } catch (err) {
       await this.connection.failed(err);
       this.onCount?.(0);
-      return [{ kind: 'message', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
+      return [{ kind: 'message', item: connectionErrorItem(this.connection) }];
     }
   }
 }

@@ -4,6 +4,7 @@
  * description and the tooltip, so the state stays readable at the sidebar's default width.
  */
 import * as vscode from 'vscode';
+import type { Connection } from '../connection';
 
 export class MessageItem extends vscode.TreeItem {
   constructor(label: string, icon: string, command?: vscode.Command, tooltip?: string) {
@@ -15,13 +16,48 @@ export class MessageItem extends vscode.TreeItem {
   }
 }
 
-/** "Cannot reach Redis", then the cause and the URL; clicking it offers to change the URL. */
-export function connectionErrorItem(displayUrl: string, error: string): vscode.TreeItem {
-  const item = new MessageItem('Cannot reach Redis', 'error',
-    { command: 'radish.setRedisUrl', title: 'Set Redis URL' }, `Cannot reach Redis at ${displayUrl}: ${error}\n\nClick to change the Redis URL.`);
-  const cause = /WRONGPASS|NOAUTH/.test(error) ? 'wrong or missing password' : error.replace(/^.*?: /, '');
-  item.description = `${cause} · ${displayUrl}`;
+/**
+ * What is wrong with the connection, as a row with its fix one click away: "Cannot reach Redis" or "Cannot reach
+ * RabbitMQ" (click: set the broker URL), "RabbitMQ needs a result backend" and "Cannot reach the result backend"
+ * (click: set the result backend URL), the cause and the URL after it.
+ */
+export function connectionErrorItem(connection: Connection): vscode.TreeItem {
+  const error = connection.error ?? 'not connected';
+  const problem = connection.problem ?? { kind: 'broker', transport: connection.isAmqp ? 'amqp' : 'redis' };
+  if (problem.kind === 'noBackend') {
+    const item = new MessageItem('RabbitMQ needs a result backend', 'error', { command: 'radish.setResultBackendUrl', title: 'Set Result Backend URL' },
+      `${capitalize(error)}.\n\nClick to set radish.resultBackendUrl.`);
+    item.description = 'set radish.resultBackendUrl';
+    return item;
+  }
+  if (problem.kind === 'backend') {
+    const url = connection.displayBackendUrl ?? connection.displayUrl;
+    const item = new MessageItem('Cannot reach the result backend', 'error', { command: 'radish.setResultBackendUrl', title: 'Set Result Backend URL' },
+      `Cannot reach the result backend (Redis) at ${url}: ${error}\n\nClick to change the result backend URL; "Radish: Start Local Redis Server" starts one on this machine.`);
+    item.description = `${causeOf(error)} · ${url}`;
+    return item;
+  }
+  const what = problem.transport === 'amqp' ? 'RabbitMQ' : 'Redis';
+  const url = connection.displayUrl;
+  const fix = problem.transport === 'amqp'
+    ? 'Is RabbitMQ running, and does the URL name the right host, virtual host and user? Click to change the broker URL; "Radish: Set Password..." keeps the password in the secret store.'
+    : 'Click to change the broker URL; "Radish: Start Local Redis Server" starts one on this machine.';
+  const item = new MessageItem(`Cannot reach ${what}`, 'error', { command: 'radish.setBrokerUrl', title: 'Set Broker URL' },
+    `Cannot reach ${what} at ${url}: ${error}\n\n${fix}`);
+  item.description = `${causeOf(error)} · ${url}`;
   return item;
+}
+
+/** The cause in a few words: what the server or the socket said, without the "cannot connect to X at URL:" before it. */
+export function causeOf(error: string): string {
+  if (/WRONGPASS|NOAUTH|ACCESS[-_]REFUSED|403/.test(error)) return 'wrong or missing password';
+  const vhost = /vhost '?([^' ]+)'? not found/i.exec(error);
+  if (vhost) return `virtual host ${vhost[1]} not found`;
+  return error.replace(/^.*?: /, '');
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /**

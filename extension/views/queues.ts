@@ -1,7 +1,15 @@
-/** Queues view: each queue with its depth per priority; expanding pages through its messages (100 at a time). */
+/**
+ * Queues view: each queue with its depth (per priority where the broker keeps them apart: Redis); expanding one
+ * pages through its messages, 100 at a time, where the broker can show them without taking them (Redis). On
+ * RabbitMQ a queue's row says how many wait, and expanding it says why they cannot be shown. The queues listed are
+ * every queue the broker knows of, with the app's default queue, `radish.worker.queues` and the queues the project's
+ * tasks are routed to; where the broker cannot list its queues (RabbitMQ without its management API) those known
+ * ones, and a row that says how to list them all.
+ */
 import * as vscode from 'vscode';
 import type { QueueDepth, QueuedMessage } from '../../runner/index';
 import type { Connection } from '../connection';
+import type { TaskIndex } from '../discovery/workspace';
 import { MessageItem, summary } from './items';
 
 export const PAGE = 100;
@@ -9,7 +17,9 @@ export const PAGE = 100;
 export type QueueNode =
   | { kind: 'queue'; depth: QueueDepth }
   | { kind: 'message'; queue: string; message: QueuedMessage; position: number }
-  | { kind: 'more'; queue: string; shown: number };
+  | { kind: 'more'; queue: string; shown: number }
+  /** Not a queue or a message: why a queue's messages are not shown, or how to list every queue. */
+  | { kind: 'note'; queue?: string; item: vscode.TreeItem };
 
 export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
   private readonly changed = new vscode.EventEmitter<QueueNode | undefined>();
@@ -17,7 +27,7 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
   /** How many messages each expanded queue shows. */
   private readonly shown = new Map<string, number>();
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: Connection, private readonly tasks: TaskIndex) {}
 
   refresh(): void {
     this.changed.fire(undefined);
@@ -29,18 +39,40 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
     this.refresh();
   }
 
+  /**
+   * The queues known without asking the broker: those the local worker consumes (`radish.worker.queues`) and those
+   * the workspace's tasks name (a task's `queue` option, its app's routes). The app's default queue is added by the
+   * inspector.
+   */
+  knownQueues(): string[] {
+    const queues = new Set(vscode.workspace.getConfiguration('radish').get<string[]>('worker.queues') ?? []);
+    for (const site of this.tasks.sites()) {
+      if (typeof site.options.queue === 'string' && site.options.queue) queues.add(site.options.queue);
+      for (const target of Object.values(site.appRoutes ?? {})) queues.add(typeof target === 'string' ? target : target.queue);
+    }
+    return [...queues].filter(Boolean);
+  }
+
+  /** Every queue with its depth: those the broker lists, and the known ones. */
+  async depths(): Promise<QueueDepth[]> {
+    return (await this.connection.inspector()).queues(this.knownQueues());
+  }
+
   getTreeItem(node: QueueNode): vscode.TreeItem {
     if (node.kind === 'queue') {
       const { queue, total, byPriority } = node.depth;
       const item = new vscode.TreeItem(queue, total > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
-      const parts = Object.entries(byPriority).filter(([, n]) => n > 0).map(([p, n]) => `p${p}: ${n}`);
+      // Per priority only where the broker keeps them apart (Redis); RabbitMQ gives the total alone.
+      const steps = Object.entries(byPriority).filter(([, n]) => n > 0);
+      const parts = steps.map(([p, n]) => `p${p}: ${n}`);
       item.description = `${total} waiting${parts.length > 1 ? ` (${parts.join(', ')})` : ''}`;
       item.iconPath = new vscode.ThemeIcon('list-ordered');
       item.contextValue = 'queue';
       item.id = `queue:${queue}`;
-      item.tooltip = `${queue}: ${total} waiting\n${Object.entries(byPriority).map(([p, n]) => `priority step ${p}: ${n}`).join('\n')}`;
+      item.tooltip = [`${queue}: ${total} waiting`, ...steps.map(([p, n]) => `priority step ${p}: ${n}`)].join('\n');
       return item;
     }
+    if (node.kind === 'note') return node.item;
     if (node.kind === 'more') {
       return new MessageItem(`Load more (showing ${node.shown})`, 'ellipsis', { command: 'radish.loadMore', title: 'Load more', arguments: [node.queue] });
     }
@@ -59,21 +91,60 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
     try {
       const inspector = await this.connection.inspector();
       if (!node) {
-        const queues = vscode.workspace.getConfiguration('radish').get<string[]>('worker.queues') ?? [];
-        const depths = await inspector.queues(queues);
-        return depths.map((depth) => ({ kind: 'queue', depth }) as QueueNode);
+        const queues: QueueNode[] = (await this.depths()).map((depth) => ({ kind: 'queue', depth }));
+        if (!(await this.listsEveryQueue())) queues.push({ kind: 'note', item: managementHint() });
+        return queues;
       }
       if (node.kind !== 'queue') return [];
-      const limit = this.shown.get(node.depth.queue) ?? PAGE;
-      const messages = await inspector.messages(node.depth.queue, 0, limit);
-      const items: QueueNode[] = messages.map((message, position) => ({ kind: 'message', queue: node.depth.queue, message, position }));
-      if (messages.length === limit) items.push({ kind: 'more', queue: node.depth.queue, shown: limit });
+      const queue = node.depth.queue;
+      const limit = this.shown.get(queue) ?? PAGE;
+      let messages: QueuedMessage[];
+      try {
+        messages = await inspector.messages(queue, 0, limit);
+      } catch (err) {
+        // Not a connection problem: the broker cannot show what waits without taking it (RabbitMQ).
+        if (err instanceof Error && err.name === 'BrowseUnsupportedError') return [{ kind: 'note', queue, item: browseNote(queue, node.depth.total, err.message) }];
+        throw err;
+      }
+      const items: QueueNode[] = messages.map((message, position) => ({ kind: 'message', queue, message, position }));
+      if (messages.length === limit) items.push({ kind: 'more', queue, shown: limit });
       return items;
     } catch (err) {
-      // Empty on purpose: the view's welcome content then offers the fixes as buttons (set the URL, the password,
-      // start a local redis-server); the Workers and Failed views show Redis's own error as a tree item.
+      // Empty on purpose: the view's welcome content then offers the fixes as buttons (set the broker URL, the
+      // password, the result backend, start a local redis-server); the Workers and Failed views show the error as a
+      // tree item.
       await this.connection.failed(err);
       return [];
     }
   }
+
+  /** Whether the broker lists every queue: Redis does; RabbitMQ only through its management API, which says unacked counts too. */
+  private async listsEveryQueue(): Promise<boolean> {
+    if (!this.connection.isAmqp) return true;
+    return (await (await (await this.connection.client()).broker()).unackedCount()) !== null;
+  }
+}
+
+/** The child of a RabbitMQ queue: why its messages are not listed. */
+function browseNote(queue: string, total: number, reason: string): vscode.TreeItem {
+  const item = new MessageItem('RabbitMQ cannot show them', 'info', undefined,
+    `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.\n\n${queue} has ${total} waiting. A worker takes them in turn; Purge Queue deletes them.`);
+  item.description = 'without taking them off the queue';
+  item.contextValue = 'browseUnsupported';
+  item.id = `queue:${queue}:browse`;
+  return item;
+}
+
+/** Below the queues of a RabbitMQ without its management API: only the known queues are listed. */
+function managementHint(): vscode.TreeItem {
+  const item = new MessageItem('Known queues only', 'info', undefined,
+    'RabbitMQ lists its queues, and the Celery workers\' mailboxes, through its management API, which does not answer here '
+    + '(or radish.rabbitmq.managementUrl is off). '
+    + 'Listed: the app\'s default queue, radish.worker.queues and the queues the workspace\'s tasks are routed to.\n\n'
+    + 'Enable it on the broker (rabbitmq-plugins enable rabbitmq_management) to list every queue, or point '
+    + 'radish.rabbitmq.managementUrl at it if it runs elsewhere than the broker\'s host on port 15672.');
+  item.description = 'enable rabbitmq_management to list every queue';
+  item.contextValue = 'managementHint';
+  item.id = 'queues:management-hint';
+  return item;
 }

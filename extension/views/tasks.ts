@@ -1,5 +1,6 @@
 /**
- * Tasks view: recent tasks from the event stream (kept in Redis, so the list survives a reload), newest first, with
+ * Tasks view: recent tasks from the event stream (kept in Redis: the broker, or the result backend beside RabbitMQ;
+ * so the list survives a reload), newest first, with
  * state, runtime and worker, filtered by name, state or id; and the task definitions found in the workspace, in
  * a group of their own (click to open, inline to enqueue).
  */
@@ -8,7 +9,8 @@ import type { TaskFilter, TaskRecord } from '../../runner/index';
 import type { TaskDefinitionSite } from '../discovery/types';
 import type { TaskIndex } from '../discovery/workspace';
 import type { Live } from '../live';
-import { ago, duration, MessageItem, taskLabel } from './items';
+import type { Connection } from '../connection';
+import { ago, connectionErrorItem, duration, MessageItem, taskLabel } from './items';
 
 export type TaskNode =
   | { kind: 'definitions' }
@@ -49,7 +51,7 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
   /** The filter as typed (empty: none). */
   filterText = '';
 
-  constructor(private readonly index: TaskIndex, private readonly live: Live) {}
+  constructor(private readonly index: TaskIndex, private readonly live: Live, private readonly connection: Connection) {}
 
   refresh(): void {
     this.changed.fire(undefined);
@@ -88,8 +90,12 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
     root.push({ kind: 'definitions' });
     const monitor = await this.live.ensure();
     if (!monitor) {
-      const reason = this.live.connectionError ?? 'not connected';
-      root.push({ kind: 'message', item: new MessageItem('Task history needs Redis', 'warning', { command: 'radish.setRedisUrl', title: 'Set Redis URL' }, reason) });
+      // What is wrong with the connection, with its fix; else why the events could not be followed.
+      const item = this.connection.state === 'error'
+        ? connectionErrorItem(this.connection)
+        : new MessageItem('Task history unavailable', 'warning', { command: 'radish.refresh', title: 'Refresh' },
+          `The task history could not be read: ${this.live.startError ?? this.live.connectionError ?? 'not connected'}. Click to try again.`);
+      root.push({ kind: 'message', item });
       return root;
     }
     const limit = vscode.workspace.getConfiguration('radish').get<number>('taskHistory.limit') ?? 200;

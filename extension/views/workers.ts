@@ -1,14 +1,14 @@
 /**
  * Workers view: the worker this window started, and every Radish or Celery worker on the broker, with host, pid,
  * pool and concurrency, queues, processed and failed counts; expand one to see its running tasks with their
- * runtime. Radish workers describe themselves in Redis; Celery workers are asked over remote control.
+ * runtime. Radish workers describe themselves in their presence records (in Redis: the broker, or the result backend
+ * beside RabbitMQ); Celery workers are asked over remote control.
  * A row shows its state first ("Local worker: running"), the detail after it, so the state is readable at the
  * sidebar's default width. A task the user terminates changes at once: "terminating" while the workers are asked,
  * gone once one says it terminated it, without waiting for the worker's next heartbeat or the next poll.
  */
 import * as vscode from 'vscode';
 import type { RunningTask, WorkerDetails } from '../../runner/index';
-import { runner } from '../runner';
 import type { Connection } from '../connection';
 import type { WorkerSupervisor } from '../worker/supervisor';
 import { connectionErrorItem, duration, taskLabel } from './items';
@@ -226,7 +226,7 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
 
   private async load(): Promise<WorkerNode[]> {
     try {
-      const workers = this.withoutTerminated(await runner().describeWorkers(await this.connection.inspector(), await this.connection.control()));
+      const workers = this.withoutTerminated(await this.connection.workers());
       // This window's worker is shown once, as its own row, with what the broker knows of it.
       const name = this.supervisor.nodeName;
       const pid = this.supervisor.pid;
@@ -235,7 +235,7 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       return [local, ...workers.filter((w) => w !== mine).map((details) => ({ kind: 'worker', details }) as WorkerNode)];
     } catch (err) {
       await this.connection.failed(err);
-      return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection.displayUrl, this.connection.error ?? String(err)) }];
+      return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection) }];
     }
   }
 }

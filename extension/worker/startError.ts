@@ -21,6 +21,8 @@ export type StartFix =
   | { kind: 'trust' }
   | { kind: 'openFolder' }
   | { kind: 'taskModule'; root: vscode.Uri }
+  /** RabbitMQ without a result backend: set one. */
+  | { kind: 'resultBackend' }
   | { kind: 'log'; location?: SourceLocation };
 
 export class WorkerStartError extends Error {
@@ -42,7 +44,7 @@ const TEMPLATE = `/**
  */
 import { Radish } from '@radish-queue/radish';
 
-// Its broker: the "radish.redisUrl" setting, when the worker is started from VS Code.
+// Its broker: the "radish.brokerUrl" setting (and "radish.resultBackendUrl"), when the worker is started from VS Code.
 export const app = new Radish();
 
 export const add = app.task('tasks.add', (x: number, y: number) => x + y);
@@ -88,6 +90,7 @@ function actions(fix: StartFix, taskModuleName: string | undefined): string[] {
     case 'trust': return ['Manage Workspace Trust'];
     case 'openFolder': return ['Open Folder'];
     case 'taskModule': return [...(taskModuleName ? [`Create ${taskModuleName}`] : []), 'Open Settings'];
+    case 'resultBackend': return ['Set Result Backend URL'];
     case 'log': return ['Show Log', ...(fix.location ? [`Open ${fix.location.label}`] : [])];
   }
 }
@@ -133,6 +136,7 @@ export async function reportStartError(err: WorkerStartError, log: vscode.LogOut
   else if (choice === 'Manage Workspace Trust') await vscode.commands.executeCommand('workbench.trust.manage');
   else if (choice === 'Open Folder') await vscode.commands.executeCommand('workbench.action.files.openFolder');
   else if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'radish.worker.app');
+  else if (choice === 'Set Result Backend URL') await vscode.commands.executeCommand('radish.setResultBackendUrl');
   else if (fix.kind === 'taskModule' && taskModuleName) await createTaskModule(fix.root, taskModuleName);
   else if (fix.kind === 'log' && fix.location) await openLocation(fix.location);
 }

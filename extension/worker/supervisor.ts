@@ -185,9 +185,18 @@ export class WorkerSupervisor implements vscode.Disposable {
     const concurrency = config.get<number>('worker.concurrency') ?? 4;
     const level = config.get<string>('worker.logLevel') ?? 'info';
     const url = await this.connection.urlWithPassword();
+    const backend = await this.connection.backendUrlWithPassword();
+    if (this.connection.isAmqp && !backend) {
+      throw new WorkerStartError('The broker is RabbitMQ, which keeps no results: set a Redis result backend beside it (radish.resultBackendUrl), where the worker stores results and failures.', { kind: 'resultBackend' });
+    }
     this.hostname = `vscode-${process.pid}@%h`;
     this.reportedNode = undefined;
-    const env: NodeJS.ProcessEnv = { ...process.env, RADISH_BROKER_URL: url, CELERY_BROKER_URL: url };
+    // Through the environment, not the command line, where the passwords would show (ps, the log's "Starting:" line).
+    // Both workers read them: Radish's RADISH_*, Celery's CELERY_* (which win over the project's own settings).
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, RADISH_BROKER_URL: url, CELERY_BROKER_URL: url,
+      ...(backend ? { RADISH_RESULT_BACKEND: backend, CELERY_RESULT_BACKEND: backend } : {}),
+    };
     this.tail = [];
     this.lastLevel = 'info';
     this.setState('starting');
@@ -206,7 +215,7 @@ export class WorkerSupervisor implements vscode.Disposable {
     if (described.file) this.log.info(interpreterLine(described));
     else this.log.warn(interpreterLine(described));
     const command = launch.command;
-    this.log.info(`Starting: ${[described.file ?? command, ...launch.args].map(shown).join(' ')} (in ${plan.cwd}; broker ${this.connection.displayUrl})`);
+    this.log.info(`Starting: ${[described.file ?? command, ...launch.args].map(shown).join(' ')} (in ${plan.cwd}; ${this.connection.describe()})`);
     const child = spawn(command, launch.args, { cwd: plan.cwd, env: launch.env, stdio: launch.stdio, windowsHide: launch.windowsHide, shell: launch.shell });
     this.child = child;
 

@@ -1,7 +1,7 @@
 /**
  * From the command palette (issue 14, point 13), in the real workbench (code-server + chromium) on a copy of
  * examples/ts-tasks: a task command run without a row picks from the recent tasks instead of asking for a raw id;
- * Set Redis URL asks where to save it instead of writing the project's committed settings unasked; Start Local
+ * Set Broker URL asks where to save it instead of writing the project's committed settings unasked; Start Local
  * redis-server says the server is tied to the window, and it is gone once the window closes.
  */
 import assert from 'node:assert/strict';
@@ -51,14 +51,14 @@ describe('from the command palette (UI, code-server + chromium)', function () {
     await statusBar(page, /copied npx radish call tasks\.add --args '\[2,3\]'/);
   });
 
-  it('asks where to save the Redis URL, and leaves the project settings alone for the user settings', async () => {
+  it('asks where to save the broker URL, and leaves the project settings alone for the user settings', async () => {
     const { page } = s;
     const before = readFileSync(s.settingsFile, 'utf8');
-    await e2e.runCommand(page, 'Radish: Set Redis URL...');
+    await e2e.runCommand(page, 'Radish: Set Broker URL...');
     await e2e.typeIntoQuickInput(page, s.redis.url);
-    assert.match(await quickTitle(page, /where\?/), /Save the Redis URL where/);
+    assert.match(await quickTitle(page, /where\?/), /Save the broker URL where/);
     await e2e.pickQuickItem(page, 'User Settings');
-    await e2e.waitForNotification(page, /Redis URL saved in your user settings/);
+    await e2e.waitForNotification(page, /broker URL saved in your user settings/);
     assert.equal(readFileSync(s.settingsFile, 'utf8'), before, 'the project settings are untouched');
   });
 
@@ -66,10 +66,10 @@ describe('from the command palette (UI, code-server + chromium)', function () {
     const { page } = s;
     const port = await freePort();
     // As a user does it: the URL first (into the workspace settings), then the server.
-    await e2e.runCommand(page, 'Radish: Set Redis URL...');
+    await e2e.runCommand(page, 'Radish: Set Broker URL...');
     await e2e.typeIntoQuickInput(page, `redis://127.0.0.1:${port}/0`);
     await e2e.pickQuickItem(page, 'Workspace Settings');
-    await e2e.waitForNotification(page, /Redis URL saved in the workspace settings/);
+    await e2e.waitForNotification(page, /broker URL saved in the workspace settings/);
     assert.match(readFileSync(s.settingsFile, 'utf8'), new RegExp(`127\\.0\\.0\\.1:${port}`));
     await e2e.runCommand(page, 'Radish: Start Local Redis Server');
     const message = await e2e.waitForNotification(page, new RegExp(`started redis-server on 127\\.0\\.0\\.1:${port}`));

@@ -4,46 +4,16 @@
  * against a private redis-server. Skipped, with the reason, when the host is not installed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { requireCelery } from '../support/celery';
 import { startRedis, type TestRedis } from '../support/redis';
-
-const ROOT = resolve(__dirname, '../..');
-const RUNNER = join(ROOT, 'test/support/vscode-host/run-ext-tests.js');
-// host.js is plain JS (it runs outside the build); only findHost is needed here.
-const { findHost } = require('../support/vscode-host/host.js') as { findHost: () => unknown };
-
-function copyExample(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `radish-ws-${name}-`));
-  cpSync(join(ROOT, 'examples', name), dir, { recursive: true, filter: (src) => !/__pycache__|node_modules/.test(src) });
-  return dir;
-}
-
-function runSuite(suite: string, workspace: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [RUNNER, '--dev', ROOT, '--tests', join(ROOT, 'out/test/extension', suite),
-      '--workspace', workspace, '--timeout', '240000', '--shot', join(ROOT, 'test-results', `${suite}-host.png`)],
-    { env: { ...process.env, ...env } });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d; });
-    child.stderr.on('data', (d: Buffer) => { output += d; });
-    child.on('close', (code) => done({ code, output }));
-  });
-}
-
-function indent(text: string): string {
-  return text.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
-}
+import { copyExample, hostInstalled, indent, runSuite } from './host-run';
 
 describe('extension in a real VS Code host (code-server)', function () {
   this.timeout(300_000);
   let redis: TestRedis;
 
   before(async function () {
-    if (!findHost()) {
+    if (!hostInstalled()) {
       console.log('      skipped: VS Code host not installed (run setup.sh, which installs code-server and chromium)');
       this.skip();
     }

@@ -10,19 +10,27 @@ const READY_MS = 10_000;
 
 /**
  * Start a local `redis-server` (no persistence) on the configured port, as a child of this window, stopped when the
- * window closes (a daemon would outlive it, unseen).
+ * window closes (a daemon would outlive it, unseen). The Redis in question is the broker when it is Redis, else the
+ * result backend (beside RabbitMQ, or apart from the broker when that is the one that does not answer).
  */
 export async function startLocalRedis(s: Services): Promise<void> {
+  await s.connection.resolve();
+  // The result backend beside RabbitMQ, or one apart from a Redis broker that does not answer; else the broker.
+  const backend = s.connection.isAmqp || (s.connection.problem?.kind === 'backend' && s.connection.backendUrl !== undefined);
+  const target = backend ? s.connection.backendUrl : s.connection.url;
+  const shown = backend ? s.connection.displayBackendUrl : s.connection.displayUrl;
+  if (!target) throw new Error('the broker is RabbitMQ and no result backend is set: set radish.resultBackendUrl to a local Redis (redis://127.0.0.1:6379/0) first.');
   let port = '6379';
   let local = true;
   try {
-    const url = new URL(s.connection.url);
+    const url = new URL(target);
     port = url.port || '6379';
     local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname);
   } catch {
     // not a host:port URL (sentinel, unix socket): fall back to the default port
   }
-  if (!local) throw new Error(`the configured Redis (${s.connection.displayUrl}) is not on this machine; set a local URL first.`);
+  const setting = backend ? 'radish.resultBackendUrl' : 'radish.brokerUrl';
+  if (!local) throw new Error(`the configured ${backend ? 'result backend' : 'Redis'} (${shown}) is not on this machine; set a local URL in ${setting} first.`);
   if (started && started.child.exitCode === null && started.port === port) {
     void vscode.window.showInformationMessage(`Radish: redis-server on 127.0.0.1:${port} is already running (started by this window).`);
     return;
@@ -31,7 +39,7 @@ export async function startLocalRedis(s: Services): Promise<void> {
   const failure = await ready(child);
   if (failure !== undefined) {
     child.kill();
-    throw new Error(`could not start redis-server: ${failure}. Install it (e.g. apt-get install redis-server) or point radish.redisUrl at a running Redis.`);
+    throw new Error(`could not start redis-server: ${failure}. Install it (e.g. apt-get install redis-server) or point ${setting} at a running Redis.`);
   }
   started = { child, port };
   s.context.subscriptions.push({ dispose: () => { child.kill(); } });

@@ -7,7 +7,7 @@ export async function purgeQueue(s: Services, node?: QueueNode, confirmed?: bool
   let queue = node?.kind === 'queue' ? node.depth.queue : undefined;
   const inspector = await s.connection.inspector();
   if (!queue) {
-    const depths = await inspector.queues();
+    const depths = await s.queues.depths();
     queue = (await vscode.window.showQuickPick(depths.map((d) => ({ label: d.queue, description: `${d.total} waiting` })), { title: 'Radish: Purge which queue?' }))?.label;
   }
   if (!queue) return undefined;

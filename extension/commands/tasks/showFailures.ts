@@ -31,7 +31,7 @@ function itemOf(record: TaskRecord): FailureItem {
 
 export async function showFailures(s: Services): Promise<void> {
   const monitor = await s.live.ensure();
-  if (!monitor) throw new Error(`cannot read the task history: ${s.live.connectionError ?? 'not connected to Redis'}`);
+  if (!monitor) throw new Error(`cannot read the task history: ${s.live.connectionError ?? s.live.startError ?? 'not connected'}`);
   const pick = vscode.window.createQuickPick<FailureItem>();
   pick.title = 'Radish: Recent failures';
   pick.placeholder = 'Choose a failed task to open it; its buttons open or retry it';

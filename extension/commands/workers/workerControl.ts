@@ -1,7 +1,6 @@
 /** Shared by the worker actions: which worker (the node clicked, or a pick), and sending it one control command. */
 import * as vscode from 'vscode';
 import type { WorkerDetails } from '../../../runner/index';
-import { runner } from '../../runner';
 import type { Services } from '../../services';
 import type { WorkerNode } from '../../views/workers';
 
@@ -13,7 +12,7 @@ export type WorkerTarget = Extract<WorkerNode, { kind: 'worker' | 'local' }>;
  */
 export async function workerOf(s: Services, node: WorkerTarget | undefined, title: string): Promise<WorkerDetails | undefined> {
   if (node?.details) return node.details;
-  const workers = await runner().describeWorkers(await s.connection.inspector(), await s.connection.control());
+  const workers = await s.connection.workers();
   if (workers.length === 0) {
     void vscode.window.showInformationMessage('Radish: no worker is online on this broker.', 'Start Worker').then((choice) => {
       if (choice) void vscode.commands.executeCommand('radish.startWorker');
