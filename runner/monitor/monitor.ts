@@ -13,7 +13,7 @@
  */
 import type Redis from 'ioredis';
 import type { Radish } from '../app';
-import { redisOptions, type ConnectionConfig } from '../broker/connection';
+import type { ConnectionConfig } from '../broker/connection';
 import { Keys } from '../broker/keys';
 import type { CeleryEvent } from '../protocol/event';
 import { isTaskEvent, TaskHistory, type RedisSource, type TaskHistoryOptions, type TaskRecord } from './history';
@@ -121,7 +121,8 @@ export class Monitor {
   static forApp(app: Radish, options: MonitorOptions = {}): Monitor {
     const config = app.brokerOptions;
     const redis = async (): Promise<Redis> => (await app.requireSharedStore('the task history')).redis;
-    return new Monitor({ redis, keys: new Keys(config.keyPrefix ?? '', redisOptions(config).db ?? 0), config }, options);
+    // The history's keys do not depend on the database number, only on the prefix (none beside RabbitMQ).
+    return new Monitor({ redis, keys: new Keys(config.keyPrefix ?? ''), config }, options);
   }
 
   /** Subscribe to the events; resolves once subscribed. Idempotent. Counters count from here. */

@@ -10,6 +10,7 @@ import { Beat, type SentTick } from '../../runner/beat/beat';
 import type { AmqpBroker } from '../../runner/broker/amqp/amqp-broker';
 import { Control } from '../../runner/control';
 import { createLogger } from '../../runner/log';
+import { Monitor } from '../../runner/monitor/monitor';
 import { EventReceiver } from '../../runner/monitor/receiver';
 import type { CeleryEvent } from '../../runner/protocol/event';
 import { Worker, type WorkerOptions } from '../../runner/worker/worker';
@@ -123,6 +124,20 @@ describe('a Radish worker on RabbitMQ (results on Redis)', function () {
       assert.ok(events.some((e) => e.type === 'task-received' && e.uuid === r.id));
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('a Monitor on the app records the task history in the Redis backend from the events on celeryev', async () => {
+    const monitor = Monitor.forApp(app);
+    await monitor.start();
+    try {
+      await start({ events: true });
+      const r = await app.send('tasks.add', [20, 22]);
+      assert.equal(await r.get({ timeout: 5000 }), 42);
+      await until(async () => (await monitor.history.get(r.id))?.state === 'SUCCESS', 'the task recorded as SUCCESS');
+      assert.equal((await monitor.history.get(r.id))?.hostname, 'w1@amqp');
+    } finally {
+      await monitor.close();
     }
   });
 
