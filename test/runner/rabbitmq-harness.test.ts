@@ -1,15 +1,13 @@
 /**
  * The RabbitMQ harness itself (test/support/rabbitmq.ts): a vhost of a suite's own on the shared broker, an own node
- * that keeps a persistent message through a crash, and (with RADISH_RABBIT_CLUSTER=1, as it takes a while) a
- * three-node cluster whose quorum queue outlives one node.
+ * that keeps a persistent message through a crash. The cluster harness is exercised by amqp-cluster.test.ts.
  */
 import assert from 'node:assert/strict';
 import * as amqp from 'amqplib';
 import { answers } from '../support/net';
 import {
-  checkQueue, createVhost, rabbitCluster, rabbitNode, rabbitVhost, requireRabbit,
+  checkQueue, createVhost, rabbitNode, rabbitVhost, requireRabbit,
 } from '../support/rabbitmq';
-import { until } from '../support/wait';
 
 /** Publish with a publisher confirm, so the broker has the message when this resolves. */
 async function publish(connection: amqp.ChannelModel, queue: string, body: string, options: amqp.Options.AssertQueue = {}): Promise<void> {
@@ -93,32 +91,4 @@ describe('RabbitMQ harness', function () {
     });
   });
 
-  describe('a three-node cluster (RADISH_RABBIT_CLUSTER=1)', function () {
-    before(function () {
-      if (process.env.RADISH_RABBIT_CLUSTER !== '1') {
-        console.log('      skipped: slow; set RADISH_RABBIT_CLUSTER=1 to run it');
-        this.skip();
-      }
-    });
-    const rabbit = rabbitCluster(3);
-
-    it('keeps a quorum queue\'s message while one node is down', async function () {
-      this.timeout(120_000);
-      const { cluster } = rabbit;
-      const names = cluster.nodes.map((n) => n.name).sort();
-      assert.deepEqual(await cluster.runningNodes(), names);
-      await publish(await rabbit.connect(0), 'qq', 'replicated', { arguments: { 'x-queue-type': 'quorum' } });
-      // No syncMetadata: the two other nodes hold the queue's record, and its messages are in their Raft logs.
-      await cluster.killNode(0);
-      assert.deepEqual(await cluster.runningNodes(1), names.filter((n) => n !== cluster.nodes[0]?.name));
-      // A new leader is elected among the two left (a moment after the kill is noticed).
-      let message: string | undefined;
-      await until(async () => (message = await take(cluster.urls[1] ?? '', 'qq').catch(() => undefined)) !== undefined,
-        'the quorum queue to serve its message from node 1', 30_000, 200);
-      assert.equal(message, 'replicated');
-      await cluster.startNode(0);
-      await until(async () => (await cluster.runningNodes(1)).length === 3, 'node 0 to rejoin', 30_000, 250);
-      console.log(`      (RSS per node: ${cluster.nodes.map((n) => `${Math.round((n.rss() ?? 0) / 2 ** 20)} MiB`).join(', ')})`);
-    });
-  });
 });
