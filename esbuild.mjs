@@ -132,8 +132,9 @@ function stageNpmPackage(dir) {
     types,
     exports,
     files: ['dist/radish.js', 'dist/types/'],
-    // Only for the declarations, some of which name ioredis's types: at run time dist/radish.js uses its own copy.
-    dependencies: { ioredis: manifest.devDependencies.ioredis },
+    // Only for the declarations, some of which name ioredis's and amqplib's types: at run time dist/radish.js uses
+    // its own copies.
+    dependencies: { ioredis: manifest.devDependencies.ioredis, amqplib: manifest.devDependencies.amqplib },
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(npm, null, 2) + '\n');
 }

@@ -1,19 +1,23 @@
 /**
  * `npm run bench [-- --quick]`: enqueue, bulk enqueue, drain and latency of Radish, a raw-Redis baseline and the
  * peers (BullMQ, bee-queue, celery-node from bench/node_modules; Python Celery when it is installed), one after
- * another on a throwaway redis-server with FLUSHALL between; then a Radish worker's memory, the extension's Queues
- * view on a big deployment and Radish's scaling. Printed as one report and recorded in test-results/bench.json.
+ * another on a throwaway redis-server with FLUSHALL between; Radish and Celery on the local RabbitMQ too (a vhost of
+ * the bench's own each, the queue purged between measurements, results in the same redis-server) when there is one;
+ * then a Radish worker's memory, the extension's Queues view on a big deployment and Radish's scaling. Printed as
+ * one report and recorded in test-results/bench.json.
  *
  * dist/bench.js is also the consumer process of the baseline and the Node peers (`--consumer KIND URL C`), so the
  * bench needs no second build entry.
  */
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { RedisUnavailableError } from 'radish';
+import { redactUrl, RedisUnavailableError } from 'radish';
+import { rabbitVersion } from './amqp-bench';
 import { BaselineSystem } from './baseline-system';
 import { BeeQueueSystem } from './bee-queue-system';
 import { BullmqSystem } from './bullmq-system';
 import { CeleryNodeSystem } from './celery-node-system';
+import { CeleryAmqpSystem } from './celery-amqp-system';
 import { CelerySystem } from './celery-system';
 import { killChildrenNow } from './child';
 import { consumerProcess } from './consumer-process';
@@ -23,6 +27,8 @@ import { measureLoad } from './load';
 import { measureRun, warmUpClient, type RunResult } from './measure';
 import { measureMemory } from './memory';
 import { parseOptions, SYSTEMS, USAGE, type BenchOptions } from './options';
+import { deleteVhostsNow, RABBITMQ_URL } from './rabbitmq';
+import { RadishAmqpSystem } from './radish-amqp-system';
 import { RadishSystem } from './radish-system';
 import { startRedisServer } from './redis-server';
 import { measureRefresh } from './refresh';
@@ -45,6 +51,8 @@ function createSystems(names: readonly string[]): System[] {
     'bee-queue': () => new BeeQueueSystem(),
     'celery-node': () => new CeleryNodeSystem(),
     celery: () => new CelerySystem(),
+    'radish-amqp': () => new RadishAmqpSystem(),
+    'celery-amqp': () => new CeleryAmqpSystem(),
   };
   return SYSTEMS.filter((n) => names.includes(n)).map((n) => make[n]());
 }
@@ -57,7 +65,7 @@ function fmt(r: RunResult): string {
 }
 
 /** The systems' table: each available system opened and warmed, then runs alternating between systems. */
-async function measureSystems(options: BenchOptions, redisUrl: string): Promise<Pick<BenchReport, 'systems' | 'skipped'>> {
+async function measureSystems(options: BenchOptions, redisUrl: string): Promise<Pick<BenchReport, 'systems' | 'skipped' | 'rabbitmq'>> {
   const skipped: Record<string, string> = {};
   const systems: System[] = [];
   for (const system of createSystems(options.systems ?? SYSTEMS)) {
@@ -84,9 +92,11 @@ async function measureSystems(options: BenchOptions, redisUrl: string): Promise<
         progress(`${system.name} run ${run}/${options.runs}: ${fmt(result)}`);
       }
     }
+    const rabbit = systems.some((s) => s.broker === 'rabbitmq') ? await rabbitVersion() : undefined;
     return {
-      systems: Object.fromEntries(systems.map((s) => [s.name, summarize(s.description, s.version, runs.get(s.name)!)])),
+      systems: Object.fromEntries(systems.map((s) => [s.name, summarize(s.description, s.version, s.broker ?? 'redis', runs.get(s.name)!)])),
       skipped,
+      ...(rabbit ? { rabbitmq: { version: rabbit, url: redactUrl(RABBITMQ_URL) } } : {}),
     };
   } finally {
     for (const system of systems) await system.close().catch(() => undefined);
@@ -100,10 +110,11 @@ async function bench(argv: string[]): Promise<number> {
     return 0;
   }
   const server = await startRedisServer();
-  // Whatever ends the process (an error, Ctrl-C), no redis-server or consumer outlives it.
+  // Whatever ends the process (an error, Ctrl-C), no redis-server, consumer or vhost outlives it.
   process.on('exit', () => {
     killChildrenNow();
     server.killNow();
+    deleteVhostsNow();
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -157,6 +168,7 @@ async function bench(argv: string[]): Promise<number> {
       plan: options.plan,
       ...table,
       ratios: ratiosToPeers(table.systems),
+      rabbitmqRatios: ratiosToPeers(table.systems, 'radish-amqp', 'rabbitmq'),
       ...(memory ? { memory } : {}),
       ...(refresh ? { refresh } : {}),
       ...(scaling ? { scaling } : {}),

@@ -1,39 +1,46 @@
 /**
  * Python Celery 5.2 with Debian's Python (`/usr/bin/python3`, or `CELERY_PYTHON`, as the interop tests use):
  * bench/celery_bench.py is both the worker's app and the client. Celery's client sends from a Python process
- * (apply_async blocks, so one call at a time); its worker runs the solo pool (one task at a time, prefetch 4),
+ * (apply_async blocks, so one call at a time); its worker runs the solo pool (one task at a time; its prefetch is
+ * Celery's default, 4 x the concurrency, which is the CPU count even for solo: 8 on 2 cores),
  * reserves into kombu's unacked hash, stores the result (SETEX + PUBLISH) and acks late, as Radish does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
 import { Keys } from 'radish';
-import { spawnConsumer, waitForBlockedClient } from './child';
+import { spawnConsumer, waitForBlockedClient, type ChildConsumer } from './child';
 import { BenchError } from './errors';
 import { BENCH_DIR } from './peers';
 import { numericResults, storedResults, unfinished } from './results';
 import type { Consumer, System, SystemContext } from './system';
 
-const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
+export const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
 const QUEUE = 'celery';
 const STAGING_QUEUE = 'bench.staged';
 /** Stage in slices, so one reply line stays small and a slow Python client still shows progress. */
 const STAGE_BATCH = 2000;
 
-type Reply = { ids?: string[]; error?: string };
+export type Reply = { ids?: string[]; error?: string };
+
+/** celery_bench.py's environment: results in `redisUrl`, the broker `brokerUrl` (RabbitMQ), else the same Redis. */
+function celeryEnv(redisUrl: string, brokerUrl?: string): NodeJS.ProcessEnv {
+  return { ...process.env, BENCH_REDIS_URL: redisUrl, ...(brokerUrl ? { BENCH_BROKER_URL: brokerUrl } : {}), PYTHONDONTWRITEBYTECODE: '1' };
+}
 
 /** The Python client process: one command a line, one JSON reply a line, in order. */
-class PythonClient {
+export class PythonClient {
   private readonly child: ChildProcess;
   private readonly pending: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
   private stderr = '';
   private gone: string | undefined;
 
-  constructor(url: string) {
+  constructor(redisUrl: string, brokerUrl?: string) {
     this.child = spawn(PYTHON, [join(BENCH_DIR, 'celery_bench.py')], {
-      cwd: BENCH_DIR, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BENCH_REDIS_URL: url, PYTHONDONTWRITEBYTECODE: '1' },
+      cwd: BENCH_DIR, stdio: ['pipe', 'pipe', 'pipe'], env: celeryEnv(redisUrl, brokerUrl),
     });
     this.child.stderr!.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
@@ -67,6 +74,17 @@ class PythonClient {
   }
 }
 
+/**
+ * `celery -A celery_bench worker -P solo` (results in `redisUrl`, the broker `brokerUrl`, else the same Redis). The
+ * solo pool has no concurrency setting: one task at a time, as in the issue's reference figures.
+ */
+export function spawnCeleryWorker(redisUrl: string, brokerUrl?: string): Promise<ChildConsumer> {
+  return spawnConsumer('celery worker', PYTHON, [
+    '-m', 'celery', '-A', 'celery_bench', 'worker', '-P', 'solo', '-Q', QUEUE, '-l', 'WARNING',
+    '--without-gossip', '--without-mingle', '--without-heartbeat',
+  ], BENCH_DIR, celeryEnv(redisUrl, brokerUrl));
+}
+
 export class CelerySystem implements System {
   readonly name = 'celery';
   private ctx!: SystemContext;
@@ -83,7 +101,7 @@ export class CelerySystem implements System {
 
   get description(): string {
     return `celery ${this.version ?? ''} (Python): apply_async from a Python client, one at a time -> worker -P solo (one task at a time, ` +
-      'prefetch 4) reserves into unacked -> run -> store result (SETEX+PUBLISH) -> ack (acks_late)';
+      `prefetch ${celeryPrefetch()}) reserves into unacked -> run -> store result (SETEX+PUBLISH) -> ack (acks_late)`;
   }
 
   async unavailable(): Promise<string | undefined> {
@@ -130,11 +148,7 @@ export class CelerySystem implements System {
   }
 
   async startConsumer(): Promise<Consumer> {
-    // The solo pool has no concurrency setting: one task at a time, as in the issue's reference figures.
-    const consumer = await spawnConsumer('celery worker', PYTHON, [
-      '-m', 'celery', '-A', 'celery_bench', 'worker', '-P', 'solo', '-Q', QUEUE, '-l', 'WARNING',
-      '--without-gossip', '--without-mingle', '--without-heartbeat',
-    ], BENCH_DIR, { ...process.env, BENCH_REDIS_URL: this.ctx.redisUrl, PYTHONDONTWRITEBYTECODE: '1' });
+    const consumer = await spawnCeleryWorker(this.ctx.redisUrl);
     // kombu names no connection; the worker waits in BRPOP once it has started.
     await waitForBlockedClient(this.admin, undefined, consumer, 60_000);
     return consumer;
@@ -173,13 +187,25 @@ export class CelerySystem implements System {
   }
 }
 
-let probed: { version: string | undefined } | undefined;
+/**
+ * The solo worker's prefetch at Celery's defaults: worker_prefetch_multiplier (4) x the concurrency, which defaults
+ * to the CPU count whatever the pool (the worker's banner says `concurrency: 2 (solo)` on 2 cores).
+ */
+export function celeryPrefetch(): number {
+  return 4 * Math.max(1, cpus().length);
+}
 
-/** Celery's version as that Python imports it (with redis-py, which its Redis transport needs), or undefined. */
-function celeryVersion(): string | undefined {
-  if (!probed) {
-    const r = spawnSync(PYTHON, ['-c', 'import celery, redis; print(celery.__version__)'], { encoding: 'utf8', timeout: 30_000 });
-    probed = { version: r.status === 0 ? r.stdout.trim() : undefined };
+const probed = new Map<string, string | undefined>();
+
+/**
+ * Celery's version as that Python imports it with `modules` (redis-py, which its Redis transport and result backend
+ * need; py-amqp too for RabbitMQ), or undefined.
+ */
+export function celeryVersion(modules: readonly string[] = ['redis']): string | undefined {
+  const key = modules.join(',');
+  if (!probed.has(key)) {
+    const r = spawnSync(PYTHON, ['-c', `import celery, ${key}; print(celery.__version__)`], { encoding: 'utf8', timeout: 30_000 });
+    probed.set(key, r.status === 0 ? r.stdout.trim() : undefined);
   }
-  return probed.version;
+  return probed.get(key);
 }

@@ -4,20 +4,22 @@ import { BenchError } from './errors';
 import type { Plan } from './measure';
 import type { ConsumerMode } from './system';
 
-export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery'] as const;
+export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery', 'radish-amqp', 'celery-amqp'] as const;
 export const SECTIONS = ['table', 'memory', 'refresh', 'scaling', 'load'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick              N=2,000, 1 run, 2 s of latency, the Queues view on 50,000 messages, a 2x2 scaling
-                       matrix (about a minute in all)
+                       matrix (one to two minutes in all)
   --consumers MODE     where consumers (workers) run: process (one of their own, the default) or inline (in
-                       the bench process; celery-node and Celery always run in their own)
+                       the bench process; celery-node, Celery and the RabbitMQ systems always run in their own)
   --n N                tasks per enqueue/bulk/drain measurement (default 20,000; 2,000 with --quick)
   --runs R             runs per system; the table shows medians (default 3; 1 with --quick)
   --systems a,b        systems in the table (default: all: ${SYSTEMS.join(', ')}); peers that are not
-                       installed (npm ci --prefix bench) or without Python Celery are skipped, saying why
+                       installed (npm ci --prefix bench) or without Python Celery, and the -amqp systems
+                       without a local RabbitMQ (RABBITMQ_URL, default amqp://guest:guest@127.0.0.1:5672, with
+                       its management API or rabbitmqctl to make a vhost), are skipped, saying why
   --sections a,b       what to measure (default: all: ${SECTIONS.join(', ')}): the systems' table, a Radish
                        worker's memory, the extension's Queues view refresh, Radish's scaling matrix, how long
                        a worker takes to load TypeScript task modules

@@ -1,6 +1,7 @@
 /**
- * The bench's output: one table on stdout (system x metric, medians), Radish's ratio to each peer, the Radish-only
- * measurements (memory, Queues view, scaling), Radish against its targets; and the full record as JSON.
+ * The bench's output: one table on stdout (system x metric, medians), Radish's ratio to each peer on the same broker
+ * (Redis; RabbitMQ), the Radish-only measurements (memory, Queues view, scaling), Radish against its targets; and the
+ * full record as JSON.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,6 +13,7 @@ import type { BenchOptions } from './options';
 import type { RefreshResult } from './refresh';
 import type { ScalingResult } from './scaling';
 import { median } from './stats';
+import type { Broker } from './system';
 import type { TargetCheck } from './targets';
 
 type Metric = keyof RunResult;
@@ -20,6 +22,8 @@ export interface SystemReport {
   description: string;
   /** The peer's package version; absent for Radish and the baseline. */
   version?: string;
+  /** The broker the tasks went through (results are in the bench's redis-server for every system). */
+  broker: Broker;
   /** Median of the runs, per metric. */
   median: Partial<RunResult>;
   runs: RunResult[];
@@ -33,8 +37,14 @@ export interface BenchReport extends Environment {
   systems: Record<string, SystemReport>;
   /** Systems not measured, and why (`run npm ci --prefix bench`, no Python Celery). */
   skipped: Record<string, string>;
-  /** Radish's median over each other system's, per metric (throughput: > 1 is Radish faster; latency: < 1 is). */
+  /**
+   * Radish's median over each other Redis system's, per metric (throughput: > 1 is Radish faster; latency: < 1 is).
+   */
   ratios: Record<string, Partial<RunResult>>;
+  /** The RabbitMQ the -amqp systems ran on, when one of them was measured. */
+  rabbitmq?: { version: string; url: string };
+  /** Radish on RabbitMQ's (radish-amqp) median over each other RabbitMQ system's (celery-amqp), as `ratios`. */
+  rabbitmqRatios: Record<string, Partial<RunResult>>;
   memory?: MemoryResult;
   refresh?: RefreshResult;
   scaling?: ScalingResult;
@@ -53,22 +63,26 @@ const COLUMNS: { metric: Metric; title: string; format: (v: number) => string }[
   { metric: 'p99', title: 'p99 ms', format: (v) => v.toFixed(2) },
 ];
 
-export function summarize(description: string, version: string | undefined, runs: RunResult[]): SystemReport {
+export function summarize(description: string, version: string | undefined, broker: Broker, runs: RunResult[]): SystemReport {
   const med: Partial<RunResult> = {};
   for (const { metric } of COLUMNS) {
     const values = runs.map((r) => r[metric]).filter((v): v is number => v !== undefined);
     if (values.length) med[metric] = median(values);
   }
-  return { description, ...(version === undefined ? {} : { version }), median: med, runs };
+  return { description, ...(version === undefined ? {} : { version }), broker, median: med, runs };
 }
 
-/** Radish's median over every other system's, metric by metric (where both have one). */
-export function ratiosToPeers(systems: Record<string, SystemReport>): Record<string, Partial<RunResult>> {
-  const radish = systems['radish']?.median;
-  if (!radish) return {};
+/**
+ * Radish's median (the system `radish`, on `broker`) over every other system's on the same broker, metric by metric
+ * (where both have one). Systems on another broker are left out: Radish on Redis over Celery on RabbitMQ would
+ * compare the brokers as much as the libraries.
+ */
+export function ratiosToPeers(systems: Record<string, SystemReport>, radishName = 'radish', broker: Broker = 'redis'): Record<string, Partial<RunResult>> {
+  const radish = systems[radishName]?.median;
+  if (!radish || systems[radishName]!.broker !== broker) return {};
   const out: Record<string, Partial<RunResult>> = {};
   for (const [name, report] of Object.entries(systems)) {
-    if (name === 'radish') continue;
+    if (name === radishName || report.broker !== broker) continue;
     const r: Partial<RunResult> = {};
     for (const { metric } of COLUMNS) {
       const ours = radish[metric];
@@ -95,15 +109,25 @@ function systemsTable(report: BenchReport): string[] {
     return v === undefined ? '-' : format(v);
   })]);
   const out = grid(['system', ...COLUMNS.map((c) => c.title)], rows);
-  const peers = Object.keys(report.ratios);
-  if (peers.length) {
+  const onRabbit = names.filter((n) => report.systems[n]!.broker === 'rabbitmq');
+  if (onRabbit.length) {
+    const where = report.rabbitmq ? ` ${report.rabbitmq.version} (${report.rabbitmq.url}, a vhost of this run per system)` : '';
+    const others = names.length > onRabbit.length ? '; the others: Redis (the same redis-server)' : '';
+    out.push(`broker: ${onRabbit.join(', ')}: RabbitMQ${where}, results in the bench's redis-server${others}`);
+  }
+  const ratioRows = (ratios: Record<string, Partial<RunResult>>) => grid(['peer', ...COLUMNS.map((c) => c.metric)],
+    Object.keys(ratios).map((peer) => [peer, ...COLUMNS.map(({ metric }) => {
+      const v = ratios[peer]![metric];
+      return v === undefined ? '-' : `${v.toFixed(2)}x`;
+    })]));
+  if (Object.keys(report.ratios).length) {
     out.push('', 'Radish / peer (throughput: above 1 = Radish faster; latency: below 1 = Radish faster)');
-    out.push(...grid(['peer', ...COLUMNS.map((c) => c.metric)], peers.map((peer) => [
-      peer, ...COLUMNS.map(({ metric }) => {
-        const v = report.ratios[peer]![metric];
-        return v === undefined ? '-' : `${v.toFixed(2)}x`;
-      }),
-    ])));
+    out.push(...ratioRows(report.ratios));
+  }
+  if (Object.keys(report.rabbitmqRatios).length) {
+    out.push('', `Radish on RabbitMQ / peer on RabbitMQ (radish-amqp / ${Object.keys(report.rabbitmqRatios).join(', ')}; ` +
+      'throughput: above 1 = Radish faster; latency: below 1 = Radish faster)');
+    out.push(...ratioRows(report.rabbitmqRatios));
   }
   return out;
 }
@@ -167,7 +191,8 @@ export function formatReport(report: BenchReport): string {
   const head = `Radish bench (${report.mode}: N=${plan.n.toLocaleString('en-US')}, ${report.runs === 1 ? '1 run' : `median of ${report.runs} runs`}, ` +
     `consumers ${report.consumers === 'inline' ? 'in the bench process' : 'in their own process'}, concurrency 50, ` +
     `latency at ${plan.latencyRate}/s for ${plan.latencySeconds}s)`;
-  const env = `${report.date}  commit ${report.commit ?? 'unknown'}  node ${report.node}  redis ${report.redis}  ${machine.cpu} x${machine.cores}`;
+  const rabbit = report.rabbitmq ? `  rabbitmq ${report.rabbitmq.version}` : '';
+  const env = `${report.date}  commit ${report.commit ?? 'unknown'}  node ${report.node}  redis ${report.redis}${rabbit}  ${machine.cpu} x${machine.cores}`;
   const out = [head, env, ''];
   out.push(...systemsTable(report));
   for (const [name, why] of Object.entries(report.skipped)) out.push(`skipped ${name}: ${why}`);

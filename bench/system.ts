@@ -1,16 +1,19 @@
 /**
  * What a queue system must offer to be benchmarked: Radish, a raw-Redis baseline and the peers (BullMQ,
- * bee-queue, celery-node, Python Celery) implement it, and every measurement in `measure.ts` works on all of them.
+ * bee-queue, celery-node, Python Celery), and Radish and Celery on RabbitMQ, implement it, and every measurement in
+ * `measure.ts` works on all of them.
  *
  * Every system moves the same work: a no-op task, sent by a client and run by a consumer with concurrency 50
  * (where the consumer has a concurrency setting at all: the description says when it has none).
  */
 
+export type Broker = 'redis' | 'rabbitmq';
+
 /** Where consumers run: in the bench process (cheap, for --quick) or in a process of their own (realistic). */
 export type ConsumerMode = 'inline' | 'process';
 
 export interface SystemContext {
-  /** `redis://127.0.0.1:<port>/0` of the throwaway server. */
+  /** `redis://127.0.0.1:<port>/0` of the throwaway server (the RabbitMQ systems' result backend). */
   redisUrl: string;
   consumerMode: ConsumerMode;
   /** Tasks run at once by the consumer. */
@@ -30,6 +33,11 @@ export interface System {
   readonly description: string;
   /** The peer's package version (e.g. `6.7.0`), for the report; absent for Radish and the baseline. */
   readonly version?: string;
+  /**
+   * The broker the tasks go through: `redis` (the default: the bench's redis-server, results there too) or `rabbitmq`
+   * (a vhost of the bench's own on the local RabbitMQ, results in the bench's redis-server).
+   */
+  readonly broker?: Broker;
   /**
    * Why this system cannot be measured here (its package is not installed, no Python with Celery), or undefined
    * when it can. Asked before `open`; a system with a reason is reported as skipped, and the bench goes on.
@@ -66,7 +74,7 @@ export interface System {
   sendStamped(sentAt: number): Promise<void>;
   /** The delays recorded by finished stamped tasks, in ms. */
   latencies(): Promise<number[]>;
-  /** Forget everything (FLUSHALL) between measurements. */
+  /** Forget everything (FLUSHALL; on RabbitMQ the task queue purged too) between measurements. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
