@@ -128,7 +128,13 @@ describe('chaos on RabbitMQ', function () {
       await node.kill();
       await delay(300);
       await node.start();
-      await sending;
+      // Each send is bounded in the transport (an answer that cannot come fails it, and it is sent again): a wait
+      // beyond that says how far the sends got.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${ids.length} of 200 sends resolved after 90 s`)), 90_000);
+      });
+      await Promise.race([sending, late]).finally(() => clearTimeout(timer));
       // Every send resolved: each message is in the queue (a send retried after a lost confirm may be there twice).
       const seen = new Set<string>();
       const connection = await rabbit.connect();

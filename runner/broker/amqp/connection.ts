@@ -48,6 +48,22 @@ function refused(err: unknown): boolean {
   return typeof code === 'number' && [403, 404, 405, 406].includes(code);
 }
 
+/** How long the broker may take to answer a channel operation or confirm a message before it is taken for lost. */
+const ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * `promise`, or an error after {@link ANSWER_TIMEOUT_MS}: a reply that can no longer come (its connection died
+ * unnoticed) must fail the operation, which the caller may try again, rather than wait for ever.
+ */
+function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the broker within ${ANSWER_TIMEOUT_MS / 1000} s (${what})`)), ANSWER_TIMEOUT_MS);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -120,12 +136,18 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
   }
 
   private async attach(model: amqp.ChannelModel, index: number): Promise<void> {
+    let gone = false;
     model.on('error', () => undefined); // 'close' follows with the reason
-    model.on('close', (err?: Error) => this.dropped(model, err ? errorMessage(err) : 'connection closed'));
+    model.on('close', (err?: Error) => {
+      gone = true;
+      this.dropped(model, err ? errorMessage(err) : 'connection closed');
+    });
     this.generation++;
     this.publisher = undefined;
     try {
       for (const hook of this.hooks) await hook(model);
+      // Lost while it was being set up (the broker stopped again): not a connection to hand out.
+      if (gone) throw new Error('the connection closed as it opened');
     } catch (err) {
       await model.close().catch(() => undefined);
       throw err;
@@ -196,9 +218,9 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
   /** Publish and wait for the broker's confirm (the message is then stored, if persistent, in a durable queue). */
   async publish(exchange: string, routingKey: string, content: Buffer, options: amqp.Options.Publish): Promise<void> {
     const ch = await this.publishing();
-    await new Promise<void>((resolve, reject) => {
+    await bounded(new Promise<void>((resolve, reject) => {
       ch.publish(exchange, routingKey, content, options, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
-    });
+    }), 'the broker\'s confirm');
   }
 
   /**
@@ -224,13 +246,13 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
    */
   async withChannel<T>(work: (ch: amqp.Channel) => Promise<T>): Promise<T> {
     const model = await this.ready();
-    const ch = await model.createChannel();
+    const ch = await bounded(model.createChannel(), 'a new channel');
     let broken = false;
     ch.on('error', () => { broken = true; });
     try {
-      return await work(ch);
+      return await bounded(work(ch), 'the broker\'s answer');
     } finally {
-      if (!broken) await ch.close().catch(() => undefined);
+      if (!broken) await bounded(ch.close(), 'closing a channel').catch(() => undefined);
     }
   }
 
