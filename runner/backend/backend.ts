@@ -11,7 +11,7 @@ import { connect, type ConnectionConfig } from '../broker/connection';
 import { scripts } from '../broker/scripts';
 import { dateDoneOf, decodeResult, encodeResult, READY_STATES, type ResultInput, type ResultMeta } from '../protocol/result';
 import { GroupStore } from './groups';
-import { ResultTimeoutError, type ResultDestination, type ResultStore } from './result-store';
+import { resultDeadline, type ResultDestination, type ResultStore } from './result-store';
 
 export { ResultTimeoutError } from './result-store';
 
@@ -185,21 +185,14 @@ export class RedisResultBackend implements ResultStore {
       this.channels.set(key, (channel = created));
     }
     channel.waiters.add(waiter);
-    let timer: NodeJS.Timeout | undefined;
-    // The timeout runs from now, the subscription's wait included.
-    const timeout = Number.isFinite(timeoutMs)
-      ? new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ResultTimeoutError(`result of task ${taskId} not ready after ${timeoutMs / 1000}s`)), timeoutMs);
-      })
-      : undefined;
-    const within = <T>(step: Promise<T>): Promise<T> => (timeout ? Promise.race([step, timeout]) : step);
+    const { within, clear } = resultDeadline(taskId, timeoutMs);
     try {
       await within(channel.subscribed);
       const current = await within(this.get(taskId));
       if (current && READY_STATES.has(current.status)) return current;
       return await within(settled);
     } finally {
-      if (timer) clearTimeout(timer);
+      clear();
       channel.waiters.delete(waiter);
       if (channel.waiters.size === 0 && this.channels.get(key) === channel) {
         this.channels.delete(key);

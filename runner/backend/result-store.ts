@@ -11,6 +11,23 @@ import type { ResultInput, ResultMeta } from '../protocol/result';
 import type { ChordPart, ChordProgress } from './groups';
 
 /** A result that did not become ready in time. */
+/**
+ * The deadline of one wait for a result: `within(step)` rejects with {@link ResultTimeoutError} once `timeoutMs` has
+ * passed since the deadline was made (steps after the first included); `clear()` when the wait is over.
+ */
+export function resultDeadline(taskId: string, timeoutMs: number): { within<T>(step: Promise<T>): Promise<T>; clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = Number.isFinite(timeoutMs)
+    ? new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ResultTimeoutError(`result of task ${taskId} not ready after ${timeoutMs / 1000}s`)), timeoutMs);
+    })
+    : undefined;
+  return {
+    within: <T>(step: Promise<T>): Promise<T> => (timeout ? Promise.race([step, timeout]) : step),
+    clear: () => { if (timer) clearTimeout(timer); },
+  };
+}
+
 export class ResultTimeoutError extends Error {
   override readonly name = 'TimeoutError';
 }

@@ -22,7 +22,7 @@ import type { AmqpConnection } from '../broker/amqp/connection';
 import { amqpFieldValue } from '../protocol/amqp-envelope';
 import { decodeRpcResult, encodeRpcResult, READY_STATES, ResultDecodeError, rpcResultOf, type ResultInput, type ResultMeta } from '../protocol/result';
 import { errorMessage } from '../errors';
-import { BackendUnsupportedError, ResultTimeoutError, type ResultDestination, type ResultGroups, type ResultStore } from './result-store';
+import { BackendUnsupportedError, resultDeadline, type ResultDestination, type ResultGroups, type ResultStore } from './result-store';
 
 /** Whether a result backend URL names Celery's rpc backend (`rpc://`, or Celery's alias `rpc`). */
 export function isRpcBackendUrl(url: string | undefined): boolean {
@@ -261,13 +261,7 @@ export class RpcBackend implements ResultStore {
    */
   async waitFor(taskId: string, timeoutMs: number): Promise<ResultMeta> {
     if (this.closed) throw new Error('result backend is closed');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = Number.isFinite(timeoutMs)
-      ? new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ResultTimeoutError(`result of task ${taskId} not ready after ${timeoutMs / 1000}s`)), timeoutMs);
-      })
-      : undefined;
-    const within = <T>(step: Promise<T>): Promise<T> => (timeout ? Promise.race([step, timeout]) : step);
+    const { within, clear } = resultDeadline(taskId, timeoutMs);
     let waiter: Waiter | undefined;
     try {
       await within(this.consuming());
@@ -279,7 +273,7 @@ export class RpcBackend implements ResultStore {
       set.add(waiter!);
       return await within(settled);
     } finally {
-      if (timer) clearTimeout(timer);
+      clear();
       if (waiter) {
         const set = this.waiters.get(taskId);
         set?.delete(waiter);

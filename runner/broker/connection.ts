@@ -46,7 +46,8 @@ function dbFromPath(pathname: string, url: string): number {
   return db;
 }
 
-function tlsFromQuery(params: URLSearchParams, extra: TlsOptions | undefined): TlsOptions {
+/** TLS options from kombu's URL query (`ssl_cert_reqs`, `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`), Redis's and AMQP's alike. */
+export function tlsFromQuery(params: URLSearchParams, extra: TlsOptions | undefined): TlsOptions {
   const tls: TlsOptions = { ...extra };
   const reqs = params.get('ssl_cert_reqs');
   if (reqs && /^(none|CERT_NONE)$/i.test(reqs)) tls.rejectUnauthorized = false;

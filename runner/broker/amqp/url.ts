@@ -5,8 +5,7 @@
  * an empty path or `//` is the default vhost `/`.
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { readFileSync } from 'node:fs';
-import { redactUrl } from '../connection';
+import { redactUrl, tlsFromQuery } from '../connection';
 
 /** One host of the list, ready for amqplib's connect. */
 export interface AmqpEndpoint {
@@ -27,19 +26,6 @@ const SCHEMES = /^(amqps?|pyamqp|amqp\+ssl):\/\//i;
 /** Whether a broker URL names an AMQP broker (one of the URLs of a list is enough to tell). */
 export function isAmqpUrl(url: string): boolean {
   return SCHEMES.test(url.trim());
-}
-
-function tlsOf(params: URLSearchParams, extra: TlsOptions | undefined): TlsOptions {
-  const tls: TlsOptions = { ...extra };
-  const reqs = params.get('ssl_cert_reqs');
-  if (reqs && /^(none|CERT_NONE)$/i.test(reqs)) tls.rejectUnauthorized = false;
-  const ca = params.get('ssl_ca_certs');
-  if (ca) tls.ca = readFileSync(ca);
-  const cert = params.get('ssl_certfile');
-  if (cert) tls.cert = readFileSync(cert);
-  const key = params.get('ssl_keyfile');
-  if (key) tls.key = readFileSync(key);
-  return tls;
 }
 
 /**
@@ -72,7 +58,7 @@ export function amqpEndpoints(url: string, options: { password?: string; tls?: T
       vhost,
       display: redactUrl(part),
     };
-    if (secure) endpoint.tls = tlsOf(parsed.searchParams, options.tls);
+    if (secure) endpoint.tls = tlsFromQuery(parsed.searchParams, options.tls);
     out.push(endpoint);
   }
   return out;
