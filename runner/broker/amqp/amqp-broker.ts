@@ -11,7 +11,6 @@
 import type * as amqp from 'amqplib';
 import { amqpToEnvelope, envelopeToAmqp, type AmqpProperties } from '../../protocol/amqp-envelope';
 import { errorMessage } from '../../errors';
-import { redactUrl } from '../connection';
 import { encodeDeadLetter } from '../dead-letter';
 import {
   BrowseUnsupportedError, type Broker, type BrokerConnectionInfo, type BrokerOptions, type DeadLetterRecord, type Delivery, type HeldMessage,
@@ -57,6 +56,11 @@ export interface AmqpBrokerHooks {
 
 const DEFAULT_DEAD_LETTER_MAX = 10_000;
 
+/** A declaration refused because what exists differs (RabbitMQ's 406 PRECONDITION_FAILED, "inequivalent arg"). */
+function mismatched(err: unknown): boolean {
+  return /PRECONDITION_FAILED|inequivalent/i.test(errorMessage(err));
+}
+
 /** Why a table (or a table or array inside it) could not be read whole, if it could not (see field-table.ts). */
 function undecodable(v: unknown): string | undefined {
   if (Array.isArray(v)) {
@@ -80,7 +84,6 @@ export class AmqpBroker implements Broker {
   readonly visibilityTimeout = null;
   readonly deadLetterMax: number;
   readonly fanout: Fanout;
-  private readonly declared = new Set<string>();
   /** Task queues known to be quorum queues (declared so here, or found so when declared by someone else). */
   private readonly quorum = new Set<string>();
   private qosPending = false;
@@ -104,10 +107,6 @@ export class AmqpBroker implements Broker {
     const endpoint = connection.endpoint;
     const mgmt = config.managementUrl ?? managementUrlOf(endpoint);
     this.management = mgmt === false ? undefined : new ManagementApi(mgmt, endpoint.vhost);
-    connection.on('restored', () => {
-      // Declarations made on the lost connection may be gone (a node restarted empty): make them again as needed.
-      this.declared.clear();
-    });
   }
 
   static async connect(config: BrokerOptions, options: Partial<AmqpConnectionOptions> & AmqpBrokerHooks = {}): Promise<AmqpBroker> {
@@ -153,8 +152,11 @@ export class AmqpBroker implements Broker {
    * exists with other arguments (declared by a Celery app with other settings) is a channel error on RabbitMQ: it
    * is then used as it is, checked passively, and the difference is said once.
    */
-  async declareQueue(queue: string): Promise<void> {
-    if (this.declared.has(queue)) return;
+  declareQueue(queue: string): Promise<void> {
+    return this.connection.declareOnce(`queue:${queue}`, () => this.declareTaskQueue(queue));
+  }
+
+  private async declareTaskQueue(queue: string): Promise<void> {
     const args = taskQueueArguments(this.config);
     try {
       await this.connection.withChannel(async (ch) => {
@@ -164,7 +166,7 @@ export class AmqpBroker implements Broker {
       });
       if (this.config.queueType === 'quorum') this.quorum.add(queue);
     } catch (err) {
-      if (!/PRECONDITION_FAILED|inequivalent/i.test(errorMessage(err))) throw err;
+      if (!mismatched(err)) throw err;
       await this.connection.withChannel(async (ch) => {
         await ch.checkQueue(queue);
         await ch.checkExchange(queue).catch(() => undefined);
@@ -175,18 +177,17 @@ export class AmqpBroker implements Broker {
       this.warn(`queue ${queue} exists on the broker with other settings than Radish's (${errorMessage(err)}); `
         + 'using it as declared. Set queueMaxPriority / queueType as the Celery app that declared it does (task_queue_max_priority, task_default_queue_type) to match.');
     }
-    this.declared.add(queue);
   }
 
-  private async declareDeadLetterQueue(): Promise<void> {
-    if (this.declared.has(DEAD_LETTER_QUEUE)) return;
-    await this.connection.withChannel(async (ch) => {
-      await ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-max-length': this.deadLetterMax } });
-    }).catch(async (err: unknown) => {
-      if (!/PRECONDITION_FAILED|inequivalent/i.test(errorMessage(err))) throw err;
-      await this.connection.withChannel((ch) => ch.checkQueue(DEAD_LETTER_QUEUE));
+  private declareDeadLetterQueue(): Promise<void> {
+    return this.connection.declareOnce(`queue:${DEAD_LETTER_QUEUE}`, async () => {
+      await this.connection.withChannel(async (ch) => {
+        await ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-max-length': this.deadLetterMax } });
+      }).catch(async (err: unknown) => {
+        if (!mismatched(err)) throw err;
+        await this.connection.withChannel((ch) => ch.checkQueue(DEAD_LETTER_QUEUE));
+      });
     });
-    this.declared.add(DEAD_LETTER_QUEUE);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -323,7 +324,7 @@ export class AmqpBroker implements Broker {
       if (message === null) {
         // Cancelled by the broker (queue deleted): consumed again, declared anew, on the next reserve.
         c.tags.delete(queue);
-        this.declared.delete(queue);
+        this.connection.forget(`queue:${queue}`);
         return;
       }
       this.arrived.push({ message, queue, consumer: c });
@@ -505,9 +506,10 @@ export class AmqpBroker implements Broker {
   /**
    * Every record of the dead-letter queue, oldest first, read without taking them: each is got unacked on a channel
    * of its own, which is then closed, and RabbitMQ puts them all back in their places. `pick` may choose one to
-   * settle (ack) before the channel closes; it is called with each record in order.
+   * take (ack) before the channel closes; it is called with each record in order, and `settle` runs before the one
+   * picked is acked (a replay publishes it again first).
    */
-  private async readDeadLetters(pick?: (record: string) => boolean, settle?: (record: string) => Promise<void>): Promise<{ records: string[]; picked: boolean }> {
+  private async readDeadLetters(pick?: (record: string) => boolean, settle?: () => Promise<void>): Promise<{ records: string[]; picked: boolean }> {
     await this.declareDeadLetterQueue();
     return this.connection.withChannel(async (ch) => {
       const records: string[] = [];
@@ -515,12 +517,11 @@ export class AmqpBroker implements Broker {
       for (;;) {
         const m = await ch.get(DEAD_LETTER_QUEUE, { noAck: false });
         if (!m) break;
-        const record = m.content.toString('latin1');
         const text = m.content.toString('utf8');
         records.push(text);
         if (!picked && pick?.(text) === true) {
           picked = true;
-          await settle?.(record);
+          await settle?.();
           ch.ack(m);
         }
       }
@@ -569,10 +570,5 @@ export class AmqpBroker implements Broker {
     const managed = await this.management?.queues();
     if (!managed) return null;
     return managed.filter((q) => isTaskQueueName(q.name)).reduce((n, q) => n + (q.messages_unacknowledged ?? 0), 0);
-  }
-
-  /** The URL this broker is connected to now (password hidden), for logs. */
-  get display(): string {
-    return redactUrl(this.connection.endpoint.display);
   }
 }

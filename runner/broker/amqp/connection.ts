@@ -28,13 +28,10 @@ export interface AmqpConnectionOptions {
   offline?: boolean;
 }
 
-/** Runs after every (re)connection, before operations waiting for it go on; its failure drops the connection. */
-export type SetupHook = (model: amqp.ChannelModel) => Promise<void>;
-
 export interface AmqpConnectionEvents {
   /** The connection dropped; operations wait until `restored`. */
   lost: [reason: string];
-  /** Connected again (to `endpoint`), set-up hooks run. */
+  /** Connected again (to `endpoint`); owners declare and consume again on it. */
   restored: [endpoint: AmqpEndpoint];
 }
 
@@ -52,16 +49,21 @@ function refused(err: unknown): boolean {
 const ANSWER_TIMEOUT_MS = 30_000;
 
 /**
- * `promise`, or an error after {@link ANSWER_TIMEOUT_MS}: a reply that can no longer come (its connection died
- * unnoticed) must fail the operation, which the caller may try again, rather than wait for ever.
+ * `promise`, or an error saying `late` after `ms`: a reply that can no longer come (its connection died unnoticed)
+ * must fail the operation, which the caller may try again, rather than wait for ever.
  */
-function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+function within<T>(promise: Promise<T>, ms: number, late: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the broker within ${ANSWER_TIMEOUT_MS / 1000} s (${what})`)), ANSWER_TIMEOUT_MS);
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(late)), ms);
     timer.unref();
   });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** {@link within} the time the broker has to answer a channel operation or confirm a message. */
+function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  return within(promise, ANSWER_TIMEOUT_MS, `no answer from the broker within ${ANSWER_TIMEOUT_MS / 1000} s (${what})`);
 }
 
 function delay(ms: number): Promise<void> {
@@ -74,8 +76,9 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
   endpoint: AmqpEndpoint;
   private model: amqp.ChannelModel | undefined;
   private waiting: Promise<amqp.ChannelModel> | undefined;
-  private readonly hooks: SetupHook[] = [];
   private publisher: Promise<amqp.ConfirmChannel> | undefined;
+  /** What was declared (`queue:<name>`, `exchange:<name>`) -> the generation of the connection it was declared on. */
+  private readonly declared = new Map<string, number>();
   private closed = false;
   private next = 0;
 
@@ -90,7 +93,7 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     const failures: string[] = [];
     for (let i = 0; i < endpoints.length; i++) {
       try {
-        await conn.attach(await conn.dial(i), i);
+        conn.attach(await conn.dial(i), i);
         return conn;
       } catch (err) {
         failures.push(`${endpoints[i]!.display}: ${errorMessage(err)}`);
@@ -107,12 +110,6 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     return this.model !== undefined;
   }
 
-  /** Add a set-up step run now (when connected) and after every reconnection. */
-  async setup(hook: SetupHook): Promise<void> {
-    this.hooks.push(hook);
-    if (this.model) await hook(this.model);
-  }
-
   private async dial(index: number): Promise<amqp.ChannelModel> {
     const e = this.endpoints[index]!;
     const timeout = this.options.connectTimeoutMs ?? 5000;
@@ -122,36 +119,21 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
       protocol: e.protocol, hostname: e.hostname, port: e.port, username: e.username, password: e.password,
       vhost: e.vhost, heartbeat: this.options.heartbeat ?? 60, locale: 'en_US',
     }, socket);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout); });
     try {
-      return await Promise.race([connecting, late]);
+      return await within(connecting, timeout, `no answer within ${timeout} ms`);
     } catch (err) {
       // A connection that opens after the deadline is closed, not leaked.
       void connecting.then((m) => m.close(), () => undefined);
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  private async attach(model: amqp.ChannelModel, index: number): Promise<void> {
-    let gone = false;
+  /** Take a connection just opened (in the same turn as its open, so no close can have come before the listener). */
+  private attach(model: amqp.ChannelModel, index: number): void {
     model.on('error', () => undefined); // 'close' follows with the reason
-    model.on('close', (err?: Error) => {
-      gone = true;
-      this.dropped(model, err ? errorMessage(err) : 'connection closed');
-    });
+    model.on('close', (err?: Error) => this.dropped(model, err ? errorMessage(err) : 'connection closed'));
     this.generation++;
     this.publisher = undefined;
-    try {
-      for (const hook of this.hooks) await hook(model);
-      // Lost while it was being set up (the broker stopped again): not a connection to hand out.
-      if (gone) throw new Error('the connection closed as it opened');
-    } catch (err) {
-      await model.close().catch(() => undefined);
-      throw err;
-    }
     this.model = model;
     this.endpoint = this.endpoints[index]!;
     this.next = index;
@@ -177,7 +159,7 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
             await model.close().catch(() => undefined);
             break;
           }
-          await this.attach(model, index);
+          this.attach(model, index);
           this.emit('restored', this.endpoints[index]!);
           return model;
         } catch {
@@ -261,6 +243,22 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     const ch = await (await this.ready()).createChannel();
     ch.on('error', () => undefined);
     return ch;
+  }
+
+  /**
+   * Run `declare` once per connection for `key`: again after a reconnection, since the broker may have restarted
+   * without what was declared. Concurrent first calls may each run it (declarations are idempotent).
+   */
+  async declareOnce(key: string, declare: () => Promise<void>): Promise<void> {
+    if (this.declared.get(key) === this.generation) return;
+    const generation = this.generation;
+    await declare();
+    this.declared.set(key, generation);
+  }
+
+  /** Declare `key` again on its next {@link declareOnce} (the queue was deleted under a consumer). */
+  forget(key: string): void {
+    this.declared.delete(key);
   }
 
   /** Close the connection; idempotent. Messages delivered and not acked go back to their queues (the broker does it). */

@@ -19,16 +19,14 @@ import {
 type Listening = { close(): Promise<void> };
 
 export class AmqpFanout implements Fanout {
-  /** Exchange name -> the connection generation it was declared on. */
-  private readonly declared = new Map<string, number>();
   private readonly open = new Set<Listening>();
 
   constructor(private readonly connection: AmqpConnection) {}
 
-  private async declare(exchange: ExchangeDeclaration): Promise<void> {
-    if (this.declared.get(exchange.name) === this.connection.generation) return;
-    await this.connection.withChannel(async (ch) => { await ch.assertExchange(exchange.name, exchange.type, exchange.options); });
-    this.declared.set(exchange.name, this.connection.generation);
+  private declare(exchange: ExchangeDeclaration): Promise<void> {
+    return this.connection.declareOnce(`exchange:${exchange.name}`, () => this.connection.withChannel(async (ch) => {
+      await ch.assertExchange(exchange.name, exchange.type, exchange.options);
+    }));
   }
 
   async publishEvent(routingKey: string, message: string): Promise<void> {
