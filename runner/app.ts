@@ -21,7 +21,7 @@ import type { Broker, BrokerOptions } from './broker/transport';
 import { DEFAULT_BROKER_URL, redactUrl } from './broker/connection';
 import { Utf8Packer } from './broker/utf8-packer';
 import { makeSignature, type SignatureOptions } from './protocol/canvas';
-import { Canvas, chainSignature, chordSignature, groupSignature, type FrozenResult } from './protocol/canvas-apply';
+import { Canvas, chainSignature, chordSignature, groupSignature, startsChord, type FrozenResult } from './protocol/canvas-apply';
 import { celeryLayout, resolveCeleryVersion, type CeleryLayout } from './protocol/celery-version';
 import { encodeTaskMessage, type JsonObject, type Sender, type Signature, type TaskCall } from './protocol/message';
 import { LamportClock } from './protocol/pidbox';
@@ -94,7 +94,7 @@ export interface SendRequest extends SendOptions {
  * checks every step of a chain it applies, a group followed by a task included, as that is a chord).
  */
 function needsChords(canvas: Canvas): boolean {
-  if (canvas.effects.some((e) => e.kind === 'chord-size' || e.kind === 'save-group')) return true;
+  if (startsChord(canvas.effects)) return true;
   return canvas.messages.some((m) => (m.call.embed?.chain ?? []).some((step) => step.subtask_type === 'chord'));
 }
 

@@ -71,6 +71,11 @@ export type CanvasEffect =
   /** Celery's `GroupResult.save()` of a chord header holding groups, so its callback gets nested results. */
   | { kind: 'save-group'; groupId: string; result: ResultTuple };
 
+/** Whether applying took a backend that runs chords: a chord's size to set, or a chord header to save. */
+export function startsChord(effects: readonly CanvasEffect[]): boolean {
+  return effects.some((e) => e.kind === 'chord-size' || e.kind === 'save-group');
+}
+
 /** The task a worker is running while it applies signatures (Celery's `current_worker_task`). */
 export interface CurrentTask {
   id: string;

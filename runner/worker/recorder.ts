@@ -18,6 +18,7 @@ import { pyRepr } from '../protocol/pyrepr';
 import { encodeResult, encodeSuccess, exceptionInfo, exceptionRepr, type ExceptionInfo, type ExtendedFields, type ResultInput } from '../protocol/result';
 import { resultStamps } from '../protocol/stamps';
 import type { Retry, TaskDefinition } from '../task';
+import { startsChord } from '../protocol/canvas-apply';
 import type { Signature } from '../protocol/task-call';
 import { requestOf } from './execute';
 import { chordPartOf, performFollowUps, returnChordPart, type ChordPart, type NewStyleErrbacks } from './chord';
@@ -152,7 +153,7 @@ export class OutcomeRecorder {
         if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
         // A chord to apply (a chain's next step, a callback) on a backend that cannot run one fails the task, as
         // Celery's worker fails it (its apply_chord raises NotImplementedError there).
-        if (!this.ctx.backend.supportsChords && needsChords(followUps)) throw new BackendUnsupportedError(RPC_NO_CHORDS);
+        if (!this.ctx.backend.supportsChords && startsChord(followUps.effects)) throw new BackendUnsupportedError(RPC_NO_CHORDS);
         if (!def.options.ignoreResult && !msg.ignoreResult) {
           encoded = followUps.messages.length === 0 && !this.ctx.resultExtended
             ? encodeSuccess(msg.id, outcome.value, msg.groupId, msg.parentId, undefined, this.layout)
@@ -271,7 +272,7 @@ export class OutcomeRecorder {
 
   private async publishFollowUps(followUps: FollowUps): Promise<void> {
     if (followUps.effects.length === 0) return;
-    if (!this.ctx.backend.supportsChords && needsChords(followUps)) {
+    if (!this.ctx.backend.supportsChords && startsChord(followUps.effects)) {
       // Errbacks holding a chord, on a backend that cannot run one: not sent (the task's own end is recorded).
       const names = followUps.messages.map((m) => `${m.name}[${m.id}]`).join(', ') || 'nothing';
       this.ctx.logger.log('error', `Follow-ups not sent (${names}): ${RPC_NO_CHORDS}`);
@@ -348,10 +349,6 @@ export class OutcomeRecorder {
 
 const NO_FOLLOW_UPS: FollowUps = { effects: [], messages: [], children: [] };
 
-/** Whether performing follow-ups needs a backend that runs chords (a chord size to set, a chord header to save). */
-function needsChords(followUps: FollowUps): boolean {
-  return followUps.effects.some((e) => e.kind === 'chord-size' || e.kind === 'save-group');
-}
 
 /** The `reply_to` of each step still to come in a task's chain, by the step's task id. */
 function chainReplyTo(msg: TaskMessage): Map<string, string> {
