@@ -5,14 +5,12 @@
  * runs each task, stores its result in Redis (SETEX + PUBLISH) and acks it. The worker always runs in a process of
  * its own: staging pauses it (amqp-bench.ts).
  */
-import { decodeResult, Radish, type SendRequest } from 'radish';
+import { decodeResult, Radish } from 'radish';
 import { AmqpBench, rabbitUnavailable, rabbitVersion } from './amqp-bench';
 import { BenchError } from './errors';
-import { spawnRadishWorker } from './radish-system';
+import { sendNoops, spawnRadishWorker } from './radish-system';
 import { storedResults } from './results';
 import type { Consumer, System, SystemContext } from './system';
-
-const BULK_BATCH = 1000;
 
 export class RadishAmqpSystem implements System {
   readonly name = 'radish-amqp';
@@ -46,19 +44,13 @@ export class RadishAmqpSystem implements System {
   }
 
   async enqueueBulk(n: number): Promise<void> {
-    for (let sent = 0; sent < n; sent += BULK_BATCH) {
-      const requests: SendRequest[] = Array.from({ length: Math.min(BULK_BATCH, n - sent) }, () => ({ name: 'bench.noop' }));
-      await this.client.sendMany(requests);
-    }
+    await sendNoops(this.client, n);
   }
 
   async stage(n: number): Promise<void> {
     // Sent as a bulk send sends them, straight onto the task queue, the worker paused meanwhile.
     this.bench.pause();
-    for (let staged = 0; staged < n; staged += BULK_BATCH) {
-      const requests: SendRequest[] = Array.from({ length: Math.min(BULK_BATCH, n - staged) }, () => ({ name: 'bench.noop' }));
-      this.stagedIds.push(...(await this.client.sendMany(requests)).map((r) => r.id));
-    }
+    this.stagedIds.push(...await sendNoops(this.client, n));
   }
 
   async release(): Promise<void> {

@@ -18,6 +18,16 @@ const ROOT = join(__dirname, '..');
 const STAGING_KEY = 'bench.staged';
 const BULK_BATCH = 1000;
 
+/** Send `n` no-op tasks with the bulk API, a batch at a time; their task ids, in order. */
+export async function sendNoops(client: Radish, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let sent = 0; sent < n; sent += BULK_BATCH) {
+    const requests: SendRequest[] = Array.from({ length: Math.min(BULK_BATCH, n - sent) }, () => ({ name: 'bench.noop' }));
+    ids.push(...(await client.sendMany(requests)).map((r) => r.id));
+  }
+  return ids;
+}
+
 /** `radish worker -A bench/tasks.ts` in a process of its own, as a user starts one, with extra CLI arguments. */
 export function spawnRadishWorker(redisUrl: string, args: string[]): Promise<ChildConsumer> {
   return spawnConsumer('radish worker', process.execPath, [
@@ -68,10 +78,7 @@ export class RadishSystem implements System {
   }
 
   async enqueueBulk(n: number): Promise<void> {
-    for (let sent = 0; sent < n; sent += BULK_BATCH) {
-      const requests: SendRequest[] = Array.from({ length: Math.min(BULK_BATCH, n - sent) }, () => ({ name: 'bench.noop' }));
-      await this.client.sendMany(requests);
-    }
+    await sendNoops(this.client, n);
   }
 
   async stage(n: number): Promise<void> {

@@ -13,14 +13,13 @@
  */
 import assert from 'node:assert/strict';
 import { Radish } from '../../runner/app';
-import { taskModule, Workers } from '../support/chaos-workers';
+import { chaosResults, taskModule, Workers } from '../support/chaos-workers';
 import { checkQueue, rabbitNode } from '../support/rabbitmq';
 import { redisHarness } from '../support/redis';
 import { delay, poll, prng, until } from '../support/wait';
 
 const TASKS = 2000;
 const WORKERS = ['w1@test', 'w2@test'];
-const expected = (i: number) => i * 3 + 1;
 
 describe('chaos on RabbitMQ', function () {
   this.timeout(240_000);
@@ -73,22 +72,7 @@ describe('chaos on RabbitMQ', function () {
       }
       const chaosEnd = Date.now();
 
-      const keys = ids.map((id) => `celery-task-meta-${id}`);
-      const present = async () => {
-        let n = 0;
-        for (let i = 0; i < keys.length; i += 500) n += await h.redis.exists(...keys.slice(i, i + 500));
-        return n;
-      };
-      await poll(async () => (await present()) === keys.length, chaosEnd + 60_000 - Date.now(), 250);
-      const values: (string | null)[] = [];
-      for (let i = 0; i < keys.length; i += 500) values.push(...await h.redis.mget(...keys.slice(i, i + 500)));
-      const missing: string[] = [];
-      const wrong: string[] = [];
-      values.forEach((raw, i) => {
-        if (raw === null) return void missing.push(ids[i]!);
-        const meta = JSON.parse(raw) as { status: string; result: unknown };
-        if (meta.status !== 'SUCCESS' || meta.result !== expected(i)) wrong.push(`${ids[i]}: ${meta.status} ${JSON.stringify(meta.result)}`);
-      });
+      const { missing, wrong } = await chaosResults(h.redis, ids, chaosEnd + 60_000 - Date.now());
       let queue = await checkQueue(node.url, 'celery');
       await poll(async () => (queue = await checkQueue(node.url, 'celery'))?.messages === 0, 10_000, 250);
       const dlq = await checkQueue(node.url, 'radish.dlq');

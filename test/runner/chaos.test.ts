@@ -17,7 +17,7 @@ import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
 import { delay, poll, prng, until } from '../support/wait';
-import { taskModule, Workers } from '../support/chaos-workers';
+import { chaosResults, taskModule, Workers } from '../support/chaos-workers';
 import { redisHarness } from '../support/redis';
 
 const TASKS = 3000;
@@ -26,7 +26,6 @@ const KILLS = 5;
 const WAVES = KILLS + 1;
 const WORKERS = ['w1@test', 'w2@test'];
 const QUEUE_KEYS = ['celery', 'celery\x06\x163', 'celery\x06\x166', 'celery\x06\x169'];
-const expected = (i: number) => i * 3 + 1;
 
 describe('chaos', function () {
   this.timeout(180_000);
@@ -84,21 +83,7 @@ describe('chaos', function () {
 
       // Every task must end. A dead worker's messages come back once its presence expires (15 s) and a live
       // worker's recovery runs (every 5 s): wait that long after the last event, and some more.
-      const keys = ids.map((id) => `celery-task-meta-${id}`);
-      await poll(async () => {
-        let present = 0;
-        for (let i = 0; i < keys.length; i += 500) present += await h.redis.exists(...keys.slice(i, i + 500));
-        return present === keys.length;
-      }, chaosEnd + 45_000 - Date.now(), 250);
-      const values: (string | null)[] = [];
-      for (let i = 0; i < keys.length; i += 500) values.push(...await h.redis.mget(...keys.slice(i, i + 500)));
-      const missing: string[] = [];
-      const wrong: string[] = [];
-      values.forEach((raw, i) => {
-        if (raw === null) return void missing.push(ids[i]!);
-        const meta = JSON.parse(raw) as { status: string; result: unknown };
-        if (meta.status !== 'SUCCESS' || meta.result !== expected(i)) wrong.push(`${ids[i]}: ${meta.status} ${JSON.stringify(meta.result)} (expected ${expected(i)})`);
-      });
+      const { missing, wrong } = await chaosResults(h.redis, ids, chaosEnd + 45_000 - Date.now());
       const took = (Date.now() - started) / 1000;
 
       // The end state, once stragglers (a message acked by nobody because its worker died between storing the

@@ -4,11 +4,39 @@
  * many times each task ran, and every warning and error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type Redis from 'ioredis';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { poll } from './wait';
 
 const CLI = resolve(__dirname, '../../dist/radish.js');
+
+/** What `tasks.chaos(i)` returns. */
+export const chaosValue = (i: number): number => i * 3 + 1;
+
+/**
+ * The verdict on the tasks of a chaos run: wait up to `waitMs` for every result, then read them all. `missing` are
+ * the ids with no result stored; `wrong` the results that are not SUCCESS with `chaosValue` of the task's index.
+ */
+export async function chaosResults(redis: Redis, ids: readonly string[], waitMs: number): Promise<{ missing: string[]; wrong: string[] }> {
+  const keys = ids.map((id) => `celery-task-meta-${id}`);
+  await poll(async () => {
+    let present = 0;
+    for (let i = 0; i < keys.length; i += 500) present += await redis.exists(...keys.slice(i, i + 500));
+    return present === keys.length;
+  }, waitMs, 250);
+  const values: (string | null)[] = [];
+  for (let i = 0; i < keys.length; i += 500) values.push(...await redis.mget(...keys.slice(i, i + 500)));
+  const missing: string[] = [];
+  const wrong: string[] = [];
+  values.forEach((raw, i) => {
+    if (raw === null) return void missing.push(ids[i]!);
+    const meta = JSON.parse(raw) as { status: string; result: unknown };
+    if (meta.status !== 'SUCCESS' || meta.result !== chaosValue(i)) wrong.push(`${ids[i]}: ${meta.status} ${JSON.stringify(meta.result)} (expected ${chaosValue(i)})`);
+  });
+  return { missing, wrong };
+}
 
 /** A task module with `tasks.chaos(i)`: a few ms of work, then i * 3 + 1. */
 export function taskModule(): string {
