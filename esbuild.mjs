@@ -78,6 +78,8 @@ function buildAll() {
     build({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
     // The task view's page, run in its webview (a browser): plain DOM, no Node.
     build({ ...common, platform: 'browser', format: 'iife', entryPoints: { 'task-view': 'extension/taskView/webview/main.ts' }, outdir: 'dist' }),
+    // The Metrics view's page with uPlot; the stylesheets it imports (its own and uPlot's) go to dist/metrics-view.css.
+    build({ ...common, platform: 'browser', format: 'iife', entryPoints: { 'metrics-view': 'extension/metricsView/webview/main.ts' }, outdir: 'dist', minify: true }),
     // Minified, without a source map: it is mostly the TypeScript compiler (10 MB as written, 3 MB minified).
     build({ ...common, entryPoints: { discovery: 'extension/discovery/index.ts' }, outdir: 'dist', minify: true, sourcemap: false }),
     // Suites that run inside the VS Code extension host (test/extension/*.suite.ts), one file each.
@@ -135,6 +137,10 @@ function stageNpmPackage(dir) {
     // Only for the declarations, some of which name ioredis's and amqplib's types: at run time dist/radish.js uses
     // its own copies.
     dependencies: { ioredis: manifest.devDependencies.ioredis, amqplib: manifest.devDependencies.amqplib },
+    // OpenTelemetry's API is never bundled: dist/radish.js requires the application's own copy at run time, when
+    // there is one (runner/telemetry/otel-api.ts), so it is an optional peer.
+    peerDependencies: manifest.peerDependencies,
+    peerDependenciesMeta: manifest.peerDependenciesMeta,
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(npm, null, 2) + '\n');
 }

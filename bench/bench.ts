@@ -26,7 +26,7 @@ import { BenchError } from './errors';
 import { measureLoad } from './load';
 import { measureRun, warmUpClient, type RunResult } from './measure';
 import { measureMemory } from './memory';
-import { parseOptions, SYSTEMS, USAGE, type BenchOptions } from './options';
+import { DEFAULT_SYSTEMS, parseOptions, SYSTEMS, USAGE, type BenchOptions } from './options';
 import { deleteVhostsNow, RABBITMQ_URL } from './rabbitmq';
 import { RadishAmqpSystem } from './radish-amqp-system';
 import { RadishSystem } from './radish-system';
@@ -53,6 +53,7 @@ function createSystems(names: readonly string[]): System[] {
     celery: () => new CelerySystem(),
     'radish-amqp': () => new RadishAmqpSystem(),
     'celery-amqp': () => new CeleryAmqpSystem(),
+    'radish-metrics': () => new RadishSystem({ metrics: true }),
   };
   return SYSTEMS.filter((n) => names.includes(n)).map((n) => make[n]());
 }
@@ -68,7 +69,7 @@ function fmt(r: RunResult): string {
 async function measureSystems(options: BenchOptions, redisUrl: string): Promise<Pick<BenchReport, 'systems' | 'skipped' | 'rabbitmq'>> {
   const skipped: Record<string, string> = {};
   const systems: System[] = [];
-  for (const system of createSystems(options.systems ?? SYSTEMS)) {
+  for (const system of createSystems(options.systems ?? DEFAULT_SYSTEMS)) {
     const why = await system.unavailable?.();
     if (why) {
       skipped[system.name] = why;

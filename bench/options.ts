@@ -4,7 +4,12 @@ import { BenchError } from './errors';
 import type { Plan } from './measure';
 import type { ConsumerMode } from './system';
 
-export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery', 'radish-amqp', 'celery-amqp'] as const;
+export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery', 'radish-amqp', 'celery-amqp', 'radish-metrics'] as const;
+/**
+ * The table's systems when --systems is not given: every one but `radish-metrics` (Radish with its Prometheus
+ * endpoint on, the cost of metrics: asked for by name, `--systems radish,radish-metrics`).
+ */
+export const DEFAULT_SYSTEMS: readonly string[] = SYSTEMS.filter((s) => s !== 'radish-metrics');
 export const SECTIONS = ['table', 'memory', 'refresh', 'scaling', 'load'] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -16,7 +21,8 @@ export const USAGE = `Usage: npm run bench -- [options]
                        the bench process; celery-node, Celery and the RabbitMQ systems always run in their own)
   --n N                tasks per enqueue/bulk/drain measurement (default 20,000; 2,000 with --quick)
   --runs R             runs per system; the table shows medians (default 3; 1 with --quick)
-  --systems a,b        systems in the table (default: all: ${SYSTEMS.join(', ')}); peers that are not
+  --systems a,b        systems in the table (default: ${DEFAULT_SYSTEMS.join(', ')}; also radish-metrics: radish
+                       with --metrics-port, the cost of the metrics); peers that are not
                        installed (npm ci --prefix bench) or without Python Celery, and the -amqp systems
                        without a local RabbitMQ (RABBITMQ_URL, default amqp://guest:guest@127.0.0.1:5672, with
                        its management API or rabbitmqctl to make a vhost), are skipped, saying why

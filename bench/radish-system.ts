@@ -38,12 +38,18 @@ export function spawnRadishWorker(redisUrl: string, args: string[]): Promise<Chi
 export interface RadishSystemOptions {
   /** Worker processes (each with the context's concurrency); more than 1 needs consumerMode `process`. Default 1. */
   processes?: number;
+  /**
+   * Workers serve Prometheus metrics (`--metrics-port 0`: every task event counted), named `radish-metrics` in the
+   * table, so its drain beside `radish`'s is the cost of the metrics. Default false.
+   */
+  metrics?: boolean;
 }
 
 export class RadishSystem implements System {
-  readonly name = 'radish';
-  readonly description = 'radish: Celery v2 message -> reserve into unacked -> run -> store result (SETEX+PUBLISH) -> ack';
+  readonly name: string;
+  readonly description: string;
   private readonly processes: number;
+  private readonly metrics: boolean;
   private ctx!: SystemContext;
   private client!: Radish;
   private admin!: Redis;
@@ -54,6 +60,10 @@ export class RadishSystem implements System {
 
   constructor(options: RadishSystemOptions = {}) {
     this.processes = options.processes ?? 1;
+    this.metrics = options.metrics ?? false;
+    this.name = this.metrics ? 'radish-metrics' : 'radish';
+    this.description = `${this.name}: Celery v2 message -> reserve into unacked -> run -> store result (SETEX+PUBLISH) -> ack`
+      + (this.metrics ? ', with the Prometheus endpoint on (--metrics-port)' : '');
   }
 
   /** Size in bytes of the message a no-op call sends (so the baseline can move the same bytes). */
@@ -101,12 +111,14 @@ export class RadishSystem implements System {
     const { redisUrl, concurrency } = this.ctx;
     if (this.ctx.consumerMode === 'inline') {
       const app = defineBenchTasks(new Radish({ broker: redisUrl }));
-      const worker = new Worker(app, { concurrency, logger: createLogger('error') }); // 'warning' would print the warm shutdown of every run
+      // 'warning' would print the warm shutdown of every run.
+      const worker = new Worker(app, { concurrency, logger: createLogger('error'), ...(this.metrics ? { metricsPort: 0, metricsHost: '127.0.0.1' } : {}) });
       await worker.start();
       return { stop: async () => { await worker.stop(); await app.close(); } };
     }
     const workers = await Promise.all(Array.from({ length: this.processes }, (_, i) => spawnRadishWorker(redisUrl, [
       '-c', String(concurrency), ...(this.processes > 1 ? ['-n', `bench${i + 1}@%h`] : []),
+      ...(this.metrics ? ['--metrics-port', '0', '--metrics-host', '127.0.0.1'] : []),
     ])));
     await waitForBlockedClient(this.admin, 'radish-consumer', workers, 30_000, workers.length);
     if (workers.length === 1) return workers[0]!;

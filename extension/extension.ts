@@ -14,6 +14,7 @@ import { ReadOnlyDocuments, SCHEME } from './documents';
 import type { Services } from './services';
 import { createActivityStatus, FailedCount } from './activity';
 import { Live } from './live';
+import { MetricsPanel } from './metricsView/panel';
 import { watchFailures } from './notifications';
 import { createStatusBar } from './statusBar';
 import { RetryLinks } from './taskView/links';
@@ -21,6 +22,8 @@ import { TaskPanels } from './taskView/panel';
 import { FailedProvider } from './views/failed';
 import { QueuesProvider } from './views/queues';
 import { RefreshManager } from './views/refresh';
+import { SchedulesProvider } from './views/schedules';
+import { CeleryBeatIndex } from './discovery/python-beat-index';
 import { TasksProvider } from './views/tasks';
 import { WorkersProvider } from './views/workers';
 import { WorkerSupervisor } from './worker/supervisor';
@@ -43,12 +46,17 @@ export function activate(context: vscode.ExtensionContext): Services {
   const workers = new WorkersProvider(connection, supervisor);
   const live = new Live(connection);
   const taskView = new TasksProvider(tasks, live, connection);
+  const celeryBeat = new CeleryBeatIndex();
+  const schedules = new SchedulesProvider(connection, celeryBeat);
   sub(project, connection, live, log, supervisor, refresh, documents, tasks);
 
   const queuesView = vscode.window.createTreeView('radish.queues', { treeDataProvider: queues, showCollapseAll: true });
   const workersView = vscode.window.createTreeView('radish.workers', { treeDataProvider: workers });
   const failedView = vscode.window.createTreeView('radish.failed', { treeDataProvider: failed });
   const tasksView = vscode.window.createTreeView('radish.tasks', { treeDataProvider: taskView });
+  const schedulesView = vscode.window.createTreeView('radish.schedules', { treeDataProvider: schedules });
+  sub(celeryBeat, schedulesView, celeryBeat.onDidChange(() => refresh.refreshVisible(schedules)));
+  refresh.register(schedulesView, schedules, 'radish.schedules');
   const failedCount = new FailedCount(connection);
   failed.onCount = (count) => {
     failedView.badge = count ? { value: count, tooltip: `${count} failed task${count === 1 ? '' : 's'}` } : undefined;
@@ -85,14 +93,16 @@ export function activate(context: vscode.ExtensionContext): Services {
     [{ language: 'typescript' }, { language: 'javascript' }, { language: 'typescriptreact' }, { language: 'python' }], lenses));
   // The editor context menu's entry shows in files with task definitions (see discovery/context.ts).
   sub(publishTaskFiles(tasks));
-  sub(createStatusBar(supervisor), failedCount, createActivityStatus(live, refresh, failedCount), watchFailures(live));
+  sub(createStatusBar(supervisor, { connection, refresh }), failedCount, createActivityStatus(live, refresh, failedCount), watchFailures(live));
 
   const links = new RetryLinks(context.workspaceState);
   // The task views act through the services, which hold them: read once activation has built them.
   const panels = new TaskPanels(context.extensionUri, () => services);
   panels.follow(live.onDidChangeTasks);
   sub(panels);
-  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, panels, links, activationMs: 0 };
+  const metrics = new MetricsPanel(context.extensionUri, connection, refresh, context.workspaceState);
+  sub(metrics);
+  const services: Services = { context, connection, supervisor, refresh, documents, queues, failed, tasks, live, workers, taskView, schedules, panels, metrics, links, activationMs: 0 };
   registerCommands(services);
   void vscode.commands.executeCommand('setContext', 'radish.worker', 'stopped');
   // Scanning the sources is deferred so activation stays cheap.

@@ -5,8 +5,10 @@ import type { ReadOnlyDocuments } from './documents';
 import type { FailedProvider } from './views/failed';
 import type { QueuesProvider } from './views/queues';
 import type { RefreshManager } from './views/refresh';
+import type { SchedulesProvider } from './views/schedules';
 import type { TaskIndex } from './discovery/workspace';
 import type { Live } from './live';
+import type { MetricsPanel } from './metricsView/panel';
 import type { RetryLinks } from './taskView/links';
 import type { TaskPanels } from './taskView/panel';
 import type { TasksProvider } from './views/tasks';
@@ -25,8 +27,12 @@ export interface Services {
   readonly live: Live;
   readonly workers: WorkersProvider;
   readonly taskView: TasksProvider;
+  /** The Schedules view: radish beat's schedules and Celery beat's found in the sources. */
+  readonly schedules: SchedulesProvider;
   /** The task views (webview tabs), one per task. */
   readonly panels: TaskPanels;
+  /** The Metrics view (a webview tab): charts of the metrics history. */
+  readonly metrics: MetricsPanel;
   /** Which task was retried as which. */
   readonly links: RetryLinks;
   /** How long activate() took, in ms (reported by the tests and the benchmark, never asserted). */

@@ -28,6 +28,8 @@ import { LamportClock } from './protocol/pidbox';
 import { encodeEvent, makeEvent, taskSentFields } from './protocol/event';
 import { parseTiming, type Timing } from './schedule';
 import { defineTask, type SendOptions, type Task, type TaskContext, type TaskDefinition, type TaskFunction, type TaskOptions } from './task';
+import { traceSends } from './telemetry/index';
+import type { SendSpans } from './telemetry/types';
 
 /** Where a task goes: a queue name, or a queue and a priority. */
 export type RouteTarget = string | { queue: string; priority?: number };
@@ -322,8 +324,11 @@ export class Radish {
     return (await this.connections()).backend;
   }
 
-  /** Build the message for a call without sending it. */
-  message(req: SendRequest): Outgoing {
+  /**
+   * Build the message for a call without sending it.
+   * @param spans the producer spans of the send it is built for (tracing on): its trace context goes in its headers.
+   */
+  message(req: SendRequest, spans?: SendSpans): Outgoing {
     const def = this.registry.get(req.name)?.options ?? {};
     const { queue, priority } = this.route(req.name, req);
     const id = req.taskId ?? randomUUID();
@@ -346,6 +351,7 @@ export class Radish {
       ignoreResult: req.ignoreResult ?? def.ignoreResult,
       stamps: req.stamps,
     };
+    if (spans) call.headers = spans.headers(call);
     // Written out, not spread from this.sender: an object spread here cost more than the two UUIDs.
     const sender: Sender = { origin: this.sender.origin, replyTo: this.sender.replyTo, deliveryTag: randomUUID(), layout: this.layout };
     return { id, queue, priority, body: encodeTaskMessage(call, sender), call };
@@ -372,21 +378,34 @@ export class Radish {
   /** Send any task by name (a TypeScript or a Python one) and get a handle on its result. */
   async send<R = unknown>(name: string, args: unknown[] = [], kwargs: JsonObject = {}, options: SendOptions = {}): Promise<AsyncResult<R>> {
     const { broker, backend } = await this.connections();
-    const msg = this.message({ ...options, name, args, kwargs });
-    if (!msg.call.ignoreResult) await backend.beforeSend();
-    await this.publish(broker, [msg]);
-    return new AsyncResult<R>(msg.id, backend);
+    // Undefined unless an OpenTelemetry tracer provider is registered: then the message carries its span's context.
+    const spans = traceSends(this);
+    try {
+      const msg = this.message({ ...options, name, args, kwargs }, spans);
+      if (!msg.call.ignoreResult) await backend.beforeSend();
+      await this.publish(broker, [msg]);
+      spans?.end();
+      return new AsyncResult<R>(msg.id, backend);
+    } catch (err) {
+      spans?.end(err);
+      throw err;
+    }
   }
 
   /**
    * Send many calls in one pipelined round-trip (a bulk enqueue). Every message is built before anything is sent:
    * a request that cannot be encoded rejects the call and sends nothing.
    */
-  async sendMany<R = unknown>(requests: readonly SendRequest[]): Promise<AsyncResult<R>[]> {
+  sendMany<R = unknown>(requests: readonly SendRequest[]): Promise<AsyncResult<R>[]> {
+    const spans = traceSends(this);
+    return spans ? spans.track(this.sendBatch<R>(requests, spans)) : this.sendBatch<R>(requests);
+  }
+
+  private async sendBatch<R>(requests: readonly SendRequest[], spans?: SendSpans): Promise<AsyncResult<R>[]> {
     const { broker, backend } = await this.connections();
     if (this.options.sendEvents) {
       // The task-sent events are built from the message text, so keep it.
-      const messages = requests.map((r) => this.message(r));
+      const messages = requests.map((r) => this.message(r, spans));
       if (messages.some((m) => !m.call.ignoreResult)) await backend.beforeSend();
       if (messages.length > 0) await this.publish(broker, messages);
       return messages.map((m) => new AsyncResult<R>(m.id, backend));
@@ -398,7 +417,7 @@ export class Radish {
     const results: AsyncResult<R>[] = [];
     let wanted = false;
     for (const r of requests) {
-      const m = this.message(r);
+      const m = this.message(r, spans);
       items.push({ queue: m.queue, priority: m.priority, message: packer.add(m.body) });
       results.push(new AsyncResult<R>(m.id, backend));
       wanted ||= !m.call.ignoreResult;
@@ -418,12 +437,20 @@ export class Radish {
   }
 
   /** Apply signatures as this app's own calls (no parent, their own roots), routed by this app, as Celery's client does. */
-  private canvas(): Canvas {
-    return new Canvas({ origin: this.sender.origin, replyTo: this.sender.replyTo, route: (name) => this.route(name), layout: this.layout, current: null });
+  private canvas(spans?: SendSpans): Canvas {
+    return new Canvas({
+      origin: this.sender.origin, replyTo: this.sender.replyTo, route: (name) => this.route(name), layout: this.layout, current: null,
+      extraHeaders: spans?.headers,
+    });
+  }
+
+  /** {@link performEffects}, with the producer spans of its messages ended once they are published (or not). */
+  private perform(canvas: Canvas, spans: SendSpans | undefined): Promise<{ broker: Broker; backend: ResultStore }> {
+    return spans ? spans.track(this.performEffects(canvas)) : this.performEffects(canvas);
   }
 
   /** Perform what applying signatures asked for: chord sizes and saved groups, then the messages. */
-  private async perform(canvas: Canvas): Promise<{ broker: Broker; backend: ResultStore }> {
+  private async performEffects(canvas: Canvas): Promise<{ broker: Broker; backend: ResultStore }> {
     const connections = await this.connections();
     // As Celery's client: a chord on a backend that cannot run one is refused before anything is sent.
     if (!connections.backend.supportsChords && needsChords(canvas)) throw new BackendUnsupportedError(RPC_NO_CHORDS);
@@ -444,9 +471,10 @@ export class Radish {
    * whose `get()` gathers their results in order. Rejects, sending nothing, when a signature cannot be sent.
    */
   async group<R = unknown>(signatures: readonly Signature[], options: GroupOptions = {}): Promise<GroupResult<R>> {
-    const canvas = this.canvas();
+    const spans = traceSends(this);
+    const canvas = this.canvas(spans);
     const frozen = canvas.applyWhole(groupSignature([...signatures]), [], {}, { task_id: options.groupId ?? randomUUID() });
-    const { backend } = await this.perform(canvas);
+    const { backend } = await this.perform(canvas, spans);
     return new GroupResult<R>(frozen.id, (frozen.members ?? []).map((m) => m.id), backend);
   }
 
@@ -460,9 +488,10 @@ export class Radish {
    */
   async chord<R = unknown>(header: readonly Signature[], callback: Signature, options: GroupOptions = {}): Promise<AsyncResult<R>> {
     const groupId = options.groupId ?? randomUUID();
-    const canvas = this.canvas();
+    const spans = traceSends(this);
+    const canvas = this.canvas(spans);
     const frozen = canvas.applyWhole(chordSignature(groupSignature([...header], { task_id: groupId }), this.routed(callback)));
-    const { backend } = await this.perform(canvas);
+    const { backend } = await this.perform(canvas, spans);
     const members = frozen.parent?.members ?? [];
     return new AsyncResult<R>(frozen.id, backend, new GroupResult(groupId, members.map((m) => m.id), backend));
   }
@@ -482,9 +511,10 @@ export class Radish {
    * the `AsyncResult` of what runs last.
    */
   async apply<R = unknown>(signature: Signature): Promise<AsyncResult<R> | GroupResult<R>> {
-    const canvas = this.canvas();
+    const spans = traceSends(this);
+    const canvas = this.canvas(spans);
     const frozen = canvas.applyWhole(this.routed(signature));
-    const { backend } = await this.perform(canvas);
+    const { backend } = await this.perform(canvas, spans);
     const ids = (r: FrozenResult): string[] => r.members?.map((m) => m.id) ?? [];
     if (frozen.members) return new GroupResult<R>(frozen.id, ids(frozen), backend);
     return new AsyncResult<R>(frozen.id, backend, frozen.parent?.members ? new GroupResult(frozen.parent.id, ids(frozen.parent), backend) : undefined);

@@ -15,11 +15,16 @@ import { VERSION } from './version';
 import { Control, type BroadcastOptions } from './control';
 import { formatReply, nodesOnline } from './control-print';
 import { Inspector } from './inspector';
+import { drainWorker, pausedQueues, pauseQueue, resumeQueue } from './queue-control';
+import { describeDrain, describePause, describeProgress, describeResume } from './queue-control-print';
 import type { JsonObject } from './protocol/message';
 import { signalName } from './protocol/pidbox';
 import { Worker } from './worker/worker';
 import { Beat } from './beat/beat';
+import { describeTiming, listSchedules, pauseSchedule, resumeSchedule, runScheduleNow } from './beat/schedules';
 import { errorMessage } from './errors';
+import { redactUrl } from './broker/connection';
+import { Exporter } from './metrics/exporter';
 
 const USAGE = `Usage: radish <command> [options]
 
@@ -27,11 +32,21 @@ Commands:
   worker   -A MODULE [-Q q1,q2] [-c N] [-P async|process] [-l LEVEL] [-n name@host]
            [--prefetch-multiplier N] [--time-limit S] [--soft-time-limit S] [--acks-early]
            [--shutdown-timeout S] [-E] [--result-extended] [--track-started] [--debug]
+           [--no-metrics-history] [--metrics-port N [--metrics-host H] [--metrics-queues]]
                                                           run a worker on a task module (.ts or .js);
                                                           SIGTERM: warm shutdown, a second one: cold (also
                                                           over IPC: {"radish":"shutdown","mode":"warm|cold"})
                                                           --debug: one task process that waits for a debugger
                                                           (its address is logged), no time limits
+                                                          --no-metrics-history: no per-minute history
+                                                          (the VS Code Metrics view's data) in Redis
+                                                          --metrics-port: Prometheus metrics at
+                                                          http://H:N/metrics (H default 0.0.0.0); with
+                                                          --metrics-queues also its queues' depth and oldest age
+  exporter --port N [--host H] [-Q q1,q2] [--no-events]   serve Prometheus metrics for the fleet at /metrics:
+                                                          depth and oldest message age per queue (-Q, else every
+                                                          queue the broker knows), and Flower's metrics from the
+                                                          events of every worker (Celery's with -E); SIGTERM stops
   beat     -A MODULE [-l LEVEL] [--lock-timeout S]       send the module's periodic tasks (app.schedule) when
                                                           due; one active at a time, others stand by; SIGTERM stops
   call     NAME [--args JSON] [--kwargs JSON] [--queue Q] [--priority 0-9] [--countdown S]
@@ -49,8 +64,20 @@ Commands:
   control  rate_limit TASK RATE | time_limit TASK SOFT [HARD] | add_consumer Q | cancel_consumer Q
            | pool_grow [N] | pool_shrink [N] | enable_events | disable_events | shutdown
            [-d node1,node2] [-t S] [-j|--json]            steer the workers
+  control  pause_queue Q | resume_queue Q [-t S] [-j|--json]
+                                                          pause a queue for the whole fleet: Radish workers
+                                                          (running and started later) take nothing from it,
+                                                          Celery workers get cancel_consumer (one started later
+                                                          still consumes it); resume undoes both
+  control  drain -d NODE [--timeout S] [-j|--json]        the worker takes nothing new, finishes what it holds
+                                                          (up to S seconds, default 600), then shuts down;
+                                                          Ctrl-C gives it its queues back
   dlq      list [--limit N] [--json] | show N | replay N [--args JSON] [--kwargs JSON]
            | discard N | purge -f                         the dead-letter queue (N: position in list)
+  schedules list [--json] | pause NAME | resume NAME | run NAME
+                                                          radish beat's schedules (published by the active beat):
+                                                          next/last run; pause/resume for every scheduler (ticks
+                                                          due while paused are skipped); run: send it now
 
 Common options:
   --broker URL      redis://, rediss://, sentinel://, amqp:// or amqps:// (default: $RADISH_BROKER_URL, the
@@ -156,6 +183,10 @@ async function worker(argv: string[]): Promise<number> {
     events: { type: 'boolean', short: 'E' },
     'result-extended': { type: 'boolean' },
     'track-started': { type: 'boolean' },
+    'no-metrics-history': { type: 'boolean' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
+    'metrics-queues': { type: 'boolean' },
   });
   if (values.help) return help();
   if (!values.app) throw new UsageError('worker needs a task module: radish worker -A ./tasks.ts');
@@ -165,6 +196,10 @@ async function worker(argv: string[]): Promise<number> {
   const timeLimit = number(values['time-limit'], '--time-limit', { min: 0 });
   const softTimeLimit = number(values['soft-time-limit'], '--soft-time-limit', { min: 0 });
   const shutdownTimeout = number(values['shutdown-timeout'], '--shutdown-timeout', { min: 0 });
+  const metricsPort = number(values['metrics-port'], '--metrics-port', { min: 0, max: 65535, integer: true });
+  if (metricsPort === undefined && (values['metrics-host'] !== undefined || values['metrics-queues'])) {
+    throw new UsageError('--metrics-host and --metrics-queues go with --metrics-port N');
+  }
   const pool = values.pool ?? 'async';
   if (pool !== 'async' && pool !== 'process') throw new UsageError(`--pool must be async or process, got ${JSON.stringify(pool)}`);
   const logger = createLogger(level);
@@ -230,6 +265,10 @@ async function worker(argv: string[]): Promise<number> {
       acksLate: values['acks-early'] ? false : undefined,
       events: values.events,
       debug: values.debug,
+      metricsHistory: !values['no-metrics-history'],
+      metricsPort,
+      metricsHost: values['metrics-host'],
+      metricsQueues: values['metrics-queues'],
     });
     // A remote `shutdown` (celery control shutdown): the same path as a first SIGTERM, a warm stop.
     w.on('shutdown-requested', onSignal);
@@ -421,7 +460,9 @@ async function control(argv: string[]): Promise<number> {
   });
   if (values.help) return help();
   const [what, ...rest] = positionals;
-  const commands = ['revoke', ...Object.keys(CONTROL_ARGS)].join(', ');
+  const commands = ['revoke', ...Object.keys(CONTROL_ARGS), 'pause_queue', 'resume_queue', 'drain'].join(', ');
+  if (what === 'pause_queue' || what === 'resume_queue') return pauseOrResume(what, rest, values);
+  if (what === 'drain') return drain(rest, values);
   if (what && what !== 'revoke') {
     const command = CONTROL_ARGS[what];
     if (!command) throw new UsageError(`unknown control command ${JSON.stringify(what)} (one of: ${commands})`);
@@ -442,6 +483,51 @@ async function control(argv: string[]): Promise<number> {
     process.stdout.write(`Revoked ${rest.join(', ')}: recorded for workers that start later (no worker replied now).\n`);
     return 0;
   });
+}
+
+/** `radish control pause_queue Q` / `resume_queue Q` (runner/queue-control.ts). */
+async function pauseOrResume(what: 'pause_queue' | 'resume_queue', rest: string[], values: AskOptions): Promise<number> {
+  const [queue, ...extra] = rest;
+  if (!queue || extra.length) throw new UsageError(`usage: radish control ${what} QUEUE`);
+  const timeout = number(values.timeout, '--timeout', { min: 0.001 }) ?? 1;
+  const app = await resolveApp(values);
+  try {
+    const outcome = what === 'pause_queue' ? await pauseQueue(app, queue, { timeout }) : await resumeQueue(app, queue, { timeout });
+    if (values.json) process.stdout.write(JSON.stringify(outcome) + '\n');
+    else process.stdout.write('alreadyPaused' in outcome ? describePause(outcome) : describeResume(outcome));
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+/** `radish control drain -d NODE [--timeout S]`: exit 0 once it stopped, 1 when it still answers after `shutdown`. */
+async function drain(rest: string[], values: AskOptions): Promise<number> {
+  const nodes = list(values.destination);
+  if (rest.length || nodes?.length !== 1) throw new UsageError('usage: radish control drain -d NODE [--timeout S] (one worker)');
+  const timeout = number(values.timeout, '--timeout', { min: 0.001 });
+  const app = await resolveApp(values);
+  // Ctrl-C during the drain: the worker gets its queues back (it is not left taking nothing).
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    let last = '';
+    const outcome = await drainWorker(app, nodes[0]!, {
+      ...(timeout === undefined ? {} : { timeout }),
+      signal: abort.signal,
+      onProgress: (p) => {
+        const line = describeProgress({ ...p, elapsed: 0 });
+        if (!values.json && line !== last) process.stdout.write(describeProgress(p));
+        last = line;
+      },
+    });
+    process.stdout.write(values.json ? JSON.stringify(outcome) + '\n' : describeDrain(outcome));
+    return outcome.stopped ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    await app.close();
+  }
 }
 
 /**
@@ -502,8 +588,9 @@ async function inspect(argv: string[]): Promise<number> {
     const depths = named ? await broker.depths(named) : await new Inspector(app).queues();
     const queues = depths.map((d) => d.queue);
     const unacked = await broker.unackedCount();
+    const paused = (await pausedQueues(app)).map((p) => p.queue);
     if (values.json) {
-      process.stdout.write(JSON.stringify({ queues: depths, unacked }) + '\n');
+      process.stdout.write(JSON.stringify({ queues: depths, unacked, paused }) + '\n');
       return 0;
     }
     const width = Math.max(5, ...queues.map((q) => q.length));
@@ -516,6 +603,7 @@ async function inspect(argv: string[]): Promise<number> {
       process.stdout.write(`${d.queue.padEnd(width)}  ${values.map((n) => String(n ?? 0).padStart(8)).join('  ')}\n`);
     }
     process.stdout.write(`unacked: ${unacked ?? 'unknown (the broker does not say: enable RabbitMQ\'s management plugin)'}\n`);
+    if (paused.length) process.stdout.write(`paused for the fleet: ${paused.join(', ')}\n`);
     return 0;
   } finally {
     await app.close();
@@ -579,12 +667,87 @@ async function dlq(argv: string[]): Promise<number> {
   }
 }
 
+async function schedules(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  if (values.help) return help();
+  const [action, name] = positionals;
+  if (!action || !['list', 'pause', 'resume', 'run'].includes(action)) throw new UsageError('schedules what? one of: list, pause NAME, resume NAME, run NAME');
+  if (action !== 'list' && !name) throw new UsageError(`schedules ${action} needs a schedule name (radish schedules list shows them)`);
+  const app = await resolveApp(values);
+  try {
+    if (action === 'pause') {
+      const changed = await pauseSchedule(app, name!);
+      process.stdout.write(changed ? `Paused ${name}: every radish beat skips its ticks until it is resumed.\n` : `${name} was paused already.\n`);
+      return 0;
+    }
+    if (action === 'resume') {
+      const changed = await resumeSchedule(app, name!);
+      process.stdout.write(changed ? `Resumed ${name}: its next tick is counted from now.\n` : `${name} was not paused.\n`);
+      return 0;
+    }
+    if (action === 'run') {
+      const sent = await runScheduleNow(app, name!);
+      process.stdout.write(`${sent.id}\n`);
+      return 0;
+    }
+    const listing = await listSchedules(app);
+    if (values.json) {
+      process.stdout.write(JSON.stringify(listing) + '\n');
+      return 0;
+    }
+    const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
+    for (const s of listing.schedules) {
+      const state = s.pausedAt === undefined ? `next ${time(s.nextRun)}` : `paused since ${time(s.pausedAt)}`;
+      process.stdout.write(`${s.name}  ${s.task}  ${describeTiming(s)}  ${state}  last ${time(s.lastRun)}  queue ${s.queue}\n`);
+    }
+    const beat = listing.activeBeat ? `active beat: ${listing.activeBeat}` : 'no radish beat is running';
+    process.stdout.write(`${listing.schedules.length} schedule(s); ${beat}\n`);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
 function help(): number {
   process.stdout.write(USAGE);
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, beat, call, result, purge, inspect, control, dlq };
+/** `radish exporter`: the fleet's metrics (runner/metrics/exporter.ts) until SIGTERM or SIGINT. */
+async function exporter(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    queues: { type: 'string', short: 'Q' },
+    'no-events': { type: 'boolean' },
+    loglevel: { type: 'string', short: 'l' },
+  });
+  if (values.help) return help();
+  const port = number(values.port, '--port', { min: 0, max: 65535, integer: true });
+  if (port === undefined) throw new UsageError('exporter needs a port: radish exporter --port 9808');
+  const logger = createLogger(logLevel(values.loglevel));
+  const app = await resolveApp(values);
+  let running: Exporter | undefined;
+  try {
+    running = await Exporter.start({
+      broker: app.brokerOptions, port, ...(values.host ? { host: values.host } : {}), ...(list(values.queues) ? { queues: list(values.queues)! } : {}),
+      defaultQueue: app.defaultQueue, events: !values['no-events'],
+      onError: (err) => logger.log('warning', `An event could not be read: ${err.message}`),
+    });
+    logger.log('info', `Exporter: metrics at http://${values.host ?? '0.0.0.0'}:${running.port}/metrics for ${redactUrl(app.brokerOptions.url ?? '')}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    logger.log('info', 'Exporter: stopping');
+  } finally {
+    await running?.close();
+    await app.close();
+  }
+  return 0;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { worker, beat, call, result, purge, inspect, control, dlq, schedules, exporter };
 
 /** Run the CLI; resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@ export { AsyncResult, type GetOptions } from './backend/async-result';
 export { ResultBackend, RedisResultBackend, ResultTimeoutError, type BackendOptions } from './backend/backend';
 export { BackendUnsupportedError, type ResultDestination, type ResultStore } from './backend/result-store';
 export { RpcBackend, isRpcBackendUrl } from './backend/rpc-backend';
-export type { Broker, BrokerOptions, DeadLetterRecord, Delivery, QueueDepth } from './broker/transport';
+export type { Broker, BrokerOptions, DeadLetterRecord, Delivery, QueueDepth, QueueStats } from './broker/transport';
 export { BrowseUnsupportedError } from './broker/transport';
 export { RedisBroker } from './broker/redis-broker';
 export { AmqpBroker } from './broker/amqp/amqp-broker';
@@ -31,8 +31,16 @@ export { parseRate, type ErrorMatcher, type SendOptions } from './task';
 // The process pool's children are this bundle started with RADISH_POOL_CHILD=1 (see esbuild.mjs).
 export { runPoolChild } from './worker/pool-child';
 export { Beat, type BeatOptions, type SentTick } from './beat/beat';
+export {
+  describeTiming, listSchedules, pauseSchedule, resumeSchedule, runScheduleNow, UnknownScheduleError,
+  type PublishedOptions, type PublishedSchedule, type ScheduleListing, type ScheduleState,
+} from './beat/schedules';
 export { type ScheduleDeclaration, type ScheduleEntry } from './app';
 export { describeWorkers, type WorkerDetails, type RunningTask, type FleetOptions } from './fleet';
+export {
+  pauseQueue, resumeQueue, pausedQueues, QueueControlUnavailableError, drainWorker, DrainError,
+  type PausedQueue, type PauseOutcome, type ResumeOutcome, type QueueControlOptions, type DrainOptions, type DrainOutcome, type DrainProgress,
+} from './queue-control';
 export { parsePythonLiteral } from './protocol/pyliteral';
 export {
   Monitor, EventReceiver, TaskHistory, HISTORY_DEFAULTS, isTaskEvent, type MonitorOptions, type MonitorConnection, type WorkerState,
@@ -40,6 +48,8 @@ export {
   type TaskRecordState, type TaskRecordEvent, type TaskHistoryOptions, type TaskFilter, type RecentOptions, type RecordOutcome,
   type RedisSource,
 } from './monitor/index';
+export * from './monitor/search';
+export * from './monitor/bulk';
 export { decodeEventMessage, EventError, type CeleryEvent, type EventMessage } from './protocol/event';
 export { GroupResult } from './backend/group-result';
 export { type GroupOptions } from './app';
@@ -49,3 +59,11 @@ export { type Signature } from './protocol/message';
 export { ChordError } from './protocol/chord';
 export { pyRepr } from './protocol/pyrepr';
 export { type CallOptions } from './protocol/canvas';
+export { readMetricsHistory, type MetricsHistory, type MetricsQuery, type MetricsTotals, type QueueSeries } from './metrics/history-reader';
+export { type MetricsHistoryOptions } from './metrics/history-writer';
+export { Exporter, type ExporterOptions } from './metrics/exporter';
+export { WorkerMetrics, QUEUE_WAIT_BUCKETS } from './metrics/worker-metrics';
+export { FlowerMetrics, FLOWER_RUNTIME_BUCKETS } from './metrics/flower';
+export { QueueMetrics } from './metrics/queue-metrics';
+export { MetricsServer, type MetricsServerOptions } from './metrics/server';
+export { SENT_AT_HEADER } from './protocol/message';

@@ -1,4 +1,5 @@
 /** Log lines in Celery's shape: `[2026-11-24 06:40:22,533: INFO/MainProcess] Task tasks.add[id] received`. */
+import { withTraceIds } from './telemetry/log-context';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
@@ -33,7 +34,8 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
     level,
     enabled: (l) => ORDER[l] >= threshold,
     log(l, message) {
-      if (ORDER[l] >= threshold) write(formatLine(l, message));
+      // A task's lines name its trace while OpenTelemetry tracing is on (see runner/telemetry/log-context.ts).
+      if (ORDER[l] >= threshold) write(formatLine(l, withTraceIds(message)));
     },
   };
 }

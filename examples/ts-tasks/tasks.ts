@@ -72,3 +72,9 @@ export const slow = app.task('tasks.slow', { bind: true }, async (task: TaskCont
 
 /** Cheap and important: callers send it with priority 0 so it overtakes queued bulk work. */
 export const urgent = app.task('tasks.urgent', (incident: string) => ({ incident, paged: 'on-call' }));
+
+/**
+ * A periodic task: `npx radish beat -A tasks.ts` sends `tasks.add(1, 2)` every 30 seconds (one beat is active at a
+ * time; others stand by). The Schedules view lists it with its next run, and can pause, resume or run it now.
+ */
+app.schedule('add-every-30s', { task: 'tasks.add', every: 30, args: [1, 2] });

@@ -19,10 +19,18 @@ import { purgeFailed } from './failed/purgeFailed';
 import { retryAllFailed } from './failed/retryAllFailed';
 import { retryFailed } from './failed/retryFailed';
 import { retryFailedWithArgs } from './failed/retryFailedWithArgs';
+import { filterFailed } from './failed/filterFailed';
+import { clearFailedFilter } from './failed/clearFailedFilter';
+import { retryMatchingFailed } from './failed/retryMatchingFailed';
+import { discardMatchingFailed } from './failed/discardMatchingFailed';
+import { retryMatchingTasks } from './tasks/retryMatchingTasks';
+import { revokeMatchingTasks } from './tasks/revokeMatchingTasks';
 import { enqueueIntoQueue } from './queues/enqueueIntoQueue';
 import { loadMore } from './queues/loadMore';
 import { openMessage } from './queues/openMessage';
 import { purgeQueue } from './queues/purgeQueue';
+import { pauseQueue } from './queues/pauseQueue';
+import { resumeQueue } from './queues/resumeQueue';
 import { clearTaskFilter } from './tasks/clearTaskFilter';
 import { copyTaskAsCall } from './tasks/copyTaskAsCall';
 import { filterTasks } from './tasks/filterTasks';
@@ -42,6 +50,12 @@ import { cancelQueue } from './workers/cancelQueue';
 import { growPool } from './workers/growPool';
 import { shrinkPool } from './workers/shrinkPool';
 import { shutdownWorker } from './workers/shutdownWorker';
+import { drainWorker } from './workers/drainWorker';
+import { pauseSchedule } from './schedules/pauseSchedule';
+import { resumeSchedule } from './schedules/resumeSchedule';
+import { runScheduleNow } from './schedules/runScheduleNow';
+
+import { showMetrics } from '../metricsView/command';
 
 type Command = Handler | ({ run: Handler } & ErrorReport);
 
@@ -82,11 +96,24 @@ const COMMANDS: Record<string, Command> = {
   'radish.filterTasks': filterTasks,
   'radish.clearTaskFilter': clearTaskFilter,
   'radish.showFailures': showFailures,
+  'radish.filterFailed': filterFailed,
+  'radish.clearFailedFilter': clearFailedFilter,
+  'radish.retryMatchingFailed': retryMatchingFailed,
+  'radish.discardMatchingFailed': discardMatchingFailed,
+  'radish.retryMatchingTasks': retryMatchingTasks,
+  'radish.revokeMatchingTasks': revokeMatchingTasks,
   'radish.addQueue': addQueue,
   'radish.cancelQueue': cancelQueue,
   'radish.growPool': growPool,
   'radish.shrinkPool': shrinkPool,
   'radish.shutdownWorker': shutdownWorker,
+  'radish.pauseQueue': pauseQueue,
+  'radish.resumeQueue': resumeQueue,
+  'radish.drainWorker': drainWorker,
+  'radish.showMetrics': showMetrics,
+  'radish.runScheduleNow': { run: runScheduleNow, failure: ENQUEUE_FAILED },
+  'radish.pauseSchedule': pauseSchedule,
+  'radish.resumeSchedule': resumeSchedule,
 };
 
 export function registerCommands(services: Services): void {

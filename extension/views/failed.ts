@@ -74,6 +74,8 @@ function excType(exception: unknown): string | undefined {
 export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   private readonly changed = new vscode.EventEmitter<FailedNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  /** The filter as typed (empty: none): the search query language of the Tasks view (`exc:Timeout args:order-42`). */
+  filterText = '';
   /** Set by the view's owner so the provider can keep the badge in step with what it lists. */
   onCount: ((count: number) => void) | undefined;
   constructor(private readonly connection: Connection) {}
@@ -104,6 +106,7 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   async getChildren(node?: FailedNode): Promise<FailedNode[]> {
     if (node) return [];
     try {
+      if (this.filterText) return await this.filtered(await this.connection.inspector());
       const { tasks, count } = await listFailed(await this.connection.inspector());
       this.onCount?.(count);
       // The empty state is a row the list returns, not welcome content: that would show while the list loads too.
@@ -115,6 +118,24 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
       return [{ kind: 'message', item: connectionErrorItem(this.connection) }];
     }
   }
+
+  private filtered(inspector: Inspector): Promise<FailedNode[]> {
+    return filteredRows(inspector, this.filterText);
+  }
+}
+
+/** The rows that match the filter, under a row that says what is filtered (one click clears it) and how far it looked. */
+async function filteredRows(inspector: Inspector, text: string): Promise<FailedNode[]> {
+  const r = runner();
+  const query = r.parseQuery(text);
+  const found = await r.searchFailures(inspector, query, { limit: SHOWN });
+  const cutShort = r.searchSummary(found, query, 'failures');
+  const head = new MessageItem(`Filtered: ${text}`, 'filter', { command: 'radish.clearFailedFilter', title: 'Clear Failed Filter' },
+    `Only failed tasks matching "${text}" are listed${cutShort ? ` (${cutShort})` : ''}. Click to show every failed task.`);
+  head.description = `${cutShort ?? found.matched} · click to clear`;
+  const rows: FailedNode[] = [{ kind: 'message', item: head }, ...found.items];
+  if (found.items.length === 0) rows.push({ kind: 'message', item: new MessageItem(`No failed task matches "${text}"`, 'info') });
+  return rows;
 }
 
 function resultItem(node: Extract<FailedNode, { kind: 'result' }>): vscode.TreeItem {

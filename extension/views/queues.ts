@@ -7,15 +7,17 @@
  * ones, and a row that says how to list them all.
  */
 import * as vscode from 'vscode';
-import type { QueueDepth, QueuedMessage } from '../../runner/index';
+import type { PausedQueue, QueueDepth, QueuedMessage } from '../../runner/index';
 import type { Connection } from '../connection';
 import type { TaskIndex } from '../discovery/workspace';
 import { MessageItem, summary } from './items';
+import { runner } from '../runner';
 
 export const PAGE = 100;
 
 export type QueueNode =
-  | { kind: 'queue'; depth: QueueDepth }
+  /** `paused`: the queue is paused for the fleet (runner/queue-control.ts), with its record. */
+  | { kind: 'queue'; depth: QueueDepth; paused?: PausedQueue }
   | { kind: 'message'; queue: string; message: QueuedMessage; position: number }
   | { kind: 'more'; queue: string; shown: number }
   /** Not a queue or a message: why a queue's messages are not shown, or how to list every queue. */
@@ -65,11 +67,14 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
       // Per priority only where the broker keeps them apart (Redis); RabbitMQ gives the total alone.
       const steps = Object.entries(byPriority).filter(([, n]) => n > 0);
       const parts = steps.map(([p, n]) => `p${p}: ${n}`);
-      item.description = `${total} waiting${parts.length > 1 ? ` (${parts.join(', ')})` : ''}`;
-      item.iconPath = new vscode.ThemeIcon('list-ordered');
-      item.contextValue = 'queue';
+      const paused = node.paused;
+      // The state first: the description is cut at the sidebar's default width.
+      item.description = `${paused ? 'paused · ' : ''}${total} waiting${parts.length > 1 ? ` (${parts.join(', ')})` : ''}`;
+      item.iconPath = new vscode.ThemeIcon(paused ? 'debug-pause' : 'list-ordered');
+      // `queue.paused` vs `queue`: menus that apply to both match /^queue(\.paused)?$/.
+      item.contextValue = paused ? 'queue.paused' : 'queue';
       item.id = `queue:${queue}`;
-      item.tooltip = [`${queue}: ${total} waiting`, ...steps.map(([p, n]) => `priority step ${p}: ${n}`)].join('\n');
+      item.tooltip = [`${queue}: ${total} waiting`, ...steps.map(([p, n]) => `priority step ${p}: ${n}`), ...(paused ? pausedTooltip(paused) : [])].join('\n');
       return item;
     }
     if (node.kind === 'note') return node.item;
@@ -91,7 +96,11 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
     try {
       const inspector = await this.connection.inspector();
       if (!node) {
-        const queues: QueueNode[] = (await this.depths()).map((depth) => ({ kind: 'queue', depth }));
+        const [depths, paused] = await Promise.all([this.depths(), this.pausedQueues()]);
+        const queues: QueueNode[] = depths.map((depth) => {
+          const record = paused.get(depth.queue);
+          return record ? { kind: 'queue', depth, paused: record } : { kind: 'queue', depth };
+        });
         if (!(await this.listsEveryQueue())) queues.push({ kind: 'note', item: managementHint() });
         return queues;
       }
@@ -118,11 +127,27 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
     }
   }
 
+  /** The queues paused for the fleet, by name (none where nothing can be paused: RabbitMQ with the rpc:// backend). */
+  private async pausedQueues(): Promise<Map<string, PausedQueue>> {
+    const list = await runner().pausedQueues(await this.connection.client());
+    return new Map(list.map((p) => [p.queue, p]));
+  }
+
   /** Whether the broker lists every queue: Redis does; RabbitMQ only through its management API, which says unacked counts too. */
   private async listsEveryQueue(): Promise<boolean> {
     if (!this.connection.isAmqp) return true;
     return (await (await (await this.connection.client()).broker()).unackedCount()) !== null;
   }
+}
+
+/** What a paused queue's tooltip adds: since when, which Celery workers were stopped, and what a pause cannot do. */
+function pausedTooltip(p: PausedQueue): string[] {
+  return [
+    '',
+    `Paused for the fleet${p.since ? ` since ${new Date(p.since * 1000).toLocaleString()}` : ''}: Radish workers take nothing from it, those started later included.`,
+    p.cancelled.length ? `Celery workers told to stop consuming it: ${p.cancelled.join(', ')}.` : 'No Celery worker consumed it when it was paused.',
+    'A Celery worker started after the pause consumes it all the same (Celery has no pause): pause it again to stop that one.',
+  ];
 }
 
 /** The child of a RabbitMQ queue: why its messages are not listed. */

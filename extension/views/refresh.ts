@@ -49,6 +49,49 @@ export class RefreshManager implements vscode.Disposable {
     if (view.visible) update(true);
   }
 
+  /**
+   * Track a webview (the Metrics panel) as a view: polled while `isVisible()`, refreshed at once when `onDidChange`
+   * finds it shown, and refreshed by {@link refreshNow}. Disposing the result forgets it.
+   */
+  track(target: Refreshable, isVisible: () => boolean, onDidChange: vscode.Event<unknown>): vscode.Disposable {
+    this.all.add(target);
+    let shown = false;
+    const update = () => {
+      const visible = isVisible();
+      if (visible === shown) return;
+      shown = visible;
+      if (visible) {
+        this.visible.add(target);
+        target.refresh();
+      } else {
+        this.visible.delete(target);
+      }
+      this.reschedule();
+    };
+    const subscription = onDidChange(update);
+    update();
+    return new vscode.Disposable(() => {
+      subscription.dispose();
+      this.all.delete(target);
+      this.visible.delete(target);
+      this.reschedule();
+    });
+  }
+
+  /**
+   * Run `update` every `ms` (and once now) until disposed, or this manager is: for what is always shown, such as the
+   * status bar's tooltip, and changes slowly.
+   */
+  every(ms: number, update: () => void): vscode.Disposable {
+    const timer = setInterval(update, ms);
+    this.followers.add(timer);
+    update();
+    return new vscode.Disposable(() => {
+      clearInterval(timer);
+      this.followers.delete(timer);
+    });
+  }
+
   private reschedule(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

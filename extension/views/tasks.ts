@@ -1,15 +1,17 @@
 /**
  * Tasks view: recent tasks from the event stream (kept in Redis: the broker, or the result backend beside RabbitMQ;
  * so the list survives a reload), newest first, with
- * state, runtime and worker, filtered by name, state or id; and the task definitions found in the workspace, in
+ * state, runtime and worker, filtered by a search query (runner/monitor/search.ts: `args:order-42`, `exc:Timeout`,
+ * `state:FAILURE`, bare words anywhere); and the task definitions found in the workspace, in
  * a group of their own (click to open, inline to enqueue).
  */
 import * as vscode from 'vscode';
-import type { TaskFilter, TaskRecord } from '../../runner/index';
+import type { SearchResult, TaskFilter, TaskRecord } from '../../runner/index';
 import type { TaskDefinitionSite } from '../discovery/types';
 import type { TaskIndex } from '../discovery/workspace';
 import type { Live } from '../live';
 import type { Connection } from '../connection';
+import { runner } from '../runner';
 import { ago, connectionErrorItem, duration, MessageItem, taskLabel } from './items';
 
 export type TaskNode =
@@ -18,7 +20,10 @@ export type TaskNode =
   | { kind: 'record'; record: TaskRecord }
   | { kind: 'message'; item: vscode.TreeItem };
 
-/** What the filter box understands: `state:FAILURE`, `id:<part of an id>`, `name:<part>`, or bare words for the name. */
+/**
+ * The history's cheap filter of `state:`, `id:`, `name:` and bare words taken as the name: what the Tasks view
+ * understood before it searched inside tasks (the view now takes the whole query language, runner's parseQuery).
+ */
 export function parseFilter(text: string): TaskFilter {
   const filter: TaskFilter = {};
   const names: string[] = [];
@@ -99,7 +104,11 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
       return root;
     }
     const limit = vscode.workspace.getConfiguration('radish').get<number>('taskHistory.limit') ?? 200;
-    const records = await monitor.history.recent({ limit, filter: parseFilter(this.filterText) });
+    const r = runner();
+    const query = r.parseQuery(this.filterText);
+    const found = await r.searchHistory(monitor.history, query, { limit, examine: monitor.history.maxTasks });
+    const records = found.items;
+    if (this.filterText) root[0] = { kind: 'message', item: filterItem(this.filterText, found, r.searchSummary(found, query)) };
     if (records.length === 0) {
       const item = this.filterText
         ? new MessageItem(`No recent task matches "${this.filterText}"`, 'info')
@@ -112,10 +121,11 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
   }
 }
 
-function filterItem(text: string): vscode.TreeItem {
+/** The filter row: what is filtered, and whether the search was cut short (`first 200 matches`, `searched the last 10,000 tasks`). */
+function filterItem(text: string, found?: SearchResult<TaskRecord>, cutShort?: string): vscode.TreeItem {
   const item = new MessageItem(`Filtered: ${text}`, 'filter', { command: 'radish.clearTaskFilter', title: 'Clear Task Filter' },
-    `Only tasks matching "${text}" are listed. Click to show every task.`);
-  item.description = 'click to clear';
+    `Only tasks matching "${text}" are listed${cutShort ? ` (${cutShort})` : ''}. Click to show every task.`);
+  item.description = cutShort ? `${cutShort} · click to clear` : found ? `${found.matched} · click to clear` : 'click to clear';
   return item;
 }
 

@@ -13,15 +13,24 @@
  * first sent one interval (or at the next crontab match) later, as Celery beat does. After a time with no
  * scheduler running, a schedule whose due time passed is sent once, for its latest missed due time, not once per
  * missed tick (Celery's behaviour too). Due times come from the schedulers' clocks: keep their hosts in NTP sync.
+ *
+ * The active scheduler publishes its schedules (./schedules.ts) when it takes the lock and every `publishInterval`,
+ * so the cockpit and `radish schedules` can list, pause, resume and run them. A paused schedule (a flag in Redis)
+ * is skipped by every scheduler: the claim checks it (claim.lua); once resumed it counts from the resume time.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Radish, ScheduleEntry } from '../app';
 import type { SharedStore } from '../broker/shared-store';
-import { scripts } from '../broker/scripts';
+import { LuaScript, scripts } from '../broker/scripts';
 import { createLogger, type Logger } from '../log';
 import { dueNow, nextDue } from '../schedule';
 import { errorMessage } from '../errors';
+import { beatOwner, publishSchedules } from './schedules';
+import claimLua from './claim.lua';
+
+/** The claim of a tick that also honours a pause (see claim.lua). */
+const claimScript = new LuaScript('beat_claim_unpaused', claimLua);
 
 /** One tick sent by a scheduler. */
 export interface SentTick {
@@ -46,6 +55,11 @@ export interface BeatOptions {
   now?: () => number;
   /** Called after each tick this scheduler sent. */
   onSent?: (tick: SentTick) => void;
+  /**
+   * How often the active scheduler publishes its schedules again, in ms (it also does when it takes the lock), so a
+   * reader sees them even after someone deleted the key. Default 30 000.
+   */
+  publishInterval?: number;
 }
 
 /**
@@ -72,12 +86,18 @@ export class Beat {
   private wake: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
   private lastHolder: string | undefined;
+  private readonly publishInterval: number;
+  /** When this scheduler last published its schedules (its clock); undefined: not since it took the lock. */
+  private publishedAt: number | undefined;
+  /** Schedules seen paused at the last pass: a change is logged once, not at every pass. */
+  private paused = new Set<string>();
 
   constructor(readonly app: Radish, private readonly options: BeatOptions = {}) {
     this.logger = options.logger ?? createLogger('info');
     this.lockTimeout = options.lockTimeout ?? 10_000;
     this.maxInterval = options.maxInterval ?? 1_000;
     this.now = options.now ?? Date.now;
+    this.publishInterval = options.publishInterval ?? 30_000;
   }
 
   /** Whether this scheduler holds the lock (is the one sending). */
@@ -121,23 +141,47 @@ export class Beat {
     if (!(await this.holdLock())) return this.maxInterval;
     const store = await this.app.requireSharedStore('radish beat');
     const now = this.now();
-    const lastRuns = await store.redis.hgetall(store.keys.beatLastRun);
+    if (this.publishedAt === undefined || now - this.publishedAt >= this.publishInterval) {
+      await publishSchedules(this.app, store, beatOwner(this.token), now);
+      this.publishedAt = now;
+    }
+    const { redis, keys } = store;
+    const [lastRuns, paused, anchors] = await Promise.all([redis.hgetall(keys.beatLastRun), redis.hgetall(keys.beatPaused), redis.hgetall(keys.beatAnchor)]);
     let wait = Math.min(this.maxInterval, this.lockTimeout / 3);
+    this.logPauses(new Set(Object.keys(paused)));
     for (const entry of this.app.schedules) {
-      const last = await this.process(store, entry, lastRuns[entry.name], now);
-      if (last !== undefined) wait = Math.min(wait, nextDue(entry.timing, last) - now);
+      // Paused: not even anchored. A resume is seen within maxInterval, the longest wait.
+      if (paused[entry.name] !== undefined) continue;
+      const anchor = anchors[entry.name] === undefined ? undefined : Number(anchors[entry.name]);
+      const last = await this.process(store, entry, lastRuns[entry.name], anchor, now);
+      if (last !== undefined) wait = Math.min(wait, nextDue(entry.timing, Math.max(last, anchor ?? -Infinity)) - now);
     }
     return Math.max(10, wait);
   }
 
-  /** Send one schedule's tick if due; resolves with its last run time after that (undefined: someone else moved it). */
-  private async process(store: SharedStore, entry: ScheduleEntry, raw: string | undefined, now: number): Promise<number | undefined> {
-    const claim = (due: number) => scripts.beatClaim.run<number>(store.redis, [store.keys.beatLastRun], [entry.name, raw ?? '', due]);
-    if (raw === undefined) return (await claim(now)) === 1 ? now : undefined;
+  private logPauses(now: ReadonlySet<string>): void {
+    for (const entry of this.app.schedules) {
+      const [was, is] = [this.paused.has(entry.name), now.has(entry.name)];
+      if (is && !was) this.logger.log('info', `Scheduler: ${entry.name} is paused: its ticks are skipped until it is resumed`);
+      if (was && !is) this.logger.log('info', `Scheduler: ${entry.name} was resumed: its next tick is counted from the resume`);
+    }
+    this.paused = new Set(now);
+  }
+
+  /**
+   * Send one schedule's tick if due; resolves with its last run time after that (undefined: someone else moved it,
+   * or it was paused meanwhile). A resumed schedule counts from its anchor (the resume time) when that is later than
+   * its last run.
+   */
+  private async process(store: SharedStore, entry: ScheduleEntry, raw: string | undefined, anchor: number | undefined, now: number): Promise<number | undefined> {
+    const { redis, keys } = store;
+    const claim = (due: number, first: boolean) =>
+      claimScript.run<number>(redis, [keys.beatLastRun, keys.beatPaused, keys.beatAnchor], [entry.name, raw ?? '', due, first ? '1' : '0']);
+    if (raw === undefined) return (await claim(now, true)) === 1 ? now : undefined;
     const last = Number(raw);
-    const due = dueNow(entry.timing, last, now);
+    const due = dueNow(entry.timing, Math.max(last, anchor ?? -Infinity), now);
     if (due === undefined) return last;
-    if ((await claim(due)) !== 1) return undefined;
+    if ((await claim(due, false)) !== 1) return undefined;
     const taskId = tickTaskId(entry.name, due);
     this.logger.log('info', `Scheduler: Sending due task ${entry.name} (${entry.task})`);
     try {
@@ -160,6 +204,7 @@ export class Beat {
     if ((await redis.set(keys.beatLock, this.token, 'PX', this.lockTimeout, 'NX')) === 'OK') {
       this.holding = true;
       this.lastHolder = undefined;
+      this.publishedAt = undefined;
       this.logger.log('info', 'beat: acquired the scheduler lock; this scheduler is active');
       return true;
     }

@@ -149,11 +149,29 @@ export class Keys {
   /** Task ids revoked through Radish, scored by expiry (unix seconds), so a revoke outlives worker restarts. */
   get revoked(): string { return this.prefix + 'radish.revoked'; }
 
+  /**
+   * Queues paused for the whole fleet (runner/queue-control.ts): queue -> JSON `{since, cancelled}` (unix seconds; the
+   * Celery nodes told `cancel_consumer`, which `resume` tells `add_consumer`). Radish workers leave these queues out.
+   */
+  get pausedQueues(): string { return this.prefix + 'radish.paused_queues'; }
+
   /** The beat scheduler lock: the token of the one active `radish beat` (SET NX PX, refreshed by its holder). */
   get beatLock(): string { return this.prefix + 'radish.beat.lock'; }
 
   /** Last run of each periodic task: schedule name -> due time it was sent for (ms since the epoch). */
   get beatLastRun(): string { return this.prefix + 'radish.beat.last_run'; }
+
+  /** The schedules the active `radish beat` publishes: schedule name -> its definition (JSON), for the cockpit and CLI. */
+  get beatSchedules(): string { return this.prefix + 'radish.beat.schedules'; }
+
+  /** Paused schedules: schedule name -> when it was paused (ms since the epoch). Every scheduler skips their ticks. */
+  get beatPaused(): string { return this.prefix + 'radish.beat.paused'; }
+
+  /**
+   * Where each schedule's ticks are counted from when that is not its last run: schedule name -> when a scheduler first
+   * saw it, or when it was last resumed (ms). Equal to its last run: no tick was sent yet.
+   */
+  get beatAnchor(): string { return this.prefix + 'radish.beat.anchor'; }
 
   /** Task history (runner/monitor): task ids scored by their latest event's timestamp (unix s), newest last. */
   get history(): string { return this.prefix + 'radish.history'; }
@@ -163,6 +181,15 @@ export class Keys {
 
   /** Task history filter index: task id -> `<state>\t<name JSON>`, so a filtered page reads small values only. */
   get historyIndex(): string { return this.prefix + 'radish.history.index'; }
+
+  /**
+   * Metrics history (runner/metrics/history-*.ts): one hash per minute (`minute` = ms since the epoch / 60,000,
+   * floored) of outcome counters and runtime buckets by queue and task, added to by every worker (HINCRBY), expiring.
+   */
+  metricsMinute(minute: number): string { return this.prefix + 'radish.metrics.' + minute; }
+
+  /** Metrics history: one hash per minute of queue depths and oldest ages, written once for the fleet, expiring. */
+  metricsQueues(minute: number): string { return this.prefix + 'radish.metrics.queues.' + minute; }
 
   /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
   static result(taskId: string): string { return RESULT_PREFIX + taskId; }

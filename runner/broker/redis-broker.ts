@@ -5,13 +5,13 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
-import { markRedelivered, clampPriority } from '../protocol/message';
+import { markRedelivered, clampPriority, envelopeSentAt } from '../protocol/message';
 import { connect, type ConnectOptions } from './connection';
 import { encodeDeadLetter } from './dead-letter';
 import { Keys, PRIORITY_STEPS } from './keys';
 import { RedisFanout } from './redis-fanout';
 import { scripts } from './scripts';
-import type { Broker, BrokerConnectionInfo, BrokerOptions, Fanout, DeadLetterRecord, Delivery, HeldMessage, QueueDepth, RecoveringWorker } from './transport';
+import type { Broker, BrokerConnectionInfo, BrokerOptions, Fanout, DeadLetterRecord, Delivery, HeldMessage, QueueDepth, QueueStats, RecoveringWorker } from './transport';
 import { Utf8Packer } from './utf8-packer';
 
 /** A task that ran, as {@link RedisBroker.finish} ends it. */
@@ -162,6 +162,9 @@ export class RedisBroker implements Broker {
     const [, reply] = await Promise.all([tracked, reserved]);
     return RedisBroker.deliveries(reply, names);
   }
+
+  /** Nothing to stop: each reserve names its queues, and a wait left on this queue's list takes nothing. */
+  async stopConsuming(_queue: string): Promise<void> {}
 
   /** The pending wait on one list, started when none is (a wait outliving one call serves the next). */
   private async waitOn(key: string): Promise<unknown> {
@@ -436,6 +439,34 @@ export class RedisBroker implements Broker {
         total += n;
       });
       return { queue, total, byPriority };
+    });
+  }
+
+  /**
+   * Depth and oldest send time per queue in one pipelined round trip: LLEN of every priority list, and LINDEX -1 of
+   * each, the message BRPOP takes next, so the oldest of its list (kombu LPUSHes new messages and RPUSHes restored
+   * ones). The oldest of the queue is the earliest of those heads; unknown when a non-empty list's head has no stamp
+   * (a Celery message: it may be the oldest).
+   */
+  async queueStats(queues: readonly string[]): Promise<QueueStats[]> {
+    const pipeline = this.redis.pipeline();
+    for (const q of queues) for (const key of this.keys.queueSteps(q)) pipeline.llen(key).lindex(key, -1);
+    const replies = (await pipeline.exec()) ?? [];
+    return queues.map((queue, qi) => {
+      let depth = 0;
+      let oldest: number | undefined;
+      let unknown = false;
+      PRIORITY_STEPS.forEach((_step, si) => {
+        const at = (qi * PRIORITY_STEPS.length + si) * 2;
+        const n = Number(replies[at]?.[1] ?? 0);
+        const head = replies[at + 1]?.[1];
+        depth += n;
+        if (n === 0 || typeof head !== 'string') return;
+        const sent = envelopeSentAt(head);
+        if (sent === null) unknown = true;
+        else if (oldest === undefined || sent < oldest) oldest = sent;
+      });
+      return unknown || oldest === undefined ? { queue, depth } : { queue, depth, oldestSentAt: oldest };
     });
   }
 

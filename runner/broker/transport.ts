@@ -66,6 +66,19 @@ export interface QueueDepth {
   byPriority: Record<number, number>;
 }
 
+/** A queue's depth and the send time of its oldest waiting message, for metrics ({@link Broker.queueStats}). */
+export interface QueueStats {
+  queue: string;
+  /** Messages waiting, all priorities. */
+  depth: number;
+  /**
+   * When the oldest waiting message was sent (ms since the epoch, from Radish's `radish_sent_at` stamp). Undefined
+   * when it is unknown: the queue is empty, its oldest message has no stamp (Celery's), or the broker cannot show it
+   * without taking it (RabbitMQ without its management API). Never guessed.
+   */
+  oldestSentAt?: number;
+}
+
 /** A record in the dead-letter queue: why, where from, and the original message byte for byte. */
 export interface DeadLetterRecord {
   reason: string;
@@ -127,6 +140,12 @@ export interface Broker {
   reserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]>;
   /** Wait up to ~100 ms for a message, then take up to `max`; [] at once after {@link interrupt}. */
   waitAndReserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]>;
+  /**
+   * Take nothing more from `queue` until a reserve names it again (a paused queue, a cancelled consumer): AMQP
+   * cancels its consumer and gives back what it delivered that no reserve took yet; Redis has nothing to do (each
+   * reserve names its queues). Call it once no reserve that names the queue is under way.
+   */
+  stopConsuming(queue: string): Promise<void>;
   /** The message was handled: forget it. */
   ack(tag: string): Promise<void>;
   /**
@@ -163,6 +182,12 @@ export interface Broker {
   purge(queue: string): Promise<number>;
   /** Waiting messages per queue, without reading them. */
   depths(queues: readonly string[]): Promise<QueueDepth[]>;
+  /**
+   * Depth and the oldest waiting message's send time per queue, in the order asked, without taking any message
+   * (Redis: one pipelined round trip for all queues; AMQP: passive declares, and the management API's
+   * `head_message_timestamp`, to the second, when it answers).
+   */
+  queueStats(queues: readonly string[]): Promise<QueueStats[]>;
   /** Every task queue the broker knows of, sorted. */
   declaredQueues(): Promise<string[]>;
   /**

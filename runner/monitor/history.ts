@@ -308,6 +308,42 @@ export class TaskHistory {
     return raw === null ? null : fromWire(raw);
   }
 
+  /**
+   * The records of `ids`, in their order, in one round trip; ids no longer in the history (trimmed) and records
+   * this version cannot read are left out.
+   */
+  async load(ids: readonly string[]): Promise<TaskRecord[]> {
+    if (ids.length === 0) return [];
+    const raws = await (await this.connection()).hmget(this.keys.historyRecords, ...ids);
+    const records: TaskRecord[] = [];
+    for (const raw of raws) {
+      if (raw === null) continue; // trimmed since the ids were read
+      try {
+        records.push(fromWire(raw));
+      } catch {
+        // Not written by this version's script: skipped rather than failing the page.
+      }
+    }
+    return records;
+  }
+
+  /**
+   * Ids of the tasks at positions `start`..`stop` (inclusive) newest first, with their small index entries (state
+   * and name, null when the index has none): what a search reads before it decides which records to load.
+   */
+  async slice(start: number, stop: number): Promise<{ id: string; state?: string; name?: string; indexed: boolean }[]> {
+    const redis = await this.connection();
+    const ids = await redis.zrevrange(this.keys.history, start, stop);
+    if (ids.length === 0) return [];
+    const entries = await redis.hmget(this.keys.historyIndex, ...ids);
+    return ids.map((id, i) => {
+      const raw = entries[i];
+      if (raw === null || raw === undefined) return { id, indexed: false };
+      const tab = raw.indexOf('\t');
+      return { id, state: raw.slice(0, tab), name: indexedName(raw.slice(tab + 1)), indexed: true };
+    });
+  }
+
   /** Tasks in the history (possibly more than `maxTasks` for a moment if another recorder keeps more). */
   async count(): Promise<number> {
     return (await this.connection()).zcard(this.keys.history);
@@ -344,18 +380,7 @@ export class TaskHistory {
       }, name !== undefined || state !== undefined);
       ids = ids.slice(offset);
     }
-    if (ids.length === 0) return [];
-    const raws = await redis.hmget(this.keys.historyRecords, ...ids);
-    const records: TaskRecord[] = [];
-    for (const raw of raws) {
-      if (raw === null) continue; // trimmed since the ids were read
-      try {
-        records.push(fromWire(raw));
-      } catch {
-        // Not written by this version's script: skipped rather than failing the page.
-      }
-    }
-    return records;
+    return this.load(ids);
   }
 
   /** Ids of the newest tasks that `match`, up to `wanted` of them, looking at no more than `maxTasks`. */

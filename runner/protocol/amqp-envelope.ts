@@ -13,6 +13,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isObject, type JsonObject } from './json';
 import { clampPriority } from './message-encode';
+import { SENT_AT_HEADER } from './task-headers';
 
 /** The highest priority step; an envelope priority p is AMQP priority MAX - p. */
 export const AMQP_PRIORITY_MAX = 9;
@@ -27,6 +28,8 @@ export interface AmqpProperties {
   correlationId?: string | undefined;
   replyTo?: string | undefined;
   expiration?: string | undefined;
+  /** Seconds since the epoch (AMQP's resolution): RabbitMQ reports the head message's as `head_message_timestamp`. */
+  timestamp?: number | undefined;
 }
 
 /**
@@ -96,6 +99,10 @@ export function envelopeToAmqp(raw: string): { content: Buffer; properties: Amqp
   if (props.priority !== undefined && props.priority !== null) properties.priority = toAmqpPriority(props.priority);
   // Celery sets it from `expires`: RabbitMQ then drops the message once it expires, as it does Celery's.
   if (typeof props.expiration === 'string' || typeof props.expiration === 'number') properties.expiration = String(props.expiration);
+  // Radish's send time travels in its header to the millisecond; the AMQP timestamp repeats it in seconds, the one
+  // form RabbitMQ's management API reads (the oldest waiting message's age without taking it off the queue).
+  const sentAt = isObject(envelope.headers) ? envelope.headers[SENT_AT_HEADER] : undefined;
+  if (typeof sentAt === 'number' && Number.isFinite(sentAt)) properties.timestamp = Math.floor(sentAt / 1000);
   return { content, properties };
 }
 

@@ -95,6 +95,11 @@ export interface CanvasOptions {
   layout?: CeleryLayout;
   /** The task being run, whose id and root fill `parent_id` and `root_id` where a call names none. */
   current?: CurrentTask | null;
+  /**
+   * Headers to add to each message, given its call just before it is encoded (the trace context: see
+   * runner/telemetry). Default none: a message is encoded without extra headers (on the fast encoder).
+   */
+  extraHeaders?: ((call: TaskCall) => JsonObject) | undefined;
 }
 
 /** Celery's `task_default_queue`, used when nobody routes the follow-up. */
@@ -618,6 +623,7 @@ export class Canvas {
       parentId, rootId, groupId: str(o.group_id) ?? null, groupIndex: num(o.group_index) ?? null,
       ignoreResult: o.ignore_result === true, shadow: str(o.shadow) ?? null, embed, stamps: signatureStamps(o),
     };
+    if (this.opts.extraHeaders) call.headers = this.opts.extraHeaders(call);
     const sender: Sender = { origin: this.opts.origin, replyTo: str(o.reply_to) ?? this.opts.replyTo, deliveryTag: this.newId(), layout: this.layout };
     const message: FollowUp = { id, name, queue, priority: call.priority ?? 0, body: encodeTaskMessage(call, sender), call };
     this.effects.push({ kind: 'publish', message });

@@ -14,7 +14,7 @@
 import { isObject, type JsonObject } from './json';
 import type { TaskMessage } from './message-types';
 import { stampOptions } from './stamps';
-import type { Signature } from './task-call';
+import type { Signature, TaskCall } from './task-call';
 import { asSignature, Canvas, CanvasError, groupSignature, resultTuple, type CanvasEffect, type CurrentTask, type FollowUp, type FollowUpRouter, type ResultTuple } from './canvas-apply';
 import type { CeleryLayout } from './celery-version';
 import { isoWithOffset } from './time';
@@ -41,6 +41,8 @@ export interface FollowUpOptions {
    * messages. Default: none is.
    */
   newStyle?: (errback: Signature) => boolean;
+  /** Headers to add to each follow-up message, given its call (the ended run's trace context). Default none. */
+  extraHeaders?: ((call: TaskCall) => JsonObject) | undefined;
 }
 
 /** The errbacks among `errbacks` that `opts.newStyle` says the worker calls itself, and the others (sent, old-style). */
@@ -67,7 +69,7 @@ export interface FollowUps {
 function canvasFor(msg: TaskMessage, opts: FollowUpOptions): Canvas {
   return new Canvas({
     origin: opts.origin, replyTo: msg.envelope.properties.reply_to, route: opts.route, newId: opts.newId,
-    layout: opts.layout, current: { id: msg.id, rootId: msg.rootId },
+    layout: opts.layout, current: { id: msg.id, rootId: msg.rootId }, extraHeaders: opts.extraHeaders,
   });
 }
 
@@ -156,6 +158,7 @@ export function failedChainSteps(msg: TaskMessage): { id: string; groupId: strin
 export function chordCallback(part: { chord: Signature; replyTo: string; current: CurrentTask }, results: unknown[], opts: FollowUpOptions): FollowUps {
   const canvas = new Canvas({
     origin: opts.origin, replyTo: part.replyTo, route: opts.route, newId: opts.newId, layout: opts.layout, current: part.current,
+    extraHeaders: opts.extraHeaders,
   });
   canvas.applyWhole(asSignature(part.chord), [results]);
   return followUpsOf(canvas);
@@ -174,7 +177,7 @@ export function signatureId(sig: Signature): string | undefined {
 export function chordErrbacks(callback: Signature, callbackId: string, replyTo: string, opts: FollowUpOptions): FollowUps {
   const o = isObject(callback) && isObject(callback.options) ? callback.options : {};
   const errbacks = splitErrbacks(o.link_error === undefined || o.link_error === null ? [] : [o.link_error].flat(), opts).oldStyle;
-  const canvas = new Canvas({ origin: opts.origin, replyTo, route: opts.route, newId: opts.newId, layout: opts.layout, current: null });
+  const canvas = new Canvas({ origin: opts.origin, replyTo, route: opts.route, newId: opts.newId, layout: opts.layout, current: null, extraHeaders: opts.extraHeaders });
   const items: [unknown, unknown[], JsonObject][] = errbacks.length
     ? [[groupSignature(errbacks.map(asSignature)), [callbackId], { parent_id: callbackId, root_id: callbackId }] as [unknown, unknown[], JsonObject]]
     : [];

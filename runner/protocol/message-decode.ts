@@ -8,6 +8,7 @@ import { envelopeBody, parseEnvelope, type EnvelopeRules } from './kombu-envelop
 import { readEmbed } from './message-body';
 import { clampPriority } from './message-encode';
 import { ProtocolError, type Envelope, type TaskMessage } from './message-types';
+import { SENT_AT_HEADER } from './task-headers';
 import type { Embed } from './task-call';
 import { parseCeleryDate } from './time';
 import { errorMessage } from '../errors';
@@ -42,6 +43,28 @@ function readDate(v: unknown, field: string): Date | null {
   } catch (err) {
     throw new ProtocolError(`${field}: ${errorMessage(err)}`);
   }
+}
+
+/**
+ * The send-time stamp, when it is one (a finite number of ms). Anything else reads as none rather than refusing the
+ * task: the stamp only feeds metrics, and a task must not be lost over one.
+ */
+function sentAtOf(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * The send-time stamp of a raw kombu envelope without decoding the task (a queue's oldest message, for metrics);
+ * null when it has none or is not a JSON envelope.
+ */
+export function envelopeSentAt(raw: string): number | null {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  return isObject(envelope) && isObject(envelope.headers) ? sentAtOf(envelope.headers[SENT_AT_HEADER]) : null;
 }
 
 /** The parts of a message both decoders have read and checked before its fields. */
@@ -91,6 +114,7 @@ export function taskMessageOf(p: TaskParts): TaskMessage {
     groupId: optionalString(fields.group ?? fields.taskset, 'group'),
     groupIndex: optionalNumber(fields.group_index, 'group_index'),
     ignoreResult: fields.ignore_result === true,
+    sentAt: sentAtOf(p.headers[SENT_AT_HEADER]),
   };
 }
 

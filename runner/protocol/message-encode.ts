@@ -9,7 +9,7 @@ import { EMPTY_CALL_BODY, EMPTY_EMBED, EMPTY_EMBED_JSON } from './message-body';
 import type { Envelope, MessageProperties, TaskMessage } from './message-types';
 import { requestStamps } from './stamps';
 import type { Embed, Sender, TaskCall } from './task-call';
-import { celery53HeadersJson, headersJson, standardHeaders } from './task-headers';
+import { celery53HeadersJson, headersJson, SENT_AT_HEADER, sentStamp, standardHeaders } from './task-headers';
 
 /** Clamp a priority to Celery's 0..9 (kombu's Redis transport does the same). */
 export function clampPriority(priority: unknown): number {
@@ -19,17 +19,19 @@ export function clampPriority(priority: unknown): number {
 
 /** Encode a task call as the JSON string a Python client would LPUSH (protocol 2, Celery's key order). */
 export function encodeTaskMessage(call: TaskCall, sender: Sender): string {
+  // Read once, so both paths write the same stamp (and a test can compare them byte for byte).
+  const sentAt = sentStamp(call);
   // Extra headers may replace a standard header's value in place (object spread), which only the generic path
   // reproduces; they are rare (none of Radish's own callers set them), and so are extra properties (a retry's).
   if ((call.headers === undefined || call.headers === null) && (call.properties === undefined || call.properties === null)) {
-    const fast = encodeTemplate(call, sender);
+    const fast = encodeTemplate(call, sender, sentAt);
     if (fast !== undefined) return fast;
   }
-  return encodeGeneric(call, sender);
+  return encodeGeneric(call, sender, sentAt);
 }
 
 /** The envelope built as objects and stringified whole: the reference the template below must match byte for byte. */
-function encodeGeneric(call: TaskCall, sender: Sender): string {
+function encodeGeneric(call: TaskCall, sender: Sender, sentAt: number | null): string {
   const args = call.args ?? [];
   const kwargs = call.kwargs ?? {};
   const embed: Embed = { ...EMPTY_EMBED, ...call.embed };
@@ -50,7 +52,7 @@ function encodeGeneric(call: TaskCall, sender: Sender): string {
     body,
     'content-encoding': 'utf-8',
     'content-type': 'application/json',
-    headers: { ...standardHeaders(call, sender), ...call.headers },
+    headers: { ...standardHeaders(call, sender), ...(sentAt === null ? {} : { [SENT_AT_HEADER]: sentAt }), ...call.headers },
     properties,
   };
   return JSON.stringify(envelope);
@@ -65,7 +67,7 @@ let senderCache = { origin: '', replyTo: '', originJson: '""', replyToJson: '""'
  * undefined for any value JSON.stringify would drop from an object (undefined, a function), so the generic path
  * writes exactly what it always wrote; test/runner/protocol.test.ts checks both against Celery's captures.
  */
-function encodeTemplate(call: TaskCall, sender: Sender): string | undefined {
+function encodeTemplate(call: TaskCall, sender: Sender, sentAt: number | null): string | undefined {
   const args = call.args ?? [];
   const kwargs = call.kwargs ?? {};
   // JSON.stringify([args, kwargs, embed]) without the embed's walk: the same elements under the same keys.
@@ -92,6 +94,7 @@ function encodeTemplate(call: TaskCall, sender: Sender): string | undefined {
     if (tail === undefined) return undefined;
     headers += tail;
   }
+  if (sentAt !== null) headers += ',"' + SENT_AT_HEADER + '":' + String(sentAt);
   const expires = call.expires ?? null;
   return '{"body":"' + body + '","content-encoding":"utf-8","content-type":"application/json","headers":{' + headers +
     '},"properties":{"correlation_id":' + idJson + ',"reply_to":' + cache.replyToJson + ',"delivery_mode":2,' +
@@ -107,7 +110,11 @@ function encodeTemplate(call: TaskCall, sender: Sender): string | undefined {
  * worker's, when it has none) in the headers and, leaked from the retry's options, in the properties; in 5.2's with
  * the worker's `origin` in the headers only (5.2.6 also leaks properties, which nothing reads).
  */
-export function encodeRetry(msg: TaskMessage, queue: string, eta: Date, origin: string, deliveryTag: string, layout: CeleryLayout = '5.3'): string {
+export function encodeRetry(
+  msg: TaskMessage, queue: string, eta: Date, origin: string, deliveryTag: string, layout: CeleryLayout = '5.3',
+  /** Headers to add, given the retry's call (the run's trace context). Default none. */
+  extraHeaders?: (call: TaskCall) => JsonObject,
+): string {
   const headers = msg.envelope.headers;
   const call: TaskCall = {
     id: msg.id, name: msg.name, args: msg.args, kwargs: msg.kwargs, embed: msg.embed, queue, priority: msg.priority,
@@ -117,6 +124,7 @@ export function encodeRetry(msg: TaskMessage, queue: string, eta: Date, origin: 
     stamps: requestStamps(msg),
     replacedTaskNesting: typeof headers.replaced_task_nesting === 'number' ? headers.replaced_task_nesting : 0,
   };
+  if (extraHeaders) call.headers = extraHeaders(call);
   const replyTo = msg.envelope.properties.reply_to;
   if (layout === '5.2') return encodeTaskMessage(call, { origin, replyTo, deliveryTag, layout });
   // Celery's `Context.as_execution_options()` passes the request's origin on; a None one is dropped, and the

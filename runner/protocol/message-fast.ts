@@ -6,7 +6,8 @@
  * expression's groups when a string has escapes) and the objects JSON.parse would build are built from them.
  * Both Celery 5.2's layout and 5.3+'s (three more headers: `replaced_task_nesting`, `stamped_headers` as null or a
  * list of strings, `stamps` as an object of scalars or lists of scalars) are read, as is the `origin` property a
- * 5.3+ retry leaks; sections a message may leave out are one optional group each.
+ * 5.3+ retry leaks, and Radish's send-time stamp (`radish_sent_at`, after the headers); sections a message may leave
+ * out are one optional group each.
  * It answers only for a message that decodes: for anything else (another layout, another key, a value the general
  * path rejects or that this one does not read) it returns undefined and decodeTaskMessageGeneral decides, with its
  * reasons. So every message decodes to the same TaskMessage, or fails with the same ProtocolError, either way
@@ -21,7 +22,9 @@ import {
 import { taskMessageOf } from './message-decode';
 import type { TaskMessage } from './message-types';
 import type { Embed } from './task-call';
-import { CELERY53_HEADERS, headersOf, headersOf53, TASK_HEADERS, type FastValue, type HeaderPlaces, type HeaderSpec } from './task-headers';
+import {
+  CELERY53_HEADERS, headersOf, headersOf53, SENT_AT_HEADER, TASK_HEADERS, type FastValue, type HeaderPlaces, type HeaderSpec,
+} from './task-headers';
 
 /** A JSON string's content, escapes included (decoded by JSON.parse when it has any). */
 const STRING_TEXT = String.raw`[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4})[^"\\\x00-\x1f]*)*`;
@@ -94,6 +97,9 @@ const HEADERS_AFTER = headerSlots(TASK_HEADERS, ',"content-encoding":"utf-8","co
 if (HEADERS_AFTER !== '') throw new Error('message-fast.ts: the last of TASK_HEADERS must not be a pair (Celery 5.3\'s headers follow it)');
 // Celery 5.3's headers, after the others: in every message 5.3+ and Radish (by default) write, in none 5.2 writes.
 const CELERY53 = optional(() => headerSlots(CELERY53_HEADERS, '', HEADER_AT));
+// Radish's send-time stamp, after them (and in 5.2's layout after ignore_result): in every message Radish sends.
+let SENT_AT = 0;
+const HAS_SENT_AT = optional(() => { SENT_AT = slot(',' + JSON.stringify(SENT_AT_HEADER) + ':', SCALAR); });
 /** One place for every row of the tables: a HeaderPlaces. */
 const HEADERS_AT = HEADER_AT as HeaderPlaces;
 const CORRELATION_ID = slot('},"properties":{"correlation_id":', SCALAR);
@@ -333,7 +339,9 @@ function readFast(s: string): TaskMessage | undefined {
   if (task === '' || id === '') return undefined;
   if (!Array.isArray(args) || !isObject(kwargs)) return undefined;
 
-  const headers = PRESENT[CELERY53] ? headersOf53(V, HEADERS_AT) : headersOf(V, HEADERS_AT);
+  const headers: Record<string, unknown> = PRESENT[CELERY53] ? headersOf53(V, HEADERS_AT) : headersOf(V, HEADERS_AT);
+  // Last, where JSON.parse of the envelope puts it.
+  if (PRESENT[HAS_SENT_AT]) headers[SENT_AT_HEADER] = V[SENT_AT];
   const deliveryInfo = { exchange: V[EXCHANGE], routing_key: V[ROUTING_KEY] };
   const hasExpiration = PRESENT[HAS_EXPIRATION];
   let properties: Record<string, unknown>;

@@ -62,6 +62,11 @@ export interface TaskMessage {
   groupId: string | null;
   groupIndex: number | null;
   ignoreResult: boolean;
+  /**
+   * When the message was sent (ms since the epoch), from Radish's `radish_sent_at` header; null for a message
+   * without one (Celery's). A retry is a new send, with its own stamp; a restored message keeps its stamp.
+   */
+  sentAt: number | null;
 }
 
 /** A message that cannot be read as a task; `reason` is one line fit for a log and a dead-letter record. */

@@ -11,7 +11,8 @@ import type { TaskMessage } from './message-types';
 
 export * from './message-types';
 export { clampPriority, encodeRetry, encodeTaskMessage, markRedelivered } from './message-encode';
-export { decodeTaskMessageGeneral } from './message-decode';
+export { decodeTaskMessageGeneral, envelopeSentAt } from './message-decode';
+export { SENT_AT_HEADER } from './task-headers';
 export { decodeFast } from './message-fast';
 
 /**

@@ -56,6 +56,12 @@ export interface TaskCall {
   stamps?: JsonObject | null;
   /** Celery 5.3's `replaced_task_nesting` (how many `Task.replace()` led to this call). Default 0. */
   replacedTaskNesting?: number;
+  /**
+   * When the message is sent, in ms since the epoch, written as the `radish_sent_at` header (Radish's own: Celery
+   * has no send time) so a worker can tell how long a task waited and a broker how old its oldest message is.
+   * Default now (at encode); `null` writes no stamp (Celery's bytes exactly, as a golden test re-encodes them).
+   */
+  sentAt?: number | null;
   /** Extra headers (kept as given). */
   headers?: JsonObject;
   /**

@@ -78,6 +78,22 @@ export const CELERY53_HEADERS = [
   header({ name: 'stamps', value: (call): JsonObject => call.stamps ?? {}, fast: 'stamps' }),
 ] as const;
 
+/**
+ * Radish's send-time stamp (ms since the epoch, an integer), written after the standard headers (and before any
+ * extra ones) on every message Radish sends; Celery writes none and ignores it. See {@link sentStamp}.
+ */
+export const SENT_AT_HEADER = 'radish_sent_at';
+
+/**
+ * The stamp a call is sent with: its `sentAt` (whole ms), now when it has none, or null for no stamp. Both encoders
+ * call this once per message, so they write the same value.
+ */
+export function sentStamp(call: TaskCall): number | null {
+  const at = call.sentAt;
+  if (at === null) return null;
+  return typeof at === 'number' && Number.isFinite(at) ? Math.round(at) : Date.now();
+}
+
 /** The standard headers and their value types, as the table writes them. */
 export type StandardHeaders = { -readonly [H in (typeof TASK_HEADERS)[number] as H['name']]: ReturnType<H['value']> };
 

@@ -82,6 +82,8 @@ export interface Controllable {
   setTimeLimits(taskName: string, limits: { soft: number | null; hard: number | null }): void;
   addConsumer(queue: string): boolean;
   cancelConsumer(queue: string): Promise<void>;
+  /** A queue paused or resumed for the whole fleet; resolves once nothing more is taken from a paused one. */
+  setQueuePaused(queue: string, paused: boolean): Promise<boolean>;
   resizePool(delta: number): number;
   requestShutdown(): void;
   /** The pid of the process running this task (a process-pool child, or the worker's own); null when not running. */
@@ -418,6 +420,14 @@ export function controlHandlers(worker: Controllable): ControlHandlers {
       const queue = stringArgument(args, 'queue');
       await worker.cancelConsumer(queue);
       return ok(`no longer consuming from ${queue}`);
+    },
+    // Radish's own (runner/queue-control.ts sends it to Radish nodes only): a queue paused or resumed for the fleet.
+    // The reply goes out once a paused queue is no longer fetched from, so the sender knows the pause holds.
+    radish_queue_paused: async (args: JsonObject) => {
+      const queue = stringArgument(args, 'queue');
+      if (typeof args.paused !== 'boolean') throw new PidboxError('paused must be true or false');
+      await worker.setQueuePaused(queue, args.paused);
+      return ok(`queue ${queue} ${args.paused ? 'paused' : 'resumed'}`);
     },
     pool_grow: (args: JsonObject) => resize(worker, countArgument(args), 'pool will grow'),
     pool_shrink: (args: JsonObject) => resize(worker, -countArgument(args), 'pool will shrink'),

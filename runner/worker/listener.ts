@@ -19,8 +19,8 @@ export interface WorkerEventListeners {
   'task-retried': (id: string, info: ExceptionInfo) => void;
   /** Revoked, expired, or terminated on request; REVOKED is stored. */
   'task-revoked': (id: string, reason: RevokeReason) => void;
-  /** A message that cannot run was moved to the dead-letter list; its task id when it could be read. */
-  'dead-letter': (taskId: string | undefined, reason: string) => void;
+  /** A message that cannot run was moved to the dead-letter list; its task id and name when they could be read. */
+  'dead-letter': (taskId: string | undefined, reason: string, taskName?: string) => void;
   /** Remote control asked for a warm stop (the worker stops on its next turn). */
   'shutdown-requested': () => void;
 }

@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import type { Transform } from 'sucrase';
 import { errorMessage } from '../errors';
+import { resolveApiFrom } from '../telemetry/otel-api';
 
 interface LoaderOptions {
   /** Module that `require('radish')` gives task modules. Default: the file this code was bundled into. */
@@ -193,6 +194,8 @@ export interface LoadedModule {
 export async function loadModule(spec: string, cwd = process.cwd()): Promise<LoadedModule> {
   registerLoader();
   const path = isAbsolute(spec) ? spec : resolve(cwd, spec);
+  // Radish's tracing uses the application's own @opentelemetry/api, resolved from its task module (an optional peer).
+  resolveApiFrom(path);
   let exports: Record<string, unknown>;
   try {
     exports = path.endsWith('.mjs') ? await import(pathToFileURL(path).href) : require(path);

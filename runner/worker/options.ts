@@ -6,6 +6,8 @@ import { hostname as osHostname } from 'node:os';
 import { createLogger, type Logger } from '../log';
 import { celeryLayout, resolveCeleryVersion, type CeleryLayout } from '../protocol/celery-version';
 import type { PoolKind } from './pool';
+import type { MetricsHistoryOptions } from '../metrics/history-writer';
+import type { WorkerMetricsConfig } from '../metrics/worker-endpoint';
 
 export { DEFAULT_CELERY_VERSION } from '../protocol/celery-version';
 
@@ -75,6 +77,25 @@ export interface WorkerOptions {
    * environment variable, else `'5.6'`.
    */
   celeryVersion?: string;
+  /**
+   * Write the per-minute metrics history (outcomes and runtimes by task and queue, queue depths) into the shared
+   * Redis, once a minute, for the VS Code Metrics view: counted in memory, so no round trip per task. False turns it
+   * off (CLI `--no-metrics-history`). Default true (when there is a shared Redis: the broker, or the result backend).
+   */
+  metricsHistory?: boolean | MetricsHistoryOptions;
+  /**
+   * Serve Prometheus metrics on this port at `/metrics` (CLI `--metrics-port`): tasks by name and outcome, runtime and
+   * queue-wait histograms, active/reserved/ETA gauges, and Flower's metric names (runner/metrics/). 0 picks a free
+   * port. Default none: no endpoint, and no listener on the worker's events.
+   */
+  metricsPort?: number;
+  /** Interface the metrics endpoint listens on (CLI `--metrics-host`). Default `0.0.0.0`. */
+  metricsHost?: string;
+  /**
+   * Also serve the depth and oldest message age of the queues this worker consumes (CLI `--metrics-queues`), read
+   * once per scrape. Default false: `radish exporter` serves them once for the whole fleet.
+   */
+  metricsQueues?: boolean;
 }
 
 /** {@link WorkerOptions} with their defaults applied; see there for what each means. */
@@ -105,6 +126,10 @@ export interface CompiledWorkerOptions {
   readonly celeryVersion: string;
   /** What that Celery writes (see runner/protocol/celery-version.ts). */
   readonly layout: CeleryLayout;
+  /** Null: off. */
+  readonly metricsHistory: { readonly intervalSec: number } | null;
+  /** Null: no metrics endpoint. */
+  readonly metrics: WorkerMetricsConfig | null;
 }
 
 /**
@@ -145,5 +170,16 @@ export function compileOptions(options: WorkerOptions, defaultQueue: string): Co
     events: Boolean(options.events),
     celeryVersion,
     layout: celeryLayout(celeryVersion),
+    metricsHistory: options.metricsHistory === false ? null
+      : { intervalSec: Math.max(0.1, (typeof options.metricsHistory === 'object' ? options.metricsHistory.intervalSec : undefined) ?? 60) },
+    metrics: metricsConfig(options),
   };
+}
+
+/** The metrics endpoint's settings, or null without a port. Throws on a port that is not one. */
+function metricsConfig(options: WorkerOptions): WorkerMetricsConfig | null {
+  const port = options.metricsPort;
+  if (port === undefined || port === null) return null;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`metricsPort must be a TCP port (0 to 65535), got ${String(port)}`);
+  return { port, host: options.metricsHost ?? '0.0.0.0', queues: options.metricsQueues === true };
 }

@@ -14,6 +14,7 @@ import { exceptionInfo } from '../protocol/result';
 import type { TaskRequest } from '../task';
 import { execute, type Outcome } from './execute';
 import { findApp, loadModule } from './loader';
+import { withinCarried } from '../telemetry/index';
 
 /** Set by the parent in the child's environment; the bundle's entry reads it to run `runPoolChild()`. */
 export const POOL_CHILD_ENV = 'RADISH_POOL_CHILD';
@@ -35,7 +36,8 @@ export type WireOutcome =
 export type ParentMessage =
   /** First message: which module to load; `attr` as in `-A path:attr`. */
   | { type: 'init'; module: string; attr: string | null; brokerUrl: string | null; backendUrl?: string | null }
-  | { type: 'run'; request: WireRequest }
+  /** `trace`: the run's trace context, as message headers (see PoolJob.trace). */
+  | { type: 'run'; request: WireRequest; trace?: Readonly<Record<string, string>> }
   | { type: 'soft'; id: string; limit: number };
 
 export type ChildMessage =
@@ -138,7 +140,7 @@ export function runPoolChild(): void {
     }
   }
 
-  async function run(wire: WireRequest): Promise<void> {
+  async function run(wire: WireRequest, trace?: Readonly<Record<string, string>>): Promise<void> {
     const request = fromWireRequest(wire);
     const started = performance.now();
     const def = app?.lookup(request.task);
@@ -153,7 +155,7 @@ export function runPoolChild(): void {
       const controller = new AbortController();
       running = { id: request.id, controller };
       try {
-        outcome = await execute(def, request, controller.signal);
+        outcome = await withinCarried(trace, () => execute(def, request, controller.signal));
       } finally {
         running = undefined;
       }
@@ -168,7 +170,7 @@ export function runPoolChild(): void {
         void init(msg);
         break;
       case 'run':
-        void run(msg.request);
+        void run(msg.request, msg.trace);
         break;
       case 'soft':
         if (running?.id === msg.id) running.controller.abort(new SoftTimeLimitExceeded(msg.limit));

@@ -329,7 +329,7 @@ export class ProcessPool implements Pool {
     const running: Running = { ...waiting, started: performance.now(), disarm };
     child.state = 'busy';
     child.running = running;
-    this.send(child, { type: 'run', request: toWireRequest(job.request) });
+    this.send(child, { type: 'run', request: toWireRequest(job.request), ...(job.trace ? { trace: job.trace } : {}) });
   }
 
   /** End the child's current job with `outcome` (once); the child takes the next one unless it is retiring. */

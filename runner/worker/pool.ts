@@ -20,6 +20,11 @@ export interface PoolJob {
    * replaces the child. Null for none.
    */
   timeLimit: number | null;
+  /**
+   * The run's trace context as message headers, while tracing is on: the process pool runs the task in it, so what
+   * the task sends is the run's child (the async pool runs it in the worker's own context already). Default none.
+   */
+  trace?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface Pool {

@@ -25,6 +25,7 @@ import { chordPartOf, performFollowUps, returnChordPart, type ChordPart, type Ne
 import type { Outcome } from './execute';
 import type { Finisher } from './finisher';
 import type { EmitWorkerEvent } from './listener';
+import type { RunTrace } from '../telemetry/types';
 
 /** One message this worker holds: reserved, maybe waiting for its ETA, maybe running. */
 export interface Job {
@@ -36,6 +37,8 @@ export interface Job {
   started?: number;
   /** Acked before it ran (`acksLate: false`): nothing to give back or ack later. */
   acked?: boolean;
+  /** Its run's trace, while tracing is on (see runner/telemetry): what its end sends carries it on. */
+  trace?: RunTrace;
 }
 
 export interface WorkerStats {
@@ -150,7 +153,7 @@ export class OutcomeRecorder {
       try {
         // Built before the result so that it names them as children, as Celery's does.
         // Most tasks have no callbacks and no chain: skip building the follow-up options for them.
-        if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label));
+        if (msg.embed.callbacks?.length || msg.embed.chain?.length) followUps = successFollowUps(msg, outcome.value, this.followUpOptions(label, job.trace));
         // A chord to apply (a chain's next step, a callback) on a backend that cannot run one fails the task, as
         // Celery's worker fails it (its apply_chord raises NotImplementedError there).
         if (!this.ctx.backend.supportsChords && startsChord(followUps.effects)) throw new BackendUnsupportedError(RPC_NO_CHORDS);
@@ -186,7 +189,7 @@ export class OutcomeRecorder {
         // follow-up at worst), it never loses the result or the rest of the chain.
         if (encoded !== undefined) await this.ctx.backend.storeEncoded(msg.id, encoded, this.destination(msg));
         await this.publishFollowUps(followUps);
-        if (chordPart !== undefined) await this.recordChordPart(chordPartOf(msg)!, chordPart);
+        if (chordPart !== undefined) await this.recordChordPart(chordPartOf(msg)!, chordPart, job.trace);
         if (!job.acked) await this.ctx.broker.ack(delivery.tag);
       }
       this.ctx.emit('task-succeeded', msg.id, outcome.value, outcome.runtime);
@@ -196,6 +199,7 @@ export class OutcomeRecorder {
       const info = exceptionInfo(outcome.error);
       const traceback = outcome.error instanceof Error ? outcome.error.stack ?? null : null;
       this.ctx.stats.failed++;
+      job.trace?.failed(outcome.error);
       if (outcome.abandoned) {
         this.ctx.logger.log('error', `Hard time limit exceeded for ${msg.name}[${msg.id}]: failed it and freed its slot; the async pool cannot stop JavaScript that ignores its AbortSignal, so its code may still be running (use -P process to kill it)`);
       }
@@ -207,13 +211,13 @@ export class OutcomeRecorder {
         raw: delivery.raw, task_id: msg.id, task: msg.name, exception: info, traceback, attempts: msg.retries + 1,
       };
       await this.ctx.backend.store(this.resultInput(job, { state: 'FAILURE', result: info, traceback }), this.destination(msg));
-      await this.chordEnded(msg, 'FAILURE', info);
-      await this.failChainSteps(msg, info, traceback);
+      await this.chordEnded(msg, 'FAILURE', info, job.trace);
+      await this.failChainSteps(msg, info, traceback, job.trace);
       // New-style errbacks are called here, in order, as Celery's worker calls them; the others are sent below.
       const { newStyle } = splitErrbacks(msg.embed.errbacks ?? [], this.followUpOptions(label));
       for (const errback of newStyle) await this.ctx.errbacks?.call(errback, requestOf(msg, delivery.queue, this.ctx.hostname), info, traceback);
       // Errbacks go after the FAILURE is stored (Celery calls them from mark_as_failure) and before the ack.
-      await this.publishFollowUps(failureFollowUps(msg, this.followUpOptions(label)));
+      await this.publishFollowUps(failureFollowUps(msg, this.followUpOptions(label, job.trace)));
       const dropped = await this.ctx.broker.deadLetter(delivery.tag, record);
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       this.ctx.emit('task-failed', msg.id, info, traceback);
@@ -221,12 +225,13 @@ export class OutcomeRecorder {
   }
 
   /** Record a chord header member's end (see ./chord.ts); a no-op for any other message. */
-  private async chordEnded(msg: TaskMessage, state: ChordPartState, result: unknown): Promise<void> {
+  private async chordEnded(msg: TaskMessage, state: ChordPartState, result: unknown, trace?: RunTrace): Promise<void> {
     const part = chordPartOf(msg);
-    if (part) await this.recordChordPart(part, chordMember(msg.id, state, result));
+    if (part) await this.recordChordPart(part, chordMember(msg.id, state, result), trace);
   }
 
-  private recordChordPart(part: ChordPart, member: string): Promise<void> {
+  /** @param trace the run whose end completes the chord: the callback (or its errbacks) are sent as its children. */
+  private recordChordPart(part: ChordPart, member: string, trace?: RunTrace): Promise<void> {
     const { broker, backend, logger, errbacks } = this.ctx;
     if (!backend.supportsChords) {
       // Celery's worker on rpc:// drops a header member's end without a word; the callback never runs. Say so.
@@ -234,7 +239,7 @@ export class OutcomeRecorder {
         + `${part.chord.options?.task_id ? `[${String(part.chord.options.task_id)}]` : ''} will never run: ${RPC_NO_CHORDS}`);
       return Promise.resolve();
     }
-    return returnChordPart({ broker, backend, logger, errbacks, hostname: this.ctx.hostname, followUps: this.followUpOptions(`Chord callback of task ${part.id}`) }, part, member);
+    return returnChordPart({ broker, backend, logger, errbacks, hostname: this.ctx.hostname, followUps: this.followUpOptions(`Chord callback of task ${part.id}`, trace) }, part, member);
   }
 
   /**
@@ -242,7 +247,7 @@ export class OutcomeRecorder {
    * stored under its id, and a step that is a chord header member reports to its chord, so that whoever waits on
    * the chain's (or the chord's) result gets the error instead of waiting for ever.
    */
-  private async failChainSteps(msg: TaskMessage, info: ExceptionInfo, traceback: string | null): Promise<void> {
+  private async failChainSteps(msg: TaskMessage, info: ExceptionInfo, traceback: string | null, trace?: RunTrace): Promise<void> {
     const steps = failedChainSteps(msg);
     // On rpc:// each step's FAILURE goes to the step's own reply_to (Celery's request made from the step's options).
     const replyTo = steps.length ? chainReplyTo(msg) : undefined;
@@ -254,13 +259,15 @@ export class OutcomeRecorder {
           id: step.id, groupId: step.groupId, groupIndex: step.groupIndex, chord: step.chord,
           replyTo: msg.envelope.properties.reply_to, current: { id: msg.id, rootId: msg.rootId },
         };
-        await this.recordChordPart(part, chordMember(step.id, 'FAILURE', info));
+        await this.recordChordPart(part, chordMember(step.id, 'FAILURE', info), trace);
       }
     }
   }
 
-  private followUpOptions(label: string): FollowUpOptions {
+  /** @param trace the run that sends them (tracing on): each follow-up's headers carry its context. */
+  private followUpOptions(label: string, trace?: RunTrace): FollowUpOptions {
     return {
+      ...(trace ? { extraHeaders: trace.headers } : {}),
       origin: this.ctx.origin,
       layout: this.layout,
       ...(this.ctx.route ? { route: this.ctx.route } : {}),
@@ -285,7 +292,8 @@ export class OutcomeRecorder {
   /** Republish the task as Celery's `retry()` does (same id, retries + 1, an ETA), store RETRY, then ack. */
   async retry(job: Job, retry: Retry): Promise<void> {
     const { msg, delivery } = job;
-    const next = encodeRetry(msg, delivery.queue, retry.when, this.ctx.origin, randomUUID(), this.layout);
+    const next = encodeRetry(msg, delivery.queue, retry.when, this.ctx.origin, randomUUID(), this.layout, job.trace?.headers);
+    job.trace?.retried(retry.message, retry.when);
     const info: ExceptionInfo = retry.exc === undefined ? exceptionInfo(retry) : exceptionInfo(retry.exc);
     const traceback = retry.exc instanceof Error ? retry.exc.stack ?? null : retry.stack ?? null;
     this.ctx.logger.log('info', `Task ${msg.name}[${msg.id}] retry: ${retry.message}`);
@@ -335,7 +343,7 @@ export class OutcomeRecorder {
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       if (!msg) this.ctx.logger.log('error', `Rejected a message on queue ${delivery.queue}${taskId ? ` (task ${taskId})` : ''}: ${reason}; moved it to the dead-letter queue`);
       if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null, layout: this.layout }, msg ? this.destination(msg) : envelopeDestination(delivery.raw, taskId));
-      this.ctx.emit('dead-letter', taskId, reason);
+      this.ctx.emit('dead-letter', taskId, reason, taskName);
     } catch (e) {
       this.ctx.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${errorMessage(e)}`);
     }

@@ -35,6 +35,13 @@ import { exceptionInfo, exceptionRepr } from '../protocol/result';
 import { RevokedStore } from '../broker/revoked';
 import { parseRate } from '../task';
 import { RateLimiter } from './rate-limit';
+import { traceRun } from '../telemetry/index';
+import { MetricsHistoryWriter } from '../metrics/history-writer';
+import { startWorkerMetrics, type WorkerMetricsEndpoint } from '../metrics/worker-endpoint';
+import { PausedQueues } from '../broker/paused-queues';
+
+/** How often a worker reads the fleet's paused queues (a pause or resume broadcast it missed is applied by then). */
+const PAUSED_SYNC_MS = 1000;
 
 /** Seconds a message recorded as ours but not held here may be in flight to us (a reserve's reply) before it is put back. */
 const STRAY_GRACE_SEC = 15;
@@ -99,10 +106,23 @@ export class Worker extends EventEmitter {
   /** Whether the fetch loop is in a fetch, and who waits for that fetch to end (`cancelConsumer`). */
   private fetching = false;
   private readonly fetchEnded: (() => void)[] = [];
+  /**
+   * Queues paused for the whole fleet (runner/queue-control.ts): left out of fetches, consumed again when resumed.
+   * `pausedTurn` counts changes, so a periodic read that began before a broadcast's change does not undo it.
+   */
+  private readonly paused = new Set<string>();
+  private pausedTurn = 0;
+  private pausedTimer: NodeJS.Timeout | undefined;
+  /** The last read of the paused queues failed (logged once, not every second). */
+  private pausedReadFailed = false;
   /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
   private revokedStore: RevokedStore | undefined;
   /** Where Radish workers share presence and revokes (the Redis broker, or the Redis backend beside RabbitMQ). */
   private store: SharedStore | undefined;
+  /** Writes the per-minute metrics history (runner/metrics/history-writer.ts), when on and there is a shared store. */
+  private history: MetricsHistoryWriter | undefined;
+  /** The Prometheus endpoint (runner/metrics/), when `metricsPort` is set. */
+  private metricsEndpoint: WorkerMetricsEndpoint | undefined;
   private mailbox: Mailbox | undefined;
   private events: WorkerEvents | undefined;
   private connectionLost = false;
@@ -126,6 +146,11 @@ export class Worker extends EventEmitter {
   /** Tasks run at once. */
   get concurrency(): number {
     return this.slots;
+  }
+
+  /** The port the metrics endpoint listens on (the one picked for `metricsPort: 0`); undefined without one. */
+  get metricsPort(): number | undefined {
+    return this.metricsEndpoint?.port;
   }
 
   /** Messages held at most (concurrency * prefetch multiplier), as Celery's prefetch count. */
@@ -246,6 +271,13 @@ export class Worker extends EventEmitter {
     await this.recover(null);
     this.revokedStore = new RevokedStore(this.store);
     await this.revokedStore.load();
+    // Before the first fetch: a worker started while a queue is paused never takes from it.
+    if (this.store) {
+      const pausedStore = new PausedQueues(this.store);
+      for (const queue of await pausedStore.names()) this.paused.add(queue);
+      this.pausedTimer = setInterval(() => void this.syncPaused(pausedStore), PAUSED_SYNC_MS);
+      this.pausedTimer.unref();
+    }
     this.presence = this.store && new Presence(this.store.redis, this.store.keys, () => ({
       hostname: this.hostname, host: osHostname(), pid: process.pid, queues: this.queues, concurrency: this.concurrency,
       pool: this.pool.kind, started: this.startedAt, processed: this.stats.processed, failed: this.stats.failed,
@@ -291,6 +323,16 @@ export class Worker extends EventEmitter {
     const names = this.app.taskNames;
     this.logger.log('info', `Connected to ${redactUrl(this.app.brokerOptions.url ?? '')}`);
     this.logger.log('info', `${this.hostname} ready. queues: ${this.queues.join(', ')}; concurrency: ${this.concurrency}; tasks: ${names.length ? names.join(', ') : '(none)'}`);
+    const historyConfig = this.config.metricsHistory;
+    if (historyConfig && this.store) {
+      this.history = new MetricsHistoryWriter({
+        store: this.store, broker: this.broker, hostname: this.hostname, queues: () => this.queues, logger: this.logger, intervalSec: historyConfig.intervalSec,
+      });
+      this.history.attach(this);
+      this.history.start();
+    }
+    // Listening before the first fetch, so the counts start with the first task.
+    if (this.config.metrics) this.metricsEndpoint = await startWorkerMetrics(this, this.broker, this.config.metrics, this.logger);
     this.moveTo('running');
     this.loop = this.fetchLoop();
   }
@@ -312,12 +354,17 @@ export class Worker extends EventEmitter {
 
   /** Close what `open()` got to before it failed, or what a finished stop leaves. */
   private async teardown(): Promise<void> {
+    // The last minute's counts, after every running task ended (a warm stop's last write).
+    await this.history?.stop();
+    this.history?.detach(this);
     await this.events?.close();
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.pausedTimer) clearInterval(this.pausedTimer);
     await this.pool.close('cold');
     await this.mailbox?.stop();
     await this.presence?.stop();
+    await this.metricsEndpoint?.close();
   }
 
   /**
@@ -350,11 +397,17 @@ export class Worker extends EventEmitter {
     }
   }
 
+  /** The queues fetched from: those consumed, less those paused for the fleet. */
+  private takingFrom(): string[] {
+    return this.paused.size ? this.queues.filter((q) => !this.paused.has(q)) : this.queues;
+  }
+
   private orderedQueues(): string[] {
     // kombu rotates its queues after each delivery, so one busy queue cannot starve the others.
-    const n = this.queues.length;
+    const queues = this.takingFrom();
+    const n = queues.length;
     const at = this.rotation++ % n;
-    return [...this.queues.slice(at), ...this.queues.slice(0, at)];
+    return [...queues.slice(at), ...queues.slice(0, at)];
   }
 
   private async fetchLoop(): Promise<void> {
@@ -363,8 +416,8 @@ export class Worker extends EventEmitter {
       // At most one pool's worth per reserve: the next reserve is on its way while these run, so Redis and this
       // process work at the same time (a whole prefetch at once left each idle while the other worked).
       const capacity = Math.min(this.prefetch - this.book.inFlight, this.concurrency);
-      // No queue left (all cancelled by remote control): wait for `addConsumer` as for a free slot.
-      if (capacity <= 0 || this.queues.length === 0) {
+      // No queue left (all cancelled by remote control, or paused): wait for `addConsumer` or a resume as for a free slot.
+      if (capacity <= 0 || this.takingFrom().length === 0) {
         await new Promise<void>((resolve) => { this.wakeFetcher = resolve; });
         this.wakeFetcher = undefined;
         continue;
@@ -511,7 +564,16 @@ export class Worker extends EventEmitter {
     return null;
   }
 
-  private async run(job: Job): Promise<void> {
+  private run(job: Job): Promise<void> {
+    // A CONSUMER span for the run when an OpenTelemetry tracer provider is registered (else undefined, and no promise
+    // more per task): active while the task runs and its outcome is recorded, so what it and its end send are its children.
+    const trace = traceRun(job.msg, job.delivery.queue, this.app);
+    if (!trace) return this.runJob(job);
+    job.trace = trace;
+    return trace.within(() => this.runJob(job)).finally(() => trace.end());
+  }
+
+  private async runJob(job: Job): Promise<void> {
     const { msg, def, delivery } = job;
     job.started = Date.now() / 1000;
     this.totals.set(msg.name, (this.totals.get(msg.name) ?? 0) + 1);
@@ -537,6 +599,8 @@ export class Worker extends EventEmitter {
         request: requestOf(msg, delivery.queue, this.hostname),
         softTimeLimit: debug ? null : Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.config.softTimeLimit),
         timeLimit: debug ? null : Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.config.timeLimit),
+        // Only the process pool reads it (a task process runs the task in the run's context).
+        trace: job.trace && this.pool.kind === 'process' ? job.trace.carrier : undefined,
       });
       // The task no longer runs: its concurrency slot goes to the next one while its outcome is written. The
       // message is still held (it counts against prefetch, and recovery and refresh see it) until it is acked.
@@ -617,8 +681,61 @@ export class Worker extends EventEmitter {
     if (at < 0) return;
     this.queues.splice(at, 1);
     this.logger.log('info', `Canceled consuming from ${queue}`);
-    // A fetch under way listed the queue when it began (its wait lasts at most 100 ms).
+    await this.stopTaking(queue);
+  }
+
+  /**
+   * Take nothing more from `queue`: once no fetch that listed it is under way (its wait lasts at most 100 ms), the
+   * broker stops consuming it (AMQP cancels its consumer). Messages already taken still run.
+   */
+  private async stopTaking(queue: string): Promise<void> {
     if (this.fetching) await new Promise<void>((resolve) => this.fetchEnded.push(resolve));
+    await this.broker?.stopConsuming(queue);
+  }
+
+  /** Queues paused for the whole fleet, as this worker knows them (it reads them once a second). */
+  get pausedQueues(): string[] {
+    return [...this.paused];
+  }
+
+  /**
+   * A queue paused or resumed for the whole fleet (the `radish_queue_paused` control command, and the periodic read
+   * of the shared store). A paused queue is left out of fetches (resolves once nothing more is taken from it; what
+   * was taken still runs); a resumed one is fetched from again if the worker consumes it. Returns false when
+   * nothing changed.
+   */
+  async setQueuePaused(queue: string, paused: boolean): Promise<boolean> {
+    this.pausedTurn++;
+    if (this.paused.has(queue) === paused) return false;
+    const consumed = this.queues.includes(queue);
+    if (paused) {
+      this.paused.add(queue);
+      if (consumed) this.logger.log('info', `Queue ${queue} paused for the fleet: no longer taking from it`);
+      if (consumed) await this.stopTaking(queue);
+    } else {
+      this.paused.delete(queue);
+      if (consumed) this.logger.log('info', `Queue ${queue} resumed: taking from it again`);
+      this.wakeFetcher?.();
+    }
+    return true;
+  }
+
+  /** Apply the shared store's paused queues (a broadcast missed, a pause made while Redis was away). Never throws. */
+  private async syncPaused(store: PausedQueues): Promise<void> {
+    const turn = this.pausedTurn;
+    let names: Set<string>;
+    try {
+      names = new Set(await store.names());
+    } catch (err) {
+      if (!this.pausedReadFailed) this.logger.log('warning', `Could not read the paused queues (trying again every second): ${errorMessage(err)}`);
+      this.pausedReadFailed = true;
+      return;
+    }
+    this.pausedReadFailed = false;
+    // A broadcast changed them while this read was under way: it is newer than what was read.
+    if (turn !== this.pausedTurn || this.state !== 'running') return;
+    for (const queue of names) if (!this.paused.has(queue)) await this.setQueuePaused(queue, true);
+    for (const queue of [...this.paused]) if (!names.has(queue)) await this.setQueuePaused(queue, false);
   }
 
   /**

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { envelopeToAmqp } from '../../runner/protocol/amqp-envelope';
 import {
-  decodeFast, decodeTaskMessage, decodeTaskMessageGeneral, encodeTaskMessage, ProtocolError, type TaskCall,
+  decodeFast, decodeTaskMessage, decodeTaskMessageGeneral, encodeRetry, encodeTaskMessage, markRedelivered, ProtocolError, type TaskCall,
 } from '../../runner/protocol/message';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -176,5 +177,71 @@ describe('protocol: the fast decode agrees with the general one', () => {
     // The variants cover both sides: many read on the fast path, many left to the general decoder, many refused.
     assert.ok(fastCount > total / 10 && fastCount < total, `${fastCount} of ${total} variants on the fast path`);
     assert.ok(refused > total / 10, `${refused} of ${total} variants refused`);
+  });
+});
+
+describe('protocol: the send-time stamp (radish_sent_at)', () => {
+  const call: TaskCall = { id: 's1', name: 'tasks.add', queue: 'celery', args: [1, 2], sentAt: 1_796_000_000_123 };
+
+  it('is written after the headers by both encoders, byte for byte the same, in both layouts', () => {
+    for (const layout of ['5.2', '5.3'] as const) {
+      const template = encodeTaskMessage(call, { ...SENDER, layout });
+      // Extra headers (none here) send a call down the generic path.
+      const generic = encodeTaskMessage({ ...call, headers: {} }, { ...SENDER, layout });
+      assert.equal(template, generic, layout);
+      const headers = (JSON.parse(template) as Envelope).headers;
+      assert.equal(Object.keys(headers).at(-1), 'radish_sent_at');
+      assert.equal(headers.radish_sent_at, 1_796_000_000_123);
+    }
+    // Extra headers come after it; a fractional time is written in whole milliseconds.
+    const extra = JSON.parse(encodeTaskMessage({ ...call, sentAt: 5.6, headers: { traceparent: 'x' } }, SENDER)) as Envelope;
+    assert.deepEqual(Object.keys(extra.headers).slice(-2), ['radish_sent_at', 'traceparent']);
+    assert.equal(extra.headers.radish_sent_at, 6);
+  });
+
+  it('is now by default, and none with sentAt: null', () => {
+    const before = Date.now();
+    const stamped = decodeTaskMessage(encodeTaskMessage({ id: 's2', name: 't', queue: 'celery' }, SENDER));
+    assert.ok(stamped.sentAt !== null && stamped.sentAt >= before && stamped.sentAt <= Date.now());
+    const bare = encodeTaskMessage({ id: 's3', name: 't', queue: 'celery', sentAt: null }, SENDER);
+    assert.equal('radish_sent_at' in (JSON.parse(bare) as Envelope).headers, false);
+    assert.equal(decodeTaskMessage(bare).sentAt, null);
+  });
+
+  it('is read on the fast path (Radish\'s and json.dumps\' separators), as the general decoder reads it', () => {
+    for (const layout of ['5.2', '5.3'] as const) {
+      const raw = encodeTaskMessage(call, { ...SENDER, layout });
+      for (const text of [raw, pythonDumps(JSON.parse(raw) as Json)]) {
+        const fast = decodeFast(text);
+        assert.ok(fast !== undefined, `not on the fast path: ${text}`);
+        assert.equal(fast.sentAt, 1_796_000_000_123);
+        assert.deepEqual(fast, decodeTaskMessageGeneral(text));
+      }
+    }
+  });
+
+  it('is none for Celery\'s messages, and for a stamp that is not a number (the task still runs)', () => {
+    for (const raw of captured) assert.equal(decodeTaskMessage(raw).sentAt, null);
+    const odd = JSON.parse(encodeTaskMessage(call, SENDER)) as Envelope;
+    odd.headers.radish_sent_at = 'yesterday';
+    const text = JSON.stringify(odd);
+    assert.equal(decodeTaskMessage(text).sentAt, null);
+    assert.deepEqual(decodeTaskMessage(text), decodeTaskMessageGeneral(text));
+  });
+
+  it('is kept by a restore (markRedelivered) and renewed by a retry (a new send)', () => {
+    const msg = decodeTaskMessage(encodeTaskMessage(call, SENDER));
+    assert.equal(decodeTaskMessage(markRedelivered(msg.raw)).sentAt, 1_796_000_000_123);
+    const before = Date.now();
+    const retried = decodeTaskMessage(encodeRetry(msg, 'celery', new Date(Date.now() + 1000), 'w@test', 'tag-2'));
+    assert.ok(retried.sentAt !== null && retried.sentAt >= before, `retry stamped ${retried.sentAt}`);
+    assert.equal(retried.retries, 1);
+  });
+
+  it('travels on AMQP in its header (int64) and, to the second, as the message timestamp', () => {
+    const { properties } = envelopeToAmqp(encodeTaskMessage(call, SENDER));
+    assert.deepEqual(properties.headers?.radish_sent_at, { '!': 'long', value: 1_796_000_000_123 });
+    assert.equal(properties.timestamp, 1_796_000_000);
+    assert.equal(envelopeToAmqp(encodeTaskMessage({ ...call, sentAt: null }, SENDER)).properties.timestamp, undefined);
   });
 });

@@ -2,10 +2,10 @@
 import { messageStamps } from '../../runner/protocol/message-decode';
 import type { TaskCall, TaskMessage } from '../../runner/protocol/message';
 
-/** Headers every Celery task message has (5.2's, and 5.3+'s three), and kombu's redelivered mark. */
+/** Headers every Celery task message has (5.2's, and 5.3+'s three), kombu's redelivered mark and Radish's send time. */
 const STANDARD = new Set(['lang', 'task', 'id', 'shadow', 'eta', 'expires', 'group', 'group_index', 'retries', 'timelimit',
   'root_id', 'parent_id', 'argsrepr', 'kwargsrepr', 'origin', 'ignore_result', 'replaced_task_nesting', 'stamped_headers', 'stamps',
-  'redelivered']);
+  'redelivered', 'radish_sent_at']);
 
 /** The call behind a message: its fields, any custom headers the sender added, and its stamps (Celery 5.3+). */
 export function callOf(msg: TaskMessage): TaskCall {
@@ -17,5 +17,7 @@ export function callOf(msg: TaskMessage): TaskCall {
     parentId: msg.parentId, rootId: msg.rootId, groupId: msg.groupId, groupIndex: msg.groupIndex,
     ignoreResult: msg.ignoreResult, shadow: h.shadow, embed: msg.embed, headers: extra,
     stamps: Array.isArray(h.stamped_headers) ? messageStamps(msg) : null,
+    // Radish's send-time stamp as it was, none for Celery's messages: the same bytes again.
+    sentAt: msg.sentAt,
   };
 }

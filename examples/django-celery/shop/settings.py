@@ -59,3 +59,22 @@ CELERY_TASK_ROUTES = {
     'images.*': {'queue': 'radish'},
     'reports.*': {'queue': 'reports'},
 }
+
+# Celery beat (`celery -A shop beat`): periodic tasks. The Radish extension lists them in its Schedules view
+# (read from this file, never run) and can send one now.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    'invoice-every-3-hours': {
+        'task': 'orders.tasks.build_invoice',
+        'schedule': crontab(minute=0, hour='*/3'),
+        'args': (42,),
+        'kwargs': {'seconds': 0.1},
+    },
+    'total-every-30s': {
+        'task': 'orders.tasks.order_total',
+        'schedule': 30.0,
+        'args': ([{'price': 9.5, 'qty': 2}],),
+        'options': {'queue': 'celery'},
+    },
+}

@@ -14,7 +14,7 @@ import { errorMessage } from '../../errors';
 import { encodeDeadLetter } from '../dead-letter';
 import {
   BrowseUnsupportedError, type Broker, type BrokerConnectionInfo, type BrokerOptions, type DeadLetterRecord, type Delivery, type HeldMessage,
-  type Fanout, type QueueDepth, type RecoveringWorker,
+  type Fanout, type QueueDepth, type QueueStats, type RecoveringWorker,
 } from '../transport';
 import { AmqpConnection, type AmqpConnectionOptions } from './connection';
 import { ManagementApi } from './management';
@@ -378,6 +378,32 @@ export class AmqpBroker implements Broker {
     return this.reserve(queues, max, worker);
   }
 
+  /**
+   * Cancel the consumer of one queue (serialized with the other consumer changes); after cancel-ok nothing more
+   * arrives from it, and what it delivered that no reserve took yet goes back to the queue. What was taken stays held.
+   */
+  stopConsuming(queue: string): Promise<void> {
+    const change = this.consumingChange.then(async () => {
+      const c = this.consuming;
+      const tag = c?.tags.get(queue);
+      if (!c || tag === undefined) return;
+      c.tags.delete(queue);
+      if (!c.open) return;
+      await c.channel.cancel(tag).catch(() => undefined);
+      for (let i = 0; i < this.arrived.length;) {
+        const a = this.arrived[i]!;
+        if (a.consumer !== c || a.queue !== queue) {
+          i++;
+          continue;
+        }
+        this.arrived.splice(i, 1);
+        c.channel.nack(a.message, false, true);
+      }
+    });
+    this.consumingChange = change.catch(() => undefined);
+    return change;
+  }
+
   /** The held message, unless the channel it came on is gone (RabbitMQ has put it back then; acking it is an error). */
   private release(tag: string): Held | undefined {
     const h = this.held.get(tag);
@@ -489,6 +515,25 @@ export class AmqpBroker implements Broker {
       rest = rest.slice(done.length);
     }
     return out;
+  }
+
+  /**
+   * Depth by passive declare (exact now), and the oldest waiting message's send time from the management API's
+   * `head_message_timestamp`: the AMQP `timestamp` Radish sets (to the second) on every message it sends. Taking the
+   * head message to read its stamp (basic.get, then a requeue) would hold it from the workers and mark it
+   * redelivered, so without the API, or for a head message without a timestamp (Celery's), the age is unknown.
+   */
+  async queueStats(queues: readonly string[]): Promise<QueueStats[]> {
+    const [depths, managed] = await Promise.all([this.depths(queues), this.management?.queues()]);
+    const heads = new Map<string, number>();
+    for (const q of managed ?? []) {
+      const ts = q.head_message_timestamp;
+      if (typeof ts === 'number' && Number.isFinite(ts) && ts > 0) heads.set(q.name, ts * 1000);
+    }
+    return depths.map(({ queue, total }) => {
+      const oldest = total > 0 ? heads.get(queue) : undefined;
+      return oldest === undefined ? { queue, depth: total } : { queue, depth: total, oldestSentAt: oldest };
+    });
   }
 
   /** Every durable task queue of the vhost (management API); without it, none beyond those the caller knows. */

@@ -15,6 +15,11 @@ export interface ManagedQueue {
   consumers?: number;
   arguments?: Record<string, unknown>;
   type?: string;
+  /**
+   * The AMQP `timestamp` (seconds) of the queue's head message, when it has one and it is paged in; absent or ''
+   * otherwise. As lagging as every statistic here (the broker's `collect_statistics_interval`, 5 s by default).
+   */
+  head_message_timestamp?: number | string | null;
 }
 
 export class ManagementApi {
@@ -47,7 +52,7 @@ export class ManagementApi {
   async queues(): Promise<ManagedQueue[] | undefined> {
     if (this.reachable === false && Date.now() - this.checkedAt < 30_000) return undefined;
     try {
-      const columns = 'name,durable,auto_delete,exclusive,messages_ready,messages_unacknowledged,consumers,arguments,type';
+      const columns = 'name,durable,auto_delete,exclusive,messages_ready,messages_unacknowledged,consumers,arguments,type,head_message_timestamp';
       const queues = await this.get<ManagedQueue[]>(`/queues/${encodeURIComponent(this.vhost)}?columns=${columns}`);
       this.reachable = true;
       return queues;

@@ -87,5 +87,6 @@ export function publishOptionsOf(properties: AmqpProperties): amqp.Options.Publi
   if (properties.replyTo) options.replyTo = properties.replyTo;
   if (properties.priority !== undefined) options.priority = properties.priority;
   if (properties.expiration !== undefined) options.expiration = properties.expiration;
+  if (properties.timestamp !== undefined) options.timestamp = properties.timestamp;
   return options;
 }

@@ -137,3 +137,13 @@ def collect_ids(self, results, i):
 def seen(task_id):
     """An old-style errback (one argument): returns the id of the task that failed."""
     return task_id
+
+
+@app.task(name='tasks.trace_echo', bind=True)
+def trace_echo(self, *args, **kwargs):
+    """The trace context its message carried, where Celery's OpenTelemetry instrumentation reads it: the request's
+    `traceparent` / `tracestate` attributes (its getter is getattr(request, key)), i.e. the message's top-level headers."""
+    return {
+        'traceparent': getattr(self.request, 'traceparent', None),
+        'tracestate': getattr(self.request, 'tracestate', None),
+    }

@@ -1,0 +1,170 @@
+/**
+ * Reads the per-minute metrics history the workers write (history-writer.ts) as chart series: minutes merged into
+ * steps (a 3-day range in 30-minute steps, say), filtered by task and by queue, with runtime p50/p95 computed from
+ * the summed histograms (never averaged from per-worker or per-minute percentiles).
+ */
+import type { SharedStore } from '../broker/shared-store';
+import {
+  HISTORY_MINUTES, OUTCOME_KINDS, parseQueueField, parseTaskField, quantile, RUNTIME_BOUNDS_MS, SAMPLER_FIELD, type OutcomeKind,
+} from './history-buckets';
+import { minuteOf } from './history-writer';
+
+export interface MetricsQuery {
+  /** Start of the range, ms since the epoch (its minute is included). */
+  from: number;
+  /** End of the range, ms since the epoch (its minute, possibly under way, is included). Default now. */
+  to?: number;
+  /** Minutes per step (a point of the charts). Default 1. */
+  stepMinutes?: number;
+  /** Only this task's outcomes and runtimes. Default every task. */
+  task?: string;
+  /** Only tasks taken from this queue, and only this queue's depth and age. Default every queue. */
+  queue?: string;
+}
+
+/** Totals over a range (or a step). Runtimes in seconds; null when no task ran. */
+export interface MetricsTotals {
+  succeeded: number;
+  failed: number;
+  retried: number;
+  revoked: number;
+  /** Tasks that ran to an outcome: succeeded + failed + retried. */
+  throughput: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+/** One queue over the range: one value per step, null for a step no sample covers. */
+export interface QueueSeries {
+  queue: string;
+  /** Most messages waiting in a sample of the step. */
+  depth: (number | null)[];
+  /** Longest wait (seconds) of the oldest waiting message in a sample of the step; null where unknown. */
+  oldestAge: (number | null)[];
+  /** The newest sample in the range. */
+  latest?: { depth: number; oldestAge: number | null; at: number };
+}
+
+export interface MetricsHistory {
+  /** Start of each step, unix seconds. */
+  times: number[];
+  stepMinutes: number;
+  succeeded: number[];
+  failed: number[];
+  retried: number[];
+  revoked: number[];
+  /** succeeded + failed + retried, per step. */
+  throughput: number[];
+  /** Runtime percentiles per step, seconds; null for a step in which no task ran. */
+  p50: (number | null)[];
+  p95: (number | null)[];
+  queues: QueueSeries[];
+  /** Every task and queue named in the range (whatever the filter), sorted: what a picker offers. */
+  taskNames: string[];
+  queueNames: string[];
+  totals: MetricsTotals;
+  /** Minutes of the range that any worker wrote to (0: nothing written: no Radish worker ran, or history is off). */
+  minutesWritten: number;
+}
+
+/** Read the history between `from` and `to`. Ranges beyond the 3 days kept are cut to them. */
+export async function readMetricsHistory(store: SharedStore, query: MetricsQuery): Promise<MetricsHistory> {
+  const to = query.to ?? Date.now();
+  if (!(query.from <= to)) throw new Error(`the metrics range must start before it ends (from ${query.from}, to ${to})`);
+  const step = Math.max(1, Math.floor(query.stepMinutes ?? 1));
+  const last = minuteOf(to);
+  const start = Math.max(minuteOf(query.from), last - HISTORY_MINUTES);
+  // Steps start on multiples of the step, so they stay put from one read to the next; the first may be partly
+  // before the range, and only the range's minutes are read into it.
+  const first = Math.floor(start / step) * step;
+  const steps = Math.floor((last - first) / step) + 1;
+  const minutes = Array.from({ length: last - start + 1 }, (_, i) => start + i);
+
+  const pipeline = store.redis.pipeline();
+  for (const m of minutes) pipeline.hgetall(store.keys.metricsMinute(m)).hgetall(store.keys.metricsQueues(m));
+  const replies = (await pipeline.exec()) ?? [];
+
+  const counts: Record<OutcomeKind, number[]> = {
+    succeeded: new Array<number>(steps).fill(0), failed: new Array<number>(steps).fill(0),
+    retried: new Array<number>(steps).fill(0), revoked: new Array<number>(steps).fill(0),
+  };
+  const histograms = Array.from({ length: steps }, () => new Array<number>(RUNTIME_BOUNDS_MS.length + 1).fill(0));
+  const total = new Array<number>(RUNTIME_BOUNDS_MS.length + 1).fill(0);
+  const tasks = new Set<string>();
+  const queueNames = new Set<string>();
+  const queues = new Map<string, QueueSeries>();
+  let minutesWritten = 0;
+
+  minutes.forEach((minute, i) => {
+    const [taskErr, taskHash] = replies[2 * i] ?? [];
+    const [queueErr, queueHash] = replies[2 * i + 1] ?? [];
+    if (taskErr) throw taskErr;
+    if (queueErr) throw queueErr;
+    const at = Math.floor((minute - first) / step);
+    const fields = Object.entries((taskHash ?? {}) as Record<string, string>);
+    if (fields.length) minutesWritten++;
+    for (const [field, value] of fields) {
+      const parsed = parseTaskField(field);
+      if (!parsed) continue;
+      tasks.add(parsed.task);
+      queueNames.add(parsed.queue);
+      if ((query.task !== undefined && parsed.task !== query.task) || (query.queue !== undefined && parsed.queue !== query.queue)) continue;
+      const n = Number(value) || 0;
+      if (parsed.kind === 'bucket') {
+        const b = Math.min(parsed.bucket, RUNTIME_BOUNDS_MS.length);
+        histograms[at]![b]! += n;
+        total[b]! += n;
+      } else {
+        counts[parsed.kind][at]! += n;
+      }
+    }
+    // Minutes go oldest first: a queue's latest sample is the last one seen.
+    const sampled = new Map<string, { depth: number; oldestAge: number | null }>();
+    for (const [field, value] of Object.entries((queueHash ?? {}) as Record<string, string>)) {
+      if (field === SAMPLER_FIELD) continue;
+      const parsed = parseQueueField(field);
+      const n = Number(value);
+      if (!parsed || !Number.isFinite(n)) continue;
+      queueNames.add(parsed.queue);
+      if (query.queue !== undefined && parsed.queue !== query.queue) continue;
+      const series = queueSeries(queues, parsed.queue, steps);
+      const values = parsed.what === 'depth' ? series.depth : series.oldestAge;
+      values[at] = Math.max(values[at] ?? n, n);
+      const latest = sampled.get(parsed.queue) ?? { depth: 0, oldestAge: null };
+      if (parsed.what === 'depth') latest.depth = n;
+      else latest.oldestAge = n;
+      sampled.set(parsed.queue, latest);
+    }
+    for (const [queue, latest] of sampled) queues.get(queue)!.latest = { ...latest, at: minute * 60 };
+  });
+
+  const throughput = counts.succeeded.map((n, i) => n + counts.failed[i]! + counts.retried[i]!);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  return {
+    times: Array.from({ length: steps }, (_, i) => (first + i * step) * 60),
+    stepMinutes: step,
+    ...counts,
+    throughput,
+    p50: histograms.map((h) => quantile(h, 0.5)),
+    p95: histograms.map((h) => quantile(h, 0.95)),
+    queues: [...queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)),
+    taskNames: [...tasks].sort(),
+    queueNames: [...queueNames].sort(),
+    totals: {
+      ...(Object.fromEntries(OUTCOME_KINDS.map((k) => [k, sum(counts[k])])) as Record<OutcomeKind, number>),
+      throughput: sum(throughput),
+      p50: quantile(total, 0.5),
+      p95: quantile(total, 0.95),
+    },
+    minutesWritten,
+  };
+}
+
+function queueSeries(queues: Map<string, QueueSeries>, queue: string, steps: number): QueueSeries {
+  let series = queues.get(queue);
+  if (!series) {
+    series = { queue, depth: new Array<number | null>(steps).fill(null), oldestAge: new Array<number | null>(steps).fill(null) };
+    queues.set(queue, series);
+  }
+  return series;
+}

@@ -1,0 +1,52 @@
+/**
+ * Per-queue metrics, read from the broker once per scrape ({@link QueueMetrics.refresh}, called by the server
+ * before it renders): `radish_queue_depth{queue}` (messages waiting, all priorities) and
+ * `radish_queue_oldest_message_age_seconds{queue}` (now minus the send time of the oldest waiting message). A
+ * queue whose oldest age is unknown (empty, its oldest message unstamped, or a broker that cannot show it) has no
+ * age series at all: an absent series, never a made-up 0. `radish_queue_stats_up` says whether the last read worked.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { Broker, QueueStats } from '../broker/transport';
+
+export class QueueMetrics {
+  private readonly depth: Gauge<'queue'>;
+  private readonly age: Gauge<'queue'>;
+  private readonly up: Gauge;
+
+  /**
+   * @param queues which queues to read, asked at each scrape (a fixed list, or the broker's declared queues).
+   * @param now the clock ages are measured with (ms since the epoch). Default Date.now.
+   */
+  constructor(registry: Registry, private readonly broker: Broker, private readonly queues: () => Promise<readonly string[]>,
+    private readonly now: () => number = Date.now) {
+    const registers = [registry];
+    this.depth = new Gauge({ name: 'radish_queue_depth', help: 'Messages waiting in the queue, all priorities', labelNames: ['queue'], registers });
+    this.age = new Gauge({
+      name: 'radish_queue_oldest_message_age_seconds', help: 'Age of the oldest waiting message (absent when unknown: empty, or unstamped)',
+      labelNames: ['queue'], registers,
+    });
+    this.up = new Gauge({ name: 'radish_queue_stats_up', help: 'Whether the last read of the queues from the broker worked (1) or not (0)', registers });
+  }
+
+  /** Read every queue's depth and oldest message from the broker (one call), replacing the last values. */
+  async refresh(): Promise<void> {
+    let stats: QueueStats[];
+    try {
+      stats = await this.broker.queueStats([...await this.queues()]);
+    } catch {
+      // A scrape still answers (with the worker's own metrics) while the broker is away; this says so.
+      this.depth.reset();
+      this.age.reset();
+      this.up.set(0);
+      return;
+    }
+    const now = this.now();
+    this.depth.reset();
+    this.age.reset();
+    for (const { queue, depth, oldestSentAt } of stats) {
+      this.depth.set({ queue }, depth);
+      if (oldestSentAt !== undefined) this.age.set({ queue }, Math.max(0, now - oldestSentAt) / 1000);
+    }
+    this.up.set(1);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * A worker's Prometheus endpoint (`metricsPort`), scraped over HTTP during and after a known mix of tasks on a real
+ * redis-server: every count exact, histograms' counts equal to the runs, gauges while tasks run and wait, Flower's
+ * names beside with Flower's meaning, the send-time stamp turned into queue waits.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { encodeTaskMessage, type TaskCall } from '../../runner/protocol/message';
+import type { TaskFailedError } from '../../runner/protocol/result';
+import { Worker } from '../../runner/worker/worker';
+import { until, workerHarness } from '../support/worker-harness';
+import { scrape, type Scrape } from './exporter-scrape';
+
+const SENDER = { origin: 'gen1@test', replyTo: '', deliveryTag: '' };
+
+/** A message as a client would LPUSH it, with the send time given (null: none, as Celery sends). */
+function rawMessage(call: Omit<TaskCall, 'id' | 'queue'> & { queue?: string }): string {
+  return encodeTaskMessage({ id: randomUUID(), queue: 'celery', ...call }, { ...SENDER, deliveryTag: randomUUID() });
+}
+
+describe('metrics: a worker\'s /metrics endpoint', function () {
+  const h = workerHarness();
+
+  it('counts a known mix exactly (outcomes, histograms, gauges) and serves Flower\'s names with the same counts', async () => {
+    h.app.task('tasks.ok', (n: number) => n);
+    h.app.task('tasks.ok2', () => 'two');
+    h.app.task('tasks.bad', () => { throw new Error('boom'); });
+    let flakyRuns = 0;
+    h.app.task('tasks.flaky', { autoretryFor: [Error], retryBackoff: 0.05, retryJitter: false, maxRetries: 1 }, () => {
+      if (flakyRuns++ === 0) throw new Error('once');
+      return 'second time';
+    });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    h.app.task('tasks.block', () => gate);
+    h.app.task('tasks.later', () => 'never runs');
+    h.app.task('tasks.waited', () => 'waited');
+    h.app.task('tasks.celery_sent', () => 'no stamp');
+
+    const worker = await h.startWorker({ metricsPort: 0, concurrency: 4, metricsHistory: false });
+    const port = worker.metricsPort!;
+    assert.ok(port > 0);
+    const w = { worker: 'w1@test' };
+
+    // During the run: one task running, one waiting for its ETA.
+    const block = await h.app.send('tasks.block');
+    await until(() => worker.stats.active === 1, 'tasks.block running');
+    const later = await h.app.send('tasks.later', [], {}, { countdown: 60 });
+    await until(() => worker.stats.scheduled === 1, 'tasks.later waiting for its ETA');
+    const during = await scrape(port);
+    assert.equal(during.value('radish_worker_active_tasks'), 1);
+    assert.equal(during.value('radish_worker_scheduled_tasks'), 1);
+    assert.equal(during.value('radish_worker_reserved_tasks'), 0);
+    assert.equal(during.value('radish_worker_up'), 1);
+    assert.equal(during.value('radish_tasks_total', { task: 'tasks.block', outcome: 'started' }), 1);
+    assert.equal(during.value('radish_tasks_total', { task: 'tasks.block', outcome: 'succeeded' }), undefined);
+    assert.equal(during.value('radish_tasks_total', { task: 'tasks.later', outcome: 'received' }), 1);
+    assert.equal(during.value('flower_worker_number_of_currently_executing_tasks', w), 1);
+    assert.equal(during.value('flower_worker_online', w), 1);
+    assert.equal(during.value('flower_worker_prefetched_tasks', { ...w, task: 'tasks.block' }), 0, 'received, then started');
+
+    await worker.revoke([later.id]);
+    const oks = await Promise.all([1, 2, 3, 4, 5].map((n) => h.app.send('tasks.ok', [n])));
+    const ok2s = await Promise.all([1, 2, 3].map(() => h.app.send('tasks.ok2')));
+    const bads = await Promise.all([1, 2].map(() => h.app.send('tasks.bad')));
+    const flaky = await h.app.send('tasks.flaky');
+    const unknown = await h.app.send('tasks.python_only');
+    // Sent 5 s ago (by its stamp), and one as Celery sends it (no stamp).
+    await h.redis.lpush('celery', rawMessage({ name: 'tasks.waited', sentAt: Date.now() - 5000 }), rawMessage({ name: 'tasks.celery_sent', sentAt: null }));
+    release();
+    await block.get({ timeout: 5000 });
+    for (const r of oks) await r.get({ timeout: 5000 });
+    for (const r of ok2s) await r.get({ timeout: 5000 });
+    for (const r of bads) await assert.rejects(r.get({ timeout: 5000 }), (e: TaskFailedError) => e.message === 'boom');
+    assert.equal(await flaky.get({ timeout: 5000 }), 'second time');
+    await assert.rejects(unknown.get({ timeout: 5000 }), (e: TaskFailedError) => e.name === 'NotRegistered');
+    await assert.rejects(later.get({ timeout: 5000 }), (e: TaskFailedError) => e.state === 'REVOKED');
+
+    // Outcome events follow the stored results by a turn or two: wait for the last ones, then check all exactly.
+    let after: Scrape | undefined;
+    await until(async () => {
+      after = await scrape(port);
+      return after.value('radish_tasks_total', { task: 'tasks.waited', outcome: 'succeeded' }) === 1
+        && after.value('radish_tasks_total', { task: 'tasks.celery_sent', outcome: 'succeeded' }) === 1
+        && after.value('radish_tasks_total', { task: 'tasks.python_only', outcome: 'dead_lettered' }) === 1
+        && after.value('radish_tasks_total', { task: 'tasks.bad', outcome: 'failed' }) === 2
+        && after.value('radish_tasks_total', { task: 'tasks.flaky', outcome: 'succeeded' }) === 1
+        && after.value('radish_tasks_total', { task: 'tasks.ok', outcome: 'succeeded' }) === 5
+        && after.value('radish_tasks_total', { task: 'tasks.ok2', outcome: 'succeeded' }) === 3
+        && after.value('radish_tasks_total', { task: 'tasks.block', outcome: 'succeeded' }) === 1;
+    }, () => `the last outcomes; last scrape:\n${after?.text}`);
+    const s = after!;
+
+    const expected: Record<string, Record<string, number>> = {
+      'tasks.ok': { received: 5, started: 5, succeeded: 5 },
+      'tasks.ok2': { received: 3, started: 3, succeeded: 3 },
+      'tasks.bad': { received: 2, started: 2, failed: 2 },
+      'tasks.flaky': { received: 2, started: 2, retried: 1, succeeded: 1 },
+      'tasks.block': { received: 1, started: 1, succeeded: 1 },
+      'tasks.later': { received: 1, revoked: 1 },
+      'tasks.waited': { received: 1, started: 1, succeeded: 1 },
+      'tasks.celery_sent': { received: 1, started: 1, succeeded: 1 },
+      'tasks.python_only': { dead_lettered: 1 },
+    };
+    const counted: Record<string, Record<string, number>> = {};
+    for (const sample of s.all('radish_tasks_total')) {
+      (counted[sample.labels.task!] ??= {})[sample.labels.outcome!] = sample.value;
+    }
+    assert.deepEqual(counted, expected);
+
+    // One runtime per run that ended (the revoked one never ran).
+    const runs: Record<string, number> = { 'tasks.ok': 5, 'tasks.ok2': 3, 'tasks.bad': 2, 'tasks.flaky': 2, 'tasks.block': 1, 'tasks.waited': 1, 'tasks.celery_sent': 1 };
+    for (const [task, n] of Object.entries(runs)) assert.equal(s.value('radish_task_runtime_seconds_count', { task }), n, `runtime count of ${task}`);
+    assert.equal(s.value('radish_task_runtime_seconds_count', { task: 'tasks.later' }), undefined);
+    // Queue waits: every stamped message that started (a retry is a new send); none for Celery's unstamped one.
+    for (const [task, n] of Object.entries({ ...runs, 'tasks.celery_sent': 0 })) {
+      assert.equal(s.value('radish_task_queue_wait_seconds_count', { task, queue: 'celery' }) ?? 0, n, `queue-wait count of ${task}`);
+    }
+    assert.equal(s.value('radish_task_queue_wait_seconds_bucket', { task: 'tasks.waited', queue: 'celery', le: '2.5' }), 0);
+    assert.ok(s.value('radish_task_queue_wait_seconds_sum', { task: 'tasks.waited', queue: 'celery' })! >= 5, 'waited at least the 5 s since its stamp');
+    assert.equal(s.value('radish_worker_active_tasks'), 0);
+    assert.equal(s.value('radish_worker_scheduled_tasks'), 0);
+
+    // Flower's names: the same events, as Flower counts them.
+    const events = (type: string, task: string) => s.value('flower_events_total', { ...w, type, task });
+    for (const [task, outcomes] of Object.entries(expected)) {
+      for (const [outcome, n] of Object.entries(outcomes)) {
+        if (outcome === 'dead_lettered') continue; // Celery has no event for it
+        assert.equal(events(`task-${outcome}`, task), n, `flower_events_total ${task} task-${outcome}`);
+      }
+    }
+    assert.equal(s.all('flower_events_total', { task: 'tasks.python_only' }).length, 0);
+    // Flower observes the runtime of the events that carry one: task-succeeded.
+    assert.equal(s.value('flower_task_runtime_seconds_count', { ...w, task: 'tasks.ok' }), 5);
+    assert.equal(s.value('flower_task_runtime_seconds_count', { ...w, task: 'tasks.flaky' }), 1);
+    assert.equal(s.value('flower_task_runtime_seconds_count', { ...w, task: 'tasks.bad' }), undefined);
+    assert.equal(s.value('flower_task_runtime_seconds_bucket', { ...w, task: 'tasks.ok', le: '0.075' }), 5, "Python's default buckets, as Flower's");
+    assert.equal(s.value('flower_worker_prefetched_tasks', { ...w, task: 'tasks.ok' }), 0);
+    assert.equal(s.value('flower_task_prefetch_time_seconds', { ...w, task: 'tasks.ok' }), 0, 'set back to 0 when a task ends');
+    assert.equal(s.all('flower_worker_prefetched_tasks', { task: 'tasks.later' }).length, 0, 'ETA tasks are left out, as Flower does');
+    assert.equal(s.value('flower_worker_online', w), 1);
+    assert.equal(s.value('flower_worker_number_of_currently_executing_tasks', w), 0);
+
+    // The endpoint closes with the worker.
+    await worker.stop();
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/metrics`));
+  });
+
+  it('answers 404 beside /metrics and 405 to other methods; no port, no listener', async () => {
+    h.app.task('tasks.ok', () => 1);
+    const plain = await h.startWorker({ metricsHistory: false });
+    assert.equal(plain.metricsPort, undefined);
+    const metered = await h.startWorker({ metricsPort: 0, metricsHistory: false, metricsHost: '127.0.0.1' });
+    // Whatever else listens (the same on both), the metrics add one listener per event, and only with a port.
+    for (const event of ['task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'dead-letter'] as const) {
+      assert.equal(metered.listenerCount(event), plain.listenerCount(event) + 1, event);
+    }
+    const base = `http://127.0.0.1:${metered.metricsPort}`;
+    assert.equal((await fetch(`${base}/`)).status, 404);
+    assert.equal((await fetch(`${base}/metric`)).status, 404);
+    assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+    assert.equal((await fetch(`${base}/metrics?x=1`)).status, 200);
+  });
+
+  it('refuses a port that is not one, and says which port is taken', async () => {
+    assert.throws(() => new Worker(h.app, { metricsPort: 70000 }), /metricsPort must be a TCP port/);
+    const first = await h.startWorker({ metricsPort: 0, metricsHistory: false });
+    await assert.rejects(h.startWorker({ metricsPort: first.metricsPort!, metricsHistory: false }), /metrics: cannot listen on 0\.0\.0\.0:\d+: .*EADDRINUSE/);
+  });
+
+  it('serves its own queues\' depth and oldest age with metricsQueues (read from the broker at each scrape)', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    h.app.task('tasks.block', () => gate);
+    h.app.task('tasks.ok', () => 'ok');
+    // One slot, one message held at most: while tasks.block runs, what is sent next waits in Redis.
+    const worker = await h.startWorker({ concurrency: 1, prefetchMultiplier: 1, metricsPort: 0, metricsQueues: true, metricsHistory: false });
+    let s = await scrape(worker.metricsPort!);
+    assert.equal(s.value('radish_queue_depth', { queue: 'celery' }), 0);
+    assert.equal(s.value('radish_queue_oldest_message_age_seconds', { queue: 'celery' }), undefined, 'an empty queue has no age');
+    assert.equal(s.value('radish_queue_stats_up'), 1);
+    const block = await h.app.send('tasks.block');
+    await until(() => worker.stats.active === 1, 'tasks.block running');
+    const oldest = Date.now() - 20_000;
+    // The oldest at priority 9, a newer one at 0: the age is the oldest's, across the priority lists.
+    await h.redis.lpush('celery\x06\x169', rawMessage({ name: 'tasks.ok', sentAt: oldest, priority: 9 }));
+    await h.redis.lpush('celery', rawMessage({ name: 'tasks.ok', sentAt: oldest + 10_000 }));
+    s = await scrape(worker.metricsPort!);
+    const read = Date.now();
+    assert.equal(s.value('radish_queue_depth', { queue: 'celery' }), 2);
+    const age = s.value('radish_queue_oldest_message_age_seconds', { queue: 'celery' })!;
+    assert.ok(age >= 20 && age <= (read - oldest) / 1000, `age ${age}`);
+    release();
+    await block.get({ timeout: 5000 });
+  });
+});

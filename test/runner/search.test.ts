@@ -1,0 +1,326 @@
+/**
+ * Search inside tasks and bulk actions, on a real redis-server: 3,000 tasks run through a real Radish worker with
+ * events on (some failing with two exception types), recorded by a Monitor into the task history. Every query form
+ * returns exactly the ids expected from what was sent; the caps say when they cut a search short; bulk retry,
+ * discard and revoke act on exactly the tasks (up to the limit) and touch nothing else. Once more with RabbitMQ as
+ * the broker (a vhost of its own) and results on Redis, for the failures.
+ */
+import assert from 'node:assert/strict';
+import { Radish } from '../../runner/app';
+import { Control } from '../../runner/control';
+import { Inspector } from '../../runner/inspector';
+import { createLogger } from '../../runner/log';
+import { Monitor } from '../../runner/monitor/monitor';
+import { discardFailures, retryFailures, retryTasks, revokeTasks, isUnfinished, bulkSummary } from '../../runner/monitor/bulk';
+import { failedEntryId, parseQuery, searchFailures, searchHistory, searchSummary } from '../../runner/monitor/search';
+import { decodeTaskMessage } from '../../runner/protocol/message';
+import { Worker } from '../../runner/worker/worker';
+import { rabbitVhost } from '../support/rabbitmq';
+import { redisHarness } from '../support/redis';
+import { until } from '../support/wait';
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+class ValueError extends Error {
+  override name = 'ValueError';
+}
+
+/** What one sent task was: enough to compute every query's expected ids. */
+interface Sent {
+  id: string;
+  n: number;
+  name: string;
+  order: string;
+  customer: string;
+  outcome: 'ok' | 'timeout' | 'value';
+}
+
+/** Order n's fate: every 10th from 3 times out, every 10th from 7 is a bad value, the rest succeed. */
+function outcomeOf(n: number): Sent['outcome'] {
+  return n % 10 === 3 ? 'timeout' : n % 10 === 7 ? 'value' : 'ok';
+}
+
+function defineTasks(app: Radish): void {
+  app.task('orders.process', (order: string, customer: string) => {
+    const n = Number(order.slice('order-'.length));
+    if (outcomeOf(n) === 'timeout') throw new TimeoutError(`order ${order} for ${customer} timed out`);
+    if (outcomeOf(n) === 'value') throw new ValueError(`order ${order} is not valid`);
+    return `done ${order}`;
+  });
+  app.task('emails.send', (to: string) => `sent to ${to}`);
+}
+
+/** Send `count` tasks: orders (kwargs customer c-<n mod 5>), and every 6th an email. */
+async function sendAll(app: Radish, count: number): Promise<Sent[]> {
+  const sent: Sent[] = [];
+  const calls: Promise<void>[] = [];
+  for (let n = 0; n < count; n++) {
+    const order = `order-${n}`;
+    const customer = `c-${n % 5}`;
+    const isEmail = n % 6 === 5;
+    calls.push((async () => {
+      const r = isEmail ? await app.send('emails.send', [`${order}@example.com`]) : await app.send('orders.process', [order], { customer });
+      sent.push({ id: r.id, n, name: isEmail ? 'emails.send' : 'orders.process', order, customer, outcome: isEmail ? 'ok' : outcomeOf(n) });
+    })());
+    if (calls.length >= 200) await Promise.all(calls.splice(0));
+  }
+  await Promise.all(calls);
+  return sent;
+}
+
+const ids = (xs: readonly { id: string }[]): string[] => xs.map((x) => x.id).sort();
+
+describe('search inside tasks and bulk actions (real Redis, a real worker, 3,000 tasks)', function () {
+  this.timeout(120_000);
+  const COUNT = 3000;
+  const redis = redisHarness({ flush: false });
+  let app: Radish;
+  let monitor: Monitor;
+  let worker: Worker | undefined;
+  let inspector: Inspector;
+  let sent: Sent[];
+
+  const startWorker = async (on = app): Promise<Worker> => {
+    worker = new Worker(on, { logger: createLogger('error', () => undefined), hostname: 'search@test', events: true, concurrency: 100 });
+    await worker.start();
+    return worker;
+  };
+
+  before(async () => {
+    app = new Radish({ broker: redis.server.url });
+    defineTasks(app);
+    monitor = Monitor.forApp(app);
+    await monitor.start();
+    inspector = new Inspector(app);
+    const first = await startWorker();
+    sent = await sendAll(app, COUNT);
+    const finished = async () => (await searchHistory(monitor.history, parseQuery('state:SUCCESS,FAILURE'), { limit: 0, countAll: true })).matched;
+    await until(async () => (await finished()) === COUNT, `all ${COUNT} tasks to finish in the history`, 60_000, 100);
+    await first.stop();
+    worker = undefined;
+  });
+  after(async () => {
+    await worker?.stop({ cold: true });
+    await monitor?.close();
+    await app?.close();
+  });
+
+  const expect = (pick: (s: Sent) => boolean): string[] => ids(sent.filter(pick));
+  const search = async (text: string, limit = COUNT) => searchHistory(monitor.history, parseQuery(text), { limit, countAll: true });
+
+  it('parses the query language: fields, aliases, quotes, several states, unknown prefixes as bare words', () => {
+    const q = parseQuery('args:order-42 exception:"timed out" state:failure,retry http://x Emails');
+    assert.deepEqual(q.args, ['order-42']);
+    assert.deepEqual(q.exc, ['timed out']);
+    assert.deepEqual(q.state, [['FAILURE', 'RETRY']]);
+    assert.deepEqual(q.any, ['http://x', 'emails']);
+    assert.equal(q.text, 'args:order-42 exception:"timed out" state:failure,retry http://x Emails');
+  });
+
+  it('args:, kwargs:, result:, exc:, name:, state:, id: and bare words each return exactly the expected ids', async () => {
+    const cases: [string, (s: Sent) => boolean][] = [
+      ['args:order-42', (s) => s.order.includes('order-42')],
+      ['ARGS:ORDER-42', (s) => s.order.includes('order-42')],
+      ['kwargs:c-3', (s) => s.name === 'orders.process' && s.customer === 'c-3'],
+      ['result:"done order-1"', (s) => s.outcome === 'ok' && s.name === 'orders.process' && s.order.startsWith('order-1')],
+      ['exc:Timeout', (s) => s.outcome === 'timeout'],
+      ['exc:ValueError', (s) => s.outcome === 'value'],
+      ['exc:"timed out" kwargs:c-2', (s) => s.outcome === 'timeout' && s.customer === 'c-2'],
+      ['name:emails', (s) => s.name === 'emails.send'],
+      ['name:orders state:SUCCESS', (s) => s.name === 'orders.process' && s.outcome === 'ok'],
+      ['state:FAILURE', (s) => s.outcome !== 'ok'],
+      ['example.com', (s) => s.name === 'emails.send'],
+      ['order-2999', (s) => s.order === 'order-2999'],
+      ['state:FAILURE args:order-1 exc:valid', (s) => s.outcome === 'value' && s.order.startsWith('order-1')],
+      ['args:nothing-like-this', () => false],
+    ];
+    for (const [text, pick] of cases) {
+      const found = await search(text);
+      const expected = expect(pick);
+      assert.deepEqual(ids(found.items), expected, text);
+      assert.equal(found.matched, expected.length, text);
+      assert.equal(found.cutShort, undefined, text);
+    }
+    const one = sent.find((s) => s.n === 1234)!;
+    assert.deepEqual(ids((await search(`id:${one.id.slice(0, 13)}`)).items), [one.id]);
+    assert.deepEqual(ids((await search(one.id)).items), [one.id], 'a bare id');
+  });
+
+  it('the cheap name/state/id path and the scan agree, newest first', async () => {
+    const q = parseQuery('name:orders state:FAILURE');
+    const cheap = await searchHistory(monitor.history, q, { limit: 50 });
+    const scanned = await searchHistory(monitor.history, q, { limit: 50, countAll: true });
+    assert.deepEqual(cheap.items.map((r) => r.id), scanned.items.map((r) => r.id));
+    const times = scanned.items.map((r) => r.updated);
+    assert.deepEqual(times, [...times].sort((a, b) => b - a));
+  });
+
+  it('caps the matches returned and the tasks looked at, and says so', async () => {
+    const q = parseQuery('exc:Timeout');
+    const all = expect((s) => s.outcome === 'timeout');
+    const first = await searchHistory(monitor.history, q, { limit: 10 });
+    assert.equal(first.items.length, 10);
+    assert.equal(first.matched, 11, 'stops at one more than it returns');
+    assert.equal(first.cutShort, 'limit');
+    assert.equal(searchSummary(first, q), 'first 10 matches of "exc:Timeout"');
+    assert.ok(first.items.every((r) => all.includes(r.id)));
+
+    const counted = await searchHistory(monitor.history, q, { limit: 10, countAll: true });
+    assert.equal(counted.matched, all.length);
+
+    const newest = await monitor.history.recent({ limit: 500 });
+    const near = await searchHistory(monitor.history, q, { limit: 1000, examine: 500 });
+    assert.equal(near.examined, 500);
+    assert.equal(near.cutShort, 'examine');
+    assert.equal(searchSummary(near, q), 'searched the last 500 tasks');
+    assert.deepEqual(ids(near.items), ids(newest.filter((r) => all.includes(r.id))), 'exactly the matches among the newest 500');
+  });
+
+  it('searches the failures (dead letters with their stored FAILURE) with the same terms', async () => {
+    const timeouts = await searchFailures(inspector, parseQuery('exc:Timeout'), { limit: COUNT, countAll: true });
+    assert.deepEqual(timeouts.items.map((e) => failedEntryId(e)!).sort(), expect((s) => s.outcome === 'timeout'));
+    assert.ok(timeouts.items.every((e) => e.kind === 'letter' && e.meta?.status === 'FAILURE'), 'one row per failure, holding both');
+    const some = await searchFailures(inspector, parseQuery('args:order-42 kwargs:c-2'), { limit: COUNT, countAll: true });
+    assert.deepEqual(some.items.map((e) => failedEntryId(e)!).sort(), expect((s) => s.outcome !== 'ok' && s.order.includes('order-42') && s.customer === 'c-2'));
+    const capped = await searchFailures(inspector, parseQuery('state:FAILURE'), { limit: 5 });
+    assert.equal(capped.items.length, 5);
+    assert.equal(capped.cutShort, 'limit');
+  });
+
+  it('bulk retry of failures: exactly the limit, as new tasks with the same arguments; the rest untouched', async () => {
+    const q = parseQuery('exc:Timeout');
+    const before = await searchFailures(inspector, q, { limit: COUNT, countAll: true });
+    const letters = await inspector.deadLetterCount();
+    const timeouts = expect((s) => s.outcome === 'timeout');
+    const progress: number[] = [];
+    const outcome = await retryFailures(inspector, before.items, { limit: 100, onProgress: (n) => progress.push(n) });
+    assert.equal(outcome.done, 100);
+    assert.equal(outcome.attempted, 100);
+    assert.equal(outcome.skippedForLimit, timeouts.length - 100);
+    assert.deepEqual(outcome.refused, []);
+    assert.equal(progress.at(-1), 100);
+    assert.equal(bulkSummary('Retried', outcome, before.matched), `Retried 100 of ${timeouts.length} matching; run again for the rest.`);
+    assert.equal(await inspector.deadLetterCount(), letters - 100, 'their dead letters went, no other');
+    const retried = new Set(outcome.sent.map(([was]) => was));
+    assert.deepEqual([...retried].sort(), before.items.slice(0, 100).map((e) => failedEntryId(e)!).sort());
+    for (const was of retried) assert.equal((await inspector.result(was))?.status ?? null, null, 'their stored FAILURE went too');
+    const after = await searchFailures(inspector, q, { limit: COUNT, countAll: true });
+    assert.deepEqual(after.items.map((e) => failedEntryId(e)!).sort(), timeouts.filter((id) => !retried.has(id)));
+    // The new tasks wait in the queue (no worker runs): the same task and arguments, under the new ids.
+    const waiting = await inspector.messages('celery', 0, 1000);
+    assert.equal(waiting.length, 100);
+    const byNew = new Map(outcome.sent.map(([was, now]) => [now, was]));
+    for (const m of waiting) {
+      const task = decodeTaskMessage(m.raw);
+      const was = sent.find((s) => s.id === byNew.get(task.id))!;
+      assert.ok(was, `${task.id} is one of the retries`);
+      assert.deepEqual(task.args, [was.order]);
+      assert.deepEqual(task.kwargs, { customer: was.customer });
+    }
+    await inspector.purge('celery');
+  });
+
+  it('bulk discard of failures removes exactly those, dead letters and stored results, and nothing else', async () => {
+    const q = parseQuery('exc:ValueError kwargs:c-1');
+    const found = await searchFailures(inspector, q, { limit: COUNT, countAll: true });
+    const expected = expect((s) => s.outcome === 'value' && s.customer === 'c-1');
+    assert.equal(found.matched, expected.length);
+    const letters = await inspector.deadLetterCount();
+    const outcome = await discardFailures(inspector, found.items, { limit: 1000 });
+    assert.equal(outcome.done, expected.length);
+    assert.equal(outcome.gone, 0);
+    assert.equal(await inspector.deadLetterCount(), letters - expected.length);
+    for (const id of expected) assert.equal(await inspector.result(id), null);
+    assert.equal((await searchFailures(inspector, q, { countAll: true })).matched, 0);
+    const others = await searchFailures(inspector, parseQuery('exc:ValueError'), { limit: COUNT, countAll: true });
+    assert.deepEqual(others.items.map((e) => failedEntryId(e)!).sort(), expect((s) => s.outcome === 'value' && s.customer !== 'c-1'));
+    // Discarding them again finds them gone, and says so.
+    const again = await discardFailures(inspector, found.items);
+    assert.equal(again.done, 0);
+    assert.equal(again.gone, expected.length);
+  });
+
+  it('bulk retry of history tasks sends each again (same name, arguments) under a new id', async () => {
+    const found = await search('name:emails args:order-1');
+    const expected = expect((s) => s.name === 'emails.send' && s.order.startsWith('order-1'));
+    assert.deepEqual(ids(found.items), expected);
+    const outcome = await retryTasks(app, inspector, found.items, { limit: 50 });
+    assert.equal(outcome.done, Math.min(50, expected.length));
+    assert.equal(outcome.skippedForLimit, Math.max(0, expected.length - 50));
+    const waiting = (await inspector.messages('celery', 0, 1000)).map((m) => decodeTaskMessage(m.raw));
+    assert.equal(waiting.length, outcome.done);
+    const byNew = new Map(outcome.sent);
+    assert.equal(byNew.size, outcome.done);
+    for (const task of waiting) {
+      const was = sent.find((s) => s.id === outcome.sent.find(([, now]) => now === task.id)?.[0]);
+      assert.ok(was, `${task.id} is one of the retries`);
+      assert.equal(task.name, 'emails.send');
+      assert.deepEqual(task.args, [`${was.order}@example.com`]);
+    }
+    await inspector.purge('celery');
+  });
+
+  it('bulk revoke: the unfinished tasks that match are dropped by the worker that takes them; the others run', async () => {
+    const sender = new Radish({ broker: redis.server.url, sendEvents: true });
+    try {
+      const doomed = await Promise.all(Array.from({ length: 300 }, (_, i) => sender.send('emails.send', [`revoke-me-${i}@example.com`])));
+      const kept = await Promise.all(Array.from({ length: 20 }, (_, i) => sender.send('emails.send', [`keep-me-${i}@example.com`])));
+      const q = parseQuery('args:revoke-me state:SENT');
+      await until(async () => (await searchHistory(monitor.history, q, { countAll: true })).matched === 300, 'the task-sent events', 20_000, 50);
+      const found = await searchHistory(monitor.history, q, { limit: 1000, countAll: true });
+      assert.deepEqual(ids(found.items), ids(doomed));
+      const control = await Control.forApp(app);
+      const outcome = await revokeTasks(control, found.items.filter(isUnfinished).map((r) => r.id), { limit: 250 }).finally(() => control.close());
+      assert.equal(outcome.done, 250);
+      assert.equal(outcome.skippedForLimit, 50);
+      const revoked = new Set(found.items.slice(0, 250).map((r) => r.id));
+      // A worker of its own app, as a worker started after the revoke elsewhere would be.
+      defineTasks(sender);
+      await startWorker(sender);
+      const all = [...doomed, ...kept];
+      await until(async () => (await monitor.history.load(all.map((r) => r.id))).every((r) => !isUnfinished(r)), 'the 320 tasks to end', 30_000, 100);
+      for (const record of await monitor.history.load(all.map((r) => r.id))) {
+        assert.equal(record.state, revoked.has(record.id) ? 'REVOKED' : 'SUCCESS', record.id);
+      }
+    } finally {
+      await worker?.stop({ cold: true });
+      worker = undefined;
+      await sender.close();
+    }
+  });
+});
+
+describe('search and bulk actions on failures with RabbitMQ as the broker (results on Redis)', function () {
+  this.timeout(60_000);
+  const rabbit = rabbitVhost();
+  const redis = redisHarness();
+
+  it('finds the failures by exception and arguments, retries and discards exactly those', async () => {
+    const app = new Radish({ broker: rabbit.url, backend: redis.server.url });
+    defineTasks(app);
+    const worker = new Worker(app, { logger: createLogger('error', () => undefined), hostname: 'search@amqp', concurrency: 20 });
+    try {
+      await worker.start();
+      const sent = await sendAll(app, 120);
+      const failing = sent.filter((s) => s.outcome !== 'ok');
+      const inspector = new Inspector(app);
+      await until(async () => (await inspector.deadLetterCount()) === failing.length, 'the failures to be dead-lettered', 30_000, 100);
+      await worker.stop();
+      const timeouts = await searchFailures(inspector, parseQuery('exc:Timeout'), { limit: 1000, countAll: true });
+      assert.deepEqual(timeouts.items.map((e) => failedEntryId(e)!).sort(), ids(sent.filter((s) => s.outcome === 'timeout')));
+      const retried = await retryFailures(inspector, timeouts.items, { limit: 5 });
+      assert.equal(retried.done, 5);
+      const values = await searchFailures(inspector, parseQuery('exc:ValueError'), { limit: 1000, countAll: true });
+      const discarded = await discardFailures(inspector, values.items);
+      assert.equal(discarded.done, sent.filter((s) => s.outcome === 'value').length);
+      const left = await searchFailures(inspector, parseQuery(''), { limit: 1000, countAll: true });
+      const retriedIds = new Set(retried.sent.map(([was]) => was));
+      assert.deepEqual(left.items.map((e) => failedEntryId(e)!).sort(), ids(sent.filter((s) => s.outcome === 'timeout' && !retriedIds.has(s.id))));
+      assert.equal(await inspector.deadLetterCount(), left.matched);
+    } finally {
+      await worker.stop({ cold: true });
+      await app.close();
+    }
+  });
+});
