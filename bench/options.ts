@@ -21,11 +21,11 @@ export const USAGE = `Usage: npm run bench -- [options]
                        the bench process; celery-node, Celery and the RabbitMQ systems always run in their own)
   --n N                tasks per enqueue/bulk/drain measurement (default 20,000; 2,000 with --quick)
   --runs R             runs per system; the table shows medians (default 3; 1 with --quick)
-  --systems a,b        systems in the table (default: ${DEFAULT_SYSTEMS.join(', ')}; also radish-metrics: radish
-                       with --metrics-port, the cost of the metrics); peers that are not
+  --systems a,b        systems in the table (default: ${DEFAULT_SYSTEMS.join(', ')}); peers that are not
                        installed (npm ci --prefix bench) or without Python Celery, and the -amqp systems
                        without a local RabbitMQ (RABBITMQ_URL, default amqp://guest:guest@127.0.0.1:5672, with
-                       its management API or rabbitmqctl to make a vhost), are skipped, saying why
+                       its management API or rabbitmqctl to make a vhost), are skipped, saying why;
+                       radish-metrics (radish with --metrics-port: the cost of the metrics) only when named
   --sections a,b       what to measure (default: all: ${SECTIONS.join(', ')}): the systems' table, a Radish
                        worker's memory, the extension's Queues view refresh, Radish's scaling matrix, how long
                        a worker takes to load TypeScript task modules

@@ -23,6 +23,7 @@ import { Worker } from './worker/worker';
 import { Beat } from './beat/beat';
 import { describeTiming, listSchedules, pauseSchedule, resumeSchedule, runScheduleNow } from './beat/schedules';
 import { errorMessage } from './errors';
+import { runMatchCommand } from './monitor/search-cli';
 import { redactUrl } from './broker/connection';
 import { Exporter } from './metrics/exporter';
 
@@ -74,6 +75,11 @@ Commands:
                                                           Ctrl-C gives it its queues back
   dlq      list [--limit N] [--json] | show N | replay N [--args JSON] [--kwargs JSON]
            | discard N | purge -f                         the dead-letter queue (N: position in list)
+  dlq      list --match QUERY [--limit N] [--json] | retry --match QUERY [--limit N]
+           | discard --match QUERY -f [--limit N]         the failures (dead letters and stored FAILUREs) that
+                                                          match QUERY ('exc:Timeout args:order-42', see README);
+                                                          retry sends each again as a new task; at most --limit
+                                                          (default 1000) at once
   schedules list [--json] | pause NAME | resume NAME | run NAME
                                                           radish beat's schedules (published by the active beat):
                                                           next/last run; pause/resume for every scheduler (ticks
@@ -613,13 +619,15 @@ async function inspect(argv: string[]): Promise<number> {
 async function dlq(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     limit: { type: 'string' }, json: { type: 'boolean' }, args: { type: 'string', short: 'a' },
-    kwargs: { type: 'string', short: 'k' }, force: { type: 'boolean', short: 'f' },
+    kwargs: { type: 'string', short: 'k' }, force: { type: 'boolean', short: 'f' }, match: { type: 'string', short: 'm' },
   });
   if (values.help) return help();
   const [action, which] = positionals;
-  if (!action || !['list', 'show', 'replay', 'discard', 'purge'].includes(action)) {
-    throw new UsageError(`dlq what? one of: list, show N, replay N, discard N, purge -f`);
+  if (!action || !['list', 'show', 'replay', 'discard', 'purge', 'retry'].includes(action)) {
+    throw new UsageError(`dlq what? one of: list, show N, replay N, discard N, purge -f, retry --match QUERY`);
   }
+  if (values.match !== undefined) return dlqMatching(action, values);
+  if (action === 'retry') throw new UsageError('dlq retry needs --match QUERY (one record: dlq replay N)');
   const limit = number(values.limit, '--limit', { min: 1, integer: true }) ?? 50;
   const position = ['show', 'replay', 'discard'].includes(action) ? number(which ?? '', 'the record number', { min: 1, integer: true }) : undefined;
   const args = values.args === undefined ? undefined : json(values.args, '--args', 'array') as unknown[];
@@ -703,6 +711,20 @@ async function schedules(argv: string[]): Promise<number> {
     const beat = listing.activeBeat ? `active beat: ${listing.activeBeat}` : 'no radish beat is running';
     process.stdout.write(`${listing.schedules.length} schedule(s); ${beat}\n`);
     return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+/** `dlq list|retry|discard --match QUERY`: the failures that match, listed or acted on in bulk. */
+async function dlqMatching(action: string, values: { match?: string; limit?: string; json?: boolean; force?: boolean; app?: string; broker?: string; 'result-backend'?: string }): Promise<number> {
+  if (action !== 'list' && action !== 'retry' && action !== 'discard') throw new UsageError(`--match goes with dlq list, retry or discard, not ${action}`);
+  if (!values.match?.trim()) throw new UsageError('--match needs a query, e.g. --match exc:Timeout');
+  if (action === 'discard' && !values.force) throw new UsageError('dlq discard --match deletes every matching failure: add -f to confirm');
+  const limit = number(values.limit, '--limit', { min: 1, integer: true });
+  const app = await resolveApp(values);
+  try {
+    return await runMatchCommand(new Inspector(app), { action, match: values.match, limit, json: values.json, write: (t) => process.stdout.write(t) });
   } finally {
     await app.close();
   }

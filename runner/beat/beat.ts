@@ -16,21 +16,17 @@
  *
  * The active scheduler publishes its schedules (./schedules.ts) when it takes the lock and every `publishInterval`,
  * so the cockpit and `radish schedules` can list, pause, resume and run them. A paused schedule (a flag in Redis)
- * is skipped by every scheduler: the claim checks it (claim.lua); once resumed it counts from the resume time.
+ * is skipped by every scheduler: the claim checks it (beat_claim.lua); once resumed it counts from the resume time.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Radish, ScheduleEntry } from '../app';
 import type { SharedStore } from '../broker/shared-store';
-import { LuaScript, scripts } from '../broker/scripts';
+import { scripts } from '../broker/scripts';
 import { createLogger, type Logger } from '../log';
 import { dueNow, nextDue } from '../schedule';
 import { errorMessage } from '../errors';
 import { beatOwner, publishSchedules } from './schedules';
-import claimLua from './claim.lua';
-
-/** The claim of a tick that also honours a pause (see claim.lua). */
-const claimScript = new LuaScript('beat_claim_unpaused', claimLua);
 
 /** One tick sent by a scheduler. */
 export interface SentTick {
@@ -176,7 +172,7 @@ export class Beat {
   private async process(store: SharedStore, entry: ScheduleEntry, raw: string | undefined, anchor: number | undefined, now: number): Promise<number | undefined> {
     const { redis, keys } = store;
     const claim = (due: number, first: boolean) =>
-      claimScript.run<number>(redis, [keys.beatLastRun, keys.beatPaused, keys.beatAnchor], [entry.name, raw ?? '', due, first ? '1' : '0']);
+      scripts.beatClaim.run<number>(redis, [keys.beatLastRun, keys.beatPaused, keys.beatAnchor], [entry.name, raw ?? '', due, first ? '1' : '0']);
     if (raw === undefined) return (await claim(now, true)) === 1 ? now : undefined;
     const last = Number(raw);
     const due = dueNow(entry.timing, Math.max(last, anchor ?? -Infinity), now);
@@ -211,7 +207,7 @@ export class Beat {
     const holder = (await redis.get(keys.beatLock)) ?? 'nobody';
     if (holder !== this.lastHolder) {
       this.lastHolder = holder;
-      this.logger.log('info', `beat: another scheduler is active (${holder.replace(/:[^:]*$/, '')}); standing by`);
+      this.logger.log('info', `beat: another scheduler is active (${beatOwner(holder)}); standing by`);
     }
     return false;
   }

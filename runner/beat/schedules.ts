@@ -8,18 +8,17 @@
  * `radish.beat.anchor` (name -> when first seen or last resumed, ms), beside beat's own `radish.beat.last_run`.
  *
  * Pause is a flag in the shared store, so it binds every scheduler: the active one, a standby taking over, one
- * started later. A scheduler checks it in the same script that claims a tick (claim.lua), so no tick is sent once
+ * started later. A scheduler checks it in the same script that claims a tick (beat_claim.lua), so no tick is sent once
  * a pause has returned. Ticks due while paused are skipped, not saved up: on resume the schedule counts from the
  * resume time (an interval's next tick is one interval after it; a crontab's is its next match after it), as
  * Sidekiq-cron and django-celery-beat do on re-enabling. Run Now is a plain send of the schedule's task with its
  * args, kwargs, queue and options: it is not a tick and moves no last run.
  */
 import type { Radish, ScheduleEntry } from '../app';
-import { LuaScript } from '../broker/scripts';
+import { scripts } from '../broker/scripts';
 import type { SharedStore } from '../broker/shared-store';
 import type { JsonObject } from '../protocol/json';
 import { nextDue, parseTiming, type Timing } from '../schedule';
-import resumeLua from './resume.lua';
 
 /** Send options of a published schedule beside its queue and priority: those that mean the same in every process. */
 export interface PublishedOptions {
@@ -75,8 +74,6 @@ export interface ScheduleListing {
 export class UnknownScheduleError extends Error {
   override readonly name = 'UnknownScheduleError';
 }
-
-const resumeScript = new LuaScript('beat_resume', resumeLua);
 
 /** A scheduler's lock token (`host:pid:uuid`) without its random part. */
 export function beatOwner(token: string): string {
@@ -194,7 +191,7 @@ export async function pauseSchedule(app: Radish, name: string, now = Date.now())
 export async function resumeSchedule(app: Radish, name: string, now = Date.now()): Promise<boolean> {
   await published(app, name);
   const { redis, keys } = await store(app);
-  return (await resumeScript.run<number>(redis, [keys.beatPaused, keys.beatAnchor, keys.beatLastRun], [name, now])) === 1;
+  return (await scripts.beatResume.run<number>(redis, [keys.beatPaused, keys.beatAnchor, keys.beatLastRun], [name, now])) === 1;
 }
 
 /**

@@ -15,6 +15,7 @@ import purgeLua from './scripts/purge.lua';
 import replayLua from './scripts/replay.lua';
 import refreshLockLua from './scripts/refresh_lock.lua';
 import beatClaimLua from './scripts/beat_claim.lua';
+import beatResumeLua from './scripts/beat_resume.lua';
 import storeResultLua from './scripts/store_result.lua';
 import chordPartLua from './scripts/chord_part.lua';
 import resultsLib from './scripts/lib/results.lua';
@@ -71,6 +72,7 @@ export const scripts = {
   storeResult: new LuaScript('store_result', storeResultLua, [resultsLib]),
   refreshLock: new LuaScript('refresh_lock', refreshLockLua),
   beatClaim: new LuaScript('beat_claim', beatClaimLua),
+  beatResume: new LuaScript('beat_resume', beatResumeLua),
   chordPart: new LuaScript('chord_part', chordPartLua),
   historyRecord: new LuaScript('history_record', historyRecordLua),
 } as const;

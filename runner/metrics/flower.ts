@@ -14,9 +14,10 @@
  * - `flower_worker_online{worker}`: 1 on worker-online and heartbeats, 0 on worker-offline.
  * - `flower_worker_number_of_currently_executing_tasks{worker}`: the heartbeat's `active`.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { CounterTally, GaugeTally, HistogramTally, type Cell, type HistogramCell } from './tally';
 
-/** Python prometheus_client's `Histogram.DEFAULT_BUCKETS` (without +Inf, which prom-client adds): Flower's default. */
+/** Python prometheus_client's `Histogram.DEFAULT_BUCKETS` (without +Inf, which is added): Flower's default. */
 export const FLOWER_RUNTIME_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 /** A task event, as much of it as Flower's metrics read. */
@@ -35,26 +36,37 @@ export interface FlowerTaskEvent {
   runtime?: number | undefined;
 }
 
-/** What Flower's `State` remembers of a task, for the metrics. */
-interface TaskState {
-  name: string;
+/** What Flower's `State` knows of a task when an event of it comes, for the metrics (times in seconds). */
+export interface FlowerTaskState {
   eta: boolean;
-  received?: number;
-  started?: number;
+  received?: number | undefined;
+  started?: number | undefined;
+}
+
+/** The series of one task name on one worker, found once and kept by the caller (see {@link FlowerMetrics.series}). */
+export interface FlowerSeries {
+  readonly worker: string;
+  readonly task: string;
+  /** By event type. */
+  readonly events: Record<string, Cell>;
+  runtime?: HistogramCell;
+  prefetchTime?: Cell;
+  prefetched?: Cell;
 }
 
 /** Tasks remembered at most (Flower keeps 10,000 by default, `--max_tasks`); the oldest are forgotten first. */
 const MAX_TASKS = 10_000;
 
 export class FlowerMetrics {
-  private readonly events: Counter<'worker' | 'type' | 'task'>;
-  private readonly runtime: Histogram<'worker' | 'task'>;
-  private readonly prefetchTime: Gauge<'worker' | 'task'>;
-  private readonly prefetched: Gauge<'worker' | 'task'>;
+  private readonly events: CounterTally<'worker' | 'type' | 'task'>;
+  private readonly runtime: HistogramTally<'worker' | 'task'>;
+  private readonly prefetchTime: GaugeTally<'worker' | 'task'>;
+  private readonly prefetched: GaugeTally<'worker' | 'task'>;
   private readonly online: Gauge<'worker'>;
   private readonly executing: Gauge<'worker'>;
-  /** By uuid, in arrival order (a Map keeps it), bounded by {@link MAX_TASKS}. */
-  private readonly tasks = new Map<string, TaskState>();
+  private readonly bySeries = new Map<string, FlowerSeries>();
+  /** For events of the stream (which name a task only on receipt): by uuid, in arrival order, bounded by {@link MAX_TASKS}. */
+  private readonly tasks = new Map<string, FlowerTaskState & { name: string }>();
 
   /**
    * @param live a worker serving its own metrics: its executing-tasks gauge is read at each scrape rather than from
@@ -62,16 +74,15 @@ export class FlowerMetrics {
    */
   constructor(registry: Registry, live?: { hostname: string; active: () => number }) {
     const registers = [registry];
-    this.events = new Counter({ name: 'flower_events_total', help: 'Number of events', labelNames: ['worker', 'type', 'task'], registers });
-    this.runtime = new Histogram({
-      name: 'flower_task_runtime_seconds', help: 'Task runtime', labelNames: ['worker', 'task'], buckets: [...FLOWER_RUNTIME_BUCKETS], registers,
+    this.events = new CounterTally(registry, { name: 'flower_events_total', help: 'Number of events', labelNames: ['worker', 'type', 'task'] });
+    this.runtime = new HistogramTally(registry, {
+      name: 'flower_task_runtime_seconds', help: 'Task runtime', labelNames: ['worker', 'task'], buckets: FLOWER_RUNTIME_BUCKETS,
     });
-    this.prefetchTime = new Gauge({
-      name: 'flower_task_prefetch_time_seconds', help: 'The time the task spent waiting at the celery worker to be executed.',
-      labelNames: ['worker', 'task'], registers,
+    this.prefetchTime = new GaugeTally(registry, {
+      name: 'flower_task_prefetch_time_seconds', help: 'The time the task spent waiting at the celery worker to be executed.', labelNames: ['worker', 'task'],
     });
-    this.prefetched = new Gauge({
-      name: 'flower_worker_prefetched_tasks', help: 'Number of tasks of given type prefetched at a worker', labelNames: ['worker', 'task'], registers,
+    this.prefetched = new GaugeTally(registry, {
+      name: 'flower_worker_prefetched_tasks', help: 'Number of tasks of given type prefetched at a worker', labelNames: ['worker', 'task'],
     });
     this.online = new Gauge({ name: 'flower_worker_online', help: 'Worker online status', labelNames: ['worker'], registers });
     this.executing = new Gauge({
@@ -80,7 +91,18 @@ export class FlowerMetrics {
     });
   }
 
-  /** One task event. */
+  /** The series of a task name on a worker (made on first use: keep it). */
+  series(worker: string, task: string): FlowerSeries {
+    const key = worker + '\u0000' + task;
+    let found = this.bySeries.get(key);
+    if (found === undefined) {
+      found = { worker, task, events: {} };
+      this.bySeries.set(key, found);
+    }
+    return found;
+  }
+
+  /** One task event of the stream (Celery's events name the task on receipt only: it is remembered by uuid). */
   task(event: FlowerTaskEvent): void {
     let task = this.tasks.get(event.uuid);
     if (task === undefined) {
@@ -96,21 +118,26 @@ export class FlowerMetrics {
     } else if (event.type === 'task-started') {
       task.started = event.timestamp;
     }
-    const { worker, type } = event;
-    const name = task.name;
-    this.events.inc({ worker, type, task: name });
-    if (event.runtime) this.runtime.observe({ worker, task: name }, event.runtime);
+    this.record(this.series(event.worker, task.name), event.type, task, event.runtime);
+  }
+
+  /** One task event, with what is known of its task then (as Flower's `observe_task`). */
+  record(series: FlowerSeries, type: string, task: FlowerTaskState, runtime?: number): void {
+    const { worker, task: name } = series;
+    const count = series.events[type] ??= this.events.cell({ worker, type, task: name });
+    count.value++;
+    if (runtime) this.runtime.observe(series.runtime ??= this.runtime.cell({ worker, task: name }), runtime);
     // As Flower: the prefetch metrics are for tasks without an ETA whose receipt was seen.
     if (task.eta || task.received === undefined) return;
     if (type === 'task-received') {
-      this.prefetched.inc({ worker, task: name });
+      (series.prefetched ??= this.prefetched.cell({ worker, task: name })).value++;
     } else if (type === 'task-started' && task.started !== undefined) {
-      this.prefetchTime.set({ worker, task: name }, task.started - task.received);
-      this.prefetched.dec({ worker, task: name });
+      (series.prefetchTime ??= this.prefetchTime.cell({ worker, task: name })).value = task.started - task.received;
+      (series.prefetched ??= this.prefetched.cell({ worker, task: name })).value--;
     } else if ((type === 'task-succeeded' || type === 'task-failed') && task.started !== undefined) {
-      this.prefetchTime.set({ worker, task: name }, 0);
+      (series.prefetchTime ??= this.prefetchTime.cell({ worker, task: name })).value = 0;
     } else if ((type === 'task-revoked' || type === 'task-rejected') && task.started === undefined) {
-      this.prefetched.dec({ worker, task: name });
+      (series.prefetched ??= this.prefetched.cell({ worker, task: name })).value--;
     }
   }
 

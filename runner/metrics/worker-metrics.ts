@@ -16,10 +16,11 @@
  *   `radish_worker_up` (1), read at each scrape.
  * - Flower's names (runner/metrics/flower.ts) for this worker, from the same events.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import type { TaskMessage } from '../protocol/message';
 import type { WorkerEventListeners } from '../worker/listener';
-import { FLOWER_RUNTIME_BUCKETS, FlowerMetrics } from './flower';
+import { FLOWER_RUNTIME_BUCKETS, FlowerMetrics, type FlowerSeries } from './flower';
+import { CounterTally, HistogramTally, type Cell, type HistogramCell } from './tally';
 
 /** Queue waits span milliseconds (a busy fleet) to hours (a backlog): the runtime buckets, then minutes and hours. */
 export const QUEUE_WAIT_BUCKETS: readonly number[] = [...FLOWER_RUNTIME_BUCKETS, 30, 60, 300, 900, 1800, 3600, 7200];
@@ -32,13 +33,31 @@ export interface MeteredWorker {
   off<K extends keyof WorkerEventListeners>(event: K, listener: WorkerEventListeners[K]): unknown;
 }
 
-/** A task between its receipt and its end: what later events need of its message. */
-interface Running {
-  name: string;
-  queue: string;
-  sentAt: number | null;
-  eta: number | null;
-  /** performance.now() at its start. */
+type Outcome = 'received' | 'started' | 'succeeded' | 'failed' | 'retried' | 'revoked' | 'dead_lettered';
+
+/** A task name's series, found once (each made on first use). */
+interface TaskSeries {
+  readonly name: string;
+  readonly outcomes: Partial<Record<Outcome, Cell>>;
+  runtime?: HistogramCell;
+  /** Queue wait, by queue. */
+  readonly waits: Map<string, HistogramCell>;
+  readonly flower: FlowerSeries;
+}
+
+/** A run between its receipt and its end. */
+interface Run {
+  readonly series: TaskSeries;
+  readonly queue: string;
+  readonly sentAt: number | null;
+  /** The ETA, ms since the epoch. */
+  readonly etaAt: number | null;
+  /** Whether it has one (as Flower reads it). */
+  readonly eta: boolean;
+  /** Seconds since the epoch, as Flower reads events' timestamps. */
+  readonly received: number;
+  started?: number;
+  /** performance.now() at its start, for the runtime of a run that failed or retried. */
   startedAt?: number;
 }
 
@@ -48,38 +67,39 @@ const UNKNOWN_TASK = '(unknown)';
 export class WorkerMetrics {
   /** Everything this worker serves on its endpoint. */
   readonly registry = new Registry();
-  private readonly tasks: Counter<'task' | 'outcome'>;
-  private readonly runtime: Histogram<'task'>;
-  private readonly wait: Histogram<'task' | 'queue'>;
+  private readonly outcomes: CounterTally<'task' | 'outcome'>;
+  private readonly runtime: HistogramTally<'task'>;
+  private readonly wait: HistogramTally<'task' | 'queue'>;
   private readonly flower: FlowerMetrics;
+  private readonly byName = new Map<string, TaskSeries>();
   /**
    * Runs between receipt and end, by task id: a list, because a retry republished with no countdown may be received
    * again before the run that retried it has ended.
    */
-  private readonly running = new Map<string, Running[]>();
+  private readonly running = new Map<string, Run[]>();
   private detach: (() => void) | undefined;
 
   constructor(private readonly worker: MeteredWorker) {
-    const registers = [this.registry];
-    this.tasks = new Counter({ name: 'radish_tasks_total', help: 'Tasks by name and outcome', labelNames: ['task', 'outcome'], registers });
-    this.runtime = new Histogram({
+    const registry = this.registry;
+    this.outcomes = new CounterTally(registry, { name: 'radish_tasks_total', help: 'Tasks by name and outcome', labelNames: ['task', 'outcome'] });
+    this.runtime = new HistogramTally(registry, {
       name: 'radish_task_runtime_seconds', help: 'Runtime of each run that ended (succeeded, failed or retried)', labelNames: ['task'],
-      buckets: [...FLOWER_RUNTIME_BUCKETS], registers,
+      buckets: FLOWER_RUNTIME_BUCKETS,
     });
-    this.wait = new Histogram({
+    this.wait = new HistogramTally(registry, {
       name: 'radish_task_queue_wait_seconds', help: 'Start minus send time (or minus the ETA, when later), for messages with a send-time stamp',
-      labelNames: ['task', 'queue'], buckets: [...QUEUE_WAIT_BUCKETS], registers,
+      labelNames: ['task', 'queue'], buckets: QUEUE_WAIT_BUCKETS,
     });
     const stats = worker.stats;
     const gauge = (name: string, help: string, read: () => number): void => {
       // Read at each scrape: no bookkeeping per task.
-      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
     };
     gauge('radish_worker_active_tasks', 'Tasks running now', () => stats.active);
     gauge('radish_worker_reserved_tasks', 'Tasks received and waiting for a concurrency slot', () => stats.reserved);
     gauge('radish_worker_scheduled_tasks', 'Tasks held until their ETA', () => stats.scheduled);
     gauge('radish_worker_up', 'The worker is up (1)', () => 1);
-    this.flower = new FlowerMetrics(this.registry, { hostname: worker.hostname, active: () => stats.active });
+    this.flower = new FlowerMetrics(registry, { hostname: worker.hostname, active: () => stats.active });
     this.flower.worker('worker-online', worker.hostname);
   }
 
@@ -94,7 +114,7 @@ export class WorkerMetrics {
       'task-failed': (id) => this.ended(id, 'failed'),
       'task-retried': (id) => this.ended(id, 'retried'),
       'task-revoked': (id) => this.ended(id, 'revoked'),
-      'dead-letter': (_id, _reason, name) => this.tasks.inc({ task: name ?? UNKNOWN_TASK, outcome: 'dead_lettered' }),
+      'dead-letter': (_id, _reason, name) => this.count(this.series(name ?? UNKNOWN_TASK), 'dead_lettered'),
     };
     const names = Object.keys(listeners) as (keyof WorkerEventListeners)[];
     for (const name of names) w.on(name, listeners[name] as WorkerEventListeners[typeof name]);
@@ -109,45 +129,66 @@ export class WorkerMetrics {
     this.flower.worker('worker-offline', this.worker.hostname);
   }
 
-  private flowerEvent(type: string, id: string, name: string, extra: { eta?: boolean; runtime?: number } = {}): void {
-    this.flower.task({ type, worker: this.worker.hostname, uuid: id, timestamp: Date.now() / 1000, name, ...extra });
+  private series(name: string): TaskSeries {
+    let found = this.byName.get(name);
+    if (found === undefined) {
+      found = { name, outcomes: {}, waits: new Map(), flower: this.flower.series(this.worker.hostname, name) };
+      this.byName.set(name, found);
+    }
+    return found;
+  }
+
+  private count(series: TaskSeries, outcome: Outcome): void {
+    (series.outcomes[outcome] ??= this.outcomes.cell({ task: series.name, outcome })).value++;
   }
 
   private received(id: string, msg: TaskMessage): void {
-    const run: Running = { name: msg.name, queue: msg.routingKey, sentAt: msg.sentAt, eta: msg.eta ? msg.eta.getTime() : null };
+    const series = this.series(msg.name);
+    const run: Run = {
+      series, queue: msg.routingKey, sentAt: msg.sentAt, etaAt: msg.eta ? msg.eta.getTime() : null, eta: msg.eta !== null, received: Date.now() / 1000,
+    };
     const runs = this.running.get(id);
     if (runs) runs.push(run);
     else this.running.set(id, [run]);
-    this.tasks.inc({ task: msg.name, outcome: 'received' });
-    this.flowerEvent('task-received', id, msg.name, { eta: msg.eta !== null });
+    this.count(series, 'received');
+    this.flower.record(series.flower, 'task-received', run);
   }
 
   private started(id: string): void {
-    const task = this.running.get(id)?.find((run) => run.startedAt === undefined);
-    if (!task) return;
-    task.startedAt = performance.now();
-    this.tasks.inc({ task: task.name, outcome: 'started' });
-    if (task.sentAt !== null) {
-      const due = task.eta !== null && task.eta > task.sentAt ? task.eta : task.sentAt;
-      this.wait.observe({ task: task.name, queue: task.queue }, Math.max(0, Date.now() - due) / 1000);
+    const run = this.running.get(id)?.find((r) => r.startedAt === undefined);
+    if (!run) return;
+    const now = Date.now();
+    run.startedAt = performance.now();
+    run.started = now / 1000;
+    const series = run.series;
+    this.count(series, 'started');
+    if (run.sentAt !== null) {
+      const due = run.etaAt !== null && run.etaAt > run.sentAt ? run.etaAt : run.sentAt;
+      let cell = series.waits.get(run.queue);
+      if (cell === undefined) {
+        cell = this.wait.cell({ task: series.name, queue: run.queue });
+        series.waits.set(run.queue, cell);
+      }
+      this.wait.observe(cell, Math.max(0, now - due) / 1000);
     }
-    this.flowerEvent('task-started', id, task.name);
+    this.flower.record(series.flower, 'task-started', run);
   }
 
-  /** A task's end; `runtime` (seconds) as the worker measured it, else the time since its start. */
+  /** A run's end; `runtime` (seconds) as the worker measured it, else the time since its start. */
   private ended(id: string, outcome: 'succeeded' | 'failed' | 'retried' | 'revoked', runtime?: number): void {
     const runs = this.running.get(id);
     if (!runs) return;
     // The run that ended: a started one (a revoke may also end one that never started).
-    let at = runs.findIndex((run) => run.startedAt !== undefined);
+    let at = runs.findIndex((r) => r.startedAt !== undefined);
     if (at < 0) at = 0;
-    const task = runs[at]!;
+    const run = runs[at]!;
     runs.splice(at, 1);
     if (runs.length === 0) this.running.delete(id);
-    this.tasks.inc({ task: task.name, outcome });
-    if (outcome !== 'revoked' && task.startedAt !== undefined) {
-      this.runtime.observe({ task: task.name }, runtime ?? (performance.now() - task.startedAt) / 1000);
+    const series = run.series;
+    this.count(series, outcome);
+    if (outcome !== 'revoked' && run.startedAt !== undefined) {
+      this.runtime.observe(series.runtime ??= this.runtime.cell({ task: series.name }), runtime ?? (performance.now() - run.startedAt) / 1000);
     }
-    this.flowerEvent(`task-${outcome}`, id, task.name, runtime === undefined ? {} : { runtime });
+    this.flower.record(series.flower, `task-${outcome}`, run, runtime);
   }
 }

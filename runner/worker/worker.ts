@@ -275,6 +275,8 @@ export class Worker extends EventEmitter {
     if (this.store) {
       const pausedStore = new PausedQueues(this.store);
       for (const queue of await pausedStore.names()) this.paused.add(queue);
+      const idle = this.queues.filter((q) => this.paused.has(q));
+      if (idle.length) this.logger.log('warning', `Paused for the fleet, not taken from until resumed: ${idle.join(', ')}`);
       this.pausedTimer = setInterval(() => void this.syncPaused(pausedStore), PAUSED_SYNC_MS);
       this.pausedTimer.unref();
     }

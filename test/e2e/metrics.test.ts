@@ -17,7 +17,7 @@ import { HISTORY_TTL_SEC, queueField } from '../../runner/metrics/history-bucket
 import { MetricsHistoryWriter, minuteOf, type WorkerEventSource } from '../../runner/metrics/history-writer';
 import type { TaskMessage } from '../../runner/protocol/message';
 import { Worker } from '../../runner/worker/worker';
-import { prng, delay } from '../support/wait';
+import { delay, prng, until } from '../support/wait';
 import { taskPage, type FrameLocator } from '../support/webview';
 import { e2e, projectWorkbench, ROOT, TIMEOUT, type Page } from '../support/workbench';
 
@@ -133,6 +133,9 @@ describe('the Metrics view (UI, code-server + chromium)', function () {
       ...Array.from({ length: 3 }, (_, i) => s.client.send('tasks.fail', [`v${i}`])),
     ]);
     await Promise.all(sent.map((r) => r.get({ timeout: 20_000 }).catch(() => undefined)));
+    // One of them samples the queues for this minute (the hour replayed wrote 58 samples).
+    const store = await s.client.requireSharedStore('the test');
+    await until(async () => (await store.redis.keys('radish.metrics.queues.*')).length > 58, 'a queue sample of this minute', 10_000);
     await Promise.all(workers.map((w) => w.stop()));
     totals.ran += 41;
     totals.failed += 3;

@@ -156,10 +156,11 @@ describe('beat schedulers (redis)', function () {
 
   it('the claim is a compare-and-set: of two schedulers that read the same last run, one sends', async () => {
     await h.redis.hset(keys.beatLastRun, 'tick', '1000');
-    const claim = () => scripts.beatClaim.run<number>(h.redis, [keys.beatLastRun], ['tick', '1000', 2000]);
+    const hashes = [keys.beatLastRun, keys.beatPaused, keys.beatAnchor];
+    const claim = () => scripts.beatClaim.run<number>(h.redis, hashes, ['tick', '1000', 2000, '0']);
     assert.deepEqual([await claim(), await claim()], [1, 0]);
     assert.equal(await h.redis.hget(keys.beatLastRun, 'tick'), '2000');
-    const first = () => scripts.beatClaim.run<number>(h.redis, [keys.beatLastRun], ['new', '', 5000]);
+    const first = () => scripts.beatClaim.run<number>(h.redis, hashes, ['new', '', 5000, '1']);
     assert.deepEqual([await first(), await first()], [1, 0]);
   });
 

@@ -68,7 +68,7 @@ describe('exporter and queueStats on Redis', function () {
     assert.equal(s.all('flower_events_total').length, 0);
   });
 
-  it('stamps what a client sends, and a worker\'s retry anew: the oldest age follows', async () => {
+  it('reads the stamp a client\'s send writes (its time of sending, in ms)', async () => {
     const before = Date.now();
     const sent = await h.app.send('tasks.nobody', [], {}, { queue: 'stamped' });
     const [raw] = await h.redis.lrange('stamped', 0, -1);

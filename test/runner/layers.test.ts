@@ -21,7 +21,7 @@ const FLOORS: [name: string, pattern: RegExp][] = [
   ['definitions', /^(task|schedule)\.ts$/],
   ['app', /^app\.ts$/],
   ['services', /^(worker|monitor|beat)\//],
-  ['clients', /^(control|control-print|inspector|fleet)\.ts$/],
+  ['clients', /^(control|control-print|inspector|fleet|queue-control|queue-control-print|drain)\.ts$/],
   ['cli', /^cli\.ts$/],
   ['index', /^index\.ts$/],
 ];

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { encodeTaskMessage, type TaskCall } from '../../runner/protocol/message';
 import type { TaskFailedError } from '../../runner/protocol/result';
 import { Worker } from '../../runner/worker/worker';
+import { Histogram, Registry } from 'prom-client';
+import { HistogramTally } from '../../runner/metrics/tally';
 import { until, workerHarness } from '../support/worker-harness';
 import { scrape, type Scrape } from './exporter-scrape';
 
@@ -17,6 +19,20 @@ const SENDER = { origin: 'gen1@test', replyTo: '', deliveryTag: '' };
 function rawMessage(call: Omit<TaskCall, 'id' | 'queue'> & { queue?: string }): string {
   return encodeTaskMessage({ id: randomUUID(), queue: 'celery', ...call }, { ...SENDER, deliveryTag: randomUUID() });
 }
+
+describe('metrics: tallies', function () {
+  it('render a histogram exactly as prom-client\'s own Histogram does (cumulative buckets, +Inf, sum, count, escaping)', async () => {
+    const registry = new Registry();
+    const ours = new HistogramTally(registry, { name: 'ours', help: 'h', labelNames: ['task'], buckets: [1, 0.1, 2.5] });
+    const theirs = new Histogram({ name: 'theirs', help: 'h', labelNames: ['task'], buckets: [0.1, 1, 2.5], registers: [registry] });
+    for (const [task, v] of [['a"b\\c', 0.05], ['a"b\\c', 0.1], ['a"b\\c', 0.5], ['a"b\\c', 7], ['x', 2.5]] as const) {
+      ours.observe(ours.cell({ task }), v);
+      theirs.observe({ task }, v);
+    }
+    const [a, b] = (await registry.metrics()).split('\n\n');
+    assert.equal(a!.replace(/ours/g, 'theirs'), b!.trimEnd());
+  });
+});
 
 describe('metrics: a worker\'s /metrics endpoint', function () {
   const h = workerHarness();

@@ -191,6 +191,16 @@ describe('queue control on Radish workers (Redis)', function () {
     await assert.rejects(pauseQueue(b.app, ''), /queue name/);
   });
 
+  it('a damaged pause record still pauses the queue (since unknown), and resume removes it', async () => {
+    const store = (await b.app.sharedStore())!;
+    await store.redis.hset(store.keys.pausedQueues, 'qx', 'not json');
+    assert.deepEqual(await pausedQueues(b.app), [{ queue: 'qx', since: 0, cancelled: [] }]);
+    const w = await b.start({ queues: ['qx'] });
+    assert.deepEqual(w.pausedQueues, ['qx']);
+    assert.equal((await resumeQueue(b.app, 'qx')).wasPaused, true);
+    assert.deepEqual(w.pausedQueues, []);
+  });
+
   it('the CLI: control pause_queue, inspect queues shows it, resume_queue, drain; usage errors', async () => {
     const w = await b.start({ queues: ['q1'] });
     const env = { RADISH_BROKER_URL: redis.server.url };
@@ -233,4 +243,14 @@ describe('queue control on Radish workers (RabbitMQ, results on Redis)', functio
 
   pauseScenario(b);
   drainScenario(b);
+
+  it('without a shared store (RabbitMQ with the rpc:// backend) a pause is refused, saying what it needs', async () => {
+    const rpc = new Radish({ broker: rabbit.url, backend: 'rpc://' });
+    try {
+      await assert.rejects(pauseQueue(rpc, 'qa'), /pausing a queue needs Redis to record it for every worker/);
+      assert.deepEqual(await pausedQueues(rpc), []);
+    } finally {
+      await rpc.close();
+    }
+  });
 });

@@ -10,9 +10,8 @@ import { resolve } from 'node:path';
 import { Radish } from '../../runner/app';
 import { Beat, type SentTick } from '../../runner/beat/beat';
 import { listSchedules, pauseSchedule, resumeSchedule, runScheduleNow, UnknownScheduleError, type ScheduleState } from '../../runner/beat/schedules';
-import claimLua from '../../runner/beat/claim.lua';
 import { Keys } from '../../runner/broker/keys';
-import { LuaScript } from '../../runner/broker/scripts';
+import { scripts } from '../../runner/broker/scripts';
 import { createLogger } from '../../runner/log';
 import { decodeTaskMessage } from '../../runner/protocol/message';
 import { Worker } from '../../runner/worker/worker';
@@ -192,10 +191,9 @@ describe('beat schedules seen from outside (redis)', function () {
   });
 
   it('the claim refuses a paused schedule even when the scheduler read it unpaused', async () => {
-    const claim = new LuaScript('claim', claimLua);
     await h.redis.hset(keys.beatLastRun, 'tick', '1000');
     await h.redis.hset(keys.beatPaused, 'tick', '1500');
-    const run = () => claim.run<number>(h.redis, [keys.beatLastRun, keys.beatPaused, keys.beatAnchor], ['tick', '1000', 2000, '0']);
+    const run = () => scripts.beatClaim.run<number>(h.redis, [keys.beatLastRun, keys.beatPaused, keys.beatAnchor], ['tick', '1000', 2000, '0']);
     assert.equal(await run(), -1);
     assert.equal(await h.redis.hget(keys.beatLastRun, 'tick'), '1000');
     await h.redis.hdel(keys.beatPaused, 'tick');
@@ -261,11 +259,12 @@ describe('beat schedules seen from outside (redis)', function () {
     assert.deepEqual([usage.code, usage.stderr], [2, 'radish: error: schedules pause needs a schedule name (radish schedules list shows them)\n']);
   });
 
-  it('a real radish beat publishes on start and honours a pause made while it runs', async () => {
+  it('a real radish beat publishes on start and honours a pause made while it runs, and logs it', async () => {
     const app = makeApp();
     const sent: SentTick[] = [];
+    const lines: string[] = [];
     app.schedule('fast', { task: 'tasks.fast', every: 0.2 });
-    const b = new Beat(app, { logger: quiet, maxInterval: 50, onSent: (s) => sent.push(s) });
+    const b = new Beat(app, { logger: createLogger('info', (l) => lines.push(l)), maxInterval: 50, onSent: (s) => sent.push(s) });
     beats.push(b);
     await b.start();
     const c = client();
@@ -277,9 +276,11 @@ describe('beat schedules seen from outside (redis)', function () {
     assert.ok(listing.schedules.some((s) => s.name === 'fast'), 'published on start');
     await pauseSchedule(c, 'fast');
     const count = sent.filter((s) => s.schedule === 'fast').length;
+    await until(() => lines.some((l) => l.includes('Scheduler: fast is paused: its ticks are skipped until it is resumed')), () => `the pause logged:\n${lines.join('\n')}`, 5_000);
     await delay(600);
     assert.equal(sent.filter((s) => s.schedule === 'fast').length, count, 'no tick once the pause returned');
     await resumeSchedule(c, 'fast');
     await until(() => sent.filter((s) => s.schedule === 'fast').length > count, 'a tick after the resume', 5_000);
+    assert.ok(lines.some((l) => l.includes('Scheduler: fast was resumed')), lines.join('\n'));
   });
 });

@@ -6,6 +6,8 @@
  * the broker (a vhost of its own) and results on Redis, for the failures.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { Radish } from '../../runner/app';
 import { Control } from '../../runner/control';
 import { Inspector } from '../../runner/inspector';
@@ -51,13 +53,13 @@ function defineTasks(app: Radish): void {
   app.task('emails.send', (to: string) => `sent to ${to}`);
 }
 
-/** Send `count` tasks: orders (kwargs customer c-<n mod 5>), and every 6th an email. */
+/** Send `count` tasks: orders (kwargs customer c-<n/10 mod 5>, so every fate has every customer), and every 6th an email. */
 async function sendAll(app: Radish, count: number): Promise<Sent[]> {
   const sent: Sent[] = [];
   const calls: Promise<void>[] = [];
   for (let n = 0; n < count; n++) {
     const order = `order-${n}`;
-    const customer = `c-${n % 5}`;
+    const customer = `c-${Math.floor(n / 10) % 5}`;
     const isEmail = n % 6 === 5;
     calls.push((async () => {
       const r = isEmail ? await app.send('emails.send', [`${order}@example.com`]) : await app.send('orders.process', [order], { customer });
@@ -67,6 +69,21 @@ async function sendAll(app: Radish, count: number): Promise<Sent[]> {
   }
   await Promise.all(calls);
   return sent;
+}
+
+const CLI = resolve(__dirname, '../../dist/radish.js');
+
+/** Run the built CLI: its exit code and output. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
 }
 
 const ids = (xs: readonly { id: string }[]): string[] => xs.map((x) => x.id).sort();
@@ -138,6 +155,7 @@ describe('search inside tasks and bulk actions (real Redis, a real worker, 3,000
     for (const [text, pick] of cases) {
       const found = await search(text);
       const expected = expect(pick);
+      if (!text.includes('nothing')) assert.ok(expected.length > 0, `${text} is a query that finds something`);
       assert.deepEqual(ids(found.items), expected, text);
       assert.equal(found.matched, expected.length, text);
       assert.equal(found.cutShort, undefined, text);
@@ -225,6 +243,7 @@ describe('search inside tasks and bulk actions (real Redis, a real worker, 3,000
     const q = parseQuery('exc:ValueError kwargs:c-1');
     const found = await searchFailures(inspector, q, { limit: COUNT, countAll: true });
     const expected = expect((s) => s.outcome === 'value' && s.customer === 'c-1');
+    assert.ok(expected.length > 10);
     assert.equal(found.matched, expected.length);
     const letters = await inspector.deadLetterCount();
     const outcome = await discardFailures(inspector, found.items, { limit: 1000 });
@@ -239,6 +258,34 @@ describe('search inside tasks and bulk actions (real Redis, a real worker, 3,000
     const again = await discardFailures(inspector, found.items);
     assert.equal(again.done, 0);
     assert.equal(again.gone, expected.length);
+  });
+
+  it('radish dlq list|retry|discard --match: the same search and bulk actions from the command line', async () => {
+    const url = redis.server.url;
+    const c2 = expect((s) => s.outcome === 'value' && s.customer === 'c-2');
+    assert.ok(c2.length > 2);
+    const listed = await cli(['dlq', 'list', '--match', 'exc:ValueError kwargs:c-2', '--limit', '1000', '--json', '--broker', url]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual((JSON.parse(listed.stdout) as { id: string }[]).map((e) => e.id).sort(), c2);
+    const text = await cli(['dlq', 'list', '--match', 'exc:ValueError kwargs:c-2', '--limit', '2', '--broker', url]);
+    assert.match(text.stdout, new RegExp(`${c2.length} failed task\\(s\\) match "exc:ValueError kwargs:c-2" \\(first 2 matches of`));
+    assert.equal(text.stdout.split('\n').filter((l) => l.startsWith('orders.process[')).length, 2);
+
+    const refused = await cli(['dlq', 'discard', '--match', 'kwargs:c-2 exc:ValueError', '--broker', url]);
+    assert.equal(refused.code, 2, 'a bulk discard needs -f');
+    assert.match(refused.stderr, /add -f/);
+    const discarded = await cli(['dlq', 'discard', '--match', 'kwargs:c-2 exc:ValueError', '-f', '--broker', url]);
+    assert.equal(discarded.stdout.trim(), `Discarded ${c2.length} of ${c2.length} matching.`);
+    for (const id of c2) assert.equal(await inspector.result(id), null);
+
+    const c4 = expect((s) => s.outcome === 'value' && s.customer === 'c-4');
+    assert.ok(c4.length > 3);
+    const retried = await cli(['dlq', 'retry', '--match', 'exc:ValueError kwargs:c-4', '--limit', '3', '--broker', url]);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(retried.stdout, new RegExp(`^Retried 3 of ${c4.length} matching; run again for the rest\\.`));
+    assert.equal((await inspector.messages('celery', 0, 100)).length, 3);
+    assert.equal((await searchFailures(inspector, parseQuery('exc:ValueError kwargs:c-4'), { countAll: true })).matched, c4.length - 3);
+    await inspector.purge('celery');
   });
 
   it('bulk retry of history tasks sends each again (same name, arguments) under a new id', async () => {

@@ -143,19 +143,37 @@ interface Line {
   format?: (v: number) => string;
 }
 
-function chart(title: string, id: string, m: MetricsModel, lines: Line[], axis: (v: number) => string, counts = true): HTMLElement {
+/** How a chart's y axis goes: counts and samples (from 0, at least 0..1), durations from 0, or runtimes on a log scale. */
+type YScale = 'counts' | 'samples' | 'durations' | 'log';
+
+function yScale(kind: YScale): uPlot.Scale {
+  // An idle range is a flat line at 0, not a zoom into noise.
+  if (kind === 'log') return { distr: 3, log: 10 };
+  return { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(kind === 'durations' ? 0.001 : 1, max ?? 0) * 1.1] };
+}
+
+function chart(title: string, id: string, m: MetricsModel, lines: Line[], axis: (v: number) => string, kind: YScale = 'counts'): HTMLElement {
   const box = el('section', { class: 'chart', id: `chart-${id}` }, el('h2', {}, title));
   const colors = palette();
+  const latest = newest(lines, m.times.length, kind);
+  // A log axis is marked at powers of ten only (1 ms, 10 ms, 100 ms...), not at every step between them.
+  const decades = kind === 'log'
+    ? { filter: (_u: uPlot, splits: number[]) => splits.map((v) => (Number.isInteger(Math.round(Math.log10(v) * 1e6) / 1e6) ? v : null)) }
+    : {};
   const opts: uPlot.Options = {
     width: 400,
     height: HEIGHT,
     cursor: { drag: { x: false, y: false } },
     legend: { live: true },
-    // Counts start at 0 and show at least 0..1 (an idle range is a flat line at 0, not a zoom into noise).
-    scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(counts ? 1 : 0.001, max ?? 0) * 1.1] } },
+    scales: { x: { time: true }, y: yScale(kind) },
+    // Away from the cursor, the legend shows the newest step with data rather than dashes.
+    hooks: { setCursor: [(u) => { if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idx: latest }, false); }] },
     axes: [
       { stroke: colors.fg, grid: { stroke: colors.grid, width: 1 }, ticks: { stroke: colors.grid, width: 1 } },
-      { stroke: colors.fg, grid: { stroke: colors.grid, width: 1 }, ticks: { stroke: colors.grid, width: 1 }, size: 60, values: (_u, ticks) => ticks.map(axis) },
+      {
+        stroke: colors.fg, grid: { stroke: colors.grid, width: 1, ...decades }, ticks: { stroke: colors.grid, width: 1, ...decades }, size: 60, ...decades,
+        values: (_u, ticks) => ticks.map((v) => (v === null || v === undefined ? '' : axis(v))),
+      },
     ],
     series: [
       { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleString(undefined, { hour12: false, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })) },
@@ -172,7 +190,7 @@ function chart(title: string, id: string, m: MetricsModel, lines: Line[], axis: 
   // Drawn once the section is in the page, at its width; the legend shows the newest step with data.
   queueMicrotask(() => {
     const plot = new uPlot({ ...opts, width: plotWidth(holder) }, data, holder);
-    plot.setLegend({ idx: newest(lines, m.times.length) });
+    plot.setLegend({ idx: latest });
     plots.push({ plot, holder });
   });
   return box;
@@ -182,9 +200,13 @@ function plotWidth(holder: HTMLElement): number {
   return Math.max(240, Math.floor(holder.getBoundingClientRect().width));
 }
 
-/** The newest step any of the lines has a value (not 0) for; the last step when none has. */
-function newest(lines: Line[], steps: number): number {
-  for (let i = steps - 1; i >= 0; i--) if (lines.some((l) => (l.values[i] ?? 0) !== 0)) return i;
+/**
+ * The newest step with data: for counts, one that is not 0 (a step nobody wrote to reads 0); for samples (runtimes,
+ * queues), one that is not null. The last step when none is.
+ */
+function newest(lines: Line[], steps: number, kind: YScale): number {
+  const has = kind === 'counts' ? (v: number | null | undefined) => (v ?? 0) !== 0 : (v: number | null | undefined) => v !== null && v !== undefined;
+  for (let i = steps - 1; i >= 0; i--) if (lines.some((l) => has(l.values[i]))) return i;
   return Math.max(0, steps - 1);
 }
 
@@ -207,16 +229,16 @@ function charts(m: MetricsModel): HTMLElement {
       { label: 'retried', stroke: c.yellow, values: perMinute(m.retried, step) },
       { label: 'revoked', stroke: c.purple, values: perMinute(m.revoked, step) },
     ], rate),
-    chart('Runtime', 'runtime', m, [
+    chart('Runtime (log scale)', 'runtime', m, [
       { label: 'p50', stroke: c.blue, values: m.p50 },
       { label: 'p95', stroke: c.orange, values: m.p95 },
-    ], (v) => seconds(v), false));
+    ], (v) => seconds(v), 'log'));
   const colors = [c.blue, c.green, c.orange, c.purple, c.yellow, c.red];
   const queues = m.queues;
   if (queues.length) {
     grid.append(
-      chart('Queue depth (messages waiting)', 'depth', m, queues.map((q, i) => ({ label: q.queue, stroke: colors[i % colors.length]!, values: q.depth })), (v) => number(Math.round(v))),
-      chart('Oldest waiting message', 'age', m, queues.map((q, i) => ({ label: q.queue, stroke: colors[i % colors.length]!, values: q.oldestAge })), (v) => seconds(v), false));
+      chart('Queue depth (messages waiting)', 'depth', m, queues.map((q, i) => ({ label: q.queue, stroke: colors[i % colors.length]!, values: q.depth })), (v) => number(Math.round(v)), 'samples'),
+      chart('Oldest waiting message', 'age', m, queues.map((q, i) => ({ label: q.queue, stroke: colors[i % colors.length]!, values: q.oldestAge })), (v) => seconds(v), 'durations'));
   } else {
     grid.append(el('section', { class: 'chart note' }, el('h2', {}, 'Queues'), el('p', { class: 'muted' }, 'No queue was sampled in this range: one worker of the fleet samples every queue once a minute.')));
   }

@@ -1,5 +1,5 @@
 --[[
-  beat resume: un-pause a schedule and count its next tick from now, in one step, so that no scheduler sees it
+  beat_resume: un-pause a schedule and count its next tick from now, in one step, so that no scheduler sees it
   unpaused while its next tick is still counted from its last run (which would send the ticks missed while paused).
 
   KEYS[1]  hash of paused schedules (schedule name -> when it was paused, ms)
