@@ -9,11 +9,36 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Radish } from '../app';
-import type { Control } from '../control';
 import { errorMessage } from '../errors';
-import type { Inspector } from '../inspector';
+import type { JsonObject } from '../protocol/message';
+import type { ResultMeta } from '../protocol/result';
 import type { TaskRecord } from './history';
-import { failedEntryId, type FailedEntry } from './search';
+import { failedEntryId, type FailedEntry, type FailedLetter } from './search';
+
+/**
+ * What the bulk actions do to one task: the Inspector's single actions, named here by their shape (the monitor sits
+ * below the clients and does not import them).
+ */
+export interface FailureActions {
+  /** Send a dead-lettered task again under `taskId` and remove its record (and stored FAILURE); throws when gone. */
+  replay(letter: FailedLetter, options: { taskId: string }): Promise<string>;
+  /** Send a stored failure again under `taskId` and remove the stored FAILURE. */
+  retryResult(meta: ResultMeta, options: { taskId: string }): Promise<string>;
+  /** Remove a dead-letter record and its stored FAILURE; false when it was gone. */
+  discard(letter: FailedLetter): Promise<boolean>;
+  /** Remove a stored FAILURE; false when there was none. */
+  forgetFailure(taskId: string): Promise<boolean>;
+}
+
+/** How to send a task of the history again (the Inspector's callOf): its name, JSON arguments and queue. */
+export interface CallReader {
+  callOf(record: TaskRecord): Promise<{ name: string; args: unknown[]; kwargs: JsonObject; queue?: string }>;
+}
+
+/** A revoke on every worker, recorded for those that start later (the Control's revoke). */
+export interface Revoker {
+  revoke(ids: readonly string[], options: { reply: false }): Promise<unknown>;
+}
 
 export interface BulkOptions {
   /** Tasks acted on at most; the rest are left as they are (`skippedForLimit`). Default 1000. */
@@ -101,7 +126,7 @@ export function whyNotRetryable(entry: FailedEntry): string | undefined {
 const GONE = /no longer in the dead-letter queue/;
 
 /** Send one failed task again as a new task (Retry on a Failed row): its id, or 'gone'. */
-async function retryOne(inspector: Inspector, entry: FailedEntry, sent: [string, string][]): Promise<'done' | 'gone'> {
+async function retryOne(inspector: FailureActions, entry: FailedEntry, sent: [string, string][]): Promise<'done' | 'gone'> {
   const why = whyNotRetryable(entry);
   if (why) throw new Error(why);
   const taskId = randomUUID();
@@ -123,7 +148,7 @@ async function retryOne(inspector: Inspector, entry: FailedEntry, sent: [string,
  * atomic replay that must find its record, and RabbitMQ's dead-letter queue is read whole for each, so two at once
  * would hide records from each other.
  */
-export async function retryFailures(inspector: Inspector, entries: readonly FailedEntry[], options: BulkOptions = {}): Promise<BulkOutcome> {
+export async function retryFailures(inspector: FailureActions, entries: readonly FailedEntry[], options: BulkOptions = {}): Promise<BulkOutcome> {
   const sent: [string, string][] = [];
   const outcome = await run(entries, options, 1, failedLabel, (entry) => retryOne(inspector, entry, sent));
   outcome.sent = sent;
@@ -134,7 +159,7 @@ export async function retryFailures(inspector: Inspector, entries: readonly Fail
  * Discard failed tasks, each as Discard on its row does: its dead-letter record and its stored FAILURE. One at a
  * time, for the reason {@link retryFailures} gives.
  */
-export async function discardFailures(inspector: Inspector, entries: readonly FailedEntry[], options: BulkOptions = {}): Promise<BulkOutcome> {
+export async function discardFailures(inspector: FailureActions, entries: readonly FailedEntry[], options: BulkOptions = {}): Promise<BulkOutcome> {
   return run(entries, options, 1, failedLabel, async (entry) => {
     const removed = entry.kind === 'letter' ? await inspector.discard(entry.letter) : await inspector.forgetFailure(entry.meta.task_id);
     return removed ? 'done' : 'gone';
@@ -150,7 +175,7 @@ function recordLabel(record: TaskRecord): { id: string; label: string } {
  * queue (Inspector.callOf), or, for a task listed among the failures (`failures`, by id), from its failure as
  * {@link retryFailures} does. Sends run 50 at a time; failures one at a time.
  */
-export async function retryTasks(app: Radish, inspector: Inspector, records: readonly TaskRecord[],
+export async function retryTasks(app: Radish, inspector: FailureActions & CallReader, records: readonly TaskRecord[],
   options: BulkOptions & { failures?: ReadonlyMap<string, FailedEntry> } = {}): Promise<BulkOutcome> {
   const sent: [string, string][] = [];
   const failing = options.failures;
@@ -182,7 +207,7 @@ export async function retryTasks(app: Radish, inspector: Inspector, records: rea
  * Revoke tasks on every worker, as Revoke Task does (recorded for workers that start later too), 200 ids per
  * broadcast, without waiting for replies: a bulk revoke is told by the count, not by which worker answered.
  */
-export async function revokeTasks(control: Control, ids: readonly string[], options: BulkOptions = {}): Promise<BulkOutcome> {
+export async function revokeTasks(control: Revoker, ids: readonly string[], options: BulkOptions = {}): Promise<BulkOutcome> {
   const limit = limitOf(options);
   const outcome = outcomeOf(ids.length, limit);
   const chosen = ids.slice(0, limit);

@@ -2,9 +2,8 @@
  * `radish dlq list|retry|discard --match QUERY`: the failures that match a search query (runner/monitor/search.ts),
  * as the Failed view lists them (dead letters and stored FAILURE results), listed or acted on in bulk.
  */
-import type { Inspector } from '../inspector';
-import { bulkSummary, discardFailures, retryFailures } from './bulk';
-import { failedEntryId, parseQuery, searchFailures, searchSummary, searchableFailure, type FailedEntry } from './search';
+import { bulkSummary, discardFailures, retryFailures, type FailureActions } from './bulk';
+import { failedEntryId, parseQuery, searchFailures, searchSummary, searchableFailure, type FailedEntry, type FailureSource } from './search';
 
 export interface MatchCommand {
   action: 'list' | 'retry' | 'discard';
@@ -24,7 +23,7 @@ function line(entry: FailedEntry): string {
 }
 
 /** Run one `--match` command; resolves to the exit code (1 when a bulk action could not act on some). */
-export async function runMatchCommand(inspector: Inspector, command: MatchCommand): Promise<number> {
+export async function runMatchCommand(inspector: FailureSource & FailureActions, command: MatchCommand): Promise<number> {
   const query = parseQuery(command.match);
   if (command.action === 'list') {
     const found = await searchFailures(inspector, query, { limit: command.limit ?? 50, countAll: true });

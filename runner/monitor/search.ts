@@ -21,7 +21,8 @@
  *     const found = await searchHistory(history, query, { limit: 200 });
  *     found.items; found.cutShort; // what matched, and whether the search stopped early (and why)
  */
-import type { Inspector, DeadLetter } from '../inspector';
+import type { DeadLetterRecord } from '../broker/transport';
+import type { TaskMessage } from '../protocol/message';
 import type { ResultMeta } from '../protocol/result';
 import type { TaskFilter, TaskHistory, TaskRecord } from './history';
 
@@ -216,9 +217,30 @@ export async function searchHistory(history: TaskHistory, q: SearchQuery, option
   return { items, matched, examined, cutShort };
 }
 
+/**
+ * A dead-letter record as the Inspector reads it (its `DeadLetter`), named here by its shape: the monitor sits
+ * below the clients and does not import them.
+ */
+export interface FailedLetter {
+  /** The record exactly as stored: the handle for replay and discard. */
+  stored: string;
+  record: DeadLetterRecord;
+  task?: TaskMessage;
+  error?: string;
+}
+
+/** What a failure search reads: the Inspector's dead-letter list and stored failures. */
+export interface FailureSource {
+  deadLetterCount(): Promise<number>;
+  /** A page of the dead-letter list, newest first. */
+  deadLetters(offset: number, limit: number): Promise<FailedLetter[]>;
+  /** Stored FAILURE results, newest first, looking at no more than `scanBudget` keys. */
+  failedResults(limit: number, scanBudget: number): Promise<ResultMeta[]>;
+}
+
 /** One failed task: a dead-letter record (with its stored FAILURE when there is one), or a stored FAILURE alone. */
 export type FailedEntry =
-  | { kind: 'letter'; letter: DeadLetter; meta?: ResultMeta }
+  | { kind: 'letter'; letter: FailedLetter; meta?: ResultMeta }
   | { kind: 'result'; meta: ResultMeta };
 
 /** A failed task's id (absent for an unreadable message). */
@@ -272,11 +294,11 @@ const LETTER_PAGE = 500;
  * FAILURE), then the stored failures that have no dead letter (a Celery worker's). Looks at no more than `examine`
  * dead letters (read in pages of 500) and `examine` stored failures (the backend scans a bounded keyspace).
  */
-export async function searchFailures(inspector: Inspector, q: SearchQuery, options: SearchOptions = {}): Promise<SearchResult<FailedEntry>> {
+export async function searchFailures(inspector: FailureSource, q: SearchQuery, options: SearchOptions = {}): Promise<SearchResult<FailedEntry>> {
   const { limit, examine, countAll } = bounds(options);
   const [letterCount, metas] = await Promise.all([inspector.deadLetterCount(), inspector.failedResults(examine, Math.max(20_000, examine * 2))]);
   const unlettered = new Map(metas.map((meta) => [meta.task_id, meta]));
-  const letters: DeadLetter[] = [];
+  const letters: FailedLetter[] = [];
   for (let offset = 0; offset < Math.min(letterCount, examine); offset += LETTER_PAGE) {
     const page = await inspector.deadLetters(offset, Math.min(LETTER_PAGE, examine - offset));
     letters.push(...page);

@@ -179,6 +179,16 @@ describe('the Metrics view (UI, code-server + chromium)', function () {
     await view.locator('button.range', { hasText: '1 h' }).click({ timeout: TIMEOUT });
     await view.locator('button.range.on', { hasText: '1 h' }).waitFor({ timeout: TIMEOUT });
     await tile(page, 'tasks', n(totals.ran));
+    // The status bar's tooltip says the last minutes in words.
+    const item = page.locator('.part.statusbar .statusbar-item', { hasText: /Radish: / }).first();
+    const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'Last 5 min' }).first();
+    const said = await e2e.retry('the status bar tooltip with the last minutes', TIMEOUT, async () => {
+      await page.mouse.move(700, 400);
+      await item.hover({ timeout: 2000 });
+      return hover.innerText({ timeout: 2000 }).catch(() => undefined);
+    });
+    assert.match(said, /Last 5 min: [\d,]+ tasks, [\d,]+ failed(, [\d,]+ retried)?, p95 [\d.]+ (ms|s); celery: \d+ waiting/);
+    assert.match(said, /Open Metrics/);
     // Opened again from the palette: the same tab.
     await e2e.runCommand(page, 'Radish: Show Metrics');
     assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Radish Metrics' }).count(), 1);

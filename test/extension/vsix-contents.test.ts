@@ -14,7 +14,7 @@ import { TaskFailedError } from '../../runner/protocol/result';
 import { startRedis, type TestRedis } from '../support/redis';
 
 const ROOT = resolve(__dirname, '../..');
-const BUNDLES = ['dist/radish.js', 'dist/extension.js', 'dist/discovery.js', 'dist/task-view.js', 'media/task-view.css'];
+const BUNDLES = ['dist/radish.js', 'dist/extension.js', 'dist/discovery.js', 'dist/task-view.js', 'media/task-view.css', 'dist/metrics-view.js', 'dist/metrics-view.css'];
 
 describe('the VSIX', function () {
   this.timeout(120_000);

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { connectBroker } from '../../runner/broker/connect';
-import type { Broker } from '../../runner/broker/transport';
+import type { Broker, Delivery } from '../../runner/broker/transport';
 import { Exporter } from '../../runner/metrics/exporter';
 import { QueueMetrics } from '../../runner/metrics/queue-metrics';
 import { MetricsServer } from '../../runner/metrics/server';
-import { encodeTaskMessage, type TaskCall } from '../../runner/protocol/message';
+import { decodeTaskMessage, encodeTaskMessage, type TaskCall } from '../../runner/protocol/message';
 import type { TaskFailedError } from '../../runner/protocol/result';
 import { rabbitNode, rabbitVhost } from '../support/rabbitmq';
 import { freePort } from '../support/redis';
@@ -151,8 +151,9 @@ describe('exporter and queueStats on RabbitMQ', function () {
 
   it('reads depth exactly by passive declare; the oldest age is unknown without the management API', async () => {
     const broker = await connectBroker({ url: rabbit.url, managementUrl: false });
+    const stamp = Date.now() - 30_000;
     try {
-      await broker.publish('qa', 0, rawMessage({ name: 't', queue: 'qa', sentAt: Date.now() - 30_000 }));
+      await broker.publish('qa', 0, rawMessage({ name: 't', queue: 'qa', sentAt: stamp }));
       await broker.publish('qa', 0, rawMessage({ name: 't', queue: 'qa' }));
       const exporter = await Exporter.start({ broker: { url: rabbit.url, managementUrl: false }, port: 0, queues: ['qa', 'missing'], events: false });
       try {
@@ -164,6 +165,13 @@ describe('exporter and queueStats on RabbitMQ', function () {
       } finally {
         await exporter.close();
       }
+      // The stamp survives the envelope's trip through AMQP to the millisecond (its header, an int64).
+      broker.setPrefetch(1);
+      const got: Delivery[] = [];
+      const deadline = Date.now() + 5000;
+      while (got.length === 0 && Date.now() < deadline) got.push(...await broker.waitAndReserve(['qa'], 1, 'w@test'));
+      assert.equal(decodeTaskMessage(got[0]!.raw).sentAt, stamp);
+      await broker.ack(got[0]!.tag);
     } finally {
       await broker.close();
     }
