@@ -25,7 +25,7 @@ import { describeTiming, listSchedules, pauseSchedule, resumeSchedule, runSchedu
 import { errorMessage } from './errors';
 import { runMatchCommand } from './monitor/search-cli';
 import { redactUrl } from './broker/connection';
-import { Exporter } from './metrics/exporter';
+import { Exporter } from './monitor/exporter';
 
 const USAGE = `Usage: radish <command> [options]
 
@@ -735,7 +735,7 @@ function help(): number {
   return 0;
 }
 
-/** `radish exporter`: the fleet's metrics (runner/metrics/exporter.ts) until SIGTERM or SIGINT. */
+/** `radish exporter`: the fleet's metrics (runner/monitor/exporter.ts) until SIGTERM or SIGINT. */
 async function exporter(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     port: { type: 'string', short: 'p' },

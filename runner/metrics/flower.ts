@@ -1,8 +1,8 @@
 /**
  * Flower's Prometheus metrics (flower/events.py, `PrometheusMetrics`), under Flower's names, labels and buckets and
  * with Flower's meaning, so the Grafana dashboards made for Celery + Flower work unchanged on a Radish fleet. Fed
- * with Celery task and worker events: by a worker with its own (runner/metrics/worker-metrics.ts) and by
- * `radish exporter` with the fleet's event stream (runner/metrics/exporter.ts).
+ * with Celery task and worker events: by a worker with its own (runner/worker/metrics.ts) and by
+ * `radish exporter` with the fleet's event stream (runner/monitor/exporter.ts).
  *
  * What Flower does, and so what this does:
  * - `flower_events_total{worker,type,task}`: one per task event (`task-received`, `task-started`, ...).

@@ -10,6 +10,14 @@ export type OutcomeKind = 'succeeded' | 'failed' | 'retried' | 'revoked';
 
 export const OUTCOME_KINDS: readonly OutcomeKind[] = ['succeeded', 'failed', 'retried', 'revoked'];
 
+/** A minute's length; minutes are numbered from the epoch (ms / 60 000, floored). */
+export const MINUTE_MS = 60_000;
+
+/** The minute a time (ms since the epoch) falls in: the number in its hashes' keys. */
+export function minuteOf(ms: number): number {
+  return Math.floor(ms / MINUTE_MS);
+}
+
 /** Seconds a minute's hashes live: a little over the 72 h the history shows, so the oldest shown minute is complete. */
 export const HISTORY_TTL_SEC = 73 * 3600;
 

@@ -5,9 +5,8 @@
  */
 import type { SharedStore } from '../broker/shared-store';
 import {
-  HISTORY_MINUTES, OUTCOME_KINDS, parseQueueField, parseTaskField, quantile, RUNTIME_BOUNDS_MS, SAMPLER_FIELD, type OutcomeKind,
+  HISTORY_MINUTES, minuteOf, OUTCOME_KINDS, parseQueueField, parseTaskField, quantile, RUNTIME_BOUNDS_MS, SAMPLER_FIELD, type OutcomeKind,
 } from './history-buckets';
-import { minuteOf } from './history-writer';
 
 export interface MetricsQuery {
   /** Start of the range, ms since the epoch (its minute is included). */

@@ -6,8 +6,8 @@ import { hostname as osHostname } from 'node:os';
 import { createLogger, type Logger } from '../log';
 import { celeryLayout, resolveCeleryVersion, type CeleryLayout } from '../protocol/celery-version';
 import type { PoolKind } from './pool';
-import type { MetricsHistoryOptions } from '../metrics/history-writer';
-import type { WorkerMetricsConfig } from '../metrics/worker-endpoint';
+import type { MetricsHistoryOptions } from './metrics-history';
+import type { WorkerMetricsConfig } from './metrics-endpoint';
 
 export { DEFAULT_CELERY_VERSION } from '../protocol/celery-version';
 

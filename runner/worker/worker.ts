@@ -36,8 +36,8 @@ import { RevokedStore } from '../broker/revoked';
 import { parseRate } from '../task';
 import { RateLimiter } from './rate-limit';
 import { traceRun } from '../telemetry/index';
-import { MetricsHistoryWriter } from '../metrics/history-writer';
-import { startWorkerMetrics, type WorkerMetricsEndpoint } from '../metrics/worker-endpoint';
+import { MetricsHistoryWriter } from './metrics-history';
+import { startWorkerMetrics, type WorkerMetricsEndpoint } from './metrics-endpoint';
 import { PausedQueues } from '../broker/paused-queues';
 
 /** How often a worker reads the fleet's paused queues (a pause or resume broadcast it missed is applied by then). */
@@ -119,7 +119,7 @@ export class Worker extends EventEmitter {
   private revokedStore: RevokedStore | undefined;
   /** Where Radish workers share presence and revokes (the Redis broker, or the Redis backend beside RabbitMQ). */
   private store: SharedStore | undefined;
-  /** Writes the per-minute metrics history (runner/metrics/history-writer.ts), when on and there is a shared store. */
+  /** Writes the per-minute metrics history (runner/worker/metrics-history.ts), when on and there is a shared store. */
   private history: MetricsHistoryWriter | undefined;
   /** The Prometheus endpoint (runner/metrics/), when `metricsPort` is set. */
   private metricsEndpoint: WorkerMetricsEndpoint | undefined;
@@ -568,15 +568,19 @@ export class Worker extends EventEmitter {
 
   private run(job: Job): Promise<void> {
     // A CONSUMER span for the run when an OpenTelemetry tracer provider is registered (else undefined, and no promise
-    // more per task): active while the task runs and its outcome is recorded, so what it and its end send are its children.
+    // more per task): active while the task runs and its outcome is recorded (see runJob), so what it and its end send
+    // are its children.
     const trace = traceRun(job.msg, job.delivery.queue, this.app);
     if (!trace) return this.runJob(job);
     job.trace = trace;
-    return trace.within(() => this.runJob(job)).finally(() => trace.end());
+    return this.runJob(job).finally(() => trace.end());
   }
 
   private async runJob(job: Job): Promise<void> {
     const { msg, def, delivery } = job;
+    // Only the run, the recording of its outcome and what is logged of them are in the run's trace: what pump() and
+    // release() start (the next runs, discards, rate-limit and ETA waits, the fetcher) is no part of this task.
+    const within = <T>(fn: () => T): T => (job.trace ? job.trace.within(fn) : fn());
     job.started = Date.now() / 1000;
     this.totals.set(msg.name, (this.totals.get(msg.name) ?? 0) + 1);
     this.book.start(job);
@@ -596,24 +600,24 @@ export class Worker extends EventEmitter {
       const override = this.timeLimitOverrides.get(def.name);
       // Debug mode: no limit at all, a task paused at a breakpoint must not be failed underneath the user.
       const debug = this.config.debug;
-      const outcome = await this.pool.run({
+      const outcome = await within(() => this.pool.run({
         def,
         request: requestOf(msg, delivery.queue, this.hostname),
         softTimeLimit: debug ? null : Worker.limit(msg.softTimeLimit, override ? override.soft : def.options.softTimeLimit, this.config.softTimeLimit),
         timeLimit: debug ? null : Worker.limit(msg.timeLimit, override ? override.hard : def.options.timeLimit, this.config.timeLimit),
         // Only the process pool reads it (a task process runs the task in the run's context).
         trace: job.trace && this.pool.kind === 'process' ? job.trace.carrier : undefined,
-      });
+      }));
       // The task no longer runs: its concurrency slot goes to the next one while its outcome is written. The
       // message is still held (it counts against prefetch, and recovery and refresh see it) until it is acked.
       this.book.ended(job);
       this.pump();
-      await this.recorder.settle(job, outcome);
+      await within(() => this.recorder.settle(job, outcome));
     } catch (err) {
       // Redis failed us (the task's own errors are outcomes): the message stays unacked, so it is restored, not lost.
-      this.logger.log('error', ran
+      within(() => this.logger.log('error', ran
         ? `Task ${msg.name}[${msg.id}] could not record its outcome (it will run again): ${errorMessage(err)}`
-        : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${errorMessage(err)}`);
+        : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${errorMessage(err)}`));
     } finally {
       this.book.done(job);
       this.release();

@@ -1,7 +1,7 @@
 /**
  * The Metrics view in the real workbench (code-server + chromium) on a copy of examples/ts-tasks: two Radish workers
  * run a mix of tasks against the suite's redis-server and write the metrics history; the hour before is replayed
- * through the same writer (runner/metrics/history-writer.ts) on a fake clock, so the charts have an hour to draw.
+ * through the same writer (runner/worker/metrics-history.ts) on a fake clock, so the charts have an hour to draw.
  * The user opens Metrics from the Queues view's title, sees the charts drawn with their legends and the totals of
  * what ran, switches the range and the task, and the screenshot goes to test-results/radish-metrics.png and
  * media/screenshots/metrics.png (the README's).
@@ -14,7 +14,8 @@ import { Radish } from '../../runner/app';
 import { Keys } from '../../runner/broker/keys';
 import { createLogger } from '../../runner/log';
 import { HISTORY_TTL_SEC, queueField } from '../../runner/metrics/history-buckets';
-import { MetricsHistoryWriter, minuteOf, type WorkerEventSource } from '../../runner/metrics/history-writer';
+import { minuteOf } from '../../runner/metrics/history-buckets';
+import { MetricsHistoryWriter, type WorkerEventSource } from '../../runner/worker/metrics-history';
 import type { TaskMessage } from '../../runner/protocol/message';
 import { Worker } from '../../runner/worker/worker';
 import { delay, prng, until } from '../support/wait';

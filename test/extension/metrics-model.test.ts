@@ -7,7 +7,7 @@ import { buildModel, formatSeconds, summarize } from '../../extension/metricsVie
 import { Keys } from '../../runner/broker/keys';
 import { bucketField, counterField, queueField, runtimeBucket } from '../../runner/metrics/history-buckets';
 import { readMetricsHistory } from '../../runner/metrics/history-reader';
-import { minuteOf } from '../../runner/metrics/history-writer';
+import { minuteOf } from '../../runner/metrics/history-buckets';
 import { redisHarness } from '../support/redis';
 
 describe('the Metrics view\'s model and the status bar\'s summary', () => {

@@ -1,5 +1,5 @@
 /**
- * `radish exporter` (runner/metrics/exporter.ts) and the transport's queueStats: per-queue depth and oldest message
+ * `radish exporter` (runner/monitor/exporter.ts) and the transport's queueStats: per-queue depth and oldest message
  * age on a real redis-server and a real RabbitMQ (a vhost of its own; an own node with the management API for the
  * age), the fleet's events under Flower's names, and the CLI (`radish worker --metrics-port`, `radish exporter`) as
  * a user runs it (dist/radish.js): starts, serves, stops on SIGTERM.
@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { connectBroker } from '../../runner/broker/connect';
 import type { Broker, Delivery } from '../../runner/broker/transport';
-import { Exporter } from '../../runner/metrics/exporter';
+import { Exporter } from '../../runner/monitor/exporter';
 import { QueueMetrics } from '../../runner/metrics/queue-metrics';
 import { MetricsServer } from '../../runner/metrics/server';
 import { decodeTaskMessage, encodeTaskMessage, type TaskCall } from '../../runner/protocol/message';

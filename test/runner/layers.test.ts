@@ -20,6 +20,9 @@ const FLOORS: [name: string, pattern: RegExp][] = [
   ['backend', /^backend\//],
   ['definitions', /^(task|schedule)\.ts$/],
   ['app', /^app\.ts$/],
+  // The metrics' building blocks (Prometheus tallies, the history's layout and reader): the worker's instruments
+  // (worker/metrics*.ts) and the exporter (monitor/exporter.ts) are made of them.
+  ['metrics', /^metrics\//],
   ['services', /^(worker|monitor|beat)\//],
   ['clients', /^(control|control-print|inspector|fleet|queue-control|queue-control-print|drain)\.ts$/],
   ['cli', /^cli\.ts$/],

@@ -315,8 +315,24 @@ export class AmqpBroker implements Broker {
       if (wanted.has(queue)) continue;
       c.tags.delete(queue);
       await c.channel.cancel(tag).catch(() => undefined);
+      // A queue dropped here (paused, cancel_consumer) may be dropped before stopConsuming runs, which then finds no
+      // consumer: what it delivered and nobody took must go back now, or the next take would hand it out.
+      this.giveBackArrived(c, queue);
     }
     for (const queue of wanted) if (!c.tags.has(queue)) await this.startConsumer(c, queue);
+  }
+
+  /** Put back in its queue (nack, requeue) what `queue`'s consumer on `c` delivered and no reserve took. */
+  private giveBackArrived(c: Consuming, queue: string): void {
+    for (let i = 0; i < this.arrived.length;) {
+      const a = this.arrived[i]!;
+      if (a.consumer !== c || a.queue !== queue) {
+        i++;
+        continue;
+      }
+      this.arrived.splice(i, 1);
+      if (c.open) c.channel.nack(a.message, false, true);
+    }
   }
 
   private async startConsumer(c: Consuming, queue: string): Promise<void> {
@@ -339,7 +355,12 @@ export class AmqpBroker implements Broker {
     return queues.every((q) => c.tags.has(q));
   }
 
-  private take(max: number): Delivery[] {
+  /**
+   * Up to `max` of what arrived, for a reserve of `queues`. What arrived from a queue not in the list (no longer
+   * consumed: a delivery that raced its consumer's cancel) goes back to its queue, never to the worker.
+   */
+  private take(queues: readonly string[], max: number): Delivery[] {
+    this.giveBackUnwanted(queues);
     const out: Delivery[] = [];
     while (out.length < max && this.arrived.length > 0) {
       const { message, queue, consumer } = this.arrived.shift()!;
@@ -360,7 +381,20 @@ export class AmqpBroker implements Broker {
 
   async reserve(queues: readonly string[], max: number, _worker: string): Promise<Delivery[]> {
     if (!this.sameQueues(queues)) await this.ensureConsuming(queues);
-    return this.take(max);
+    return this.take(queues, max);
+  }
+
+  /** What arrived from queues that a reserve does not list goes back to them (see take()). */
+  private giveBackUnwanted(queues: readonly string[]): void {
+    for (let i = 0; i < this.arrived.length;) {
+      const { message, queue, consumer } = this.arrived[i]!;
+      if (queues.includes(queue)) {
+        i++;
+        continue;
+      }
+      this.arrived.splice(i, 1);
+      if (consumer.open) consumer.channel.nack(message, false, true);
+    }
   }
 
   async waitAndReserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
@@ -390,15 +424,7 @@ export class AmqpBroker implements Broker {
       c.tags.delete(queue);
       if (!c.open) return;
       await c.channel.cancel(tag).catch(() => undefined);
-      for (let i = 0; i < this.arrived.length;) {
-        const a = this.arrived[i]!;
-        if (a.consumer !== c || a.queue !== queue) {
-          i++;
-          continue;
-        }
-        this.arrived.splice(i, 1);
-        c.channel.nack(a.message, false, true);
-      }
+      this.giveBackArrived(c, queue);
     });
     this.consumingChange = change.catch(() => undefined);
     return change;

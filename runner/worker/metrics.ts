@@ -18,9 +18,9 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import type { TaskMessage } from '../protocol/message';
-import type { WorkerEventListeners } from '../worker/listener';
-import { FLOWER_RUNTIME_BUCKETS, FlowerMetrics, type FlowerSeries } from './flower';
-import { CounterTally, HistogramTally, type Cell, type HistogramCell } from './tally';
+import type { WorkerEventListeners } from './listener';
+import { FLOWER_RUNTIME_BUCKETS, FlowerMetrics, type FlowerSeries } from '../metrics/flower';
+import { CounterTally, HistogramTally, type Cell, type HistogramCell } from '../metrics/tally';
 
 /** Queue waits span milliseconds (a busy fleet) to hours (a backlog): the runtime buckets, then minutes and hours. */
 export const QUEUE_WAIT_BUCKETS: readonly number[] = [...FLOWER_RUNTIME_BUCKETS, 30, 60, 300, 900, 1800, 3600, 7200];

@@ -6,9 +6,9 @@
  */
 import type { Broker } from '../broker/transport';
 import type { Logger } from '../log';
-import { QueueMetrics } from './queue-metrics';
-import { MetricsServer } from './server';
-import { WorkerMetrics, type MeteredWorker } from './worker-metrics';
+import { QueueMetrics } from '../metrics/queue-metrics';
+import { MetricsServer } from '../metrics/server';
+import { WorkerMetrics, type MeteredWorker } from './metrics';
 
 /** Where a worker serves its metrics (compiled from {@link WorkerOptions}'s `metricsPort`, `metricsHost`, `metricsQueues`). */
 export interface WorkerMetricsConfig {

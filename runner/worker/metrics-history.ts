@@ -10,10 +10,11 @@ import type { SharedStore } from '../broker/shared-store';
 import type { Broker } from '../broker/transport';
 import { errorMessage } from '../errors';
 import type { Logger } from '../log';
-import type { WorkerEventListeners } from '../worker/listener';
+import type { WorkerEventListeners } from './listener';
 import {
-  bucketField, counterField, HISTORY_MINUTES, HISTORY_TTL_SEC, queueField, runtimeBucket, SAMPLER_FIELD, type OutcomeKind,
-} from './history-buckets';
+  bucketField, counterField, HISTORY_MINUTES, HISTORY_TTL_SEC, MINUTE_MS, minuteOf, queueField, runtimeBucket, SAMPLER_FIELD,
+  type OutcomeKind,
+} from '../metrics/history-buckets';
 
 /** How the metrics history is written (the worker's `metricsHistory` option). */
 export interface MetricsHistoryOptions {
@@ -61,15 +62,10 @@ export interface QueueSample {
   oldestAgeSec: number | null;
 }
 
-const MINUTE_MS = 60_000;
 /** Most ms after a minute turns that a write waits, spread so a fleet's writes do not all land at once. */
 const SPREAD_MS = 3000;
 /** Most tasks followed at once between receipt and outcome: a bound against a leak, far above any prefetch. */
 const MAX_IN_FLIGHT = 1_000_000;
-
-export function minuteOf(ms: number): number {
-  return Math.floor(ms / MINUTE_MS);
-}
 
 export class MetricsHistoryWriter {
   /** Increments not yet written: minute -> field -> amount. */

@@ -7,11 +7,11 @@
 import { Registry } from 'prom-client';
 import { connectBroker } from '../broker/connect';
 import type { Broker, BrokerOptions } from '../broker/transport';
-import { EventReceiver } from '../monitor/receiver';
+import { EventReceiver } from './receiver';
 import type { CeleryEvent } from '../protocol/event';
-import { FlowerMetrics } from './flower';
-import { QueueMetrics } from './queue-metrics';
-import { MetricsServer } from './server';
+import { FlowerMetrics } from '../metrics/flower';
+import { QueueMetrics } from '../metrics/queue-metrics';
+import { MetricsServer } from '../metrics/server';
 
 export interface ExporterOptions {
   /** The broker to watch (URL, password, key prefix). */
