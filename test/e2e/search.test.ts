@@ -10,7 +10,9 @@
 import assert from 'node:assert/strict';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
+import { Inspector } from '../../runner/inspector';
 import { Monitor } from '../../runner/monitor/monitor';
+import { parseQuery, searchFailures } from '../../runner/monitor/search';
 import { Worker } from '../../runner/worker/worker';
 import { activityBadge, answerModal, answerStep, clearNotifications, e2e, modalText, projectWorkbench, settledRowsOf, toastsSettled, viewMenuAction, type Row } from '../support/workbench';
 import { until } from '../support/wait';
@@ -55,6 +57,11 @@ async function seed(url: string): Promise<Map<number, string>> {
     await app.close();
   }
   return ids;
+}
+
+/** How many failures match `query`, read by the runner beside the window. */
+async function searchCount(client: Radish, query: string): Promise<number> {
+  return (await searchFailures(new Inspector(client), parseQuery(query), { countAll: true })).matched;
 }
 
 describe('search inside tasks and bulk actions (UI, code-server + chromium)', function () {
@@ -142,5 +149,24 @@ describe('search inside tasks and bulk actions (UI, code-server + chromium)', fu
     await answerModal(page, 'Revoke');
     assert.match(await e2e.waitForNotification(page, /Revoked \d+ of \d+ matching/), new RegExp(`Revoked ${unfinished} of ${unfinished} matching\\.`));
     await clearNotifications(page);
+  });
+
+  it('Discard All Matching in the Failed view asks with the count, then removes exactly those', async () => {
+    const { page } = s;
+    const broker = await s.client.broker();
+    const refused = await searchCount(s.client, 'exc:ValueError');
+    assert.ok(refused > 0);
+    await e2e.viewAction(page, 'Failed', 'Filter Failed Tasks...');
+    await answerStep(page, /Filter failed tasks/, 'exc:ValueError');
+    await settledRowsOf(page, 'Failed', 'the refused orders', (r) => r[0]?.label === 'Filtered: exc:ValueError' && taskRows(r).length === refused);
+    const letters = await broker.deadLetterCount();
+    await viewMenuAction(page, 'Failed', 'Discard All Matching...');
+    assert.match(await modalText(page), new RegExp(`Discard ${refused} failed tasks? matching "exc:ValueError"\\?`));
+    await answerModal(page, 'Discard');
+    assert.match(await e2e.waitForNotification(page, /Discarded \d+ of \d+ matching/), new RegExp(`Discarded ${refused} of ${refused} matching\\.`));
+    await settledRowsOf(page, 'Failed', 'none left', (r) => r.some((x) => x.label.startsWith('No failed task matches')));
+    assert.equal(await broker.deadLetterCount(), letters - refused);
+    await toastsSettled(page);
+    await e2e.screenshot(page, 'radish-search-discarded');
   });
 });

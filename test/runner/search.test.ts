@@ -260,6 +260,20 @@ describe('search inside tasks and bulk actions (real Redis, a real worker, 3,000
     assert.equal(again.gone, expected.length);
   });
 
+  it('a bulk action stops between tasks when cancelled, and says how far it got', async () => {
+    const q = parseQuery('exc:Timeout');
+    const found = await searchFailures(inspector, q, { limit: COUNT, countAll: true });
+    assert.ok(found.matched > 20);
+    const letters = await inspector.deadLetterCount();
+    const abort = new AbortController();
+    const outcome = await discardFailures(inspector, found.items, { signal: abort.signal, onProgress: (n) => { if (n === 10) abort.abort(); } });
+    assert.equal(outcome.cancelled, true);
+    assert.equal(outcome.attempted, 10);
+    assert.equal(outcome.done, 10);
+    assert.equal(await inspector.deadLetterCount(), letters - 10);
+    assert.equal(bulkSummary('Discarded', outcome, found.matched), `Discarded 10 of ${found.matched} matching; cancelled; ${found.matched - 10} left as they were.`);
+  });
+
   it('radish dlq list|retry|discard --match: the same search and bulk actions from the command line', async () => {
     const url = redis.server.url;
     const c2 = expect((s) => s.outcome === 'value' && s.customer === 'c-2');
