@@ -61,8 +61,11 @@ export class DrainError extends Error {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The queue names of an `active_queues` reply. */
-function queueNames(reply: unknown): string[] {
+/**
+ * The queue names of one node's `active_queues` reply (a list of kombu queue declarations, each with a `name`);
+ * entries without a string name are skipped, and anything but a list gives none.
+ */
+export function activeQueueNames(reply: unknown): string[] {
   if (!Array.isArray(reply)) return [];
   return reply.flatMap((q) => (typeof q === 'object' && q !== null && typeof (q as { name?: unknown }).name === 'string' ? [(q as { name: string }).name] : []));
 }
@@ -89,7 +92,7 @@ export async function drainWorker(app: Radish, node: string, options: DrainOptio
   try {
     const first = await control.inspect('active_queues', {}, ask);
     if (!(node in first)) throw new DrainError(`${node} did not answer within ${replyTimeout} s: is it running?`);
-    const queues = queueNames(first[node]);
+    const queues = activeQueueNames(first[node]);
     await Promise.all(queues.map((queue) => control.broadcast('cancel_consumer', { queue }, ask)));
 
     const started = Date.now();

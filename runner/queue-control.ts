@@ -22,6 +22,7 @@ import { PausedQueues, type PausedQueue } from './broker/paused-queues';
 import { listPresences } from './broker/presence';
 import type { SharedStore } from './broker/shared-store';
 import { Control } from './control';
+import { activeQueueNames } from './drain';
 
 export type { PausedQueue } from './broker/paused-queues';
 
@@ -113,8 +114,7 @@ async function celeryConsumers(app: Radish, control: Control, radish: readonly s
   if (listed.length > 0 && candidates.length === 0) return [];
   const replies = await control.inspect<unknown>('active_queues', {}, candidates.length ? { destination: candidates, timeout } : { timeout });
   return Object.entries(replies)
-    .filter(([node, queues]) => !radish.includes(node) && Array.isArray(queues)
-      && queues.some((q) => typeof q === 'object' && q !== null && (q as { name?: unknown }).name === queue))
+    .filter(([node, reply]) => !radish.includes(node) && activeQueueNames(reply).includes(queue))
     .map(([node]) => node)
     .sort();
 }
@@ -138,9 +138,10 @@ export async function pauseQueue(app: Radish, queue: string, options: QueueContr
     const celery = await celeryConsumers(app, control, nodes, queue, timeout);
     if (celery.length) {
       await control.broadcast('cancel_consumer', { queue }, { destination: celery, timeout });
-      // Kept with the pause (unless it was resumed meanwhile), so that resume tells exactly these add_consumer.
-      const now = await paused.get(queue);
-      if (now) await paused.set({ ...now, cancelled: [...new Set([...now.cancelled, ...celery])].sort() });
+      // Kept with the pause, so that resume tells exactly these add_consumer. A resume that removed the record
+      // between the broadcast and this update found none of them in it: they are told add_consumer here instead, or
+      // they would stay cancelled with no record left to undo it.
+      if (!await paused.addCancelled(queue, celery)) await control.broadcast('add_consumer', { queue }, { destination: celery, timeout });
     }
     return { queue, alreadyPaused: existing !== null, radish: radish.confirmed, radishUnconfirmed: radish.unconfirmed, celery };
   });
@@ -169,4 +170,4 @@ export async function pausedQueues(app: Radish): Promise<PausedQueue[]> {
   return store ? new PausedQueues(store).list() : [];
 }
 
-export { drainWorker, DrainError, type DrainOptions, type DrainOutcome, type DrainProgress } from './drain';
+export { activeQueueNames, drainWorker, DrainError, type DrainOptions, type DrainOutcome, type DrainProgress } from './drain';

@@ -7,6 +7,7 @@
  * ones, and a row that says how to list them all.
  */
 import * as vscode from 'vscode';
+import { errorMessage } from '../../runner/errors';
 import type { PausedQueue, QueueDepth, QueuedMessage } from '../../runner/index';
 import type { Connection } from '../connection';
 import type { TaskIndex } from '../discovery/workspace';
@@ -98,9 +99,10 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
       if (!node) {
         const [depths, paused] = await Promise.all([this.depths(), this.pausedQueues()]);
         const queues: QueueNode[] = depths.map((depth) => {
-          const record = paused.get(depth.queue);
+          const record = paused instanceof Map ? paused.get(depth.queue) : undefined;
           return record ? { kind: 'queue', depth, paused: record } : { kind: 'queue', depth };
         });
+        if (!(paused instanceof Map)) queues.push({ kind: 'note', item: pausedUnknown(paused.error) });
         if (!(await this.listsEveryQueue())) queues.push({ kind: 'note', item: managementHint() });
         return queues;
       }
@@ -127,10 +129,18 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
     }
   }
 
-  /** The queues paused for the fleet, by name (none where nothing can be paused: RabbitMQ with the rpc:// backend). */
-  private async pausedQueues(): Promise<Map<string, PausedQueue>> {
-    const list = await runner().pausedQueues(await this.connection.client());
-    return new Map(list.map((p) => [p.queue, p]));
+  /**
+   * The queues paused for the fleet, by name (none where nothing can be paused: RabbitMQ with the rpc:// backend);
+   * or, when they cannot be read, why. They live in the shared store, which on RabbitMQ is the Redis result backend:
+   * that being down must not blank the depths, which RabbitMQ still gives.
+   */
+  private async pausedQueues(): Promise<Map<string, PausedQueue> | { error: unknown }> {
+    try {
+      const list = await runner().pausedQueues(await this.connection.client());
+      return new Map(list.map((p) => [p.queue, p]));
+    } catch (error) {
+      return { error };
+    }
   }
 
   /** Whether the broker lists every queue: Redis does; RabbitMQ only through its management API, which says unacked counts too. */
@@ -157,6 +167,18 @@ function browseNote(queue: string, total: number, reason: string): vscode.TreeIt
   item.description = 'without taking them off the queue';
   item.contextValue = 'browseUnsupported';
   item.id = `queue:${queue}:browse`;
+  return item;
+}
+
+/** Below the queues when the paused queues could not be read: the rows may miss their "paused" mark. */
+function pausedUnknown(err: unknown): vscode.TreeItem {
+  const item = new MessageItem('Paused queues unknown', 'warning', undefined,
+    `The queues paused for the fleet could not be read (${errorMessage(err)}), so no row says "paused" now, `
+    + 'though some queues may be. They are recorded in Redis (the broker, or the result backend beside RabbitMQ); '
+    + 'the view reads them again at its next refresh.');
+  item.description = 'no paused marks until Redis answers';
+  item.contextValue = 'pausedUnknown';
+  item.id = 'queues:paused-unknown';
   return item;
 }
 

@@ -3,6 +3,7 @@
  * Radish worker reads when it starts and once a second after, and what the cockpit shows. Celery has no such record
  * (its workers only hear `cancel_consumer`), so this is Radish's, under its own prefix.
  */
+import { scripts } from './scripts';
 import type { SharedStore } from './shared-store';
 
 /** One paused queue as recorded. */
@@ -50,6 +51,22 @@ export class PausedQueues {
   async set(record: PausedQueue): Promise<void> {
     await this.store.redis.hset(this.store.keys.pausedQueues, record.queue,
       JSON.stringify({ since: record.since, cancelled: record.cancelled }));
+  }
+
+  /**
+   * Add Celery nodes to a paused queue's `cancelled`, only while it is still paused: false when its record is gone
+   * (resumed meanwhile), so that the caller tells those nodes `add_consumer` itself. Compare-and-set, retried, so a
+   * resume landing between the read and the write never has its record written back.
+   */
+  async addCancelled(queue: string, nodes: readonly string[]): Promise<boolean> {
+    for (;;) {
+      const raw = await this.store.redis.hget(this.store.keys.pausedQueues, queue);
+      if (raw === null) return false;
+      const record = parseRecord(queue, raw);
+      const next = JSON.stringify({ since: record.since, cancelled: [...new Set([...record.cancelled, ...nodes])].sort() });
+      const swapped = await scripts.hashSwap.run<number>(this.store.redis, [this.store.keys.pausedQueues], [queue, raw, next]);
+      if (swapped === 1) return true;
+    }
   }
 
   /** Forget the pause; returns the record it had, or null when it was not paused. */

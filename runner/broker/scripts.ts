@@ -16,11 +16,13 @@ import replayLua from './scripts/replay.lua';
 import refreshLockLua from './scripts/refresh_lock.lua';
 import beatClaimLua from './scripts/beat_claim.lua';
 import beatResumeLua from './scripts/beat_resume.lua';
+import hashSwapLua from './scripts/hash_swap.lua';
 import storeResultLua from './scripts/store_result.lua';
 import chordPartLua from './scripts/chord_part.lua';
 import resultsLib from './scripts/lib/results.lua';
 import unackLib from './scripts/lib/unack.lua';
 import historyRecordLua from './scripts/history_record.lua';
+import metricsWriteLua from './scripts/metrics_write.lua';
 import { errorMessage } from '../errors';
 
 type Arg = string | number | Buffer;
@@ -73,6 +75,8 @@ export const scripts = {
   refreshLock: new LuaScript('refresh_lock', refreshLockLua),
   beatClaim: new LuaScript('beat_claim', beatClaimLua),
   beatResume: new LuaScript('beat_resume', beatResumeLua),
+  hashSwap: new LuaScript('hash_swap', hashSwapLua),
   chordPart: new LuaScript('chord_part', chordPartLua),
   historyRecord: new LuaScript('history_record', historyRecordLua),
+  metricsWrite: new LuaScript('metrics_write', metricsWriteLua),
 } as const;

@@ -60,6 +60,26 @@ describe('queue control in the cockpit', function () {
     assert.equal(s.queues.getTreeItem(await queueRow('celery')).contextValue, 'queue');
   });
 
+  it('the paused queues cannot be read (their Redis is down): the Queues view still lists the queues, unmarked, with a note row', async () => {
+    const app = await s.connection.client();
+    // What an outage of the Redis beside RabbitMQ does to the paused queues' read; the depths come from the broker.
+    const own = Object.getOwnPropertyDescriptor(app, 'sharedStore');
+    Object.defineProperty(app, 'sharedStore', { configurable: true, value: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:6390'); } });
+    let rows: QueueNode[];
+    try {
+      rows = await s.queues.getChildren();
+    } finally {
+      if (own) Object.defineProperty(app, 'sharedStore', own);
+      else delete (app as { sharedStore?: unknown }).sharedStore;
+    }
+    const celery = rows.find((n) => n.kind === 'queue' && n.depth.queue === 'celery');
+    assert.ok(celery, `the celery row is still listed: ${JSON.stringify(rows.map((n) => n.kind))}`);
+    assert.equal(s.queues.getTreeItem(celery).contextValue, 'queue');
+    const note = rows.find((n) => n.kind === 'note' && s.queues.getTreeItem(n).label === 'Paused queues unknown');
+    assert.ok(note, 'a row says the paused queues are unknown');
+    assert.match(String(s.queues.getTreeItem(note).tooltip), /ECONNREFUSED/);
+  });
+
   it('Drain and Stop on another worker\'s row: it finishes its task and stops; a task sent after waits', async () => {
     const app = new Radish({ broker: process.env.REDIS_URL! });
     let release!: () => void;

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { Radish } from '../../runner/app';
+import { PausedQueues } from '../../runner/broker/paused-queues';
+import { Control } from '../../runner/control';
 import { createLogger } from '../../runner/log';
 import { drainWorker, pausedQueues, pauseQueue, resumeQueue, type DrainProgress } from '../../runner/queue-control';
 import { Worker } from '../../runner/worker/worker';
@@ -63,6 +65,31 @@ describe('queue control with Celery 5.2.6 workers', function () {
     assert.deepEqual(await Promise.all(waiting.map((r) => r.get({ timeout: 20_000 }))), [11, 12, 13]);
     assert.equal(await h.redis.llen('qa'), 0);
     assert.deepEqual(await pausedQueues(app), []);
+  });
+
+  it('a resume that lands between the pause\'s cancel_consumer and its record update: the Celery worker is told add_consumer at once, not left cancelled', async () => {
+    celery = await startCeleryWorker(h.server.url, { queues: ['qa', 'qb'], concurrency: 1, pool: 'prefork' });
+    assert.equal(await (await app.send('tasks.add', [1, 1], {}, { queue: 'qa' })).get({ timeout: 20_000 }), 2);
+    const store = new PausedQueues((await app.sharedStore())!);
+    const control = await Control.forApp(app);
+    // The resume's own steps (its record read and removed) run right after the cancel_consumer broadcast, as a
+    // resume sent from another window at that moment would: it finds no Celery node to tell yet.
+    const broadcast = control.broadcast.bind(control);
+    control.broadcast = async <T = unknown>(...args: Parameters<Control['broadcast']>) => {
+      const replies = await broadcast<T>(...args);
+      if (args[0] === 'cancel_consumer') assert.deepEqual((await store.remove('qa'))?.cancelled, []);
+      return replies;
+    };
+    try {
+      const paused = await pauseQueue(app, 'qa', { control });
+      assert.deepEqual(paused.celery, [celery.hostname]);
+    } finally {
+      await control.close();
+    }
+    assert.deepEqual(await pausedQueues(app), [], 'the queue is not paused: the resume won');
+    await celery.waitForLog(/Canceling queue qa/);
+    await celery.waitForLog(/Started consuming from qa/);
+    assert.equal(await (await app.send('tasks.add', [3, 4], {}, { queue: 'qa' })).get({ timeout: 20_000 }), 7, 'the Celery worker consumes qa again');
   });
 
   it('drain-then-stop of a Celery worker: its running and reserved tasks finish, tasks sent meanwhile stay queued, it shuts down', async () => {

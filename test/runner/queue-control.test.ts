@@ -9,9 +9,11 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Radish } from '../../runner/app';
+import { AmqpBroker } from '../../runner/broker/amqp/amqp-broker';
 import { PausedQueues } from '../../runner/broker/paused-queues';
+import { encodeTaskMessage } from '../../runner/protocol/message';
 import { createLogger } from '../../runner/log';
-import { drainWorker, pausedQueues, pauseQueue, resumeQueue, type DrainProgress } from '../../runner/queue-control';
+import { activeQueueNames, drainWorker, pausedQueues, pauseQueue, resumeQueue, type DrainProgress } from '../../runner/queue-control';
 import { Worker, type WorkerOptions } from '../../runner/worker/worker';
 import { rabbitVhost } from '../support/rabbitmq';
 import { redisHarness } from '../support/redis';
@@ -141,6 +143,47 @@ function pauseScenario(b: Bench & { runs: Runs }): void {
   });
 }
 
+/** A pause on a worker of two queues busy with a blocking task: what it took still runs, the rest waits. */
+function busyPauseScenario(b: Bench & { runs: Runs }): void {
+  it('pause on a busy worker of two queues: the messages it has not taken stay in the queue (depth = sent - held) and none runs until resume', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    b.app.task('tasks.block', async () => { await gate; return 'unblocked'; });
+    const [qa, qb] = [`a-${randomUUID().slice(0, 8)}`, `b-${randomUUID().slice(0, 8)}`];
+    const w = await b.start({ queues: [qa, qb], concurrency: 1 });
+    const blocking = await b.app.send('tasks.block', [], {}, { queue: qa });
+    await until(() => w.stats.active === 1, 'the blocking task to run');
+    const sent = await Promise.all(Array.from({ length: 10 }, () => b.app.send('tasks.rec', [], {}, { queue: qa })));
+    await until(async () => w.stats.reserved > 0 && w.stats.reserved + await b.depth(qa) === 10, 'the worker to take its prefetch');
+
+    const paused = await pauseQueue(b.app, qa);
+    assert.deepEqual(paused.radish, ['w1@qc']);
+    const held = w.stats.reserved;
+    assert.equal(await b.depth(qa), 10 - held, 'what the worker had not taken is back in the queue');
+    release();
+    assert.equal(await blocking.get({ timeout: 10_000 }), 'unblocked');
+    await until(() => w.stats.active === 0 && w.stats.reserved === 0, 'what the worker held to run');
+    await delay(1200);
+    assert.equal(await b.depth(qa), 10 - held, 'nothing more taken during the pause');
+    assert.equal(sent.filter((r) => b.runs.has(r.id)).length, held, 'only what the worker held ran during the pause');
+
+    await resumeQueue(b.app, qa);
+    for (const r of sent) assert.equal(await r.get({ timeout: 10_000 }), qa);
+    for (const r of sent) assert.equal(b.runs.get(r.id), 1, `task ${r.id} ran once`);
+  });
+
+  it('a pause confirmed twice at once (the broadcast and the periodic read) is confirmed by neither before the fetch under way ended', async () => {
+    const [qa, qb] = [`a-${randomUUID().slice(0, 8)}`, `b-${randomUUID().slice(0, 8)}`];
+    const w = await b.start({ queues: [qa, qb] });
+    // An idle worker is in a fetch nearly all the time (each waits up to 100 ms): the first call waits for its end.
+    let firstDone = false;
+    const first = w.setQueuePaused(qa, true).then((changed) => { firstDone = true; return changed; });
+    assert.equal(await w.setQueuePaused(qa, true), false, 'the second changes nothing');
+    assert.equal(firstDone, true, 'the second resolved only once the first (its fetch ended, its consumer stopped) had');
+    assert.equal(await first, true);
+  });
+}
+
 /** Drain-then-stop of one worker holding a running task and two reserved ones. */
 function drainScenario(b: Bench): void {
   it('drain-then-stop: the worker finishes what it holds (running and reserved), takes nothing new, and stops; what was sent meanwhile waits for another worker', async () => {
@@ -185,7 +228,28 @@ describe('queue control on Radish workers (Redis)', function () {
   const b = bench(() => redis.server.url, () => undefined);
 
   pauseScenario(b);
+  busyPauseScenario(b);
   drainScenario(b);
+
+  it('the periodic read of the paused queues does not pile up while Redis does not answer', async () => {
+    await b.start({ queues: ['qs'] });
+    const hkeys = async (): Promise<number> => {
+      const info = await redis.redis.info('commandstats');
+      return Number(/cmdstat_hkeys:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    };
+    const before = await hkeys();
+    // Redis holds every client's commands for 3.5 s: a read a second without a guard queues three or four.
+    await redis.redis.call('CLIENT', 'PAUSE', '3500', 'ALL');
+    await delay(3800);
+    const during = (await hkeys()) - before;
+    assert.ok(during <= 2, `one read under way at a time (and perhaps the next, after): ${during} reads`);
+  });
+
+  it('activeQueueNames: the queue names of an active_queues reply, whatever else it holds', () => {
+    assert.deepEqual(activeQueueNames([{ name: 'a', exchange: {} }, { name: 2 }, 'b', null, { name: 'c' }]), ['a', 'c']);
+    assert.deepEqual(activeQueueNames({ name: 'a' }), []);
+    assert.deepEqual(activeQueueNames(undefined), []);
+  });
 
   it('refuses a pause without a queue name', async () => {
     await assert.rejects(pauseQueue(b.app, ''), /queue name/);
@@ -224,7 +288,11 @@ describe('queue control on Radish workers (Redis)', function () {
     assert.equal(noQueue.code, 2);
     assert.match(noQueue.stderr, /usage: radish control pause_queue QUEUE/);
 
-    const drained = await radish(['control', 'drain', '-d', 'w1@qc', '--timeout', '30'], env);
+    const misplaced = await radish(['control', 'pause_queue', 'q1', '--drain-timeout', '5'], env);
+    assert.equal(misplaced.code, 2);
+    assert.match(misplaced.stderr, /--drain-timeout is for control drain only/);
+    // -t is the reply wait there as for every control command; the drain's own deadline is --drain-timeout.
+    const drained = await radish(['control', 'drain', '-d', 'w1@qc', '-t', '3', '--drain-timeout', '30'], env);
     assert.equal(drained.code, 0, drained.stderr);
     assert.match(drained.stdout, /^w1@qc: 0 running, 0 reserved, 0 scheduled/m);
     assert.match(drained.stdout, /Cancelled its queues \(q1\); w1@qc finished what it held, and stopped\.$/m);
@@ -242,7 +310,36 @@ describe('queue control on Radish workers (RabbitMQ, results on Redis)', functio
   const b = bench(() => rabbit.url, () => redis.server.url);
 
   pauseScenario(b);
+  busyPauseScenario(b);
   drainScenario(b);
+
+  it('the broker gives back what a cancelled queue delivered and no reserve took, even when the next reserve (without it) came first', async () => {
+    const [qa, qb] = [`a-${randomUUID().slice(0, 8)}`, `b-${randomUUID().slice(0, 8)}`];
+    const broker = await AmqpBroker.connect({ url: rabbit.url }, { warn: () => undefined });
+    try {
+      broker.setPrefetch(10);
+      for (let i = 0; i < 10; i++) {
+        await broker.publish(qa, 0, encodeTaskMessage({ id: `m${i}`, name: 'tasks.rec', args: [], kwargs: {}, queue: qa, priority: 0, eta: null, expires: null },
+          { origin: 'test@qc', replyTo: 'r', deliveryTag: 't' }));
+      }
+      const got = [];
+      const deadline = Date.now() + 5000;
+      while (got.length === 0 && Date.now() < deadline) got.push(...await broker.waitAndReserve([qa, qb], 1, 'w@qc'));
+      assert.equal(got.length, 1);
+      await until(async () => (await broker.depths([qa]))[0]!.total === 0, 'RabbitMQ to deliver the other nine');
+      // The worker's next fetch, without the paused queue, runs before its stopTaking reaches stopConsuming.
+      const [next] = await Promise.all([broker.reserve([qb], 5, 'w@qc'), broker.stopConsuming(qa)]);
+      assert.deepEqual(next.map((d) => d.queue), [], 'nothing of the cancelled queue handed out');
+      assert.equal((await broker.depths([qa]))[0]!.total, 9, 'the nine not taken are back in the queue');
+      // And a reserve for a list without a queue whose entries are still buffered gives those back too.
+      await broker.reserve([qa, qb], 0, 'w@qc');
+      await until(async () => (await broker.depths([qa]))[0]!.total === 0, 'RabbitMQ to deliver the nine again');
+      assert.deepEqual(await broker.reserve([qb], 5, 'w@qc'), []);
+      assert.equal((await broker.depths([qa]))[0]!.total, 9, 'given back by take');
+    } finally {
+      await broker.close();
+    }
+  });
 
   it('without a shared store (RabbitMQ with the rpc:// backend) a pause is refused, saying what it needs', async () => {
     const rpc = new Radish({ broker: rabbit.url, backend: 'rpc://' });

@@ -10,13 +10,15 @@ import { pickQueue } from './pickQueue';
  * told add_consumer. From the palette: a pick among the paused queues.
  */
 export async function resumeQueue(s: Services, node?: QueueNode): Promise<ResumeOutcome | undefined> {
-  const queue = await pickQueue(s, node, 'Radish: Resume which queue?', (n) => n.paused !== undefined);
+  const queue = await pickQueue(s, node, 'Radish: Resume which queue?', (n) => n.paused !== undefined, 'no queue is paused');
   if (!queue) return undefined;
   const app = await s.connection.client();
+  // The extension's shared Control (as Drain Worker), not a pidbox connection opened per click.
+  const control = await s.connection.control();
   let outcome: ResumeOutcome;
   try {
     outcome = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Radish: resuming queue ${queue}…` }, () => runner().resumeQueue(app, queue));
+      { location: vscode.ProgressLocation.Notification, title: `Radish: resuming queue ${queue}…` }, () => runner().resumeQueue(app, queue, { control }));
   } finally {
     s.refresh.refreshNow();
   }

@@ -400,6 +400,7 @@ export class AmqpBroker implements Broker {
   async waitAndReserve(queues: readonly string[], max: number, worker: string): Promise<Delivery[]> {
     if (this.interrupted) return [];
     if (!this.sameQueues(queues)) await this.ensureConsuming(queues);
+    this.giveBackUnwanted(queues);
     if (this.arrived.length === 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, 100);
