@@ -11,6 +11,7 @@ export { findPythonTasks } from './python';
 export { findTypeScriptTasks } from './typescript';
 export { findPythonRoutes, hasRouteFacts, mayDeclareRoutes, projectRoutes, routesForTask } from './python-routes';
 export { chooseProjectBroker, findPythonBroker, hasBrokerFacts, mayNameBroker } from './python-broker';
+export { findCeleryBeatSchedules, mayDeclareBeatSchedule } from './python-beat';
 export type { SourcePosition, SourceRange, TaskDefinitionSite, TaskOptionValue } from './types';
 
 const LANGUAGES: Record<string, TaskDefinitionSite['language']> = {

@@ -1,54 +1,35 @@
 /**
  * The workspace's Celery beat schedules (python-beat.ts), kept current: the Python files are scanned on first use
- * (when the Schedules view is first shown, not at activation), then read again when one is saved, created or deleted.
+ * (when the Schedules view is first shown, not at activation), then read again when one is saved, created or deleted
+ * (python-files.ts). The parser comes from the lazily loaded discovery bundle.
  */
 import * as vscode from 'vscode';
-import { findCeleryBeatSchedules, mayDeclareBeatSchedule, type CeleryBeatEntry } from './python-beat';
+import { discoveryParsers } from './bundle';
+import type { CeleryBeatEntry } from './python-beat';
+import { PythonFileIndex } from './python-files';
 
-const GLOB = '**/*.py';
-const EXCLUDE = '{**/node_modules/**,**/.git/**,**/__pycache__/**,**/.venv/**,**/venv/**,**/site-packages/**}';
+function schedulesIn(file: string, text: string): CeleryBeatEntry[] | undefined {
+  const parsers = discoveryParsers();
+  if (!parsers.mayDeclareBeatSchedule(text)) return undefined;
+  const found = parsers.findCeleryBeatSchedules(file, text);
+  return found.length ? found : undefined;
+}
 
 export class CeleryBeatIndex implements vscode.Disposable {
-  private readonly byFile = new Map<string, CeleryBeatEntry[]>();
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fired when a file's schedules changed (after the first scan). */
   readonly onDidChange = this.changed.event;
-  private scanning: Promise<void> | undefined;
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly files = new PythonFileIndex(schedulesIn, () => this.changed.fire());
 
   /** Every schedule found, by file path then source order (the first call scans the workspace). */
   async entries(): Promise<CeleryBeatEntry[]> {
-    await (this.scanning ??= this.scan());
-    return [...this.byFile.keys()].sort().flatMap((file) => this.byFile.get(file) ?? []);
-  }
-
-  private async scan(): Promise<void> {
-    const watcher = vscode.workspace.createFileSystemWatcher(GLOB);
-    this.disposables.push(
-      watcher,
-      watcher.onDidChange((uri) => void this.read(uri, true)),
-      watcher.onDidCreate((uri) => void this.read(uri, true)),
-      watcher.onDidDelete((uri) => { if (this.byFile.delete(uri.fsPath)) this.changed.fire(); }),
-    );
-    const files = await vscode.workspace.findFiles(GLOB, EXCLUDE, 5000);
-    await Promise.all(files.map((uri) => this.read(uri, false)));
-  }
-
-  private async read(uri: vscode.Uri, notify: boolean): Promise<void> {
-    let text: string;
-    try {
-      text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
-    } catch {
-      return; // gone meanwhile
-    }
-    const before = JSON.stringify(this.byFile.get(uri.fsPath) ?? []);
-    const found = mayDeclareBeatSchedule(text) ? findCeleryBeatSchedules(uri.fsPath, text) : [];
-    if (found.length) this.byFile.set(uri.fsPath, found);
-    else this.byFile.delete(uri.fsPath);
-    if (notify && JSON.stringify(found) !== before) this.changed.fire();
+    await this.files.ready();
+    const byFile = this.files.byFile;
+    return [...byFile.keys()].sort().flatMap((file) => byFile.get(file) ?? []);
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    this.files.dispose();
+    this.changed.dispose();
   }
 }

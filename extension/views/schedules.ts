@@ -112,7 +112,12 @@ export class SchedulesProvider implements vscode.TreeDataProvider<ScheduleNode> 
     void rows.then((r) => {
       if (this.loaded !== rows) return; // taken by getChildren, or a newer refresh is under way
       const shown = this.fingerprint(r);
-      if (shown === this.shown) return;
+      if (shown === this.shown) {
+        // Nothing to redraw, so nothing takes these rows soon: the next getChildren (the view shown again, maybe hours
+        // later) loads its own instead of showing these.
+        this.loaded = undefined;
+        return;
+      }
       this.shown = shown;
       this.changed.fire(undefined);
     }, () => undefined);

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findCeleryBeatSchedules, type CeleryBeatEntry } from '../../extension/discovery/python-beat';
+import { NOT_THE_PROJECT_GLOB, outsideProject } from '../../extension/discovery/python-paths';
 import { requireCelery } from '../support/celery';
 
 const ROOT = resolve(__dirname, '../..');
@@ -86,5 +87,29 @@ print(json.dumps({k: {'task': v['task'], 'args': list(v.get('args', [])), 'kwarg
     const celery = JSON.parse(python.stdout) as Record<string, { task: string; args: unknown[]; kwargs: unknown; queue: string | null }>;
     const ours = Object.fromEntries(entries.map((e) => [e.name, { task: e.task, args: e.args ?? [], kwargs: e.kwargs ?? {}, queue: e.queue ?? null }]));
     assert.deepEqual(ours, celery);
+  });
+});
+
+describe('The Python files read for beat schedules and the project\'s broker', () => {
+  it('skips virtual environments, installed packages and caches at any depth, by the workspace-relative path only', () => {
+    for (const skipped of ['.venv/lib/python3.11/site-packages/celery/app/defaults.py', 'venv/bin/x.py', 'src/node_modules/a/b.py',
+      'lib\\site-packages\\kombu\\connection.py', 'shop/__pycache__/settings.py', '.tox/py311/lib/c.py']) {
+      assert.equal(outsideProject(skipped), true, skipped);
+    }
+    for (const kept of ['shop/settings.py', 'celeryconfig.py', 'venvs_notes.py', 'apps/build_tools/tasks.py', 'shop\\celery.py']) {
+      assert.equal(outsideProject(kept), false, kept);
+    }
+    // The same folders in the glob the first scan excludes.
+    for (const dir of ['.venv', 'venv', 'site-packages', 'node_modules', '__pycache__']) assert.ok(NOT_THE_PROJECT_GLOB.includes(`**/${dir}/**`), dir);
+  });
+
+  it('loads the beat parser from the lazily required discovery bundle, not the extension\'s', function () {
+    const bundle = resolve(ROOT, 'dist/extension.js');
+    if (!existsSync(bundle)) this.skip();
+    // A message only python-beat.ts has: in dist/discovery.js, and not in what activation loads.
+    const marker = 'Radish reads them without running Python';
+    assert.ok(readFileSync(resolve(ROOT, 'extension/discovery/python-beat.ts'), 'utf8').includes(marker), 'python-beat.ts still says it');
+    assert.ok(!readFileSync(bundle, 'utf8').includes(marker), 'not in dist/extension.js');
+    assert.ok(readFileSync(resolve(ROOT, 'dist/discovery.js'), 'utf8').includes(marker), 'in dist/discovery.js');
   });
 });

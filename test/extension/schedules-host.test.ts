@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startRedis, type TestRedis } from '../support/redis';
 import { until } from '../support/wait';
@@ -40,6 +40,9 @@ describe('Schedules view in a real VS Code host (code-server)', function () {
     const workspace = copyExample('ts-tasks');
     mkdirSync(join(workspace, 'django-shop'));
     copyFileSync(join(ROOT, 'examples/django-celery/shop/settings.py'), join(workspace, 'django-shop', 'settings.py'));
+    // A schedule that ticks within the suite (the example's first tick comes 30 s after start), for Run Now to be
+    // checked against a real last run.
+    appendFileSync(join(workspace, 'tasks.ts'), "\napp.schedule('add-every-2s', { task: 'tasks.add', every: 2, args: [2, 3] });\n");
     beat = spawn(process.execPath, [CLI, 'beat', '-A', join(workspace, 'tasks.ts'), '--broker', redis!.url, '-l', 'info'], { cwd: workspace });
     beat.stderr!.on('data', (d: Buffer) => { log += d; });
     await until(() => /this scheduler is active/.test(log), () => `radish beat active; its log:\n${log}`, 15_000);

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { runner } from '../../runner';
 import type { Services } from '../../services';
 import type { ScheduleNode } from '../../views/schedules';
-import { pickSchedule } from './pickSchedule';
+import { NONE_PUBLISHED, pickSchedule } from './pickSchedule';
 
 /**
  * Pause a radish beat schedule for every scheduler (the active one, a standby, one started later); its row turns
@@ -10,7 +10,8 @@ import { pickSchedule } from './pickSchedule';
  * Resolves whether it changed (false: it was paused already, or nothing was picked).
  */
 export async function pauseSchedule(s: Services, node?: ScheduleNode): Promise<boolean> {
-  const target = await pickSchedule(s, node, 'Pause Schedule', (n) => n.kind === 'radish' && n.schedule.pausedAt === undefined);
+  const target = await pickSchedule(s, node, 'Pause Schedule', (n) => n.kind === 'radish' && n.schedule.pausedAt === undefined,
+    (all) => (all.some((n) => n.kind === 'radish') ? 'Radish: every published schedule is paused already.' : NONE_PUBLISHED));
   if (!target) return false;
   if (target.kind !== 'radish') throw new Error(`${target.entry.name} is a Celery beat schedule: Celery beat cannot be paused from outside (edit its beat_schedule)`);
   const { name } = target.schedule;

@@ -9,7 +9,8 @@ import { pickSchedule } from './pickSchedule';
  * now. Resolves whether it changed (false: it was not paused, or nothing was picked).
  */
 export async function resumeSchedule(s: Services, node?: ScheduleNode): Promise<boolean> {
-  const target = await pickSchedule(s, node, 'Resume Schedule', (n) => n.kind === 'radish' && n.schedule.pausedAt !== undefined);
+  const target = await pickSchedule(s, node, 'Resume Schedule', (n) => n.kind === 'radish' && n.schedule.pausedAt !== undefined,
+    () => 'Radish: no schedule is paused.');
   if (target?.kind !== 'radish') return false;
   const { name } = target.schedule;
   try {

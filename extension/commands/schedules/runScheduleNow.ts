@@ -4,7 +4,7 @@ import type { TaskDefinitionSite } from '../../discovery/types';
 import { runner } from '../../runner';
 import type { Services } from '../../services';
 import type { ScheduleNode } from '../../views/schedules';
-import { pickSchedule } from './pickSchedule';
+import { NONE_PUBLISHED, pickSchedule } from './pickSchedule';
 
 /** Queue and priority as the project routes the task (the routes found beside its definition), else the app's. */
 function routeOf(app: Radish, task: string, site: TaskDefinitionSite | undefined): { queue: string; priority: number } {
@@ -19,7 +19,7 @@ function routeOf(app: Radish, task: string, site: TaskDefinitionSite | undefined
  * Resolves with the task id, undefined when nothing was picked.
  */
 export async function runScheduleNow(s: Services, node?: ScheduleNode): Promise<string | undefined> {
-  const target = await pickSchedule(s, node, 'Run Schedule Now', () => true);
+  const target = await pickSchedule(s, node, 'Run Schedule Now', () => true, () => NONE_PUBLISHED);
   if (!target) return undefined;
   const app = await s.connection.client();
   if (target.kind === 'radish') {
