@@ -54,6 +54,7 @@ function createSystems(names: readonly string[]): System[] {
     'radish-amqp': () => new RadishAmqpSystem(),
     'celery-amqp': () => new CeleryAmqpSystem(),
     'radish-metrics': () => new RadishSystem({ metrics: true }),
+    'radish-bare': () => new RadishSystem({ history: false }),
   };
   return SYSTEMS.filter((n) => names.includes(n)).map((n) => make[n]());
 }

@@ -4,12 +4,13 @@ import { BenchError } from './errors';
 import type { Plan } from './measure';
 import type { ConsumerMode } from './system';
 
-export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery', 'radish-amqp', 'celery-amqp', 'radish-metrics'] as const;
+export const SYSTEMS = ['radish', 'baseline', 'bullmq', 'bee-queue', 'celery-node', 'celery', 'radish-amqp', 'celery-amqp', 'radish-metrics', 'radish-bare'] as const;
 /**
  * The table's systems when --systems is not given: every one but `radish-metrics` (Radish with its Prometheus
- * endpoint on, the cost of metrics: asked for by name, `--systems radish,radish-metrics`).
+ * endpoint on and scraped) and `radish-bare` (Radish without the metrics history), the cost of the metrics: asked
+ * for by name, `--systems radish-bare,radish,radish-metrics`.
  */
-export const DEFAULT_SYSTEMS: readonly string[] = SYSTEMS.filter((s) => s !== 'radish-metrics');
+export const DEFAULT_SYSTEMS: readonly string[] = SYSTEMS.filter((s) => s !== 'radish-metrics' && s !== 'radish-bare');
 export const SECTIONS = ['table', 'memory', 'refresh', 'scaling', 'load'] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -25,7 +26,9 @@ export const USAGE = `Usage: npm run bench -- [options]
                        installed (npm ci --prefix bench) or without Python Celery, and the -amqp systems
                        without a local RabbitMQ (RABBITMQ_URL, default amqp://guest:guest@127.0.0.1:5672, with
                        its management API or rabbitmqctl to make a vhost), are skipped, saying why;
-                       radish-metrics (radish with --metrics-port: the cost of the metrics) only when named
+                       radish-bare (radish with --no-metrics-history) and radish-metrics (radish with
+                       --metrics-port, scraped every second) only when named: radish-bare,radish,radish-metrics
+                       gives the cost of the history and of the endpoint
   --sections a,b       what to measure (default: all: ${SECTIONS.join(', ')}): the systems' table, a Radish
                        worker's memory, the extension's Queues view refresh, Radish's scaling matrix, how long
                        a worker takes to load TypeScript task modules

@@ -3,6 +3,7 @@
  * worker with concurrency 50, store the result (SETEX + PUBLISH), ack. The worker runs in this process or as
  * `radish worker -A bench/tasks.ts` in its own.
  */
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createLogger, decodeResult, Keys, Radish, Worker, type SendRequest } from 'radish';
@@ -39,10 +40,43 @@ export interface RadishSystemOptions {
   /** Worker processes (each with the context's concurrency); more than 1 needs consumerMode `process`. Default 1. */
   processes?: number;
   /**
-   * Workers serve Prometheus metrics (`--metrics-port 0`: every task event counted), named `radish-metrics` in the
-   * table, so its drain beside `radish`'s is the cost of the metrics. Default false.
+   * Workers serve Prometheus metrics (`--metrics-port`: every task event counted), scraped once a second while they
+   * run, named `radish-metrics` in the table, so its drain beside `radish`'s is the cost of the endpoint. Default false.
    */
   metrics?: boolean;
+  /**
+   * Workers write the per-minute metrics history (the worker's default). False: `--no-metrics-history`, named
+   * `radish-bare` in the table, the baseline the history's cost is read against. Default true.
+   */
+  history?: boolean;
+}
+
+/** How often `radish-metrics`' endpoints are scraped (as a Prometheus server with a short interval would). */
+const SCRAPE_EVERY_MS = 1000;
+
+/** A TCP port free now on 127.0.0.1 (for a worker process's endpoint, which the bench must know to scrape). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new BenchError('no port'))));
+    });
+  });
+}
+
+/** Scrape each port's /metrics every {@link SCRAPE_EVERY_MS} until stopped; a failed scrape is an error of the run. */
+function scrapeEverySecond(ports: readonly number[]): { stop(): void; error(): string | undefined } {
+  let failure: string | undefined;
+  const timer = setInterval(() => {
+    for (const port of ports) {
+      fetch(`http://127.0.0.1:${port}/metrics`).then((res) => res.text().then(() => {
+        if (!res.ok) failure ??= `scrape of :${port} answered ${res.status}`;
+      })).catch((err: unknown) => { failure ??= `scrape of :${port} failed: ${String(err)}`; });
+    }
+  }, SCRAPE_EVERY_MS);
+  return { stop: () => clearInterval(timer), error: () => failure };
 }
 
 export class RadishSystem implements System {
@@ -50,6 +84,7 @@ export class RadishSystem implements System {
   readonly description: string;
   private readonly processes: number;
   private readonly metrics: boolean;
+  private readonly history: boolean;
   private ctx!: SystemContext;
   private client!: Radish;
   private admin!: Redis;
@@ -61,9 +96,11 @@ export class RadishSystem implements System {
   constructor(options: RadishSystemOptions = {}) {
     this.processes = options.processes ?? 1;
     this.metrics = options.metrics ?? false;
-    this.name = this.metrics ? 'radish-metrics' : 'radish';
+    this.history = options.history ?? true;
+    this.name = this.metrics ? 'radish-metrics' : this.history ? 'radish' : 'radish-bare';
     this.description = `${this.name}: Celery v2 message -> reserve into unacked -> run -> store result (SETEX+PUBLISH) -> ack`
-      + (this.metrics ? ', with the Prometheus endpoint on (--metrics-port)' : '');
+      + (this.history ? ', metrics history on (the default)' : ', --no-metrics-history')
+      + (this.metrics ? ', Prometheus endpoint on (--metrics-port) and scraped every second' : '');
   }
 
   /** Size in bytes of the message a no-op call sends (so the baseline can move the same bytes). */
@@ -112,19 +149,29 @@ export class RadishSystem implements System {
     if (this.ctx.consumerMode === 'inline') {
       const app = defineBenchTasks(new Radish({ broker: redisUrl }));
       // 'warning' would print the warm shutdown of every run.
-      const worker = new Worker(app, { concurrency, logger: createLogger('error'), ...(this.metrics ? { metricsPort: 0, metricsHost: '127.0.0.1' } : {}) });
+      const worker = new Worker(app, {
+        concurrency, logger: createLogger('error'), ...(this.metrics ? { metricsPort: 0, metricsHost: '127.0.0.1' } : {}),
+        ...(this.history ? {} : { metricsHistory: false }),
+      });
       await worker.start();
-      return { stop: async () => { await worker.stop(); await app.close(); } };
+      const scraper = this.metrics ? scrapeEverySecond([worker.metricsPort!]) : undefined;
+      return {
+        stop: async () => { scraper?.stop(); await worker.stop(); await app.close(); },
+        error: () => scraper?.error(),
+      };
     }
+    const ports = this.metrics ? await Promise.all(Array.from({ length: this.processes }, () => freePort())) : [];
     const workers = await Promise.all(Array.from({ length: this.processes }, (_, i) => spawnRadishWorker(redisUrl, [
       '-c', String(concurrency), ...(this.processes > 1 ? ['-n', `bench${i + 1}@%h`] : []),
-      ...(this.metrics ? ['--metrics-port', '0', '--metrics-host', '127.0.0.1'] : []),
+      ...(this.metrics ? ['--metrics-port', String(ports[i]), '--metrics-host', '127.0.0.1'] : []),
+      ...(this.history ? [] : ['--no-metrics-history']),
     ])));
     await waitForBlockedClient(this.admin, 'radish-consumer', workers, 30_000, workers.length);
-    if (workers.length === 1) return workers[0]!;
+    const scraper = this.metrics ? scrapeEverySecond(ports) : undefined;
+    if (workers.length === 1 && !scraper) return workers[0]!;
     return {
-      stop: async () => { await Promise.all(workers.map((w) => w.stop())); },
-      error: () => workers.map((w) => w.error()).find(Boolean),
+      stop: async () => { scraper?.stop(); await Promise.all(workers.map((w) => w.stop())); },
+      error: () => scraper?.error() ?? workers.map((w) => w.error()).find(Boolean),
     };
   }
 

@@ -59,9 +59,10 @@ export async function readSummary(connection: Connection): Promise<string | unde
   try {
     const store = await (await connection.client()).sharedStore();
     if (!store) return undefined;
-    const now = Date.now();
-    // The minute under way is written only when it ends: the last LAST_MINUTES whole minutes, plus it.
-    const history = await runner().readMetricsHistory(store, { from: now - LAST_MINUTES * 60_000, to: now, stepMinutes: LAST_MINUTES + 1 });
+    // The last LAST_MINUTES minutes every worker has written whole: the minute under way is written only when it
+    // ends, and counting it would make the summary dip at every minute's start.
+    const to = runner().completeUntil(Date.now());
+    const history = await runner().readMetricsHistory(store, { from: to + 1 - LAST_MINUTES * 60_000, to, stepMinutes: LAST_MINUTES });
     return summarize(history, LAST_MINUTES);
   } catch {
     // The views say what is wrong with the connection; the tooltip just goes without its summary.

@@ -70,9 +70,11 @@ Commands:
                                                           (running and started later) take nothing from it,
                                                           Celery workers get cancel_consumer (one started later
                                                           still consumes it); resume undoes both
-  control  drain -d NODE [--timeout S] [-j|--json]        the worker takes nothing new, finishes what it holds
-                                                          (up to S seconds, default 600), then shuts down;
-                                                          Ctrl-C gives it its queues back
+  control  drain -d NODE [--drain-timeout S] [-t S] [-j|--json]
+                                                          the worker takes nothing new, finishes what it holds
+                                                          (up to --drain-timeout seconds, default 600), then shuts
+                                                          down; -t: each reply's wait (default 2); Ctrl-C gives it
+                                                          its queues back
   dlq      list [--limit N] [--json] | show N | replay N [--args JSON] [--kwargs JSON]
            | discard N | purge -f                         the dead-letter queue (N: position in list)
   dlq      list --match QUERY [--limit N] [--json] | retry --match QUERY [--limit N]
@@ -408,7 +410,7 @@ async function purge(argv: string[]): Promise<number> {
 }
 
 /** What `-d`, `-t` and `--json` ask of a broadcast from the CLI. */
-interface AskOptions { app?: string; broker?: string; destination?: string; timeout?: string; json?: boolean }
+interface AskOptions { app?: string; broker?: string; destination?: string; timeout?: string; json?: boolean; 'drain-timeout'?: string }
 
 /**
  * Broadcast from the CLI and print as Celery's CLI does: each node's reply as it arrives (`->  node: OK` and the
@@ -462,10 +464,11 @@ const CONTROL_ARGS: Record<string, { usage: string; args: (p: string[]) => JsonO
 async function control(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     destination: { type: 'string', short: 'd' }, timeout: { type: 'string', short: 't' }, json: { type: 'boolean', short: 'j' },
-    terminate: { type: 'boolean' }, signal: { type: 'string', short: 's' },
+    terminate: { type: 'boolean' }, signal: { type: 'string', short: 's' }, 'drain-timeout': { type: 'string' },
   });
   if (values.help) return help();
   const [what, ...rest] = positionals;
+  if (values['drain-timeout'] !== undefined && what !== 'drain') throw new UsageError('--drain-timeout is for control drain only');
   const commands = ['revoke', ...Object.keys(CONTROL_ARGS), 'pause_queue', 'resume_queue', 'drain'].join(', ');
   if (what === 'pause_queue' || what === 'resume_queue') return pauseOrResume(what, rest, values);
   if (what === 'drain') return drain(rest, values);
@@ -507,11 +510,15 @@ async function pauseOrResume(what: 'pause_queue' | 'resume_queue', rest: string[
   }
 }
 
-/** `radish control drain -d NODE [--timeout S]`: exit 0 once it stopped, 1 when it still answers after `shutdown`. */
+/**
+ * `radish control drain -d NODE [--drain-timeout S] [-t S]`: exit 0 once it stopped, 1 when it still answers after
+ * `shutdown`. `-t` is the wait for each reply, as for every control command; the drain's own deadline has its flag.
+ */
 async function drain(rest: string[], values: AskOptions): Promise<number> {
   const nodes = list(values.destination);
-  if (rest.length || nodes?.length !== 1) throw new UsageError('usage: radish control drain -d NODE [--timeout S] (one worker)');
-  const timeout = number(values.timeout, '--timeout', { min: 0.001 });
+  if (rest.length || nodes?.length !== 1) throw new UsageError('usage: radish control drain -d NODE [--drain-timeout S] [-t S] (one worker)');
+  const timeout = number(values['drain-timeout'], '--drain-timeout', { min: 0.001 });
+  const replyTimeout = number(values.timeout, '--timeout', { min: 0.001 });
   const app = await resolveApp(values);
   // Ctrl-C during the drain: the worker gets its queues back (it is not left taking nothing).
   const abort = new AbortController();
@@ -521,6 +528,7 @@ async function drain(rest: string[], values: AskOptions): Promise<number> {
     let last = '';
     const outcome = await drainWorker(app, nodes[0]!, {
       ...(timeout === undefined ? {} : { timeout }),
+      ...(replyTimeout === undefined ? {} : { replyTimeout }),
       signal: abort.signal,
       onProgress: (p) => {
         const line = describeProgress({ ...p, elapsed: 0 });

@@ -59,7 +59,7 @@ export { type Signature } from './protocol/message';
 export { ChordError } from './protocol/chord';
 export { pyRepr } from './protocol/pyrepr';
 export { type CallOptions } from './protocol/canvas';
-export { readMetricsHistory, type MetricsHistory, type MetricsQuery, type MetricsTotals, type QueueSeries } from './metrics/history-reader';
+export { completeUntil, MinuteCache, readMetricsHistory, type MetricsHistory, type MetricsQuery, type MetricsTotals, type QueueSeries } from './metrics/history-reader';
 export { type MetricsHistoryOptions } from './worker/metrics-history';
 export { Exporter, type ExporterOptions } from './monitor/exporter';
 export { WorkerMetrics, QUEUE_WAIT_BUCKETS } from './worker/metrics';

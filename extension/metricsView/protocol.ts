@@ -1,7 +1,8 @@
 /**
  * What the Metrics view's panel and its page say to each other. Types only, shared by both sides: the page's
- * bundle imports nothing else from the extension.
+ * bundle imports nothing else from the extension (the runner's types are types only, gone from the bundle).
  */
+import type { QueueSeries } from '../../runner/metrics/history-reader';
 
 /** The ranges the page offers, in hours. */
 export const RANGES: readonly { hours: number; label: string; stepMinutes: number }[] = [
@@ -20,21 +21,14 @@ export interface MetricsSelection {
   queue?: string;
 }
 
-/** One queue's series. */
-export interface QueueChart {
-  queue: string;
-  depth: (number | null)[];
-  oldestAge: (number | null)[];
-  latestDepth: number | null;
-  latestAge: number | null;
-}
-
 /** The charts' data, as read from the history (plain JSON). */
 export interface MetricsModel {
   selection: MetricsSelection;
-  /** Unix seconds of each step's start. */
+  /** Unix seconds of each step's start; the last step ends at the last minute every worker has written whole. */
   times: number[];
   stepMinutes: number;
+  /** Minutes of the range in each step (fewer than stepMinutes in a step the range cuts): rates divide by these. */
+  minutes: number[];
   succeeded: number[];
   failed: number[];
   retried: number[];
@@ -44,7 +38,8 @@ export interface MetricsModel {
   /** Seconds. */
   p50: (number | null)[];
   p95: (number | null)[];
-  queues: QueueChart[];
+  /** Per queue, sorted by name: depth and oldest age per step, and the newest sample. */
+  queues: QueueSeries[];
   taskNames: string[];
   queueNames: string[];
   totals: { throughput: number; failed: number; retried: number; revoked: number; p50: number | null; p95: number | null };

@@ -6,10 +6,10 @@
  * linked task or a traceback frame.
  */
 import { startWorkerDebug } from '../commands/worker/startWorkerDebug';
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { TaskCallSpec, TaskHistory } from '../../runner/index';
 import { jsonProblem } from '../enqueue';
+import { webviewPage } from '../webview/page';
 import { findFailed, notRetryable, retry } from '../retry';
 import { runner } from '../runner';
 import type { Services } from '../services';
@@ -96,23 +96,11 @@ export class TaskPanels implements vscode.Disposable {
   }
 
   private page(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'task-view.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'task-view.css'));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Radish task</title>
-</head>
-<body>
-<main id="task" aria-busy="true"><p class="muted">Loading the task…</p></main>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    return webviewPage(webview, {
+      title: 'Radish task', mainId: 'task', placeholder: 'Loading the task…',
+      script: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'task-view.js')),
+      style: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'task-view.css')),
+    });
   }
 
   private post(id: string, update: ViewUpdate): void {

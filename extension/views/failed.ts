@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { DeadLetter, Inspector, ResultMeta } from '../../runner/index';
+import type { DeadLetter, FailedEntry, Inspector, ResultMeta, SearchResult } from '../../runner/index';
 import type { Connection } from '../connection';
 import { runner } from '../runner';
 import { ago, connectionErrorItem, MessageItem, summary } from './items';
@@ -78,6 +78,7 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
   filterText = '';
   /** Set by the view's owner so the provider can keep the badge in step with what it lists. */
   onCount: ((count: number) => void) | undefined;
+  private last: LastSearch | undefined;
   constructor(private readonly connection: Connection) {}
 
   refresh(): void {
@@ -119,20 +120,53 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
     }
   }
 
-  private filtered(inspector: Inspector): Promise<FailedNode[]> {
-    return filteredRows(inspector, this.filterText);
+  /** Run the filter's search again on the next load (after an action the user took), and refresh. */
+  searchAgain(): void {
+    this.last = undefined;
+    this.refresh();
+  }
+
+  /**
+   * The rows that match the filter. The search reads up to 10,000 dead letters and scans the stored results, so it
+   * runs when the filter changes, when asked (searchAgain), when failures went away (retried or discarded: rows
+   * would be stale) and at most once a minute; the polls between show what it found. The badge still counts every
+   * failed task, as without a filter (the same read as the unfiltered list), and the filter row says so.
+   */
+  private async filtered(inspector: Inspector): Promise<FailedNode[]> {
+    const r = runner();
+    const text = this.filterText;
+    const query = r.parseQuery(text);
+    const [{ count }, letterCount] = await Promise.all([listFailed(inspector), inspector.deadLetterCount()]);
+    this.onCount?.(count);
+    const last = this.last;
+    const fresh = last && last.text === text && Date.now() - last.at < SEARCH_AGAIN_MS && letterCount >= last.letterCount;
+    const kept = fresh ? last : { text, at: Date.now(), letterCount, found: await r.searchFailures(inspector, query, { limit: SHOWN }) };
+    this.last = { ...kept, letterCount };
+    return filteredRows(text, kept.found, r.searchSummary(kept.found, query, 'failures'), count, kept.at);
   }
 }
 
-/** The rows that match the filter, under a row that says what is filtered (one click clears it) and how far it looked. */
-async function filteredRows(inspector: Inspector, text: string): Promise<FailedNode[]> {
-  const r = runner();
-  const query = r.parseQuery(text);
-  const found = await r.searchFailures(inspector, query, { limit: SHOWN });
-  const cutShort = r.searchSummary(found, query, 'failures');
+/** A failure search kept between polls: what it found, for which filter, when, and the dead letters there were. */
+interface LastSearch {
+  text: string;
+  at: number;
+  letterCount: number;
+  found: SearchResult<FailedEntry>;
+}
+
+/** How long a failure search serves the polls before it runs again by itself. */
+const SEARCH_AGAIN_MS = 60_000;
+
+/**
+ * The rows that match the filter, under a row that says what is filtered (one click clears it), how many of all the
+ * failed tasks (the badge's count), how far it looked and when.
+ */
+function filteredRows(text: string, found: SearchResult<FailedEntry>, cutShort: string | undefined, total: number, at: number): FailedNode[] {
+  const when = `searched ${new Date(at).toLocaleTimeString()}`;
   const head = new MessageItem(`Filtered: ${text}`, 'filter', { command: 'radish.clearFailedFilter', title: 'Clear Failed Filter' },
-    `Only failed tasks matching "${text}" are listed${cutShort ? ` (${cutShort})` : ''}. Click to show every failed task.`);
-  head.description = `${cutShort ?? found.matched} · click to clear`;
+    `Only failed tasks matching "${text}" are listed${cutShort ? ` (${cutShort})` : ''}; the badge counts every failed task (${total}). `
+    + `The failures were ${when} (again when the filter changes, when failures go, and every minute). Click to show every failed task.`);
+  head.description = `${cutShort ?? `${found.matched} of ${total} failed`} · ${when} · click to clear`;
   const rows: FailedNode[] = [{ kind: 'message', item: head }, ...found.items];
   if (found.items.length === 0) rows.push({ kind: 'message', item: new MessageItem(`No failed task matches "${text}"`, 'info') });
   return rows;

@@ -35,23 +35,12 @@ export class RefreshManager implements vscode.Disposable {
    */
   register<T>(view: vscode.TreeView<T>, provider: Refreshable & vscode.TreeDataProvider<T>, viewId: string): void {
     trackFirstLoad(provider, viewId);
-    this.all.add(provider);
-    const update = (visible: boolean) => {
-      if (visible) {
-        this.visible.add(provider);
-        provider.refresh();
-      } else {
-        this.visible.delete(provider);
-      }
-      this.reschedule();
-    };
-    this.disposables.push(view.onDidChangeVisibility((e) => update(e.visible)));
-    if (view.visible) update(true);
+    this.disposables.push(this.track(provider, () => view.visible, view.onDidChangeVisibility));
   }
 
   /**
-   * Track a webview (the Metrics panel) as a view: polled while `isVisible()`, refreshed at once when `onDidChange`
-   * finds it shown, and refreshed by {@link refreshNow}. Disposing the result forgets it.
+   * Track a view or a webview (the Metrics panel): polled while `isVisible()`, refreshed at once when it is shown (now,
+   * or when `onDidChange` finds it so), and refreshed by {@link refreshNow}. Disposing the result forgets it.
    */
   track(target: Refreshable, isVisible: () => boolean, onDidChange: vscode.Event<unknown>): vscode.Disposable {
     this.all.add(target);
@@ -95,7 +84,8 @@ export class RefreshManager implements vscode.Disposable {
   private reschedule(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.visible.size === 0) return;
+    // Disposing forgets the tracked views one by one: none of that may start the timer again.
+    if (this.visible.size === 0 || this.disposed) return;
     this.timer = setInterval(() => { for (const p of this.visible) p.refresh(); }, this.intervalMs);
   }
 

@@ -6,7 +6,7 @@
  * a group of their own (click to open, inline to enqueue).
  */
 import * as vscode from 'vscode';
-import type { SearchResult, TaskFilter, TaskRecord } from '../../runner/index';
+import type { SearchResult, TaskRecord } from '../../runner/index';
 import type { TaskDefinitionSite } from '../discovery/types';
 import type { TaskIndex } from '../discovery/workspace';
 import type { Live } from '../live';
@@ -20,24 +20,6 @@ export type TaskNode =
   | { kind: 'record'; record: TaskRecord }
   | { kind: 'message'; item: vscode.TreeItem };
 
-/**
- * The history's cheap filter of `state:`, `id:`, `name:` and bare words taken as the name: what the Tasks view
- * understood before it searched inside tasks (the view now takes the whole query language, runner's parseQuery).
- */
-export function parseFilter(text: string): TaskFilter {
-  const filter: TaskFilter = {};
-  const names: string[] = [];
-  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
-    const m = /^(name|state|id):(.*)$/i.exec(word);
-    if (!m) names.push(word);
-    else if (m[1]!.toLowerCase() === 'state') filter.state = m[2]!.toUpperCase();
-    else if (m[1]!.toLowerCase() === 'id') filter.id = m[2];
-    else names.push(m[2]!);
-  }
-  if (names.length) filter.name = names.join(' ');
-  return filter;
-}
-
 const FINISHED = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
 
 const STATE_ICONS: Record<string, [string, string?]> = {
@@ -50,16 +32,64 @@ const STATE_ICONS: Record<string, [string, string?]> = {
   REVOKED: ['circle-slash', 'disabledForeground'],
 };
 
+/** How long a search inside the records serves the polls before it runs again by itself. */
+export const SEARCH_AGAIN_MS = 60_000;
+
+/** A search inside the records, kept between polls: what it found, for which filter, and when. */
+interface LastSearch {
+  text: string;
+  at: number;
+  found: SearchResult<TaskRecord>;
+  /** The history's newest event time when it ran, then at the last poll: the polls look at what changed after it. */
+  newest: number;
+}
+
+/** Tasks changed since the last look that a poll reads at most; more wait for the next search. */
+const CHANGED_MAX = 500;
+
 export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
   private readonly changed = new vscode.EventEmitter<TaskNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  /** The filter as typed (empty: none). */
+  /** The filter as typed (empty: none). A new filter is searched at once. */
   filterText = '';
+  private last: LastSearch | undefined;
 
   constructor(private readonly index: TaskIndex, private readonly live: Live, private readonly connection: Connection) {}
 
   refresh(): void {
     this.changed.fire(undefined);
+  }
+
+  /** Run the filter's search again on the next load (after an action the user took), and refresh. */
+  searchAgain(): void {
+    this.last = undefined;
+    this.refresh();
+  }
+
+  /**
+   * The tasks that match the filter. A filter that looks inside the records (bare words, args:, exc:...) loads up to
+   * 10,000 of them: it is searched when it changes, when asked (searchAgain) and at most once a minute; the polls
+   * between read again only the tasks it found (their state moves on) and those that changed since (up to 500), and
+   * keep those that match.
+   */
+  private async search(monitor: NonNullable<Awaited<ReturnType<Live['ensure']>>>, limit: number): Promise<{ found: SearchResult<TaskRecord>; at?: number }> {
+    const r = runner();
+    const query = r.parseQuery(this.filterText);
+    if (!r.needsRecords(query)) return { found: await r.searchHistory(monitor.history, query, { limit, examine: monitor.history.maxTasks }) };
+    const last = this.last;
+    if (last && last.text === this.filterText && Date.now() - last.at < SEARCH_AGAIN_MS) {
+      const changed = await monitor.history.changedSince(last.newest, CHANGED_MAX);
+      const ids = [...new Set([...changed.ids, ...last.found.items.map((record) => record.id)])];
+      const items = (await monitor.history.load(ids)).filter((record) => r.matches(query, r.searchableRecord(record)))
+        .sort((a, b) => b.updated - a.updated).slice(0, limit);
+      last.newest = changed.newest ?? last.newest;
+      last.found = { ...last.found, items };
+      return { found: last.found, at: last.at };
+    }
+    const { newest = -Infinity } = await monitor.history.changedSince(-Infinity, 1);
+    const found = await r.searchHistory(monitor.history, query, { limit, examine: monitor.history.maxTasks });
+    this.last = { text: this.filterText, at: Date.now(), found, newest };
+    return { found, at: this.last.at };
   }
 
   getTreeItem(node: TaskNode): vscode.TreeItem {
@@ -105,10 +135,9 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
     }
     const limit = vscode.workspace.getConfiguration('radish').get<number>('taskHistory.limit') ?? 200;
     const r = runner();
-    const query = r.parseQuery(this.filterText);
-    const found = await r.searchHistory(monitor.history, query, { limit, examine: monitor.history.maxTasks });
+    const { found, at } = await this.search(monitor, limit);
     const records = found.items;
-    if (this.filterText) root[0] = { kind: 'message', item: filterItem(this.filterText, found, r.searchSummary(found, query)) };
+    if (this.filterText) root[0] = { kind: 'message', item: filterItem(this.filterText, found, r.searchSummary(found, r.parseQuery(this.filterText)), at) };
     if (records.length === 0) {
       const item = this.filterText
         ? new MessageItem(`No recent task matches "${this.filterText}"`, 'info')
@@ -121,11 +150,15 @@ export class TasksProvider implements vscode.TreeDataProvider<TaskNode> {
   }
 }
 
-/** The filter row: what is filtered, and whether the search was cut short (`first 200 matches`, `searched the last 10,000 tasks`). */
-function filterItem(text: string, found?: SearchResult<TaskRecord>, cutShort?: string): vscode.TreeItem {
+/**
+ * The filter row: what is filtered, whether the search was cut short (`first 200 matches`, `searched the last 10,000
+ * tasks`), and when a search inside the records ran (`searched 14:02:07`: the polls since only re-read its tasks).
+ */
+function filterItem(text: string, found?: SearchResult<TaskRecord>, cutShort?: string, at?: number): vscode.TreeItem {
+  const when = at === undefined ? '' : `searched ${new Date(at).toLocaleTimeString()}`;
   const item = new MessageItem(`Filtered: ${text}`, 'filter', { command: 'radish.clearTaskFilter', title: 'Clear Task Filter' },
-    `Only tasks matching "${text}" are listed${cutShort ? ` (${cutShort})` : ''}. Click to show every task.`);
-  item.description = cutShort ? `${cutShort} · click to clear` : found ? `${found.matched} · click to clear` : 'click to clear';
+    `Only tasks matching "${text}" are listed${cutShort ? ` (${cutShort})` : ''}.${when ? ` The history was ${when} (again when the filter changes, and every minute; meanwhile the tasks found and those changed since are re-read).` : ''} Click to show every task.`);
+  item.description = [cutShort ?? (found ? String(found.matched) : undefined), when || undefined, 'click to clear'].filter(Boolean).join(' · ');
   return item;
 }
 

@@ -191,6 +191,12 @@ export class Keys {
   /** Metrics history: one hash per minute of queue depths and oldest ages, written once for the fleet, expiring. */
   metricsQueues(minute: number): string { return this.prefix + 'radish.metrics.queues.' + minute; }
 
+  /**
+   * Metrics history: a written batch's token (runner/broker/scripts/metrics_write.lua), kept a few hours so that a
+   * batch sent again after a lost reply is not counted twice. Outside `radish.metrics.` so minute scans never see it.
+   */
+  metricsBatch(token: string): string { return this.prefix + 'radish.metrics-batch.' + token; }
+
   /** Result value and its notification channel (Celery's Redis backend; not prefixed). */
   static result(taskId: string): string { return RESULT_PREFIX + taskId; }
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { markRedelivered, clampPriority, envelopeSentAt } from '../protocol/message';
 import { connect, type ConnectOptions } from './connection';
+import { ConsumerCount } from './consumer-count';
 import { encodeDeadLetter } from './dead-letter';
 import { Keys, PRIORITY_STEPS } from './keys';
 import { RedisFanout } from './redis-fanout';
@@ -42,6 +43,8 @@ export class RedisBroker implements Broker {
   private readonly declared = new Set<string>();
   private closed = false;
   private interrupted = false;
+  /** The workers consuming through this broker: the last one to stop ends the waits (see {@link interrupt}). */
+  private readonly consumers = new ConsumerCount();
 
   readonly fanout: Fanout;
 
@@ -195,17 +198,20 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * End waiting for good (a worker stopping): a pending `waitAndReserve` returns [] at once (CLIENT UNBLOCK), and
-   * later ones return [] without waiting. With Redis unreachable there is nothing to unblock; the pending wait then
-   * returns [] whenever its command comes back.
+   * A worker stopping. When it is the last one consuming here (another worker on the same app may still be), end
+   * waiting for good: a pending `waitAndReserve` returns [] at once (CLIENT UNBLOCK), and later ones return [] without
+   * waiting. With Redis unreachable there is nothing to unblock; the pending wait then returns [] whenever its command
+   * comes back. While others consume, the stopping worker's own wait ends by itself within 100 ms.
    */
   async interrupt(): Promise<void> {
+    if (!this.consumers.leave()) return;
     this.interrupted = true;
     if (this.closed || this.redis.status !== 'ready') return;
     await Promise.all([...this.waiters.values()].map((w) => (w.id === undefined ? undefined : this.redis.client('UNBLOCK', w.id))));
   }
 
   resume(): void {
+    this.consumers.join();
     this.interrupted = false;
   }
 

@@ -171,9 +171,14 @@ export interface Broker {
   /** Mark held messages as alive, so nobody restores them for lost. No-op where nothing can. */
   touch(tags: readonly string[]): Promise<void>;
 
-  /** End waiting (a worker stopping): waits return [] at once until {@link resume}. */
+  /**
+   * A worker stops consuming; call it once per {@link resume}. When no other worker consumes through this broker (an
+   * app's workers share it), waiting ends: waits return [] at once until {@link resume}. While another still consumes,
+   * nothing changes for it (the stopping worker's own wait ends by itself within ~100 ms). Without a {@link resume}
+   * before it, waiting ends at once.
+   */
   interrupt(): Promise<void>;
-  /** Wait and consume again after {@link interrupt}: a worker starting on a broker an earlier worker stopped. */
+  /** A worker starts consuming: wait and consume again after {@link interrupt} (a worker after an earlier one stopped). */
   resume(): void;
   /** Close every connection; idempotent. */
   close(): Promise<void>;

@@ -7,7 +7,8 @@
  * What Flower does, and so what this does:
  * - `flower_events_total{worker,type,task}`: one per task event (`task-received`, `task-started`, ...).
  * - `flower_task_runtime_seconds{worker,task}`: the `runtime` of the events that carry one (`task-succeeded`), in
- *   Python prometheus_client's default buckets (Flower's default `--task_runtime_metric_buckets`).
+ *   Python prometheus_client's default buckets (Flower's default `--task_runtime_metric_buckets`), their `le` written
+ *   as Python writes them (`1.0`, `10.0`, `+Inf`).
  * - `flower_task_prefetch_time_seconds{worker,task}` (a gauge): for a task without an ETA, started minus received
  *   at its start, 0 again when it ends.
  * - `flower_worker_prefetched_tasks{worker,task}`: tasks without an ETA received and not yet started (or revoked).
@@ -77,6 +78,8 @@ export class FlowerMetrics {
     this.events = new CounterTally(registry, { name: 'flower_events_total', help: 'Number of events', labelNames: ['worker', 'type', 'task'] });
     this.runtime = new HistogramTally(registry, {
       name: 'flower_task_runtime_seconds', help: 'Task runtime', labelNames: ['worker', 'task'], buckets: FLOWER_RUNTIME_BUCKETS,
+      // Flower is Python: its dashboards select buckets by le="1.0", not prom-client's le="1".
+      pythonLe: true,
     });
     this.prefetchTime = new GaugeTally(registry, {
       name: 'flower_task_prefetch_time_seconds', help: 'The time the task spent waiting at the celery worker to be executed.', labelNames: ['worker', 'task'],
@@ -139,6 +142,17 @@ export class FlowerMetrics {
     } else if ((type === 'task-revoked' || type === 'task-rejected') && task.started === undefined) {
       (series.prefetched ??= this.prefetched.cell({ worker, task: name })).value--;
     }
+  }
+
+  /**
+   * A task the worker handed back without an outcome (Radish's `task-released`; Flower never sees one): no event is
+   * counted, but it is no longer prefetched (or running) here.
+   */
+  released(series: FlowerSeries, task: FlowerTaskState): void {
+    if (task.eta || task.received === undefined) return;
+    const { worker, task: name } = series;
+    if (task.started === undefined) (series.prefetched ??= this.prefetched.cell({ worker, task: name })).value--;
+    else (series.prefetchTime ??= this.prefetchTime.cell({ worker, task: name })).value = 0;
   }
 
   /** One worker event: `worker-online`, `worker-heartbeat` (with its `active`), `worker-offline`. */

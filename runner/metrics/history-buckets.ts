@@ -5,10 +5,14 @@
  * histograms add up: p50/p95 are computed from the sum, at read time.
  */
 
-/** What a counter field counts. */
-export type OutcomeKind = 'succeeded' | 'failed' | 'retried' | 'revoked';
+/**
+ * What a counter field counts. `dead_lettered`: a message that could not run (undecodable, unregistered) moved to the
+ * dead-letter list, by the queue it came from and its task name (`(unknown)` when unreadable); a task that failed
+ * for good counts as `failed` only. A reader older than a kind skips its fields (see {@link parseTaskField}).
+ */
+export type OutcomeKind = 'succeeded' | 'failed' | 'retried' | 'revoked' | 'dead_lettered';
 
-export const OUTCOME_KINDS: readonly OutcomeKind[] = ['succeeded', 'failed', 'retried', 'revoked'];
+export const OUTCOME_KINDS: readonly OutcomeKind[] = ['succeeded', 'failed', 'retried', 'revoked', 'dead_lettered'];
 
 /** A minute's length; minutes are numbered from the epoch (ms / 60 000, floored). */
 export const MINUTE_MS = 60_000;

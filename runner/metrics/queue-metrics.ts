@@ -1,12 +1,13 @@
 /**
  * Per-queue metrics, read from the broker once per scrape ({@link QueueMetrics.refresh}, called by the server
  * before it renders): `radish_queue_depth{queue}` (messages waiting, all priorities) and
- * `radish_queue_oldest_message_age_seconds{queue}` (now minus the send time of the oldest waiting message). A
- * queue whose oldest age is unknown (empty, its oldest message unstamped, or a broker that cannot show it) has no
- * age series at all: an absent series, never a made-up 0. `radish_queue_stats_up` says whether the last read worked.
+ * `radish_queue_oldest_message_age_seconds{queue}` (now minus the send time of the oldest waiting message; 0 for an
+ * empty queue, as the history writes it). A queue whose oldest age is unknown (its oldest message unstamped, or a
+ * broker that cannot show it) has no age series at all: an absent series, never a made-up value. `radish_queue_stats_up` says whether the last read worked.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Broker, QueueStats } from '../broker/transport';
+import { oldestAgeSec } from './queue-age';
 
 export class QueueMetrics {
   private readonly depth: Gauge<'queue'>;
@@ -22,7 +23,7 @@ export class QueueMetrics {
     const registers = [registry];
     this.depth = new Gauge({ name: 'radish_queue_depth', help: 'Messages waiting in the queue, all priorities', labelNames: ['queue'], registers });
     this.age = new Gauge({
-      name: 'radish_queue_oldest_message_age_seconds', help: 'Age of the oldest waiting message (absent when unknown: empty, or unstamped)',
+      name: 'radish_queue_oldest_message_age_seconds', help: 'Age of the oldest waiting message (0 when empty; absent when unknown: unstamped)',
       labelNames: ['queue'], registers,
     });
     this.up = new Gauge({ name: 'radish_queue_stats_up', help: 'Whether the last read of the queues from the broker worked (1) or not (0)', registers });
@@ -43,9 +44,10 @@ export class QueueMetrics {
     const now = this.now();
     this.depth.reset();
     this.age.reset();
-    for (const { queue, depth, oldestSentAt } of stats) {
-      this.depth.set({ queue }, depth);
-      if (oldestSentAt !== undefined) this.age.set({ queue }, Math.max(0, now - oldestSentAt) / 1000);
+    for (const q of stats) {
+      this.depth.set({ queue: q.queue }, q.depth);
+      const age = oldestAgeSec(q, now);
+      if (age !== null) this.age.set({ queue: q.queue }, age);
     }
     this.up.set(1);
   }

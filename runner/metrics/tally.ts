@@ -111,12 +111,20 @@ export class HistogramTally<L extends string> {
   readonly name: string;
   readonly help: string;
   private readonly bounds: readonly number[];
+  /** The bounds' `le` label values, made once. */
+  private readonly les: readonly (string | number)[];
   private readonly series: SeriesMap<L, HistogramCell>;
 
-  constructor(registry: Registry, config: TallyConfig<L> & { buckets: readonly number[] }) {
+  /**
+   * @param config.pythonLe write `le` as Python's prometheus_client does (`1.0`, `2.5`, `10.0`) rather than as
+   *   prom-client does (`1`, `10`): for metrics under another exporter's names (Flower's), whose dashboards select a
+   *   bucket by its exact `le`. Default false.
+   */
+  constructor(registry: Registry, config: TallyConfig<L> & { buckets: readonly number[]; pythonLe?: boolean }) {
     this.name = config.name;
     this.help = config.help;
     this.bounds = [...config.buckets].sort((a, b) => a - b);
+    this.les = config.pythonLe ? this.bounds.map(pythonFloat) : this.bounds;
     const slots = this.bounds.length + 1;
     this.series = new SeriesMap<L, HistogramCell>(config.labelNames, () => ({ counts: new Array<number>(slots).fill(0), sum: 0, count: 0 }));
     // The registry's type names prom-client's four classes; it reads only what this class has (see above).
@@ -145,7 +153,7 @@ export class HistogramTally<L extends string> {
       let cumulative = 0;
       for (let i = 0; i < this.bounds.length; i++) {
         cumulative += cell.counts[i]!;
-        values.push({ metricName: `${this.name}_bucket`, labels: { le: this.bounds[i]!, ...labels }, value: cumulative });
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: this.les[i]!, ...labels }, value: cumulative });
       }
       values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', ...labels }, value: cell.count });
       values.push({ metricName: `${this.name}_sum`, labels, value: cell.sum });
@@ -153,4 +161,26 @@ export class HistogramTally<L extends string> {
     }
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: 'sum' });
   }
+}
+
+/**
+ * A number as Python's prometheus_client writes a float label (its `floatToGoString`): Python's repr (`1.0`, `0.005`),
+ * `+Inf`/`-Inf`/`NaN`, and from 7 integer digits on Go's exponent form (`1e+06`).
+ */
+export function pythonFloat(n: number): string {
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  if (Number.isNaN(n)) return 'NaN';
+  // Python's repr: the shortest digits that read back (as JavaScript's), `.0` on integral values, and the exponent
+  // form (sign and two digits at least: 1e-05, 1e+16) below 1e-4 and from 1e16 on, where JavaScript's bounds differ.
+  const abs = Math.abs(n);
+  const s = abs !== 0 && (abs < 1e-4 || abs >= 1e16)
+    ? n.toExponential().replace(/e([+-])(\d)$/, (_, sign: string, d: string) => `e${sign}0${d}`)
+    : Number.isInteger(n) ? n.toFixed(1) : String(n);
+  const dot = s.indexOf('.');
+  if (n > 0 && dot > 6) {
+    const mantissa = `${s[0]}.${s.slice(1, dot)}${s.slice(dot + 1)}`.replace(/[0.]+$/, '');
+    return `${mantissa}e+0${dot - 1}`;
+  }
+  return s;
 }

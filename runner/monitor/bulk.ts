@@ -12,8 +12,8 @@ import type { Radish } from '../app';
 import { errorMessage } from '../errors';
 import type { JsonObject } from '../protocol/message';
 import type { ResultMeta } from '../protocol/result';
-import type { TaskRecord } from './history';
-import { failedEntryId, type FailedEntry, type FailedLetter } from './search';
+import type { TaskRecord, TaskRecordState } from './history';
+import { failedEntryId, type FailedEntry, type FailedLetter, type SearchQuery } from './search';
 
 /**
  * What the bulk actions do to one task: the Inspector's single actions, named here by their shape (the monitor sits
@@ -252,4 +252,41 @@ const UNFINISHED: ReadonlySet<string> = new Set(['SENT', 'RECEIVED', 'STARTED', 
 /** Whether a revoke can still change what happens to the task: it has not succeeded, failed or been revoked. */
 export function isUnfinished(record: TaskRecord): boolean {
   return UNFINISHED.has(record.state);
+}
+
+/** What a bulk action run again leaves out, so that a second run acts on the rest of the matches. */
+export interface BulkPick {
+  /** Ids already acted on: retried (the earlier attempts of retry links), revoked (the revoked store). */
+  done: (id: string) => boolean;
+  /**
+   * The action's start, unix seconds: tasks the history first saw after it are left out (a retry's copies, which
+   * match the same filter). Default: none left out.
+   */
+  before?: number;
+}
+
+/** The states a bulk retry takes when the query names none: finished without success. */
+export const RETRY_STATES: readonly TaskRecordState[] = ['FAILURE', 'REVOKED'];
+
+function firstSeen(record: TaskRecord): number {
+  return record.sent ?? record.received ?? record.events[0]?.timestamp ?? record.updated;
+}
+
+/**
+ * The tasks a bulk retry sends again, of those a search found: finished ones only (a task still queued or running
+ * would run twice), FAILURE and REVOKED unless the query names states with `state:` (then the finished states it
+ * accepts, SUCCESS included: the user asked for them); never one already retried, nor one newer than the action.
+ */
+export function retryCandidates(records: readonly TaskRecord[], query: SearchQuery, pick: BulkPick): TaskRecord[] {
+  const states = (state: string) => query.state.length ? !UNFINISHED.has(state) && query.state.every((accepted) => accepted.includes(state))
+    : (RETRY_STATES as readonly string[]).includes(state);
+  return records.filter((r) => states(r.state) && !pick.done(r.id) && (pick.before === undefined || firstSeen(r) < pick.before));
+}
+
+/**
+ * The tasks a bulk revoke revokes, of those a search found: unfinished ones not revoked already (a revoked task stays
+ * SENT in the history until a worker drops it, so without this a second run would revoke the same ones again).
+ */
+export function revokeCandidates(records: readonly TaskRecord[], pick: BulkPick): TaskRecord[] {
+  return records.filter((r) => isUnfinished(r) && !pick.done(r.id) && (pick.before === undefined || firstSeen(r) < pick.before));
 }

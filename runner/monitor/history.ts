@@ -113,6 +113,15 @@ export interface RecordOutcome {
   records: Map<string, TaskRecord>;
 }
 
+/** A task's small index entry: what a search decides on before loading records. */
+export interface IndexEntry {
+  id: string;
+  state?: string;
+  name?: string;
+  /** False when the index has no entry yet (the record decides). */
+  indexed: boolean;
+}
+
 /** A command connection, or a function that gives one on first use. */
 export type RedisSource = Redis | (() => Promise<Redis>);
 
@@ -331,11 +340,36 @@ export class TaskHistory {
    * Ids of the tasks at positions `start`..`stop` (inclusive) newest first, with their small index entries (state
    * and name, null when the index has none): what a search reads before it decides which records to load.
    */
-  async slice(start: number, stop: number): Promise<{ id: string; state?: string; name?: string; indexed: boolean }[]> {
-    const redis = await this.connection();
-    const ids = await redis.zrevrange(this.keys.history, start, stop);
+  async slice(start: number, stop: number): Promise<IndexEntry[]> {
+    return this.entries(await (await this.connection()).zrevrange(this.keys.history, start, stop));
+  }
+
+  /**
+   * The ids of the newest `count` tasks, newest first, in one read: a list a long search can walk in chunks while
+   * events keep moving tasks (reading by position chunk by chunk would see a task twice, or never).
+   */
+  async newest(count: number): Promise<string[]> {
+    if (count < 1) return [];
+    return (await this.connection()).zrevrange(this.keys.history, 0, Math.floor(count) - 1);
+  }
+
+  /**
+   * The tasks whose latest event is later than `after` (unix seconds; `-Infinity` for any), newest first, at most
+   * `max` of them, and the newest one's time: what changed since a view last searched, read without a scan.
+   */
+  async changedSince(after: number, max: number): Promise<{ ids: string[]; newest?: number }> {
+    if (max < 1) return { ids: [] };
+    const min = after === -Infinity ? '-inf' : `(${after}`;
+    const flat = await (await this.connection()).zrevrangebyscore(this.keys.history, '+inf', min, 'WITHSCORES', 'LIMIT', 0, Math.floor(max));
+    const ids: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) ids.push(flat[i] as string);
+    return flat.length ? { ids, newest: Number(flat[1]) } : { ids };
+  }
+
+  /** The small index entries of `ids` (state and name; `indexed: false` when the index has none yet), in their order. */
+  async entries(ids: readonly string[]): Promise<IndexEntry[]> {
     if (ids.length === 0) return [];
-    const entries = await redis.hmget(this.keys.historyIndex, ...ids);
+    const entries = await (await this.connection()).hmget(this.keys.historyIndex, ...ids);
     return ids.map((id, i) => {
       const raw = entries[i];
       if (raw === null || raw === undefined) return { id, indexed: false };

@@ -33,7 +33,7 @@ export async function runMatchCommand(inspector: FailureSource & FailureActions,
     }
     for (const entry of found.items) command.write(`${line(entry)}\n`);
     const cut = searchSummary(found, query, 'failures');
-    command.write(`${found.matched} failed task(s) match "${query.text}"${cut ? ` (${cut})` : ''}\n`);
+    command.write(`${found.cutShort === 'examine' ? 'at least ' : ''}${found.matched} failed task(s) match "${query.text}"${cut ? ` (${cut})` : ''}\n`);
     return 0;
   }
   const limit = command.limit ?? 1000;

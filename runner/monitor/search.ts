@@ -2,20 +2,7 @@
  * Search inside tasks: one query language for the task history and the failures, matched in the runner with
  * bounded work, so the Tasks view, the Failed view, their bulk actions and the CLI find the same tasks.
  *
- * A query is space-separated terms, all of which must match (case-insensitive substrings):
- *
- *     args:order-42        the positional arguments (the history's Python repr, a failure's JSON)
- *     kwargs:customer      the keyword arguments
- *     result:ok            the return value (a failure's stored result too)
- *     exc:Timeout          the exception: its type and message (a dead letter's reason too), not the traceback,
- *                          whose frames name every function on the stack
- *     name:emails          the task name
- *     id:6f1c              the task id
- *     state:FAILURE        the state, exactly; `state:FAILURE,RETRY` for either
- *     order-42             a bare word: any of id, name, args, kwargs, result, exception, traceback
- *
- * A value with spaces goes in double quotes (`exc:"timed out"`). A word whose prefix is not one of these
- * (`http://host`) is a bare word, as typed.
+ * The query language (parseQuery, matches) is in ./query.ts and re-exported here.
  *
  *     const query = parseQuery('exc:Timeout args:order-42');
  *     const found = await searchHistory(history, query, { limit: 200 });
@@ -24,109 +11,10 @@
 import type { DeadLetterRecord } from '../broker/transport';
 import type { TaskMessage } from '../protocol/message';
 import type { ResultMeta } from '../protocol/result';
-import type { TaskFilter, TaskHistory, TaskRecord } from './history';
+import type { TaskHistory, TaskRecord } from './history';
+import { cheapFilter, indexMatches, matches, needsRecords, type SearchQuery, type Searchable } from './query';
 
-/** The fields a term may name. */
-export const QUERY_FIELDS = ['name', 'state', 'id', 'args', 'kwargs', 'result', 'exc'] as const;
-export type QueryField = (typeof QUERY_FIELDS)[number];
-
-/** A parsed query: per field, the substrings that must all be found (lower case); `state` lists accepted states. */
-export interface SearchQuery {
-  /** The query as typed, trimmed: what a summary quotes. */
-  text: string;
-  name: string[];
-  id: string[];
-  args: string[];
-  kwargs: string[];
-  result: string[];
-  exc: string[];
-  /** Bare words: each must be found in some field. */
-  any: string[];
-  /** Each entry is a set of accepted states (upper case), all of which must hold: `state:A,B` is one entry. */
-  state: string[][];
-}
-
-/** The text of one task, field by field, as a query sees it. Absent fields match no term on them. */
-export interface Searchable {
-  id?: string;
-  name?: string;
-  state?: string;
-  args?: string;
-  kwargs?: string;
-  result?: string;
-  /** Exception type and message, and a dead letter's reason. */
-  exc?: string;
-  /** Searched by bare words only. */
-  traceback?: string;
-}
-
-const ALIASES: Readonly<Record<string, QueryField>> = { exception: 'exc', error: 'exc', task: 'name' };
-/** A term: an optional `field:` prefix, then a value, double-quoted or up to the next space. */
-const TERM = /(?:([A-Za-z]+):)?(?:"((?:[^"\\]|\\.)*)"|(\S+))/g;
-
-/** Read a query; never throws (an unknown prefix is a bare word, an unclosed quote runs to the next space). */
-export function parseQuery(text: string): SearchQuery {
-  const query: SearchQuery = { text: text.trim(), name: [], id: [], args: [], kwargs: [], result: [], exc: [], any: [], state: [] };
-  for (const m of query.text.matchAll(TERM)) {
-    const prefix = m[1]?.toLowerCase();
-    const field = prefix === undefined ? undefined : (QUERY_FIELDS as readonly string[]).includes(prefix) ? prefix as QueryField : ALIASES[prefix];
-    let value = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3] ?? '';
-    if (prefix !== undefined && field === undefined) value = `${m[1]}:${value}`;
-    if (value === '') continue;
-    if (field === 'state') query.state.push(value.toUpperCase().split(',').filter(Boolean));
-    else if (field) query[field].push(value.toLowerCase());
-    else query.any.push(value.toLowerCase());
-  }
-  return query;
-}
-
-/** Whether a query has no terms (it matches everything). */
-export function isEmptyQuery(q: SearchQuery): boolean {
-  return !q.name.length && !q.id.length && !q.state.length && !needsRecords(q);
-}
-
-/** Whether a query looks inside the records (args, kwargs, result, exception, bare words), not only at the index. */
-export function needsRecords(q: SearchQuery): boolean {
-  return q.args.length + q.kwargs.length + q.result.length + q.exc.length + q.any.length > 0;
-}
-
-/**
- * The history's cheap filter for a query of name, state and id terms only, or undefined when the query needs more
- * (several states in one term, several values of a field, or terms inside the records).
- */
-export function cheapFilter(q: SearchQuery): TaskFilter | undefined {
-  if (needsRecords(q) || q.name.length > 1 || q.id.length > 1 || q.state.length > 1 || (q.state[0]?.length ?? 1) > 1) return undefined;
-  const filter: TaskFilter = {};
-  if (q.name[0] !== undefined) filter.name = q.name[0];
-  if (q.id[0] !== undefined) filter.id = q.id[0];
-  if (q.state[0]?.[0] !== undefined) filter.state = q.state[0][0];
-  return filter;
-}
-
-function has(text: string | undefined, words: readonly string[]): boolean {
-  if (words.length === 0) return true;
-  if (text === undefined) return false;
-  const lower = text.toLowerCase();
-  return words.every((w) => lower.includes(w));
-}
-
-/** Whether the index entry (state and name) can still match: a record need not be loaded when it cannot. */
-function indexMatches(q: SearchQuery, entry: { id: string; state?: string; name?: string; indexed: boolean }): boolean {
-  if (!has(entry.id, q.id)) return false;
-  if (!entry.indexed) return true; // not indexed yet: the record decides
-  if (!q.state.every((states) => entry.state !== undefined && states.includes(entry.state))) return false;
-  return has(entry.name, q.name);
-}
-
-/** Whether a task's text matches every term of the query. */
-export function matches(q: SearchQuery, s: Searchable): boolean {
-  if (!has(s.id, q.id) || !has(s.name, q.name) || !has(s.args, q.args) || !has(s.kwargs, q.kwargs)
-    || !has(s.result, q.result) || !has(s.exc, q.exc)) return false;
-  if (!q.state.every((states) => s.state !== undefined && states.includes(s.state.toUpperCase()))) return false;
-  if (q.any.length === 0) return true;
-  const all = [s.id, s.name, s.args, s.kwargs, s.result, s.exc, s.traceback].filter((t) => t !== undefined).join('\n').toLowerCase();
-  return q.any.every((w) => all.includes(w));
-}
+export * from './query';
 
 /** A history record as a query sees it. */
 export function searchableRecord(r: TaskRecord): Searchable {
@@ -175,7 +63,7 @@ function bounds(options: SearchOptions): { limit: number; examine: number; count
 const CHUNK = 500;
 
 /**
- * The history's records that match, newest first. Reads ids and index entries in chunks of 500 (state, name and id
+ * The history's records that match, newest first. Reads the newest `examine` ids once, then their index entries in chunks of 500 (state, name and id
  * terms are decided there without loading a record), loads the records that can still match, and stops at
  * `limit + 1` matches (or, with `countAll`, after `examine` tasks). A query of one name, one state and one id term
  * takes the history's own filter, as the Tasks view always has.
@@ -193,9 +81,13 @@ export async function searchHistory(history: TaskHistory, q: SearchQuery, option
   const items: TaskRecord[] = [];
   let matched = 0;
   let examined = 0;
-  let more = false;
-  for (let start = 0; start < examine; start += CHUNK) {
-    const entries = await history.slice(start, Math.min(start + CHUNK, examine) - 1);
+  // The ids are read once (one more than examined, to know whether there were more): events move tasks to the top
+  // while a search runs, and reading chunk by chunk by position would see a task twice or never.
+  const all = await history.newest(examine + 1);
+  const more = all.length > examine;
+  const ids = [...new Set(all.slice(0, examine))];
+  for (let start = 0; start < ids.length; start += CHUNK) {
+    const entries = await history.entries(ids.slice(start, start + CHUNK));
     examined += entries.length;
     const candidates = entries.filter((e) => indexMatches(q, e)).map((e) => e.id);
     // Without terms inside the records, a candidate is a match: only those returned need loading.
@@ -210,8 +102,6 @@ export async function searchHistory(history: TaskHistory, q: SearchQuery, option
       if (record && items.length < limit) items.push(record);
     }
     if (matched > limit && !countAll) break;
-    if (entries.length < CHUNK && entries.length < examine - start) break;
-    if (start + CHUNK >= examine) more = (await history.slice(examine, examine)).length > 0;
   }
   const cutShort = matched > limit ? 'limit' : more ? 'examine' : undefined;
   return { items, matched, examined, cutShort };
@@ -286,24 +176,20 @@ export function searchableFailure(entry: FailedEntry): Searchable {
   };
 }
 
-/** Dead letters read per round trip. */
-const LETTER_PAGE = 500;
-
 /**
  * The failed tasks that match, as the Failed view lists them: the dead letters newest first (each with its stored
  * FAILURE), then the stored failures that have no dead letter (a Celery worker's). Looks at no more than `examine`
- * dead letters (read in pages of 500) and `examine` stored failures (the backend scans a bounded keyspace).
+ * dead letters (read at once) and `examine` stored failures (the backend scans a bounded keyspace).
  */
 export async function searchFailures(inspector: FailureSource, q: SearchQuery, options: SearchOptions = {}): Promise<SearchResult<FailedEntry>> {
   const { limit, examine, countAll } = bounds(options);
   const [letterCount, metas] = await Promise.all([inspector.deadLetterCount(), inspector.failedResults(examine, Math.max(20_000, examine * 2))]);
   const unlettered = new Map(metas.map((meta) => [meta.task_id, meta]));
-  const letters: FailedLetter[] = [];
-  for (let offset = 0; offset < Math.min(letterCount, examine); offset += LETTER_PAGE) {
-    const page = await inspector.deadLetters(offset, Math.min(LETTER_PAGE, examine - offset));
-    letters.push(...page);
-    if (page.length === 0) break;
-  }
+  // One read of the list (not page by page by offset: failures entering meanwhile would push records into the next
+  // page twice), and each record once by its stored text, as discard and replay find it.
+  const seen = new Set<string>();
+  const letters = letterCount === 0 ? [] : (await inspector.deadLetters(0, Math.min(letterCount, examine)))
+    .filter((letter) => !seen.has(letter.stored) && seen.add(letter.stored));
   const entries: FailedEntry[] = letters.map((letter) => {
     const id = failedEntryId({ kind: 'letter', letter });
     const meta = id === undefined ? undefined : unlettered.get(id);
@@ -319,7 +205,7 @@ export async function searchFailures(inspector: FailureSource, q: SearchQuery, o
     if (items.length < limit) items.push(entry);
     else if (!countAll) break;
   }
-  const more = letterCount > letters.length || metas.length >= examine;
+  const more = letterCount > examine || metas.length >= examine;
   return { items, matched, examined: entries.length, cutShort: matched > limit ? 'limit' : more ? 'examine' : undefined };
 }
 

@@ -164,7 +164,8 @@ export class EventDispatcher {
  * Returns a function that detaches the listeners.
  */
 export function attachWorkerEvents(emitter: EventEmitter, dispatcher: EventDispatcher): () => void {
-  const listeners: { [K in Exclude<keyof WorkerEventListeners, 'dead-letter' | 'shutdown-requested'>]: WorkerEventListeners[K] } = {
+  // No Celery event for `task-released`: Celery's worker sends none for a message it hands back.
+  const listeners: { [K in Exclude<keyof WorkerEventListeners, 'dead-letter' | 'shutdown-requested' | 'task-released'>]: WorkerEventListeners[K] } = {
     'task-received': (_id: string, msg: TaskMessage) => dispatcher.task('task-received', taskReceivedFields(msg)),
     'task-started': (id: string) => dispatcher.task('task-started', taskStartedFields(id)),
     'task-succeeded': (id: string, value: unknown, runtime: number) =>

@@ -9,7 +9,8 @@
  *   unregistered; `task` is `(unknown)` when its name could not be read). A failed task is also kept in the
  *   dead-letter queue, but counts as `failed` only.
  * - `radish_task_runtime_seconds{task}`: each run that ended (succeeded, failed, retried).
- * - `radish_task_queue_wait_seconds{task,queue}`: start minus the message's send time (its `radish_sent_at`
+ * - `radish_task_queue_wait_seconds{task,queue}` (`queue`: the queue the message was taken from, not its routing
+ *   key): start minus the message's send time (its `radish_sent_at`
  *   stamp; messages without one, Celery's, are not observed); for a task with an ETA, start minus the later of the
  *   ETA and the send time (the time it waited once due).
  * - `radish_worker_active_tasks`, `radish_worker_reserved_tasks`, `radish_worker_scheduled_tasks` (ETA waits),
@@ -21,6 +22,7 @@ import type { TaskMessage } from '../protocol/message';
 import type { WorkerEventListeners } from './listener';
 import { FLOWER_RUNTIME_BUCKETS, FlowerMetrics, type FlowerSeries } from '../metrics/flower';
 import { CounterTally, HistogramTally, type Cell, type HistogramCell } from '../metrics/tally';
+import { RunTracker, type RunEnd } from '../metrics/run-tracker';
 
 /** Queue waits span milliseconds (a busy fleet) to hours (a backlog): the runtime buckets, then minutes and hours. */
 export const QUEUE_WAIT_BUCKETS: readonly number[] = [...FLOWER_RUNTIME_BUCKETS, 30, 60, 300, 900, 1800, 3600, 7200];
@@ -58,7 +60,7 @@ interface Run {
   readonly received: number;
   started?: number;
   /** performance.now() at its start, for the runtime of a run that failed or retried. */
-  startedAt?: number;
+  startedAt?: number | undefined;
 }
 
 /** A dead-lettered message whose task name could not be read. */
@@ -72,11 +74,8 @@ export class WorkerMetrics {
   private readonly wait: HistogramTally<'task' | 'queue'>;
   private readonly flower: FlowerMetrics;
   private readonly byName = new Map<string, TaskSeries>();
-  /**
-   * Runs between receipt and end, by task id: a list, because a retry republished with no countdown may be received
-   * again before the run that retried it has ended.
-   */
-  private readonly running = new Map<string, Run[]>();
+  /** Runs between receipt and end (or release), by task id. */
+  private readonly running = new RunTracker<Run>();
   private detach: (() => void) | undefined;
 
   constructor(private readonly worker: MeteredWorker) {
@@ -108,12 +107,14 @@ export class WorkerMetrics {
     if (this.detach) return;
     const w = this.worker;
     const listeners: { [K in keyof WorkerEventListeners]?: WorkerEventListeners[K] } = {
-      'task-received': (id, msg) => this.received(id, msg),
+      'task-received': (id, msg, queue) => this.received(id, msg, queue),
       'task-started': (id) => this.started(id),
       'task-succeeded': (id, _value, runtime) => this.ended(id, 'succeeded', runtime),
       'task-failed': (id) => this.ended(id, 'failed'),
       'task-retried': (id) => this.ended(id, 'retried'),
-      'task-revoked': (id) => this.ended(id, 'revoked'),
+      // A terminated run had started; a discarded one (revoked, expired) had not.
+      'task-revoked': (id, reason) => this.ended(id, 'revoked', undefined, reason === 'terminated' ? 'started' : 'waiting'),
+      'task-released': (id, started) => this.released(id, started),
       'dead-letter': (_id, _reason, name) => this.count(this.series(name ?? UNKNOWN_TASK), 'dead_lettered'),
     };
     const names = Object.keys(listeners) as (keyof WorkerEventListeners)[];
@@ -126,6 +127,7 @@ export class WorkerMetrics {
   /** Stop counting; the worker is offline for Flower's gauge. */
   close(): void {
     this.detach?.();
+    this.running.clear();
     this.flower.worker('worker-offline', this.worker.hostname);
   }
 
@@ -142,20 +144,23 @@ export class WorkerMetrics {
     (series.outcomes[outcome] ??= this.outcomes.cell({ task: series.name, outcome })).value++;
   }
 
-  private received(id: string, msg: TaskMessage): void {
+  /** Runs followed now (received, not yet ended or released). */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  private received(id: string, msg: TaskMessage, queue: string): void {
     const series = this.series(msg.name);
     const run: Run = {
-      series, queue: msg.routingKey, sentAt: msg.sentAt, etaAt: msg.eta ? msg.eta.getTime() : null, eta: msg.eta !== null, received: Date.now() / 1000,
+      series, queue, sentAt: msg.sentAt, etaAt: msg.eta ? msg.eta.getTime() : null, eta: msg.eta !== null, received: Date.now() / 1000,
     };
-    const runs = this.running.get(id);
-    if (runs) runs.push(run);
-    else this.running.set(id, [run]);
+    this.running.add(id, run);
     this.count(series, 'received');
     this.flower.record(series.flower, 'task-received', run);
   }
 
   private started(id: string): void {
-    const run = this.running.get(id)?.find((r) => r.startedAt === undefined);
+    const run = this.running.toStart(id);
     if (!run) return;
     const now = Date.now();
     run.startedAt = performance.now();
@@ -175,20 +180,20 @@ export class WorkerMetrics {
   }
 
   /** A run's end; `runtime` (seconds) as the worker measured it, else the time since its start. */
-  private ended(id: string, outcome: 'succeeded' | 'failed' | 'retried' | 'revoked', runtime?: number): void {
-    const runs = this.running.get(id);
-    if (!runs) return;
-    // The run that ended: a started one (a revoke may also end one that never started).
-    let at = runs.findIndex((r) => r.startedAt !== undefined);
-    if (at < 0) at = 0;
-    const run = runs[at]!;
-    runs.splice(at, 1);
-    if (runs.length === 0) this.running.delete(id);
+  private ended(id: string, outcome: 'succeeded' | 'failed' | 'retried' | 'revoked', runtime?: number, which: RunEnd = 'started'): void {
+    const run = this.running.end(id, which);
+    if (!run) return;
     const series = run.series;
     this.count(series, outcome);
     if (outcome !== 'revoked' && run.startedAt !== undefined) {
       this.runtime.observe(series.runtime ??= this.runtime.cell({ task: series.name }), runtime ?? (performance.now() - run.startedAt) / 1000);
     }
     this.flower.record(series.flower, `task-${outcome}`, run, runtime);
+  }
+
+  /** A run handed back without an outcome: no count, but it is no longer prefetched here. */
+  private released(id: string, started: boolean): void {
+    const run = this.running.end(id, started ? 'started' : 'waiting');
+    if (run) this.flower.released(run.series.flower, run);
   }
 }

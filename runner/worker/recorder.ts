@@ -139,6 +139,7 @@ export class OutcomeRecorder {
       // A cold shutdown stopped it: it did not end, so its message goes back for another worker.
       if (!job.acked) await this.giveBack([job]);
       this.ctx.logger.log('warning', `${label} interrupted by a cold shutdown${job.acked ? ' (acked early: not redelivered)' : '; its message was given back'}`);
+      this.ctx.emit('task-released', msg.id, true);
       return;
     }
     if (outcome.kind === 'revoked') {
@@ -319,6 +320,8 @@ export class OutcomeRecorder {
       this.ctx.emit('task-revoked', msg.id, reason);
     } catch (err) {
       this.ctx.logger.log('error', `Task ${msg.name}[${msg.id}] was ${reason} but that could not be recorded: ${errorMessage(err)}`);
+      // Still unacked: it will be delivered again, and this run ends here.
+      this.ctx.emit('task-released', msg.id, reason === 'terminated');
     }
   }
 
@@ -343,7 +346,7 @@ export class OutcomeRecorder {
       if (dropped) this.ctx.logger.log('warning', `Dead-letter queue is full: dropped its ${dropped} oldest record(s)`);
       if (!msg) this.ctx.logger.log('error', `Rejected a message on queue ${delivery.queue}${taskId ? ` (task ${taskId})` : ''}: ${reason}; moved it to the dead-letter queue`);
       if (taskId) await this.ctx.backend.store({ taskId, state: 'FAILURE', result: exception, traceback: null, layout: this.layout }, msg ? this.destination(msg) : envelopeDestination(delivery.raw, taskId));
-      this.ctx.emit('dead-letter', taskId, reason, taskName);
+      this.ctx.emit('dead-letter', taskId, reason, taskName, delivery.queue);
     } catch (e) {
       this.ctx.logger.log('error', `Could not dead-letter a message (it stays unacked and will be restored): ${errorMessage(e)}`);
     }

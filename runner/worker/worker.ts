@@ -115,6 +115,10 @@ export class Worker extends EventEmitter {
   private pausedTimer: NodeJS.Timeout | undefined;
   /** The last read of the paused queues failed (logged once, not every second). */
   private pausedReadFailed = false;
+  /** A periodic read of the paused queues is under way: the next tick skips (reads must not pile up on a slow Redis). */
+  private pausedSyncing = false;
+  /** Pauses still waiting for the fetch under way to end, by queue: a second pause of one is confirmed after it. */
+  private readonly pausing = new Map<string, Promise<void>>();
   /** Revoked ids, shared through Redis so they survive restarts and reach workers that start later. */
   private revokedStore: RevokedStore | undefined;
   /** Where Radish workers share presence and revokes (the Redis broker, or the Redis backend beside RabbitMQ). */
@@ -126,6 +130,8 @@ export class Worker extends EventEmitter {
   private mailbox: Mailbox | undefined;
   private events: WorkerEvents | undefined;
   private connectionLost = false;
+  /** This worker counts among the broker's consumers ({@link Broker.resume}): it leaves (interrupt) exactly once. */
+  private consuming = false;
   private readonly startedAt = Date.now() / 1000;
   /** Tasks started per name since the worker started (Celery's `total` in `inspect stats`). */
   private readonly totals = new Map<string, number>();
@@ -232,6 +238,7 @@ export class Worker extends EventEmitter {
    */
   start(): Promise<void> {
     this.started ??= this.open().catch(async (err: unknown) => {
+      await this.leaveBroker();
       await this.teardown().catch(() => undefined);
       this.moveTo('stopped');
       throw err;
@@ -244,6 +251,7 @@ export class Worker extends EventEmitter {
     this.broker = await this.app.broker();
     // An earlier worker on this app may have stopped, which ended the broker's waits: this one waits again.
     this.broker.resume();
+    this.consuming = true;
     this.backend = await this.app.backend();
     this.recorder = new OutcomeRecorder({
       broker: this.broker, backend: this.backend, logger: this.logger, hostname: this.hostname, origin: this.origin,
@@ -429,6 +437,9 @@ export class Worker extends EventEmitter {
         const queues = this.orderedQueues();
         let deliveries = await this.broker.reserve(queues, capacity, this.hostname);
         if (deliveries.length === 0 && this.state === 'running') deliveries = await this.broker.waitAndReserve(queues, capacity, this.hostname);
+        // A broker whose waits end at once (interrupted) answers both from memory: without a turn of the event loop
+        // here, the loop would spin on microtasks and starve every timer and socket of the process.
+        if (deliveries.length === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         failures = 0;
         for (const d of deliveries) this.accept(d);
       } catch (err) {
@@ -447,7 +458,7 @@ export class Worker extends EventEmitter {
   private accept(delivery: Delivery): void {
     if (!delivery.tag) {
       this.logger.log('error', `Received a message on queue ${delivery.queue} that is not a valid task message; moved it to the dead-letter queue`);
-      this.emit('dead-letter', undefined, 'not a valid task message');
+      this.emit('dead-letter', undefined, 'not a valid task message', undefined, delivery.queue);
       return;
     }
     if (delivery.invalid) {
@@ -478,7 +489,7 @@ export class Worker extends EventEmitter {
       return;
     }
     if (this.logger.enabled('info')) this.logger.log('info', `Task ${msg.name}[${msg.id}] received`);
-    this.emit('task-received', msg.id, msg);
+    this.emit('task-received', msg.id, msg, delivery.queue);
     const discard = this.discardReason(job);
     if (discard) {
       void this.recorder.discard(job, discard);
@@ -618,6 +629,7 @@ export class Worker extends EventEmitter {
       within(() => this.logger.log('error', ran
         ? `Task ${msg.name}[${msg.id}] could not record its outcome (it will run again): ${errorMessage(err)}`
         : `Task ${msg.name}[${msg.id}] could not be started (it will be delivered again): ${errorMessage(err)}`));
+      this.emit('task-released', msg.id, true);
     } finally {
       this.book.done(job);
       this.release();
@@ -712,12 +724,23 @@ export class Worker extends EventEmitter {
    */
   async setQueuePaused(queue: string, paused: boolean): Promise<boolean> {
     this.pausedTurn++;
-    if (this.paused.has(queue) === paused) return false;
+    if (this.paused.has(queue) === paused) {
+      // Paused already, maybe by a call still waiting for the fetch under way: this one confirms only after it.
+      if (paused) await this.pausing.get(queue);
+      return false;
+    }
     const consumed = this.queues.includes(queue);
     if (paused) {
       this.paused.add(queue);
-      if (consumed) this.logger.log('info', `Queue ${queue} paused for the fleet: no longer taking from it`);
-      if (consumed) await this.stopTaking(queue);
+      if (consumed) {
+        this.logger.log('info', `Queue ${queue} paused for the fleet: no longer taking from it`);
+        const stopping = this.stopTaking(queue);
+        const pending = stopping.catch(() => undefined).finally(() => {
+          if (this.pausing.get(queue) === pending) this.pausing.delete(queue);
+        });
+        this.pausing.set(queue, pending);
+        await stopping;
+      }
     } else {
       this.paused.delete(queue);
       if (consumed) this.logger.log('info', `Queue ${queue} resumed: taking from it again`);
@@ -728,20 +751,26 @@ export class Worker extends EventEmitter {
 
   /** Apply the shared store's paused queues (a broadcast missed, a pause made while Redis was away). Never throws. */
   private async syncPaused(store: PausedQueues): Promise<void> {
-    const turn = this.pausedTurn;
-    let names: Set<string>;
+    if (this.pausedSyncing) return;
+    this.pausedSyncing = true;
     try {
-      names = new Set(await store.names());
-    } catch (err) {
-      if (!this.pausedReadFailed) this.logger.log('warning', `Could not read the paused queues (trying again every second): ${errorMessage(err)}`);
-      this.pausedReadFailed = true;
-      return;
+      const turn = this.pausedTurn;
+      let names: Set<string>;
+      try {
+        names = new Set(await store.names());
+      } catch (err) {
+        if (!this.pausedReadFailed) this.logger.log('warning', `Could not read the paused queues (trying again every second): ${errorMessage(err)}`);
+        this.pausedReadFailed = true;
+        return;
+      }
+      this.pausedReadFailed = false;
+      // A broadcast changed them while this read was under way: it is newer than what was read.
+      if (turn !== this.pausedTurn || this.state !== 'running') return;
+      for (const queue of names) if (!this.paused.has(queue)) await this.setQueuePaused(queue, true);
+      for (const queue of [...this.paused]) if (!names.has(queue)) await this.setQueuePaused(queue, false);
+    } finally {
+      this.pausedSyncing = false;
     }
-    this.pausedReadFailed = false;
-    // A broadcast changed them while this read was under way: it is newer than what was read.
-    if (turn !== this.pausedTurn || this.state !== 'running') return;
-    for (const queue of names) if (!this.paused.has(queue)) await this.setQueuePaused(queue, true);
-    for (const queue of [...this.paused]) if (!names.has(queue)) await this.setQueuePaused(queue, false);
   }
 
   /**
@@ -836,6 +865,16 @@ export class Worker extends EventEmitter {
     return this.stopped;
   }
 
+  /**
+   * No longer consume through the shared broker. Other workers on the same app may still consume through it: the
+   * broker ends its waits only when the last one leaves, so each worker leaves once, and only if it joined.
+   */
+  private async leaveBroker(): Promise<void> {
+    if (!this.consuming) return;
+    this.consuming = false;
+    await this.broker.interrupt().catch(() => undefined);
+  }
+
   private async goCold(why: string): Promise<void> {
     const running = this.book.runningCount;
     if (running > 0) this.logger.log('warning', `Cold shutdown (${why}): aborting ${running} running task(s); their messages go back to their queues`);
@@ -846,11 +885,13 @@ export class Worker extends EventEmitter {
     this.moveTo('stopping');
     this.logger.log('warning', cold ? 'Cold shutdown (MainProcess)' : 'Warm shutdown (MainProcess)');
     this.wakeFetcher?.();
-    await this.broker.interrupt().catch(() => undefined);
+    await this.leaveBroker();
     // With Redis unreachable the fetch loop's pending command waits for it; it takes nothing once it returns.
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, 2000).unref())]);
     const pending = this.book.drainWaiting();
     const restored = await this.recorder.giveBack(pending);
+    // They were received: the metrics close their runs (a redelivery starts a new one).
+    for (const job of pending) this.emit('task-released', job.msg.id, false);
     if (restored) this.logger.log('info', `Restoring ${restored} unacknowledged message(s)`);
     if (cold) await this.goCold('asked');
     const timeout = this.config.shutdownTimeout;

@@ -13,14 +13,18 @@ import { join } from 'node:path';
 import { Radish } from '../../runner/app';
 import { Keys } from '../../runner/broker/keys';
 import { createLogger } from '../../runner/log';
-import { HISTORY_TTL_SEC, queueField } from '../../runner/metrics/history-buckets';
+import { HISTORY_TTL_SEC, queueField, SAMPLER_FIELD } from '../../runner/metrics/history-buckets';
 import { minuteOf } from '../../runner/metrics/history-buckets';
+import { SETTLE_MS } from '../../runner/metrics/history-reader';
 import { MetricsHistoryWriter, type WorkerEventSource } from '../../runner/worker/metrics-history';
 import type { TaskMessage } from '../../runner/protocol/message';
 import { Worker } from '../../runner/worker/worker';
 import { delay, prng, until } from '../support/wait';
 import { taskPage, type FrameLocator } from '../support/webview';
 import { e2e, projectWorkbench, ROOT, TIMEOUT, type Page } from '../support/workbench';
+
+/** Minutes of history replayed before now (fewer than the hour the view first reads: see replayLastHour). */
+const REPLAY_MINUTES = 56;
 
 /** A `<select>` in the webview, as Playwright drives it. */
 type SelectLocator = FrameLocator & { selectOption(value: string, options?: { timeout?: number }): Promise<string[]> };
@@ -45,8 +49,10 @@ async function replayLastHour(redisUrl: string, totals: Totals): Promise<void> {
   try {
     const store = await app.requireSharedStore('the replay');
     const random = prng(18);
-    // 58 minutes, not 60: the hour the view reads still holds them all when it reads a minute or two later.
-    let now = (minuteOf(Date.now()) - 58) * 60_000;
+    // Fewer than 60 minutes: the hour the view reads still holds them all when it reads minutes later (it waits for
+    // the live run's minute to end, and shows whole minutes only).
+    // Up to the minute under way, so the charts run on without a quiet minute into the live run's minute.
+    let now = (minuteOf(Date.now()) - REPLAY_MINUTES + 1) * 60_000;
     const events = new EventEmitter();
     const writer = new MetricsHistoryWriter({
       store, broker: await app.broker(), hostname: 'replay@e2e', queues: () => ['celery'], logger: createLogger('error', () => undefined), intervalSec: 3600, now: () => now,
@@ -70,7 +76,7 @@ async function replayLastHour(redisUrl: string, totals: Totals): Promise<void> {
       count(totals, task);
     };
     const keys = new Keys();
-    for (let m = 0; m < 58; m++) {
+    for (let m = 0; m < REPLAY_MINUTES; m++) {
       const load = 0.6 + 0.4 * Math.sin(m / 9) + 0.15 * random();
       for (let i = 0; i < Math.round(160 * load); i++) runOne('tasks.add', 'celery', 0.002 + random() * 0.01, 'ok');
       for (let i = 0; i < Math.round(35 * load); i++) runOne('emails.send', 'celery', 0.15 + random() ** 2 * 0.9, random() < 0.03 ? 'retry' : 'ok');
@@ -134,10 +140,16 @@ describe('the Metrics view (UI, code-server + chromium)', function () {
       ...Array.from({ length: 3 }, (_, i) => s.client.send('tasks.fail', [`v${i}`])),
     ]);
     await Promise.all(sent.map((r) => r.get({ timeout: 20_000 }).catch(() => undefined)));
-    // One of them samples the queues for this minute (the hour replayed wrote 58 samples).
+    // One of them samples the queues for this minute (the hour replayed wrote a sample per minute).
     const store = await s.client.requireSharedStore('the test');
-    await until(async () => (await store.redis.keys('radish.metrics.queues.*')).length > 58, 'a queue sample of this minute', 10_000);
+    const sampled = async () => {
+      for (const key of await store.redis.keys('radish.metrics.queues.*')) if (await store.redis.hexists(key, SAMPLER_FIELD)) return true;
+      return false;
+    };
+    await until(sampled, 'a queue sample of this minute', 10_000);
     await Promise.all(workers.map((w) => w.stop()));
+    // The view shows whole minutes only (the minute under way is not written yet): wait until this one has ended.
+    await delay(Math.max(0, (minuteOf(Date.now()) + 1) * 60_000 + SETTLE_MS - Date.now()));
     totals.ran += 41;
     totals.failed += 3;
     count(totals, 'tasks.add', 30);

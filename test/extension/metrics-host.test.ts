@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
+import { minuteOf } from '../../runner/metrics/history-buckets';
+import { SETTLE_MS } from '../../runner/metrics/history-reader';
 import { Worker } from '../../runner/worker/worker';
 import { startRedis, type TestRedis } from '../support/redis';
 import { until } from '../support/wait';
@@ -18,6 +20,8 @@ export interface MetricsRun {
   failed: number;
   tasks: string[];
   parked: number;
+  /** When (ms) the minutes the workers wrote are whole in the view (it shows minutes that ended, once settled). */
+  completeAt: number;
 }
 
 describe('the Metrics view in a real VS Code host (code-server)', function () {
@@ -50,7 +54,7 @@ describe('the Metrics view in a real VS Code host (code-server)', function () {
       hostname: `metrics${i + 1}@host`, concurrency: 2, logger: createLogger('error', () => undefined), metricsHistory: { intervalSec: 0.5 },
     }));
     await Promise.all(workers.map((w) => w.start()));
-    const run: MetricsRun = { succeeded: 16, failed: 3, tasks: ['metrics.add', 'metrics.boom'], parked: 4 };
+    const run: MetricsRun = { succeeded: 16, failed: 3, tasks: ['metrics.add', 'metrics.boom'], parked: 4, completeAt: 0 };
     await Promise.all(Array.from({ length: run.parked }, () => client.send('metrics.add', [0, 0], {}, { queue: 'parked' })));
     const results = await Promise.all([
       ...Array.from({ length: run.succeeded }, (_, i) => client.send('metrics.add', [i, i])),
@@ -64,6 +68,7 @@ describe('the Metrics view in a real VS Code host (code-server)', function () {
     }, 'a queue sample', 10_000);
     // The stop writes what the timer had not yet.
     await Promise.all(workers.map((w) => w.stop()));
+    run.completeAt = (minuteOf(Date.now()) + 1) * 60_000 + SETTLE_MS;
     const started = Date.now();
     const { code, output } = await runSuite('metrics', copyExample('ts-tasks'), { REDIS_URL: redis.url, METRICS_RUN: JSON.stringify(run) });
     console.log(indent(output));

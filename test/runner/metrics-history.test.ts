@@ -14,6 +14,12 @@ import {
   bucketField, counterField, HISTORY_TTL_SEC, parseTaskField, quantile, queueField, RUNTIME_BOUNDS_MS, runtimeBucket,
 } from '../../runner/metrics/history-buckets';
 import { readMetricsHistory } from '../../runner/metrics/history-reader';
+import { scripts } from '../../runner/broker/scripts';
+import { encodeTaskMessage } from '../../runner/protocol/message';
+import type { TaskMessage } from '../../runner/protocol/message';
+import { MetricsHistoryWriter, type WorkerEventSource } from '../../runner/worker/metrics-history';
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { Worker, type WorkerOptions } from '../../runner/worker/worker';
 import { rabbitVhost } from '../support/rabbitmq';
 import { redisHarness } from '../support/redis';
@@ -108,7 +114,9 @@ describe('the metrics history on Redis', function () {
 
   const store = (): SharedStore => ({ redis: redis.redis, keys: new Keys() });
 
-  it('two workers write the exact counts and runtime buckets of a known mix, each once (one MULTI), with a TTL', async () => {
+  it('two workers write the exact counts and runtime buckets of a known mix, each once (one script call), with a TTL', async () => {
+    // Loaded before: each write is then exactly one EVALSHA (no NOSCRIPT then EVAL).
+    await redis.redis.script('LOAD', scripts.metricsWrite.source);
     const monitor = await redis.connect().monitor();
     const seen: { source: string; args: string[] }[] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ source, args }));
@@ -162,18 +170,16 @@ describe('the metrics history on Redis', function () {
       if (parsed?.kind === 'bucket' && parsed.task === 'tasks.sleep') assert.ok(RUNTIME_BOUNDS_MS[parsed.bucket]! >= 300, field);
     }
 
-    // One MULTI per worker touching the history, none outside a MULTI: nothing per task.
+    // One script call per worker touching the history, nothing else: nothing per task.
     const writes = new Map<string, number>();
-    const open = new Map<string, boolean>();
     for (const { source, args } of seen) {
-      const [command, key] = [args[0]!.toLowerCase(), args[1] ?? ''];
-      if (command === 'multi') open.set(source, false);
-      else if (command === 'exec') {
-        if (open.get(source)) writes.set(source, (writes.get(source) ?? 0) + 1);
-        open.delete(source);
-      } else if (key.startsWith('radish.metrics.') && !['keys', 'hgetall', 'ttl'].includes(command)) {
-        assert.ok(open.has(source), `${args.join(' ')} outside a MULTI`);
-        open.set(source, true);
+      const command = args[0]!.toLowerCase();
+      // Commands run by a script (MONITOR shows them from "lua").
+      if (source === 'lua' || source.endsWith(' lua')) continue;
+      if (command === 'evalsha' && args[1] === scripts.metricsWrite.sha) {
+        if (args.slice(3).some((k) => k.startsWith('radish.metrics.'))) writes.set(source, (writes.get(source) ?? 0) + 1);
+      } else if ((args[1] ?? '').startsWith('radish.metrics') && !['keys', 'hgetall', 'ttl'].includes(command)) {
+        assert.fail(`${args.join(' ')} outside the write script`);
       }
     }
     assert.deepEqual([...writes.values()], [1, 1], `writes per connection: ${JSON.stringify([...writes])}`);
@@ -191,24 +197,26 @@ describe('the metrics history on Redis', function () {
     await start({ ...fast, queues: ['celery', 'parked-not'] });
     await start({ ...fast, queues: ['celery'] });
     const keys = new Keys();
-    const sampledKey = async () => (await redis.redis.keys('radish.metrics.queues.*'))[0];
+    // The minute's key that holds the parked depth (across a minute's turn there are two).
+    let key: string | undefined;
     await until(async () => {
-      const key = await sampledKey();
-      return key !== undefined && (await redis.redis.hget(key, queueField('depth', 'parked'))) === '5';
+      for (const k of await redis.redis.keys('radish.metrics.queues.*')) {
+        if ((await redis.redis.hget(k, queueField('depth', 'parked'))) === '5') key = k;
+      }
+      return key !== undefined;
     }, 'a queue sample with the parked queue', 10_000);
-    const key = (await sampledKey())!;
-    const hash = await redis.redis.hgetall(key);
+    const hash = await redis.redis.hgetall(key!);
     assert.ok(['w1@metrics', 'w2@metrics'].includes(hash._sampled_by!), JSON.stringify(hash));
     assert.equal(hash[queueField('depth', 'celery')], '0');
     // Nothing waits in celery: its oldest wait is 0. The parked messages carry their send time: their age is known.
     assert.equal(hash[queueField('age', 'celery')], '0');
     const age = Number(hash[queueField('age', 'parked')]);
     assert.ok(age >= 0 && age < 60, `parked's oldest waited ${hash[queueField('age', 'parked')]} s`);
-    assert.ok((await redis.redis.ttl(key)) > 72 * 3600);
+    assert.ok((await redis.redis.ttl(key!)) > 72 * 3600);
     // Several ticks of both workers within the minute: the one that claimed it stays its sampler.
     const by = hash._sampled_by;
     await delay(600);
-    assert.equal(await redis.redis.hget(keys.metricsQueues(Number(key.split('.').pop())), '_sampled_by'), by);
+    assert.equal(await redis.redis.hget(keys.metricsQueues(Number(key!.split('.').pop())), '_sampled_by'), by);
 
     const history = await readMetricsHistory(store(), { from: Date.now() - 5 * 60_000, stepMinutes: 5 });
     const parked = history.queues.find((q) => q.queue === 'parked');
@@ -217,6 +225,124 @@ describe('the metrics history on Redis', function () {
     assert.ok(history.queueNames.includes('parked') && history.queueNames.includes('celery'));
     const only = await readMetricsHistory(store(), { from: Date.now() - 5 * 60_000, queue: 'parked' });
     assert.deepEqual(only.queues.map((q) => q.queue), ['parked']);
+  });
+
+  it('counts by the queue a message was taken from (not its routing key), and counts dead-lettered messages', async () => {
+    const w = await start({ queues: ['feeds'], metricsHistory: { intervalSec: 3600 } });
+    let deadLettered = 0;
+    w.on('dead-letter', () => deadLettered++);
+    // As a Celery binding Queue('feeds', routing_key='feed.#') leaves it: routed by `feed.add`, waiting in feeds.
+    const sender = { origin: 'gen1@test', replyTo: '', deliveryTag: randomUUID() };
+    await redis.redis.lpush('feeds', encodeTaskMessage({ id: randomUUID(), queue: 'feed.add', name: 'tasks.add', args: [1, 2] }, sender));
+    await redis.redis.lpush('feeds', encodeTaskMessage({ id: randomUUID(), queue: 'feed.nope', name: 'tasks.nope' }, { ...sender, deliveryTag: randomUUID() }));
+    await redis.redis.lpush('feeds', 'not a message');
+    await until(() => w.stats.succeeded === 1, 'the routed task ran', 10_000);
+    await until(() => deadLettered === 2, 'both dead-lettered', 10_000);
+    await w.stop();
+    const total = await summed(redis.redis);
+    assert.equal(count(total, 'succeeded', 'feeds', 'tasks.add'), 1);
+    assert.equal(count(total, 'succeeded', 'feed.add', 'tasks.add'), 0);
+    assert.equal(count(total, 'dead_lettered', 'feeds', 'tasks.nope'), 1);
+    assert.equal(count(total, 'dead_lettered', 'feeds', '(unknown)'), 1);
+    // A reader that knows the kind reads it (parseTaskField), one that does not skips it.
+    assert.deepEqual(parseTaskField(counterField('dead_lettered', 'feeds', 'tasks.nope')), { kind: 'dead_lettered', queue: 'feeds', task: 'tasks.nope' });
+  });
+
+  it('counts a batch sent again after a lost reply once (its token), and keeps it when Redis did not get it', async () => {
+    let now = Date.now();
+    const events = new EventEmitter();
+    // Replies lost on demand: Redis ran the script, the writer hears an error.
+    let lose: 'after' | 'before' | undefined;
+    const real = redis.redis;
+    const flaky = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'evalsha') {
+          return async (...args: Parameters<typeof real.evalsha>) => {
+            const how = lose;
+            lose = undefined;
+            if (how === 'before') throw new Error('connection lost before sending');
+            const reply = await target.evalsha(...args);
+            if (how === 'after') throw new Error('connection lost before the reply');
+            return reply;
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await real.script('LOAD', scripts.metricsWrite.source);
+    const writer = new MetricsHistoryWriter({
+      store: { redis: flaky, keys: new Keys() }, broker: await app.broker(), hostname: 'w@test', queues: () => [],
+      logger: createLogger('error', () => undefined), intervalSec: 3600, now: () => now,
+    });
+    writer.attach(events as unknown as WorkerEventSource);
+    const run = (id: string) => {
+      events.emit('task-received', id, { name: 'tasks.add' } as TaskMessage, 'q');
+      events.emit('task-started', id);
+      events.emit('task-succeeded', id, 3, 0.01);
+    };
+    run('a');
+    run('b');
+    lose = 'after';
+    await writer.flush();
+    assert.equal(count(await summed(real), 'succeeded', 'q', 'tasks.add'), 2, 'applied, though the writer did not hear it');
+    run('c');
+    lose = 'before';
+    await writer.flush();
+    now += 1000;
+    await writer.flush();
+    await writer.flush();
+    assert.equal(count(await summed(real), 'succeeded', 'q', 'tasks.add'), 3, 'the first batch once, the second once');
+    assert.equal(bucketed(await summed(real), 'tasks.add'), 3);
+  });
+
+  it('does not give a redelivered id the start of a run that was handed back', async () => {
+    let now = 1_000_000;
+    const events = new EventEmitter();
+    const writer = new MetricsHistoryWriter({
+      store: store(), broker: await app.broker(), hostname: 'w@test', queues: () => [],
+      logger: createLogger('error', () => undefined), intervalSec: 3600, now: () => now,
+    });
+    writer.attach(events as unknown as WorkerEventSource);
+    const msg = { name: 'tasks.add' } as TaskMessage;
+    // Started, then its outcome could not be recorded: handed back, delivered again 10 s later.
+    events.emit('task-received', 'x', msg, 'q');
+    events.emit('task-started', 'x');
+    events.emit('task-released', 'x', true);
+    // Another id waits for its ETA and is handed back at a stop.
+    events.emit('task-received', 'y', msg, 'q');
+    events.emit('task-released', 'y', false);
+    assert.equal(writer.inFlightCount, 0);
+    now += 10_000;
+    events.emit('task-received', 'x', msg, 'q');
+    events.emit('task-started', 'x');
+    now += 50;
+    events.emit('task-failed', 'x', { exc_type: 'E', exc_message: [], exc_module: 'm' });
+    assert.equal(writer.inFlightCount, 0);
+    await writer.stop();
+    const total = await summed(redis.redis);
+    assert.equal(count(total, 'failed', 'q', 'tasks.add'), 1);
+    assert.equal(total.get(bucketField(runtimeBucket(50), 'q', 'tasks.add')), 1, 'its runtime from its own start (50 ms), not 10 s');
+
+    // A copy of a running id waits for its ETA and is revoked: the revoke closes the copy, not the running one.
+    const w2 = new MetricsHistoryWriter({
+      store: store(), broker: await app.broker(), hostname: 'w@test', queues: () => [],
+      logger: createLogger('error', () => undefined), intervalSec: 3600, now: () => now,
+    });
+    w2.attach(events as unknown as WorkerEventSource);
+    writer.detach(events as unknown as WorkerEventSource);
+    const sleep = { name: 'tasks.sleep' } as TaskMessage;
+    events.emit('task-received', 'z', sleep, 'q');
+    events.emit('task-started', 'z');
+    events.emit('task-received', 'z', sleep, 'q');
+    now += 400;
+    events.emit('task-revoked', 'z', 'revoked');
+    events.emit('task-failed', 'z', { exc_type: 'E', exc_message: [], exc_module: 'm' });
+    assert.equal(w2.inFlightCount, 0);
+    await w2.stop();
+    const after = await summed(redis.redis);
+    assert.equal(after.get(bucketField(runtimeBucket(400), 'q', 'tasks.sleep')), 1, 'the running one ended with its runtime (400 ms)');
+    assert.equal(count(after, 'revoked', 'q', 'tasks.sleep'), 1);
   });
 
   it('is not written with metricsHistory: false', async () => {

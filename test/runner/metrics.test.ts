@@ -9,9 +9,13 @@ import { encodeTaskMessage, type TaskCall } from '../../runner/protocol/message'
 import type { TaskFailedError } from '../../runner/protocol/result';
 import { Worker } from '../../runner/worker/worker';
 import { Histogram, Registry } from 'prom-client';
-import { HistogramTally } from '../../runner/metrics/tally';
+import { HistogramTally, pythonFloat } from '../../runner/metrics/tally';
 import { until, workerHarness } from '../support/worker-harness';
-import { scrape, type Scrape } from './exporter-scrape';
+import { parseSamples, scrape, type Scrape } from './exporter-scrape';
+import { Keys } from '../../runner/broker/keys';
+import { createLogger } from '../../runner/log';
+import { WorkerMetrics } from '../../runner/worker/metrics';
+import { MetricsHistoryWriter } from '../../runner/worker/metrics-history';
 
 const SENDER = { origin: 'gen1@test', replyTo: '', deliveryTag: '' };
 
@@ -31,6 +35,17 @@ describe('metrics: tallies', function () {
     }
     const [a, b] = (await registry.metrics()).split('\n\n');
     assert.equal(a!.replace(/ours/g, 'theirs'), b!.trimEnd());
+  });
+});
+
+describe('metrics: Python-style le labels (Flower\'s histogram)', function () {
+  it('writes numbers as Python\'s prometheus_client does (repr, +Inf, Go exponents from 7 digits)', () => {
+    // Python's floatToGoString of each (repr, then Go's exponent form when the integer part has 7 digits or more).
+    const expected: [number, string][] = [
+      [0.005, '0.005'], [1, '1.0'], [2.5, '2.5'], [10, '10.0'], [1e-5, '1e-05'], [0.1 + 0.2, '0.30000000000000004'],
+      [1.5e-7, '1.5e-07'], [999999, '999999.0'], [1e6, '1e+06'], [1234567, '1.234567e+06'], [123.25, '123.25'], [Infinity, '+Inf'],
+    ];
+    for (const [n, s] of expected) assert.equal(pythonFloat(n), s, String(n));
   });
 });
 
@@ -151,6 +166,9 @@ describe('metrics: a worker\'s /metrics endpoint', function () {
     assert.equal(s.value('flower_task_runtime_seconds_count', { ...w, task: 'tasks.flaky' }), 1);
     assert.equal(s.value('flower_task_runtime_seconds_count', { ...w, task: 'tasks.bad' }), undefined);
     assert.equal(s.value('flower_task_runtime_seconds_bucket', { ...w, task: 'tasks.ok', le: '0.075' }), 5, "Python's default buckets, as Flower's");
+    assert.equal(s.value('flower_task_runtime_seconds_bucket', { ...w, task: 'tasks.ok', le: '1.0' }), 5, 'le as Python writes it, as Flower serves it');
+    assert.equal(s.all('flower_task_runtime_seconds_bucket', { le: '1' }).length, 0);
+    assert.equal(s.value('radish_task_runtime_seconds_bucket', { task: 'tasks.ok', le: '1' }), 5, "Radish's own: prom-client's le");
     assert.equal(s.value('flower_worker_prefetched_tasks', { ...w, task: 'tasks.ok' }), 0);
     assert.equal(s.value('flower_task_prefetch_time_seconds', { ...w, task: 'tasks.ok' }), 0, 'set back to 0 when a task ends');
     assert.equal(s.all('flower_worker_prefetched_tasks', { task: 'tasks.later' }).length, 0, 'ETA tasks are left out, as Flower does');
@@ -162,13 +180,64 @@ describe('metrics: a worker\'s /metrics endpoint', function () {
     await assert.rejects(fetch(`http://127.0.0.1:${port}/metrics`));
   });
 
+  it('closes the runs a stop hands back (ETA waits, tasks waiting for a slot): nothing stays followed, prefetched back at 0', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    h.app.task('tasks.block', () => gate);
+    h.app.task('tasks.ok', () => 'ok');
+    const worker = await h.startWorker({ concurrency: 1, prefetchMultiplier: 4, metricsHistory: false });
+    // Consumers of its own, which outlive the stop (the worker's own close with it).
+    const metrics = new WorkerMetrics(worker);
+    metrics.attach();
+    const writer = new MetricsHistoryWriter({
+      store: { redis: h.redis, keys: new Keys() }, broker: await h.app.broker(), hostname: 'test', queues: () => ['celery'],
+      logger: createLogger('error', () => undefined), intervalSec: 3600,
+    });
+    writer.attach(worker);
+    const prefetched = async () => parseSamples(await metrics.registry.metrics())
+      .find((x) => x.name === 'flower_worker_prefetched_tasks' && x.labels.task === 'tasks.ok')?.value;
+
+    const block = await h.app.send('tasks.block');
+    await until(() => worker.stats.active === 1, 'tasks.block running');
+    await h.app.send('tasks.ok');
+    await h.app.send('tasks.ok');
+    await h.app.send('tasks.ok', [], {}, { countdown: 60 });
+    await h.app.send('tasks.ok', [], {}, { countdown: 60 });
+    await until(() => worker.stats.reserved === 2 && worker.stats.scheduled === 2, 'two waiting for the slot, two for their ETA');
+    assert.equal(metrics.inFlight, 5);
+    assert.equal(writer.inFlightCount, 5);
+    assert.equal(await prefetched(), 2, 'the two without an ETA');
+
+    const stopping = worker.stop();
+    await until(() => worker.stats.reserved === 0 && worker.stats.scheduled === 0, 'the waiting ones given back');
+    release();
+    await stopping;
+    await block.get({ timeout: 5000 });
+    assert.equal(metrics.inFlight, 0, 'no run left followed');
+    assert.equal(writer.inFlightCount, 0, 'no run left followed by the history');
+    assert.equal(await prefetched(), 0);
+    metrics.close();
+  });
+
+  it('labels queue waits with the queue a message was taken from, not its routing key', async () => {
+    h.app.task('feed.fetch', () => 'ok');
+    const worker = await h.startWorker({ queues: ['feeds'], metricsPort: 0, metricsHistory: false });
+    // As a Celery binding Queue('feeds', routing_key='feed.#') leaves it: routed by `feed.fetch`, waiting in feeds.
+    const raw = encodeTaskMessage({ id: randomUUID(), queue: 'feed.fetch', name: 'feed.fetch', sentAt: Date.now() }, { ...SENDER, deliveryTag: randomUUID() });
+    await h.redis.lpush('feeds', raw);
+    await until(() => worker.stats.succeeded === 1, 'the feed task ran');
+    const s = await scrape(worker.metricsPort!);
+    assert.equal(s.value('radish_task_queue_wait_seconds_count', { task: 'feed.fetch', queue: 'feeds' }), 1);
+    assert.equal(s.all('radish_task_queue_wait_seconds_count', { queue: 'feed.fetch' }).length, 0);
+  });
+
   it('answers 404 beside /metrics and 405 to other methods; no port, no listener', async () => {
     h.app.task('tasks.ok', () => 1);
     const plain = await h.startWorker({ metricsHistory: false });
     assert.equal(plain.metricsPort, undefined);
     const metered = await h.startWorker({ metricsPort: 0, metricsHistory: false, metricsHost: '127.0.0.1' });
     // Whatever else listens (the same on both), the metrics add one listener per event, and only with a port.
-    for (const event of ['task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'dead-letter'] as const) {
+    for (const event of ['task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'task-released', 'dead-letter'] as const) {
       assert.equal(metered.listenerCount(event), plain.listenerCount(event) + 1, event);
     }
     const base = `http://127.0.0.1:${metered.metricsPort}`;
@@ -193,7 +262,7 @@ describe('metrics: a worker\'s /metrics endpoint', function () {
     const worker = await h.startWorker({ concurrency: 1, prefetchMultiplier: 1, metricsPort: 0, metricsQueues: true, metricsHistory: false });
     let s = await scrape(worker.metricsPort!);
     assert.equal(s.value('radish_queue_depth', { queue: 'celery' }), 0);
-    assert.equal(s.value('radish_queue_oldest_message_age_seconds', { queue: 'celery' }), undefined, 'an empty queue has no age');
+    assert.equal(s.value('radish_queue_oldest_message_age_seconds', { queue: 'celery' }), 0, 'an empty queue: nothing waits');
     assert.equal(s.value('radish_queue_stats_up'), 1);
     const block = await h.app.send('tasks.block');
     await until(() => worker.stats.active === 1, 'tasks.block running');

@@ -13,8 +13,11 @@ import { Control } from '../../runner/control';
 import { Inspector } from '../../runner/inspector';
 import { createLogger } from '../../runner/log';
 import { Monitor } from '../../runner/monitor/monitor';
-import { discardFailures, retryFailures, retryTasks, revokeTasks, isUnfinished, bulkSummary } from '../../runner/monitor/bulk';
-import { failedEntryId, parseQuery, searchFailures, searchHistory, searchSummary } from '../../runner/monitor/search';
+import { discardFailures, retryFailures, retryTasks, revokeTasks, isUnfinished, bulkSummary, retryCandidates, revokeCandidates, type BulkOutcome } from '../../runner/monitor/bulk';
+import { failedEntryId, parseQuery, searchFailures, searchHistory, searchSummary, type FailedLetter, type FailureSource } from '../../runner/monitor/search';
+import { TaskHistory } from '../../runner/monitor/history';
+import { Keys } from '../../runner/broker/keys';
+import type { CeleryEvent } from '../../runner/protocol/event';
 import { decodeTaskMessage } from '../../runner/protocol/message';
 import { Worker } from '../../runner/worker/worker';
 import { rabbitVhost } from '../support/rabbitmq';
@@ -322,6 +325,35 @@ describe('search inside tasks and bulk actions (real Redis, a real worker, 3,000
     await inspector.purge('celery');
   });
 
+  it('a bulk retry run twice with a limit retries the rest the second time: only failed tasks, never one twice', async () => {
+    // Events on, so the copies enter the history newest first and match the filter, as they do in the window.
+    const sender = new Radish({ broker: redis.server.url, sendEvents: true });
+    try {
+      const q = parseQuery('name:orders args:order-2');
+      const failedOnes = expect((s) => s.name === 'orders.process' && s.order.startsWith('order-2') && s.outcome !== 'ok');
+      assert.ok(failedOnes.length > 80, `enough failures to run twice (${failedOnes.length})`);
+      const retried = new Set<string>();
+      const runOnce = async (): Promise<string[]> => {
+        const started = Date.now() / 1000;
+        const found = await search('name:orders args:order-2');
+        const chosen = retryCandidates(found.items, q, { done: (id) => retried.has(id), before: started });
+        const outcome = await retryTasks(sender, inspector, chosen, { limit: 40 });
+        assert.equal(outcome.done, 40);
+        const copies = outcome.sent.map(([, now]) => now);
+        await until(async () => (await monitor.history.load(copies)).length === copies.length, 'the copies in the history', 20_000, 50);
+        for (const [was] of outcome.sent) retried.add(was);
+        return outcome.sent.map(([was]) => was);
+      };
+      const firstRun = await runOnce();
+      const secondRun = await runOnce();
+      assert.equal(new Set([...firstRun, ...secondRun]).size, 80, 'the second run acted on others');
+      for (const id of [...firstRun, ...secondRun]) assert.ok(failedOnes.includes(id), `${id} is a failed task of the filter`);
+    } finally {
+      await inspector.purge('celery');
+      await sender.close();
+    }
+  });
+
   it('bulk revoke: the unfinished tasks that match are dropped by the worker that takes them; the others run', async () => {
     const sender = new Radish({ broker: redis.server.url, sendEvents: true });
     try {
@@ -332,10 +364,22 @@ describe('search inside tasks and bulk actions (real Redis, a real worker, 3,000
       const found = await searchHistory(monitor.history, q, { limit: 1000, countAll: true });
       assert.deepEqual(ids(found.items), ids(doomed));
       const control = await Control.forApp(app);
-      const outcome = await revokeTasks(control, found.items.filter(isUnfinished).map((r) => r.id), { limit: 250 }).finally(() => control.close());
+      let outcome: BulkOutcome;
+      let again: BulkOutcome;
+      try {
+        outcome = await revokeTasks(control, revokeCandidates(found.items, { done: () => false }).map((r) => r.id), { limit: 250 });
+        // Run again: the revoked tasks are still SENT in the history (no worker took them yet), and are left out.
+        const revokedIds = new Set(await control.revoked.load());
+        const rest = revokeCandidates((await searchHistory(monitor.history, q, { limit: 1000, countAll: true })).items, { done: (id) => revokedIds.has(id) });
+        assert.deepEqual(ids(rest), ids(found.items.slice(250)));
+        again = await revokeTasks(control, rest.map((r) => r.id), { limit: 250 });
+      } finally {
+        await control.close();
+      }
       assert.equal(outcome.done, 250);
       assert.equal(outcome.skippedForLimit, 50);
-      const revoked = new Set(found.items.slice(0, 250).map((r) => r.id));
+      assert.equal(again.done, 50);
+      const revoked = new Set(found.items.map((r) => r.id));
       // A worker of its own app, as a worker started after the revoke elsewhere would be.
       defineTasks(sender);
       await startWorker(sender);
@@ -383,5 +427,65 @@ describe('search and bulk actions on failures with RabbitMQ as the broker (resul
       await worker.stop({ cold: true });
       await app.close();
     }
+  });
+});
+
+describe('a search reads a live list once: tasks that enter or move meanwhile are neither repeated nor lost', function () {
+  this.timeout(30_000);
+  const redis = redisHarness();
+
+  const sentEvent = (id: string, n: number, timestamp: number): CeleryEvent => ({
+    type: 'task-sent', uuid: id, hostname: 'gen1@test', timestamp, utcoffset: 0, pid: 1, clock: 0, name: 'orders.process', args: `('live-${n}',)`, kwargs: '{}',
+  });
+
+  it('history: new tasks pushed in and an old task moved to the top between chunks give no duplicate and no miss', async () => {
+    const base = new TaskHistory(redis.redis, new Keys('live:'));
+    const first = Array.from({ length: 1200 }, (_, n) => `first-${n}`);
+    await base.record(first.map((id, n) => sentEvent(id, n, 1000 + n)));
+    let hooked = false;
+    // What a worker writing events does while a search reads: after the first records are loaded, 300 newer tasks
+    // arrive and the oldest task gets a new event (it jumps to the top).
+    const history = Object.assign(Object.create(base) as TaskHistory, {
+      load: async (ids: readonly string[]) => {
+        const loaded = await base.load(ids);
+        if (!hooked) {
+          hooked = true;
+          await base.record(Array.from({ length: 300 }, (_, n) => sentEvent(`late-${n}`, 5000 + n, 5000 + n)));
+          await base.record([{ type: 'task-received', uuid: 'first-0', hostname: 'w@test', timestamp: 9000, utcoffset: 0, pid: 1, clock: 0, name: 'orders.process' }]);
+        }
+        return loaded;
+      },
+    });
+    const found = await searchHistory(history, parseQuery('args:live'), { limit: 10_000, countAll: true });
+    const seen = found.items.map((r) => r.id);
+    assert.equal(new Set(seen).size, seen.length, 'no task listed twice');
+    assert.equal(found.matched, seen.length);
+    assert.deepEqual(seen.filter((id) => id.startsWith('first-')).sort(), [...first].sort(), 'every task there when the search began');
+    // What a view's poll reads instead of searching again: the tasks changed since a time, newest first.
+    const changed = await base.changedSince(5200, 1000);
+    assert.deepEqual(changed.ids, ['first-0', ...Array.from({ length: 99 }, (_, i) => `late-${299 - i}`)]);
+    assert.equal(changed.newest, 9000);
+    assert.deepEqual(await base.changedSince(9000, 10), { ids: [] });
+  });
+
+  it('failures: letters pushed in between pages give no duplicate', async () => {
+    const letter = (n: number): FailedLetter => ({
+      stored: `{"n":${n}}`, record: { reason: `failed: live-${n}`, queue: 'celery', worker: 'w', time: n, raw: '' },
+    });
+    const list = Array.from({ length: 1200 }, (_, n) => letter(n)).reverse();
+    const source: FailureSource = {
+      deadLetterCount: async () => list.length,
+      deadLetters: async (offset, limit) => {
+        const page = list.slice(offset, offset + limit);
+        list.unshift(...Array.from({ length: 100 }, (_, n) => letter(10_000 + list.length + n)));
+        return page;
+      },
+      failedResults: async () => [],
+    };
+    const found = await searchFailures(source, parseQuery('live'), { limit: 10_000, countAll: true });
+    const stored = found.items.map((e) => (e.kind === 'letter' ? e.letter.stored : ''));
+    assert.equal(new Set(stored).size, stored.length, 'no letter listed twice');
+    assert.equal(found.matched, stored.length);
+    assert.ok(stored.length >= 1200, `every letter there when the search began (${stored.length})`);
   });
 });

@@ -235,6 +235,34 @@ describe('OpenTelemetry tracing', function () {
       assert.equal(parentOf(replayed), send.spanContext().spanId, 'as a child of the original send');
     });
 
+    it('keeps what a run\'s end starts (the next task, a discard) out of its trace, with one slot', async () => {
+      h.app.task('tasks.add', (a: number, b: number) => a + b);
+      let behind: { ids: string[]; expired: number } | undefined;
+      h.app.task('tasks.hold', async () => {
+        // Holds the only slot until both tasks behind it are taken and the first of them has expired: its end starts them.
+        await until(() => behind !== undefined && Date.now() > behind.expired
+          && behind.ids.every((id) => h.lines.some((l) => l.includes(`[${id}] received`))), 'the tasks behind taken, one expired');
+        return 'held';
+      });
+      await h.startWorker({ concurrency: 1 });
+      const hold = await h.app.send('tasks.hold');
+      const expiring = await h.app.send('tasks.add', [1, 1], {}, { expires: 1 });
+      const next = await h.app.send('tasks.add', [2, 2], {});
+      behind = { ids: [expiring.id, next.id], expired: Date.now() + 1_100 };
+      assert.equal(await hold.get({ timeout: 10_000 }), 'held');
+      assert.equal(await next.get({ timeout: 5000 }), 4);
+      await until(() => spans().some(byId(next.id)) && h.lines.some((l) => l.includes(`expired task tasks.add[${expiring.id}]`)), 'the next run and the discard');
+      const held = span('process tasks.hold');
+      assert.deepEqual(spans().filter((s) => parentOf(s) === held.spanContext().spanId).map((s) => s.name), [], 'no child of the held run');
+      const run = span('process tasks.add', byId(next.id));
+      assert.equal(parentOf(run), span('send tasks.add', byId(next.id)).spanContext().spanId, 'the next run is its send\'s child');
+      assert.notEqual(run.spanContext().traceId, held.spanContext().traceId);
+      const discarded = h.lines.find((l) => l.includes(`expired task tasks.add[${expiring.id}]`))!;
+      assert.ok(!discarded.includes('trace_id='), `the discard, started as the held run ended, is in no trace: ${discarded}`);
+      const nextLines = h.lines.filter((l) => l.includes(`tasks.add[${next.id}] succeeded`));
+      assert.ok(nextLines.length === 1 && nextLines[0]!.includes(`trace_id=${run.spanContext().traceId}`), `the next run's line names its own trace: ${nextLines.join('\n')}`);
+    });
+
     it('traces a group: one producer span per member, each the parent of its run', async () => {
       h.app.task('tasks.add', (a: number, b: number) => a + b);
       await h.startWorker({ concurrency: 3 });

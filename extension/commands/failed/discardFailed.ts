@@ -22,6 +22,7 @@ export async function discardFailed(s: Services, node?: FailedNode): Promise<boo
       : `Radish: ${failedLabel(node)} was gone already (retried or discarded meanwhile).`);
     return removed;
   } finally {
+    s.failed.searchAgain();
     s.refresh.refreshNow();
   }
 }

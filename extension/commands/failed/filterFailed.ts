@@ -13,6 +13,6 @@ export async function filterFailed(s: Services, text?: string): Promise<void> {
   if (value === undefined) return;
   s.failed.filterText = value.trim();
   void vscode.commands.executeCommand('setContext', 'radish.failedFiltered', s.failed.filterText !== '');
-  s.failed.refresh();
+  s.failed.searchAgain();
   if (s.failed.filterText) await vscode.commands.executeCommand('radish.failed.focus');
 }

@@ -17,6 +17,7 @@ export async function purgeFailed(s: Services, _node?: unknown, confirmed?: bool
   const { tasks } = await listAllFailed(inspector);
   if (tasks.length === 0) {
     void vscode.window.showInformationMessage('Radish: there are no failed tasks to discard.');
+    s.failed.searchAgain();
     s.refresh.refreshNow();
     return 0;
   }
@@ -35,6 +36,7 @@ export async function purgeFailed(s: Services, _node?: unknown, confirmed?: bool
       }
     });
   } finally {
+    s.failed.searchAgain();
     s.refresh.refreshNow();
   }
   const gone = tasks.length - discarded;

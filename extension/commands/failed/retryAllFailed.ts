@@ -18,6 +18,7 @@ export async function retryAllFailed(s: Services): Promise<number> {
   const { tasks } = await listAllFailed(inspector);
   if (tasks.length === 0) {
     void vscode.window.showInformationMessage('Radish: there are no failed tasks to retry.');
+    s.failed.searchAgain();
     s.refresh.refreshNow();
     return 0;
   }
@@ -44,6 +45,7 @@ export async function retryAllFailed(s: Services): Promise<number> {
     });
   } finally {
     await s.links.add(...links);
+    s.failed.searchAgain();
     s.refresh.refreshNow();
     s.panels.refreshAll();
   }

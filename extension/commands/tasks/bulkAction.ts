@@ -34,10 +34,23 @@ export interface BulkRun {
   filter: string;
   /** How many match. */
   matched: number;
+  /**
+   * Set when the search stopped after looking at this many tasks (there were more): `matched` is then a lower
+   * bound, and the question says "at least".
+   */
+  searched?: number;
   /** What the action does to each, for the modal's detail. */
   detail: string;
   confirm: boolean;
   act: (options: BulkOptions) => Promise<BulkOutcome>;
+}
+
+/**
+ * Run the count that comes before the question under a progress notification: a search of up to 10,000 tasks
+ * takes a moment, and without one the command seems to do nothing.
+ */
+export function counting<T>(what: string, search: () => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Radish: counting ${what}…` }, search);
 }
 
 /** Ask, act, report. Resolves to the outcome, or undefined when the user said no. */
@@ -47,7 +60,9 @@ export async function runBulk(run: BulkRun): Promise<BulkOutcome | undefined> {
   const matching = run.filter ? ` matching "${run.filter}"` : '';
   if (run.confirm) {
     const capped = run.matched > limit ? `\n\nAt most ${n(limit)} at once (the radish.bulk.limit setting): the first ${n(limit)} now; run it again for the rest.` : '';
-    const answer = await vscode.window.showWarningMessage(`${run.verb} ${n(run.matched)} ${run.noun}${matching}?`,
+    const count = run.searched === undefined ? n(run.matched) : `at least ${n(run.matched)}`;
+    const searched = run.searched === undefined ? '' : ` (searched the last ${n(run.searched)})`;
+    const answer = await vscode.window.showWarningMessage(`${run.verb} ${count} ${run.noun}${matching}${searched}?`,
       { modal: true, detail: `${run.detail}${capped}` }, run.verb);
     if (answer !== run.verb) return undefined;
   }

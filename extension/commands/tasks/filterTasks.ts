@@ -14,6 +14,6 @@ export async function filterTasks(s: Services, text?: string): Promise<void> {
   if (value === undefined) return;
   s.taskView.filterText = value.trim();
   void vscode.commands.executeCommand('setContext', 'radish.tasksFiltered', s.taskView.filterText !== '');
-  s.taskView.refresh();
+  s.taskView.searchAgain();
   if (s.taskView.filterText) await vscode.commands.executeCommand('radish.tasks.focus');
 }

@@ -8,6 +8,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
+import { el } from '../../webview/dom';
 import { RANGES, type MetricsModel, type MetricsRequest, type MetricsSelection, type MetricsUpdate } from '../protocol';
 
 declare function acquireVsCodeApi(): { postMessage(message: MetricsRequest): void };
@@ -21,15 +22,6 @@ let loading = false;
 let wanted: MetricsSelection | undefined;
 const plots: { plot: uPlot; holder: HTMLElement }[] = [];
 const HEIGHT = 150;
-
-type Child = Node | string | undefined | false;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) if (v !== undefined) node.setAttribute(k, v);
-  for (const c of children) if (c !== undefined && c !== false) node.append(c);
-  return node;
-}
 
 function send(request: MetricsRequest): void {
   vscode.postMessage(request);
@@ -210,24 +202,31 @@ function newest(lines: Line[], steps: number, kind: YScale): number {
   return Math.max(0, steps - 1);
 }
 
-function perMinute(values: number[], step: number): number[] {
-  return values.map((v) => v / step);
+/** A step's count as a rate per minute: over the minutes the step holds (a step the range cuts holds fewer). */
+function perMinute(values: number[], minutes: number[]): (number | null)[] {
+  return values.map((v, i) => (minutes[i] ? v / minutes[i]! : null));
+}
+
+/** Some step of a queue has messages waiting but no age: its oldest message carries no send stamp (Celery's). */
+function ageUnknown(m: MetricsModel): boolean {
+  return m.queues.some((q) => q.depth.some((d, i) => d !== null && d > 0 && q.oldestAge[i] === null));
 }
 
 function charts(m: MetricsModel): HTMLElement {
   const c = palette();
   const step = m.stepMinutes;
+  const minutes = m.minutes;
   const rate = (v: number) => (Number.isInteger(v) ? number(v) : v.toFixed(1));
   const unit = step === 1 ? 'per minute' : `per minute, ${step}-minute steps`;
   const grid = el('div', { class: 'charts' },
     chart(`Throughput (${unit})`, 'throughput', m, [
-      { label: 'ran', stroke: c.blue, values: perMinute(m.throughput, step), fill: true },
-      { label: 'succeeded', stroke: c.green, values: perMinute(m.succeeded, step) },
+      { label: 'ran', stroke: c.blue, values: perMinute(m.throughput, minutes), fill: true },
+      { label: 'succeeded', stroke: c.green, values: perMinute(m.succeeded, minutes) },
     ], rate),
     chart(`Failures (${unit})`, 'failures', m, [
-      { label: 'failed', stroke: c.red, values: perMinute(m.failed, step), fill: true },
-      { label: 'retried', stroke: c.yellow, values: perMinute(m.retried, step) },
-      { label: 'revoked', stroke: c.purple, values: perMinute(m.revoked, step) },
+      { label: 'failed', stroke: c.red, values: perMinute(m.failed, minutes), fill: true },
+      { label: 'retried', stroke: c.yellow, values: perMinute(m.retried, minutes) },
+      { label: 'revoked', stroke: c.purple, values: perMinute(m.revoked, minutes) },
     ], rate),
     chart('Runtime (log scale)', 'runtime', m, [
       { label: 'p50', stroke: c.blue, values: m.p50 },
@@ -239,6 +238,10 @@ function charts(m: MetricsModel): HTMLElement {
     grid.append(
       chart('Queue depth (messages waiting)', 'depth', m, queues.map((q, i) => ({ label: q.queue, stroke: colors[i % colors.length]!, values: q.depth })), (v) => number(Math.round(v)), 'samples'),
       chart('Oldest waiting message', 'age', m, queues.map((q, i) => ({ label: q.queue, stroke: colors[i % colors.length]!, values: q.oldestAge })), (v) => seconds(v), 'durations'));
+    // A gap in the age chart where messages wait: say why rather than leave it to be read as an outage.
+    if (ageUnknown(m)) {
+      grid.querySelector('#chart-age')!.append(el('p', { class: 'muted chart-note' }, 'Age unknown where the oldest message has no send stamp: sent by Celery.'));
+    }
   } else {
     grid.append(el('section', { class: 'chart note' }, el('h2', {}, 'Queues'), el('p', { class: 'muted' }, 'No queue was sampled in this range: one worker of the fleet samples every queue once a minute.')));
   }
@@ -250,7 +253,7 @@ function empty(m: MetricsModel): HTMLElement {
   return el('section', { class: 'empty' },
     el('h2', {}, `No metrics in the last ${range}`),
     el('p', {}, 'No worker has written any history in this range yet. Radish workers write it to Redis (the broker, or the result backend beside RabbitMQ) once a minute, whether or not this view is open.'),
-    el('p', {}, 'Start a worker (Radish: Start Worker, or ', el('code', {}, 'radish worker'), ') and run some tasks: the charts fill in within a minute. Workers started with ', el('code', {}, '--no-metrics-history'), ' and Celery\'s own workers write none.'),
+    el('p', {}, 'Start a worker (Radish: Start Worker, or ', el('code', {}, 'radish worker'), ') and run some tasks: each minute shows once it has ended (the charts end at the last whole minute). Workers started with ', el('code', {}, '--no-metrics-history'), ' and Celery\'s own workers write none.'),
     ...(m.selection.task || m.selection.queue ? [el('p', {}, 'A task or queue is picked: pick "All tasks" and "All queues" to see everything.')] : []));
 }
 

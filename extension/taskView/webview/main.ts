@@ -4,6 +4,7 @@
  * and sends back what the user asks. No framework, no remote content: the CSP allows this script and the stylesheet
  * only. The edited-args editor keeps what the user typed while the task updates underneath it.
  */
+import { el, type Child } from '../../webview/dom';
 import type { ShownValue, TaskLink, TaskModel, TraceLine, ViewRequest, ViewUpdate } from '../protocol';
 
 declare function acquireVsCodeApi(): { postMessage(message: ViewRequest): void };
@@ -18,15 +19,6 @@ let problem: string | undefined;
 let draft = { args: '', kwargs: '' };
 /** An edited retry was sent: the editor closes once it went through. */
 let sentEdit = false;
-
-type Child = Node | string | undefined | false;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) if (v !== undefined) node.setAttribute(k, v);
-  for (const c of children) if (c !== undefined && c !== false) node.append(c);
-  return node;
-}
 
 function send(request: ViewRequest): void {
   vscode.postMessage(request);

@@ -11,6 +11,7 @@
 import type * as amqp from 'amqplib';
 import { amqpToEnvelope, envelopeToAmqp, type AmqpProperties } from '../../protocol/amqp-envelope';
 import { errorMessage } from '../../errors';
+import { ConsumerCount } from '../consumer-count';
 import { encodeDeadLetter } from '../dead-letter';
 import {
   BrowseUnsupportedError, type Broker, type BrokerConnectionInfo, type BrokerOptions, type DeadLetterRecord, type Delivery, type HeldMessage,
@@ -96,6 +97,11 @@ export class AmqpBroker implements Broker {
   private outsidePrefetch = 0;
   private wake: (() => void) | undefined;
   private interrupted = false;
+  /**
+   * The workers consuming through this broker (an app's workers share it, one after another or at once): its consumer
+   * channel and what arrived on it serve them all, so only the last one to stop cancels the consumers.
+   */
+  private readonly consumers = new ConsumerCount();
   private closed = false;
   private readonly management: ManagementApi | undefined;
   private readonly warn: (message: string) => void;
@@ -470,10 +476,14 @@ export class AmqpBroker implements Broker {
   async touch(_tags: readonly string[]): Promise<void> {}
 
   /**
-   * Stop consuming for good (a worker stopping): the consumers are cancelled, so RabbitMQ pushes nothing more, and
-   * what it pushed that nobody took goes straight back to its queue. What the worker holds it gives back itself.
+   * A worker stopping. When it is the last one consuming here, stop consuming for good: the consumers are cancelled,
+   * so RabbitMQ pushes nothing more, and what it pushed that nobody took goes straight back to its queue. While another
+   * worker on the same app consumes, nothing changes (ending the waits then would leave that worker's fetch loop
+   * spinning on [] without ever yielding); the stopping worker's own wait ends by itself within 100 ms. What the
+   * worker holds it gives back itself.
    */
   async interrupt(): Promise<void> {
+    if (!this.consumers.leave()) return;
     this.interrupted = true;
     this.wake?.();
     await this.consumingChange;
@@ -490,6 +500,7 @@ export class AmqpBroker implements Broker {
   }
 
   resume(): void {
+    this.consumers.join();
     this.interrupted = false;
   }
 
