@@ -16,13 +16,16 @@ export function buildModel(history: MetricsHistory, selection: MetricsSelection,
     failed: history.failed,
     retried: history.retried,
     revoked: history.revoked,
+    deadLettered: history.dead_lettered,
     throughput: history.throughput,
     p50: history.p50,
     p95: history.p95,
     queues: history.queues,
     taskNames: history.taskNames,
     queueNames: history.queueNames,
-    totals: { throughput: totals.throughput, failed: totals.failed, retried: totals.retried, revoked: totals.revoked, p50: totals.p50, p95: totals.p95 },
+    totals: {
+      throughput: totals.throughput, failed: totals.failed, retried: totals.retried, revoked: totals.revoked, deadLettered: totals.dead_lettered, p50: totals.p50, p95: totals.p95,
+    },
     empty: history.minutesWritten === 0 && history.queues.length === 0,
     readAt,
   };
@@ -41,7 +44,8 @@ const count = (n: number): string => n.toLocaleString('en-US');
 
 /**
  * The last minutes in words, for the status bar's tooltip: `Last 5 min: 1,240 tasks, 3 failed, p95 120 ms; celery:
- * 40 waiting, oldest 12 s`. Undefined when no worker wrote anything in that time.
+ * 40 waiting, oldest 12 s` (retried and dead-lettered counts too, where not 0). Undefined when no worker wrote anything in
+ * that time.
  */
 export function summarize(history: MetricsHistory, minutes: number): string | undefined {
   const t = history.totals;
@@ -49,6 +53,7 @@ export function summarize(history: MetricsHistory, minutes: number): string | un
   if (history.minutesWritten === 0 && queues.length === 0) return undefined;
   const parts = [`${count(t.throughput)} task${t.throughput === 1 ? '' : 's'}`, `${count(t.failed)} failed`];
   if (t.retried) parts.push(`${count(t.retried)} retried`);
+  if (t.dead_lettered) parts.push(`${count(t.dead_lettered)} dead-lettered`);
   if (t.p95 !== null) parts.push(`p95 ${formatSeconds(t.p95)}`);
   const waiting = queues.map((q) => {
     const { depth, oldestAge } = q.latest!;

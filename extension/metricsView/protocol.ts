@@ -33,6 +33,8 @@ export interface MetricsModel {
   failed: number[];
   retried: number[];
   revoked: number[];
+  /** Messages that could not run (undecodable, unregistered), dead-lettered per step. */
+  deadLettered: number[];
   /** Tasks that ran to an outcome per step. */
   throughput: number[];
   /** Seconds. */
@@ -42,7 +44,7 @@ export interface MetricsModel {
   queues: QueueSeries[];
   taskNames: string[];
   queueNames: string[];
-  totals: { throughput: number; failed: number; retried: number; revoked: number; p50: number | null; p95: number | null };
+  totals: { throughput: number; failed: number; retried: number; revoked: number; deadLettered: number; p50: number | null; p95: number | null };
   /** Nothing in the range was written by any worker. */
   empty: boolean;
   /** When it was read (ms since the epoch). */

@@ -78,6 +78,8 @@ export interface MetricsTotals {
   failed: number;
   retried: number;
   revoked: number;
+  /** Messages that could not run (undecodable, unregistered), moved to the dead-letter list: not in throughput. */
+  dead_lettered: number;
   /** Tasks that ran to an outcome: succeeded + failed + retried. */
   throughput: number;
   p50: number | null;
@@ -108,6 +110,7 @@ export interface MetricsHistory {
   failed: number[];
   retried: number[];
   revoked: number[];
+  dead_lettered: number[];
   /** succeeded + failed + retried, per step. */
   throughput: number[];
   /** Runtime percentiles per step, seconds; null for a step in which no task ran. */

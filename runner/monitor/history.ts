@@ -337,14 +337,6 @@ export class TaskHistory {
   }
 
   /**
-   * Ids of the tasks at positions `start`..`stop` (inclusive) newest first, with their small index entries (state
-   * and name, null when the index has none): what a search reads before it decides which records to load.
-   */
-  async slice(start: number, stop: number): Promise<IndexEntry[]> {
-    return this.entries(await (await this.connection()).zrevrange(this.keys.history, start, stop));
-  }
-
-  /**
    * The ids of the newest `count` tasks, newest first, in one read: a list a long search can walk in chunks while
    * events keep moving tasks (reading by position chunk by chunk would see a task twice, or never).
    */

@@ -19,7 +19,7 @@
  *     const query = parseQuery('exc:Timeout args:order-42');
  *     matches(query, { name: 'orders.process', args: "('order-42',)", exc: 'TimeoutError: took too long' }); // true
  */
-import type { TaskFilter } from './history';
+import type { IndexEntry, TaskFilter } from './history';
 
 /** The fields a term may name. */
 export const QUERY_FIELDS = ['name', 'state', 'id', 'args', 'kwargs', 'result', 'exc'] as const;
@@ -107,7 +107,7 @@ function has(text: string | undefined, words: readonly string[]): boolean {
 }
 
 /** Whether the index entry (state and name) can still match: a record need not be loaded when it cannot. */
-export function indexMatches(q: SearchQuery, entry: { id: string; state?: string; name?: string; indexed: boolean }): boolean {
+export function indexMatches(q: SearchQuery, entry: IndexEntry): boolean {
   if (!has(entry.id, q.id)) return false;
   if (!entry.indexed) return true; // not indexed yet: the record decides
   if (!q.state.every((states) => entry.state !== undefined && states.includes(entry.state))) return false;

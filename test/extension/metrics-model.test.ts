@@ -19,16 +19,20 @@ describe('the Metrics view\'s model and the status bar\'s summary', () => {
     const m = minuteOf(Date.now()) - 2;
     await redis.redis.hset(keys.metricsMinute(m),
       counterField('succeeded', 'celery', 'tasks.add'), 1237, bucketField(runtimeBucket(100), 'celery', 'tasks.add'), 1237,
-      counterField('failed', 'celery', 'tasks.fail'), 3, bucketField(runtimeBucket(100), 'celery', 'tasks.fail'), 3);
+      counterField('failed', 'celery', 'tasks.fail'), 3, bucketField(runtimeBucket(100), 'celery', 'tasks.fail'), 3,
+      counterField('dead_lettered', 'celery', 'tasks.fail'), 2);
     await redis.redis.hset(keys.metricsQueues(m), queueField('depth', 'celery'), 40, queueField('age', 'celery'), 12.2, queueField('depth', 'idle'), 0);
     const history = await readMetricsHistory(store(), { from: Date.now() - 5 * 60_000, stepMinutes: 6 });
     const text = summarize(history, 5);
     // 100 ms runs: p95 within their bucket, (90.5, 128] ms.
-    assert.match(text ?? '', /^Last 5 min: 1,240 tasks, 3 failed, p95 (9\d|1[01]\d|12[0-8]) ms; celery: 40 waiting, oldest 12 s; idle: 0 waiting$/);
+    assert.match(text ?? '', /^Last 5 min: 1,240 tasks, 3 failed, 2 dead-lettered, p95 (9\d|1[01]\d|12[0-8]) ms; celery: 40 waiting, oldest 12 s; idle: 0 waiting$/);
 
     const model = buildModel(history, { hours: 1 }, 1234);
     assert.equal(model.empty, false);
     assert.equal(model.totals.throughput, 1240);
+    // A dead-lettered message did not run: counted on its own, not in the throughput.
+    assert.equal(model.totals.deadLettered, 2);
+    assert.equal(model.deadLettered.reduce((a, b) => a + b, 0), 2);
     assert.deepEqual(model.taskNames, ['tasks.add', 'tasks.fail']);
     assert.deepEqual(model.queues.map((q) => [q.queue, q.latest?.depth, q.latest?.oldestAge]), [['celery', 40, 12.2], ['idle', 0, null]]);
   });

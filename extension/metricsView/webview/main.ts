@@ -123,6 +123,8 @@ function tiles(m: MetricsModel): HTMLElement {
     tile('failed', number(t.failed), t.failed ? 'bad' : ''),
     tile('retried', number(t.retried)),
     tile('revoked', number(t.revoked)),
+    // Only where some message could not run: most fleets never have one.
+    t.deadLettered > 0 && tile('dead-lettered', number(t.deadLettered), 'bad'),
     tile('p50', seconds(t.p50)),
     tile('p95', seconds(t.p95)));
 }
@@ -227,6 +229,7 @@ function charts(m: MetricsModel): HTMLElement {
       { label: 'failed', stroke: c.red, values: perMinute(m.failed, minutes), fill: true },
       { label: 'retried', stroke: c.yellow, values: perMinute(m.retried, minutes) },
       { label: 'revoked', stroke: c.purple, values: perMinute(m.revoked, minutes) },
+      ...(m.totals.deadLettered > 0 ? [{ label: 'dead-lettered', stroke: c.orange, values: perMinute(m.deadLettered, minutes) }] : []),
     ], rate),
     chart('Runtime (log scale)', 'runtime', m, [
       { label: 'p50', stroke: c.blue, values: m.p50 },
