@@ -18,6 +18,13 @@ export function hostInstalled(): boolean {
   return Boolean(findHost());
 }
 
+/** Skip the calling suite, saying why, when the VS Code host is not installed. */
+export function requireHost(ctx: Mocha.Context): void {
+  if (hostInstalled()) return;
+  console.log('      skipped: VS Code host not installed (run setup.sh, which installs code-server and chromium)');
+  ctx.skip();
+}
+
 /** A copy of examples/<name> in a new temporary folder, with `settings` as its .vscode/settings.json when given. */
 export function copyExample(name: string, settings?: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), `radish-ws-${name}-`));

@@ -6,17 +6,14 @@
 import assert from 'node:assert/strict';
 import { requireCelery } from '../support/celery';
 import { startRedis, type TestRedis } from '../support/redis';
-import { copyExample, hostInstalled, indent, runSuite } from './host-run';
+import { copyExample, indent, requireHost, runSuite } from './host-run';
 
 describe('extension in a real VS Code host (code-server)', function () {
   this.timeout(300_000);
   let redis: TestRedis;
 
   before(async function () {
-    if (!hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh, which installs code-server and chromium)');
-      this.skip();
-    }
+    requireHost(this);
     redis = await startRedis();
   });
   after(async () => redis?.stop());

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { requireCelery } from '../support/celery';
 import { createVhost, requireRabbit, type RabbitVhost } from '../support/rabbitmq';
 import { startRedis, type TestRedis } from '../support/redis';
-import { copyExample, hostInstalled, indent, runSuite } from './host-run';
+import { copyExample, indent, requireHost, runSuite } from './host-run';
 
 describe('extension on RabbitMQ in a real VS Code host (code-server)', function () {
   this.timeout(300_000);
@@ -20,10 +20,7 @@ describe('extension on RabbitMQ in a real VS Code host (code-server)', function 
   let redis: TestRedis | undefined;
 
   before(async function () {
-    if (!hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh, which installs code-server and chromium)');
-      this.skip();
-    }
+    requireHost(this);
     requireRabbit(this);
     redis = await startRedis();
   });

@@ -9,7 +9,7 @@ import { appendFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startRedis, type TestRedis } from '../support/redis';
 import { until } from '../support/wait';
-import { copyExample, hostInstalled, indent, runSuite } from './host-run';
+import { copyExample, indent, requireHost, runSuite } from './host-run';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/radish.js');
@@ -21,10 +21,7 @@ describe('Schedules view in a real VS Code host (code-server)', function () {
   let log = '';
 
   before(async function () {
-    if (!hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh, which installs code-server and chromium)');
-      this.skip();
-    }
+    requireHost(this);
     redis = await startRedis();
   });
   after(async () => {
