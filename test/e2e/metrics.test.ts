@@ -34,6 +34,8 @@ interface Totals {
   failed: number;
   /** Runs per task name. */
   byTask: Map<string, number>;
+  /** The last minute written (the view shows it once it has ended). */
+  lastMinute: number;
 }
 
 function count(totals: Totals, task: string, n = 1): void {
@@ -50,9 +52,9 @@ async function replayLastHour(redisUrl: string, totals: Totals): Promise<void> {
     const store = await app.requireSharedStore('the replay');
     const random = prng(18);
     // Fewer than 60 minutes: the hour the view reads still holds them all when it reads minutes later (it waits for
-    // the live run's minute to end, and shows whole minutes only).
-    // Up to the minute under way, so the charts run on without a quiet minute into the live run's minute.
-    let now = (minuteOf(Date.now()) - REPLAY_MINUTES + 1) * 60_000;
+    // the last of them to end, and shows whole minutes only). Up to the minute after the one under way, so the charts
+    // run on into the live run's minute (this one or the next) without a quiet or a thin minute at their right edge.
+    let now = (minuteOf(Date.now()) - REPLAY_MINUTES + 2) * 60_000;
     const events = new EventEmitter();
     const writer = new MetricsHistoryWriter({
       store, broker: await app.broker(), hostname: 'replay@e2e', queues: () => ['celery'], logger: createLogger('error', () => undefined), intervalSec: 3600, now: () => now,
@@ -94,6 +96,7 @@ async function replayLastHour(redisUrl: string, totals: Totals): Promise<void> {
       now += 1000;
     }
     await writer.stop();
+    totals.lastMinute = Math.max(totals.lastMinute, minuteOf(now) - 1);
   } finally {
     await app.close();
   }
@@ -113,7 +116,7 @@ const n = (v: number) => v.toLocaleString('en-US');
 
 describe('the Metrics view (UI, code-server + chromium)', function () {
   this.timeout(300_000);
-  const totals: Totals = { ran: 0, failed: 0, byTask: new Map() };
+  const totals: Totals = { ran: 0, failed: 0, byTask: new Map(), lastMinute: 0 };
   const apps: Radish[] = [];
   const s = projectWorkbench('radish-e2e-metrics', {
     showRadish: true,
@@ -148,8 +151,9 @@ describe('the Metrics view (UI, code-server + chromium)', function () {
     };
     await until(sampled, 'a queue sample of this minute', 10_000);
     await Promise.all(workers.map((w) => w.stop()));
-    // The view shows whole minutes only (the minute under way is not written yet): wait until this one has ended.
-    await delay(Math.max(0, (minuteOf(Date.now()) + 1) * 60_000 + SETTLE_MS - Date.now()));
+    // The view shows whole minutes only (the minute under way is not written yet): wait until the last written has ended.
+    totals.lastMinute = Math.max(totals.lastMinute, minuteOf(Date.now()));
+    await delay(Math.max(0, (totals.lastMinute + 1) * 60_000 + SETTLE_MS - Date.now()));
     totals.ran += 41;
     totals.failed += 3;
     count(totals, 'tasks.add', 30);

@@ -12,7 +12,7 @@ import { SETTLE_MS } from '../../runner/metrics/history-reader';
 import { Worker } from '../../runner/worker/worker';
 import { startRedis, type TestRedis } from '../support/redis';
 import { until } from '../support/wait';
-import { copyExample, hostInstalled, indent, runSuite } from './host-run';
+import { copyExample, indent, requireHost, runSuite } from './host-run';
 
 /** What the run below does, as the suite checks it. */
 export interface MetricsRun {
@@ -30,10 +30,7 @@ describe('the Metrics view in a real VS Code host (code-server)', function () {
   const apps: Radish[] = [];
 
   before(async function () {
-    if (!hostInstalled()) {
-      console.log('      skipped: VS Code host not installed (run setup.sh, which installs code-server and chromium)');
-      this.skip();
-    }
+    requireHost(this);
     redis = await startRedis();
   });
   after(async () => {
