@@ -62,8 +62,4 @@ export { type CallOptions } from './protocol/canvas';
 export { completeUntil, MinuteCache, readMetricsHistory, type MetricsHistory, type MetricsQuery, type MetricsTotals, type QueueSeries } from './metrics/history-reader';
 export { type MetricsHistoryOptions } from './worker/metrics-history';
 export { Exporter, type ExporterOptions } from './monitor/exporter';
-export { WorkerMetrics, QUEUE_WAIT_BUCKETS } from './worker/metrics';
-export { FlowerMetrics, FLOWER_RUNTIME_BUCKETS } from './metrics/flower';
-export { QueueMetrics } from './metrics/queue-metrics';
-export { MetricsServer, type MetricsServerOptions } from './metrics/server';
 export { SENT_AT_HEADER } from './protocol/message';

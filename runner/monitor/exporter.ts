@@ -38,7 +38,7 @@ export class Exporter {
   private closing: Promise<void> | undefined;
 
   private constructor(private readonly broker: Broker, private readonly server: MetricsServer,
-    private readonly receiver: EventReceiver | undefined, readonly registry: Registry) {}
+    private readonly receiver: EventReceiver | undefined) {}
 
   /** Connect, listen to events and serve. Rejects, having closed what it opened, when any of it fails. */
   static async start(options: ExporterOptions): Promise<Exporter> {
@@ -61,7 +61,7 @@ export class Exporter {
       const server = await MetricsServer.listen(registry, {
         port: options.port, ...(options.host ? { host: options.host } : {}), beforeScrape: [() => queueMetrics.refresh()],
       });
-      return new Exporter(broker, server, receiver, registry);
+      return new Exporter(broker, server, receiver);
     } catch (err) {
       await receiver?.close().catch(() => undefined);
       await broker.close().catch(() => undefined);

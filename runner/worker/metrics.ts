@@ -67,7 +67,7 @@ interface Run {
 const UNKNOWN_TASK = '(unknown)';
 
 export class WorkerMetrics {
-  /** Everything this worker serves on its endpoint. */
+  /** Everything this worker serves on its endpoint. @internal (prom-client's type is not in the package's types) */
   readonly registry = new Registry();
   private readonly outcomes: CounterTally<'task' | 'outcome'>;
   private readonly runtime: HistogramTally<'task'>;
