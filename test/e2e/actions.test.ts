@@ -37,9 +37,11 @@ describe('icons and confirmations (UI, code-server + chromium)', function () {
   it('gives different actions different icons, and definitions an icon, not text', async () => {
     const { page } = s;
     await page.locator('.part.activitybar .action-item .action-label[aria-label^="Radish"]').first().click({ timeout: TIMEOUT });
-    // The title bars get their actions once the extension has activated (on startup finished): wait for them.
-    const action = (view: string, label: string) => e2e.retry(`"${label}" in the ${view} title bar`, TIMEOUT,
-      async () => (await titleActions(page, view)).find((a) => a.label.startsWith(label)));
+    // The title bars get their actions once the extension has activated (on startup finished), and draw them again
+    // when its context keys arrive (Failed's `radish.failedFiltered`): wait for the action drawn with its icon (none
+    // at all within the timeout fails, as before).
+    const action = (view: string, label: string) => e2e.retry(`"${label}" in the ${view} title bar, with its icon`, TIMEOUT,
+      async () => (await titleActions(page, view)).find((a) => a.label.startsWith(label) && a.icon !== ''));
     const start = await action('Workers', 'Start Worker');
     const retryAll = await action('Failed', 'Retry All');
     assert.ok(start?.icon && retryAll?.icon, `both have icons: ${JSON.stringify({ start, retryAll })}`);
