@@ -1,10 +1,24 @@
-/** The text of the editor line the debugger is paused on (under the top-stack-frame decoration), by its letters. */
-async function pausedLine(page: Page): Promise<string> {
-  await page.locator('.monaco-editor .debug-top-stack-frame-line').first().waitFor({ timeout: 60_000 });
-  const [top] = await page.locator('.monaco-editor .debug-top-stack-frame-line').evaluateAll((els) => els.map((el) => el.getBoundingClientRect().y));
-  const lines = await page.locator('.monaco-editor .view-line').evaluateAll((els) => els.map((el) => ({ y: el.getBoundingClientRect().y, text: el.textContent ?? '' })));
-  // (The editor renders the line in spans with its own spacing characters: compared by its letters.)
-  return (lines.find((l) => Math.abs(l.y - top!) < 3)?.text ?? '').replace(/[^A-Za-z]/g, '');
+/**
+ * The text of the editor line the debugger is paused on (under the top-stack-frame decoration), by its letters: read
+ * in the editor that holds the decoration, by the decoration's and the lines' offsets in that editor, and read again
+ * until the line is drawn (the decoration can come a frame before the line's text, or while the editor scrolls).
+ */
+async function pausedLine(page: Page, expected: string): Promise<string> {
+  const marker = page.locator('.monaco-editor .debug-top-stack-frame-line').first();
+  await marker.waitFor({ timeout: 60_000 });
+  let seen = '';
+  await e2e.retry(`the paused line to read ${expected}`, 15_000, async () => {
+    seen = await marker.evaluate((el) => {
+      const editor = el.closest('.monaco-editor');
+      const top = el.getBoundingClientRect().y;
+      const lines = [...(editor?.querySelectorAll('.view-line') ?? [])].map((l) => ({ y: l.getBoundingClientRect().y, text: l.textContent ?? '' }));
+      return lines.find((l) => Math.abs(l.y - top) < 3)?.text ?? '';
+    }).catch(() => '');
+    // (The editor renders the line in spans with its own spacing characters: compared by its letters.)
+    seen = seen.replace(/[^A-Za-z]/g, '');
+    return seen === expected ? true : undefined;
+  }).catch(() => undefined);
+  return seen;
 }
 
 /**
@@ -43,7 +57,7 @@ describe('debug a task from its CodeLens (UI, code-server + chromium)', function
 
     // Paused on the line: the debug toolbar, the line marked as the top stack frame, the args in Variables.
     await page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
-    assert.equal(await pausedLine(page), 'constheightMathroundwidth');
+    assert.equal(await pausedLine(page, 'constheightMathroundwidth'), 'constheightMathroundwidth');
     const variables = e2e.viewPane(page, 'Variables');
     // The args are the function's locals (the Block scope above them holds `height`): expand Local.
     await variables.locator('.monaco-list-row', { hasText: /^Local$/ }).first().click({ timeout: TIMEOUT });

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Radish } from '../../runner/app';
 import { createLogger } from '../../runner/log';
 import { Worker } from '../../runner/worker/worker';
@@ -102,6 +103,16 @@ describe('interop: nested canvas from Celery\'s client, on a Radish worker as on
     await Promise.all([startCeleryWorker(h.server.url, { queues: ['py'], concurrency: 4, pool: 'prefork' }), radish.start()]);
     const all = Object.keys(EXPECTED).filter((n) => !n.startsWith('mixed_'));
     [onRadish, onCelery] = await Promise.all([scenarios(h.server.url, 'ts'), scenarios(h.server.url, 'tasks', all)]);
+    // Celery 5.2.6's own join of a saved chord header races: now and then it reads a member that has ended as None
+    // (chain_ending_in_group_in_chord_header gave [[3, 4], None] in 1 run of 3 here). A scenario whose Celery outcome
+    // is not Celery's documented value is run on Celery again (twice at most), said in the output, and compared
+    // with the first outcome that is; Radish's outcome is taken from its one run, with no second chance.
+    for (const name of all) {
+      for (let again = 1; again <= 2 && !isDeepStrictEqual(onCelery[name], EXPECTED[name]); again++) {
+        console.log(`      Celery 5.2.6 gave ${JSON.stringify(onCelery[name])} for ${name}; running it on Celery again (${again} of 2)`);
+        onCelery[name] = (await scenarios(h.server.url, 'tasks', [name]))[name];
+      }
+    }
   });
 
   for (const name of Object.keys(EXPECTED)) {
