@@ -8,10 +8,11 @@ async function pausedLine(page: Page, expected: string): Promise<string> {
   await marker.waitFor({ timeout: 60_000 });
   let seen = '';
   await e2e.retry(`the paused line to read ${expected}`, 15_000, async () => {
-    seen = await marker.evaluate((el) => {
+    seen = await marker.evaluateAll((els) => {
+      const el = els[0]!;
       const editor = el.closest('.monaco-editor');
       const top = el.getBoundingClientRect().y;
-      const lines = [...(editor?.querySelectorAll('.view-line') ?? [])].map((l) => ({ y: l.getBoundingClientRect().y, text: l.textContent ?? '' }));
+      const lines = Array.from(editor?.querySelectorAll('.view-line') ?? []).map((l) => ({ y: l.getBoundingClientRect().y, text: l.textContent ?? '' }));
       return lines.find((l) => Math.abs(l.y - top) < 3)?.text ?? '';
     }).catch(() => '');
     // (The editor renders the line in spans with its own spacing characters: compared by its letters.)

@@ -25,6 +25,8 @@ export interface DomElement {
   className: string;
   getAttribute(name: string): string | null;
   querySelector(selector: string): DomElement | null;
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
+  closest(selector: string): DomElement | null;
   firstElementChild: DomElement | null;
   lastElementChild: DomElement | null;
   getBoundingClientRect(): { x: number; y: number; width: number; height: number };
