@@ -26,6 +26,15 @@ export interface FinishedTask {
 
 const DEFAULTS = { visibilityTimeout: 3600, deadLetterMax: 10_000 };
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A connection that waits for messages on one list: its client id (for CLIENT UNBLOCK) and its pending wait. */
 interface Waiter {
   redis: Redis;
@@ -328,7 +337,7 @@ export class RedisBroker implements Broker {
     try {
       const ceiling = Date.now() / 1000 - visibilityTimeout;
       const tags = await this.redis.zrevrangebyscore(this.keys.unackedIndex, ceiling, 0);
-      for (const tag of tags) restored += await this.restoreTag(tag);
+      for (const tag of tags) restored += await this.restoreTag(tag, '(visibility restore)');
     } finally {
       await scripts.releaseLock.run(this.redis, [this.keys.unackedMutex], [token]);
     }
@@ -369,19 +378,26 @@ export class RedisBroker implements Broker {
         continue;
       }
       let restored = 0;
-      for (const tag of restore) restored += await this.restoreTag(tag);
+      for (const tag of restore) restored += await this.restoreTag(tag, self.worker);
       if (restored) recovered.set(worker, restored);
     }
     return recovered;
   }
 
   /**
-   * Put one unacked message back where it came from, unless someone acked or restored it meanwhile. A tag whose
-   * entry is gone, or that kombu could not restore either, loses its Radish bookkeeping (the entry itself stays
+   * Put one unacked message back where it came from, unless someone acked or restored it meanwhile. An entry that
+   * is not JSON (a message the reserve script recorded by its tail, whose worker died before it checked the rest)
+   * goes to the dead-letter list, as its worker would have sent it: kombu's restore would fail on it. A tag whose
+   * entry is gone, or whose entry kombu could not restore either, loses its Radish bookkeeping (that entry stays
    * for a human, as kombu leaves it). Returns 1 when restored.
+   * `worker`: who recovers it (named in a dead-letter record).
    */
-  private async restoreTag(tag: string): Promise<number> {
+  private async restoreTag(tag: string, worker: string): Promise<number> {
     const entry = await this.redis.hget(this.keys.unacked, tag);
+    if (entry !== null && !isJson(entry)) {
+      await this.deadLetterEntry(tag, worker);
+      return 0;
+    }
     const target = entry === null ? undefined : await this.restoreTarget(entry);
     if (entry === null || !target) {
       await Promise.all([
@@ -391,6 +407,23 @@ export class RedisBroker implements Broker {
       return 0;
     }
     return this.runRestore(tag, target.key, target.message, entry);
+  }
+
+  /**
+   * Dead-letter an `unacked` entry that is not JSON, with its message's own bytes (the entry less kombu's wrapping
+   * `[` and `, "exchange", "routing_key"]`, when it has them) and the queue named in that wrapping.
+   */
+  private async deadLetterEntry(tag: string, worker: string): Promise<void> {
+    const bytes = await this.redis.hgetBuffer(this.keys.unacked, tag);
+    if (bytes === null) return;
+    const text = bytes.toString('latin1');
+    const wrap = /^\[([\s\S]*), "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\]$/.exec(text);
+    const raw = wrap ? Buffer.from(wrap[1]!, 'latin1') : bytes;
+    const record: DeadLetterRecord = {
+      reason: 'message is not valid JSON (dead-lettered by recovery: the worker that reserved it stopped before it checked it)',
+      queue: wrap?.[3] ?? '', worker, time: Date.now() / 1000, raw: raw.toString(),
+    };
+    await this.deadLetter(tag, record, isUtf8(raw) ? undefined : raw);
   }
 
   /** The restore script: `expected` is the `unacked` value read before, or '' to skip that check (own messages). */

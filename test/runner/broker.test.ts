@@ -112,6 +112,54 @@ describe('broker: kombu Redis transport', function () {
     assert.ok(records.every((r) => r.queue === 'celery' && r.reason.length > 0));
   });
 
+  it('records the same unacked entry whether it reads the tag from the tail or decodes the whole message', async () => {
+    // Celery's layout (Python's spaces), Radish's (compact), one whose tail is not kombu's (properties first: decoded
+    // in full), and one with an escaped routing key (decoded in full): each entry is [message, exchange, routing_key].
+    const celery = readFileSync(join(__dirname, '../fixtures/messages/add_basic.json'), 'utf8').trim();
+    const compact = message('compact');
+    const reordered = (() => {
+      const e = JSON.parse(message('reordered')) as Record<string, unknown>;
+      const { properties, ...rest } = e;
+      return JSON.stringify({ properties, ...rest });
+    })();
+    const escaped = message('escaped').replace('"routing_key":"celery"', '"routing_key":"cel\\"ery"');
+    const sent = [celery, compact, reordered, escaped];
+    for (const m of sent) await h.redis.lpush('celery', m);
+    const got = await broker.reserve(['celery'], 10, 'w@test');
+    assert.equal(got.length, 4);
+    for (const [i, d] of got.entries()) {
+      const props = (JSON.parse(sent[i]!) as { properties: { delivery_tag: string; delivery_info: { exchange: string; routing_key: string } } }).properties;
+      assert.equal(d.tag, props.delivery_tag);
+      const entry = JSON.parse((await h.redis.hget('unacked', d.tag))!) as [unknown, string, string];
+      assert.deepEqual(entry, [JSON.parse(sent[i]!), props.delivery_info.exchange, props.delivery_info.routing_key]);
+    }
+    // The tail is read without decoding the rest: both layouts broken before it are still recorded (by its tag).
+    await h.redis.lpush('celery', `{"body": "oops, ${celery.slice(1)}`, `{"body": "oops, ${compact.slice(1)}`);
+    const broken = await broker.reserve(['celery'], 10, 'w@test');
+    assert.deepEqual(broken.map((d) => d.tag), [got[0]!.tag, got[1]!.tag]);
+  });
+
+  it('dead-letters an unacked entry that is not JSON when it recovers a dead worker\'s messages', async () => {
+    // What the reserve records for a message with kombu's tail that is broken before it, when its worker dies before
+    // it checks the rest: kombu's restore would fail on it, so recovery sends it where its worker would have.
+    const broken = `{"body": "oops, "x": ${message('broken').slice(1)}`;
+    await h.redis.lpush('celery', broken);
+    const [d] = await broker.reserve(['celery'], 1, 'gone@test');
+    assert.ok(d?.tag, 'recorded by its tail');
+    assert.equal(await h.redis.hlen('unacked'), 1);
+    const recovered = await broker.recover({ worker: 'me@test', held: new Set(), graceSec: 0 }, async () => false);
+    assert.deepEqual([...recovered], [], 'nothing restored');
+    assert.equal(await h.redis.hlen('unacked'), 0);
+    assert.equal(await h.redis.zcard('unacked_index'), 0);
+    assert.equal(await h.redis.hlen('radish.owners'), 0);
+    const [record] = (await h.redis.lrange('radish.dlq', 0, -1)).map((r) => JSON.parse(r) as { reason: string; raw: string; queue: string; worker: string });
+    assert.equal(record?.raw, broken, 'the message byte for byte');
+    assert.equal(record?.queue, 'celery');
+    assert.equal(record?.worker, 'me@test');
+    assert.match(record?.reason ?? '', /^message is not valid JSON/);
+    assert.equal(await h.redis.llen('celery'), 0, 'not put back');
+  });
+
   it('dead-letters a reserved message with its record and acks it in one step, within the bound', async () => {
     const small = await Broker.connect({ url: h.server.url, deadLetterMax: 2 });
     try {
