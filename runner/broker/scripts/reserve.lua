@@ -57,19 +57,23 @@ end
 
 -- The tail every kombu and Radish message ends with (Python's spaces optional): the delivery_info's exchange and
 -- routing key, then anything without braces (priority, body_encoding), then the delivery tag, closing properties
--- and the message. Strings with escapes do not match (the message is then decoded in full). Searched from at
--- most TAIL bytes before the end.
+-- and the message. Strings with escapes do not match (the message is then decoded in full). It is matched where a
+-- plain search finds its first key in the last TAIL bytes (a plain search is a third of the cost of a pattern's).
 local TAIL = 400
-local TAIL_PATTERN = '"delivery_info": ?{"exchange": ?"([^"\\]*)", ?"routing_key": ?"([^"\\]*)"}[^{}]*, ?"delivery_tag": ?"([^"\\]+)"}}$'
+local TAIL_KEY = '"delivery_info":'
+local TAIL_PATTERN = '^"delivery_info": ?{"exchange": ?"([^"\\]*)", ?"routing_key": ?"([^"\\]*)"}[^{}]*, ?"delivery_tag": ?"([^"\\]+)"}}$'
 
 -- The delivery tag and delivery_info of a message: from its tail when it has kombu's, else decoded in full.
 -- Returns nothing for a message without a usable tag, and the reason.
 local function delivery_of(message)
-  local exchange, routing_key, tag = string.match(message, TAIL_PATTERN, math.max(1, #message - TAIL))
-  if tag then return tag, exchange, routing_key end
+  local at = string.find(message, TAIL_KEY, math.max(1, #message - TAIL), true)
+  if at then
+    local exchange, routing_key, tag = string.match(message, TAIL_PATTERN, at)
+    if tag then return tag, exchange, routing_key end
+  end
   local ok, decoded = pcall(cjson.decode, message)
   local props = ok and type(decoded) == 'table' and decoded.properties
-  tag = type(props) == 'table' and props.delivery_tag
+  local tag = type(props) == 'table' and props.delivery_tag
   if type(tag) ~= 'string' or tag == '' then
     return nil, ok and 'message has no properties.delivery_tag' or 'message is not valid JSON'
   end
