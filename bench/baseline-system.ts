@@ -23,7 +23,8 @@ export class BaselineSystem implements System {
   constructor(messageBytes: number) {
     const bare = Buffer.byteLength(this.encode(null, ''));
     this.pad = 'x'.repeat(Math.max(0, messageBytes - bare));
-    this.description = `baseline: raw ioredis LPUSH -> BRPOP/RPOP 200 -> JSON.parse of ${messageBytes}-byte messages (Radish's size); no acks, no results`;
+    this.description = `baseline: raw ioredis LPUSH -> RPOP 200 a round-trip (BRPOP when empty) -> JSON.parse of ${messageBytes}-byte messages ` +
+      "(Radish's size); no acks, no results: a ceiling, far above a BRPOP loop (one message a round-trip)";
   }
 
   private encode(sentAt: number | null, pad = this.pad): string {

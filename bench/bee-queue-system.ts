@@ -70,8 +70,9 @@ export async function startBeeQueueConsumer(url: string, concurrency: number): P
 export class BeeQueueSystem implements System {
   readonly name = 'bee-queue';
   readonly version = peerVersion('bee-queue');
-  readonly description = `bee-queue ${this.version ?? ''}: Lua save (jobs hash + waiting list) -> BRPOPLPUSH into active, c=50 -> run -> ` +
-    'MULTI (LREM active, HSET job, SADD succeeded, PUBLISH result); no stored result (it is only in the event)';
+  readonly description = `bee-queue ${this.version ?? ''} set as its README advises for speed (client: isWorker, getEvents off; worker: getEvents, ` +
+    'storeJobs off): Lua save (jobs hash + waiting list) -> BRPOPLPUSH into active, c=50 -> run -> MULTI (LREM active, HSET job, SADD ' +
+    'succeeded, PUBLISH result); no stored result (it is only in the event)';
   private ctx!: SystemContext;
   private queue!: BeeQueue;
   private staging!: BeeQueue;

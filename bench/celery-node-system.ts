@@ -57,8 +57,8 @@ export async function startCeleryNodeConsumer(url: string): Promise<Consumer> {
 export class CeleryNodeSystem implements System {
   readonly name = 'celery-node';
   readonly version = peerVersion('celery-node');
-  readonly description = `celery-node ${this.version ?? ''}: Celery v2 message LPUSH -> BRPOP one per round-trip, no concurrency limit, no prefetch, ` +
-    'no acks -> run -> store result (SETEX+PUBLISH); logs 2 lines per task; consumer always in its own process';
+  readonly description = `celery-node ${this.version ?? ''} (it has no settings): Celery v2 message LPUSH -> BRPOP one per round-trip, no concurrency ` +
+    'limit, no prefetch, no acks -> run -> store result (SETEX+PUBLISH); logs 2 lines per task; consumer always in its own process';
   private ctx!: SystemContext;
   private client!: CeleryNodeClient;
   private admin!: Redis;

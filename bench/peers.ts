@@ -34,6 +34,19 @@ export function peerVersion(pkg: PeerPackage): string | undefined {
 }
 
 /**
+ * The version of a package as a peer resolves it, from bench/ (BullMQ's optional peer ioredis is the root's), for the
+ * report; undefined when it is not found.
+ */
+export function resolvedVersion(pkg: string): string | undefined {
+  try {
+    const manifest = requireFromBench(`${pkg}/package.json`) as { version?: unknown };
+    return typeof manifest.version === 'string' ? manifest.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The module, typed by the caller with the subset it uses. The cast is the boundary: the peers' own type
  * declarations live in bench/node_modules, which type-checking must not depend on.
  */
