@@ -26,15 +26,6 @@ export interface FinishedTask {
 
 const DEFAULTS = { visibilityTimeout: 3600, deadLetterMax: 10_000 };
 
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A connection that waits for messages on one list: its client id (for CLIENT UNBLOCK) and its pending wait. */
 interface Waiter {
   redis: Redis;
@@ -393,12 +384,19 @@ export class RedisBroker implements Broker {
    * `worker`: who recovers it (named in a dead-letter record).
    */
   private async restoreTag(tag: string, worker: string): Promise<number> {
-    const entry = await this.redis.hget(this.keys.unacked, tag);
-    if (entry !== null && !isJson(entry)) {
-      await this.deadLetterEntry(tag, worker);
-      return 0;
+    // Read once as bytes: a dead-letter record keeps them as they are; the restore compares the entry's text.
+    const bytes = await this.redis.hgetBuffer(this.keys.unacked, tag);
+    const entry = bytes === null ? null : bytes.toString();
+    let parsed: unknown;
+    if (bytes !== null) {
+      try {
+        parsed = JSON.parse(entry!);
+      } catch {
+        await this.deadLetterEntry(tag, bytes, worker);
+        return 0;
+      }
     }
-    const target = entry === null ? undefined : await this.restoreTarget(entry);
+    const target = entry === null ? undefined : await this.restoreTarget(parsed);
     if (entry === null || !target) {
       await Promise.all([
         entry === null ? this.redis.zrem(this.keys.unackedIndex, tag) : undefined,
@@ -413,9 +411,7 @@ export class RedisBroker implements Broker {
    * Dead-letter an `unacked` entry that is not JSON, with its message's own bytes (the entry less kombu's wrapping
    * `[` and `, "exchange", "routing_key"]`, when it has them) and the queue named in that wrapping.
    */
-  private async deadLetterEntry(tag: string, worker: string): Promise<void> {
-    const bytes = await this.redis.hgetBuffer(this.keys.unacked, tag);
-    if (bytes === null) return;
+  private async deadLetterEntry(tag: string, bytes: Buffer, worker: string): Promise<void> {
     const text = bytes.toString('latin1');
     const wrap = /^\[([\s\S]*), "((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\]$/.exec(text);
     const raw = wrap ? Buffer.from(wrap[1]!, 'latin1') : bytes;
@@ -432,14 +428,11 @@ export class RedisBroker implements Broker {
       [tag, message, expected]);
   }
 
-  /** Where an `unacked` entry `[message, exchange, routing_key]` goes back to, and in what form. */
-  private async restoreTarget(entry: string): Promise<{ key: string; message: string } | undefined> {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(entry);
-    } catch {
-      return undefined; // kombu cannot restore it either; leave it for a human (`radish inspect`)
-    }
+  /**
+   * Where a parsed `unacked` entry `[message, exchange, routing_key]` goes back to, and in what form; undefined for
+   * one of another shape (kombu cannot restore it either: left for a human, `radish inspect`).
+   */
+  private async restoreTarget(parsed: unknown): Promise<{ key: string; message: string } | undefined> {
     if (!Array.isArray(parsed) || typeof parsed[0] !== 'object') return undefined;
     const [message, exchange, routingKey] = parsed as [Record<string, unknown>, string, string];
     const properties = (message.properties ?? {}) as Record<string, unknown>;

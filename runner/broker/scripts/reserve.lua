@@ -63,8 +63,8 @@ local TAIL = 400
 local TAIL_KEY = '"delivery_info":'
 local TAIL_PATTERN = '^"delivery_info": ?{"exchange": ?"([^"\\]*)", ?"routing_key": ?"([^"\\]*)"}[^{}]*, ?"delivery_tag": ?"([^"\\]+)"}}$'
 
--- The delivery tag and delivery_info of a message: from its tail when it has kombu's, else decoded in full.
--- Returns nothing for a message without a usable tag, and the reason.
+-- The delivery tag and delivery_info (exchange, routing key) of a message: from its tail when it has kombu's, else
+-- decoded in full. For a message without a usable tag: nil for those three, and the reason.
 local function delivery_of(message)
   local at = string.find(message, TAIL_KEY, math.max(1, #message - TAIL), true)
   if at then
@@ -75,16 +75,15 @@ local function delivery_of(message)
   local props = ok and type(decoded) == 'table' and decoded.properties
   local tag = type(props) == 'table' and props.delivery_tag
   if type(tag) ~= 'string' or tag == '' then
-    return nil, ok and 'message has no properties.delivery_tag' or 'message is not valid JSON'
+    return nil, nil, nil, ok and 'message has no properties.delivery_tag' or 'message is not valid JSON'
   end
   local info = type(props.delivery_info) == 'table' and props.delivery_info or {}
   return tag, type(info.exchange) == 'string' and info.exchange or nil, type(info.routing_key) == 'string' and info.routing_key or nil
 end
 
 local function record(index, message)
-  local tag, exchange, routing_key = delivery_of(message)
+  local tag, exchange, routing_key, reason = delivery_of(message)
   if not tag then
-    local reason = exchange
     redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[6 + index], worker = ARGV[3],
       time = now, raw = message}))
     redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
