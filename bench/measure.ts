@@ -127,7 +127,7 @@ export async function warmUpClient(system: System): Promise<void> {
  * each run, and 2,000 tasks did not warm Radish's: a worker's later 20,000-task drains were 5-20% faster than its
  * first (V8 optimizes a long path later than a short one), so a long-running worker's pace was not what was reported.
  */
-export function drainWarmUp(n: number): number {
+function drainWarmUp(n: number): number {
   return Math.max(WARM_UP, Math.round(n / 2));
 }
 
@@ -139,7 +139,7 @@ export function drainWarmUp(n: number): number {
  * no system's wake-up is timed: how a staged backlog is released differs (a RENAME wakes a blocked pop at once;
  * BullMQ's resume wakes its worker through its marker, measured at 11-14 ms to the first completion, and the worker
  * then fetches one job per round-trip up to its concurrency: its first 1,000 jobs took 85-107 ms against 64 ms on a
- * backlog). Timed from the release, that start cost BullMQ ~5% of a 20,000-task drain: staging, not pace.
+ * backlog). Timed from the release, that start cost BullMQ 5-10% of a 20,000-task drain: staging, not pace.
  */
 export async function warmDrain(system: System, consumer: Consumer, n: number): Promise<number> {
   const warmUp = drainWarmUp(n);

@@ -23,14 +23,19 @@ export function peerMissing(pkg: PeerPackage): string | undefined {
   return undefined;
 }
 
-/** The installed version of a peer, from its package.json. */
-export function peerVersion(pkg: PeerPackage): string | undefined {
+/** The `version` of the package.json at `path`, or undefined when it cannot be read. */
+function manifestVersion(path: string): string | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(join(BENCH_DIR, 'node_modules', pkg, 'package.json'), 'utf8')) as { version?: unknown };
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as { version?: unknown };
     return typeof manifest.version === 'string' ? manifest.version : undefined;
   } catch {
-    return undefined; // not installed: the system reports itself unavailable
+    return undefined;
   }
+}
+
+/** The installed version of a peer, from its package.json (undefined when not installed: the system reports itself unavailable). */
+export function peerVersion(pkg: PeerPackage): string | undefined {
+  return manifestVersion(join(BENCH_DIR, 'node_modules', pkg, 'package.json'));
 }
 
 /**
@@ -38,12 +43,13 @@ export function peerVersion(pkg: PeerPackage): string | undefined {
  * report; undefined when it is not found.
  */
 export function resolvedVersion(pkg: string): string | undefined {
+  let path: string;
   try {
-    const manifest = requireFromBench(`${pkg}/package.json`) as { version?: unknown };
-    return typeof manifest.version === 'string' ? manifest.version : undefined;
+    path = requireFromBench.resolve(`${pkg}/package.json`);
   } catch {
     return undefined;
   }
+  return manifestVersion(path);
 }
 
 /**
