@@ -35,6 +35,29 @@ const amqpFieldTables = {
   },
 };
 
+/**
+ * Dependencies loaded on first use (runner/on-demand/load.ts) become files of their own, dist/vendor/<name>.js, which
+ * the runner and the extension require from beside them when a process first needs one: a Redis worker never parses
+ * or holds the AMQP client, Prometheus' client or (once its task modules are loaded) the TypeScript transpiler.
+ * Importing one of those packages anywhere else would bundle it into the file and load it at start again, so the
+ * build refuses it.
+ */
+const ON_DEMAND = ['amqplib', 'prom-client', 'sucrase'];
+const onDemandDir = resolve('runner/on-demand');
+const onDemand = {
+  name: 'on-demand',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^\\./(${ON_DEMAND.join('|')})$`) }, (args) => {
+      if (resolve(args.resolveDir) !== onDemandDir) return undefined;
+      return { path: `./vendor/${args.path.slice(2)}.js`, external: true };
+    });
+    b.onResolve({ filter: new RegExp(`^(${ON_DEMAND.join('|')})(/|$)`) }, (args) => {
+      if (resolve(args.resolveDir) === onDemandDir) return undefined;
+      return { errors: [{ text: `${args.path} is loaded on first use: reach it through runner/on-demand/load.ts (imported here by ${args.importer})` }] };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   plugins: [amqpFieldTables],
@@ -45,7 +68,10 @@ const common = {
   sourcemap: true,
   loader: { '.lua': 'text' },
   logLevel: 'warning',
-  define: { RADISH_VERSION: JSON.stringify(version) },
+  define: {
+    RADISH_VERSION: JSON.stringify(version),
+    RADISH_SUCRASE_VERSION: JSON.stringify(JSON.parse(readFileSync('node_modules/sucrase/package.json', 'utf8')).version),
+  },
 };
 
 /**
@@ -68,6 +94,7 @@ function buildAll() {
       ...common,
       entryPoints: { radish: 'runner/index.ts' },
       outdir: 'dist',
+      plugins: [...common.plugins, onDemand],
       // Everything is bundled, the TypeScript loader's transpiler (sucrase, plain JavaScript) too: the file runs as it
       // is on every OS and CPU, from the VSIX or the npm package, with no node_modules beside it.
       banner: { js: '#!/usr/bin/env node' },
@@ -75,7 +102,16 @@ function buildAll() {
     }),
     // The VS Code extension: `vscode` is provided by the host. Task discovery (with the TypeScript compiler) is its
     // own bundle, required on first use, so activation does not pay for it.
-    build({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] }),
+    build({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'], plugins: [...common.plugins, onDemand] }),
+    // The dependencies loaded on first use, minified (they are not Radish's code, and their source is held in memory
+    // once loaded).
+    build({
+      ...common,
+      entryPoints: Object.fromEntries(ON_DEMAND.map((name) => [`vendor/${name}`, `runner/on-demand/${name}.ts`])),
+      outdir: 'dist',
+      minify: true,
+      sourcemap: false,
+    }),
     // The task view's page, run in its webview (a browser): plain DOM, no Node.
     build({ ...common, platform: 'browser', format: 'iife', entryPoints: { 'task-view': 'extension/taskView/webview/main.ts' }, outdir: 'dist' }),
     // The Metrics view's page with uPlot; the stylesheets it imports (its own and uPlot's) go to dist/metrics-view.css.
@@ -112,12 +148,13 @@ function buildAll() {
  * field beside it).
  */
 function stageNpmPackage(dir) {
-  for (const built of ['dist/radish.js', 'dist/types/index.d.ts']) {
+  for (const built of ['dist/radish.js', 'dist/vendor/sucrase.js', 'dist/types/index.d.ts']) {
     if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'dist'), { recursive: true });
   cpSync('dist/radish.js', join(dir, 'dist/radish.js'));
+  cpSync('dist/vendor', join(dir, 'dist/vendor'), { recursive: true });
   cpSync('dist/types', join(dir, 'dist/types'), { recursive: true });
   for (const file of ['README.md', 'LICENSE']) cpSync(file, join(dir, file));
   const { description, license, repository, keywords, engines, bin, exports, types } = manifest;
@@ -133,7 +170,7 @@ function stageNpmPackage(dir) {
     main: './dist/radish.js',
     types,
     exports,
-    files: ['dist/radish.js', 'dist/types/'],
+    files: ['dist/radish.js', 'dist/vendor/', 'dist/types/'],
     // Only for the declarations, some of which name ioredis's and amqplib's types: at run time dist/radish.js uses
     // its own copies.
     dependencies: { ioredis: manifest.devDependencies.ioredis, amqplib: manifest.devDependencies.amqplib },

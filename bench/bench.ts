@@ -136,7 +136,7 @@ async function bench(argv: string[]): Promise<number> {
     let memory;
     if (sections.has('memory')) {
       memory = await measureMemory(admin, server.url, options.held);
-      progress(`memory: idle ${memory.idle.totalMB.toFixed(1)} MB, ${memory.heldEta} ETA ${memory.eta.totalMB.toFixed(1)} MB, ` +
+      progress(`memory: started ${memory.started.totalMB.toFixed(1)} MB, idle ${memory.idle.totalMB.toFixed(1)} MB, ${memory.heldEta} ETA ${memory.eta.totalMB.toFixed(1)} MB, ` +
         `${memory.heldPrefetched} prefetched ${memory.prefetched.totalMB.toFixed(1)} MB`);
     } else {
       notes.push('Radish worker memory: not measured (--sections)');

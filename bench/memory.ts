@@ -3,6 +3,12 @@
  * keeps, e.g. a process pool's children): idle, and holding
  * 10,000 messages it cannot run yet, either ETA tasks an hour ahead (held without a prefetch limit, as Celery
  * holds them) or tasks prefetched behind one that never ends (`-c 1 --prefetch-multiplier 10000`).
+ *
+ * Idle is read twice. Just started (1 s after it is ready), a worker still holds its start-up: Node grows its young
+ * generation while modules load (ioredis' alone takes it from 1 to 8 MB a half) and gives it back only when V8's
+ * memory reducer runs, some 8-10 s after the last start-up collection. Idle proper is a worker that has sat idle:
+ * the median of once-a-second reads from 10 to 30 s after it is ready (an idle worker still polls its queues every
+ * 100 ms, so its heap keeps moving a little). The target is read against that, and the table gives both.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -16,8 +22,11 @@ import { spawnRadishWorker } from './radish-system';
 export interface MemoryResult {
   /** Messages held in the two loaded measurements. */
   held: number;
-  /** Idle after start-up, holding ETA tasks, holding prefetched tasks. */
-  idle: Rss;
+  /** 1 s after it is ready. */
+  started: Rss;
+  /** Idle: the median of the reads from 10 to 30 s after it is ready (the lowest and highest of them beside it). */
+  idle: Rss & { lowMB: number; highMB: number };
+  /** Holding ETA tasks, holding prefetched tasks. */
   eta: Rss;
   prefetched: Rss;
   /** What the worker really held when measured (unacked entries), in case it held fewer than asked. */
@@ -34,8 +43,11 @@ export interface Rss {
   children: Record<string, number>;
 }
 
-/** Long enough for start-up garbage to be collected and the heap to settle, short enough for --quick. */
+/** A loaded worker is read this long after it holds its messages (their memory is what is measured). */
 const SETTLE_MS = 1000;
+/** The idle worker's reads: once a second from IDLE_FROM_S to IDLE_TO_S after it is ready. */
+const IDLE_FROM_S = 10;
+const IDLE_TO_S = 30;
 const BATCH = 1000;
 
 function rssMB(pid: number): number {
@@ -95,6 +107,21 @@ async function waitHeld(admin: Redis, worker: ChildConsumer, n: number): Promise
   }
 }
 
+/** An idle worker just started, and idle for a while (see the top of this file); then kill it. */
+async function idleRss(worker: ChildConsumer): Promise<{ started: Rss; idle: MemoryResult['idle'] }> {
+  await sleep(SETTLE_MS);
+  const started = treeRss(worker.pid);
+  const reads: Rss[] = [];
+  for (let s = 2; s <= IDLE_TO_S; s++) {
+    await sleep(1000);
+    if (s >= IDLE_FROM_S) reads.push(treeRss(worker.pid));
+  }
+  await worker.kill();
+  reads.sort((a, b) => a.totalMB - b.totalMB);
+  const median = reads[Math.floor(reads.length / 2)]!;
+  return { started, idle: { ...median, lowMB: reads[0]!.totalMB, highMB: reads[reads.length - 1]!.totalMB } };
+}
+
 /** Sample the worker's RSS once it has settled, then kill it (its held tasks would hold up a warm shutdown). */
 async function settledRss(worker: ChildConsumer): Promise<Rss> {
   await sleep(SETTLE_MS);
@@ -109,7 +136,7 @@ export async function measureMemory(admin: Redis, url: string, held: number): Pr
     await admin.flushall();
     // The bench's concurrency; ETA tasks hold no prefetch slot, so it does not limit them.
     let worker = await startWorker(admin, url, ['-c', '50']);
-    const idle = await settledRss(worker);
+    const { started, idle } = await idleRss(worker);
 
     await admin.flushall();
     worker = await startWorker(admin, url, ['-c', '50']);
@@ -123,7 +150,7 @@ export async function measureMemory(admin: Redis, url: string, held: number): Pr
     const heldPrefetched = await waitHeld(admin, worker, held);
     const prefetched = await settledRss(worker);
     await admin.flushall();
-    return { held, idle, eta, prefetched, heldEta, heldPrefetched };
+    return { held, started, idle, eta, prefetched, heldEta, heldPrefetched };
   } finally {
     await client.close();
   }

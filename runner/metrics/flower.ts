@@ -15,7 +15,8 @@
  * - `flower_worker_online{worker}`: 1 on worker-online and heartbeats, 0 on worker-offline.
  * - `flower_worker_number_of_currently_executing_tasks{worker}`: the heartbeat's `active`.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { promClient } from '../on-demand/load';
 import { CounterTally, GaugeTally, HistogramTally, type Cell, type HistogramCell } from './tally';
 
 /** Python prometheus_client's `Histogram.DEFAULT_BUCKETS` (without +Inf, which is added): Flower's default. */
@@ -74,6 +75,7 @@ export class FlowerMetrics {
    *   heartbeats.
    */
   constructor(registry: Registry, live?: { hostname: string; active: () => number }) {
+    const { Gauge } = promClient();
     const registers = [registry];
     this.events = new CounterTally(registry, { name: 'flower_events_total', help: 'Number of events', labelNames: ['worker', 'type', 'task'] });
     this.runtime = new HistogramTally(registry, {

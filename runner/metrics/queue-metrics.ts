@@ -5,7 +5,8 @@
  * empty queue, as the history writes it). A queue whose oldest age is unknown (its oldest message unstamped, or a
  * broker that cannot show it) has no age series at all: an absent series, never a made-up value. `radish_queue_stats_up` says whether the last read worked.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { promClient } from '../on-demand/load';
 import type { Broker, QueueStats } from '../broker/transport';
 import { oldestAgeSec } from './queue-age';
 
@@ -20,6 +21,7 @@ export class QueueMetrics {
    */
   constructor(registry: Registry, private readonly broker: Broker, private readonly queues: () => Promise<readonly string[]>,
     private readonly now: () => number = Date.now) {
+    const { Gauge } = promClient();
     const registers = [registry];
     this.depth = new Gauge({ name: 'radish_queue_depth', help: 'Messages waiting in the queue, all priorities', labelNames: ['queue'], registers });
     this.age = new Gauge({

@@ -5,7 +5,8 @@
  * once (callers keep it per task name) and bumped with a field increment; prom-client still owns the metric types,
  * the registry and the text format.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { promClient } from '../on-demand/load';
 
 /** One series' value. */
 export interface Cell {
@@ -59,6 +60,7 @@ export class CounterTally<L extends string> {
   private readonly series: SeriesMap<L, Cell>;
 
   constructor(registry: Registry, config: TallyConfig<L>) {
+    const { Counter } = promClient();
     const series = this.series = new SeriesMap<L, Cell>(config.labelNames, () => ({ value: 0 }));
     new Counter({
       name: config.name, help: config.help, labelNames: [...config.labelNames], registers: [registry],
@@ -79,6 +81,7 @@ export class GaugeTally<L extends string> {
   private readonly series: SeriesMap<L, Cell>;
 
   constructor(registry: Registry, config: TallyConfig<L>) {
+    const { Gauge } = promClient();
     const series = this.series = new SeriesMap<L, Cell>(config.labelNames, () => ({ value: 0 }));
     new Gauge({
       name: config.name, help: config.help, labelNames: [...config.labelNames], registers: [registry],

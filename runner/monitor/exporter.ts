@@ -4,7 +4,6 @@
  * runner/metrics/queue-metrics.ts), and, from the Celery events stream (Radish workers, and Celery workers run
  * with `-E`), the fleet's task and worker metrics under Flower's names (runner/metrics/flower.ts).
  */
-import { Registry } from 'prom-client';
 import { connectBroker } from '../broker/connect';
 import type { Broker, BrokerOptions } from '../broker/transport';
 import { EventReceiver } from './receiver';
@@ -12,6 +11,7 @@ import type { CeleryEvent } from '../protocol/event';
 import { FlowerMetrics } from '../metrics/flower';
 import { QueueMetrics } from '../metrics/queue-metrics';
 import { MetricsServer } from '../metrics/server';
+import { promClient } from '../on-demand/load';
 
 export interface ExporterOptions {
   /** The broker to watch (URL, password, key prefix). */
@@ -42,6 +42,7 @@ export class Exporter {
 
   /** Connect, listen to events and serve. Rejects, having closed what it opened, when any of it fails. */
   static async start(options: ExporterOptions): Promise<Exporter> {
+    const { Registry } = promClient();
     const registry = new Registry();
     const broker = await connectBroker(options.broker, { name: 'radish-exporter' });
     let receiver: EventReceiver | undefined;

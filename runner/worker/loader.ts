@@ -3,9 +3,10 @@
  * `import ... from 'radish'` inside them resolved to this very runner, so the user installs nothing beyond Radish and
  * the module registers on our classes.
  *
- * The transpiler is sucrase: plain JavaScript bundled into this runner, so the loader works wherever Node does (every
- * OS and CPU VS Code runs on, musl too) with no native binary and nothing left running, at about a millisecond a file
- * once warm. It keeps every line where it was, so stack traces name the .ts lines (the inline source map adds the
+ * The transpiler is sucrase: plain JavaScript shipped with this runner and loaded when the first TypeScript module
+ * does, so the loader works wherever Node does (every OS and CPU VS Code runs on, musl too) with no native binary and
+ * nothing left running, at about a millisecond a file once warm. What it wrote is kept per content
+ * (./transpile-cache.ts), so a restart on unchanged modules does not load it at all. It keeps every line where it was, so stack traces name the .ts lines (the inline source map adds the
  * columns). It transpiles what task modules use: type syntax, enums (const enums too, as plain enums), parameter
  * properties, `import type`, ES imports and exports (to CommonJS), JSX in .tsx. Class fields, `import()` and the rest
  * of modern JavaScript are left to Node as written. What it cannot run, each a clear error naming the line: top-level
@@ -17,9 +18,11 @@ import Module from 'node:module';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
-import type { Transform } from 'sucrase';
 import { errorMessage } from '../errors';
+import { VERSION } from '../version';
+import { sucrase, type Sucrase } from '../on-demand/load';
 import { resolveApiFrom } from '../telemetry/otel-api';
+import { TranspileCache } from './transpile-cache';
 
 interface LoaderOptions {
   /** Module that `require('radish')` gives task modules. Default: the file this code was bundled into. */
@@ -29,11 +32,14 @@ interface LoaderOptions {
 /** What `import ... from` names Radish: its npm package, and the short name the examples and older projects use. */
 export const RADISH_IMPORTS: readonly string[] = ['@radish-queue/radish', 'radish'];
 
+/** Sucrase's version, set at build time (esbuild `define`), so a transpiler upgrade never reads older output. */
+declare const RADISH_SUCRASE_VERSION: string | undefined;
+
 type CompilableModule = NodeJS.Module & { _compile(code: string, filename: string): void };
 type ResolveFilename = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
 const ModuleInternals = Module as unknown as { _resolveFilename: ResolveFilename; _extensions: NodeJS.RequireExtensions };
 
-const TS_TRANSFORMS: Record<string, Transform[]> = {
+const TS_TRANSFORMS: Record<string, Sucrase.Transform[]> = {
   '.ts': ['typescript', 'imports'], '.mts': ['typescript', 'imports'], '.cts': ['typescript', 'imports'],
   '.tsx': ['typescript', 'imports', 'jsx'],
 };
@@ -47,10 +53,11 @@ export function registerLoader(options: LoaderOptions = {}): void {
   if (registeredWith !== undefined) return;
   registeredWith = radishPath;
   process.setSourceMapsEnabled(true);
+  const cache = new TranspileCache(`radish ${VERSION}, sucrase ${typeof RADISH_SUCRASE_VERSION === 'string' ? RADISH_SUCRASE_VERSION : 'dev'}`);
   for (const [ext, transforms] of Object.entries(TS_TRANSFORMS)) {
     ModuleInternals._extensions[ext] = (module, filename) => {
       const source = readFileSync(filename, 'utf8');
-      const code = transpile(source, filename, transforms);
+      const code = cache.get(source, filename, transforms, () => transpile(source, filename, transforms));
       try {
         (module as CompilableModule)._compile(code, filename);
       } catch (err) {
@@ -80,15 +87,7 @@ export function registerLoader(options: LoaderOptions = {}): void {
   };
 }
 
-/**
- * Sucrase, required on first use: commands that never load TypeScript (call, inspect) start without initializing it
- * (50 ms and 10 MB otherwise). Bundled all the same: a `require` esbuild resolves at build time.
- */
-function sucrase(): typeof import('sucrase') {
-  return require('sucrase') as typeof import('sucrase');
-}
-
-function transpile(source: string, filename: string, transforms: Transform[]): string {
+function transpile(source: string, filename: string, transforms: Sucrase.Transform[]): string {
   const line = valueNamespaceLine(source);
   if (line !== undefined) {
     throw new SyntaxError(`${filename}:${line}: a namespace holding values is not supported in a task module (Radish's `
@@ -118,12 +117,6 @@ function tsTwins(request: string, parent: unknown): string[] {
   return ext ? (TS_TWINS[ext] ?? []).map((twin) => request.slice(0, -ext.length) + twin) : [];
 }
 
-/** The part of sucrase's parser used to find namespaces (its dist/parser, bundled with the rest of it). */
-interface SucraseParser {
-  parse(input: string, jsx: boolean, typescript: boolean, flow: boolean): {
-    tokens: { type: number; contextualKeyword: number; isType: boolean; start: number }[];
-  };
-}
 const NAMESPACE_START = /^[ \t]*(?:export[ \t]+)?(?:namespace|module)[ \t]+[A-Za-z_$][\w$.]*[ \t]*\{/m;
 
 /**
@@ -133,10 +126,7 @@ const NAMESPACE_START = /^[ \t]*(?:export[ \t]+)?(?:namespace|module)[ \t]+[A-Za
  */
 function valueNamespaceLine(source: string): number | undefined {
   if (!NAMESPACE_START.test(source)) return undefined;
-  // Sucrase's internals (its package has no types for them): pinned by the lockfile and bundled, and a test covers them.
-  const { parse } = require('sucrase/dist/parser') as SucraseParser;
-  const { TokenType: T } = require('sucrase/dist/parser/tokenizer/types') as { TokenType: Record<string, number> };
-  const { ContextualKeyword: K } = require('sucrase/dist/parser/tokenizer/keywords') as { ContextualKeyword: Record<string, number> };
+  const { parse, TokenType: T, ContextualKeyword: K } = sucrase();
   const values = new Set([T._const, T._let, T._var, T._function, T._class, T._enum]);
   const { tokens } = parse(source, false, true, false);
   for (let i = 0; i < tokens.length; i++) {

@@ -17,7 +17,8 @@
  *   `radish_worker_up` (1), read at each scrape.
  * - Flower's names (runner/metrics/flower.ts) for this worker, from the same events.
  */
-import { Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from '../on-demand/load';
 import type { TaskMessage } from '../protocol/message';
 import type { WorkerEventListeners } from './listener';
 import { FLOWER_RUNTIME_BUCKETS, FlowerMetrics, type FlowerSeries } from '../metrics/flower';
@@ -68,7 +69,7 @@ const UNKNOWN_TASK = '(unknown)';
 
 export class WorkerMetrics {
   /** Everything this worker serves on its endpoint. @internal (prom-client's type is not in the package's types) */
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly outcomes: CounterTally<'task' | 'outcome'>;
   private readonly runtime: HistogramTally<'task'>;
   private readonly wait: HistogramTally<'task' | 'queue'>;
@@ -79,7 +80,8 @@ export class WorkerMetrics {
   private detach: (() => void) | undefined;
 
   constructor(private readonly worker: MeteredWorker) {
-    const registry = this.registry;
+    const { Gauge, Registry } = promClient();
+    const registry = (this.registry = new Registry());
     this.outcomes = new CounterTally(registry, { name: 'radish_tasks_total', help: 'Tasks by name and outcome', labelNames: ['task', 'outcome'] });
     this.runtime = new HistogramTally(registry, {
       name: 'radish_task_runtime_seconds', help: 'Runtime of each run that ended (succeeded, failed or retried)', labelNames: ['task'],

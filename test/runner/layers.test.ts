@@ -13,7 +13,7 @@ const ROOT = resolve(__dirname, '../../runner');
 /** Floors, lowest first. A file's floor is the first pattern its path (relative to runner/) matches. */
 const FLOORS: [name: string, pattern: RegExp][] = [
   // The log names a task's trace: the optional OpenTelemetry API's loader is as low as the log.
-  ['base', /^(errors|log|version|params)\.ts$|^types\/|^telemetry\/(otel-api|log-context)\.ts$/],
+  ['base', /^(errors|log|version|params)\.ts$|^types\/|^on-demand\/|^telemetry\/(otel-api|log-context)\.ts$/],
   ['protocol', /^protocol\//],
   ['broker', /^broker\//],
   ['telemetry', /^telemetry\//],

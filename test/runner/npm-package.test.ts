@@ -1,6 +1,6 @@
 /**
  * The npm package as a user gets it: staged from the build (`node esbuild.mjs --npm-package DIR`, what `npm run
- * pack:npm` packs), it holds the runner bundle, its declarations, README, LICENSE and package.json and nothing else;
+ * pack:npm` packs), it holds the runner bundle, what it loads on first use (dist/vendor), its declarations, README, LICENSE and package.json and nothing else;
  * installed from its tarball into a fresh project, a strict TypeScript file importing it compiles against its types
  * (node16 resolution: `exports` and its `types` condition) and runs, and `npx radish --version` answers.
  */
@@ -53,9 +53,9 @@ describe(`the npm package (${NAME})`, function () {
     assert.equal(packed.name, NAME);
     assert.equal(packed.version, manifest.version);
     const files = packed.files.map((f) => f.path).sort();
-    const other = files.filter((f) => !['LICENSE', 'README.md', 'package.json', 'dist/radish.js'].includes(f) && !/^dist\/types\/.+\.d\.ts$/.test(f));
+    const other = files.filter((f) => !['LICENSE', 'README.md', 'package.json', 'dist/radish.js'].includes(f) && !/^dist\/types\/.+\.d\.ts$/.test(f) && !/^dist\/vendor\/[\w-]+\.js$/.test(f));
     assert.deepEqual(other, [], 'files a user does not need');
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/radish.js', 'dist/types/index.d.ts', 'dist/types/app.d.ts']) {
+    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/radish.js', 'dist/vendor/sucrase.js', 'dist/vendor/amqplib.js', 'dist/vendor/prom-client.js', 'dist/types/index.d.ts', 'dist/types/app.d.ts']) {
       assert.ok(files.includes(needed), `${needed} in ${files.join(', ')}`);
     }
     // What task modules import is what the worker maps to itself.

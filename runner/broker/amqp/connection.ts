@@ -5,8 +5,9 @@
  * issued meanwhile wait for it, as Redis commands wait in ioredis's offline queue.
  */
 import { EventEmitter } from 'node:events';
-import * as amqp from 'amqplib';
+import type * as amqp from 'amqplib';
 import { errorMessage } from '../../errors';
+import { amqplib } from '../../on-demand/load';
 import type { AmqpEndpoint } from './url';
 
 /** The broker could not be reached at all; the message names the URL(s) (passwords hidden) and the cause. */
@@ -115,7 +116,7 @@ export class AmqpConnection extends EventEmitter<AmqpConnectionEvents> {
     const timeout = this.options.connectTimeoutMs ?? 5000;
     const socket: Record<string, unknown> = { timeout, clientProperties: { connection_name: this.options.name } };
     if (e.tls) Object.assign(socket, e.tls);
-    const connecting = amqp.connect({
+    const connecting = amqplib().connect({
       protocol: e.protocol, hostname: e.hostname, port: e.port, username: e.username, password: e.password,
       vhost: e.vhost, heartbeat: this.options.heartbeat ?? 60, locale: 'en_US',
     }, socket);
