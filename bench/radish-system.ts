@@ -30,10 +30,10 @@ export async function sendNoops(client: Radish, n: number): Promise<string[]> {
 }
 
 /** `radish worker -A bench/tasks.ts` in a process of its own, as a user starts one, with extra CLI arguments. */
-export function spawnRadishWorker(redisUrl: string, args: string[]): Promise<ChildConsumer> {
+export function spawnRadishWorker(redisUrl: string, args: string[], env?: NodeJS.ProcessEnv): Promise<ChildConsumer> {
   return spawnConsumer('radish worker', process.execPath, [
     join(ROOT, 'dist', 'radish.js'), 'worker', '-A', join(ROOT, 'bench', 'tasks.ts'), '--broker', redisUrl, '-l', 'warning', ...args,
-  ], ROOT);
+  ], ROOT, env && { ...process.env, ...env });
 }
 
 export interface RadishSystemOptions {

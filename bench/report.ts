@@ -139,7 +139,7 @@ function rss(label: string, r: Rss): string[] {
 
 function memoryLines(m: MemoryResult): string[] {
   const rows = [
-    rss('just started (-c 50), 1 s after ready', m.started),
+    rss('just started (-c 50, transpile cache empty), 1 s after ready', m.started),
     rss(`idle (-c 50), median of ${m.idle.lowMB.toFixed(1)}-${m.idle.highMB.toFixed(1)} MB read 10-30 s after ready`, m.idle),
     rss(`holding ${m.heldEta.toLocaleString('en-US')} ETA tasks an hour ahead (-c 50)`, m.eta),
     rss(`holding ${m.heldPrefetched.toLocaleString('en-US')} prefetched tasks (-c 1 --prefetch-multiplier ${m.held})`, m.prefetched),

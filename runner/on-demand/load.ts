@@ -23,6 +23,25 @@ export function promClient(): typeof PromClient {
   return require('./prom-client') as typeof PromClient;
 }
 
+/** The transpiler, while it is loaded. */
+let transpiler: typeof Sucrase | undefined;
+
 export function sucrase(): typeof Sucrase {
-  return require('./sucrase') as typeof Sucrase;
+  return (transpiler ??= require('./sucrase') as typeof Sucrase);
+}
+
+/**
+ * Let go of the transpiler once the task modules are loaded: a worker runs for hours and transpiles nothing more,
+ * so its code and source are left for the collector. A TypeScript module required later loads it again. Only the
+ * built runner's own file is let go: from the sources, the package's modules stay where Node put them.
+ */
+export function releaseSucrase(): void {
+  if (!transpiler) return;
+  const file = transpiler.filename;
+  transpiler = undefined;
+  const loaded = require.cache[file];
+  if (!loaded || !/[\\/]vendor[\\/]sucrase\.js$/.test(file)) return;
+  delete require.cache[file];
+  const at = module.children.indexOf(loaded);
+  if (at >= 0) module.children.splice(at, 1);
 }

@@ -4,6 +4,9 @@
  */
 export { transform, type Transform } from 'sucrase';
 
+/** This file, as loaded (dist/vendor/sucrase.js in the build), so that it can be let go (./load.ts). */
+export const filename: string = __filename;
+
 /** Sucrase's parser and token tables (its package has no types for them): pinned by the lockfile, and a test covers them. */
 interface SucraseParser {
   parse(input: string, jsx: boolean, typescript: boolean, flow: boolean): {

@@ -20,9 +20,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { errorMessage } from '../errors';
 import { VERSION } from '../version';
-import { sucrase, type Sucrase } from '../on-demand/load';
+import { releaseSucrase, sucrase, type Sucrase } from '../on-demand/load';
 import { resolveApiFrom } from '../telemetry/otel-api';
-import { TranspileCache } from './transpile-cache';
+import { TranspileCache, transpileCacheDir } from './transpile-cache';
 
 interface LoaderOptions {
   /** Module that `require('radish')` gives task modules. Default: the file this code was bundled into. */
@@ -34,6 +34,7 @@ export const RADISH_IMPORTS: readonly string[] = ['@radish-queue/radish', 'radis
 
 /** Sucrase's version, set at build time (esbuild `define`), so a transpiler upgrade never reads older output. */
 declare const RADISH_SUCRASE_VERSION: string | undefined;
+const SUCRASE_VERSION = typeof RADISH_SUCRASE_VERSION === 'string' ? RADISH_SUCRASE_VERSION : 'dev';
 
 type CompilableModule = NodeJS.Module & { _compile(code: string, filename: string): void };
 type ResolveFilename = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
@@ -53,7 +54,7 @@ export function registerLoader(options: LoaderOptions = {}): void {
   if (registeredWith !== undefined) return;
   registeredWith = radishPath;
   process.setSourceMapsEnabled(true);
-  const cache = new TranspileCache(`radish ${VERSION}, sucrase ${typeof RADISH_SUCRASE_VERSION === 'string' ? RADISH_SUCRASE_VERSION : 'dev'}`);
+  const cache = new TranspileCache(`radish ${VERSION}, sucrase ${SUCRASE_VERSION}`, transpileCacheDir());
   for (const [ext, transforms] of Object.entries(TS_TRANSFORMS)) {
     ModuleInternals._extensions[ext] = (module, filename) => {
       const source = readFileSync(filename, 'utf8');
@@ -194,6 +195,8 @@ export async function loadModule(spec: string, cwd = process.cwd()): Promise<Loa
     if (code === 'ERR_REQUIRE_ESM') exports = await import(pathToFileURL(path).href);
     else if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') throw moduleNotFound(err as NodeJS.ErrnoException, spec, path, cwd);
     else throw err;
+  } finally {
+    releaseSucrase();
   }
   return { path, exports };
 }

@@ -39,8 +39,9 @@ export class TranspileCache {
   /**
    * @param transpiler what makes the output besides the source (Radish's and the transpiler's versions): a new one
    *   never reads an older one's entries.
+   * @param dir where the entries are ({@link transpileCacheDir}); undefined: the cache is off.
    */
-  constructor(private readonly transpiler: string, private readonly dir: string | undefined = transpileCacheDir()) {}
+  constructor(private readonly transpiler: string, private readonly dir: string | undefined) {}
 
   /** The transpiled code for this source: from the cache, else from `transpile`, then kept. */
   get(source: string, filename: string, transforms: readonly string[], transpile: () => string): string {

@@ -155,22 +155,23 @@ console.log(JSON.stringify({ value: m.value(), vendor: vendor(), line: /mod\\.ts
     });
 
     /** A worker started through the CLI in a child, serving tasks.js: what it loaded from dist/vendor once ready. */
-    function workerLoads(args: string[]): Promise<string[]> {
+    function workerLoads(args: string[], module = 'tasks.js'): Promise<string[]> {
       const project = join(dir, 'worker-project');
       if (!existsSync(project)) {
         mkdirSync(project);
         writeFileSync(join(project, 'tasks.js'), `const { Radish } = require('radish');\nexports.app = new Radish();\nexports.app.task('t.noop', () => null);\n`);
+        writeFileSync(join(project, 'tasks.ts'), `import { Radish } from 'radish';\nexport const app = new Radish();\napp.task('t.noop', (): null => null);\n`);
       }
       // Told on stdin once its log says it is ready, the child prints what it loaded and exits.
       const script = `const radish = require(${JSON.stringify(DIST)});
-radish.runCli(['worker', '-A', 'tasks.js', '-l', 'info', ...${JSON.stringify(args)}]);
+radish.runCli(['worker', '-A', ${JSON.stringify(module)}, '-l', 'info', ...${JSON.stringify(args)}]);
 process.stdin.once('data', () => {
   const vendor = Object.keys(require.cache).filter((k) => k.includes(${JSON.stringify(join('dist', 'vendor'))})).map((k) => k.replace(/^.*[\\\\/]/, '')).sort();
   console.log('VENDOR ' + JSON.stringify(vendor));
   process.exit(0);
 });`;
       return new Promise((done, fail) => {
-        const child = spawn(process.execPath, ['-e', script], { cwd: project, stdio: ['pipe', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['-e', script], { cwd: project, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RADISH_TS_CACHE: 'off' } });
         let log = '';
         const read = (d: Buffer) => {
           const before = log;
@@ -190,6 +191,10 @@ process.stdin.once('data', () => {
 
     it('a Redis worker loads neither the AMQP client nor Prometheus\' client', async () => {
       assert.deepEqual(await workerLoads(['--broker', redis.url]), []);
+    });
+
+    it('a worker on a TypeScript module lets the transpiler go once its modules are loaded', async () => {
+      assert.deepEqual(await workerLoads(['--broker', redis.url], 'tasks.ts'), []);
     });
 
     it('a metrics endpoint loads Prometheus\' client, and only that', async () => {
