@@ -157,7 +157,7 @@ async function bench(argv: string[]): Promise<number> {
     let load;
     if (sections.has('load')) {
       load = measureLoad(join(ROOT, 'dist', 'radish.js'), ROOT, options.loadRuns);
-      progress(`load: ${load.projects.map((p) => `${p.project} ${p.loadMs.toFixed(0)} ms`).join(', ')}`);
+      progress(`load: ${load.projects.map((p) => `${p.project} ${p.cold.loadMs.toFixed(0)} ms cold, ${p.warm.loadMs.toFixed(0)} ms warm`).join('; ')}`);
     } else {
       notes.push('TypeScript task module load: not measured (--sections)');
     }

@@ -2,7 +2,9 @@
  * How long a worker takes to load TypeScript task modules: examples/ts-tasks (one module) and a generated project of
  * 50 modules (a tasks module importing 49 others, each with an enum, a class with parameter properties and `import
  * type`, chained through `./modN.js` imports). Each run is a fresh Node process that requires the runner bundle and
- * calls loadModule, as `radish worker -A` does before it connects; nothing here needs Redis.
+ * calls loadModule, as `radish worker -A` does before it connects; nothing here needs Redis. Each run is a pair on a
+ * transpile cache of its own: cold (empty, as after an edit or in a new container: every module is transpiled),
+ * then warm (a restart on the same modules: none is).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,15 +13,22 @@ import { join } from 'node:path';
 import { BenchError } from './errors';
 import { median } from './stats';
 
+/** Medians over the runs, in ms. */
+export interface LoadTiming {
+  /** loadModule itself (transpiling, or reading the cache, and running every module). */
+  loadMs: number;
+  /** The whole process from Node's start to the modules loaded (Node, the runner bundle, the load). */
+  processMs: number;
+  /** CPU time of the load (user + system): what it costs on a busy machine. */
+  loadCpuMs: number;
+}
+
 export interface LoadProject {
   project: string;
   modules: number;
-  /** Medians over the runs, in ms: loadModule itself (transpiling and running every module), and the whole process
-   * from Node's start to the modules loaded (Node, the runner bundle, the load). */
-  loadMs: number;
-  processMs: number;
-  /** CPU time of the load (user + system), ms: what it costs on a busy machine. */
-  loadCpuMs: number;
+  /** Transpile cache empty; then the same modules again on the cache the cold run filled. */
+  cold: LoadTiming;
+  warm: LoadTiming;
 }
 
 export interface LoadResult {
@@ -94,21 +103,35 @@ runner.loadModule(entry).then(() => {
   process.exit(0);
 });`;
 
-function loadOnce(bundle: string, entry: string): { loadMs: number; processMs: number; loadCpuMs: number } {
-  const run = spawnSync(process.execPath, ['-e', CHILD, bundle, entry], { encoding: 'utf8', timeout: 120_000 });
+function loadOnce(bundle: string, entry: string, cache: string): LoadTiming {
+  const run = spawnSync(process.execPath, ['-e', CHILD, bundle, entry], {
+    encoding: 'utf8', timeout: 120_000, env: { ...process.env, RADISH_TS_CACHE: cache },
+  });
   if (run.status !== 0) throw new BenchError(`loading ${entry} failed: ${run.stderr || run.error?.message || `exit ${run.status}`}`);
-  return JSON.parse(run.stdout) as { loadMs: number; processMs: number; loadCpuMs: number };
+  return JSON.parse(run.stdout) as LoadTiming;
 }
 
-function measureProject(bundle: string, project: string, entry: string, modules: number, runs: number): LoadProject {
-  const samples = Array.from({ length: runs }, () => loadOnce(bundle, entry));
+function medians(samples: LoadTiming[]): LoadTiming {
   return {
-    project,
-    modules,
     loadMs: median(samples.map((s) => s.loadMs)),
     processMs: median(samples.map((s) => s.processMs)),
     loadCpuMs: median(samples.map((s) => s.loadCpuMs)),
   };
+}
+
+function measureProject(bundle: string, project: string, entry: string, modules: number, runs: number): LoadProject {
+  const cold: LoadTiming[] = [];
+  const warm: LoadTiming[] = [];
+  for (let i = 0; i < runs; i++) {
+    const cache = mkdtempSync(join(tmpdir(), 'radish-load-cache-'));
+    try {
+      cold.push(loadOnce(bundle, entry, cache));
+      warm.push(loadOnce(bundle, entry, cache));
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  }
+  return { project, modules, cold: medians(cold), warm: medians(warm) };
 }
 
 /** `bundle`: the runner to measure (dist/radish.js); `root`: the repository, for examples/ts-tasks. */

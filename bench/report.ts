@@ -172,7 +172,8 @@ function scalingLines(s: ScalingResult): string[] {
 }
 
 function loadLines(l: LoadResult): string[] {
-  const rows = l.projects.map((p) => [p.project, `${p.loadMs.toFixed(0)} ms`, `${p.loadCpuMs.toFixed(0)} ms`, `${p.processMs.toFixed(0)} ms`]);
+  const rows = l.projects.flatMap((p) => ([['cold', p.cold], ['warm', p.warm]] as const).map(([cache, t]) =>
+    [`${p.project}, transpile cache ${cache}`, `${t.loadMs.toFixed(0)} ms`, `${t.loadCpuMs.toFixed(0)} ms`, `${t.processMs.toFixed(0)} ms`]));
   return [
     `TypeScript task modules loaded by a fresh worker process (loadModule of dist/radish.js), median of ${l.runs}`,
     ...grid(['', 'load', 'load CPU', 'Node start to loaded'], rows).map((line) => `  ${line}`),
