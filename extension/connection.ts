@@ -228,10 +228,22 @@ export class Connection implements vscode.Disposable {
     await app?.close().catch(() => undefined);
   }
 
-  /** Call after an operation failed: a lost connection is reported once and rebuilt on the next refresh. */
-  async failed(err: unknown): Promise<void> {
+  /** Which connection an operation starts on: give it to {@link failed} with the operation's error. */
+  get session(): number {
+    return this.generation;
+  }
+
+  /**
+   * Call after an operation failed: a lost connection is reported once and rebuilt on the next refresh. Resolves
+   * false, doing nothing, when the operation ran on a connection a reset has dropped since (`session`, from
+   * {@link session} when it started): it failed because that connection was closed under it, and dropping the new
+   * one for it would break what runs on that one (a task being sent, the task events being followed).
+   */
+  async failed(err: unknown, session?: number): Promise<boolean> {
+    if (session !== undefined && session !== this.generation) return false;
     await this.drop();
     this.setState('error', errorMessage(err), this.endpoints ? problemOf(err, this.endpoints) : undefined);
+    return true;
   }
 
   dispose(): void {

@@ -214,6 +214,8 @@ export async function enqueue(s: Services, request: EnqueueRequest = {}): Promis
     ({ queue, priority, countdown } = options);
   }
   await memory.set(name, { args: argsText, kwargs: kwargsText });
+  // Its events heard from the first: the Tasks view lists it, whatever it does next.
+  await s.live.beforeSend();
   const app = await s.connection.client();
   // The project's routes, not this window's client's (it has none): where the project's own code would send it.
   const routed = routeOf(app, name, site);

@@ -23,6 +23,9 @@ export interface Failure {
 export class Live implements vscode.Disposable {
   private monitor: Monitor | undefined;
   private starting: Promise<Monitor | undefined> | undefined;
+  /** Counts the stops: a start that a stop overtook does not keep its monitor. */
+  private generation = 0;
+  private disposed = false;
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly tasksChanged = new vscode.EventEmitter<void>();
   private readonly failedEmitter = new vscode.EventEmitter<Failure>();
@@ -48,18 +51,36 @@ export class Live implements vscode.Disposable {
     }));
   }
 
-  /** The monitor on the current connection, started on first use; undefined while the broker or the history's Redis cannot be reached. */
+  /**
+   * The monitor on the current connection, started on first use; undefined while the broker or the history's Redis
+   * cannot be reached. Resolves once it is subscribed: events sent from then on are heard.
+   */
   async ensure(): Promise<Monitor | undefined> {
-    if (this.monitor) return this.monitor;
-    this.starting ??= this.start();
-    try {
-      return await this.starting;
-    } finally {
-      this.starting = undefined;
+    for (;;) {
+      if (this.monitor || this.disposed) return this.monitor;
+      const generation = this.generation;
+      const starting = this.starting ??= this.start(generation);
+      try {
+        const monitor = await starting;
+        // Unless the connection was dropped meanwhile: that monitor was on the old one (closed); start on the new one.
+        if (generation === this.generation) return monitor;
+      } finally {
+        if (this.starting === starting) this.starting = undefined;
+      }
     }
   }
 
-  private async start(): Promise<Monitor | undefined> {
+  /**
+   * Before the window sends a task (Enqueue, Retry, Run Now): the monitor subscribed, so that the task is followed
+   * from its first event. Events are broadcast, not kept: a monitor still subscribing when a quick worker has already
+   * run the task (just after a reconnect, which starts a new monitor; or just after the window connected) never hears
+   * of it, and the Tasks view never lists it. Never fails: without a monitor the task is still sent.
+   */
+  async beforeSend(): Promise<void> {
+    await this.ensure();
+  }
+
+  private async start(generation: number): Promise<Monitor | undefined> {
     let monitor: Monitor | undefined;
     try {
       const app = await this.connection.client();
@@ -68,6 +89,11 @@ export class Live implements vscode.Disposable {
       const store = await app.requireSharedStore('the task history');
       monitor = new (runner().Monitor)({ redis: store.redis, keys: store.keys, config: app.brokerOptions });
       await monitor.start();
+      if (generation !== this.generation) {
+        // Stopped while it started (a setting changed, the connection was lost): its history's connection is closed.
+        await monitor.close().catch(() => undefined);
+        return undefined;
+      }
       this.startError = undefined;
     } catch (err) {
       // The connection reports what is wrong in the views; the monitor comes back with it.
@@ -125,6 +151,9 @@ export class Live implements vscode.Disposable {
   }
 
   private async stop(): Promise<void> {
+    // A monitor still starting is on the connection being dropped: it closes itself, and the next ensure() starts anew.
+    this.generation++;
+    this.starting = undefined;
     const monitor = this.monitor;
     this.monitor = undefined;
     for (const u of this.unsubscribe.splice(0)) u();
@@ -132,6 +161,7 @@ export class Live implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     void this.stop();
     for (const d of this.disposables) d.dispose();
     this.changed.dispose();

@@ -41,6 +41,7 @@ export async function findFailed(inspector: Inspector, id: string): Promise<Fail
 /** Retry one task as a new task; resolves to the new id once it is sent (its outcome is announced when it comes). */
 export async function retry(s: Services, target: RetryTarget, edits: RetryEdits = {}): Promise<string> {
   try {
+    await s.live.beforeSend();
     const inspector = await s.connection.inspector();
     const id = 'failed' in target ? failedIdentity(target.failed).id : target.id;
     const failed = 'failed' in target ? target.failed : await findFailed(inspector, target.id);

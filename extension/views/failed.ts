@@ -106,6 +106,7 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
 
   async getChildren(node?: FailedNode): Promise<FailedNode[]> {
     if (node) return [];
+    const session = this.connection.session;
     try {
       if (this.filterText) return await this.filtered(await this.connection.inspector());
       const { tasks, count } = await listFailed(await this.connection.inspector());
@@ -114,7 +115,8 @@ export class FailedProvider implements vscode.TreeDataProvider<FailedNode> {
       return tasks.length ? tasks : [{ kind: 'message', item: new MessageItem('No failed tasks', 'pass', undefined,
         'Tasks that fail for good, unknown tasks and unreadable messages land here.') }];
     } catch (err) {
-      await this.connection.failed(err);
+      // Failed with a connection dropped since (a setting changed): listed again from the new one.
+      if (!(await this.connection.failed(err, session))) return this.getChildren(node);
       this.onCount?.(0);
       return [{ kind: 'message', item: connectionErrorItem(this.connection) }];
     }

@@ -94,6 +94,7 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
   }
 
   async getChildren(node?: QueueNode): Promise<QueueNode[]> {
+    const session = this.connection.session;
     try {
       const inspector = await this.connection.inspector();
       if (!node) {
@@ -123,8 +124,8 @@ export class QueuesProvider implements vscode.TreeDataProvider<QueueNode> {
     } catch (err) {
       // Empty on purpose: the view's welcome content then offers the fixes as buttons (set the broker URL, the
       // password, the result backend, start a local redis-server); the Workers and Failed views show the error as a
-      // tree item.
-      await this.connection.failed(err);
+      // tree item. Failed with a connection dropped since (a setting changed): read again from the new one.
+      if (!(await this.connection.failed(err, session))) return this.getChildren(node);
       return [];
     }
   }

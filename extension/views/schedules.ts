@@ -157,6 +157,7 @@ export class SchedulesProvider implements vscode.TreeDataProvider<ScheduleNode> 
   private async rows(): Promise<ScheduleNode[]> {
     const celery = (await this.celery.entries()).map((entry): ScheduleNode => ({ kind: 'celery', entry }));
     let listing: ScheduleListing;
+    const session = this.connection.session;
     try {
       const app = await this.connection.client();
       if (!(await app.sharedStore())) {
@@ -168,7 +169,8 @@ export class SchedulesProvider implements vscode.TreeDataProvider<ScheduleNode> 
       }
       listing = await runner().listSchedules(app);
     } catch (err) {
-      await this.connection.failed(err);
+      // Failed with a connection dropped since (a setting changed): read again from the new one.
+      if (!(await this.connection.failed(err, session))) return this.rows();
       return [{ kind: 'message', item: connectionErrorItem(this.connection) }, ...celery];
     }
     const radish = listing.schedules.map((schedule): ScheduleNode => ({ kind: 'radish', schedule, activeBeat: listing.activeBeat }));

@@ -225,6 +225,7 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
   }
 
   private async load(): Promise<WorkerNode[]> {
+    const session = this.connection.session;
     try {
       const workers = this.withoutTerminated(await this.connection.workers());
       // This window's worker is shown once, as its own row, with what the broker knows of it.
@@ -234,7 +235,8 @@ export class WorkersProvider implements vscode.TreeDataProvider<WorkerNode> {
       const local: WorkerNode = { kind: 'local', details: mine };
       return [local, ...workers.filter((w) => w !== mine).map((details) => ({ kind: 'worker', details }) as WorkerNode)];
     } catch (err) {
-      await this.connection.failed(err);
+      // Failed with a connection dropped since (a setting changed): asked again on the new one.
+      if (!(await this.connection.failed(err, session))) return this.load();
       return [{ kind: 'local' }, { kind: 'error', item: connectionErrorItem(this.connection) }];
     }
   }

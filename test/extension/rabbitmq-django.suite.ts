@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { Services } from '../../extension/services';
 import type { FailedNode } from '../../extension/views/failed';
 import type { TaskNode } from '../../extension/views/tasks';
+import type { TaskRecord } from '../../runner/index';
 import type { WorkerNode } from '../../extension/views/workers';
 import { activate, procEnviron, waitFor } from './helpers';
 
@@ -104,6 +105,48 @@ describe('extension on a Django + Celery project on RabbitMQ', function () {
     const retried = await vscode.commands.executeCommand<string>('radish.retryFailedWithArgs', node, { args: [[{ price: 10, qty: 2 }]], kwargs: {} });
     assert.ok(retried && retried !== id, 'sent as a new task');
     assert.equal(await (await app.asyncResult(retried)).get({ timeout: 30_000 }), 20);
+  });
+
+  it('follows a task sent at once after a reconnect from its first event: the monitor subscribes before it goes', async () => {
+    // A reconnect (a setting changed, the project's settings saved) starts a new monitor, subscribed a moment later.
+    // Events are not kept: a task sent meanwhile, which a quick worker runs before the subscription is there, was never
+    // listed in the Tasks view (the failure above, now and then, right after the management URL came back).
+    await s.connection.reset();
+    // Sent at once: the command opens the connection again, and the new monitor starts as it opens.
+    const id = await vscode.commands.executeCommand<string>('radish.enqueue', { task: 'orders.tasks.order_total', args: [[{ price: 'ten' }]] });
+    assert.ok(s.live.running, 'the monitor was subscribed when the task was sent');
+    const app = await s.connection.client();
+    await assert.rejects((await app.asyncResult(id)).get({ timeout: 30_000 }), (err: Error) => err.name === 'TypeError');
+    let record: TaskRecord | undefined;
+    await waitFor(async () => {
+      record = (await s.taskView.getChildren()).flatMap((n: TaskNode) => (n.kind === 'record' && n.record.id === id ? [n.record] : []))[0];
+      return record?.state === 'FAILURE';
+    }, 'the failure in the Tasks view');
+    assert.ok(record?.sent !== undefined && record.received !== undefined, `every event heard, task-sent first: ${JSON.stringify(record?.events.map((e) => e.type))}`);
+  });
+
+  it('keeps no monitor started on a connection that was dropped while it subscribed', async () => {
+    await s.connection.reset();
+    const starting = s.live.ensure();
+    // Open (the monitor's start is then under way on this connection), then drop it before the monitor is subscribed.
+    await s.connection.client();
+    await s.connection.reset();
+    const monitor = await starting;
+    assert.ok(monitor, 'a monitor on the new connection');
+    // Its history is read on a live connection (one on the dropped connection fails: "Connection is closed").
+    assert.ok(await monitor.history.count() >= 1);
+    assert.equal(await s.live.ensure(), monitor, 'the one kept');
+  });
+
+  it('leaves the new connection alone when told of a failure on the one a reset dropped', async () => {
+    // A view's load that ran on the connection a reset dropped fails with it ("this Control is closed"): not the new
+    // connection's fault; dropping that one for it broke what ran on it (a retry being sent, the events followed).
+    const session = s.connection.session;
+    await s.connection.reset();
+    const app = await s.connection.client();
+    assert.equal(await s.connection.failed(new Error('this Control is closed'), session), false);
+    assert.equal(s.connection.state, 'connected');
+    assert.equal(await s.connection.client(), app, 'the same connection, still open');
   });
 
   it('stops the Celery worker', async () => {

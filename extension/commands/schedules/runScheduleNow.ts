@@ -21,6 +21,7 @@ function routeOf(app: Radish, task: string, site: TaskDefinitionSite | undefined
 export async function runScheduleNow(s: Services, node?: ScheduleNode): Promise<string | undefined> {
   const target = await pickSchedule(s, node, 'Run Schedule Now', () => true, () => NONE_PUBLISHED);
   if (!target) return undefined;
+  await s.live.beforeSend();
   const app = await s.connection.client();
   if (target.kind === 'radish') {
     const sent = await runner().runScheduleNow(app, target.schedule.name);
