@@ -29,6 +29,8 @@ for (const name of ['setTimeout', 'setInterval']) {
     }
     return timer;
   };
+  // util.promisify(setTimeout) reads the original's own promisified form.
+  Object.defineProperties(global[name], Object.getOwnPropertyDescriptors(original));
 }
 
 // Where each Redis client was made: a client left open reconnects for ever once its server is stopped (its retry
