@@ -10,7 +10,7 @@
  * home, a full disk) falls back to transpiling, silently: the cache only ever saves time.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -48,14 +48,29 @@ export class TranspileCache {
     if (!this.dir) return transpile();
     const key = createHash('sha256').update(`${this.transpiler}\0${transforms.join(',')}\0${filename}\0`).update(source).digest('hex');
     const path = join(this.dir, `${key}.js`);
+    let code: string | undefined;
     try {
-      return readFileSync(path, 'utf8');
+      code = readFileSync(path, 'utf8');
     } catch {
       // not cached yet (or unreadable): transpile below
     }
-    const code = transpile();
+    if (code !== undefined) {
+      this.touch(path);
+      return code;
+    }
+    code = transpile();
     this.put(path, code);
     return code;
+  }
+
+  /** Mark an entry as used now: pruning drops the least recently used, not the oldest written. */
+  private touch(path: string): void {
+    const now = new Date();
+    try {
+      utimesSync(path, now, now);
+    } catch {
+      // a read-only cache, or pruned meanwhile: it is only a hint
+    }
   }
 
   private put(path: string, code: string): void {
@@ -75,7 +90,7 @@ export class TranspileCache {
     if (!this.pruned) this.prune();
   }
 
-  /** Once per process, after its first new entry: past MAX_ENTRIES, drop the oldest half. */
+  /** Once per process, after its first new entry: past MAX_ENTRIES, drop the least recently used half. */
   private prune(): void {
     this.pruned = true;
     try {

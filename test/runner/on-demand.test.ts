@@ -16,6 +16,8 @@ import { rabbitVhost } from '../support/rabbitmq';
 
 const ROOT = resolve(__dirname, '../..');
 const DIST = join(ROOT, 'dist', 'radish.js');
+/** Source text, for a child's script: the sorted names of the dist/vendor files that process has loaded. */
+const VENDOR_LOADED = `Object.keys(require.cache).filter((k) => k.includes(${JSON.stringify(join('dist', 'vendor'))})).map((k) => k.replace(/^.*[\\\\/]/, '')).sort()`;
 
 /**
  * Run `script` in a fresh Node process with the built runner as `radish` and the cache in `cache`; it prints one JSON
@@ -23,7 +25,7 @@ const DIST = join(ROOT, 'dist', 'radish.js');
  */
 function inChild(script: string, cache: string, cwd: string): Record<string, unknown> {
   const prelude = `const radish = require(${JSON.stringify(DIST)});
-const vendor = () => Object.keys(require.cache).filter((k) => k.includes('${join('dist', 'vendor')}')).map((k) => k.replace(/^.*[\\\\/]/, '')).sort();
+const vendor = () => ${VENDOR_LOADED};
 `;
   const out = execFileSync(process.execPath, ['-e', prelude + script], { cwd, encoding: 'utf8', env: { ...process.env, RADISH_TS_CACHE: cache } });
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
@@ -115,6 +117,28 @@ describe('loading on demand', function () {
       assert.equal(new TranspileCache('t1', cacheDir).get('new', '/p/new.ts', ['typescript'], transpile('again')), 'kept');
     });
 
+    it('prunes by last use: an old entry read again outlives newer ones no longer read', () => {
+      const cacheDir = join(dir, 'unit-prune-use');
+      const cache = new TranspileCache('t1', cacheDir);
+      cache.get('used', '/p/used.ts', ['typescript'], transpile('still used'));
+      const [used] = readdirSync(cacheDir);
+      const old = Date.now() / 1000 - 7200;
+      utimesSync(join(cacheDir, used!), old, old);
+      for (let i = 0; i < 1000; i++) {
+        const path = join(cacheDir, `${String(i).padStart(64, '0')}.js`);
+        writeFileSync(path, '');
+        utimesSync(path, old + 60 + i, old + 60 + i);
+      }
+      // A restart reads it (a hit), then another module is transpiled, which prunes.
+      const restarted = new TranspileCache('t1', cacheDir);
+      assert.equal(restarted.get('used', '/p/used.ts', ['typescript'], transpile('again')), 'still used');
+      restarted.get('new', '/p/new.ts', ['typescript'], transpile('new'));
+      const left = readdirSync(cacheDir);
+      assert.equal(left.length, 500);
+      assert.ok(left.includes(used!), 'the entry read at the restart stayed, though written first');
+      assert.equal(calls, 2);
+    });
+
     it('lives in the user\'s cache directory on each OS, or where RADISH_TS_CACHE says, or nowhere with `off`', () => {
       assert.equal(transpileCacheDir({ RADISH_TS_CACHE: 'off' }, 'linux'), undefined);
       assert.equal(transpileCacheDir({ RADISH_TS_CACHE: '/somewhere' }, 'linux'), '/somewhere');
@@ -166,8 +190,7 @@ console.log(JSON.stringify({ value: m.value(), vendor: vendor(), line: /mod\\.ts
       const script = `const radish = require(${JSON.stringify(DIST)});
 radish.runCli(['worker', '-A', ${JSON.stringify(module)}, '-l', 'info', ...${JSON.stringify(args)}]);
 process.stdin.once('data', () => {
-  const vendor = Object.keys(require.cache).filter((k) => k.includes(${JSON.stringify(join('dist', 'vendor'))})).map((k) => k.replace(/^.*[\\\\/]/, '')).sort();
-  console.log('VENDOR ' + JSON.stringify(vendor));
+  console.log('VENDOR ' + JSON.stringify(${VENDOR_LOADED}));
   process.exit(0);
 });`;
       return new Promise((done, fail) => {
