@@ -63,11 +63,13 @@ const progress = (line: string) => process.stderr.write(line + '\n');
 
 function fmt(r: RunResult): string {
   const rate = (v: number | undefined) => (v === undefined ? '-' : Math.round(v).toLocaleString('en-US'));
-  return `enqueue ${rate(r.enqueue)}/s, bulk ${rate(r.bulk)}/s, drain ${rate(r.drain)}/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`;
+  const cpu = r.cpu ? ` (${r.cpu.total.toFixed(1)} µs CPU a task, redis ${r.cpu.redis.toFixed(1)})` : '';
+  return `enqueue ${rate(r.enqueue)}/s, bulk ${rate(r.bulk)}/s, drain ${rate(r.drain)}/s${cpu}, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`;
 }
 
 /** The systems' table: each available system opened and warmed, then runs alternating between systems. */
-async function measureSystems(options: BenchOptions, redisUrl: string): Promise<Pick<BenchReport, 'systems' | 'skipped' | 'rabbitmq'>> {
+/** @param redisPid the bench's redis-server, whose CPU each drain reads. */
+async function measureSystems(options: BenchOptions, redisUrl: string, redisPid: number): Promise<Pick<BenchReport, 'systems' | 'skipped' | 'rabbitmq'>> {
   const skipped: Record<string, string> = {};
   const systems: System[] = [];
   for (const system of createSystems(options.systems ?? DEFAULT_SYSTEMS)) {
@@ -89,7 +91,7 @@ async function measureSystems(options: BenchOptions, redisUrl: string): Promise<
     // Runs alternate between systems, so a slow phase of the machine does not land on one system only.
     for (let run = 1; run <= options.runs; run++) {
       for (const system of systems) {
-        const result = await measureRun(system, options.plan);
+        const result = await measureRun(system, options.plan, redisPid);
         runs.get(system.name)!.push(result);
         progress(`${system.name} run ${run}/${options.runs}: ${fmt(result)}`);
       }
@@ -130,7 +132,7 @@ async function bench(argv: string[]): Promise<number> {
     const env = await environment(admin, ROOT);
     const sections = new Set(options.sections);
     const notes: string[] = [];
-    const table = sections.has('table') ? await measureSystems(options, server.url) : { systems: {}, skipped: {} };
+    const table = sections.has('table') ? await measureSystems(options, server.url, server.pid) : { systems: {}, skipped: {} };
     if (!sections.has('table')) notes.push('systems table: not measured (--sections)');
 
     let memory;

@@ -3,6 +3,7 @@
  * enqueue-to-start latency at a fixed rate. Each starts from an empty server (FLUSHALL).
  */
 import { now, sleep } from './clock';
+import { cpuPerTask, readCpu, type DrainCpu } from './cpu';
 import { BenchError } from './errors';
 import { percentile } from './stats';
 import type { Consumer, System } from './system';
@@ -24,7 +25,12 @@ export interface RunResult {
   drain: number;
   p50: number;
   p99: number;
+  /** CPU per task over the timed drain (Linux only). */
+  cpu?: DrainCpu;
 }
+
+/** The measurements that are one number each: what the table, the ratios and the targets read. */
+export type Metric = Exclude<keyof RunResult, 'cpu'>;
 
 /**
  * How often a wait checks progress: every POLL_MIN_MS near the end, so the end of a drain is seen at most that late
@@ -141,26 +147,31 @@ function drainWarmUp(n: number): number {
  * then fetches one job per round-trip up to its concurrency: its first 1,000 jobs took 85-107 ms against 64 ms on a
  * backlog). Timed from the release, that start cost BullMQ 5-10% of a 20,000-task drain: staging, not pace.
  */
-export async function warmDrain(system: System, consumer: Consumer, n: number): Promise<number> {
+export async function warmDrain(system: System, consumer: Consumer, n: number, redisPid?: number): Promise<{ rate: number; cpu?: DrainCpu }> {
   const warmUp = drainWarmUp(n);
   await system.stage(warmUp + n);
   await system.release();
   const start = await waitCompleted(system, consumer, warmUp, 'drain warm-up');
+  const cpuFrom = readCpu(redisPid);
   const end = await waitCompleted(system, consumer, warmUp + n, 'drain', start.done);
+  const cpu = cpuPerTask(cpuFrom, readCpu(redisPid), end.done - start.done);
   await system.verify?.();
-  return (end.done - start.done) / ((end.at - start.at) / 1000);
+  return { rate: (end.done - start.done) / ((end.at - start.at) / 1000), ...(cpu ? { cpu } : {}) };
 }
 
-/** Every measurement once, on an empty server each time. The consumer runs only for drain and latency. */
-export async function measureRun(system: System, plan: Plan): Promise<RunResult> {
+/**
+ * Every measurement once, on an empty server each time. The consumer runs only for drain and latency.
+ * @param redisPid the bench's redis-server, whose CPU the drain reads (with the machine's).
+ */
+export async function measureRun(system: System, plan: Plan, redisPid?: number): Promise<RunResult> {
   const enqueue = await enqueueRate(system, plan.n, plan.inFlight);
   const bulk = await bulkRate(system, plan);
   await system.reset();
   const consumer = await system.startConsumer();
   try {
-    const drain = await warmDrain(system, consumer, plan.n);
+    const { rate: drain, cpu } = await warmDrain(system, consumer, plan.n, redisPid);
     const { p50, p99 } = await latency(system, consumer, plan);
-    return { enqueue, ...(bulk === undefined ? {} : { bulk }), drain, p50, p99 };
+    return { enqueue, ...(bulk === undefined ? {} : { bulk }), drain, p50, p99, ...(cpu ? { cpu } : {}) };
   } finally {
     await consumer.stop();
   }

@@ -13,6 +13,8 @@ import { BenchError } from './errors';
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
+  /** The server's process id (its CPU is read from /proc). */
+  readonly pid: number;
   /** SIGTERM, wait for the exit, remove its directory. Idempotent. */
   stop(): Promise<void>;
   /** Synchronous last resort for `process.on('exit')`: SIGKILL without waiting. */
@@ -56,6 +58,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}/0`,
     port,
+    pid: child.pid!,
     stop() {
       stopping ??= (async () => {
         if (!exited) child.kill('SIGTERM');

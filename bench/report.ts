@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Environment } from './environment';
 import type { LoadResult } from './load';
-import type { Plan, RunResult } from './measure';
+import { ceiling } from './cpu';
+import type { Metric, Plan, RunResult } from './measure';
 import type { MemoryResult, Rss } from './memory';
 import type { BenchOptions } from './options';
 import type { RefreshResult } from './refresh';
@@ -15,8 +16,6 @@ import type { ScalingResult } from './scaling';
 import { median } from './stats';
 import type { Broker } from './system';
 import type { TargetCheck } from './targets';
-
-type Metric = keyof RunResult;
 
 export interface SystemReport {
   description: string;
@@ -69,6 +68,8 @@ export function summarize(description: string, version: string | undefined, brok
     const values = runs.map((r) => r[metric]).filter((v): v is number => v !== undefined);
     if (values.length) med[metric] = median(values);
   }
+  const cpu = runs.flatMap((r) => (r.cpu ? [r.cpu] : []));
+  if (cpu.length) med.cpu = { total: median(cpu.map((c) => c.total)), redis: median(cpu.map((c) => c.redis)) };
   return { description, ...(version === undefined ? {} : { version }), broker, median: med, runs };
 }
 
@@ -120,6 +121,7 @@ function systemsTable(report: BenchReport): string[] {
       const v = ratios[peer]![metric];
       return v === undefined ? '-' : `${v.toFixed(2)}x`;
     })]));
+  out.push(...cpuTable(report));
   if (Object.keys(report.ratios).length) {
     out.push('', 'Radish / peer (throughput: above 1 = Radish faster; latency: below 1 = Radish faster)');
     out.push(...ratioRows(report.ratios));
@@ -130,6 +132,27 @@ function systemsTable(report: BenchReport): string[] {
     out.push(...ratioRows(report.rabbitmqRatios));
   }
   return out;
+}
+
+/**
+ * What each drain cost in CPU per task, and the fastest drain that cost allows on this machine's cores: a system
+ * near its ceiling is bound by its work per task, one far below it by waits (round trips, a worker idle between
+ * fetches).
+ */
+function cpuTable(report: BenchReport): string[] {
+  const names = Object.keys(report.systems).filter((n) => report.systems[n]!.median.cpu);
+  if (names.length === 0) return [];
+  const cores = report.machine.cores;
+  const us = (v: number) => v.toFixed(1);
+  const rows = names.map((name) => {
+    const { cpu, drain } = report.systems[name]!.median;
+    const top = ceiling(cpu!.total, cores);
+    return [name, us(cpu!.total), us(cpu!.redis), us(Math.max(0, cpu!.total - cpu!.redis)), rate(top),
+      drain === undefined ? '-' : `${Math.round((drain / top) * 100)}%`];
+  });
+  return ['', `Drain CPU per task, µs (medians; over the timed drain: the whole machine less the bench process, and of it the bench's ` +
+    `redis-server), and the fastest drain that much CPU allows on ${cores} cores`,
+  ...grid(['system', 'CPU', 'redis', 'the rest', 'ceiling/s', 'drain/ceiling'], rows)];
 }
 
 function rss(label: string, r: Rss): string[] {

@@ -40,7 +40,7 @@ export async function measureScaling(redisUrl: string, n: number, quick: boolean
         await system.reset();
         const consumer = await system.startConsumer();
         try {
-          const drain = await warmDrain(system, consumer, n);
+          const { rate: drain } = await warmDrain(system, consumer, n);
           cells.push({ processes, concurrency, drain });
           progress(`scaling: ${processes} process${processes === 1 ? '' : 'es'} x concurrency ${concurrency}: drain ${Math.round(drain).toLocaleString('en-US')}/s`);
         } finally {

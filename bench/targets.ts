@@ -5,7 +5,7 @@
  * section left out) says so instead of passing or failing.
  */
 import type { MemoryResult } from './memory';
-import type { RunResult } from './measure';
+import type { Metric, RunResult } from './measure';
 import type { RefreshResult } from './refresh';
 
 export interface TargetCheck {
@@ -33,7 +33,7 @@ function missing(target: string, why: string): TargetCheck {
 }
 
 /** A Radish system's metric over a peer's, or why it cannot be had. */
-function ratio(inputs: TargetInputs, metric: keyof RunResult, peer: string, system = 'radish'): number | string {
+function ratio(inputs: TargetInputs, metric: Metric, peer: string, system = 'radish'): number | string {
   const radish = inputs.medians[system]?.[metric];
   if (radish === undefined) return `${system} not measured`;
   if (inputs.skipped[peer]) return `${peer} skipped: ${inputs.skipped[peer]}`;
@@ -42,7 +42,7 @@ function ratio(inputs: TargetInputs, metric: keyof RunResult, peer: string, syst
   return radish / theirs;
 }
 
-function atLeast(inputs: TargetInputs, target: string, metric: keyof RunResult, peer: string, min: number, system = 'radish'): TargetCheck {
+function atLeast(inputs: TargetInputs, target: string, metric: Metric, peer: string, min: number, system = 'radish'): TargetCheck {
   const r = ratio(inputs, metric, peer, system);
   if (typeof r === 'string') return missing(target, r);
   return { target, measured: r, shown: `${times(r)} ${peer}`, met: r >= min };
@@ -52,7 +52,7 @@ function atLeast(inputs: TargetInputs, target: string, metric: keyof RunResult, 
 const PEERS = ['bullmq', 'bee-queue', 'celery-node'];
 
 /** Radish over the fastest peer measured on `metric`, or why there is none. */
-function overFastest(inputs: TargetInputs, target: string, metric: keyof RunResult, min: number): TargetCheck {
+function overFastest(inputs: TargetInputs, target: string, metric: Metric, min: number): TargetCheck {
   const measured = PEERS.filter((p) => !inputs.skipped[p] && inputs.medians[p]?.[metric] !== undefined);
   if (measured.length === 0) return missing(target, 'no peer measured');
   const fastest = measured.reduce((a, b) => (inputs.medians[b]![metric]! > inputs.medians[a]![metric]! ? b : a));

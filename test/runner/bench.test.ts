@@ -1,4 +1,7 @@
-/** The benchmark is not a test: this only checks that `npm run bench -- --quick` runs to the end. No timing asserted. */
+/**
+ * The benchmark is not a test: this only checks that `npm run bench -- --quick` runs to the end and reports what it
+ * should. No timing asserted.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,8 +25,17 @@ describe('bench --quick', function () {
     assert.match(run.stdout, /^Queues view/m);
     assert.match(run.stdout, /^Radish scaling: .*reduced matrix/m);
     assert.match(run.stdout, /^Radish vs targets$/m);
-    const json = JSON.parse(readFileSync(resolve(__dirname, '../../test-results/bench.json'), 'utf8')) as { mode: string; targets: unknown[] };
+    const json = JSON.parse(readFileSync(resolve(__dirname, '../../test-results/bench.json'), 'utf8')) as {
+      mode: string; targets: unknown[]; systems: Record<string, { runs: { cpu?: { total: number; redis: number } }[] }>;
+    };
     assert.equal(json.mode, 'quick');
     assert.ok(json.targets.length > 0);
+    if (process.platform === 'linux') {
+      // Each drain's CPU is read from /proc: the machine's includes the worker's and Redis's, so it is the larger.
+      assert.match(run.stdout, /^Drain CPU per task/m);
+      assert.match(run.stdout, /^radish\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d,]+\s+\d+%$/m);
+      const cpu = json.systems.radish!.runs[0]!.cpu!;
+      assert.ok(cpu.redis > 0 && cpu.total > cpu.redis, JSON.stringify(cpu));
+    }
   });
 });
