@@ -62,7 +62,8 @@ export class RedisFanout implements Fanout {
     return {
       close: async () => {
         closed = true;
-        await subscriber.punsubscribe().catch(() => undefined);
+        // Closed at once (its subscription ends with it): an unsubscribe first would wait for a Redis that is down,
+        // for ever, and leave this connection reconnecting after the caller gave up waiting.
         subscriber.disconnect();
         await redis.srem(keys.pidboxBinding, member);
       },

@@ -3,7 +3,8 @@
  * that finished while Redis was down has its result stored and its message acked once Redis is back.
  */
 import assert from 'node:assert/strict';
-import { requireOwnServer } from '../support/redis';
+import { Radish } from '../../runner/app';
+import { connectionsMadeBy, requireOwnServer, willReconnect } from '../support/redis';
 import { delay, until, workerHarness } from '../support/worker-harness';
 
 describe('Redis outage', function () {
@@ -31,5 +32,26 @@ describe('Redis outage', function () {
     assert.equal(lost.length, 1, h.lines.join('\n'));
     assert.equal(back.length, 1, h.lines.join('\n'));
     assert.equal(h.lines.filter((l) => l.includes('ERROR')).length, 0, `no error per retry:\n${h.lines.join('\n')}`);
+  });
+
+  it('an app closed while Redis is down closes at once and leaves no connection reconnecting for ever', async function () {
+    requireOwnServer(this, h.server);
+    // The results on another db: the backend has a connection of its own, besides the broker's.
+    const app = new Radish({ broker: h.server.url, backend: h.server.url.replace(/\/\d+$/, '') + '/1' });
+    const { made } = await connectionsMadeBy(async () => {
+      await app.backend();
+      await app.broker();
+    });
+    assert.ok(made.length >= 2, `${made.length} connections`);
+    await h.server.stop();
+    try {
+      const started = Date.now();
+      await app.close();
+      assert.ok(Date.now() - started < 1500, `close() took ${Date.now() - started} ms`);
+      const left = made.filter(willReconnect).map((r) => r.options.connectionName);
+      assert.deepEqual(left, [], 'connections still reconnecting');
+    } finally {
+      await h.server.start();
+    }
   });
 });

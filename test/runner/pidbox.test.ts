@@ -22,7 +22,7 @@ import { Mailbox, type ControlHandlers, type MailboxOptions } from '../../runner
 import { RevokedStore } from '../../runner/broker/revoked';
 import { celeryCli, celerySend, type CeleryWorker, requireCelery, startCeleryWorker } from '../support/celery';
 import { until } from '../support/wait';
-import { redisHarness, requireOwnServer } from '../support/redis';
+import { connectionsMadeBy, redisHarness, requireOwnServer, willReconnect } from '../support/redis';
 
 const FIXTURES = join(__dirname, '../fixtures/pidbox');
 const fixtureNames = readdirSync(FIXTURES).filter((f) => f.endsWith('.raw.json')).map((f) => f.replace(/\.raw\.json$/, ''));
@@ -377,14 +377,17 @@ describe('pidbox on real Redis: Mailbox (worker) and Control (client)', function
     }
   });
 
-  it('stops promptly while Redis is down', async function () {
+  it('stops promptly while Redis is down, and leaves no connection behind to reconnect for ever', async function () {
     requireOwnServer(this, h.server);
-    const box = await mailbox({ ping: () => ok('pong') }, { stopGraceMs: 300 });
+    const { value: box, made } = await connectionsMadeBy(() => mailbox({ ping: () => ok('pong') }, { stopGraceMs: 300 }));
+    const subscribers = made.filter((r) => r.options.connectionName === 'radish-pidbox');
+    assert.equal(subscribers.length, 1);
     await h.server.stop();
     try {
       const started = Date.now();
       await box.stop();
       assert.ok(Date.now() - started < 1500, `stop() took ${Date.now() - started} ms`);
+      assert.ok(!willReconnect(subscribers[0]!), 'the subscriber is closed, not reconnecting');
     } finally {
       await h.server.start();
       h.reconnect();

@@ -221,3 +221,26 @@ export function requireOwnServer(ctx: Mocha.Context, redis: TestRedis): void {
 export async function stopAllRedis(): Promise<void> {
   await Promise.all(started.splice(0).map((s) => s.dispose()));
 }
+
+/** The Redis connections `open` makes (each as it connects), for a test to check what became of them. */
+export async function connectionsMadeBy<T>(open: () => Promise<T>): Promise<{ value: T; made: Redis[] }> {
+  const made: Redis[] = [];
+  const connect = Redis.prototype.connect;
+  Redis.prototype.connect = function (this: Redis, ...args: Parameters<Redis['connect']>) {
+    made.push(this);
+    return connect.apply(this, args);
+  };
+  try {
+    return { value: await open(), made };
+  } finally {
+    Redis.prototype.connect = connect;
+  }
+}
+
+/**
+ * Whether a connection will try again to reach its server: it is not closed, nor being closed. (One closed while the
+ * server is down keeps the status it had, 'reconnecting' or a stale 'ready', until its socket's end is seen.)
+ */
+export function willReconnect(redis: Redis): boolean {
+  return redis.status !== 'end' && !(redis as Redis & { manuallyClosing?: boolean }).manuallyClosing;
+}
