@@ -242,5 +242,5 @@ export async function connectionsMadeBy<T>(open: () => Promise<T>): Promise<{ va
  * server is down keeps the status it had, 'reconnecting' or a stale 'ready', until its socket's end is seen.)
  */
 export function willReconnect(redis: Redis): boolean {
-  return redis.status !== 'end' && !(redis as Redis & { manuallyClosing?: boolean }).manuallyClosing;
+  return redis.status !== 'end' && !(redis as unknown as { manuallyClosing?: boolean }).manuallyClosing;
 }
