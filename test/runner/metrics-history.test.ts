@@ -353,10 +353,12 @@ describe('the metrics history on Redis', function () {
   });
 
   it('reads minutes merged into steps, filtered by task and queue, with p50/p95 from the summed histograms', async () => {
-    // Two workers' writes for three minutes, made by hand: minute m0 and m0+1 fall in one 2-minute step, m0+2 in the next.
+    // Two workers' writes for three minutes, made by hand: minute base and base+1 fall in one 2-minute step, base+2 in
+    // the next. base starts an hour (steps are aligned to their size), so the 60-minute reads below see one step
+    // whatever the time of the run: three minutes from an even one could straddle an hour (a run at hh:08-hh:09).
     const now = Date.now();
-    const m0 = Math.floor(now / 60_000) - 10;
-    const base = m0 - (m0 % 2);
+    const m0 = Math.floor(now / 60_000) - 120;
+    const base = m0 - (m0 % 60);
     const keys = new Keys();
     const write = (minute: number, fields: Record<string, number>) => {
       const multi = redis.redis.multi();
