@@ -6,12 +6,12 @@
  * The transpiler is sucrase: plain JavaScript shipped with this runner and loaded when the first TypeScript module
  * does, so the loader works wherever Node does (every OS and CPU VS Code runs on, musl too) with no native binary and
  * nothing left running, at about a millisecond a file once warm. What it wrote is kept per content
- * (./transpile-cache.ts), so a restart on unchanged modules does not load it at all. It keeps every line where it
- * was, so stack traces name the .ts lines (the inline source map adds the columns). It transpiles what task modules use: type syntax, enums (const enums too, as plain enums), parameter
- * properties, `import type`, ES imports and exports (to CommonJS), JSX in .tsx. Class fields, `import()` and the rest
- * of modern JavaScript are left to Node as written. What it cannot run, each a clear error naming the line: top-level
- * await (the module is CommonJS), decorators, namespaces holding values, and syntax the running Node lacks (`using`,
- * `accessor`).
+ * (./transpile-cache.ts), so a restart on unchanged modules does not load it at all. It keeps every line where it was,
+ * so stack traces name the .ts lines (the inline source map adds the columns). It transpiles what task modules use:
+ * type syntax, enums (const enums too, as plain enums), parameter properties, `import type`, ES imports and exports (to
+ * CommonJS), JSX in .tsx. Class fields, `import()` and the rest of modern JavaScript are left to Node as written. What
+ * it cannot run, each a clear error naming the line: top-level await (the module is CommonJS), decorators, namespaces
+ * holding values, and syntax the running Node lacks (`using`, `accessor`).
  */
 import { readFileSync } from 'node:fs';
 import Module from 'node:module';
