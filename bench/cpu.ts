@@ -8,7 +8,6 @@
  * RabbitMQ, say): a few percent, the same for every system.
  */
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 
 /** µs of CPU per task over a timed drain. */
@@ -77,7 +76,7 @@ export function cpuPerTask(from: CpuReading | undefined, to: CpuReading | undefi
   };
 }
 
-/** The fastest drain that `total` µs a task allows on this machine's cores, tasks/s. */
-export function ceiling(total: number, cores = cpus().length): number {
+/** The fastest drain that `total` µs a task allows on `cores` cores, tasks/s. */
+export function ceiling(total: number, cores: number): number {
   return total > 0 ? (cores * 1e6) / total : Infinity;
 }
